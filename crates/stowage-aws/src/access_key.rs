@@ -1,0 +1,104 @@
+//! `aws_iam_access_key`: the key Twilio writes with. Its id goes to the state; its secret goes
+//! only into the in-memory [`SecretHandoff`](stowage_provider::SecretHandoff), from which the
+//! Twilio credential takes it in the same apply.
+
+use aws_sdk_iam::types::StatusType;
+use serde_json::json;
+use stowage_provider::{
+    Applied, Attributes, AttributesExt, CreateRequest, DeleteRequest, ErrorKind, NewAccessKey, Observed, ProviderError,
+    ReadRequest, Secret, UpdateRequest,
+};
+
+use crate::AwsProvider;
+use crate::errors::classify;
+
+const IAM: &str = "iam";
+
+pub(crate) async fn read(aws: &AwsProvider, request: ReadRequest<'_>) -> Result<Option<Observed>, ProviderError> {
+    // Only a key stowage created can be used: its secret is unknowable afterwards.
+    let Some(id) = request.id else { return Ok(None) };
+    let Some(user) = request.attribute("user_name") else { return Ok(None) };
+    let mut keys = Vec::new();
+    let mut pages = aws.iam().list_access_keys().user_name(user).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(page) => keys.extend(page.access_key_metadata().to_vec()),
+            Err(error) => {
+                let error = classify(IAM, "ListAccessKeys", error);
+                // The user is gone, and its keys with it.
+                return if error.kind == ErrorKind::NotFound { Ok(None) } else { Err(error) };
+            }
+        }
+    }
+    let Some(key) = keys.iter().find(|key| key.access_key_id() == Some(id)) else { return Ok(None) };
+    Ok(Some(Observed {
+        id: id.to_owned(),
+        attributes: Attributes::from([
+            ("user_name".to_owned(), json!(user)),
+            ("status".to_owned(), json!(key.status().map(StatusType::as_str))),
+            ("access_key_id".to_owned(), json!(id)),
+        ]),
+    }))
+}
+
+pub(crate) async fn create(aws: &AwsProvider, request: CreateRequest<'_>) -> Result<Applied, ProviderError> {
+    let user = request.attributes.required_str(request.address, "user_name")?;
+    let output = aws.iam().create_access_key().user_name(user).send().await.map_err(|error| {
+        let error = classify(IAM, "CreateAccessKey", error);
+        if error.code.as_deref() == Some("LimitExceeded") {
+            error.with_hint(format!(
+                "IAM allows two access keys per user and `{user}` has two already: delete the one that is not \
+                 in stowage's state (see `aws iam list-access-keys --user-name {user}`), then apply again"
+            ))
+        } else {
+            error
+        }
+    })?;
+    let Some(key) = output.access_key() else {
+        return Err(ProviderError::new(ErrorKind::Internal, IAM, "CreateAccessKey", "the response holds no access key"));
+    };
+    let access_key_id = key.access_key_id().to_owned();
+    request.handoff.put(NewAccessKey {
+        access_key_id: access_key_id.clone(),
+        secret_access_key: Secret::new(key.secret_access_key()),
+    });
+    let mut attributes = request.attributes.clone();
+    attributes.insert("access_key_id".to_owned(), json!(access_key_id));
+    if request.attributes.str("status") == Some("Inactive") {
+        set_status(aws, user, &access_key_id, "Inactive").await?;
+    }
+    Ok(Applied { id: access_key_id, attributes })
+}
+
+pub(crate) async fn update(aws: &AwsProvider, request: UpdateRequest<'_>) -> Result<Applied, ProviderError> {
+    let user = request.after.required_str(request.address, "user_name")?;
+    if request.changed.iter().any(|name| name == "status") {
+        set_status(aws, user, request.id, request.after.str("status").unwrap_or("Active")).await?;
+    }
+    let mut attributes = request.after.clone();
+    attributes.insert("access_key_id".to_owned(), json!(request.id));
+    Ok(Applied { id: request.id.to_owned(), attributes })
+}
+
+async fn set_status(aws: &AwsProvider, user: &str, id: &str, status: &str) -> Result<(), ProviderError> {
+    aws.iam()
+        .update_access_key()
+        .user_name(user)
+        .access_key_id(id)
+        .status(StatusType::from(status))
+        .send()
+        .await
+        .map_err(|error| classify(IAM, "UpdateAccessKey", error))?;
+    Ok(())
+}
+
+pub(crate) async fn delete(aws: &AwsProvider, request: DeleteRequest<'_>) -> Result<(), ProviderError> {
+    let user = request.attributes.required_str(request.address, "user_name")?;
+    match aws.iam().delete_access_key().user_name(user).access_key_id(request.id).send().await {
+        Ok(_) => Ok(()),
+        Err(error) => {
+            let error = classify(IAM, "DeleteAccessKey", error);
+            if error.kind == ErrorKind::NotFound { Ok(()) } else { Err(error) }
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! The AWS side of stowage: the S3 bucket, the IAM user, its inline policy and its access key,
+//! each in a file of its own, behind the [`Provider`] contract.
+//!
+//! Configuration comes from the standard AWS credential chain (environment, profile, SSO,
+//! instance role) and `AWS_ENDPOINT_URL`; S3 uses path-style addressing when the endpoint is a
+//! loopback address (moto, LocalStack). The SDK retries throttling and 5xx with exponential
+//! backoff; every call has a timeout.
+
+mod access_key;
+mod bucket;
+pub mod calls;
+mod errors;
+mod moto_compat;
+mod user;
+mod user_policy;
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region};
+use futures::future::BoxFuture;
+use stowage_provider::{
+    Applied, CreateRequest, DeleteRequest, Observed, Provider, ProviderError, ReadRequest, ResourceType, UpdateRequest,
+};
+
+pub use calls::CallCounter;
+
+/// How to reach AWS.
+#[derive(Debug, Clone, Default)]
+pub struct AwsSettings {
+    /// The spec's region: where the bucket lives.
+    pub region: String,
+    /// A named profile from the spec (`[aws] profile`).
+    pub profile: Option<String>,
+    /// Attempts per call, counting the first (throttling and 5xx are retried).
+    pub max_attempts: Option<u32>,
+}
+
+/// The AWS provider: S3 and IAM clients sharing one configuration and one call counter.
+#[derive(Debug, Clone)]
+pub struct AwsProvider {
+    s3: aws_sdk_s3::Client,
+    iam: aws_sdk_iam::Client,
+    region: String,
+    calls: CallCounter,
+}
+
+impl AwsProvider {
+    /// Load the standard AWS configuration for `settings`.
+    pub async fn connect(settings: &AwsSettings) -> Self {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(settings.region.clone()))
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(settings.max_attempts.unwrap_or(8))
+                    .with_initial_backoff(Duration::from_millis(200))
+                    .with_max_backoff(Duration::from_secs(20)),
+            )
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(Duration::from_secs(30))
+                    .operation_timeout(Duration::from_secs(120))
+                    .build(),
+            );
+        if let Some(profile) = &settings.profile {
+            loader = loader.profile_name(profile);
+        }
+        let config = loader.load().await;
+        Self::from_config(&config, settings.region.clone())
+    }
+
+    /// Build from an existing SDK configuration (tests, embedding).
+    pub fn from_config(config: &aws_types::SdkConfig, region: String) -> Self {
+        let calls = CallCounter::default();
+        let path_style = config.endpoint_url().is_some_and(is_loopback_url);
+        let mut s3_config = aws_sdk_s3::config::Builder::from(config).force_path_style(path_style).interceptor(calls.clone());
+        if path_style {
+            s3_config = s3_config.interceptor(moto_compat::MotoCompat);
+        }
+        let s3 = aws_sdk_s3::Client::from_conf(s3_config.build());
+        let iam = aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(config).interceptor(calls.clone()).build(),
+        );
+        Self { s3, iam, region, calls }
+    }
+
+    /// The calls made so far, by `service:Operation`.
+    pub fn calls(&self) -> &CallCounter {
+        &self.calls
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    pub(crate) fn s3(&self) -> &aws_sdk_s3::Client {
+        &self.s3
+    }
+
+    pub(crate) fn iam(&self) -> &aws_sdk_iam::Client {
+        &self.iam
+    }
+}
+
+/// Whether an endpoint URL points at this machine (a local emulator).
+pub fn is_loopback_url(url: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(url) else { return false };
+    match parsed.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name == "localhost",
+        None => false,
+    }
+}
+
+impl Provider for AwsProvider {
+    fn read<'a>(&'a self, request: ReadRequest<'a>) -> BoxFuture<'a, Result<Option<Observed>, ProviderError>> {
+        Box::pin(async move {
+            match request.address.resource_type {
+                ResourceType::S3Bucket => bucket::read(self, request).await,
+                ResourceType::IamUser => user::read(self, request).await,
+                ResourceType::IamUserPolicy => user_policy::read(self, request).await,
+                ResourceType::IamAccessKey => access_key::read(self, request).await,
+                other => Err(not_mine(other, "read")),
+            }
+        })
+    }
+
+    fn create<'a>(&'a self, request: CreateRequest<'a>) -> BoxFuture<'a, Result<Applied, ProviderError>> {
+        Box::pin(async move {
+            match request.address.resource_type {
+                ResourceType::S3Bucket => bucket::create(self, request).await,
+                ResourceType::IamUser => user::create(self, request).await,
+                ResourceType::IamUserPolicy => user_policy::put(self, request.address, request.attributes).await,
+                ResourceType::IamAccessKey => access_key::create(self, request).await,
+                other => Err(not_mine(other, "create")),
+            }
+        })
+    }
+
+    fn update<'a>(&'a self, request: UpdateRequest<'a>) -> BoxFuture<'a, Result<Applied, ProviderError>> {
+        Box::pin(async move {
+            match request.address.resource_type {
+                ResourceType::S3Bucket => bucket::update(self, request).await,
+                ResourceType::IamUser => user::update(self, request).await,
+                ResourceType::IamUserPolicy => user_policy::put(self, request.address, request.after).await,
+                ResourceType::IamAccessKey => access_key::update(self, request).await,
+                other => Err(not_mine(other, "update")),
+            }
+        })
+    }
+
+    fn delete<'a>(&'a self, request: DeleteRequest<'a>) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            match request.address.resource_type {
+                ResourceType::S3Bucket => bucket::delete(self, request).await,
+                ResourceType::IamUser => user::delete(self, request).await,
+                ResourceType::IamUserPolicy => user_policy::delete(self, request).await,
+                ResourceType::IamAccessKey => access_key::delete(self, request).await,
+                other => Err(not_mine(other, "delete")),
+            }
+        })
+    }
+}
+
+fn not_mine(resource_type: ResourceType, operation: &str) -> ProviderError {
+    ProviderError::new(
+        stowage_provider::ErrorKind::Internal,
+        "stowage",
+        operation,
+        format!("the AWS provider does not manage `{resource_type}`"),
+    )
+}
+
+/// Treat "not found" as absence.
+pub(crate) fn absent_if_not_found<T>(result: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(error) if error.kind == stowage_provider::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error),
+    }
+}

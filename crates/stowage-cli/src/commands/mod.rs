@@ -1,0 +1,5 @@
+//! One module per command, each returning an exit status.
+
+pub mod apply;
+pub mod plan;
+pub mod validate;

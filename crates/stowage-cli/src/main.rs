@@ -1,0 +1,49 @@
+//! `stowage`: the binary. The only crate that prints, reads the process environment, or
+//! decides exit codes.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod cli;
+mod commands;
+mod environment;
+mod exit;
+mod progress;
+mod twilio;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: could not start the async runtime: {error}");
+            return exit::ERROR;
+        }
+    };
+    let result = runtime.block_on(async {
+        match &cli.command {
+            Command::Validate(args) => commands::validate::run(args),
+            Command::Plan(args) => commands::plan::run(args).await,
+            Command::Apply(args) => commands::apply::run(args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(report) => {
+            eprintln!("{report:?}");
+            exit::ERROR
+        }
+    }
+}
+
+/// Logs go to stderr, filtered by `RUST_LOG` (default: warnings only).
+fn init_logging() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}

@@ -1,0 +1,31 @@
+//! Progress lines on stderr: one per step, with its elapsed time.
+
+use std::io::Write;
+use std::time::Duration;
+
+use stowage_engine::{Event, Progress};
+
+/// Writes progress lines to stderr (never stdout: stdout carries the plan).
+#[derive(Debug, Default)]
+pub struct StderrProgress;
+
+impl Progress for StderrProgress {
+    fn event(&self, event: Event<'_>) {
+        let line = match event {
+            Event::ReadStarted { .. } | Event::ReadFinished { .. } => return,
+            Event::StepStarted { address, verb } => format!("{address}: {}...", verb.progressive()),
+            Event::StepFinished { address, verb, id, elapsed } => {
+                let id = id.map(|id| format!(" [id={id}]")).unwrap_or_default();
+                format!("{address}: {}{id} after {}", verb.past(), seconds(elapsed))
+            }
+            Event::StepFailed { address, verb, elapsed, .. } => {
+                format!("{address}: {} failed after {}", verb.progressive(), seconds(elapsed))
+            }
+        };
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
+    }
+}
+
+pub fn seconds(elapsed: Duration) -> String {
+    format!("{:.1}s", elapsed.as_secs_f64())
+}

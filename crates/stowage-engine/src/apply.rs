@@ -1,0 +1,267 @@
+//! Apply: run the plan's steps in dependency order, independent steps at the same time, and
+//! write the state after every completed step.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use serde_json::{Map, Value};
+use stowage_plan::{ActionKind, Plan, PlannedValue, ResourceChange, Step, StepKind};
+use stowage_provider::{
+    Address, Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, ProviderError, ResourceType, SecretHandoff,
+    UpdateRequest,
+};
+use stowage_state::{LocalStateFile, ResourceState, State, StateError};
+
+use crate::{Engine, Event, StepVerb};
+
+/// Why an access key is tainted when its secret never reached Twilio.
+pub const SECRET_NOT_DELIVERED: &str =
+    "its secret was lost before it reached Twilio (the apply that created it did not finish the handoff)";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("{} step(s) failed: {}", failures.len(), failure_summary(failures))]
+    Steps { failures: Vec<(Address, ProviderError)>, completed: usize },
+    #[error("could not record progress in the state file: {0}")]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Order(#[from] stowage_plan::steps::CycleError),
+}
+
+fn failure_summary(failures: &[(Address, ProviderError)]) -> String {
+    failures.iter().map(|(address, error)| format!("{address}: {error}")).collect::<Vec<_>>().join("; ")
+}
+
+/// What an apply did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplyOutcome {
+    pub completed: usize,
+    /// Access keys whose secrets never reached Twilio: marked for replacement.
+    pub tainted: Vec<Address>,
+}
+
+enum StepResult {
+    Put(Applied),
+    Deleted,
+    Forgotten,
+}
+
+/// Apply `plan`, recording progress in `state` and writing it to `file` after every step.
+pub async fn apply(
+    engine: &Engine,
+    plan: &Plan,
+    state: &mut State,
+    file: &LocalStateFile,
+) -> Result<ApplyOutcome, ApplyError> {
+    let steps = stowage_plan::steps(plan)?;
+    let changes: BTreeMap<&Address, &ResourceChange> = plan.changes.iter().map(|change| (&change.address, change)).collect();
+    let handoff = SecretHandoff::new();
+
+    let mut finished = vec![false; steps.len()];
+    let mut started = vec![false; steps.len()];
+    let mut running = FuturesUnordered::new();
+    let mut failures: Vec<(Address, ProviderError)> = Vec::new();
+    let mut completed = 0;
+
+    loop {
+        if failures.is_empty() {
+            for (index, step) in steps.iter().enumerate() {
+                if running.len() >= engine.parallelism() {
+                    break;
+                }
+                if started[index] || !step.waits_for.iter().all(|&before| finished[before]) {
+                    continue;
+                }
+                started[index] = true;
+                let change = changes[&step.address];
+                match prepare(step, change, state) {
+                    Ok(prepared) => running.push(run(engine, index, step, change, prepared, &handoff)),
+                    Err(error) => failures.push((step.address.clone(), error)),
+                }
+            }
+        }
+        let Some((index, result, elapsed)) = running.next().await else { break };
+        let step = &steps[index];
+        let verb = verb(step.kind);
+        match result {
+            Ok(result) => {
+                let id = record(state, step, changes[&step.address], result);
+                state.serial += 1;
+                file.write(state)?;
+                finished[index] = true;
+                completed += 1;
+                engine.progress.event(Event::StepFinished { address: &step.address, verb, id: id.as_deref(), elapsed });
+            }
+            Err(error) => {
+                engine.progress.event(Event::StepFailed { address: &step.address, verb, error: &error, elapsed });
+                failures.push((step.address.clone(), error));
+            }
+        }
+    }
+
+    let tainted = taint_undelivered_keys(plan, state, &handoff);
+    if !tainted.is_empty() {
+        state.serial += 1;
+        file.write(state)?;
+    }
+    if failures.is_empty() { Ok(ApplyOutcome { completed, tainted }) } else { Err(ApplyError::Steps { failures, completed }) }
+}
+
+/// Everything a step needs, resolved from the state before it starts.
+struct Prepared {
+    attributes: Attributes,
+    prior_id: Option<String>,
+}
+
+fn prepare(step: &Step, change: &ResourceChange, state: &State) -> Result<Prepared, ProviderError> {
+    let attributes = match (&change.after, step.kind) {
+        (Some(after), StepKind::Create | StepKind::Update) => resolve(&step.address, after, state)?,
+        _ => Attributes::new(),
+    };
+    Ok(Prepared { attributes, prior_id: change.prior_id.clone() })
+}
+
+/// Values known only after apply come from the state, where the steps this one waited for
+/// recorded them.
+fn resolve(address: &Address, after: &BTreeMap<String, PlannedValue>, state: &State) -> Result<Attributes, ProviderError> {
+    after
+        .iter()
+        .map(|(name, value)| {
+            let value = match value {
+                PlannedValue::Known(value) => value.clone(),
+                PlannedValue::Unknown(reference) => state
+                    .get(&reference.address.to_string())
+                    .and_then(|resource| resource.attributes.get(&reference.attribute))
+                    .cloned()
+                    .ok_or_else(|| {
+                        ProviderError::new(
+                            ErrorKind::Internal,
+                            "stowage",
+                            "resolve",
+                            format!(
+                                "{address}: `{name}` should come from `{}.{}`, which is not recorded",
+                                reference.address, reference.attribute
+                            ),
+                        )
+                    })?,
+            };
+            Ok((name.clone(), value))
+        })
+        .collect()
+}
+
+async fn run<'a>(
+    engine: &'a Engine,
+    index: usize,
+    step: &'a Step,
+    change: &'a ResourceChange,
+    prepared: Prepared,
+    handoff: &'a SecretHandoff,
+) -> (usize, Result<StepResult, ProviderError>, Duration) {
+    let started = Instant::now();
+    let verb = verb(step.kind);
+    engine.progress.event(Event::StepStarted { address: &step.address, verb });
+    let result = async {
+        let provider = engine.provider_for(&step.address)?;
+        let empty = Attributes::new();
+        let before = change.before.as_ref().unwrap_or(&empty);
+        match step.kind {
+            StepKind::Create => {
+                let request = CreateRequest { address: &step.address, attributes: &prepared.attributes, handoff };
+                provider.create(request).await.map(StepResult::Put)
+            }
+            StepKind::Update => {
+                let id = prepared.prior_id.as_deref().unwrap_or_default();
+                let changed: Vec<String> = change.changes.iter().map(|attribute| attribute.name.clone()).collect();
+                if changed.is_empty() {
+                    // Adopting an object that already matches: record it, send nothing.
+                    let mut attributes = before.clone();
+                    attributes.extend(prepared.attributes.clone());
+                    return Ok(StepResult::Put(Applied { id: id.to_owned(), attributes }));
+                }
+                let request = UpdateRequest {
+                    address: &step.address,
+                    id,
+                    before,
+                    after: &prepared.attributes,
+                    changed: &changed,
+                };
+                provider.update(request).await.map(StepResult::Put)
+            }
+            StepKind::Delete => {
+                let id = prepared.prior_id.as_deref().unwrap_or_default();
+                let request = DeleteRequest { address: &step.address, id, attributes: before };
+                provider.delete(request).await.map(|()| StepResult::Deleted)
+            }
+            StepKind::Forget => Ok(StepResult::Forgotten),
+        }
+    }
+    .await;
+    (index, result, started.elapsed())
+}
+
+/// Record a finished step in the state; returns the id now recorded, if any.
+fn record(state: &mut State, step: &Step, change: &ResourceChange, result: StepResult) -> Option<String> {
+    let address = step.address.to_string();
+    match result {
+        StepResult::Put(applied) => {
+            let id = applied.id.clone();
+            state.upsert(ResourceState {
+                address,
+                resource_type: step.address.resource_type.as_str().to_owned(),
+                id: applied.id,
+                attributes: applied.attributes.into_iter().collect::<Map<String, Value>>(),
+                depends_on: change.depends_on.iter().map(ToString::to_string).collect(),
+                tainted: None,
+            });
+            Some(id)
+        }
+        // The old half of a replacement: the state already records the new object.
+        StepResult::Deleted if change.action == ActionKind::Replace => change.prior_id.clone(),
+        StepResult::Deleted | StepResult::Forgotten => {
+            state.remove(&address);
+            change.prior_id.clone()
+        }
+    }
+}
+
+/// Keys created in this apply for a Twilio credential that never got their secret: nobody
+/// can ever use them, so the next apply replaces them. Keys created with no credential to hand
+/// them to (an environment without Twilio) are left alone.
+fn taint_undelivered_keys(plan: &Plan, state: &mut State, handoff: &SecretHandoff) -> Vec<Address> {
+    let undelivered = handoff.undelivered();
+    let mut tainted = Vec::new();
+    for change in &plan.changes {
+        let Some(after) = &change.after else { continue };
+        if !matches!(change.action, ActionKind::Create | ActionKind::Replace) {
+            continue;
+        }
+        for value in after.values() {
+            let PlannedValue::Unknown(reference) = value else { continue };
+            if !reference.fresh || reference.address.resource_type != ResourceType::IamAccessKey {
+                continue;
+            }
+            let key_address = reference.address.to_string();
+            let Some(key) = state.get(&key_address) else { continue };
+            if undelivered.contains(&key.id) {
+                let mut key = key.clone();
+                key.tainted = Some(SECRET_NOT_DELIVERED.to_owned());
+                state.upsert(key);
+                tainted.push(reference.address.clone());
+            }
+        }
+    }
+    tainted.sort();
+    tainted.dedup();
+    tainted
+}
+
+fn verb(kind: StepKind) -> StepVerb {
+    match kind {
+        StepKind::Create => StepVerb::Create,
+        StepKind::Update => StepVerb::Update,
+        StepKind::Delete => StepVerb::Delete,
+        StepKind::Forget => StepVerb::Forget,
+    }
+}

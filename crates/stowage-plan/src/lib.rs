@@ -1,0 +1,24 @@
+//! The planner: from the spec (desired), what exists (observed) and the state (prior) to a
+//! `Plan` of ordered actions, each with the attributes that change and the reason; the steps
+//! apply runs; and the renderers that show a plan to people.
+//!
+//! Architecture invariant: no IO, no clock, no randomness. The same inputs give the same plan,
+//! byte for byte. Domain knowledge about what the spec means (the uploader policy, the Twilio S3
+//! URL) lives in [`desired`]; the planner itself is generic over the resource schemas.
+
+pub mod desired;
+pub mod model;
+pub mod planner;
+pub mod prior;
+pub mod render;
+pub mod s3_url;
+pub mod steps;
+
+pub use desired::desired_resources;
+pub use model::{
+    ActionKind, AttributeChange, DesiredResource, DesiredValue, Plan, PlanDiagnostic, PlannedValue, Reason, Reference,
+    ResourceChange, Severity, Summary,
+};
+pub use planner::{Observations, ReadTarget, plan, read_targets};
+pub use prior::{Prior, PriorResource};
+pub use steps::{Step, StepKind, steps};

@@ -1,0 +1,241 @@
+//! The plan model: what will change, attribute by attribute, and why. Every renderer (human,
+//! JSON, Markdown) reads this one model, so they cannot disagree.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use stowage_provider::{Address, Attributes, ReplaceOrder};
+
+/// A value the spec asks for: known now, or taken from another resource once it exists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DesiredValue {
+    Known(Value),
+    Reference(Reference),
+}
+
+/// An attribute of another resource, e.g. the id of the access key a credential is made from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reference {
+    pub address: Address,
+    pub attribute: String,
+    /// The referenced resource must be created in the same apply whenever this one is:
+    /// what is handed over (an access key secret) exists only at creation.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fresh: bool,
+}
+
+/// One resource the spec asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredResource {
+    pub address: Address,
+    pub attributes: BTreeMap<String, DesiredValue>,
+    pub depends_on: Vec<Address>,
+}
+
+impl DesiredResource {
+    /// The attributes known before anything is applied: what a read by natural key needs.
+    pub fn known_attributes(&self) -> Attributes {
+        self.attributes
+            .iter()
+            .filter_map(|(name, value)| match value {
+                DesiredValue::Known(value) => Some((name.clone(), value.clone())),
+                DesiredValue::Reference(_) => None,
+            })
+            .collect()
+    }
+}
+
+/// A planned attribute value: known, or known only after apply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlannedValue {
+    Known(Value),
+    /// Known after apply, from the referenced resource.
+    Unknown(Reference),
+}
+
+impl PlannedValue {
+    pub fn known(&self) -> Option<&Value> {
+        match self {
+            PlannedValue::Known(value) => Some(value),
+            PlannedValue::Unknown(_) => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    NoOp,
+    Create,
+    Update,
+    Replace,
+    Delete,
+    /// Drop from the state: the resource is already gone.
+    Forget,
+}
+
+impl ActionKind {
+    pub fn is_change(self) -> bool {
+        self != ActionKind::NoOp
+    }
+}
+
+/// Why an action was planned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Reason {
+    /// In the spec, not yet created.
+    New,
+    /// In the state, but deleted outside stowage.
+    DeletedOutsideStowage,
+    /// Exists, but some attributes differ from the spec.
+    AttributesDiffer,
+    /// An attribute that cannot change in place differs.
+    ForcedBy { attributes: Vec<String> },
+    /// A resource this one hands a secret to must be created, and the secret exists only when
+    /// this one is created.
+    SecretNeededBy { address: Address },
+    /// The state marks it for replacement.
+    Tainted { why: String },
+    /// No longer in the spec.
+    NotInSpec,
+    /// No longer in the spec, and already gone.
+    AlreadyGone,
+    /// A Twilio settings singleton found configured, adopted into the state.
+    Adopted,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::New => f.write_str("not yet created"),
+            Reason::DeletedOutsideStowage => f.write_str("deleted outside stowage"),
+            Reason::AttributesDiffer => f.write_str("attributes differ from the spec"),
+            Reason::ForcedBy { attributes } => write!(f, "`{}` cannot change in place", attributes.join("`, `")),
+            Reason::SecretNeededBy { address } => {
+                write!(f, "`{address}` needs this key's secret, which exists only when the key is created")
+            }
+            Reason::Tainted { why } => f.write_str(why),
+            Reason::NotInSpec => f.write_str("no longer in the spec"),
+            Reason::AlreadyGone => f.write_str("no longer in the spec, and already deleted outside stowage"),
+            Reason::Adopted => f.write_str("found configured, not yet recorded in the state"),
+        }
+    }
+}
+
+/// One attribute that changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttributeChange {
+    pub name: String,
+    pub before: Option<Value>,
+    pub after: Option<PlannedValue>,
+    pub forces_replacement: bool,
+}
+
+/// What happens to one resource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceChange {
+    pub address: Address,
+    pub action: ActionKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replace_order: Option<ReplaceOrderName>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+    /// The id of the existing object this change acts on (update, replace, delete).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prior_id: Option<String>,
+    /// What exists now (observed), `None` for a create.
+    pub before: Option<Attributes>,
+    /// What will exist, `None` for a delete.
+    pub after: Option<BTreeMap<String, PlannedValue>>,
+    /// The attributes that change (empty for a no-op).
+    pub changes: Vec<AttributeChange>,
+    pub depends_on: Vec<Address>,
+}
+
+/// Serializable mirror of [`ReplaceOrder`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplaceOrderName {
+    CreateBeforeDestroy,
+    DestroyBeforeCreate,
+}
+
+impl From<ReplaceOrder> for ReplaceOrderName {
+    fn from(order: ReplaceOrder) -> Self {
+        match order {
+            ReplaceOrder::CreateBeforeDestroy => ReplaceOrderName::CreateBeforeDestroy,
+            ReplaceOrder::DestroyBeforeCreate => ReplaceOrderName::DestroyBeforeCreate,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// A finding of the planner about the plan as a whole or one resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanDiagnostic {
+    pub severity: Severity,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<Address>,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+/// The plan: every resource of the environment with its action, in dependency order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub changes: Vec<ResourceChange>,
+    pub diagnostics: Vec<PlanDiagnostic>,
+}
+
+/// Counts for the summary line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+    pub forget: usize,
+}
+
+impl Plan {
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(|change| change.action.is_change())
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|diagnostic| diagnostic.severity == Severity::Error)
+    }
+
+    pub fn change(&self, address: &Address) -> Option<&ResourceChange> {
+        self.changes.iter().find(|change| &change.address == address)
+    }
+
+    pub fn summary(&self) -> Summary {
+        let mut summary = Summary::default();
+        for change in &self.changes {
+            match change.action {
+                ActionKind::NoOp => {}
+                ActionKind::Create => summary.add += 1,
+                ActionKind::Update => summary.change += 1,
+                ActionKind::Replace => {
+                    summary.add += 1;
+                    summary.destroy += 1;
+                }
+                ActionKind::Delete => summary.destroy += 1,
+                ActionKind::Forget => summary.forget += 1,
+            }
+        }
+        summary
+    }
+}

@@ -1,0 +1,329 @@
+//! The planner: desired x observed x prior state -> plan. Pure and deterministic: no IO, no
+//! clock, no randomness; the same inputs give the same plan, byte for byte.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+use stowage_provider::{
+    Address, Attributes, Comparison, Observed, ReplaceOrder, ResourceSchema, policy,
+};
+
+use crate::model::{
+    ActionKind, AttributeChange, DesiredResource, DesiredValue, Plan, PlanDiagnostic, PlannedValue, Reason,
+    ResourceChange, Severity,
+};
+use crate::prior::{Prior, PriorResource};
+use crate::s3_url;
+
+/// What the refresh found: for every address read, the object or `None` when it does not exist.
+pub type Observations = BTreeMap<Address, Option<Observed>>;
+
+/// Plan the changes that make reality match `desired`.
+pub fn plan(desired: &[DesiredResource], prior: &Prior, observed: &Observations) -> Plan {
+    // A resource that must hand a secret to one being created is itself recreated; that can
+    // change what depends on it, so plan again until nothing new is forced. Each round forces
+    // at least one more resource, so this ends within `desired.len()` rounds.
+    let mut forced: BTreeMap<Address, Reason> = BTreeMap::new();
+    loop {
+        let plan = plan_once(desired, prior, observed, &forced);
+        let newly_forced = secrets_needed(desired, &plan, &forced);
+        if newly_forced.is_empty() {
+            return plan;
+        }
+        forced.extend(newly_forced);
+    }
+}
+
+/// The addresses to read during refresh, each exactly once, with what a read needs: the id
+/// recorded in the state, and the spec's known attributes for lookups by natural key.
+pub fn read_targets(desired: &[DesiredResource], prior: &Prior) -> Vec<ReadTarget> {
+    let mut targets: BTreeMap<Address, ReadTarget> = BTreeMap::new();
+    for resource in desired {
+        targets.insert(
+            resource.address.clone(),
+            ReadTarget {
+                address: resource.address.clone(),
+                id: None,
+                desired: Some(resource.known_attributes()),
+                recorded: None,
+            },
+        );
+    }
+    for resource in prior.resources() {
+        let target = targets.entry(resource.address.clone()).or_insert_with(|| ReadTarget {
+            address: resource.address.clone(),
+            id: None,
+            desired: None,
+            recorded: None,
+        });
+        target.id = Some(resource.id.clone());
+        target.recorded = Some(resource.attributes.clone());
+    }
+    targets.into_values().collect()
+}
+
+/// One read of the refresh.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadTarget {
+    pub address: Address,
+    pub id: Option<String>,
+    pub desired: Option<Attributes>,
+    pub recorded: Option<Attributes>,
+}
+
+fn plan_once(
+    desired: &[DesiredResource],
+    prior: &Prior,
+    observed: &Observations,
+    forced: &BTreeMap<Address, Reason>,
+) -> Plan {
+    let desired_by_address: BTreeMap<&Address, &DesiredResource> =
+        desired.iter().map(|resource| (&resource.address, resource)).collect();
+    let addresses: BTreeSet<&Address> =
+        desired_by_address.keys().copied().chain(prior.resources().map(|resource| &resource.address)).collect();
+
+    let mut changes: Vec<ResourceChange> = Vec::new();
+    let mut diagnostics = Vec::new();
+    // `Address` orders by resource type first, and types are declared in dependency order, so
+    // everything a resource refers to is planned before it.
+    for address in addresses {
+        let wanted = desired_by_address.get(address).copied();
+        let recorded = prior.get(address);
+        let found = observed.get(address).and_then(Option::as_ref);
+        let context = Context { changes: &changes, observed };
+        match plan_resource(address, wanted, recorded, found, forced.get(address), &context) {
+            Ok(Some(change)) => changes.push(change),
+            Ok(None) => {}
+            Err(diagnostic) => diagnostics.push(diagnostic),
+        }
+    }
+    Plan { changes, diagnostics }
+}
+
+struct Context<'a> {
+    changes: &'a [ResourceChange],
+    observed: &'a Observations,
+}
+
+impl Context<'_> {
+    fn resolve(&self, value: &DesiredValue) -> PlannedValue {
+        match value {
+            DesiredValue::Known(value) => PlannedValue::Known(value.clone()),
+            DesiredValue::Reference(reference) => {
+                let change = self.changes.iter().find(|change| change.address == reference.address);
+                let being_created = change.is_none_or(|change| matches!(change.action, ActionKind::Create | ActionKind::Replace));
+                if being_created {
+                    return PlannedValue::Unknown(reference.clone());
+                }
+                self.observed
+                    .get(&reference.address)
+                    .and_then(Option::as_ref)
+                    .and_then(|observed| observed.attributes.get(&reference.attribute))
+                    .filter(|value| !value.is_null())
+                    .map(|value| PlannedValue::Known(value.clone()))
+                    .unwrap_or_else(|| PlannedValue::Unknown(reference.clone()))
+            }
+        }
+    }
+}
+
+fn plan_resource(
+    address: &Address,
+    wanted: Option<&DesiredResource>,
+    recorded: Option<&PriorResource>,
+    found: Option<&Observed>,
+    forced: Option<&Reason>,
+    context: &Context<'_>,
+) -> Result<Option<ResourceChange>, PlanDiagnostic> {
+    let schema = address.resource_type.schema();
+    let depends_on = match (wanted, recorded) {
+        (Some(wanted), _) => wanted.depends_on.clone(),
+        (None, Some(recorded)) => recorded.depends_on.clone(),
+        (None, None) => Vec::new(),
+    };
+    let base = |action: ActionKind, reason: Option<Reason>| ResourceChange {
+        address: address.clone(),
+        action,
+        replace_order: None,
+        reason,
+        prior_id: found.map(|found| found.id.clone()),
+        before: found.map(|found| found.attributes.clone()),
+        after: None,
+        changes: Vec::new(),
+        depends_on: depends_on.clone(),
+    };
+
+    let Some(wanted) = wanted else {
+        // In the state but no longer in the spec.
+        let Some(_recorded) = recorded else { return Ok(None) };
+        let already_off = schema.singleton && found.is_some_and(|found| !storage_enabled(&found.attributes));
+        return Ok(Some(match found {
+            Some(found) if !already_off => {
+                let mut change = base(ActionKind::Delete, Some(Reason::NotInSpec));
+                change.changes = found
+                    .attributes
+                    .iter()
+                    .map(|(name, value)| AttributeChange {
+                        name: name.clone(),
+                        before: Some(value.clone()),
+                        after: None,
+                        forces_replacement: false,
+                    })
+                    .collect();
+                change
+            }
+            _ => base(ActionKind::Forget, Some(Reason::AlreadyGone)),
+        }));
+    };
+
+    let after: BTreeMap<String, PlannedValue> =
+        wanted.attributes.iter().map(|(name, value)| (name.clone(), context.resolve(value))).collect();
+
+    let Some(found) = found else {
+        let reason = if recorded.is_some() { Reason::DeletedOutsideStowage } else { Reason::New };
+        let mut change = base(ActionKind::Create, Some(reason));
+        change.changes = after
+            .iter()
+            .map(|(name, value)| AttributeChange {
+                name: name.clone(),
+                before: None,
+                after: Some(value.clone()),
+                forces_replacement: false,
+            })
+            .collect();
+        change.after = Some(after);
+        return Ok(Some(change));
+    };
+
+    if recorded.is_none() && !schema.adopt_unrecorded {
+        return Err(PlanDiagnostic {
+            severity: Severity::Error,
+            address: Some(address.clone()),
+            message: format!(
+                "{} `{}` already exists but is not recorded in this environment's state",
+                noun(schema),
+                found.id
+            ),
+            hint: Some(
+                "if it belongs to this environment, use the state file that recorded it (a `.backup` \
+                 is kept beside the state); otherwise choose another name in the spec"
+                    .to_owned(),
+            ),
+        });
+    }
+
+    let attribute_changes = diff(schema, &after, &found.attributes);
+    let tainted = recorded.and_then(|recorded| recorded.tainted.clone());
+    let forcing: Vec<String> = attribute_changes
+        .iter()
+        .filter(|change| change.forces_replacement)
+        .map(|change| change.name.clone())
+        .collect();
+
+    let (action, reason) = if let Some(why) = tainted {
+        (ActionKind::Replace, Some(Reason::Tainted { why }))
+    } else if let Some(reason) = forced {
+        (ActionKind::Replace, Some(reason.clone()))
+    } else if !forcing.is_empty() {
+        (ActionKind::Replace, Some(Reason::ForcedBy { attributes: forcing }))
+    } else if !attribute_changes.is_empty() {
+        let reason = if recorded.is_none() { Reason::Adopted } else { Reason::AttributesDiffer };
+        (ActionKind::Update, Some(reason))
+    } else if recorded.is_none() {
+        // Found exactly as wanted: record it, nothing to send.
+        (ActionKind::Update, Some(Reason::Adopted))
+    } else {
+        (ActionKind::NoOp, None)
+    };
+
+    let mut change = base(action, reason);
+    if action == ActionKind::Replace {
+        change.replace_order = Some(match schema.replace_order {
+            ReplaceOrder::CreateBeforeDestroy => ReplaceOrder::CreateBeforeDestroy,
+            ReplaceOrder::DestroyBeforeCreate => ReplaceOrder::DestroyBeforeCreate,
+        }
+        .into());
+    }
+    change.changes = attribute_changes;
+    change.after = Some(after);
+    Ok(Some(change))
+}
+
+/// The attributes whose desired value differs from the observed one.
+fn diff(schema: &ResourceSchema, after: &BTreeMap<String, PlannedValue>, before: &Attributes) -> Vec<AttributeChange> {
+    let mut changes = Vec::new();
+    for attribute in schema.attributes.iter().filter(|attribute| !attribute.computed) {
+        let Some(wanted) = after.get(attribute.name) else { continue };
+        let current = before.get(attribute.name).cloned().unwrap_or(Value::Null);
+        let same = match wanted {
+            PlannedValue::Unknown(_) => false,
+            PlannedValue::Known(wanted) => equal(attribute.comparison, wanted, &current),
+        };
+        if !same {
+            changes.push(AttributeChange {
+                name: attribute.name.to_owned(),
+                before: Some(current),
+                after: Some(wanted.clone()),
+                forces_replacement: attribute.forces_replacement,
+            });
+        }
+    }
+    changes
+}
+
+fn equal(comparison: Comparison, wanted: &Value, current: &Value) -> bool {
+    match (comparison, wanted, current) {
+        (Comparison::PolicyDocument, wanted, current) if wanted.is_object() && current.is_object() => {
+            policy::same_meaning(wanted, current)
+        }
+        (Comparison::S3Url, Value::String(wanted), Value::String(current)) => s3_url::same_location(wanted, current),
+        _ => wanted == current,
+    }
+}
+
+/// Resources that must be recreated because a resource being created needs their secret.
+fn secrets_needed(
+    desired: &[DesiredResource],
+    plan: &Plan,
+    already: &BTreeMap<Address, Reason>,
+) -> BTreeMap<Address, Reason> {
+    let mut forced = BTreeMap::new();
+    for resource in desired {
+        let creating = plan
+            .change(&resource.address)
+            .is_some_and(|change| matches!(change.action, ActionKind::Create | ActionKind::Replace));
+        if !creating {
+            continue;
+        }
+        for value in resource.attributes.values() {
+            let DesiredValue::Reference(reference) = value else { continue };
+            if !reference.fresh || already.contains_key(&reference.address) {
+                continue;
+            }
+            let source_created = plan
+                .change(&reference.address)
+                .is_none_or(|change| matches!(change.action, ActionKind::Create | ActionKind::Replace));
+            if !source_created {
+                forced.insert(reference.address.clone(), Reason::SecretNeededBy { address: resource.address.clone() });
+            }
+        }
+    }
+    forced
+}
+
+fn storage_enabled(attributes: &Attributes) -> bool {
+    attributes.get("aws_storage_enabled").and_then(Value::as_bool).unwrap_or(false)
+}
+
+fn noun(schema: &ResourceSchema) -> &'static str {
+    use stowage_provider::ResourceType::*;
+    match schema.resource_type {
+        S3Bucket => "bucket",
+        IamUser => "IAM user",
+        IamUserPolicy => "inline policy",
+        IamAccessKey => "access key",
+        TwilioAwsCredential => "Twilio AWS credential",
+        TwilioRecordingSettings => "recording settings",
+        TwilioCompositionSettings => "composition settings",
+    }
+}

@@ -1,0 +1,70 @@
+//! The prior state, as the planner sees it: typed addresses instead of the file's strings.
+
+use std::collections::BTreeMap;
+
+use stowage_provider::{Address, AddressError, Attributes};
+use stowage_state::State;
+
+/// One resource recorded in the state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriorResource {
+    pub address: Address,
+    pub id: String,
+    pub attributes: Attributes,
+    pub depends_on: Vec<Address>,
+    pub tainted: Option<String>,
+}
+
+/// Everything the state records, by address.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Prior {
+    resources: BTreeMap<Address, PriorResource>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("state records `{address}`, which this stowage does not know: {source}")]
+pub struct PriorError {
+    pub address: String,
+    #[source]
+    pub source: AddressError,
+}
+
+impl Prior {
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    pub fn from_state(state: &State) -> Result<Self, PriorError> {
+        let parse = |text: &str| {
+            text.parse::<Address>().map_err(|source| PriorError { address: text.to_owned(), source })
+        };
+        let mut resources = BTreeMap::new();
+        for resource in &state.resources {
+            let address = parse(&resource.address)?;
+            let depends_on = resource.depends_on.iter().map(|text| parse(text)).collect::<Result<_, _>>()?;
+            resources.insert(
+                address.clone(),
+                PriorResource {
+                    address,
+                    id: resource.id.clone(),
+                    attributes: resource.attributes.iter().map(|(name, value)| (name.clone(), value.clone())).collect(),
+                    depends_on,
+                    tainted: resource.tainted.clone(),
+                },
+            );
+        }
+        Ok(Self { resources })
+    }
+
+    pub fn insert(&mut self, resource: PriorResource) {
+        self.resources.insert(resource.address.clone(), resource);
+    }
+
+    pub fn get(&self, address: &Address) -> Option<&PriorResource> {
+        self.resources.get(address)
+    }
+
+    pub fn resources(&self) -> impl Iterator<Item = &PriorResource> {
+        self.resources.values()
+    }
+}

@@ -1,0 +1,138 @@
+//! From a plan to the apply steps and the order between them. A plan leaves no decisions to
+//! apply: the engine runs these steps, each once all steps it waits for are done.
+
+use std::collections::BTreeMap;
+
+use stowage_provider::Address;
+
+use crate::model::{ActionKind, Plan, ReplaceOrderName};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum StepKind {
+    /// Create the object the spec asks for (a create, or the new half of a replace).
+    Create,
+    Update,
+    /// Delete the existing object (a delete, or the old half of a replace).
+    Delete,
+    /// Drop from the state; no call.
+    Forget,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub address: Address,
+    pub kind: StepKind,
+    /// Indexes of the steps that must finish first.
+    pub waits_for: Vec<usize>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the plan's steps form a cycle through {0}: this is a bug in stowage, please report it")]
+pub struct CycleError(pub String);
+
+/// The steps of a plan in a valid sequential order, each with the steps it waits for.
+///
+/// Rules: creates and updates wait for the creates and updates of what they depend on; the
+/// deletion of an object waits until everything that depended on it was repointed or deleted;
+/// a create-before-destroy replacement deletes the old object only after the new one exists.
+pub fn steps(plan: &Plan) -> Result<Vec<Step>, CycleError> {
+    let mut steps: Vec<Step> = Vec::new();
+    let mut put_steps: BTreeMap<&Address, usize> = BTreeMap::new();
+    let mut delete_steps: BTreeMap<&Address, usize> = BTreeMap::new();
+
+    for change in &plan.changes {
+        let mut push = |kind| {
+            steps.push(Step { address: change.address.clone(), kind, waits_for: Vec::new() });
+            steps.len() - 1
+        };
+        match change.action {
+            ActionKind::NoOp => {}
+            ActionKind::Create => {
+                put_steps.insert(&change.address, push(StepKind::Create));
+            }
+            ActionKind::Update => {
+                put_steps.insert(&change.address, push(StepKind::Update));
+            }
+            ActionKind::Replace => {
+                put_steps.insert(&change.address, push(StepKind::Create));
+                delete_steps.insert(&change.address, push(StepKind::Delete));
+            }
+            ActionKind::Delete => {
+                delete_steps.insert(&change.address, push(StepKind::Delete));
+            }
+            ActionKind::Forget => {
+                push(StepKind::Forget);
+            }
+        }
+    }
+
+    // Who depends on whom, from the spec and the state alike.
+    let mut dependents: BTreeMap<&Address, Vec<&Address>> = BTreeMap::new();
+    for change in &plan.changes {
+        for dependency in &change.depends_on {
+            dependents.entry(dependency).or_default().push(&change.address);
+        }
+    }
+
+    for change in &plan.changes {
+        if let Some(&put) = put_steps.get(&change.address) {
+            for dependency in &change.depends_on {
+                if let Some(&dependency_put) = put_steps.get(dependency) {
+                    steps[put].waits_for.push(dependency_put);
+                }
+            }
+        }
+        if let Some(&delete) = delete_steps.get(&change.address) {
+            for dependent in dependents.get(&change.address).into_iter().flatten() {
+                for step in [put_steps.get(dependent), delete_steps.get(dependent)].into_iter().flatten() {
+                    if *step != delete {
+                        steps[delete].waits_for.push(*step);
+                    }
+                }
+            }
+            if let Some(&put) = put_steps.get(&change.address) {
+                match change.replace_order {
+                    Some(ReplaceOrderName::DestroyBeforeCreate) => steps[put].waits_for.push(delete),
+                    _ => steps[delete].waits_for.push(put),
+                }
+            }
+        }
+    }
+    for step in &mut steps {
+        step.waits_for.sort_unstable();
+        step.waits_for.dedup();
+    }
+    topological_order(steps)
+}
+
+/// Reorder so every step comes after those it waits for (stable: ties keep plan order).
+fn topological_order(steps: Vec<Step>) -> Result<Vec<Step>, CycleError> {
+    let count = steps.len();
+    let mut placed = vec![false; count];
+    let mut order: Vec<usize> = Vec::with_capacity(count);
+    while order.len() < count {
+        let next = (0..count).find(|&index| !placed[index] && steps[index].waits_for.iter().all(|&before| placed[before]));
+        let Some(next) = next else {
+            let stuck: Vec<String> = (0..count)
+                .filter(|&index| !placed[index])
+                .map(|index| format!("{} ({:?})", steps[index].address, steps[index].kind))
+                .collect();
+            return Err(CycleError(stuck.join(", ")));
+        };
+        placed[next] = true;
+        order.push(next);
+    }
+    let mut new_index = vec![0; count];
+    for (position, &old) in order.iter().enumerate() {
+        new_index[old] = position;
+    }
+    Ok(order
+        .into_iter()
+        .map(|old| {
+            let step = &steps[old];
+            let mut waits_for: Vec<usize> = step.waits_for.iter().map(|&before| new_index[before]).collect();
+            waits_for.sort_unstable();
+            Step { address: step.address.clone(), kind: step.kind, waits_for }
+        })
+        .collect())
+}

@@ -1,0 +1,22 @@
+//! The resource contract shared by the planner, the providers and the engine: resource
+//! addresses and types, each type's attribute schema, the `Provider` trait, provider errors
+//! with kinds, secrets, and IAM policy documents compared by meaning.
+//!
+//! Architecture invariant: this crate does no IO. It is the bottom of the dependency graph
+//! for everything that handles resources.
+
+pub mod address;
+pub mod error;
+pub mod policy;
+pub mod resource;
+pub mod schema;
+pub mod secret;
+
+pub use address::{Address, AddressError, ProviderName, ResourceType};
+pub use error::{ErrorKind, ProviderError};
+pub use resource::{
+    Applied, Attributes, AttributesExt, CreateRequest, DeleteRequest, NewAccessKey, Observed, Provider, ReadRequest,
+    SecretHandoff, UpdateRequest,
+};
+pub use schema::{AttributeSchema, Comparison, ReplaceOrder, ResourceSchema};
+pub use secret::Secret;

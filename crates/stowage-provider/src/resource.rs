@@ -1,0 +1,185 @@
+//! The provider contract: how the engine reads, creates, updates and deletes one resource.
+//!
+//! Providers never see spec files, state files or the command line: they get an address,
+//! an id and attribute values, and answer with attribute values.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use futures::future::BoxFuture;
+use serde_json::Value;
+
+use crate::address::Address;
+use crate::error::ProviderError;
+use crate::secret::Secret;
+
+/// Attribute values of one resource, by attribute name (see [`crate::schema`]).
+pub type Attributes = BTreeMap<String, Value>;
+
+/// What a read found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observed {
+    /// The provider's id: bucket name, user name, `user:policy`, access key id, credential SID.
+    pub id: String,
+    pub attributes: Attributes,
+}
+
+/// Read one resource. `id` comes from the state when the resource is recorded there; `desired`
+/// carries the spec's attributes, from which resources with a natural key (a bucket name, a
+/// user name) can be found before stowage has recorded them.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadRequest<'a> {
+    pub address: &'a Address,
+    pub id: Option<&'a str>,
+    pub desired: Option<&'a Attributes>,
+    /// The attributes the state recorded, for resources no longer in the spec.
+    pub recorded: Option<&'a Attributes>,
+}
+
+impl ReadRequest<'_> {
+    /// A string attribute from the spec, else from the state.
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.desired
+            .and_then(|attributes| attributes.str(name))
+            .or_else(|| self.recorded.and_then(|attributes| attributes.str(name)))
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct CreateRequest<'a> {
+    pub address: &'a Address,
+    /// Desired attributes, every reference already resolved.
+    pub attributes: &'a Attributes,
+    pub handoff: &'a SecretHandoff,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct UpdateRequest<'a> {
+    pub address: &'a Address,
+    pub id: &'a str,
+    pub before: &'a Attributes,
+    /// Desired attributes, every reference already resolved.
+    pub after: &'a Attributes,
+    /// The attributes that differ; the provider changes only these.
+    pub changed: &'a [String],
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct DeleteRequest<'a> {
+    pub address: &'a Address,
+    pub id: &'a str,
+    pub attributes: &'a Attributes,
+}
+
+/// The result of a create or an update: what now exists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    pub id: String,
+    pub attributes: Attributes,
+}
+
+/// A freshly created access key: the only moment its secret exists.
+#[derive(Debug, Clone)]
+pub struct NewAccessKey {
+    pub access_key_id: String,
+    pub secret_access_key: Secret,
+}
+
+/// Carries access key secrets from `CreateAccessKey` to the Twilio credential that needs them,
+/// in memory, within one apply. Whatever is left here when the apply ends was never handed to
+/// Twilio: the engine marks those keys as orphaned so the next apply replaces them.
+#[derive(Debug, Default)]
+pub struct SecretHandoff {
+    keys: Mutex<HashMap<String, Secret>>,
+}
+
+impl SecretHandoff {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn put(&self, key: NewAccessKey) {
+        self.lock().insert(key.access_key_id, key.secret_access_key);
+    }
+
+    /// The secret of `access_key_id`, if it was created in this apply.
+    pub fn get(&self, access_key_id: &str) -> Option<Secret> {
+        self.lock().get(access_key_id).cloned()
+    }
+
+    /// Mark the secret as delivered: it is dropped from memory.
+    pub fn delivered(&self, access_key_id: &str) {
+        self.lock().remove(access_key_id);
+    }
+
+    /// Access key ids whose secrets were never delivered.
+    pub fn undelivered(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.lock().keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Secret>> {
+        // A panic while holding this lock cannot leave the map half-updated (every operation is
+        // a single insert/remove/read), so a poisoned lock is still safe to use.
+        self.keys.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A provider: one per service family. The engine routes each resource to the provider of its
+/// type ([`crate::ResourceType::provider`]).
+pub trait Provider: Send + Sync {
+    /// `Ok(None)` when the resource does not exist.
+    fn read<'a>(&'a self, request: ReadRequest<'a>) -> BoxFuture<'a, Result<Option<Observed>, ProviderError>>;
+    fn create<'a>(&'a self, request: CreateRequest<'a>) -> BoxFuture<'a, Result<Applied, ProviderError>>;
+    fn update<'a>(&'a self, request: UpdateRequest<'a>) -> BoxFuture<'a, Result<Applied, ProviderError>>;
+    /// Deleting something that is already gone succeeds.
+    fn delete<'a>(&'a self, request: DeleteRequest<'a>) -> BoxFuture<'a, Result<(), ProviderError>>;
+}
+
+/// Typed access to attribute maps, for providers.
+pub trait AttributesExt {
+    fn str(&self, name: &str) -> Option<&str>;
+    fn bool(&self, name: &str) -> Option<bool>;
+    /// A required string attribute; a missing one is a bug in the planner, reported as such.
+    fn required_str(&self, address: &Address, name: &str) -> Result<&str, ProviderError>;
+}
+
+impl AttributesExt for Attributes {
+    fn str(&self, name: &str) -> Option<&str> {
+        self.get(name).and_then(Value::as_str)
+    }
+
+    fn bool(&self, name: &str) -> Option<bool> {
+        self.get(name).and_then(Value::as_bool)
+    }
+
+    fn required_str(&self, address: &Address, name: &str) -> Result<&str, ProviderError> {
+        self.str(name).ok_or_else(|| {
+            ProviderError::new(
+                crate::ErrorKind::Internal,
+                "stowage",
+                "resolve",
+                format!("{address}: attribute `{name}` is missing or not a string"),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handoff_forgets_delivered_secrets_and_reports_the_rest() {
+        let handoff = SecretHandoff::new();
+        for id in ["AKIAFIRST", "AKIASECOND"] {
+            handoff.put(NewAccessKey { access_key_id: id.into(), secret_access_key: Secret::new("s3cr3t") });
+        }
+        assert_eq!(handoff.get("AKIAFIRST").map(|secret| secret.expose().to_owned()), Some("s3cr3t".into()));
+        handoff.delivered("AKIAFIRST");
+        assert!(handoff.get("AKIAFIRST").is_none());
+        assert_eq!(handoff.undelivered(), vec!["AKIASECOND".to_owned()]);
+        assert!(!format!("{handoff:?}").contains("s3cr3t"));
+    }
+}

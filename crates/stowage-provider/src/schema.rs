@@ -1,0 +1,175 @@
+//! What the planner needs to know about each resource type: its attributes, which of them
+//! force a replacement, how each is compared, and how a replacement is ordered.
+//!
+//! This is the provider contract written as data: the planner is generic over it, and each
+//! provider implements the attributes listed here, no more.
+
+use crate::address::ResourceType;
+
+/// How two values of an attribute are compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    /// JSON equality.
+    Exact,
+    /// IAM policy documents, by meaning: statement order, single values versus lists,
+    /// action case and `Sid` do not matter (see [`crate::policy`]).
+    PolicyDocument,
+    /// Twilio `AwsS3Url`: the `s3-REGION` and `s3.REGION` host forms are the same URL, and so
+    /// are a missing and a present trailing slash.
+    S3Url,
+}
+
+/// When a resource must be replaced, which half comes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplaceOrder {
+    /// Create the new object, repoint what depends on it, then delete the old one
+    /// (access keys and Twilio credentials: Twilio keeps writing with the old one meanwhile).
+    CreateBeforeDestroy,
+    /// Delete first (when two objects with the same identity cannot coexist).
+    DestroyBeforeCreate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttributeSchema {
+    pub name: &'static str,
+    /// A change cannot be applied in place: the resource is replaced.
+    pub forces_replacement: bool,
+    pub comparison: Comparison,
+    /// Set by the service, never by the spec (an ARN, a creation date): shown, never compared.
+    pub computed: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResourceSchema {
+    pub resource_type: ResourceType,
+    pub attributes: &'static [AttributeSchema],
+    pub replace_order: ReplaceOrder,
+    /// A singleton that always exists (Twilio's settings): it is never created or deleted, only
+    /// configured, so an observed object that is not in the state is simply adopted; "delete"
+    /// means switching it back off.
+    pub singleton: bool,
+    /// An object found by its natural key but not recorded in the state may be taken over.
+    /// True for singletons and for things that live inside a managed parent (the inline policy
+    /// of the managed user); false for buckets and users, which may belong to someone else.
+    pub adopt_unrecorded: bool,
+}
+
+impl ResourceSchema {
+    pub fn attribute(&self, name: &str) -> Option<&'static AttributeSchema> {
+        self.attributes.iter().find(|attribute| attribute.name == name)
+    }
+}
+
+const fn attr(name: &'static str) -> AttributeSchema {
+    AttributeSchema { name, forces_replacement: false, comparison: Comparison::Exact, computed: false }
+}
+
+const fn identity(name: &'static str) -> AttributeSchema {
+    AttributeSchema { name, forces_replacement: true, comparison: Comparison::Exact, computed: false }
+}
+
+const fn computed(name: &'static str) -> AttributeSchema {
+    AttributeSchema { name, forces_replacement: false, comparison: Comparison::Exact, computed: true }
+}
+
+const fn compared(name: &'static str, comparison: Comparison) -> AttributeSchema {
+    AttributeSchema { name, forces_replacement: false, comparison, computed: false }
+}
+
+static S3_BUCKET: ResourceSchema = ResourceSchema {
+    resource_type: ResourceType::S3Bucket,
+    attributes: &[
+        identity("name"),
+        identity("region"),
+        attr("versioning"),
+        attr("block_public_access"),
+        attr("object_ownership"),
+        attr("lifecycle"),
+        attr("tags"),
+    ],
+    replace_order: ReplaceOrder::CreateBeforeDestroy,
+    singleton: false,
+    adopt_unrecorded: false,
+};
+
+static IAM_USER: ResourceSchema = ResourceSchema {
+    resource_type: ResourceType::IamUser,
+    attributes: &[identity("name"), attr("path"), attr("tags"), computed("arn")],
+    replace_order: ReplaceOrder::CreateBeforeDestroy,
+    singleton: false,
+    adopt_unrecorded: false,
+};
+
+static IAM_USER_POLICY: ResourceSchema = ResourceSchema {
+    resource_type: ResourceType::IamUserPolicy,
+    attributes: &[identity("user_name"), identity("policy_name"), compared("document", Comparison::PolicyDocument)],
+    // Same user and policy name: the new document simply overwrites the old one.
+    replace_order: ReplaceOrder::DestroyBeforeCreate,
+    singleton: false,
+    adopt_unrecorded: true,
+};
+
+static IAM_ACCESS_KEY: ResourceSchema = ResourceSchema {
+    resource_type: ResourceType::IamAccessKey,
+    attributes: &[identity("user_name"), attr("status"), computed("access_key_id")],
+    replace_order: ReplaceOrder::CreateBeforeDestroy,
+    singleton: false,
+    adopt_unrecorded: false,
+};
+
+static TWILIO_AWS_CREDENTIAL: ResourceSchema = ResourceSchema {
+    resource_type: ResourceType::TwilioAwsCredential,
+    attributes: &[identity("access_key_id"), identity("account_sid"), attr("friendly_name"), computed("sid")],
+    replace_order: ReplaceOrder::CreateBeforeDestroy,
+    singleton: false,
+    adopt_unrecorded: false,
+};
+
+const STORAGE_SETTINGS: &[AttributeSchema] = &[
+    attr("friendly_name"),
+    attr("aws_storage_enabled"),
+    compared("aws_s3_url", Comparison::S3Url),
+    attr("aws_credentials_sid"),
+    attr("encryption_enabled"),
+    attr("encryption_key_sid"),
+];
+
+static TWILIO_RECORDING_SETTINGS: ResourceSchema = ResourceSchema {
+    resource_type: ResourceType::TwilioRecordingSettings,
+    attributes: STORAGE_SETTINGS,
+    replace_order: ReplaceOrder::CreateBeforeDestroy,
+    singleton: true,
+    adopt_unrecorded: true,
+};
+
+static TWILIO_COMPOSITION_SETTINGS: ResourceSchema = ResourceSchema {
+    resource_type: ResourceType::TwilioCompositionSettings,
+    attributes: STORAGE_SETTINGS,
+    replace_order: ReplaceOrder::CreateBeforeDestroy,
+    singleton: true,
+    adopt_unrecorded: true,
+};
+
+pub(crate) fn of(resource_type: ResourceType) -> &'static ResourceSchema {
+    match resource_type {
+        ResourceType::S3Bucket => &S3_BUCKET,
+        ResourceType::IamUser => &IAM_USER,
+        ResourceType::IamUserPolicy => &IAM_USER_POLICY,
+        ResourceType::IamAccessKey => &IAM_ACCESS_KEY,
+        ResourceType::TwilioAwsCredential => &TWILIO_AWS_CREDENTIAL,
+        ResourceType::TwilioRecordingSettings => &TWILIO_RECORDING_SETTINGS,
+        ResourceType::TwilioCompositionSettings => &TWILIO_COMPOSITION_SETTINGS,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_schema_names_its_own_type() {
+        for ty in ResourceType::ALL {
+            assert_eq!(ty.schema().resource_type, ty);
+        }
+    }
+}
