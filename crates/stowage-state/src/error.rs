@@ -1,0 +1,120 @@
+//! Everything that can go wrong with a state, each with the path and what to do about it.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::file::backup_path_for;
+use crate::model::FORMAT_VERSION;
+
+/// Messages include the underlying IO or JSON error themselves (it is not also a `source`, so a
+/// report that walks the source chain prints it once).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StateError {
+    #[error("cannot read state file `{path}`: {error}: check that it is a file you can read")]
+    Read { path: PathBuf, error: io::Error },
+
+    /// Not JSON at all, or cut short (a truncated write, a copy that stopped half way).
+    #[error(
+        "state file `{path}` {} ({error}): restore it from `{}` or fix it by hand",
+        describe_syntax(.error),
+        backup(.path)
+    )]
+    Syntax {
+        path: PathBuf,
+        error: serde_json::Error,
+    },
+
+    /// JSON, but not in the shape of a state (a missing field, a wrong type, an unknown key).
+    #[error(
+        "state file `{path}` is not a valid stowage state ({error}): restore it from `{}` or fix it by hand",
+        backup(.path)
+    )]
+    Invalid {
+        path: PathBuf,
+        error: serde_json::Error,
+    },
+
+    /// `version` is missing, not a positive integer, or 0. `found` is the JSON text found.
+    #[error(
+        "state file `{path}` has {}: it was not written by stowage or it is damaged; restore it from `{}`",
+        describe_version(.found),
+        backup(.path)
+    )]
+    InvalidVersion {
+        path: PathBuf,
+        found: Option<String>,
+    },
+
+    #[error(
+        "state file `{path}` was written by {} in format {format}; this stowage reads format <= {FORMAT_VERSION}: upgrade stowage",
+        describe_writer(.written_by)
+    )]
+    NewerFormat {
+        path: PathBuf,
+        format: u64,
+        written_by: Option<String>,
+    },
+
+    #[error("state `{path}` lists resource `{address}` twice: keep one of them")]
+    DuplicateAddress { path: PathBuf, address: String },
+
+    #[error(
+        "state `{path}` has resource `{address}` of type `{resource_type}`: its address must be `{resource_type}.NAME`"
+    )]
+    AddressTypeMismatch {
+        path: PathBuf,
+        address: String,
+        resource_type: String,
+    },
+
+    /// A caller tried to write a state whose `version` is not the format this stowage writes.
+    #[error(
+        "refusing to write state `{path}` in format {version}: this stowage writes format {FORMAT_VERSION}"
+    )]
+    UnwritableVersion { path: PathBuf, version: u32 },
+
+    /// `step` says how far the write got, e.g. `replacing the state file`.
+    #[error("cannot write state file `{path}` while {step}: {error}")]
+    Write {
+        path: PathBuf,
+        step: &'static str,
+        error: io::Error,
+    },
+
+    #[error(
+        "state belongs to environment `{state_environment}`, the spec is `{spec_environment}`: pass the right `--state`"
+    )]
+    EnvironmentMismatch {
+        state_environment: String,
+        spec_environment: String,
+    },
+}
+
+fn backup(path: &Path) -> String {
+    backup_path_for(path).display().to_string()
+}
+
+fn describe_syntax(error: &serde_json::Error) -> &'static str {
+    if error.is_eof() {
+        "is truncated"
+    } else {
+        "is not valid JSON"
+    }
+}
+
+fn describe_version(found: &Option<String>) -> String {
+    match found {
+        None => "no format `version`".to_owned(),
+        Some(found) => {
+            format!("an invalid format `version` (`{found}`, expected a positive integer)")
+        }
+    }
+}
+
+fn describe_writer(written_by: &Option<String>) -> String {
+    match written_by {
+        Some(version) => format!("stowage {version}"),
+        None => "a newer stowage".to_owned(),
+    }
+}

@@ -1,0 +1,229 @@
+//! The local state file: strict, versioned loading and atomic writes that keep a `.backup`.
+
+use std::ffi::OsString;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use tempfile::NamedTempFile;
+
+use crate::error::StateError;
+use crate::model::{FORMAT_VERSION, ResourceState, State};
+
+/// A state file on the local disk, with the previous version kept at `<path>.backup`.
+///
+/// At every moment `path` holds either the previous or the new state in full: a write goes to
+/// a temporary file in the same directory that is renamed over `path` only once it is on disk.
+/// State, backup and temporary files are readable by their owner only (mode 0600 on Unix).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalStateFile {
+    path: PathBuf,
+}
+
+impl LocalStateFile {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn backup_path(&self) -> PathBuf {
+        backup_path_for(&self.path)
+    }
+
+    /// The state in the file, or `None` when there is no file yet.
+    pub fn load(&self) -> Result<Option<State>, StateError> {
+        let contents = match fs::read(&self.path) {
+            Ok(contents) => contents,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => {
+                return Err(StateError::Read {
+                    path: self.path.clone(),
+                    error,
+                });
+            }
+        };
+        parse(&self.path, &contents).map(Some)
+    }
+
+    /// Writes `state` atomically and keeps the previous file as the backup. Writing the state
+    /// that is already in the file changes nothing, so the backup keeps the last state that
+    /// differed. The caller increments `serial` when the state changed.
+    pub fn write(&self, state: &State) -> Result<(), StateError> {
+        // Never write a file that `load` would refuse.
+        if state.version != FORMAT_VERSION {
+            return Err(StateError::UnwritableVersion {
+                path: self.path.clone(),
+                version: state.version,
+            });
+        }
+        check_resources(&self.path, &state.resources)?;
+        let contents = render(state)
+            .map_err(|error| self.write_error("serializing the state", error.into()))?;
+
+        let previous = match fs::read(&self.path) {
+            Ok(previous) => Some(previous),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => None,
+            Err(error) => return Err(self.write_error("reading the previous state", error)),
+        };
+        if previous.as_deref() == Some(contents.as_slice()) {
+            return Ok(());
+        }
+
+        // Temporary files are deleted when dropped, so every early return below cleans up.
+        let new_state = self
+            .write_temporary(&contents)
+            .map_err(|error| self.write_error("writing a temporary file", error))?;
+        if let Some(previous) = previous {
+            // A copy renamed over the backup: `path` keeps the previous state until the new one
+            // replaces it, and the backup is never half written.
+            let backup = self
+                .write_temporary(&previous)
+                .map_err(|error| self.write_error("copying the previous state", error))?;
+            backup
+                .persist(self.backup_path())
+                .map_err(|error| self.write_error("replacing the backup", error.error))?;
+        }
+        new_state
+            .persist(&self.path)
+            .map_err(|error| self.write_error("replacing the state file", error.error))?;
+        sync_directory(self.directory())
+            .map_err(|error| self.write_error("syncing the directory", error))
+    }
+
+    /// A fully written and synced temporary file next to the state file (a rename is atomic
+    /// only within one file system), named after it so a leftover is easy to recognise.
+    fn write_temporary(&self, contents: &[u8]) -> io::Result<NamedTempFile> {
+        let file_name = self.path.file_name().unwrap_or("state".as_ref());
+        let mut prefix = OsString::from(".");
+        prefix.push(file_name);
+        prefix.push(".");
+
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".tmp");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(fs::Permissions::from_mode(0o600));
+        }
+        let mut file = builder.tempfile_in(self.directory())?;
+        file.write_all(contents)?;
+        file.as_file().sync_all()?;
+        Ok(file)
+    }
+
+    fn directory(&self) -> &Path {
+        match self.path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        }
+    }
+
+    fn write_error(&self, step: &'static str, error: io::Error) -> StateError {
+        StateError::Write {
+            path: self.path.clone(),
+            step,
+            error,
+        }
+    }
+}
+
+pub(crate) fn backup_path_for(path: &Path) -> PathBuf {
+    let mut backup = path.as_os_str().to_owned();
+    backup.push(".backup");
+    PathBuf::from(backup)
+}
+
+/// Pretty JSON with a trailing newline; the model serializes canonically, so equal states give
+/// equal bytes.
+fn render(state: &State) -> serde_json::Result<Vec<u8>> {
+    let mut contents = serde_json::to_vec_pretty(state)?;
+    contents.push(b'\n');
+    Ok(contents)
+}
+
+fn parse(path: &Path, contents: &[u8]) -> Result<State, StateError> {
+    // The format is read leniently first, so that a newer format is reported as such even when
+    // the rest of the file means nothing to this stowage.
+    let document: Value = serde_json::from_slice(contents).map_err(|error| StateError::Syntax {
+        path: path.to_owned(),
+        error,
+    })?;
+    check_format(path, &document)?;
+
+    // Parsed again from the bytes rather than from `document`, so errors keep their line:column.
+    let mut state: State =
+        serde_json::from_slice(contents).map_err(|error| StateError::Invalid {
+            path: path.to_owned(),
+            error,
+        })?;
+    // Files edited by hand may be out of order; the model relies on the order.
+    state
+        .resources
+        .sort_by(|left, right| left.address.cmp(&right.address));
+    check_resources(path, &state.resources)?;
+    Ok(state)
+}
+
+fn check_format(path: &Path, document: &Value) -> Result<(), StateError> {
+    let found = document.get("version");
+    match found.and_then(Value::as_u64) {
+        None | Some(0) => Err(StateError::InvalidVersion {
+            path: path.to_owned(),
+            found: found.map(Value::to_string),
+        }),
+        Some(format) if format > u64::from(FORMAT_VERSION) => Err(StateError::NewerFormat {
+            path: path.to_owned(),
+            format,
+            written_by: document
+                .get("stowage_version")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        }),
+        Some(_) => Ok(()),
+    }
+}
+
+/// What the JSON shape cannot say: each address is `TYPE.NAME` for its own type, and unique.
+fn check_resources(path: &Path, resources: &[ResourceState]) -> Result<(), StateError> {
+    for resource in resources {
+        let name = resource
+            .address
+            .strip_prefix(resource.resource_type.as_str())
+            .and_then(|rest| rest.strip_prefix('.'));
+        if name.is_none_or(str::is_empty) {
+            return Err(StateError::AddressTypeMismatch {
+                path: path.to_owned(),
+                address: resource.address.clone(),
+                resource_type: resource.resource_type.clone(),
+            });
+        }
+    }
+    let mut addresses: Vec<&str> = resources
+        .iter()
+        .map(|resource| resource.address.as_str())
+        .collect();
+    addresses.sort_unstable();
+    match addresses.windows(2).find(|pair| pair[0] == pair[1]) {
+        Some(pair) => Err(StateError::DuplicateAddress {
+            path: path.to_owned(),
+            address: pair[0].to_owned(),
+        }),
+        None => Ok(()),
+    }
+}
+
+#[cfg(unix)]
+fn sync_directory(directory: &Path) -> io::Result<()> {
+    // Makes the renames themselves durable, not only the files' contents.
+    fs::File::open(directory)?.sync_all()
+}
+
+#[cfg(not(unix))]
+fn sync_directory(_directory: &Path) -> io::Result<()> {
+    // Directories cannot be opened as files there; the file system journals renames.
+    Ok(())
+}
