@@ -11,6 +11,7 @@ use stowage_provider::{
 
 use crate::AwsProvider;
 use crate::errors::classify;
+use crate::write_test::{self, WriteTarget};
 
 const IAM: &str = "iam";
 
@@ -58,10 +59,18 @@ pub(crate) async fn create(aws: &AwsProvider, request: CreateRequest<'_>) -> Res
         return Err(ProviderError::new(ErrorKind::Internal, IAM, "CreateAccessKey", "the response holds no access key"));
     };
     let access_key_id = key.access_key_id().to_owned();
-    request.handoff.put(NewAccessKey {
-        access_key_id: access_key_id.clone(),
-        secret_access_key: Secret::new(key.secret_access_key()),
-    });
+    let secret = Secret::new(key.secret_access_key());
+    if let Some(target) = WriteTarget::from_attribute(request.attributes.get("write_test"))
+        && let Err(error) = write_test::run(aws, &target, &access_key_id, &secret).await
+    {
+        // A key that cannot write where Twilio writes is of no use: delete it rather than
+        // leave it behind, and never hand it to Twilio.
+        if let Err(cleanup) = delete_key(aws, user, &access_key_id).await {
+            tracing::warn!(access_key_id, %cleanup, "could not delete the access key that failed the write test");
+        }
+        return Err(error);
+    }
+    request.handoff.put(NewAccessKey { access_key_id: access_key_id.clone(), secret_access_key: secret });
     let mut attributes = request.attributes.clone();
     attributes.insert("access_key_id".to_owned(), json!(access_key_id));
     if request.attributes.str("status") == Some("Inactive") {
@@ -94,7 +103,11 @@ async fn set_status(aws: &AwsProvider, user: &str, id: &str, status: &str) -> Re
 
 pub(crate) async fn delete(aws: &AwsProvider, request: DeleteRequest<'_>) -> Result<(), ProviderError> {
     let user = request.attributes.required_str(request.address, "user_name")?;
-    match aws.iam().delete_access_key().user_name(user).access_key_id(request.id).send().await {
+    delete_key(aws, user, request.id).await
+}
+
+async fn delete_key(aws: &AwsProvider, user: &str, id: &str) -> Result<(), ProviderError> {
+    match aws.iam().delete_access_key().user_name(user).access_key_id(id).send().await {
         Ok(_) => Ok(()),
         Err(error) => {
             let error = classify(IAM, "DeleteAccessKey", error);

@@ -13,6 +13,7 @@ mod errors;
 mod moto_compat;
 mod user;
 mod user_policy;
+mod write_test;
 
 use std::time::Duration;
 
@@ -40,9 +41,11 @@ pub struct AwsSettings {
 /// The AWS provider: S3 and IAM clients sharing one configuration and one call counter.
 #[derive(Debug, Clone)]
 pub struct AwsProvider {
+    config: aws_types::SdkConfig,
     s3: aws_sdk_s3::Client,
     iam: aws_sdk_iam::Client,
     region: String,
+    path_style: bool,
     calls: CallCounter,
 }
 
@@ -83,7 +86,7 @@ impl AwsProvider {
         let iam = aws_sdk_iam::Client::from_conf(
             aws_sdk_iam::config::Builder::from(config).interceptor(calls.clone()).build(),
         );
-        Self { s3, iam, region, calls }
+        Self { config: config.clone(), s3, iam, region, path_style, calls }
     }
 
     /// The calls made so far, by `service:Operation`.
@@ -93,6 +96,20 @@ impl AwsProvider {
 
     pub fn region(&self) -> &str {
         &self.region
+    }
+
+    pub(crate) fn sdk_config(&self) -> &aws_types::SdkConfig {
+        &self.config
+    }
+
+    pub(crate) fn path_style(&self) -> bool {
+        self.path_style
+    }
+
+    /// How long the write test retries access errors of a new key. AWS needs a few seconds
+    /// before a new key works everywhere; a local emulator needs none.
+    pub(crate) fn write_test_window(&self) -> Duration {
+        if self.path_style { Duration::ZERO } else { Duration::from_secs(30) }
     }
 
     pub(crate) fn s3(&self) -> &aws_sdk_s3::Client {

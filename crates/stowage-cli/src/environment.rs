@@ -53,6 +53,7 @@ pub struct Environment {
     pub desired: Vec<DesiredResource>,
     pub engine: Engine,
     pub aws: AwsProvider,
+    pub twilio: Option<stowage_twilio::TwilioProvider>,
 }
 
 impl Environment {
@@ -62,7 +63,9 @@ impl Environment {
         let environment_name = spec.spec.environment.name.as_str().to_owned();
         let state = match state_file.load().into_diagnostic()? {
             Some(state) => {
-                stowage_state::check_compatible(&state, &environment_name).into_diagnostic()?;
+                stowage_state::check_compatible(&state, &environment_name)
+                    .into_diagnostic()
+                    .wrap_err_with(|| format!("state file `{}`", state_file.path().display()))?;
                 state
             }
             None => State::new(environment_name, env!("CARGO_PKG_VERSION")),
@@ -82,8 +85,13 @@ impl Environment {
             .chain(prior.resources().map(|resource| resource.address.resource_type))
             .any(|resource_type: ResourceType| resource_type.provider() == ProviderName::Twilio);
         let twilio = if needs_twilio { Some(crate::twilio::provider()?) } else { None };
-        let engine = Engine { aws: Arc::new(aws.clone()), twilio, parallelism: usize::from(args.parallelism), progress };
-        Ok(Self { spec, state_file, state, prior, desired, engine, aws })
+        let engine = Engine {
+            aws: Arc::new(aws.clone()),
+            twilio: twilio.clone().map(|twilio| Arc::new(twilio) as Arc<dyn stowage_provider::Provider>),
+            parallelism: usize::from(args.parallelism),
+            progress,
+        };
+        Ok(Self { spec, state_file, state, prior, desired, engine, aws, twilio })
     }
 
     /// Read everything, then plan. Returns the plan and what was observed.

@@ -1,13 +1,22 @@
-//! The Twilio provider, built from the process environment.
-
-use std::sync::Arc;
+//! The Twilio provider, built from the process environment: credentials from
+//! `TWILIO_API_KEY` + `TWILIO_API_SECRET` or `TWILIO_ACCOUNT_SID` + `TWILIO_AUTH_TOKEN`,
+//! endpoints from `STOWAGE_TWILIO_ACCOUNTS_URL` and `STOWAGE_TWILIO_VIDEO_URL`.
 
 use miette::{Report, miette};
-use stowage_provider::Provider;
+use stowage_twilio::{RetryPolicy, TwilioAuth, TwilioEndpoints, TwilioProvider};
 
-pub fn provider() -> Result<Arc<dyn Provider>, Report> {
-    Err(miette!(
-        help = "remove the `[twilio]`, `[recordings]` and `[compositions]` sections to manage only the AWS side",
-        "this build of stowage does not manage Twilio resources yet"
-    ))
+pub fn provider() -> Result<TwilioProvider, Report> {
+    let lookup = |name: &str| std::env::var(name).ok();
+    let auth = TwilioAuth::from_lookup(lookup).map_err(|error| {
+        miette!(
+            help = "set `TWILIO_API_KEY` and `TWILIO_API_SECRET` (recommended), or `TWILIO_ACCOUNT_SID` and \
+                    `TWILIO_AUTH_TOKEN`; the spec manages Twilio resources, so stowage needs them",
+            "{error}"
+        )
+    })?;
+    let accounts = lookup("STOWAGE_TWILIO_ACCOUNTS_URL");
+    let video = lookup("STOWAGE_TWILIO_VIDEO_URL");
+    let endpoints =
+        TwilioEndpoints::from_overrides(accounts.as_deref(), video.as_deref()).map_err(|error| miette!("{error}"))?;
+    TwilioProvider::connect(auth, endpoints, RetryPolicy::default()).map_err(|error| miette!("{error}"))
 }

@@ -66,10 +66,26 @@ pub fn desired_resources(spec: &Spec) -> Vec<DesiredResource> {
                 depends_on: vec![user_address(), bucket_address()],
             });
         }
+        let mut key_attributes =
+            known([("user_name", json!(uploader.user_name.as_str())), ("status", json!("Active"))]);
+        let mut key_depends_on = vec![user_address()];
+        if spec.twilio.is_some() && !stored_prefixes.is_empty() {
+            // Before the key goes to Twilio, apply writes where Twilio will write, with the new
+            // key: a policy or encryption mistake fails the apply, not a recording weeks later.
+            key_attributes.insert(
+                "write_test".to_owned(),
+                DesiredValue::Known(json!({
+                    "bucket": spec.bucket.name.as_str(),
+                    "region": spec.aws.region.as_str(),
+                    "prefixes": stored_prefixes,
+                })),
+            );
+            key_depends_on.extend([bucket_address(), policy_address()]);
+        }
         resources.push(DesiredResource {
             address: access_key_address(),
-            attributes: known([("user_name", json!(uploader.user_name.as_str())), ("status", json!("Active"))]),
-            depends_on: vec![user_address()],
+            attributes: key_attributes,
+            depends_on: key_depends_on,
         });
     }
 

@@ -252,7 +252,7 @@ fn plan_resource(
 /// The attributes whose desired value differs from the observed one.
 fn diff(schema: &ResourceSchema, after: &BTreeMap<String, PlannedValue>, before: &Attributes) -> Vec<AttributeChange> {
     let mut changes = Vec::new();
-    for attribute in schema.attributes.iter().filter(|attribute| !attribute.computed) {
+    for attribute in schema.attributes.iter().filter(|attribute| !attribute.computed && attribute.comparison != Comparison::NotCompared) {
         let Some(wanted) = after.get(attribute.name) else { continue };
         let current = before.get(attribute.name).cloned().unwrap_or(Value::Null);
         let same = match wanted {

@@ -17,6 +17,9 @@ pub enum Comparison {
     /// Twilio `AwsS3Url`: the `s3-REGION` and `s3.REGION` host forms are the same URL, and so
     /// are a missing and a present trailing slash.
     S3Url,
+    /// An input to the create only, never compared with what exists (the targets of the
+    /// access key's write test).
+    NotCompared,
 }
 
 /// When a resource must be replaced, which half comes first.
@@ -111,7 +114,12 @@ static IAM_USER_POLICY: ResourceSchema = ResourceSchema {
 
 static IAM_ACCESS_KEY: ResourceSchema = ResourceSchema {
     resource_type: ResourceType::IamAccessKey,
-    attributes: &[identity("user_name"), attr("status"), computed("access_key_id")],
+    attributes: &[
+        identity("user_name"),
+        attr("status"),
+        compared("write_test", Comparison::NotCompared),
+        computed("access_key_id"),
+    ],
     replace_order: ReplaceOrder::CreateBeforeDestroy,
     singleton: false,
     adopt_unrecorded: false,

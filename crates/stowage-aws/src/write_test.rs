@@ -1,0 +1,137 @@
+//! The write test Twilio will do, done first by stowage: with a new access key, PutObject a
+//! small object under each prefix Twilio writes to, then remove it with the operator's
+//! credentials. A policy or encryption mistake fails the apply here, with a clear message,
+//! instead of failing later inside Twilio, where recordings are lost.
+
+use std::time::{Duration, Instant};
+
+use aws_credential_types::Credentials;
+use aws_sdk_s3::primitives::ByteStream;
+use serde_json::Value;
+use stowage_provider::{ErrorKind, ProviderError, Secret};
+
+use crate::AwsProvider;
+use crate::errors::classify;
+
+/// Where the test writes: from the access key's `write_test` attribute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct WriteTarget {
+    pub bucket: String,
+    pub region: String,
+    pub prefixes: Vec<String>,
+}
+
+impl WriteTarget {
+    pub(crate) fn from_attribute(value: Option<&Value>) -> Option<Self> {
+        let value = value?;
+        let prefixes = value.get("prefixes")?.as_array()?.iter().filter_map(Value::as_str).map(str::to_owned).collect();
+        Some(Self {
+            bucket: value.get("bucket")?.as_str()?.to_owned(),
+            region: value.get("region")?.as_str()?.to_owned(),
+            prefixes,
+        })
+    }
+}
+
+/// The object key of the test: recognisable, and unique to the access key.
+pub(crate) fn test_object_key(prefix: &str, access_key_id: &str) -> String {
+    format!("{prefix}stowage-write-test-{access_key_id}.txt")
+}
+
+const BODY: &str = "stowage checked that Twilio's uploader can write here. This file is deleted right away.\n";
+
+/// Run the test. New IAM keys take a moment to work on AWS, so access errors are retried
+/// until the provider's write-test window has passed; anything else fails at once.
+pub(crate) async fn run(
+    aws: &AwsProvider,
+    target: &WriteTarget,
+    access_key_id: &str,
+    secret: &Secret,
+) -> Result<(), ProviderError> {
+    let credentials = Credentials::new(access_key_id, secret.expose(), None, None, "stowage-write-test");
+    let config = aws_sdk_s3::config::Builder::from(aws.sdk_config())
+        .credentials_provider(credentials)
+        .region(aws_config::Region::new(target.region.clone()))
+        .force_path_style(aws.path_style())
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .interceptor(aws.calls().clone())
+        .build();
+    let uploader = aws_sdk_s3::Client::from_conf(config);
+
+    for prefix in &target.prefixes {
+        let key = test_object_key(prefix, access_key_id);
+        let deadline = Instant::now() + aws.write_test_window();
+        let mut pause = Duration::from_millis(250);
+        let written = loop {
+            let attempt = uploader
+                .put_object()
+                .bucket(&target.bucket)
+                .key(&key)
+                .content_type("text/plain")
+                .body(ByteStream::from_static(BODY.as_bytes()))
+                .send()
+                .await;
+            match attempt {
+                Ok(output) => break output,
+                Err(error) => {
+                    let error = classify("s3", "PutObject", error);
+                    if error.kind == ErrorKind::Unauthorized && Instant::now() + pause < deadline {
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(Duration::from_secs(4));
+                        continue;
+                    }
+                    return Err(failed(target, &key, error));
+                }
+            }
+        };
+        // Remove exactly what was written, even in a versioned bucket.
+        aws.s3()
+            .delete_object()
+            .bucket(&target.bucket)
+            .key(&key)
+            .set_version_id(written.version_id().map(str::to_owned))
+            .send()
+            .await
+            .map_err(|error| classify("s3", "DeleteObject", error))?;
+    }
+    Ok(())
+}
+
+fn failed(target: &WriteTarget, key: &str, error: ProviderError) -> ProviderError {
+    let twilio_code = match error.kind {
+        ErrorKind::Unauthorized if error.code.as_deref() == Some("AccessDenied") => "53615",
+        ErrorKind::Unauthorized => "53611",
+        ErrorKind::NotFound => "53610",
+        _ => "53616",
+    };
+    ProviderError {
+        message: format!(
+            "write test failed: the new access key cannot PutObject `{key}` in bucket `{}`: {}; Twilio would fail \
+             the same way (error {twilio_code}) and lose recordings",
+            target.bucket, error.message
+        ),
+        hint: Some(
+            "check that the uploader's policy allows `s3:PutObject` under each prefix, that no other policy denies \
+             it, and that the bucket's default encryption is SSE-KMS with a key the uploader may use (or none); the \
+             new key was deleted and Twilio was not changed"
+                .to_owned(),
+        ),
+        ..error
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn targets_come_from_the_attribute() {
+        let value = json!({"bucket": "b", "region": "us-east-2", "prefixes": ["compositions/", "recordings/"]});
+        let target = WriteTarget::from_attribute(Some(&value)).unwrap();
+        assert_eq!(target.prefixes, vec!["compositions/", "recordings/"]);
+        assert_eq!(test_object_key("recordings/", "AKIAX"), "recordings/stowage-write-test-AKIAX.txt");
+        assert_eq!(test_object_key("", "AKIAX"), "stowage-write-test-AKIAX.txt");
+        assert!(WriteTarget::from_attribute(Some(&json!({"bucket": "b"}))).is_none());
+    }
+}

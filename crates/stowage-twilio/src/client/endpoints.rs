@@ -1,0 +1,249 @@
+//! Where the Twilio APIs live: twilio.com by default, a local emulator in tests and demos.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use url::{Host, Url};
+
+const DEFAULT_ACCOUNTS: &str = "https://accounts.twilio.com/";
+const DEFAULT_VIDEO: &str = "https://video.twilio.com/";
+
+/// The two Twilio API hosts the client talks to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TwilioEndpoints {
+    accounts: Url,
+    video: Url,
+}
+
+/// One of the Twilio API hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TwilioApi {
+    /// Accounts v1: AWS credentials and public keys.
+    Accounts,
+    /// Video v1: recording and composition settings.
+    Video,
+}
+
+impl TwilioApi {
+    fn name(self) -> &'static str {
+        match self {
+            TwilioApi::Accounts => "accounts",
+            TwilioApi::Video => "video",
+        }
+    }
+
+    /// The environment variable the CLI reads the override from.
+    fn override_variable(self) -> &'static str {
+        match self {
+            TwilioApi::Accounts => "STOWAGE_TWILIO_ACCOUNTS_URL",
+            TwilioApi::Video => "STOWAGE_TWILIO_VIDEO_URL",
+        }
+    }
+
+    fn default_url(self) -> &'static str {
+        match self {
+            TwilioApi::Accounts => DEFAULT_ACCOUNTS,
+            TwilioApi::Video => DEFAULT_VIDEO,
+        }
+    }
+}
+
+impl TwilioEndpoints {
+    /// Twilio's hosts, or the given base URLs (the CLI passes `STOWAGE_TWILIO_ACCOUNTS_URL` and
+    /// `STOWAGE_TWILIO_VIDEO_URL`). A base may carry a path prefix. Plain `http` is accepted
+    /// only for a loopback host, so credentials never cross a network in clear text.
+    pub fn from_overrides(
+        accounts: Option<&str>,
+        video: Option<&str>,
+    ) -> Result<Self, EndpointError> {
+        Ok(Self {
+            accounts: parse_base(
+                TwilioApi::Accounts,
+                accounts.unwrap_or(TwilioApi::Accounts.default_url()),
+            )?,
+            video: parse_base(
+                TwilioApi::Video,
+                video.unwrap_or(TwilioApi::Video.default_url()),
+            )?,
+        })
+    }
+
+    pub fn accounts(&self) -> &Url {
+        &self.accounts
+    }
+
+    pub fn video(&self) -> &Url {
+        &self.video
+    }
+
+    pub(crate) fn base(&self, api: TwilioApi) -> &Url {
+        match api {
+            TwilioApi::Accounts => &self.accounts,
+            TwilioApi::Video => &self.video,
+        }
+    }
+
+    /// The URL of `segments` (like `["v1", "Credentials", "AWS"]`) below the base of `api`.
+    /// Each segment is percent-encoded, so no segment can climb out of the path.
+    pub(crate) fn url(&self, api: TwilioApi, segments: &[&str]) -> Url {
+        let mut url = self.base(api).clone();
+        // Always `Ok`: every base has a host (checked when parsed), so it can take segments.
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+}
+
+fn parse_base(api: TwilioApi, raw: &str) -> Result<Url, EndpointError> {
+    let error = |shown: String, problem| EndpointError {
+        api,
+        url: shown,
+        problem,
+    };
+    if raw.is_empty() {
+        return Err(error(
+            String::new(),
+            EndpointProblem::Empty {
+                default: api.default_url(),
+            },
+        ));
+    }
+    let mut url = Url::parse(raw)
+        .map_err(|parse_error| error(raw.to_owned(), EndpointProblem::NotAUrl(parse_error)))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        // Show the URL without the password it carries.
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        return Err(error(url.to_string(), EndpointProblem::HasCredentials));
+    }
+    let problem = match (url.scheme(), url.host()) {
+        (_, None) => Some(EndpointProblem::NoHost),
+        ("https", Some(_)) => None,
+        ("http", Some(host)) if is_loopback(&host) => None,
+        ("http", Some(_)) => Some(EndpointProblem::PlainHttpToRemoteHost),
+        (scheme, Some(_)) => Some(EndpointProblem::UnsupportedScheme(scheme.to_owned())),
+    };
+    if let Some(problem) = problem {
+        return Err(error(url.to_string(), problem));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(error(url.to_string(), EndpointProblem::HasQueryOrFragment));
+    }
+    Ok(url)
+}
+
+fn is_loopback(host: &Host<&str>) -> bool {
+    match host {
+        Host::Domain(domain) => domain.eq_ignore_ascii_case("localhost"),
+        Host::Ipv4(address) => address.is_loopback(),
+        Host::Ipv6(address) => {
+            address.is_loopback()
+                || address
+                    .to_ipv4_mapped()
+                    .as_ref()
+                    .is_some_and(Ipv4Addr::is_loopback)
+        }
+    }
+}
+
+/// A Twilio endpoint override that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid Twilio {} endpoint{} (from `{}`): {problem}", api.name(), shown_url(url), api.override_variable())]
+pub struct EndpointError {
+    api: TwilioApi,
+    url: String,
+    problem: EndpointProblem,
+}
+
+impl EndpointError {
+    pub fn api(&self) -> TwilioApi {
+        self.api
+    }
+}
+
+fn shown_url(url: &str) -> String {
+    if url.is_empty() {
+        String::new()
+    } else {
+        format!(" `{url}`")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum EndpointProblem {
+    Empty { default: &'static str },
+    NotAUrl(url::ParseError),
+    NoHost,
+    HasCredentials,
+    PlainHttpToRemoteHost,
+    UnsupportedScheme(String),
+    HasQueryOrFragment,
+}
+
+impl fmt::Display for EndpointProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EndpointProblem::Empty { default } => write!(f, "the value is empty; unset it to use `{default}`"),
+            EndpointProblem::NotAUrl(parse_error) => {
+                write!(f, "not an absolute URL ({parse_error}); expected something like `https://video.twilio.com`")
+            }
+            EndpointProblem::NoHost => f.write_str("the URL has no host"),
+            EndpointProblem::HasCredentials => {
+                f.write_str("the URL must not carry a user name or password; Twilio credentials come from `TWILIO_API_KEY` and `TWILIO_API_SECRET`")
+            }
+            EndpointProblem::PlainHttpToRemoteHost => f.write_str(
+                "plain `http` is allowed only to a loopback host (127.0.0.0/8, ::1, localhost); use `https`",
+            ),
+            EndpointProblem::UnsupportedScheme(scheme) => {
+                write!(f, "scheme `{scheme}` is not supported; use `https`")
+            }
+            EndpointProblem::HasQueryOrFragment => f.write_str("the URL must not have a query or a fragment"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts() {
+        let loopback = |raw: &str| {
+            Url::parse(raw)
+                .ok()
+                .and_then(|url| url.host().map(|host| is_loopback(&host)))
+        };
+        assert_eq!(loopback("http://127.0.0.1:1/"), Some(true));
+        assert_eq!(loopback("http://127.255.0.9/"), Some(true));
+        assert_eq!(loopback("http://[::1]:8080/"), Some(true));
+        assert_eq!(loopback("http://[::ffff:127.0.0.1]/"), Some(true));
+        assert_eq!(loopback("http://LOCALHOST:80/"), Some(true));
+        assert_eq!(loopback("http://128.0.0.1/"), Some(false));
+        assert_eq!(loopback("http://10.0.0.1/"), Some(false));
+        assert_eq!(loopback("http://[::2]/"), Some(false));
+        assert_eq!(loopback("http://localhost.example.com/"), Some(false));
+        assert_eq!(loopback("http://127.0.0.1.nip.io/"), Some(false));
+    }
+
+    #[test]
+    fn paths_go_below_the_base_path() {
+        let endpoints = TwilioEndpoints::from_overrides(Some("http://127.0.0.1:9/prefix"), None)
+            .expect("valid");
+        let url = endpoints.url(TwilioApi::Accounts, &["v1", "Credentials", "AWS"]);
+        assert_eq!(url.as_str(), "http://127.0.0.1:9/prefix/v1/Credentials/AWS");
+        let url = endpoints.url(TwilioApi::Video, &["v1", "RecordingSettings", "Default"]);
+        assert_eq!(
+            url.as_str(),
+            "https://video.twilio.com/v1/RecordingSettings/Default"
+        );
+        let endpoints = TwilioEndpoints::from_overrides(Some("http://localhost:9/prefix/"), None)
+            .expect("valid");
+        let url = endpoints.url(TwilioApi::Accounts, &["v1", "../x?y"]);
+        assert_eq!(
+            url.as_str(),
+            "http://localhost:9/prefix/v1/..%2Fx%3Fy",
+            "segments stay segments"
+        );
+    }
+}

@@ -1,0 +1,314 @@
+//! A small typed client for the Twilio endpoints stowage manages: AWS credentials and public
+//! keys (Accounts v1), recording and composition storage settings (Video v1).
+//!
+//! Every call is authenticated with HTTP Basic, bounded by timeouts, retried when that is
+//! safe (see [`Operation::is_idempotent`]), counted (see [`TwilioClient::calls`]) and logged
+//! at `debug` level without its body.
+
+mod auth;
+mod calls;
+mod endpoints;
+mod error;
+mod models;
+mod operation;
+mod retry;
+mod transport;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+
+pub use auth::{CredentialKind, CredentialsError, SidShape, TwilioAuth};
+pub use calls::CallCounts;
+pub use endpoints::{EndpointError, TwilioApi, TwilioEndpoints};
+pub use error::{ApiError, Failure, TwilioError};
+pub use models::{
+    AwsCredential, CreateAwsCredential, CreatePublicKey, PublicKey, StorageSettings,
+    StorageSettingsKind, StorageSettingsUpdate,
+};
+pub use operation::Operation;
+pub use retry::RetryPolicy;
+
+use calls::CallCounter;
+
+const AWS_CREDENTIALS: [&str; 3] = ["v1", "Credentials", "AWS"];
+const PUBLIC_KEYS: [&str; 3] = ["v1", "Credentials", "PublicKeys"];
+
+/// How long a request may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// To establish the connection (TCP and TLS).
+    pub connect: Duration,
+    /// For one attempt, from connecting until the whole response body is read.
+    pub request: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(5),
+            request: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The Twilio REST client. Cheap to clone; clones share the connection pool and the call
+/// counts.
+#[derive(Clone)]
+pub struct TwilioClient {
+    http: reqwest::Client,
+    auth: TwilioAuth,
+    endpoints: TwilioEndpoints,
+    retry: RetryPolicy,
+    timeouts: Timeouts,
+    calls: Arc<CallCounter>,
+}
+
+impl fmt::Debug for TwilioClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TwilioClient")
+            .field("auth", &self.auth)
+            .field("accounts", &self.endpoints.accounts().as_str())
+            .field("video", &self.endpoints.video().as_str())
+            .field("retry", &self.retry)
+            .field("timeouts", &self.timeouts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TwilioClient {
+    /// A client with the default [`Timeouts`] (connect 5 s, request 30 s).
+    pub fn new(
+        auth: TwilioAuth,
+        endpoints: TwilioEndpoints,
+        retry: RetryPolicy,
+    ) -> Result<Self, TwilioError> {
+        Self::with_timeouts(auth, endpoints, retry, Timeouts::default())
+    }
+
+    pub fn with_timeouts(
+        auth: TwilioAuth,
+        endpoints: TwilioEndpoints,
+        retry: RetryPolicy,
+        timeouts: Timeouts,
+    ) -> Result<Self, TwilioError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.request)
+            // Twilio's API does not redirect; following one would send the credentials, and a
+            // create's AWS secret, wherever it pointed.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("stowage/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(TwilioError::client_setup)?;
+        Ok(Self {
+            http,
+            auth,
+            endpoints,
+            retry,
+            timeouts,
+            calls: Arc::default(),
+        })
+    }
+
+    /// Requests sent so far by this client and its clones.
+    pub fn calls(&self) -> CallCounts {
+        self.calls.snapshot()
+    }
+
+    // AWS credentials (Accounts v1)
+
+    /// Every AWS credential of the account, all pages.
+    pub async fn list_aws_credentials(&self) -> Result<Vec<AwsCredential>, TwilioError> {
+        self.list(
+            Operation::ListAwsCredentials,
+            TwilioApi::Accounts,
+            &AWS_CREDENTIALS,
+        )
+        .await
+    }
+
+    /// The credential, or `None` when Twilio does not know it (404).
+    pub async fn fetch_aws_credential(
+        &self,
+        sid: &str,
+    ) -> Result<Option<AwsCredential>, TwilioError> {
+        let url = self.credential_url(Operation::FetchAwsCredential, &AWS_CREDENTIALS, sid)?;
+        self.fetch_optional(Operation::FetchAwsCredential, &url)
+            .await
+    }
+
+    /// Stores an AWS access key in Twilio. Retried only when Twilio throttles it (429), since
+    /// a create whose answer was lost may have happened: see [`TwilioError::outcome_unknown`].
+    pub async fn create_aws_credential(
+        &self,
+        request: &CreateAwsCredential<'_>,
+    ) -> Result<AwsCredential, TwilioError> {
+        let url = self.endpoints.url(TwilioApi::Accounts, &AWS_CREDENTIALS);
+        self.call(Operation::CreateAwsCredential, &url, Some(&request.form()))
+            .await
+    }
+
+    /// Renames the credential, the only change Twilio allows: the AWS key inside can never
+    /// be replaced, so a new key needs a new credential.
+    pub async fn update_aws_credential(
+        &self,
+        sid: &str,
+        friendly_name: &str,
+    ) -> Result<AwsCredential, TwilioError> {
+        let url = self.credential_url(Operation::UpdateAwsCredential, &AWS_CREDENTIALS, sid)?;
+        self.call(
+            Operation::UpdateAwsCredential,
+            &url,
+            Some(&models::rename_form(friendly_name)),
+        )
+        .await
+    }
+
+    /// Deletes the credential; `false` when it was already gone (404).
+    pub async fn delete_aws_credential(&self, sid: &str) -> Result<bool, TwilioError> {
+        let url = self.credential_url(Operation::DeleteAwsCredential, &AWS_CREDENTIALS, sid)?;
+        self.delete(Operation::DeleteAwsCredential, &url).await
+    }
+
+    // Public keys (Accounts v1)
+
+    /// Every public key of the account, all pages.
+    pub async fn list_public_keys(&self) -> Result<Vec<PublicKey>, TwilioError> {
+        self.list(Operation::ListPublicKeys, TwilioApi::Accounts, &PUBLIC_KEYS)
+            .await
+    }
+
+    /// The public key, or `None` when Twilio does not know it (404).
+    pub async fn fetch_public_key(&self, sid: &str) -> Result<Option<PublicKey>, TwilioError> {
+        let url = self.credential_url(Operation::FetchPublicKey, &PUBLIC_KEYS, sid)?;
+        self.fetch_optional(Operation::FetchPublicKey, &url).await
+    }
+
+    /// Stores a public key in Twilio. Retried only on 429, like
+    /// [`create_aws_credential`](Self::create_aws_credential).
+    pub async fn create_public_key(
+        &self,
+        request: &CreatePublicKey<'_>,
+    ) -> Result<PublicKey, TwilioError> {
+        let url = self.endpoints.url(TwilioApi::Accounts, &PUBLIC_KEYS);
+        self.call(Operation::CreatePublicKey, &url, Some(&request.form()))
+            .await
+    }
+
+    /// Renames the public key, the only change Twilio allows.
+    pub async fn update_public_key(
+        &self,
+        sid: &str,
+        friendly_name: &str,
+    ) -> Result<PublicKey, TwilioError> {
+        let url = self.credential_url(Operation::UpdatePublicKey, &PUBLIC_KEYS, sid)?;
+        self.call(
+            Operation::UpdatePublicKey,
+            &url,
+            Some(&models::rename_form(friendly_name)),
+        )
+        .await
+    }
+
+    /// Deletes the public key; `false` when it was already gone (404).
+    pub async fn delete_public_key(&self, sid: &str) -> Result<bool, TwilioError> {
+        let url = self.credential_url(Operation::DeletePublicKey, &PUBLIC_KEYS, sid)?;
+        self.delete(Operation::DeletePublicKey, &url).await
+    }
+
+    // Storage settings (Video v1)
+
+    /// The recording or composition settings singleton.
+    pub async fn fetch_storage_settings(
+        &self,
+        kind: StorageSettingsKind,
+    ) -> Result<StorageSettings, TwilioError> {
+        let (operation, _) = settings_operations(kind);
+        self.call(operation, &self.settings_url(kind), None).await
+    }
+
+    /// Replaces the recording or composition settings with `settings`.
+    pub async fn update_storage_settings(
+        &self,
+        kind: StorageSettingsKind,
+        settings: &StorageSettingsUpdate,
+    ) -> Result<StorageSettings, TwilioError> {
+        let (_, operation) = settings_operations(kind);
+        self.call(operation, &self.settings_url(kind), Some(&settings.form()))
+            .await
+    }
+
+    pub async fn fetch_recording_settings(&self) -> Result<StorageSettings, TwilioError> {
+        self.fetch_storage_settings(StorageSettingsKind::Recording)
+            .await
+    }
+
+    pub async fn update_recording_settings(
+        &self,
+        settings: &StorageSettingsUpdate,
+    ) -> Result<StorageSettings, TwilioError> {
+        self.update_storage_settings(StorageSettingsKind::Recording, settings)
+            .await
+    }
+
+    pub async fn fetch_composition_settings(&self) -> Result<StorageSettings, TwilioError> {
+        self.fetch_storage_settings(StorageSettingsKind::Composition)
+            .await
+    }
+
+    pub async fn update_composition_settings(
+        &self,
+        settings: &StorageSettingsUpdate,
+    ) -> Result<StorageSettings, TwilioError> {
+        self.update_storage_settings(StorageSettingsKind::Composition, settings)
+            .await
+    }
+
+    /// `collection/{sid}`, once the SID has the shape Twilio gives it (`CR` and 32 hex digits).
+    fn credential_url(
+        &self,
+        operation: Operation,
+        collection: &[&str],
+        sid: &str,
+    ) -> Result<Url, TwilioError> {
+        let is_credential_sid = sid.strip_prefix("CR").is_some_and(|digits| {
+            digits.len() == 32 && digits.bytes().all(|byte| byte.is_ascii_hexdigit())
+        });
+        if !is_credential_sid {
+            return Err(TwilioError::new(
+                operation,
+                Failure::InvalidSid {
+                    sid: sid.to_owned(),
+                },
+            ));
+        }
+        let segments: Vec<&str> = collection.iter().copied().chain([sid]).collect();
+        Ok(self.endpoints.url(TwilioApi::Accounts, &segments))
+    }
+
+    fn settings_url(&self, kind: StorageSettingsKind) -> Url {
+        let resource = match kind {
+            StorageSettingsKind::Recording => "RecordingSettings",
+            StorageSettingsKind::Composition => "CompositionSettings",
+        };
+        self.endpoints
+            .url(TwilioApi::Video, &["v1", resource, "Default"])
+    }
+}
+
+/// The fetch and update operations of a settings singleton.
+fn settings_operations(kind: StorageSettingsKind) -> (Operation, Operation) {
+    match kind {
+        StorageSettingsKind::Recording => (
+            Operation::FetchRecordingSettings,
+            Operation::UpdateRecordingSettings,
+        ),
+        StorageSettingsKind::Composition => (
+            Operation::FetchCompositionSettings,
+            Operation::UpdateCompositionSettings,
+        ),
+    }
+}

@@ -1,0 +1,328 @@
+//! Sending one call: attempts and retries, reading the response, turning it into a value or
+//! a [`TwilioError`], and following list pages.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use super::error::{self, ApiError, Failure, TwilioError};
+use super::models::CredentialsPage;
+use super::operation::Operation;
+use super::retry;
+use super::{TwilioApi, TwilioClient};
+
+/// Far more than any page of 1000 credentials; protects memory from a runaway response.
+const RESPONSE_LIMIT_BYTES: usize = 8 * 1024 * 1024;
+
+/// Twilio's maximum page size: the fewer pages, the fewer round trips.
+const PAGE_SIZE: &str = "1000";
+
+/// An HTTP response, read whole.
+struct Response {
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    body: Vec<u8>,
+}
+
+impl TwilioClient {
+    /// Sends the call, retrying what is safe to retry, and decodes a 2xx response as `T`.
+    pub(super) async fn call<T: DeserializeOwned>(
+        &self,
+        operation: Operation,
+        url: &Url,
+        form: Option<&str>,
+    ) -> Result<T, TwilioError> {
+        let response = self.send(operation, url, form).await?;
+        decode(operation, response)
+    }
+
+    /// A GET whose 404 means "no such thing" rather than an error.
+    pub(super) async fn fetch_optional<T: DeserializeOwned>(
+        &self,
+        operation: Operation,
+        url: &Url,
+    ) -> Result<Option<T>, TwilioError> {
+        let response = self.send(operation, url, None).await?;
+        if response.status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        decode(operation, response).map(Some)
+    }
+
+    /// A DELETE: `true` when it deleted something, `false` when it was already gone (404),
+    /// which is also what a retry of a delete whose first answer was lost sees.
+    pub(super) async fn delete(
+        &self,
+        operation: Operation,
+        url: &Url,
+    ) -> Result<bool, TwilioError> {
+        let response = self.send(operation, url, None).await?;
+        match response.status {
+            StatusCode::NOT_FOUND => Ok(false),
+            status if status.is_success() => Ok(true),
+            _ => Err(error_response(operation, response)),
+        }
+    }
+
+    /// Every item of a credentials list, following `meta.next_page_url` until it is null.
+    pub(super) async fn list<T: DeserializeOwned>(
+        &self,
+        operation: Operation,
+        api: TwilioApi,
+        collection: &[&str],
+    ) -> Result<Vec<T>, TwilioError> {
+        let mut url = self.endpoints.url(api, collection);
+        url.query_pairs_mut().append_pair("PageSize", PAGE_SIZE);
+        let mut visited = HashSet::new();
+        let mut items = Vec::new();
+        loop {
+            let page: CredentialsPage<T> = self.call(operation, &url, None).await?;
+            items.extend(page.credentials);
+            let next = match page.meta.next_page_url.as_deref() {
+                None | Some("") => return Ok(items),
+                Some(next) => next,
+            };
+            visited.insert(url.clone());
+            url = self.next_page_url(operation, api, &url, next)?;
+            if visited.contains(&url) {
+                return Err(unsafe_page_url(
+                    operation,
+                    &url,
+                    "it was visited already, so the pages would never end",
+                ));
+            }
+        }
+    }
+
+    /// Where the next page is, if it is on the endpoint this client was configured with: the
+    /// request carries the credentials, so it must not go anywhere else.
+    fn next_page_url(
+        &self,
+        operation: Operation,
+        api: TwilioApi,
+        current: &Url,
+        next: &str,
+    ) -> Result<Url, TwilioError> {
+        let next_url = current.join(next).map_err(|_| {
+            TwilioError::new(
+                operation,
+                Failure::UnsafePageUrl {
+                    url: next.to_owned(),
+                    reason: "it is not a URL",
+                },
+            )
+        })?;
+        if next_url.origin() != self.endpoints.base(api).origin() {
+            return Err(unsafe_page_url(
+                operation,
+                &next_url,
+                "it is not on the configured Twilio endpoint",
+            ));
+        }
+        Ok(next_url)
+    }
+
+    /// Sends the request until it succeeds, fails for good, or runs out of attempts. Any
+    /// HTTP response is `Ok`; the caller decides what its status means.
+    async fn send(
+        &self,
+        operation: Operation,
+        url: &Url,
+        form: Option<&str>,
+    ) -> Result<Response, TwilioError> {
+        let attempts = self.retry.attempts();
+        let mut attempt = 1;
+        loop {
+            self.calls.record(operation);
+            let started = Instant::now();
+            let outcome = self.attempt(operation, url, form).await;
+            let elapsed_ms = milliseconds(started.elapsed());
+            match &outcome {
+                Ok(response) => tracing::debug!(
+                    operation = operation.name(),
+                    method = %operation.method(),
+                    path = url.path(),
+                    status = response.status.as_u16(),
+                    attempt,
+                    elapsed_ms,
+                    "twilio request"
+                ),
+                Err(error) => tracing::debug!(
+                    operation = operation.name(),
+                    method = %operation.method(),
+                    path = url.path(),
+                    error = %error.failure(),
+                    attempt,
+                    elapsed_ms,
+                    "twilio request failed"
+                ),
+            }
+            let delay = match self.retry_delay(operation, &outcome, attempt) {
+                Some(delay) if attempt < attempts => delay,
+                _ => return outcome,
+            };
+            tracing::debug!(
+                operation = operation.name(),
+                attempt,
+                delay_ms = milliseconds(delay),
+                "retrying"
+            );
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+
+    /// How long to wait before retrying, or `None` when the outcome must not be retried.
+    fn retry_delay(
+        &self,
+        operation: Operation,
+        outcome: &Result<Response, TwilioError>,
+        attempt: u32,
+    ) -> Option<Duration> {
+        let mut random = rand::rng();
+        match outcome {
+            // Throttled: Twilio refused the request without acting on it, so even a create
+            // may be sent again.
+            Ok(response) if response.status == StatusCode::TOO_MANY_REQUESTS => Some(
+                self.retry
+                    .throttled_delay(response.retry_after, attempt, &mut random),
+            ),
+            // A server error or a lost connection leaves unknown whether Twilio acted: only
+            // a request that may be sent twice is sent again.
+            Ok(response) if response.status.is_server_error() && operation.is_idempotent() => {
+                Some(self.retry.backoff(attempt, &mut random))
+            }
+            Err(error)
+                if operation.is_idempotent()
+                    && matches!(
+                        error.failure(),
+                        Failure::Timeout { .. }
+                            | Failure::Connect { .. }
+                            | Failure::Transport { .. }
+                    ) =>
+            {
+                Some(self.retry.backoff(attempt, &mut random))
+            }
+            _ => None,
+        }
+    }
+
+    /// One request and its whole response.
+    async fn attempt(
+        &self,
+        operation: Operation,
+        url: &Url,
+        form: Option<&str>,
+    ) -> Result<Response, TwilioError> {
+        let mut request = self
+            .http
+            .request(operation.method(), url.clone())
+            .basic_auth(self.auth.username(), Some(self.auth.password().expose()))
+            .header(ACCEPT, "application/json");
+        if let Some(form) = form {
+            request = request
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(form.to_owned());
+        }
+        let transport_error =
+            |source| TwilioError::new(operation, self.transport_failure(url, source));
+        let mut response = request.send().await.map_err(transport_error)?;
+        let status = response.status();
+        let retry_after = retry::retry_after(response.headers());
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+            if body.len() + chunk.len() > RESPONSE_LIMIT_BYTES {
+                return Err(TwilioError::new(
+                    operation,
+                    Failure::ResponseTooLarge {
+                        url: url.to_string(),
+                        limit_bytes: RESPONSE_LIMIT_BYTES,
+                    },
+                ));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Response {
+            status,
+            retry_after,
+            body,
+        })
+    }
+
+    fn transport_failure(&self, url: &Url, source: reqwest::Error) -> Failure {
+        let url = url.to_string();
+        if source.is_timeout() {
+            let while_connecting = source.is_connect();
+            let limit = if while_connecting {
+                self.timeouts.connect
+            } else {
+                self.timeouts.request
+            };
+            Failure::Timeout {
+                url,
+                limit,
+                while_connecting,
+                source,
+            }
+        } else if source.is_connect() {
+            Failure::Connect {
+                url,
+                cause: error::root_cause(&source),
+                source,
+            }
+        } else {
+            Failure::Transport {
+                url,
+                cause: error::root_cause(&source),
+                source,
+            }
+        }
+    }
+}
+
+/// The value of a 2xx response, or the error of any other.
+fn decode<T: DeserializeOwned>(operation: Operation, response: Response) -> Result<T, TwilioError> {
+    if !response.status.is_success() {
+        return Err(error_response(operation, response));
+    }
+    serde_json::from_slice(&response.body).map_err(|source| {
+        TwilioError::new(
+            operation,
+            Failure::Decode {
+                status: response.status.as_u16(),
+                source,
+            },
+        )
+    })
+}
+
+/// The error a non-2xx response stands for: Twilio's own error body when it sent one.
+fn error_response(operation: Operation, response: Response) -> TwilioError {
+    let status = response.status.as_u16();
+    let failure = match serde_json::from_slice::<ApiError>(&response.body) {
+        Ok(error) => Failure::Api { status, error },
+        Err(_) => Failure::UnexpectedResponse {
+            status,
+            excerpt: error::excerpt(&response.body),
+        },
+    };
+    TwilioError::new(operation, failure)
+}
+
+fn unsafe_page_url(operation: Operation, url: &Url, reason: &'static str) -> TwilioError {
+    TwilioError::new(
+        operation,
+        Failure::UnsafePageUrl {
+            url: url.to_string(),
+            reason,
+        },
+    )
+}
+
+fn milliseconds(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,18 @@
+//! The Twilio side of stowage: a REST client for the Accounts v1 credentials and Video v1
+//! storage settings APIs ([`client`]), and the resources built on it, each behind the
+//! [`Provider`](stowage_provider::Provider) contract: `twilio_aws_credential`
+//! ([`aws_credential`]), and the recording and composition settings ([`storage_settings`]).
+
+mod aws_credential;
+pub mod client;
+mod provider;
+mod storage_settings;
+
+pub use provider::TwilioProvider;
+
+pub use client::{
+    ApiError, AwsCredential, CallCounts, CreateAwsCredential, CreatePublicKey, CredentialKind,
+    CredentialsError, EndpointError, Failure, Operation, PublicKey, RetryPolicy, StorageSettings,
+    StorageSettingsKind, StorageSettingsUpdate, Timeouts, TwilioAuth, TwilioClient,
+    TwilioEndpoints, TwilioError,
+};

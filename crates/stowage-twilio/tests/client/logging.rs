@@ -1,0 +1,106 @@
+use std::sync::{Arc, Mutex, PoisonError};
+
+use stowage_provider::Secret;
+use stowage_twilio::CreateAwsCredential;
+use tracing_subscriber::fmt::MakeWriter;
+
+use crate::fake::{
+    API_SECRET, AWS_SECRET, CREDENTIAL_SID, FakeTwilio, Reply, aws_credential_json, bounded,
+    quick_retries,
+};
+
+/// Log output collected in memory.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
+    }
+}
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// The test runtime is single-threaded, so a thread-local subscriber sees the client's events.
+#[tokio::test]
+async fn debug_lines_describe_each_attempt_without_bodies() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(captured.clone())
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    // Tests on other threads, with no subscriber, may have hit the client's log lines first
+    // and cached them as uninteresting; look again now that this subscriber exists.
+    tracing::callsite::rebuild_interest_cache();
+    let fake = FakeTwilio::start([
+        Reply::twilio_error(429, 20429, "Too Many Requests"),
+        Reply::json(201, aws_credential_json(CREDENTIAL_SID, "created")),
+    ])
+    .await;
+    let secret = Secret::new(AWS_SECRET);
+    let request = CreateAwsCredential {
+        access_key_id: "AKIAIOSFODNN7EXAMPLE",
+        secret_access_key: &secret,
+        friendly_name: Some("dev"),
+        account_sid: None,
+    };
+
+    bounded(
+        fake.client(quick_retries(3))
+            .create_aws_credential(&request),
+    )
+    .await
+    .expect("created");
+
+    let logs = captured.text();
+    let request_lines: Vec<_> = logs
+        .lines()
+        .filter(|line| line.contains("twilio request"))
+        .collect();
+    assert_eq!(request_lines.len(), 2, "one line per attempt:\n{logs}");
+    for (line, (status, attempt)) in request_lines.iter().zip([(429, 1), (201, 2)]) {
+        for field in [
+            "operation=\"CreateAwsCredential\"".to_owned(),
+            "method=POST".to_owned(),
+            "path=\"/v1/Credentials/AWS\"".to_owned(),
+            format!("status={status}"),
+            format!("attempt={attempt}"),
+            "elapsed_ms=".to_owned(),
+        ] {
+            assert!(line.contains(&field), "{field} missing from: {line}");
+        }
+    }
+    assert!(logs.contains("retrying"), "{logs}");
+    let encoded_secret: String =
+        url::form_urlencoded::byte_serialize(AWS_SECRET.as_bytes()).collect();
+    for secret in [
+        AWS_SECRET,
+        encoded_secret.as_str(),
+        API_SECRET,
+        "AKIAIOSFODNN7EXAMPLE",
+    ] {
+        assert!(!logs.contains(secret), "{secret} logged:\n{logs}");
+    }
+}

@@ -1,0 +1,11 @@
+//! The Twilio client against loopback fakes: credentials and endpoints checked before any
+//! request, what goes over the wire, errors, retries, timeouts and paging.
+
+mod auth;
+mod endpoints;
+mod errors;
+mod fake;
+mod logging;
+mod pagination;
+mod requests;
+mod retries;
