@@ -6,12 +6,13 @@ use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use serde_json::{Map, Value};
+use stowage_plan::model::ReplaceOrderName;
 use stowage_plan::{ActionKind, Plan, PlannedValue, ResourceChange, Step, StepKind};
 use stowage_provider::{
     Address, Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, ProviderError, ResourceType, SecretHandoff,
     UpdateRequest,
 };
-use stowage_state::{LocalStateFile, ResourceState, State, StateError};
+use stowage_state::{DeposedObject, LocalStateFile, ResourceState, State, StateError};
 
 use crate::{Engine, Event, StepVerb};
 
@@ -110,16 +111,25 @@ pub async fn apply(
 
 /// Everything a step needs, resolved from the state before it starts.
 struct Prepared {
+    /// Desired attributes (create, update) or the attributes of the object to delete.
     attributes: Attributes,
-    prior_id: Option<String>,
+    /// The object acted on (update, delete).
+    object: Option<String>,
 }
 
 fn prepare(step: &Step, change: &ResourceChange, state: &State) -> Result<Prepared, ProviderError> {
     let attributes = match (&change.after, step.kind) {
         (Some(after), StepKind::Create | StepKind::Update) => resolve(&step.address, after, state)?,
+        (_, StepKind::Delete) => {
+            let deposed = change.deposed.iter().find(|deposed| Some(&deposed.id) == step.object.as_ref());
+            match deposed {
+                Some(deposed) => deposed.attributes.clone(),
+                None => change.before.clone().unwrap_or_default(),
+            }
+        }
         _ => Attributes::new(),
     };
-    Ok(Prepared { attributes, prior_id: change.prior_id.clone() })
+    Ok(Prepared { attributes, object: step.object.clone() })
 }
 
 /// Values known only after apply come from the state, where the steps this one waited for
@@ -166,13 +176,14 @@ async fn run<'a>(
         let provider = engine.provider_for(&step.address)?;
         let empty = Attributes::new();
         let before = change.before.as_ref().unwrap_or(&empty);
+        let object = prepared.object.as_deref().unwrap_or_default();
         match step.kind {
             StepKind::Create => {
                 let request = CreateRequest { address: &step.address, attributes: &prepared.attributes, handoff };
                 provider.create(request).await.map(StepResult::Put)
             }
             StepKind::Update => {
-                let id = prepared.prior_id.as_deref().unwrap_or_default();
+                let id = object;
                 let changed: Vec<String> = change.changes.iter().map(|attribute| attribute.name.clone()).collect();
                 if changed.is_empty() {
                     // Adopting an object that already matches: record it, send nothing.
@@ -190,8 +201,7 @@ async fn run<'a>(
                 provider.update(request).await.map(StepResult::Put)
             }
             StepKind::Delete => {
-                let id = prepared.prior_id.as_deref().unwrap_or_default();
-                let request = DeleteRequest { address: &step.address, id, attributes: before };
+                let request = DeleteRequest { address: &step.address, id: object, attributes: &prepared.attributes };
                 provider.delete(request).await.map(|()| StepResult::Deleted)
             }
             StepKind::Forget => Ok(StepResult::Forgotten),
@@ -201,29 +211,57 @@ async fn run<'a>(
     (index, result, started.elapsed())
 }
 
-/// Record a finished step in the state; returns the id now recorded, if any.
+/// Record a finished step in the state; returns the id of the object it acted on.
 fn record(state: &mut State, step: &Step, change: &ResourceChange, result: StepResult) -> Option<String> {
     let address = step.address.to_string();
     match result {
         StepResult::Put(applied) => {
             let id = applied.id.clone();
+            let previous = state.get(&address);
+            let mut deposed = previous.map(|previous| previous.deposed.clone()).unwrap_or_default();
+            // The new half of a create-before-destroy replacement: the old object still exists
+            // until its own delete step, so the state keeps it, deposed, in the meantime.
+            let replaced_first = change.action == ActionKind::Replace
+                && change.replace_order != Some(ReplaceOrderName::DestroyBeforeCreate);
+            if replaced_first && let (Some(old_id), Some(before)) = (&change.prior_id, &change.before) {
+                deposed.push(DeposedObject { id: old_id.clone(), attributes: to_map(before) });
+            }
             state.upsert(ResourceState {
                 address,
                 resource_type: step.address.resource_type.as_str().to_owned(),
                 id: applied.id,
-                attributes: applied.attributes.into_iter().collect::<Map<String, Value>>(),
+                attributes: to_map(&applied.attributes),
                 depends_on: change.depends_on.iter().map(ToString::to_string).collect(),
                 tainted: None,
+                deposed,
             });
             Some(id)
         }
-        // The old half of a replacement: the state already records the new object.
-        StepResult::Deleted if change.action == ActionKind::Replace => change.prior_id.clone(),
-        StepResult::Deleted | StepResult::Forgotten => {
+        StepResult::Deleted => {
+            let object = step.object.clone();
+            let deposed_here = state
+                .get(&address)
+                .is_some_and(|resource| resource.deposed.iter().any(|deposed| Some(&deposed.id) == object.as_ref()));
+            if deposed_here {
+                if let Some(mut resource) = state.get(&address).cloned() {
+                    resource.deposed.retain(|deposed| Some(&deposed.id) != object.as_ref());
+                    state.upsert(resource);
+                }
+            } else if change.action == ActionKind::Delete {
+                state.remove(&address);
+            }
+            // Destroy-before-create: the entry stays until the create records the new object.
+            object
+        }
+        StepResult::Forgotten => {
             state.remove(&address);
-            change.prior_id.clone()
+            step.object.clone()
         }
     }
+}
+
+fn to_map(attributes: &Attributes) -> Map<String, Value> {
+    attributes.iter().map(|(name, value)| (name.clone(), value.clone())).collect()
 }
 
 /// Keys created in this apply for a Twilio credential that never got their secret: nobody

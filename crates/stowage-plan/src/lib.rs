@@ -20,5 +20,5 @@ pub use model::{
     ResourceChange, Severity, Summary,
 };
 pub use planner::{Observations, ReadTarget, plan, read_targets};
-pub use prior::{Prior, PriorResource};
+pub use prior::{Deposed, Prior, PriorResource};
 pub use steps::{Step, StepKind, steps};

@@ -155,6 +155,16 @@ pub struct ResourceChange {
     /// The attributes that change (empty for a no-op).
     pub changes: Vec<AttributeChange>,
     pub depends_on: Vec<Address>,
+    /// Old objects of an earlier replacement that still exist: each is deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deposed: Vec<crate::prior::Deposed>,
+}
+
+impl ResourceChange {
+    /// Whether applying this change does anything.
+    pub fn is_change(&self) -> bool {
+        self.action.is_change() || !self.deposed.is_empty()
+    }
 }
 
 /// Serializable mirror of [`ReplaceOrder`].
@@ -210,7 +220,7 @@ pub struct Summary {
 
 impl Plan {
     pub fn has_changes(&self) -> bool {
-        self.changes.iter().any(|change| change.action.is_change())
+        self.changes.iter().any(ResourceChange::is_change)
     }
 
     pub fn has_errors(&self) -> bool {
@@ -235,6 +245,7 @@ impl Plan {
                 ActionKind::Delete => summary.destroy += 1,
                 ActionKind::Forget => summary.forget += 1,
             }
+            summary.destroy += change.deposed.len();
         }
         summary
     }

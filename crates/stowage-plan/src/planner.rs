@@ -151,6 +151,7 @@ fn plan_resource(
         after: None,
         changes: Vec::new(),
         depends_on: depends_on.clone(),
+        deposed: recorded.map(|recorded| recorded.deposed.clone()).unwrap_or_default(),
     };
 
     let Some(wanted) = wanted else {

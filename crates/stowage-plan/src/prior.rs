@@ -13,6 +13,15 @@ pub struct PriorResource {
     pub attributes: Attributes,
     pub depends_on: Vec<Address>,
     pub tainted: Option<String>,
+    /// Replaced objects still waiting to be deleted.
+    pub deposed: Vec<Deposed>,
+}
+
+/// An old object a replacement left behind (see `stowage_state::DeposedObject`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Deposed {
+    pub id: String,
+    pub attributes: Attributes,
 }
 
 /// Everything the state records, by address.
@@ -50,6 +59,14 @@ impl Prior {
                     attributes: resource.attributes.iter().map(|(name, value)| (name.clone(), value.clone())).collect(),
                     depends_on,
                     tainted: resource.tainted.clone(),
+                    deposed: resource
+                        .deposed
+                        .iter()
+                        .map(|object| Deposed {
+                            id: object.id.clone(),
+                            attributes: object.attributes.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                        })
+                        .collect(),
                 },
             );
         }

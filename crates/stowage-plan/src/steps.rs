@@ -22,6 +22,8 @@ pub enum StepKind {
 pub struct Step {
     pub address: Address,
     pub kind: StepKind,
+    /// For a delete: the id of the object it deletes (the existing one, or a deposed one).
+    pub object: Option<String>,
     /// Indexes of the steps that must finish first.
     pub waits_for: Vec<usize>,
 }
@@ -38,30 +40,36 @@ pub struct CycleError(pub String);
 pub fn steps(plan: &Plan) -> Result<Vec<Step>, CycleError> {
     let mut steps: Vec<Step> = Vec::new();
     let mut put_steps: BTreeMap<&Address, usize> = BTreeMap::new();
-    let mut delete_steps: BTreeMap<&Address, usize> = BTreeMap::new();
+    let mut delete_steps: BTreeMap<&Address, Vec<usize>> = BTreeMap::new();
 
     for change in &plan.changes {
-        let mut push = |kind| {
-            steps.push(Step { address: change.address.clone(), kind, waits_for: Vec::new() });
+        let mut push = |kind, object: Option<&String>| {
+            steps.push(Step { address: change.address.clone(), kind, object: object.cloned(), waits_for: Vec::new() });
             steps.len() - 1
         };
+        for deposed in &change.deposed {
+            let index = push(StepKind::Delete, Some(&deposed.id));
+            delete_steps.entry(&change.address).or_default().push(index);
+        }
         match change.action {
             ActionKind::NoOp => {}
             ActionKind::Create => {
-                put_steps.insert(&change.address, push(StepKind::Create));
+                put_steps.insert(&change.address, push(StepKind::Create, None));
             }
             ActionKind::Update => {
-                put_steps.insert(&change.address, push(StepKind::Update));
+                put_steps.insert(&change.address, push(StepKind::Update, change.prior_id.as_ref()));
             }
             ActionKind::Replace => {
-                put_steps.insert(&change.address, push(StepKind::Create));
-                delete_steps.insert(&change.address, push(StepKind::Delete));
+                put_steps.insert(&change.address, push(StepKind::Create, None));
+                let index = push(StepKind::Delete, change.prior_id.as_ref());
+                delete_steps.entry(&change.address).or_default().push(index);
             }
             ActionKind::Delete => {
-                delete_steps.insert(&change.address, push(StepKind::Delete));
+                let index = push(StepKind::Delete, change.prior_id.as_ref());
+                delete_steps.entry(&change.address).or_default().push(index);
             }
             ActionKind::Forget => {
-                push(StepKind::Forget);
+                push(StepKind::Forget, change.prior_id.as_ref());
             }
         }
     }
@@ -82,19 +90,19 @@ pub fn steps(plan: &Plan) -> Result<Vec<Step>, CycleError> {
                 }
             }
         }
-        if let Some(&delete) = delete_steps.get(&change.address) {
+        for &delete in delete_steps.get(&change.address).into_iter().flatten() {
             for dependent in dependents.get(&change.address).into_iter().flatten() {
-                for step in [put_steps.get(dependent), delete_steps.get(dependent)].into_iter().flatten() {
-                    if *step != delete {
-                        steps[delete].waits_for.push(*step);
+                let dependent_steps = put_steps.get(dependent).into_iter().chain(delete_steps.get(dependent).into_iter().flatten());
+                for &step in dependent_steps {
+                    if step != delete {
+                        steps[delete].waits_for.push(step);
                     }
                 }
             }
             if let Some(&put) = put_steps.get(&change.address) {
-                match change.replace_order {
-                    Some(ReplaceOrderName::DestroyBeforeCreate) => steps[put].waits_for.push(delete),
-                    _ => steps[delete].waits_for.push(put),
-                }
+                let destroy_first = change.replace_order == Some(ReplaceOrderName::DestroyBeforeCreate)
+                    && steps[delete].object == change.prior_id;
+                if destroy_first { steps[put].waits_for.push(delete) } else { steps[delete].waits_for.push(put) }
             }
         }
     }
@@ -132,7 +140,7 @@ fn topological_order(steps: Vec<Step>) -> Result<Vec<Step>, CycleError> {
             let step = &steps[old];
             let mut waits_for: Vec<usize> = step.waits_for.iter().map(|&before| new_index[before]).collect();
             waits_for.sort_unstable();
-            Step { address: step.address.clone(), kind: step.kind, waits_for }
+            Step { address: step.address.clone(), kind: step.kind, object: step.object.clone(), waits_for }
         })
         .collect())
 }

@@ -13,7 +13,7 @@ mod model;
 
 pub use error::StateError;
 pub use file::LocalStateFile;
-pub use model::{FORMAT_VERSION, ResourceState, State};
+pub use model::{DeposedObject, FORMAT_VERSION, ResourceState, State};
 
 /// Refuses a state that belongs to another environment than the spec's, so that applying the
 /// `dev` spec can never rewrite the `prod` state.

@@ -52,6 +52,22 @@ pub struct ResourceState {
     /// was lost before it reached Twilio).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tainted: Option<String>,
+    /// Objects this resource replaced that still exist: the old half of a create-before-destroy
+    /// replacement whose deletion has not happened yet. The next apply deletes them, so an
+    /// interrupted rotation never loses track of an old access key or credential.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deposed: Vec<DeposedObject>,
+}
+
+/// An object replaced by a newer one, waiting to be deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeposedObject {
+    /// Provider id of the old object.
+    pub id: String,
+    /// Its last known attributes (what its deletion needs, e.g. the user of an access key).
+    #[serde(serialize_with = "serialize_sorted_object")]
+    pub attributes: Map<String, Value>,
 }
 
 impl State {
@@ -155,6 +171,7 @@ mod tests {
             attributes: Map::new(),
             depends_on: Vec::new(),
             tainted: None,
+            deposed: Vec::new(),
         }
     }
 

@@ -21,6 +21,7 @@ fn bucket(name: &str) -> ResourceState {
         attributes: attributes.as_object().cloned().expect("an object"),
         depends_on: Vec::new(),
         tainted: None,
+        deposed: Vec::new(),
     }
 }
 
@@ -35,6 +36,7 @@ fn access_key(access_key_id: &str) -> ResourceState {
             .expect("an object"),
         depends_on: vec!["aws_iam_user.main".to_owned()],
         tainted: Some("its secret was lost before it reached Twilio".to_owned()),
+        deposed: Vec::new(),
     }
 }
 

@@ -51,7 +51,7 @@ fn paint(style: Style, text: &str) -> String {
 pub fn human(plan: &Plan, options: HumanOptions) -> String {
     let palette = Palette::new(options.color);
     let mut out = String::new();
-    let changing: Vec<&ResourceChange> = plan.changes.iter().filter(|change| change.action.is_change()).collect();
+    let changing: Vec<&ResourceChange> = plan.changes.iter().filter(|change| change.is_change()).collect();
 
     if !changing.is_empty() {
         out.push_str("stowage will perform the following actions:\n");
@@ -98,6 +98,16 @@ pub fn human(plan: &Plan, options: HumanOptions) -> String {
 }
 
 fn resource(out: &mut String, change: &ResourceChange, palette: &Palette) {
+    for deposed in &change.deposed {
+        let _ = writeln!(
+            out,
+            "  {} {} (deposed object {}) will be destroyed (left behind by an earlier replacement)",
+            paint(palette.dim, "#"),
+            paint(palette.bold, &change.address.to_string()),
+            deposed.id
+        );
+        let _ = writeln!(out, "  {} {} [id={}]", paint(palette.delete, "-"), change.address, deposed.id);
+    }
     let (symbol, style, verb) = match change.action {
         ActionKind::Create => ("+", palette.create, "will be created".to_owned()),
         ActionKind::Update => ("~", palette.update, "will be updated in place".to_owned()),

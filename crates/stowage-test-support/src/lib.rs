@@ -1,0 +1,20 @@
+//! Shared test support for stowage's integration tests: moto (the AWS emulator) on a free
+//! loopback port, a recording and fault-injecting proxy in front of it, the Twilio emulator,
+//! sandboxes to run the `stowage` binary in, and insta filters for what varies between runs.
+//!
+//! Everything listens on loopback only; no test built on this crate touches the internet,
+//! and [`stowage_command`] keeps a developer's real AWS and Twilio credentials out of tests.
+
+mod moto;
+mod proxy;
+mod sandbox;
+mod snapshot_filters;
+mod twilio;
+
+pub use moto::{MOTO_REGION, MOTO_SERVER_VARIABLE, Moto, path_style_s3_client};
+pub use proxy::{AwsProxy, Fault, FaultAction, FaultMatch, ObservedRequest};
+pub use sandbox::{Sandbox, stowage_command};
+pub use snapshot_filters::insta_filters;
+pub use twilio::{TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, start_emulator, twilio_env};
+/// The emulator itself, for its fault rules and request log.
+pub use twilio_emulator::{self, RunningEmulator};

@@ -1,0 +1,335 @@
+//! A recording, fault-injecting HTTP proxy in front of moto.
+//!
+//! It lets a test prove "zero write calls" with an observer that is not stowage itself, and
+//! lets reliability tests inject errors, throttling, dropped connections and delays. Requests
+//! are forwarded byte for byte with the `Host` header as received, so SigV4 signatures stay
+//! valid for moto.
+
+mod classify;
+mod fault;
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{self, HeaderMap};
+use hyper::http::request::Parts;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, Uri};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio::task::{JoinHandle, JoinSet};
+
+use classify::{Call, classify};
+pub use fault::{Fault, FaultAction, FaultMatch};
+
+/// One request the proxy saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedRequest {
+    /// `s3`, `iam`, `kms` or `sts`.
+    pub service: String,
+    /// The operation as the AWS SDK names it: `PutObject`, `CreateUser`, `DescribeKey`.
+    pub operation: String,
+    pub is_write: bool,
+    /// The status the client got; 0 while in flight or when the connection was dropped.
+    pub status: u16,
+}
+
+/// `s3 PutObject write 200`: one line per request reads well in a snapshot.
+impl fmt::Display for ObservedRequest {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = if self.is_write { "write" } else { "read" };
+        write!(
+            formatter,
+            "{} {} {kind} {}",
+            self.service, self.operation, self.status
+        )
+    }
+}
+
+/// A proxy on a free loopback port that forwards to `upstream` (moto), records every request
+/// and injects faults on demand. Stops when dropped.
+pub struct AwsProxy {
+    address: SocketAddr,
+    shared: Arc<Shared>,
+    server: JoinHandle<()>,
+}
+
+struct Shared {
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    upstream: String,
+    client: Client<HttpConnector, Full<Bytes>>,
+    journal: Mutex<Journal>,
+}
+
+#[derive(Default)]
+struct Journal {
+    /// Bumped by [`AwsProxy::clear`], so requests in flight then are not recorded after it.
+    generation: u64,
+    requests: Vec<ObservedRequest>,
+    faults: Vec<Fault>,
+}
+
+/// Where a request's status goes once it is answered.
+struct Ticket {
+    generation: u64,
+    index: usize,
+}
+
+impl AwsProxy {
+    /// Starts the proxy in front of `upstream`, such as [`crate::Moto::endpoint`].
+    ///
+    /// # Panics
+    /// When `upstream` is not an `http://` URL or no loopback port can be bound.
+    pub async fn start(upstream: &str) -> AwsProxy {
+        let upstream = upstream.trim_end_matches('/').to_owned();
+        if let Err(error) = upstream.parse::<Uri>() {
+            panic!("the proxy's upstream `{upstream}` is not a URL: {error}");
+        }
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .unwrap_or_else(|error| panic!("the proxy could not bind a loopback port: {error}"));
+        let address = listener
+            .local_addr()
+            .unwrap_or_else(|error| panic!("the proxy could not read its own address: {error}"));
+
+        // A fresh connection per request: moto closes its connections after each answer, and
+        // a pooled connection closed under us would look like an injected fault.
+        let client = Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(0)
+            .build_http();
+        let shared = Arc::new(Shared {
+            upstream,
+            client,
+            journal: Mutex::new(Journal::default()),
+        });
+        let server = tokio::spawn(serve(listener, Arc::clone(&shared)));
+        AwsProxy {
+            address,
+            shared,
+            server,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`: give it to the SDK or to `stowage` as `AWS_ENDPOINT_URL`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// Every request since the start or the last [`AwsProxy::clear`], in arrival order.
+    pub fn requests(&self) -> Vec<ObservedRequest> {
+        self.shared.journal().requests.clone()
+    }
+
+    /// The requests that change something: what a read-only command must never send.
+    pub fn writes(&self) -> Vec<ObservedRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|request| request.is_write)
+            .collect()
+    }
+
+    /// Forgets the recorded requests and the faults not yet spent.
+    pub fn clear(&self) {
+        let mut journal = self.shared.journal();
+        journal.generation += 1;
+        journal.requests.clear();
+        journal.faults.clear();
+    }
+
+    /// Adds a fault; when several match a request, the first added wins.
+    pub fn inject(&self, fault: Fault) {
+        self.shared.journal().faults.push(fault);
+    }
+}
+
+impl fmt::Debug for AwsProxy {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("AwsProxy")
+            .field("endpoint", &self.endpoint())
+            .field("upstream", &self.shared.upstream)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for AwsProxy {
+    fn drop(&mut self) {
+        // Aborting the accept loop drops its JoinSet, which aborts every open connection.
+        self.server.abort();
+    }
+}
+
+impl Shared {
+    fn journal(&self) -> MutexGuard<'_, Journal> {
+        // Every update leaves the journal consistent, so a panicking holder does no harm.
+        self.journal.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records the request and takes the first matching fault, if any.
+    fn arrive(&self, call: &Call) -> (Ticket, Option<FaultAction>) {
+        let mut journal = self.journal();
+        let index = journal.requests.len();
+        journal.requests.push(ObservedRequest {
+            service: call.service.clone(),
+            operation: call.operation.clone(),
+            is_write: call.is_write,
+            status: 0,
+        });
+        let matching = journal.faults.iter().position(|fault| {
+            fault.times > 0
+                && match &fault.matches {
+                    FaultMatch::Any => true,
+                    FaultMatch::Operation(operation) => *operation == call.operation,
+                    FaultMatch::Nth(nth) => *nth == index,
+                }
+        });
+        let action = matching.map(|position| {
+            let fault = &mut journal.faults[position];
+            fault.times -= 1;
+            let action = fault.action.clone();
+            if fault.times == 0 {
+                journal.faults.remove(position);
+            }
+            action
+        });
+        let ticket = Ticket {
+            generation: journal.generation,
+            index,
+        };
+        (ticket, action)
+    }
+
+    fn answered(&self, ticket: Ticket, status: u16) {
+        let mut journal = self.journal();
+        if journal.generation == ticket.generation
+            && let Some(request) = journal.requests.get_mut(ticket.index)
+        {
+            request.status = status;
+        }
+    }
+}
+
+async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+    let mut connections = JoinSet::new();
+    loop {
+        let Ok((stream, _peer)) = listener.accept().await else {
+            // A failed accept (a client that gave up, no file descriptors left) concerns
+            // that one client only.
+            tokio::task::yield_now().await;
+            continue;
+        };
+        let shared = Arc::clone(&shared);
+        connections.spawn(async move {
+            let service = service_fn(move |request| handle(Arc::clone(&shared), request));
+            // A connection error is the client's to see (and, for DropConnection, the point).
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+        // Reap finished connections so the set stays small in long tests.
+        while connections.try_join_next().is_some() {}
+    }
+}
+
+/// Why a connection is closed without an answer.
+#[derive(Debug, thiserror::Error)]
+enum Unanswered {
+    #[error("connection dropped by an injected fault")]
+    InjectedDrop,
+    #[error("could not read the request body: {0}")]
+    RequestBody(#[source] hyper::Error),
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Unanswered> {
+    let (parts, body) = request.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map_err(Unanswered::RequestBody)?
+        .to_bytes();
+    let call = classify(&parts.method, &parts.uri, &parts.headers, &body);
+    let (ticket, fault) = shared.arrive(&call);
+
+    let response = match fault {
+        None => forward(&shared, parts, body, &call.service).await,
+        Some(FaultAction::Status(status)) => fault::status_response(&call.service, status),
+        Some(FaultAction::Throttle) => fault::throttle_response(&call.service),
+        Some(FaultAction::DropConnection) => return Err(Unanswered::InjectedDrop),
+        Some(FaultAction::Delay(delay)) => {
+            tokio::time::sleep(delay).await;
+            forward(&shared, parts, body, &call.service).await
+        }
+    };
+    shared.answered(ticket, response.status().as_u16());
+    Ok(response)
+}
+
+async fn forward(
+    shared: &Shared,
+    parts: Parts,
+    body: Bytes,
+    service: &str,
+) -> Response<Full<Bytes>> {
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |path_and_query| path_and_query.as_str());
+    let uri = match format!("{}{path_and_query}", shared.upstream).parse::<Uri>() {
+        Ok(uri) => uri,
+        Err(error) => return fault::bad_gateway_response(service, &error.to_string()),
+    };
+    let mut upstream_request = Request::new(Full::new(body));
+    *upstream_request.method_mut() = parts.method;
+    *upstream_request.uri_mut() = uri;
+    // The Host header stays as the client sent it: the client signed it.
+    *upstream_request.headers_mut() = without_hop_by_hop(parts.headers);
+
+    let upstream_response = match shared.client.request(upstream_request).await {
+        Ok(response) => response,
+        Err(error) => {
+            return fault::bad_gateway_response(
+                service,
+                &format!("upstream request failed: {error}"),
+            );
+        }
+    };
+    let (mut response_parts, response_body) = upstream_response.into_parts();
+    let response_body = match response_body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) => {
+            return fault::bad_gateway_response(
+                service,
+                &format!("upstream answer broke off: {error}"),
+            );
+        }
+    };
+    // Content-Length stays: for HEAD it tells the object's size, not this empty body's.
+    response_parts.headers = without_hop_by_hop(response_parts.headers);
+    Response::from_parts(response_parts, Full::new(response_body))
+}
+
+/// Headers that describe one connection, not the message: hyper sets its own.
+fn without_hop_by_hop(mut headers: HeaderMap) -> HeaderMap {
+    for name in [
+        header::CONNECTION,
+        header::TRANSFER_ENCODING,
+        header::TE,
+        header::TRAILER,
+        header::UPGRADE,
+        header::PROXY_AUTHORIZATION,
+        header::PROXY_AUTHENTICATE,
+    ] {
+        headers.remove(name);
+    }
+    headers.remove("keep-alive");
+    headers
+}

@@ -1,0 +1,253 @@
+//! Faults the proxy can inject, and the AWS-shaped error answers it gives for them.
+
+use std::time::Duration;
+
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::{Response, StatusCode};
+
+/// One fault: what it matches, what it does, and how many matching requests it hits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    pub matches: FaultMatch,
+    pub action: FaultAction,
+    /// Matching requests the fault hits before it is spent.
+    pub times: usize,
+}
+
+impl Fault {
+    /// Hits the next `times` requests matching `matches`.
+    pub fn new(matches: FaultMatch, action: FaultAction, times: usize) -> Fault {
+        Fault {
+            matches,
+            action,
+            times,
+        }
+    }
+
+    /// Hits the next request for `operation` (as [`crate::ObservedRequest::operation`] names
+    /// it) once.
+    pub fn once(operation: &str, action: FaultAction) -> Fault {
+        Fault::new(FaultMatch::Operation(operation.to_owned()), action, 1)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FaultMatch {
+    Any,
+    /// An operation name such as `PutObject` or `CreateUser`.
+    Operation(String),
+    /// The request at this index of [`crate::AwsProxy::requests`]: `Nth(0)` is the first one
+    /// since the proxy started or was last cleared.
+    Nth(usize),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FaultAction {
+    /// Answer with this status and an error body in the service's own shape.
+    Status(u16),
+    /// Answer as AWS does when it throttles: S3 `503 SlowDown`, query APIs `400 Throttling`,
+    /// KMS `400 ThrottlingException`.
+    Throttle,
+    /// Close the connection without an answer; the request reaches no one.
+    DropConnection,
+    /// Wait this long, then forward as usual.
+    Delay(Duration),
+}
+
+/// How a service shapes its errors on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    /// `<Error><Code>..</Code>..</Error>`
+    RestXml,
+    /// `<ErrorResponse><Error><Type>..</Type><Code>..</Code>..</Error>..</ErrorResponse>`
+    Query,
+    /// `{"__type": "..", "message": ".."}`
+    Json,
+}
+
+impl Protocol {
+    fn of(service: &str) -> Protocol {
+        match service {
+            "s3" => Protocol::RestXml,
+            "kms" => Protocol::Json,
+            _ => Protocol::Query,
+        }
+    }
+}
+
+const INJECTED_MESSAGE: &str = "injected by the stowage-test-support AwsProxy";
+
+/// The answer for an injected [`FaultAction::Status`].
+pub(crate) fn status_response(service: &str, status: u16) -> Response<Full<Bytes>> {
+    let protocol = Protocol::of(service);
+    error_response(
+        protocol,
+        status,
+        error_code(protocol, status),
+        INJECTED_MESSAGE,
+    )
+}
+
+/// The answer for an injected [`FaultAction::Throttle`].
+pub(crate) fn throttle_response(service: &str) -> Response<Full<Bytes>> {
+    let protocol = Protocol::of(service);
+    let (status, code) = match protocol {
+        Protocol::RestXml => (503, "SlowDown"),
+        Protocol::Query => (400, "Throttling"),
+        Protocol::Json => (400, "ThrottlingException"),
+    };
+    error_response(protocol, status, code, INJECTED_MESSAGE)
+}
+
+/// The answer when moto could not be reached.
+pub(crate) fn bad_gateway_response(service: &str, message: &str) -> Response<Full<Bytes>> {
+    error_response(Protocol::of(service), 502, "BadGateway", message)
+}
+
+/// Codes the SDKs map to their modelled errors, so stowage sees what AWS would send.
+fn error_code(protocol: Protocol, status: u16) -> &'static str {
+    match (protocol, status) {
+        (Protocol::RestXml, 400) => "InvalidRequest",
+        (Protocol::RestXml, 403) => "AccessDenied",
+        (Protocol::RestXml, 404) => "NotFound",
+        (Protocol::RestXml, 409) => "OperationAborted",
+        (Protocol::RestXml, 500) => "InternalError",
+        (Protocol::Query, 400) => "ValidationError",
+        (Protocol::Query, 403) => "AccessDenied",
+        (Protocol::Query, 404) => "NoSuchEntity",
+        (Protocol::Query, 409) => "EntityAlreadyExists",
+        (Protocol::Query, 500) => "ServiceFailure",
+        (Protocol::Json, 400) => "ValidationException",
+        (Protocol::Json, 403) => "AccessDeniedException",
+        (Protocol::Json, 404) => "NotFoundException",
+        (Protocol::Json, 409) => "AlreadyExistsException",
+        (Protocol::Json, 500) => "KMSInternalException",
+        (_, 503) => "ServiceUnavailable",
+        _ => "InjectedFault",
+    }
+}
+
+fn error_response(
+    protocol: Protocol,
+    status: u16,
+    code: &str,
+    message: &str,
+) -> Response<Full<Bytes>> {
+    let (content_type, body) = match protocol {
+        Protocol::RestXml => (
+            "application/xml",
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code>\
+                 <Message>{}</Message><RequestId>stowage-test-proxy</RequestId></Error>",
+                escape_xml(message)
+            ),
+        ),
+        Protocol::Query => {
+            let kind = if status < 500 { "Sender" } else { "Receiver" };
+            (
+                "text/xml",
+                format!(
+                    "<ErrorResponse><Error><Type>{kind}</Type><Code>{code}</Code>\
+                     <Message>{}</Message></Error>\
+                     <RequestId>stowage-test-proxy</RequestId></ErrorResponse>",
+                    escape_xml(message)
+                ),
+            )
+        }
+        Protocol::Json => (
+            "application/x-amz-json-1.1",
+            format!(
+                r#"{{"__type":"{code}","message":"{}"}}"#,
+                escape_json(message)
+            ),
+        ),
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+fn escape_xml(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn escape_json(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '"' => escaped.push_str("\\\""),
+            '\\' => escaped.push_str("\\\\"),
+            control if control.is_control() => {
+                escaped.push_str(&format!("\\u{:04x}", u32::from(control)));
+            }
+            other => escaped.push(other),
+        }
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    async fn render(response: Response<Full<Bytes>>) -> String {
+        let status = response.status();
+        let content_type = response.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        format!(
+            "{status} {content_type}\n{}",
+            String::from_utf8_lossy(&body)
+        )
+    }
+
+    #[tokio::test]
+    async fn injected_errors_take_each_service_shape() {
+        let mut rendered = Vec::new();
+        for (service, status) in [
+            ("s3", 500),
+            ("iam", 500),
+            ("kms", 500),
+            ("s3", 403),
+            ("sts", 418),
+        ] {
+            rendered.push(format!(
+                "{service} {status}: {}",
+                render(status_response(service, status)).await
+            ));
+        }
+        insta::assert_snapshot!(rendered.join("\n\n"));
+    }
+
+    #[tokio::test]
+    async fn throttling_looks_like_each_service_throttling() {
+        let mut rendered = Vec::new();
+        for service in ["s3", "iam", "kms"] {
+            rendered.push(format!(
+                "{service}: {}",
+                render(throttle_response(service)).await
+            ));
+        }
+        insta::assert_snapshot!(rendered.join("\n\n"));
+    }
+
+    #[tokio::test]
+    async fn a_bad_gateway_message_is_escaped_for_each_shape() {
+        let message = "upstream <closed> & \"gone\" \\ \n";
+        let xml = render(bad_gateway_response("s3", message)).await;
+        let json = render(bad_gateway_response("kms", message)).await;
+        insta::assert_snapshot!(format!("{xml}\n\n{json}"));
+    }
+}

@@ -1,0 +1,162 @@
+use std::net::TcpStream;
+use std::path::Path;
+
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_sdk_iam::error::ProvideErrorMetadata;
+use aws_sdk_s3::primitives::ByteStream;
+use stowage_test_support::{MOTO_REGION, Moto, insta_filters, path_style_s3_client};
+
+use crate::bounded;
+
+fn env_value<'a>(environment: &'a [(String, String)], name: &str) -> &'a str {
+    environment
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
+        .unwrap_or_else(|| panic!("{name} is missing from {environment:?}"))
+}
+
+#[test]
+fn dropping_moto_stops_the_server() {
+    let moto = Moto::start();
+    let address = moto.endpoint().trim_start_matches("http://").to_owned();
+    TcpStream::connect(&address).expect("moto should be listening while alive");
+
+    drop(moto);
+
+    let error = TcpStream::connect(&address).expect_err("nothing should listen after the drop");
+    assert_eq!(error.kind(), std::io::ErrorKind::ConnectionRefused);
+}
+
+#[test]
+fn aws_env_points_at_moto_and_away_from_the_developers_aws_files() {
+    let moto = Moto::start();
+    let environment = moto.aws_env();
+
+    assert_eq!(env_value(&environment, "AWS_ENDPOINT_URL"), moto.endpoint());
+    for file in ["AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"] {
+        assert!(!Path::new(env_value(&environment, file)).exists());
+    }
+    let rendered: Vec<String> = environment
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    insta::with_settings!({ filters => insta_filters() }, {
+        insta::assert_snapshot!(rendered.join("\n"));
+    });
+}
+
+#[tokio::test]
+async fn reset_wipes_what_tests_made() {
+    bounded(async {
+        let moto = Moto::start();
+        let s3 = moto.s3_client(MOTO_REGION);
+        s3.create_bucket()
+            .bucket("stowage-reset-check")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bucket_names(&s3).await, ["stowage-reset-check"]);
+
+        moto.reset();
+
+        assert!(bucket_names(&s3).await.is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn enforced_iam_lets_the_admin_in_and_holds_a_narrow_key_to_its_policy() {
+    bounded(async {
+        let moto = Moto::start();
+        moto.enforce_iam(true);
+        let admin_key_id = env_value(&moto.aws_env(), "AWS_ACCESS_KEY_ID").to_owned();
+        assert!(admin_key_id.starts_with("AKIA"), "{admin_key_id}");
+
+        let admin_s3 = moto.s3_client(MOTO_REGION);
+        admin_s3.create_bucket().bucket("stowage-enforced").send().await.unwrap();
+
+        let iam = moto.iam_client();
+        iam.create_user().user_name("uploader").send().await.unwrap();
+        iam.put_user_policy()
+            .user_name("uploader")
+            .policy_name("put-recordings")
+            .policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::stowage-enforced/recordings/*"}]}"#,
+            )
+            .send()
+            .await
+            .unwrap();
+        let created = iam.create_access_key().user_name("uploader").send().await.unwrap();
+        let key = created.access_key().unwrap();
+        let uploader_s3 = s3_with_key(&moto, key.access_key_id(), key.secret_access_key());
+
+        put(&uploader_s3, "recordings/allowed.txt").await.unwrap();
+        let denied = put(&uploader_s3, "elsewhere/denied.txt").await.unwrap_err();
+        assert_eq!(denied.code(), Some("AccessDenied"));
+        let stranger = s3_with_key(&moto, "testing", "testing");
+        let refused = put(&stranger, "recordings/stranger.txt").await.unwrap_err();
+        assert_eq!(refused.code(), Some("InvalidAccessKeyId"));
+
+        moto.enforce_iam(false);
+        put(&stranger, "recordings/stranger.txt").await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_reset_under_enforcement_makes_a_new_admin() {
+    bounded(async {
+        let moto = Moto::start();
+        moto.enforce_iam(true);
+        let first_key_id = env_value(&moto.aws_env(), "AWS_ACCESS_KEY_ID").to_owned();
+
+        moto.reset();
+
+        let second_key_id = env_value(&moto.aws_env(), "AWS_ACCESS_KEY_ID").to_owned();
+        assert_ne!(first_key_id, second_key_id);
+        let s3 = moto.s3_client(MOTO_REGION);
+        s3.create_bucket()
+            .bucket("stowage-after-reset")
+            .send()
+            .await
+            .unwrap();
+        let stale = s3_with_key(&moto, &first_key_id, "whatever");
+        let refused = stale.list_buckets().send().await.unwrap_err();
+        assert_eq!(refused.code(), Some("InvalidAccessKeyId"));
+    })
+    .await;
+}
+
+async fn bucket_names(s3: &aws_sdk_s3::Client) -> Vec<String> {
+    let listed = s3.list_buckets().send().await.unwrap();
+    listed
+        .buckets()
+        .iter()
+        .filter_map(|bucket| bucket.name().map(str::to_owned))
+        .collect()
+}
+
+fn s3_with_key(moto: &Moto, key_id: &str, secret: &str) -> aws_sdk_s3::Client {
+    let credentials = Credentials::new(key_id, secret, None, None, "test");
+    let config = moto
+        .aws_sdk_config(MOTO_REGION)
+        .to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .build();
+    path_style_s3_client(&config)
+}
+
+async fn put(
+    s3: &aws_sdk_s3::Client,
+    key: &str,
+) -> Result<(), aws_sdk_s3::error::SdkError<aws_sdk_s3::operation::put_object::PutObjectError>> {
+    s3.put_object()
+        .bucket("stowage-enforced")
+        .key(key)
+        .body(ByteStream::from_static(b"twilio write check"))
+        .send()
+        .await
+        .map(drop)
+}
