@@ -1,0 +1,300 @@
+//! The AWS side, end to end: the `stowage` binary against a real moto (through a recording
+//! proxy) and the Twilio emulator. What exists is checked through the AWS SDK, never through
+//! stowage's own state.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use stowage_test_support::{AwsProxy, Moto, Sandbox, insta_filters, start_emulator, stowage_command, twilio_env};
+use stowage_test_support::twilio_emulator::RunningEmulator;
+
+const BIN: &str = env!("CARGO_BIN_EXE_stowage");
+const REGION: &str = "us-east-2";
+const BUCKET: &str = "acme-video-dev";
+const USER: &str = "twilio-video-uploader-dev";
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+fn dev_spec() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/dev.toml");
+    std::fs::read_to_string(path).expect("examples/dev.toml is readable")
+}
+
+/// moto behind a recording proxy, the Twilio emulator, a sandbox with the spec.
+struct World {
+    moto: Moto,
+    proxy: AwsProxy,
+    twilio: RunningEmulator,
+    sandbox: Sandbox,
+    spec: PathBuf,
+}
+
+impl World {
+    async fn new(spec_text: &str) -> World {
+        let moto = Moto::start();
+        let proxy = AwsProxy::start(&moto.endpoint()).await;
+        let twilio = start_emulator(&moto.endpoint()).await;
+        let sandbox = Sandbox::new();
+        let spec = sandbox.write_spec("dev.toml", spec_text);
+        World { moto, proxy, twilio, sandbox, spec }
+    }
+
+    fn rewrite_spec(&self, text: &str) {
+        std::fs::write(&self.spec, text).expect("spec is writable");
+    }
+
+    async fn stowage(&self, args: &[&str]) -> Output {
+        let mut environment = self.moto.aws_env_via(&self.proxy.endpoint());
+        environment.extend(twilio_env(&self.twilio.base_url()));
+        let mut command = tokio::process::Command::from(stowage_command(Path::new(BIN), &self.sandbox, environment));
+        command.args(args);
+        tokio::time::timeout(TIMEOUT, command.output()).await.expect("stowage finished in time").expect("stowage ran")
+    }
+
+    /// The emulator's request log: `(method, path)` of every request since the last reset.
+    async fn twilio_requests(&self) -> Vec<(String, String)> {
+        let url = format!("{}/__emulator/requests", self.twilio.base_url());
+        let log: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+        log.as_array()
+            .unwrap()
+            .iter()
+            .map(|entry| (entry["method"].as_str().unwrap().to_owned(), entry["path"].as_str().unwrap().to_owned()))
+            .collect()
+    }
+
+    async fn twilio_writes(&self) -> Vec<(String, String)> {
+        self.twilio_requests().await.into_iter().filter(|(method, _)| method != "GET").collect()
+    }
+
+    /// `GET /BUCKET?versioning` straight to moto: moto 5.2.1's answer has a root element the
+    /// SDK refuses (see stowage-aws's moto_compat), so read the status from the XML.
+    async fn versioning_status(&self) -> Option<String> {
+        let body = reqwest::get(format!("{}/{BUCKET}?versioning", self.moto.endpoint())).await.unwrap().text().await.unwrap();
+        let start = body.find("<Status>")? + "<Status>".len();
+        Some(body[start..start + body[start..].find("</Status>")?].to_owned())
+    }
+}
+
+fn exit_code(output: &Output) -> i32 {
+    output.status.code().expect("stowage exited, not killed")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn assert_exit(output: &Output, expected: i32) {
+    assert_eq!(
+        exit_code(output),
+        expected,
+        "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}",
+        stdout(output),
+        stderr(output)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_creates_exactly_the_configured_resources_and_a_second_run_writes_nothing() {
+    let world = World::new(&dev_spec()).await;
+    let applied = world.stowage(&["apply", "dev.toml", "--auto-approve"]).await;
+    assert_exit(&applied, 0);
+
+    // The bucket, as S3 reports it.
+    let s3 = world.moto.s3_client(REGION);
+    let location = s3.get_bucket_location().bucket(BUCKET).send().await.unwrap();
+    assert_eq!(location.location_constraint().map(|constraint| constraint.as_str()), Some(REGION));
+    assert_eq!(world.versioning_status().await.as_deref(), Some("Enabled"));
+    let block = s3.get_public_access_block().bucket(BUCKET).send().await.unwrap();
+    let block = block.public_access_block_configuration().unwrap();
+    assert_eq!(
+        [block.block_public_acls(), block.ignore_public_acls(), block.block_public_policy(), block.restrict_public_buckets()],
+        [Some(true); 4]
+    );
+    let ownership = s3.get_bucket_ownership_controls().bucket(BUCKET).send().await.unwrap();
+    assert_eq!(ownership.ownership_controls().unwrap().rules()[0].object_ownership().as_str(), "BucketOwnerEnforced");
+    let lifecycle = s3.get_bucket_lifecycle_configuration().bucket(BUCKET).send().await.unwrap();
+    let mut rules: Vec<(String, i32)> = lifecycle
+        .rules()
+        .iter()
+        .map(|rule| {
+            (rule.filter().unwrap().prefix().unwrap().to_owned(), rule.expiration().unwrap().days().unwrap())
+        })
+        .collect();
+    rules.sort();
+    assert_eq!(rules, vec![("compositions/".to_owned(), 365), ("recordings/".to_owned(), 90)]);
+    let tagging = s3.get_bucket_tagging().bucket(BUCKET).send().await.unwrap();
+    let mut tags: Vec<(&str, &str)> = tagging.tag_set().iter().map(|tag| (tag.key(), tag.value())).collect();
+    tags.sort();
+    assert_eq!(tags, vec![("env", "dev"), ("team", "video")]);
+
+    // The uploader, its policy (by meaning) and its one key, as IAM reports them.
+    let iam = world.moto.iam_client();
+    let user = iam.get_user().user_name(USER).send().await.unwrap();
+    assert_eq!(user.user().unwrap().path(), "/twilio/");
+    let policy = iam.get_user_policy().user_name(USER).policy_name("stowage-twilio-video-upload").send().await.unwrap();
+    let document = stowage_provider::policy::parse(policy.policy_document()).unwrap();
+    let expected = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:PutObject",
+                       "Resource": [format!("arn:aws:s3:::{BUCKET}/compositions/*"), format!("arn:aws:s3:::{BUCKET}/recordings/*")]}]
+    });
+    assert!(stowage_provider::policy::same_meaning(&document, &expected), "policy is {document:#}");
+    let keys = iam.list_access_keys().user_name(USER).send().await.unwrap();
+    assert_eq!(keys.access_key_metadata().len(), 1);
+
+    // A second plan sees no changes and exits 0; a second apply writes nothing anywhere.
+    world.proxy.clear();
+    let plan = world.stowage(&["plan", "dev.toml", "--detailed-exitcode"]).await;
+    assert_exit(&plan, 0);
+    assert!(stdout(&plan).contains("No changes"), "{}", stdout(&plan));
+    let before = world.twilio_writes().await.len();
+    let again = world.stowage(&["apply", "dev.toml", "--auto-approve"]).await;
+    assert_exit(&again, 0);
+    assert_eq!(world.proxy.writes(), vec![], "a converged apply must make no AWS write");
+    assert_eq!(world.twilio_writes().await.len(), before, "a converged apply must make no Twilio write");
+    // Each thing read once per run: reads are distinct.
+    let reads: Vec<String> = world.proxy.requests().iter().map(ToString::to_string).collect();
+    let mut distinct = reads.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(reads.len(), distinct.len() * 2, "two runs, each reading every thing exactly once: {reads:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_changed_spec_value_plans_exactly_that_update() {
+    let world = World::new(&dev_spec()).await;
+    assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
+
+    let changed = dev_spec()
+        .replace(r#"team = "video""#, r#"team = "audio""#)
+        .replace("versioning = true", "versioning = false")
+        .replace("expire_after_days = 90", "expire_after_days = 30")
+        .replace("prefix = \"recordings/\"\n\n[compositions]", "prefix = \"video-recordings/\"\n\n[compositions]");
+    world.rewrite_spec(&changed);
+    let plan = world.stowage(&["plan", "dev.toml", "--detailed-exitcode"]).await;
+    assert_exit(&plan, 2);
+    insta::with_settings!({filters => insta_filters()}, {
+        insta::assert_snapshot!("changed_spec_plan", stdout(&plan));
+    });
+
+    assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
+    assert_eq!(world.versioning_status().await.as_deref(), Some("Suspended"));
+    let tagging = world.moto.s3_client(REGION).get_bucket_tagging().bucket(BUCKET).send().await.unwrap();
+    assert!(tagging.tag_set().iter().any(|tag| tag.key() == "team" && tag.value() == "audio"));
+    let policy = world
+        .moto
+        .iam_client()
+        .get_user_policy()
+        .user_name(USER)
+        .policy_name("stowage-twilio-video-upload")
+        .send()
+        .await
+        .unwrap();
+    assert!(policy.policy_document().contains("video-recordings"));
+    assert_exit(&world.stowage(&["plan", "dev.toml", "--detailed-exitcode"]).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn removing_the_uploader_deletes_policy_and_key_before_the_user() {
+    let world = World::new(&dev_spec()).await;
+    assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
+
+    // Keep only the bucket: the Twilio sections need the uploader.
+    let spec = dev_spec();
+    let bucket_only = &spec[..spec.find("[uploader]").unwrap()];
+    let bucket_only = bucket_only.replace("[twilio]\naccount_sid = \"AC0123456789abcdef0123456789abcdef\"\n", "");
+    world.rewrite_spec(&bucket_only);
+    world.proxy.clear();
+    assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
+
+    let deletes: Vec<String> = world
+        .proxy
+        .writes()
+        .into_iter()
+        .filter(|request| request.service == "iam")
+        .map(|request| request.operation)
+        .collect();
+    let position = |operation: &str| deletes.iter().position(|name| name == operation).unwrap_or_else(|| panic!("no {operation} in {deletes:?}"));
+    assert!(position("DeleteUserPolicy") < position("DeleteUser"), "{deletes:?}");
+    assert!(position("DeleteAccessKey") < position("DeleteUser"), "{deletes:?}");
+    let error = world.moto.iam_client().get_user().user_name(USER).send().await.unwrap_err();
+    assert_eq!(aws_sdk_iam::error::ProvideErrorMetadata::code(&error), Some("NoSuchEntity"));
+    // Twilio storage was switched off before the credential went.
+    let settings: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/v1/RecordingSettings/Default", world.twilio.base_url()))
+        .basic_auth(stowage_test_support::TEST_ACCOUNT_SID, Some(stowage_test_support::TEST_AUTH_TOKEN))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(settings["aws_storage_enabled"], serde_json::json!(false));
+    assert_exit(&world.stowage(&["plan", "dev.toml", "--detailed-exitcode"]).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_policy_reordered_out_of_band_is_no_change_and_a_wider_one_is() {
+    let world = World::new(&dev_spec()).await;
+    assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
+    let iam = world.moto.iam_client();
+    let put = |document: serde_json::Value| {
+        iam.put_user_policy()
+            .user_name(USER)
+            .policy_name("stowage-twilio-video-upload")
+            .policy_document(document.to_string())
+            .send()
+    };
+    put(serde_json::json!({
+        "Statement": {"Resource": [format!("arn:aws:s3:::{BUCKET}/recordings/*"), format!("arn:aws:s3:::{BUCKET}/compositions/*")],
+                      "Action": "S3:PutObject", "Effect": "Allow"},
+        "Version": "2012-10-17"
+    }))
+    .await
+    .unwrap();
+    assert_exit(&world.stowage(&["plan", "dev.toml", "--detailed-exitcode"]).await, 0);
+
+    put(serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
+                       "Resource": [format!("arn:aws:s3:::{BUCKET}/compositions/*"), format!("arn:aws:s3:::{BUCKET}/recordings/*")]}]
+    }))
+    .await
+    .unwrap();
+    let plan = world.stowage(&["plan", "dev.toml", "--detailed-exitcode"]).await;
+    assert_exit(&plan, 2);
+    insta::with_settings!({filters => insta_filters()}, {
+        insta::assert_snapshot!("widened_policy_plan", stdout(&plan));
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_bad_spec_fails_with_line_and_column_and_makes_no_call() {
+    let bad = Path::new(env!("CARGO_MANIFEST_DIR")).join("../stowage-spec/tests/bad");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&bad)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 25, "the bad spec corpus is in {}", bad.display());
+
+    let world = World::new(&dev_spec()).await;
+    let location = regex::Regex::new(r"bad\.toml:\d+:\d+").unwrap();
+    for file in &files {
+        std::fs::copy(file, world.sandbox.path().join("bad.toml")).unwrap();
+        for command in [&["validate", "bad.toml"][..], &["plan", "bad.toml"], &["apply", "bad.toml", "--auto-approve"]] {
+            let output = world.stowage(command).await;
+            let name = file.file_name().unwrap().to_string_lossy();
+            assert_eq!(exit_code(&output), 1, "{name}: {command:?}\n{}", stderr(&output));
+            assert!(location.is_match(&stderr(&output)), "{name}: no file:line:col in\n{}", stderr(&output));
+        }
+    }
+    assert_eq!(world.proxy.requests(), vec![], "a bad spec must not reach AWS");
+    assert_eq!(world.twilio_requests().await, vec![], "a bad spec must not reach Twilio");
+    assert!(!world.sandbox.state_path("bad.toml").exists(), "a bad spec must not write a state");
+}
