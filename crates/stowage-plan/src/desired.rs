@@ -61,7 +61,7 @@ pub fn desired_resources(spec: &Spec) -> Vec<DesiredResource> {
                 attributes: known([
                     ("user_name", json!(uploader.user_name.as_str())),
                     ("policy_name", json!(UPLOADER_POLICY_NAME)),
-                    ("document", uploader_policy(spec.bucket.name.as_str(), &stored_prefixes)),
+                    ("document", uploader_policy(spec.aws.region.partition(), spec.bucket.name.as_str(), &stored_prefixes)),
                 ]),
                 depends_on: vec![user_address(), bucket_address()],
             });
@@ -202,13 +202,15 @@ pub fn stored_prefixes(spec: &Spec) -> Vec<String> {
     prefixes
 }
 
-/// The uploader's policy: `s3:PutObject` under each stored prefix, and nothing else.
+/// The uploader's policy: `s3:PutObject` under each stored prefix, and nothing else. ARNs
+/// carry the region's partition (`aws`, `aws-cn`, `aws-us-gov`).
 ///
 /// The Twilio guide's template also has `Deny NotAction "*"`; that statement denies nothing
 /// (the set of actions other than all actions is empty), and IAM's implicit deny already blocks
 /// everything not allowed, so it is left out.
-pub fn uploader_policy(bucket: &str, prefixes: &[String]) -> Value {
-    let resources: Vec<String> = prefixes.iter().map(|prefix| format!("arn:aws:s3:::{bucket}/{prefix}*")).collect();
+pub fn uploader_policy(partition: &str, bucket: &str, prefixes: &[String]) -> Value {
+    let resources: Vec<String> =
+        prefixes.iter().map(|prefix| format!("arn:{partition}:s3:::{bucket}/{prefix}*")).collect();
     stowage_provider::policy::canonical(&json!({
         "Version": "2012-10-17",
         "Statement": [{
@@ -222,4 +224,17 @@ pub fn uploader_policy(bucket: &str, prefixes: &[String]) -> Value {
 
 fn known<const N: usize>(pairs: [(&str, Value); N]) -> BTreeMap<String, DesiredValue> {
     pairs.into_iter().map(|(name, value)| (name.to_owned(), DesiredValue::Known(value))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_arns_carry_the_partition() {
+        let policy = uploader_policy("aws-cn", "b", &["recordings/".to_owned()]);
+        assert_eq!(policy["Statement"][0]["Resource"], json!(["arn:aws-cn:s3:::b/recordings/*"]));
+        let whole_bucket = uploader_policy("aws", "b", &[String::new()]);
+        assert_eq!(whole_bucket["Statement"][0]["Resource"], json!(["arn:aws:s3:::b/*"]));
+    }
 }

@@ -1,0 +1,247 @@
+//! The spec file's shape as serde types: the one source of truth for which keys exist, their
+//! types and defaults. The JSON Schema is generated from these types (doc comments become the
+//! descriptions editors show) and the structural check walks that schema; the values' finer
+//! rules live in the validated newtypes (`crate::values`), which give better messages.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use schemars::JsonSchema;
+use schemars::Schema;
+use schemars::generate::SchemaSettings;
+use schemars::transform::RecursiveTransform;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// One environment: an S3 bucket, the IAM user Twilio writes into it with, and the Twilio
+/// Video settings that store recordings and compositions there.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "stowage environment spec")]
+// Only the schema is generated from the whole file: sections are deserialized one by one so
+// that a problem in one does not hide the problems in the others.
+#[expect(dead_code, reason = "only the schema is generated from the whole file")]
+pub(crate) struct SpecFile {
+    environment: EnvironmentSection,
+    aws: AwsSection,
+    #[serde(default)]
+    twilio: Option<TwilioSection>,
+    bucket: BucketSection,
+    #[serde(default)]
+    uploader: Option<UploaderSection>,
+    #[serde(default)]
+    recordings: Option<RecordingsSection>,
+    #[serde(default)]
+    compositions: Option<CompositionsSection>,
+    #[serde(default)]
+    drift: Option<DriftSection>,
+}
+
+/// Which environment this file describes.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EnvironmentSection {
+    /// The environment's name, used in resource names and tags: 1 to 32 lowercase letters,
+    /// digits and hyphens, starting with a letter or digit.
+    #[schemars(pattern(r"^[a-z0-9][a-z0-9-]{0,31}$"), example = &"dev")]
+    pub name: String,
+}
+
+/// Where the bucket lives and how to reach AWS.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AwsSection {
+    /// The AWS region code of the bucket (and of its KMS key); also the region in the S3 URL
+    /// Twilio writes to.
+    #[schemars(pattern(r"^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$"), example = &"us-east-2")]
+    pub region: String,
+    /// A named profile from the AWS config files; without it the standard credential chain is
+    /// used.
+    #[serde(default)]
+    #[schemars(length(min = 1), example = &"video-dev")]
+    pub profile: Option<String>,
+}
+
+/// The Twilio account whose recordings and compositions are stored. Credentials come from the
+/// environment: `TWILIO_API_KEY` and `TWILIO_API_SECRET`, or `TWILIO_ACCOUNT_SID` and
+/// `TWILIO_AUTH_TOKEN`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TwilioSection {
+    /// The account SID: `AC` followed by 32 lowercase hexadecimal digits.
+    #[schemars(pattern(r"^AC[0-9a-f]{32}$"), example = &"AC0123456789abcdef0123456789abcdef")]
+    pub account_sid: String,
+}
+
+/// The S3 bucket recordings and compositions are stored in.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BucketSection {
+    /// The bucket's name: 3 to 63 lowercase letters, digits, hyphens and dots, starting and
+    /// ending with a letter or digit, 7-bit ASCII only (Twilio cannot store into other
+    /// buckets).
+    #[schemars(length(min = 3, max = 63), pattern(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$"), example = &"acme-video-dev")]
+    pub name: String,
+    /// Whether S3 keeps every version of each object.
+    #[serde(default)]
+    pub versioning: bool,
+    /// Whether the bucket blocks every form of public access.
+    #[serde(default = "default_true")]
+    pub block_public_access: bool,
+    /// Tags on the bucket: at most 50; keys of 1 to 128 characters not starting with `aws:`,
+    /// values of up to 256 characters.
+    #[serde(default)]
+    #[schemars(extend("maxProperties" = 50))]
+    pub tags: BTreeMap<String, String>,
+    /// Rules that delete objects under a prefix some days after they are written.
+    #[serde(default)]
+    pub lifecycle: Vec<LifecycleRuleEntry>,
+    /// Default encryption with a KMS key (SSE-KMS, the only server-side encryption Twilio
+    /// supports). Without it the bucket keeps S3's default encryption.
+    #[serde(default)]
+    pub encryption: Option<EncryptionEntry>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Deletes objects under a prefix some days after they are written.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LifecycleRuleEntry {
+    /// The key prefix the rule applies to; `recordings` means `recordings/`, `/` the whole
+    /// bucket.
+    #[schemars(example = &"recordings/")]
+    pub prefix: String,
+    /// Days after which an object is deleted; at least 1.
+    #[schemars(range(min = 1), example = 90)]
+    pub expire_after_days: u32,
+}
+
+/// The bucket's default encryption key.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EncryptionEntry {
+    /// `create` for a new KMS key managed by stowage, or the ARN of an existing key in the
+    /// bucket's region: `arn:aws:kms:REGION:ACCOUNT:key/ID`.
+    #[schemars(
+        pattern(r"^(create|arn:aws(-cn|-us-gov|-eusc)?:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+)$"),
+        example = &"create"
+    )]
+    pub kms_key: String,
+}
+
+/// The IAM user whose access key Twilio writes with; its policy allows `s3:PutObject` under the
+/// stored prefixes and nothing else.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UploaderSection {
+    /// The user's name: 1 to 64 letters, digits and `+=,.@_-`.
+    #[schemars(pattern(r"^[A-Za-z0-9+=,.@_-]{1,64}$"), example = &"twilio-video-uploader-dev")]
+    pub user_name: String,
+    /// The user's IAM path: `/` or `/SOME/PATH/`, printable ASCII, up to 512 characters.
+    #[serde(default = "default_iam_path")]
+    #[schemars(pattern(r"^/([!-~]{0,510}/)?$"))]
+    pub path: String,
+}
+
+fn default_iam_path() -> String {
+    "/".to_owned()
+}
+
+/// Twilio's recording settings: whether recordings go to the bucket, and under which prefix.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RecordingsSection {
+    /// Whether Twilio stores recordings in the bucket (`true`) or in its own cloud (`false`).
+    /// Recordings stored in S3 cannot be composed.
+    pub store_in_s3: bool,
+    /// The key prefix recordings are written under; must not overlap the compositions prefix.
+    #[serde(default = "default_recordings_prefix")]
+    pub prefix: String,
+}
+
+fn default_recordings_prefix() -> String {
+    "recordings/".to_owned()
+}
+
+/// Twilio's composition settings: whether compositions go to the bucket, and under which
+/// prefix.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CompositionsSection {
+    /// Whether Twilio stores compositions in the bucket (`true`) or in its own cloud (`false`).
+    pub store_in_s3: bool,
+    /// The key prefix compositions are written under; must not overlap the recordings prefix.
+    #[serde(default = "default_compositions_prefix")]
+    pub prefix: String,
+}
+
+fn default_compositions_prefix() -> String {
+    "compositions/".to_owned()
+}
+
+/// How `stowage drift` compares.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DriftSection {
+    /// Differences not to report: a resource (`TYPE.NAME`) or one of its attributes
+    /// (`TYPE.NAME.ATTRIBUTE`).
+    #[serde(default)]
+    #[schemars(inner(pattern(r"^[a-z0-9_]+\.[a-z0-9_]+(\.[a-z0-9_]+)?$")), example = drift_ignore_example())]
+    pub ignore: Vec<String>,
+}
+
+fn drift_ignore_example() -> [&'static str; 1] {
+    ["aws_s3_bucket.main.tags"]
+}
+
+/// The JSON Schema of the spec file, generated from the types above once.
+pub(crate) static SCHEMA: LazyLock<Value> = LazyLock::new(|| {
+    // Draft 7 is what editors' TOML tooling (taplo) understands best.
+    let mut settings = SchemaSettings::draft07();
+    // First, so that draft 7's own transforms (moving `$ref` siblings into `allOf`) see the result.
+    settings
+        .transforms
+        .insert(0, Box::new(RecursiveTransform(for_toml)));
+    settings
+        .into_generator()
+        .into_root_schema_for::<SpecFile>()
+        .to_value()
+});
+
+/// Fits the generated schema to TOML and to editors.
+fn for_toml(schema: &mut Schema) {
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    // TOML has no null: an absent optional key is simply not written.
+    if let Some(Value::Array(types)) = object.get_mut("type") {
+        types.retain(|kind| kind != "null");
+        if let [single] = types.as_slice() {
+            let single = single.clone();
+            object.insert("type".to_owned(), single);
+        }
+    }
+    if let Some(Value::Array(alternatives)) = object.get_mut("anyOf") {
+        alternatives
+            .retain(|alternative| alternative.get("type").is_none_or(|kind| kind != "null"));
+        if let [Value::Object(single)] = alternatives.as_slice() {
+            let single = single.clone();
+            object.remove("anyOf");
+            object.extend(single);
+        }
+    }
+    if object.get("default").is_some_and(Value::is_null) {
+        object.remove("default");
+    }
+    // Doc comments wrap at 100 columns; editors wrap descriptions themselves.
+    if let Some(Value::String(description)) = object.get_mut("description") {
+        *description = description
+            .split("\n\n")
+            .map(|paragraph| paragraph.replace('\n', " "))
+            .collect::<Vec<_>>()
+            .join("\n\n");
+    }
+}

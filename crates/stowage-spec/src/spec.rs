@@ -1,0 +1,90 @@
+//! The validated spec: what one environment asks for, every value already checked.
+
+use std::collections::BTreeMap;
+
+use crate::source::SpecSource;
+use crate::values::{
+    AccountSid, BucketName, Encryption, EnvironmentName, IamPath, IamUserName, IgnoreRule, Prefix,
+    Region,
+};
+
+/// One environment's desired setup, validated. `source` lets later stages point back at the
+/// keys that asked for something: `spec.source.span_of("bucket.name")`.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub environment: Environment,
+    pub aws: AwsSettings,
+    pub twilio: Option<TwilioSettings>,
+    pub bucket: BucketSpec,
+    pub uploader: Option<Uploader>,
+    pub recordings: Option<StorageSpec>,
+    pub compositions: Option<StorageSpec>,
+    pub drift: DriftSettings,
+    pub source: SpecSource,
+}
+
+/// `[environment]`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Environment {
+    pub name: EnvironmentName,
+}
+
+/// `[aws]`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsSettings {
+    pub region: Region,
+    /// A named profile; `None` uses the standard credential chain.
+    pub profile: Option<String>,
+}
+
+/// `[twilio]`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TwilioSettings {
+    pub account_sid: AccountSid,
+}
+
+/// `[bucket]`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketSpec {
+    pub name: BucketName,
+    /// Default `false`.
+    pub versioning: bool,
+    /// Default `true`.
+    pub block_public_access: bool,
+    pub tags: BTreeMap<String, String>,
+    /// No two rules share a prefix.
+    pub lifecycle: Vec<LifecycleRule>,
+    /// `None` keeps S3's default encryption.
+    pub encryption: Option<Encryption>,
+}
+
+/// `[[bucket.lifecycle]]`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LifecycleRule {
+    pub prefix: Prefix,
+    /// At least 1.
+    pub expire_after_days: u32,
+}
+
+/// `[uploader]`: the IAM user Twilio writes with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uploader {
+    pub user_name: IamUserName,
+    /// Default `/`.
+    pub path: IamPath,
+}
+
+/// `[recordings]` or `[compositions]`. When both are stored in S3 their prefixes do not
+/// overlap, and `[uploader]` and `[twilio]` are present.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageSpec {
+    pub store_in_s3: bool,
+    /// Default `recordings/` or `compositions/`.
+    pub prefix: Prefix,
+}
+
+/// `[drift]`
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DriftSettings {
+    pub ignore: Vec<IgnoreRule>,
+}

@@ -1,0 +1,500 @@
+//! The value rules: from structurally sound sections to the typed [`Spec`], checking each
+//! value, the rules that span sections, and the domain lints (warnings).
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+
+use crate::diagnostic::Diagnostic;
+use crate::file::{
+    AwsSection, BucketSection, CompositionsSection, DriftSection, EnvironmentSection,
+    LifecycleRuleEntry, RecordingsSection, TwilioSection, UploaderSection,
+};
+use crate::source::{KeyPath, SpecSource};
+use crate::spec::{
+    AwsSettings, BucketSpec, DriftSettings, Environment, LifecycleRule, Spec, StorageSpec,
+    TwilioSettings, Uploader,
+};
+use crate::structure::Structure;
+use crate::values::{
+    AccountSid, BucketName, Encryption, EnvironmentName, IamPath, IamUserName, IgnoreRule,
+    InvalidValue, MAX_TAGS, Prefix, Region, check_tag,
+};
+
+/// Checks every section that survived the structural check and builds the spec when nothing
+/// is wrong. Findings go to `diagnostics`, errors and warnings alike.
+pub(crate) fn validate(
+    structure: Structure,
+    source: &SpecSource,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Spec> {
+    let mut checker = Checker {
+        source,
+        diagnostics,
+        structure,
+    };
+    let environment = checker
+        .section("environment")
+        .and_then(|section| checker.environment(section));
+    let aws = checker
+        .section("aws")
+        .and_then(|section| checker.aws(section));
+    let twilio = checker
+        .section("twilio")
+        .and_then(|section| checker.twilio(section));
+    let bucket = checker
+        .section("bucket")
+        .and_then(|section| checker.bucket(section));
+    let uploader = checker
+        .section("uploader")
+        .and_then(|section| checker.uploader(section));
+    let recordings = checker
+        .section::<RecordingsSection>("recordings")
+        .map(|section| checker.storage("recordings", section.store_in_s3, &section.prefix));
+    let compositions = checker
+        .section::<CompositionsSection>("compositions")
+        .map(|section| checker.storage("compositions", section.store_in_s3, &section.prefix));
+    let drift = checker
+        .section("drift")
+        .map(|section| checker.drift(section));
+
+    let stored: Vec<&CheckedStorage> = [&recordings, &compositions]
+        .into_iter()
+        .flatten()
+        .filter(|storage| storage.store_in_s3)
+        .collect();
+    checker.storage_needs(&stored);
+    if let (Some(recordings), Some(compositions)) = (
+        recordings.as_ref().and_then(CheckedStorage::stored_prefix),
+        compositions
+            .as_ref()
+            .and_then(CheckedStorage::stored_prefix),
+    ) {
+        checker.prefixes_apart(recordings, compositions);
+    }
+    if let (Some(aws), Some(bucket)) = (&aws, &bucket) {
+        checker.key_in_bucket_region(aws, bucket);
+    }
+    if recordings
+        .as_ref()
+        .is_some_and(|recordings| recordings.store_in_s3)
+    {
+        checker.recordings_not_composable();
+    }
+    if let Some(bucket) = &bucket {
+        checker.dots_in_bucket_name(&bucket.name);
+    }
+
+    // Every value that failed a check was reported as an error, so past this point every
+    // section present in the file checked out.
+    let has_errors = checker
+        .diagnostics
+        .iter()
+        .any(|diagnostic| diagnostic.severity() == crate::Severity::Error);
+    if has_errors {
+        return None;
+    }
+    Some(Spec {
+        environment: environment?,
+        aws: aws?,
+        twilio,
+        bucket: bucket?,
+        uploader,
+        recordings: recordings
+            .map(CheckedStorage::into_spec)
+            .unwrap_or_default(),
+        compositions: compositions
+            .map(CheckedStorage::into_spec)
+            .unwrap_or_default(),
+        drift: drift.unwrap_or_default(),
+        source: source.clone(),
+    })
+}
+
+/// `[recordings]` or `[compositions]` after its checks; `prefix` is `None` when invalid.
+struct CheckedStorage {
+    name: &'static str,
+    store_in_s3: bool,
+    prefix: Option<Prefix>,
+}
+
+impl CheckedStorage {
+    /// The prefix Twilio writes under, when stored in S3 and valid.
+    fn stored_prefix(&self) -> Option<&Prefix> {
+        self.prefix.as_ref().filter(|_| self.store_in_s3)
+    }
+
+    fn into_spec(self) -> Option<StorageSpec> {
+        Some(StorageSpec {
+            store_in_s3: self.store_in_s3,
+            prefix: self.prefix?,
+        })
+    }
+}
+
+struct Checker<'a> {
+    source: &'a SpecSource,
+    diagnostics: &'a mut Vec<Diagnostic>,
+    structure: Structure,
+}
+
+impl Checker<'_> {
+    /// The section's entries as its serde type, if the structural check let it through.
+    fn section<T: DeserializeOwned>(&mut self, name: &str) -> Option<T> {
+        let value = self.structure.sections.remove(name)?;
+        match serde_json::from_value(value) {
+            Ok(section) => Some(section),
+            Err(error) => {
+                // The structural check walks the schema generated from these very types, so
+                // this means the two disagree: a bug, reported rather than hidden.
+                let path = KeyPath::root().key(name);
+                let span = self.source.nearest_span(&path);
+                self.push(Diagnostic::error(self.source, format!("internal error: `[{name}]` passed the schema check but not deserialization: {error}")).with_label(span, None));
+                None
+            }
+        }
+    }
+
+    fn environment(&mut self, section: EnvironmentSection) -> Option<Environment> {
+        let path = KeyPath::root().key("environment");
+        let name = self.value(&path.key("name"), EnvironmentName::new(&section.name))?;
+        Some(Environment { name })
+    }
+
+    fn aws(&mut self, section: AwsSection) -> Option<AwsSettings> {
+        let path = KeyPath::root().key("aws");
+        let region = self.value(&path.key("region"), Region::new(&section.region));
+        if let Some(region) = &region {
+            self.known_region(region, &path.key("region"));
+        }
+        let profile_is_empty = section.profile.as_deref().is_some_and(str::is_empty);
+        if profile_is_empty {
+            let span = self.source.nearest_span(&path.key("profile"));
+            self.push(
+                Diagnostic::error(self.source, "`aws.profile` is empty")
+                    .with_label(span, None)
+                    .with_help("remove `profile` to use the standard AWS credential chain"),
+            );
+            return None;
+        }
+        Some(AwsSettings {
+            region: region?,
+            profile: section.profile,
+        })
+    }
+
+    fn known_region(&mut self, region: &Region, path: &KeyPath) {
+        if region.is_known() {
+            return;
+        }
+        let help = match region.closest_known() {
+            Some(known) => format!(
+                "did you mean `{known}`? if `{region}` is a new region, ignore this warning"
+            ),
+            None => format!("if `{region}` is a new region, ignore this warning"),
+        };
+        let span = self.source.nearest_span(path);
+        self.push(
+            Diagnostic::warning(self.source, format!("unknown AWS region `{region}`"))
+                .with_label(span, None)
+                .with_help(help),
+        );
+    }
+
+    fn twilio(&mut self, section: TwilioSection) -> Option<TwilioSettings> {
+        let path = KeyPath::root().key("twilio").key("account_sid");
+        let account_sid = self.value(&path, AccountSid::new(&section.account_sid))?;
+        Some(TwilioSettings { account_sid })
+    }
+
+    fn bucket(&mut self, section: BucketSection) -> Option<BucketSpec> {
+        let path = KeyPath::root().key("bucket");
+        let name = self.value(&path.key("name"), BucketName::new(&section.name));
+        let tags_valid = self.tags(&path.key("tags"), &section.tags);
+        let lifecycle = self.lifecycle(&path.key("lifecycle"), &section.lifecycle);
+        let encryption = match &section.encryption {
+            None => Some(None),
+            Some(entry) => {
+                let path = path.key("encryption").key("kms_key");
+                self.value(&path, Encryption::new(&entry.kms_key)).map(Some)
+            }
+        };
+        tags_valid.then_some(())?;
+        Some(BucketSpec {
+            name: name?,
+            versioning: section.versioning,
+            block_public_access: section.block_public_access,
+            tags: section.tags,
+            lifecycle: lifecycle?,
+            encryption: encryption?,
+        })
+    }
+
+    /// Whether every tag is acceptable; each one that is not is reported.
+    fn tags(&mut self, path: &KeyPath, tags: &BTreeMap<String, String>) -> bool {
+        let mut valid = true;
+        if tags.len() > MAX_TAGS {
+            let span = self.source.nearest_span(path);
+            self.push(
+                Diagnostic::error(
+                    self.source,
+                    format!(
+                        "`bucket.tags` has {} tags, S3 allows at most {MAX_TAGS}",
+                        tags.len()
+                    ),
+                )
+                .with_label(span, None),
+            );
+            valid = false;
+        }
+        for (key, value) in tags {
+            if let Err(error) = check_tag(key, value) {
+                let entry = path.key(key);
+                // Problems with the key point at the key, problems with the value at the value.
+                let span = match error {
+                    crate::values::TagError::ValueTooLong { .. } => None,
+                    _ => self.source.key_span_of(&entry.to_string()),
+                }
+                .unwrap_or_else(|| self.source.nearest_span(&entry));
+                self.report_at(span, &error);
+                valid = false;
+            }
+        }
+        valid
+    }
+
+    fn lifecycle(
+        &mut self,
+        path: &KeyPath,
+        entries: &[LifecycleRuleEntry],
+    ) -> Option<Vec<LifecycleRule>> {
+        let mut rules: Vec<LifecycleRule> = Vec::with_capacity(entries.len());
+        let mut valid = true;
+        let mut rule_paths: Vec<KeyPath> = Vec::with_capacity(entries.len());
+        for (index, entry) in entries.iter().enumerate() {
+            let rule_path = self.structure.item_path(path, index);
+            let prefix_path = rule_path.key("prefix");
+            let Some(prefix) = self.prefix(&prefix_path, &entry.prefix) else {
+                valid = false;
+                continue;
+            };
+            if let Some(first) = rules.iter().position(|rule| rule.prefix == prefix) {
+                let first_span = self.source.nearest_span(&rule_paths[first].key("prefix"));
+                let span = self.source.nearest_span(&prefix_path);
+                let shown = if prefix.is_whole_bucket() {
+                    "the whole bucket".to_owned()
+                } else {
+                    format!("`{prefix}`")
+                };
+                self.push(
+                    Diagnostic::error(self.source, format!("two lifecycle rules for {shown}"))
+                        .with_label(span, Some("second rule here".to_owned()))
+                        .with_label(first_span, Some("first rule here".to_owned()))
+                        .with_help("keep one rule per prefix"),
+                );
+                valid = false;
+                continue;
+            }
+            rules.push(LifecycleRule {
+                prefix,
+                expire_after_days: entry.expire_after_days,
+            });
+            rule_paths.push(rule_path);
+        }
+        valid.then_some(rules)
+    }
+
+    fn uploader(&mut self, section: UploaderSection) -> Option<Uploader> {
+        let path = KeyPath::root().key("uploader");
+        let user_name = self.value(&path.key("user_name"), IamUserName::new(&section.user_name));
+        let iam_path = self.value(&path.key("path"), IamPath::new(&section.path));
+        Some(Uploader {
+            user_name: user_name?,
+            path: iam_path?,
+        })
+    }
+
+    fn prefix(&mut self, path: &KeyPath, prefix: &str) -> Option<Prefix> {
+        self.value(path, Prefix::new(prefix))
+    }
+
+    fn storage(&mut self, name: &'static str, store_in_s3: bool, prefix: &str) -> CheckedStorage {
+        let prefix = self.prefix(&KeyPath::root().key(name).key("prefix"), prefix);
+        CheckedStorage {
+            name,
+            store_in_s3,
+            prefix,
+        }
+    }
+
+    fn drift(&mut self, section: DriftSection) -> DriftSettings {
+        let path = KeyPath::root().key("drift").key("ignore");
+        let ignore = section
+            .ignore
+            .iter()
+            .enumerate()
+            .filter_map(|(index, rule)| {
+                let rule_path = self.structure.item_path(&path, index);
+                self.value(&rule_path, IgnoreRule::new(rule))
+            })
+            .collect();
+        DriftSettings { ignore }
+    }
+
+    /// Storing in S3 needs a user for Twilio to write with and an account to configure: one
+    /// error per missing section, pointing at every `store_in_s3 = true` that needs it.
+    fn storage_needs(&mut self, stored: &[&CheckedStorage]) {
+        if stored.is_empty() {
+            return;
+        }
+        let names: Vec<&str> = stored.iter().map(|storage| storage.name).collect();
+        for (needed, why, example) in [
+            (
+                "uploader",
+                "the IAM user Twilio writes with",
+                "[uploader]\nuser_name = \"twilio-video-uploader\"",
+            ),
+            (
+                "twilio",
+                "the Twilio account to configure",
+                "[twilio]\naccount_sid = \"AC0123456789abcdef0123456789abcdef\"",
+            ),
+        ] {
+            // A section that is present but broken has its own errors.
+            if self.source.span_of(needed).is_some() {
+                continue;
+            }
+            let mut diagnostic = Diagnostic::error(
+                self.source,
+                format!(
+                    "missing section `[{needed}]`: storing {} in S3 needs {why}",
+                    names.join(" and ")
+                ),
+            );
+            for name in &names {
+                let span = self
+                    .source
+                    .nearest_span(&KeyPath::root().key(name).key("store_in_s3"));
+                diagnostic = diagnostic.with_label(span, Some(format!("{name} stored in S3 here")));
+            }
+            self.push(diagnostic.with_help(format!("add it, for example:\n\n{example}")));
+        }
+    }
+
+    fn prefixes_apart(&mut self, recordings: &Prefix, compositions: &Prefix) {
+        if !recordings.overlaps(compositions) {
+            return;
+        }
+        let describe = |prefix: &Prefix| {
+            if prefix.is_whole_bucket() {
+                "the whole bucket".to_owned()
+            } else {
+                format!("`{prefix}`")
+            }
+        };
+        let recordings_span = self
+            .source
+            .nearest_span(&KeyPath::root().key("recordings").key("prefix"));
+        let compositions_span = self
+            .source
+            .nearest_span(&KeyPath::root().key("compositions").key("prefix"));
+        self.push(
+            Diagnostic::error(
+                self.source,
+                format!("compositions prefix {} overlaps recordings prefix {}", describe(compositions), describe(recordings)),
+            )
+            .with_label(compositions_span, Some("compositions stored here".to_owned()))
+            .with_label(recordings_span, Some("recordings stored here".to_owned()))
+            .with_help("give each its own prefix, such as `recordings/` and `compositions/`, so that neither contains the other"),
+        );
+    }
+
+    fn key_in_bucket_region(&mut self, aws: &AwsSettings, bucket: &BucketSpec) {
+        let Some(Encryption::KmsKeyArn(arn)) = &bucket.encryption else {
+            return;
+        };
+        if arn.region() == aws.region.as_str() {
+            return;
+        }
+        let key_span = self.source.nearest_span(
+            &KeyPath::root()
+                .key("bucket")
+                .key("encryption")
+                .key("kms_key"),
+        );
+        let region_span = self
+            .source
+            .nearest_span(&KeyPath::root().key("aws").key("region"));
+        self.push(
+            Diagnostic::error(
+                self.source,
+                format!("the KMS key is in `{}` but the bucket is in `{}`", arn.region(), aws.region),
+            )
+            .with_label(key_span, Some(format!("key in `{}`", arn.region())))
+            .with_label(region_span, Some(format!("bucket in `{}`", aws.region)))
+            .with_help(format!(
+                "SSE-KMS keys are regional: use a key in `{}`, or `kms_key = \"create\"` to make one there",
+                aws.region
+            )),
+        );
+    }
+
+    /// The guide: recordings stored in S3 cannot be composed.
+    fn recordings_not_composable(&mut self) {
+        if self.source.span_of("compositions").is_none() {
+            return;
+        }
+        let span = self
+            .source
+            .nearest_span(&KeyPath::root().key("recordings").key("store_in_s3"));
+        let compositions_span = self
+            .source
+            .nearest_span(&KeyPath::root().key("compositions"));
+        self.push(
+            Diagnostic::warning(self.source, "recordings stored in S3 cannot be composed")
+                .with_label(span, Some("recordings go to the bucket".to_owned()))
+                .with_label(compositions_span, Some("compositions configured here".to_owned()))
+                .with_help(
+                    "if you need compositions, keep recordings in Twilio's cloud (`store_in_s3 = false`) and delete them once the composition exists",
+                ),
+        );
+    }
+
+    fn dots_in_bucket_name(&mut self, name: &BucketName) {
+        if !name.has_dots() {
+            return;
+        }
+        let span = self
+            .source
+            .nearest_span(&KeyPath::root().key("bucket").key("name"));
+        self.push(
+            Diagnostic::warning(self.source, format!("bucket name `{name}` contains dots"))
+                .with_label(span, None)
+                .with_help("Twilio writes to the virtual-hosted HTTPS URL, where S3's certificate does not cover names with dots; prefer hyphens"),
+        );
+    }
+
+    /// The checked value, or `None` after reporting why it is not acceptable.
+    fn value<T, E: InvalidValue>(&mut self, path: &KeyPath, result: Result<T, E>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(error) => {
+                let span = self.source.nearest_span(path);
+                self.report_at(span, &error);
+                None
+            }
+        }
+    }
+
+    fn report_at(&mut self, span: miette::SourceSpan, error: &impl InvalidValue) {
+        self.push(
+            Diagnostic::error(self.source, error.to_string())
+                .with_label(span, None)
+                .with_optional_help(error.hint()),
+        );
+    }
+
+    fn push(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+}
