@@ -1,0 +1,27 @@
+# Developer recipes; each mirrors a `cargo xtask` task so nothing here needs `just` to work.
+
+# List the recipes.
+default:
+    @just --list
+
+# The local demo: moto and the Twilio emulator, then plan, apply, and a clean second plan.
+demo *args:
+    cargo xtask demo {{args}}
+
+# Every test of the workspace (installs moto into target/tools/moto the first time).
+test *args:
+    cargo xtask test {{args}}
+
+# Wall time and API calls of a no-op plan of examples/dev.toml.
+bench:
+    cargo xtask bench
+
+# Formatting and lints, as a reviewer would run them.
+lint:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Regenerate the checked-in JSON Schemas after changing the spec or state types.
+schemas:
+    UPDATE_SCHEMA=1 cargo test -p stowage-spec --test schema
+    UPDATE_SCHEMA=1 cargo test -p stowage-state
