@@ -1,0 +1,228 @@
+//! What the emulator starts with: where it listens, the S3 endpoint of its write test, and
+//! who may call it.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::str::FromStr;
+
+use stowage_provider::Secret;
+
+use crate::error::EmulatorError;
+use crate::sid;
+
+/// How to start an emulator.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// The address to listen on; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// The S3 endpoint the storage write test puts its object to (moto in tests).
+    pub s3_endpoint: String,
+    /// The accounts that exist; requests authenticate as one of them.
+    pub accounts: Vec<Account>,
+    /// API keys, each belonging to one of `accounts`.
+    pub api_keys: Vec<ApiKey>,
+}
+
+/// A Twilio account: its SID and auth token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub sid: String,
+    pub auth_token: Secret,
+}
+
+/// A Twilio API key (`SK…`), authenticating as the account it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub sid: String,
+    pub secret: Secret,
+    pub account_sid: String,
+}
+
+impl EmulatorConfig {
+    /// Listens on `127.0.0.1:0`, with no accounts.
+    pub fn new(s3_endpoint: impl Into<String>) -> Self {
+        Self {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            s3_endpoint: s3_endpoint.into(),
+            accounts: Vec::new(),
+            api_keys: Vec::new(),
+        }
+    }
+
+    /// Adds an account that authenticates with `sid:auth_token`.
+    #[must_use]
+    pub fn account(mut self, sid: impl Into<String>, auth_token: impl Into<String>) -> Self {
+        self.accounts.push(Account {
+            sid: sid.into(),
+            auth_token: Secret::new(auth_token),
+        });
+        self
+    }
+
+    /// Adds an API key of `account_sid` that authenticates with `sid:secret`.
+    #[must_use]
+    pub fn api_key(
+        mut self,
+        sid: impl Into<String>,
+        secret: impl Into<String>,
+        account_sid: impl Into<String>,
+    ) -> Self {
+        self.api_keys.push(ApiKey {
+            sid: sid.into(),
+            secret: Secret::new(secret),
+            account_sid: account_sid.into(),
+        });
+        self
+    }
+
+    /// Listens on `listen` instead of `127.0.0.1:0`.
+    #[must_use]
+    pub fn listen(mut self, listen: SocketAddr) -> Self {
+        self.listen = listen;
+        self
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), EmulatorError> {
+        if let Some(account) = self
+            .accounts
+            .iter()
+            .find(|account| !sid::is_sid(&account.sid, "AC"))
+        {
+            return Err(EmulatorError::InvalidAccountSid(account.sid.clone()));
+        }
+        for api_key in &self.api_keys {
+            if !sid::is_sid(&api_key.sid, "SK") {
+                return Err(EmulatorError::InvalidApiKeySid(api_key.sid.clone()));
+            }
+            if !self
+                .accounts
+                .iter()
+                .any(|account| account.sid == api_key.account_sid)
+            {
+                return Err(EmulatorError::ApiKeyWithoutAccount {
+                    api_key_sid: api_key.sid.clone(),
+                    account_sid: api_key.account_sid.clone(),
+                });
+            }
+        }
+        let endpoint_is_http = url::Url::parse(&self.s3_endpoint)
+            .is_ok_and(|endpoint| matches!(endpoint.scheme(), "http" | "https"));
+        if !endpoint_is_http {
+            return Err(EmulatorError::InvalidS3Endpoint {
+                endpoint: self.s3_endpoint.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A command-line value that is not of the form the option asks for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected {expected}")]
+pub struct ParseCredentialError {
+    expected: &'static str,
+}
+
+/// Parses `SID:AUTH_TOKEN` (the `--account` option).
+impl FromStr for Account {
+    type Err = ParseCredentialError;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value.split_once(':') {
+            Some((sid, auth_token)) if !sid.is_empty() && !auth_token.is_empty() => Ok(Self {
+                sid: sid.to_owned(),
+                auth_token: Secret::new(auth_token),
+            }),
+            _ => Err(ParseCredentialError {
+                expected: "ACCOUNT_SID:AUTH_TOKEN",
+            }),
+        }
+    }
+}
+
+/// Parses `SK…:SECRET:AC…` (the `--api-key` option).
+impl FromStr for ApiKey {
+    type Err = ParseCredentialError;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        let mut parts = value.splitn(3, ':');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(sid), Some(secret), Some(account_sid))
+                if !sid.is_empty() && !secret.is_empty() && !account_sid.is_empty() =>
+            {
+                Ok(Self {
+                    sid: sid.to_owned(),
+                    secret: Secret::new(secret),
+                    account_sid: account_sid.to_owned(),
+                })
+            }
+            _ => Err(ParseCredentialError {
+                expected: "API_KEY_SID:API_KEY_SECRET:ACCOUNT_SID",
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
+    const API_KEY: &str = "SK0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn account_option_parses_and_keeps_colons_in_the_token() {
+        let account: Account = format!("{ACCOUNT}:to:ken").parse().unwrap();
+        assert_eq!(account.sid, ACCOUNT);
+        assert_eq!(account.auth_token.expose(), "to:ken");
+        assert!(!format!("{account:?}").contains("to:ken"));
+    }
+
+    #[test]
+    fn malformed_options_say_what_is_expected() {
+        let error = "ACnotoken".parse::<Account>().unwrap_err();
+        assert_eq!(error.to_string(), "expected ACCOUNT_SID:AUTH_TOKEN");
+        let error = format!("{API_KEY}:secret").parse::<ApiKey>().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "expected API_KEY_SID:API_KEY_SECRET:ACCOUNT_SID"
+        );
+    }
+
+    #[test]
+    fn api_key_option_parses() {
+        let api_key: ApiKey = format!("{API_KEY}:secret:{ACCOUNT}").parse().unwrap();
+        assert_eq!(api_key.account_sid, ACCOUNT);
+        assert_eq!(api_key.secret.expose(), "secret");
+    }
+
+    #[test]
+    fn validate_rejects_bad_sids_orphan_keys_and_bad_endpoints() {
+        let base = || EmulatorConfig::new("http://127.0.0.1:5000");
+        assert!(
+            base()
+                .account(ACCOUNT, "t")
+                .api_key(API_KEY, "s", ACCOUNT)
+                .validate()
+                .is_ok()
+        );
+        assert!(matches!(
+            base().account("AC123", "t").validate(),
+            Err(EmulatorError::InvalidAccountSid(_))
+        ));
+        assert!(matches!(
+            base()
+                .account(ACCOUNT, "t")
+                .api_key("SKxyz", "s", ACCOUNT)
+                .validate(),
+            Err(EmulatorError::InvalidApiKeySid(_))
+        ));
+        assert!(matches!(
+            base().api_key(API_KEY, "s", ACCOUNT).validate(),
+            Err(EmulatorError::ApiKeyWithoutAccount { .. })
+        ));
+        assert!(matches!(
+            EmulatorConfig::new("127.0.0.1:5000").validate(),
+            Err(EmulatorError::InvalidS3Endpoint { .. })
+        ));
+    }
+}

@@ -1,0 +1,203 @@
+//! The Twilio operations the emulator serves, and which one a request asks for.
+
+use axum::http::Method;
+
+/// The two kinds of credential under `/v1/Credentials`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum CredentialKind {
+    Aws,
+    PublicKey,
+}
+
+impl CredentialKind {
+    pub fn collection_path(self) -> &'static str {
+        match self {
+            Self::Aws => "/v1/Credentials/AWS",
+            Self::PublicKey => "/v1/Credentials/PublicKeys",
+        }
+    }
+
+    fn instance_path_template(self) -> &'static str {
+        match self {
+            Self::Aws => "/v1/Credentials/AWS/{Sid}",
+            Self::PublicKey => "/v1/Credentials/PublicKeys/{Sid}",
+        }
+    }
+}
+
+/// The two storage settings singletons of Video v1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum SettingsKind {
+    Recordings,
+    Compositions,
+}
+
+impl SettingsKind {
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::Recordings => "/v1/RecordingSettings/Default",
+            Self::Compositions => "/v1/CompositionSettings/Default",
+        }
+    }
+
+    /// The plural noun in messages and in the write test's object name.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::Recordings => "recordings",
+            Self::Compositions => "compositions",
+        }
+    }
+}
+
+/// One operation of the OpenAPI documents, with its path parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Operation {
+    ListCredentials(CredentialKind),
+    CreateCredential(CredentialKind),
+    FetchCredential(CredentialKind, String),
+    UpdateCredential(CredentialKind, String),
+    DeleteCredential(CredentialKind, String),
+    FetchSettings(SettingsKind),
+    UpdateSettings(SettingsKind),
+}
+
+/// Why a request names no operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RouteError {
+    NotFound,
+    MethodNotAllowed,
+}
+
+/// A resource path of the APIs, before its method is considered.
+enum Resource<'a> {
+    Credentials(CredentialKind),
+    Credential(CredentialKind, &'a str),
+    Settings(SettingsKind),
+}
+
+impl Operation {
+    /// Every operation the emulator serves, as `(method, path template)`.
+    pub const SERVED: [(Method, &'static str); 14] = [
+        (Method::GET, "/v1/Credentials/AWS"),
+        (Method::POST, "/v1/Credentials/AWS"),
+        (Method::GET, "/v1/Credentials/AWS/{Sid}"),
+        (Method::POST, "/v1/Credentials/AWS/{Sid}"),
+        (Method::DELETE, "/v1/Credentials/AWS/{Sid}"),
+        (Method::GET, "/v1/Credentials/PublicKeys"),
+        (Method::POST, "/v1/Credentials/PublicKeys"),
+        (Method::GET, "/v1/Credentials/PublicKeys/{Sid}"),
+        (Method::POST, "/v1/Credentials/PublicKeys/{Sid}"),
+        (Method::DELETE, "/v1/Credentials/PublicKeys/{Sid}"),
+        (Method::GET, "/v1/RecordingSettings/Default"),
+        (Method::POST, "/v1/RecordingSettings/Default"),
+        (Method::GET, "/v1/CompositionSettings/Default"),
+        (Method::POST, "/v1/CompositionSettings/Default"),
+    ];
+
+    /// The operation `method path` asks for.
+    pub fn route(method: &Method, path: &str) -> Result<Self, RouteError> {
+        let segments: Vec<&str> = path.split('/').skip(1).collect();
+        let resource = match segments.as_slice() {
+            ["v1", "Credentials", "AWS"] => Resource::Credentials(CredentialKind::Aws),
+            ["v1", "Credentials", "PublicKeys"] => Resource::Credentials(CredentialKind::PublicKey),
+            ["v1", "Credentials", "AWS", sid] => Resource::Credential(CredentialKind::Aws, sid),
+            ["v1", "Credentials", "PublicKeys", sid] => {
+                Resource::Credential(CredentialKind::PublicKey, sid)
+            }
+            ["v1", "RecordingSettings", "Default"] => Resource::Settings(SettingsKind::Recordings),
+            ["v1", "CompositionSettings", "Default"] => {
+                Resource::Settings(SettingsKind::Compositions)
+            }
+            _ => return Err(RouteError::NotFound),
+        };
+        let operation = match (resource, method.as_str()) {
+            (Resource::Credentials(kind), "GET") => Self::ListCredentials(kind),
+            (Resource::Credentials(kind), "POST") => Self::CreateCredential(kind),
+            (Resource::Credential(kind, sid), "GET") => Self::FetchCredential(kind, sid.to_owned()),
+            (Resource::Credential(kind, sid), "POST") => {
+                Self::UpdateCredential(kind, sid.to_owned())
+            }
+            (Resource::Credential(kind, sid), "DELETE") => {
+                Self::DeleteCredential(kind, sid.to_owned())
+            }
+            (Resource::Settings(kind), "GET") => Self::FetchSettings(kind),
+            (Resource::Settings(kind), "POST") => Self::UpdateSettings(kind),
+            _ => return Err(RouteError::MethodNotAllowed),
+        };
+        Ok(operation)
+    }
+
+    /// The path template of this operation in the OpenAPI documents.
+    pub fn path_template(&self) -> &'static str {
+        match self {
+            Self::ListCredentials(kind) | Self::CreateCredential(kind) => kind.collection_path(),
+            Self::FetchCredential(kind, _)
+            | Self::UpdateCredential(kind, _)
+            | Self::DeleteCredential(kind, _) => kind.instance_path_template(),
+            Self::FetchSettings(kind) | Self::UpdateSettings(kind) => kind.path(),
+        }
+    }
+
+    pub fn method(&self) -> Method {
+        match self {
+            Self::ListCredentials(_) | Self::FetchCredential(..) | Self::FetchSettings(_) => {
+                Method::GET
+            }
+            Self::CreateCredential(_) | Self::UpdateCredential(..) | Self::UpdateSettings(_) => {
+                Method::POST
+            }
+            Self::DeleteCredential(..) => Method::DELETE,
+        }
+    }
+
+    /// The path parameters, by their OpenAPI names.
+    pub fn path_parameters(&self) -> Vec<(String, String)> {
+        match self {
+            Self::FetchCredential(_, sid)
+            | Self::UpdateCredential(_, sid)
+            | Self::DeleteCredential(_, sid) => vec![("Sid".to_owned(), sid.clone())],
+            _ => Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_every_served_operation_back_to_its_template() {
+        for (method, template) in &Operation::SERVED {
+            let path = template.replace("{Sid}", "CR00000000000000000000000000000000");
+            let operation = Operation::route(method, &path).unwrap();
+            assert_eq!(operation.path_template(), *template);
+            assert_eq!(operation.method(), method);
+        }
+    }
+
+    #[test]
+    fn unknown_paths_and_methods_are_told_apart() {
+        assert_eq!(
+            Operation::route(&Method::GET, "/v1/Credentials"),
+            Err(RouteError::NotFound)
+        );
+        assert_eq!(
+            Operation::route(&Method::DELETE, "/v1/RecordingSettings/Default"),
+            Err(RouteError::MethodNotAllowed)
+        );
+        assert_eq!(
+            Operation::route(&Method::GET, "/v1/Credentials/AWS/CR1/extra"),
+            Err(RouteError::NotFound)
+        );
+    }
+
+    #[test]
+    fn instance_operations_carry_their_sid() {
+        let operation =
+            Operation::route(&Method::DELETE, "/v1/Credentials/PublicKeys/CRabc").unwrap();
+        assert_eq!(
+            operation.path_parameters(),
+            [("Sid".to_owned(), "CRabc".to_owned())]
+        );
+    }
+}

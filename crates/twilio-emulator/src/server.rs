@@ -1,0 +1,392 @@
+//! The HTTP server: admin endpoints, and the pipeline every API request goes through
+//! (fault, route, authenticate, check against the OpenAPI documents, handle, delay, record).
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::config::EmulatorConfig;
+use crate::conformance::{Conformance, Parameters, RequestBody, RequestContracts};
+use crate::control::{Control, FaultRule, RecordedRequest};
+use crate::error::{EmulatorError, TwilioError};
+use crate::openapi::TwilioOpenApi;
+use crate::operation::{Operation, RouteError};
+use crate::store::Store;
+use crate::write_test::WriteTester;
+use crate::{credentials, settings};
+
+/// Far above any form these APIs take; keeps a runaway client from filling memory.
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+const BODY_TOO_LARGE: &str = "The request body is larger than 1 MiB";
+
+/// The emulator's shared state.
+#[derive(Debug)]
+pub(crate) struct Emulator {
+    /// `http://IP:PORT`, used in every URL the API answers with.
+    pub base_url: String,
+    config: EmulatorConfig,
+    contracts: RequestContracts,
+    pub write_tester: WriteTester,
+    store: Mutex<Store>,
+    control: Mutex<Control>,
+}
+
+impl Emulator {
+    pub fn new(config: EmulatorConfig, base_url: String) -> Result<Self, EmulatorError> {
+        let contracts = RequestContracts::compile(&TwilioOpenApi::load()?)?;
+        Ok(Self {
+            base_url,
+            write_tester: WriteTester::new(config.s3_endpoint.clone()),
+            config,
+            contracts,
+            store: Mutex::default(),
+            control: Mutex::default(),
+        })
+    }
+
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        // A panic while holding the lock leaves plain data behind, still usable.
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn control(&self) -> MutexGuard<'_, Control> {
+        self.control.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn is_account(&self, sid: &str) -> bool {
+        self.config
+            .accounts
+            .iter()
+            .any(|account| account.sid == sid)
+    }
+
+    /// Forgets every resource, fault, the latency and the request log; accounts stay.
+    pub fn reset(&self) {
+        *self.store() = Store::default();
+        *self.control() = Control::default();
+    }
+
+    /// The account an `Authorization: Basic` header authenticates as, by account SID and
+    /// auth token or by API key SID and secret.
+    fn authenticate(&self, headers: &HeaderMap) -> Option<String> {
+        let encoded = headers
+            .get(header::AUTHORIZATION)?
+            .to_str()
+            .ok()?
+            .strip_prefix("Basic ")?;
+        let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+        let (user, password) = decoded.split_once(':')?;
+        let by_auth_token = self
+            .config
+            .accounts
+            .iter()
+            .find(|account| account.sid == user && account.auth_token.expose() == password)
+            .map(|account| account.sid.clone());
+        by_auth_token.or_else(|| {
+            self.config
+                .api_keys
+                .iter()
+                .find(|api_key| api_key.sid == user && api_key.secret.expose() == password)
+                .map(|api_key| api_key.account_sid.clone())
+        })
+    }
+}
+
+/// A successful API answer.
+#[derive(Debug)]
+pub(crate) struct ApiResponse {
+    status: StatusCode,
+    body: Option<Value>,
+}
+
+impl ApiResponse {
+    pub fn ok(body: Value) -> Self {
+        Self {
+            status: StatusCode::OK,
+            body: Some(body),
+        }
+    }
+
+    pub fn created(body: Value) -> Self {
+        Self {
+            status: StatusCode::CREATED,
+            body: Some(body),
+        }
+    }
+
+    pub fn no_content() -> Self {
+        Self {
+            status: StatusCode::NO_CONTENT,
+            body: None,
+        }
+    }
+}
+
+impl IntoResponse for ApiResponse {
+    fn into_response(self) -> Response {
+        match self.body {
+            Some(body) => (self.status, Json(body)).into_response(),
+            None => self.status.into_response(),
+        }
+    }
+}
+
+pub(crate) fn router(emulator: Arc<Emulator>) -> Router {
+    Router::new()
+        .route("/__emulator/reset", post(reset))
+        .route("/__emulator/requests", get(requests))
+        .route("/__emulator/faults", post(add_fault).delete(clear_faults))
+        .route("/__emulator/latency", post(set_latency))
+        .fallback(serve_api)
+        .with_state(emulator)
+}
+
+async fn reset(State(emulator): State<Arc<Emulator>>) -> StatusCode {
+    emulator.reset();
+    StatusCode::NO_CONTENT
+}
+
+async fn requests(State(emulator): State<Arc<Emulator>>) -> Json<Vec<RecordedRequest>> {
+    Json(emulator.control().requests())
+}
+
+async fn add_fault(State(emulator): State<Arc<Emulator>>, Json(rule): Json<FaultRule>) -> Response {
+    match emulator.control().add_fault(rule.clone()) {
+        Ok(()) => (StatusCode::CREATED, Json(rule)).into_response(),
+        Err(error) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "error": error.to_string() })),
+        )
+            .into_response(),
+    }
+}
+
+async fn clear_faults(State(emulator): State<Arc<Emulator>>) -> StatusCode {
+    emulator.control().clear_faults();
+    StatusCode::NO_CONTENT
+}
+
+/// The body of `POST /__emulator/latency`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Latency {
+    ms: u64,
+}
+
+async fn set_latency(
+    State(emulator): State<Arc<Emulator>>,
+    Json(latency): Json<Latency>,
+) -> Json<Latency> {
+    emulator
+        .control()
+        .set_latency(Duration::from_millis(latency.ms));
+    Json(latency)
+}
+
+/// A request to the Twilio APIs, read in full.
+struct ApiRequest {
+    method: Method,
+    path: String,
+    headers: HeaderMap,
+    query: Parameters,
+    body: RequestBody,
+}
+
+impl ApiRequest {
+    async fn read(request: Request) -> Result<Self, TwilioError> {
+        let (parts, body) = request.into_parts();
+        let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+            .await
+            .map_err(|_| TwilioError::invalid_parameter(BODY_TOO_LARGE))?;
+        let query = parts
+            .uri
+            .query()
+            .map(|query| parse_pairs(query.as_bytes()))
+            .unwrap_or_default();
+        Ok(Self {
+            body: read_body(&parts.headers, &bytes),
+            method: parts.method,
+            path: parts.uri.path().to_owned(),
+            headers: parts.headers,
+            query,
+        })
+    }
+
+    fn form(&self) -> &Parameters {
+        static EMPTY: Parameters = Vec::new();
+        match &self.body {
+            RequestBody::Form(parameters) => parameters,
+            RequestBody::Empty | RequestBody::Other => &EMPTY,
+        }
+    }
+}
+
+fn read_body(headers: &HeaderMap, bytes: &Bytes) -> RequestBody {
+    if bytes.is_empty() {
+        return RequestBody::Empty;
+    }
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media_type| {
+            media_type
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if is_form {
+        RequestBody::Form(parse_pairs(bytes))
+    } else {
+        RequestBody::Other
+    }
+}
+
+fn parse_pairs(text: &[u8]) -> Parameters {
+    url::form_urlencoded::parse(text).into_owned().collect()
+}
+
+/// Every request outside `/__emulator`.
+async fn serve_api(State(emulator): State<Arc<Emulator>>, request: Request) -> Response {
+    let method = request.method().to_string();
+    let path = request.uri().path().to_owned();
+    let (outcome, record) = match ApiRequest::read(request).await {
+        Ok(request) => handle(&emulator, &request).await,
+        Err(error) => (Err(error), Record::unreadable()),
+    };
+    let latency = emulator.control().latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let response = match outcome {
+        Ok(answer) => answer.into_response(),
+        Err(error) => error.into_response(),
+    };
+    let status = response.status().as_u16();
+    tracing::info!(%method, %path, status, "answered");
+    emulator.control().record(RecordedRequest {
+        method,
+        path,
+        status,
+        account_sid: record.account_sid,
+        query_keys: record.query_keys,
+        form_keys: record.form_keys,
+        conforms: record.conformance.conforms(),
+        violations: record.conformance.violations,
+        fault: record.fault,
+    });
+    response
+}
+
+/// What the log keeps of a request besides method, path and status.
+struct Record {
+    account_sid: Option<String>,
+    query_keys: Vec<String>,
+    form_keys: Vec<String>,
+    conformance: Conformance,
+    fault: bool,
+}
+
+impl Record {
+    /// The record of a request whose body could not be read.
+    fn unreadable() -> Self {
+        Self {
+            account_sid: None,
+            query_keys: Vec::new(),
+            form_keys: Vec::new(),
+            conformance: Conformance::rejected(format!("form: {BODY_TOO_LARGE}")),
+            fault: false,
+        }
+    }
+}
+
+async fn handle(
+    emulator: &Emulator,
+    request: &ApiRequest,
+) -> (Result<ApiResponse, TwilioError>, Record) {
+    let keys = |parameters: &Parameters| parameters.iter().map(|(name, _)| name.clone()).collect();
+    let route = Operation::route(&request.method, &request.path);
+    let conformance = match &route {
+        Ok(operation) => emulator
+            .contracts
+            .check(operation, &request.query, &request.body),
+        Err(_) => Conformance::unknown_operation(&request.method, &request.path),
+    };
+    let mut record = Record {
+        account_sid: None,
+        query_keys: keys(&request.query),
+        form_keys: keys(request.form()),
+        conformance,
+        fault: false,
+    };
+    // Faults come first: they stand for Twilio failing before it looks at the request.
+    let fault = emulator
+        .control()
+        .take_fault(request.method.as_str(), &request.path);
+    if let Some(rule) = fault {
+        record.fault = true;
+        let status = StatusCode::from_u16(rule.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return (Err(TwilioError::injected(status, rule.retry_after)), record);
+    }
+    let operation = match route {
+        Ok(operation) => operation,
+        Err(RouteError::NotFound) => return (Err(TwilioError::not_found(&request.path)), record),
+        Err(RouteError::MethodNotAllowed) => {
+            let error = TwilioError::method_not_allowed(request.method.as_str(), &request.path);
+            return (Err(error), record);
+        }
+    };
+    let Some(account_sid) = emulator.authenticate(&request.headers) else {
+        return (Err(TwilioError::authentication_required()), record);
+    };
+    record.account_sid = Some(account_sid.clone());
+    if record.conformance.rejects_request {
+        let message = format!(
+            "Invalid parameter: {}",
+            record.conformance.violations.join("; ")
+        );
+        return (Err(TwilioError::invalid_parameter(message)), record);
+    }
+    let outcome = dispatch(emulator, &account_sid, &operation, request).await;
+    (outcome, record)
+}
+
+async fn dispatch(
+    emulator: &Emulator,
+    account_sid: &str,
+    operation: &Operation,
+    request: &ApiRequest,
+) -> Result<ApiResponse, TwilioError> {
+    let path = &request.path;
+    let form = request.form();
+    match operation {
+        Operation::ListCredentials(kind) => {
+            credentials::list(emulator, account_sid, *kind, &request.query)
+        }
+        Operation::CreateCredential(kind) => {
+            credentials::create(emulator, account_sid, *kind, form)
+        }
+        Operation::FetchCredential(kind, sid) => {
+            credentials::fetch(emulator, account_sid, *kind, sid, path)
+        }
+        Operation::UpdateCredential(kind, sid) => {
+            credentials::update(emulator, account_sid, *kind, sid, path, form)
+        }
+        Operation::DeleteCredential(kind, sid) => {
+            credentials::delete(emulator, account_sid, *kind, sid, path)
+        }
+        Operation::FetchSettings(kind) => Ok(settings::fetch(emulator, account_sid, *kind)),
+        Operation::UpdateSettings(kind) => {
+            settings::update(emulator, account_sid, *kind, form).await
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! The emulator's in-memory Twilio state: credentials and storage settings, per account.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use stowage_provider::Secret;
+
+use crate::operation::{CredentialKind, SettingsKind};
+
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    next_sequence: u64,
+    /// In creation order; lists page through them in this order.
+    credentials: Vec<StoredCredential>,
+    settings: HashMap<(String, SettingsKind), StorageSettings>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct StoredCredential {
+    pub sid: String,
+    pub account_sid: String,
+    pub friendly_name: Option<String>,
+    pub date_created: Timestamp,
+    pub date_updated: Timestamp,
+    /// Increases with every credential made; page tokens point between these.
+    pub sequence: u64,
+    pub material: CredentialMaterial,
+}
+
+/// What a credential holds besides its name. Never returned by the API.
+#[derive(Debug, Clone)]
+pub(crate) enum CredentialMaterial {
+    Aws {
+        access_key_id: String,
+        secret_access_key: Secret,
+    },
+    PublicKey,
+}
+
+impl CredentialMaterial {
+    pub fn kind(&self) -> CredentialKind {
+        match self {
+            Self::Aws { .. } => CredentialKind::Aws,
+            Self::PublicKey => CredentialKind::PublicKey,
+        }
+    }
+}
+
+/// Recording or composition settings: the whole state, as each POST replaces it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct StorageSettings {
+    pub friendly_name: String,
+    pub aws_credentials_sid: Option<String>,
+    pub aws_s3_url: Option<String>,
+    pub aws_storage_enabled: bool,
+    pub encryption_key_sid: Option<String>,
+    pub encryption_enabled: bool,
+}
+
+/// New credential fields, before the store gives them a place.
+#[derive(Debug)]
+pub(crate) struct NewCredential {
+    pub sid: String,
+    pub account_sid: String,
+    pub friendly_name: Option<String>,
+    pub material: CredentialMaterial,
+}
+
+impl Store {
+    pub fn insert_credential(&mut self, new: NewCredential, now: Timestamp) -> StoredCredential {
+        self.next_sequence += 1;
+        let credential = StoredCredential {
+            sid: new.sid,
+            account_sid: new.account_sid,
+            friendly_name: new.friendly_name,
+            date_created: now,
+            date_updated: now,
+            sequence: self.next_sequence,
+            material: new.material,
+        };
+        self.credentials.push(credential.clone());
+        credential
+    }
+
+    /// The credentials of `kind` that belong to `account_sid`, in creation order.
+    pub fn credentials<'a>(
+        &'a self,
+        account_sid: &'a str,
+        kind: CredentialKind,
+    ) -> impl DoubleEndedIterator<Item = &'a StoredCredential> {
+        self.credentials.iter().filter(move |credential| {
+            credential.account_sid == account_sid && credential.material.kind() == kind
+        })
+    }
+
+    pub fn credential<'a>(
+        &'a self,
+        account_sid: &'a str,
+        kind: CredentialKind,
+        sid: &str,
+    ) -> Option<&'a StoredCredential> {
+        self.credentials(account_sid, kind)
+            .find(|credential| credential.sid == sid)
+    }
+
+    pub fn credential_mut(
+        &mut self,
+        account_sid: &str,
+        kind: CredentialKind,
+        sid: &str,
+    ) -> Option<&mut StoredCredential> {
+        self.credentials.iter_mut().find(|credential| {
+            credential.account_sid == account_sid
+                && credential.material.kind() == kind
+                && credential.sid == sid
+        })
+    }
+
+    /// Removes the credential; whether it existed.
+    pub fn remove_credential(
+        &mut self,
+        account_sid: &str,
+        kind: CredentialKind,
+        sid: &str,
+    ) -> bool {
+        let before = self.credentials.len();
+        self.credentials.retain(|credential| {
+            !(credential.account_sid == account_sid
+                && credential.material.kind() == kind
+                && credential.sid == sid)
+        });
+        self.credentials.len() != before
+    }
+
+    /// The settings of the account, or Twilio's defaults before the first POST.
+    pub fn settings(&self, account_sid: &str, kind: SettingsKind) -> StorageSettings {
+        self.settings
+            .get(&(account_sid.to_owned(), kind))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn replace_settings(
+        &mut self,
+        account_sid: &str,
+        kind: SettingsKind,
+        settings: StorageSettings,
+    ) {
+        self.settings
+            .insert((account_sid.to_owned(), kind), settings);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
+    const OTHER_ACCOUNT: &str = "ACffffffffffffffffffffffffffffffff";
+
+    fn new_public_key(sid: &str, account_sid: &str) -> NewCredential {
+        NewCredential {
+            sid: sid.to_owned(),
+            account_sid: account_sid.to_owned(),
+            friendly_name: None,
+            material: CredentialMaterial::PublicKey,
+        }
+    }
+
+    #[test]
+    fn credentials_are_scoped_by_account_and_kind() {
+        let mut store = Store::default();
+        let now = Timestamp::UNIX_EPOCH;
+        store.insert_credential(new_public_key("CR1", ACCOUNT), now);
+        store.insert_credential(new_public_key("CR2", OTHER_ACCOUNT), now);
+        assert!(
+            store
+                .credential(ACCOUNT, CredentialKind::PublicKey, "CR1")
+                .is_some()
+        );
+        assert!(
+            store
+                .credential(ACCOUNT, CredentialKind::Aws, "CR1")
+                .is_none()
+        );
+        assert!(
+            store
+                .credential(ACCOUNT, CredentialKind::PublicKey, "CR2")
+                .is_none()
+        );
+        assert!(!store.remove_credential(ACCOUNT, CredentialKind::PublicKey, "CR2"));
+        assert!(store.remove_credential(OTHER_ACCOUNT, CredentialKind::PublicKey, "CR2"));
+        assert_eq!(
+            store
+                .credentials(OTHER_ACCOUNT, CredentialKind::PublicKey)
+                .count(),
+            0
+        );
+    }
+
+    #[test]
+    fn sequences_increase() {
+        let mut store = Store::default();
+        let first = store.insert_credential(new_public_key("CR1", ACCOUNT), Timestamp::UNIX_EPOCH);
+        let second = store.insert_credential(new_public_key("CR2", ACCOUNT), Timestamp::UNIX_EPOCH);
+        assert!(second.sequence > first.sequence);
+    }
+
+    #[test]
+    fn settings_default_until_replaced() {
+        let mut store = Store::default();
+        assert_eq!(
+            store.settings(ACCOUNT, SettingsKind::Recordings),
+            StorageSettings::default()
+        );
+        let settings = StorageSettings {
+            friendly_name: "video".into(),
+            ..StorageSettings::default()
+        };
+        store.replace_settings(ACCOUNT, SettingsKind::Recordings, settings.clone());
+        assert_eq!(store.settings(ACCOUNT, SettingsKind::Recordings), settings);
+        assert_eq!(
+            store.settings(ACCOUNT, SettingsKind::Compositions),
+            StorageSettings::default()
+        );
+    }
+}
