@@ -122,7 +122,7 @@ impl fmt::Display for Reason {
             Reason::Tainted { why } => f.write_str(why),
             Reason::NotInSpec => f.write_str("no longer in the spec"),
             Reason::AlreadyGone => f.write_str("no longer in the spec, and already deleted outside stowage"),
-            Reason::Adopted => f.write_str("found configured, not yet recorded in the state"),
+            Reason::Adopted => f.write_str("Twilio's account settings, not yet managed by stowage"),
         }
     }
 }
@@ -242,6 +242,8 @@ impl Plan {
                     summary.add += 1;
                     summary.destroy += 1;
                 }
+                // Twilio's settings are never destroyed, only switched off: a change.
+                ActionKind::Delete if change.address.resource_type.schema().singleton => summary.change += 1,
                 ActionKind::Delete => summary.destroy += 1,
                 ActionKind::Forget => summary.forget += 1,
             }

@@ -159,6 +159,16 @@ fn plan_resource(
         let Some(_recorded) = recorded else { return Ok(None) };
         let already_off = schema.singleton && found.is_some_and(|found| !storage_enabled(&found.attributes));
         return Ok(Some(match found {
+            Some(found) if !already_off && schema.singleton => {
+                let mut change = base(ActionKind::Delete, Some(Reason::NotInSpec));
+                change.changes = vec![AttributeChange {
+                    name: "aws_storage_enabled".to_owned(),
+                    before: Some(Value::Bool(true)),
+                    after: Some(PlannedValue::Known(Value::Bool(false))),
+                    forces_replacement: false,
+                }];
+                change
+            }
             Some(found) if !already_off => {
                 let mut change = base(ActionKind::Delete, Some(Reason::NotInSpec));
                 change.changes = found
@@ -192,6 +202,7 @@ fn plan_resource(
                 forces_replacement: false,
             })
             .collect();
+        change.changes.sort_by_key(|attribute| schema_position(schema, &attribute.name));
         change.after = Some(after);
         return Ok(Some(change));
     };
@@ -221,6 +232,10 @@ fn plan_resource(
         .map(|change| change.name.clone())
         .collect();
 
+    if let Some(diagnostic) = impossible_move(address, &attribute_changes, found) {
+        return Err(diagnostic);
+    }
+
     let (action, reason) = if let Some(why) = tainted {
         (ActionKind::Replace, Some(Reason::Tainted { why }))
     } else if let Some(reason) = forced {
@@ -248,6 +263,34 @@ fn plan_resource(
     change.changes = attribute_changes;
     change.after = Some(after);
     Ok(Some(change))
+}
+
+/// Where an attribute stands in its schema, so every render lists attributes in one order.
+fn schema_position(schema: &ResourceSchema, name: &str) -> usize {
+    schema.attributes.iter().position(|attribute| attribute.name == name).unwrap_or(usize::MAX)
+}
+
+/// A bucket keeps its name for life and names are global, so a bucket cannot be recreated in
+/// another region under the same name while it exists: a replacement could never be applied.
+fn impossible_move(address: &Address, changes: &[AttributeChange], found: &Observed) -> Option<PlanDiagnostic> {
+    if address.resource_type != stowage_provider::ResourceType::S3Bucket {
+        return None;
+    }
+    let moved = changes.iter().find(|change| change.name == "region")?;
+    if changes.iter().any(|change| change.name == "name") {
+        return None;
+    }
+    let from = moved.before.as_ref().and_then(Value::as_str).unwrap_or("?");
+    let to = moved.after.as_ref().and_then(PlannedValue::known).and_then(Value::as_str).unwrap_or("?");
+    Some(PlanDiagnostic {
+        severity: Severity::Error,
+        address: Some(address.clone()),
+        message: format!("bucket `{}` is in `{from}`, the spec says `{to}`: S3 cannot move a bucket to another region", found.id),
+        hint: Some(format!(
+            "keep `region = \"{from}\"`, or choose a new `[bucket] name` to create a new bucket in `{to}` \
+             (the old bucket and its recordings stay where they are until you remove them)"
+        )),
+    })
 }
 
 /// The attributes whose desired value differs from the observed one.

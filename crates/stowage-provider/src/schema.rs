@@ -106,8 +106,9 @@ static IAM_USER: ResourceSchema = ResourceSchema {
 static IAM_USER_POLICY: ResourceSchema = ResourceSchema {
     resource_type: ResourceType::IamUserPolicy,
     attributes: &[identity("user_name"), identity("policy_name"), compared("document", Comparison::PolicyDocument)],
-    // Same user and policy name: the new document simply overwrites the old one.
-    replace_order: ReplaceOrder::DestroyBeforeCreate,
+    // Replaced only when its user or name changes, so the new policy is a different object:
+    // create it first, and Twilio's uploader is never without permission in between.
+    replace_order: ReplaceOrder::CreateBeforeDestroy,
     singleton: false,
     adopt_unrecorded: true,
 };

@@ -7,7 +7,9 @@ use similar::{ChangeTag, TextDiff};
 use stowage_provider::policy;
 
 use super::{inline, is_document, pretty};
-use crate::model::{ActionKind, AttributeChange, Plan, PlannedValue, ReplaceOrderName, ResourceChange, Severity};
+use crate::model::{
+    ActionKind, AttributeChange, Plan, PlannedValue, Reason, ReplaceOrderName, ResourceChange, Severity,
+};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HumanOptions {
@@ -22,6 +24,8 @@ struct Palette {
     replace: Style,
     dim: Style,
     bold: Style,
+    error: Style,
+    warning: Style,
 }
 
 impl Palette {
@@ -35,10 +39,21 @@ impl Palette {
                 replace: fg(AnsiColor::Magenta),
                 dim: Style::new().dimmed(),
                 bold: Style::new().bold(),
+                error: fg(AnsiColor::Red).bold(),
+                warning: fg(AnsiColor::Yellow).bold(),
             }
         } else {
             let plain = Style::new();
-            Palette { create: plain, update: plain, delete: plain, replace: plain, dim: plain, bold: plain }
+            Palette {
+                create: plain,
+                update: plain,
+                delete: plain,
+                replace: plain,
+                dim: plain,
+                bold: plain,
+                error: plain,
+                warning: plain,
+            }
         }
     }
 }
@@ -64,11 +79,11 @@ pub fn human(plan: &Plan, options: HumanOptions) -> String {
 
     for diagnostic in &plan.diagnostics {
         let (label, style) = match diagnostic.severity {
-            Severity::Error => ("error", palette.delete),
-            Severity::Warning => ("warning", palette.update),
+            Severity::Error => ("error", palette.error),
+            Severity::Warning => ("warning", palette.warning),
         };
         let subject = diagnostic.address.as_ref().map(|address| format!("{address}: ")).unwrap_or_default();
-        let _ = writeln!(out, "{}: {subject}{}", paint(style.bold(), label), diagnostic.message);
+        let _ = writeln!(out, "{}: {subject}{}", paint(style, label), diagnostic.message);
         if let Some(hint) = &diagnostic.hint {
             let _ = writeln!(out, "  {} {hint}", paint(palette.dim, "hint:"));
         }
@@ -77,7 +92,9 @@ pub fn human(plan: &Plan, options: HumanOptions) -> String {
         out.push('\n');
     }
 
-    if plan.has_changes() {
+    if plan.has_errors() {
+        let _ = writeln!(out, "This plan cannot be applied until the errors above are fixed.");
+    } else if plan.has_changes() {
         let summary = plan.summary();
         let _ = write!(
             out,
@@ -91,7 +108,7 @@ pub fn human(plan: &Plan, options: HumanOptions) -> String {
             let _ = write!(out, ", {} to forget", summary.forget);
         }
         out.push_str(".\n");
-    } else if !plan.has_errors() {
+    } else {
         let _ = writeln!(out, "{} reality matches the spec and the state.", paint(palette.bold, "No changes:"));
     }
     out
@@ -111,6 +128,9 @@ fn resource(out: &mut String, change: &ResourceChange, palette: &Palette) {
     let (symbol, style, verb) = match change.action {
         ActionKind::Create => ("+", palette.create, "will be created".to_owned()),
         ActionKind::Update => ("~", palette.update, "will be updated in place".to_owned()),
+        ActionKind::Delete if change.address.resource_type.schema().singleton => {
+            ("~", palette.update, "will be switched off: Twilio stores in its own cloud again".to_owned())
+        }
         ActionKind::Delete => ("-", palette.delete, "will be destroyed".to_owned()),
         ActionKind::Forget => ("-", palette.dim, "will be forgotten (already gone)".to_owned()),
         ActionKind::Replace => {
@@ -123,7 +143,7 @@ fn resource(out: &mut String, change: &ResourceChange, palette: &Palette) {
         ActionKind::NoOp => return,
     };
     let _ = write!(out, "  {} {} {verb}", paint(palette.dim, "#"), paint(palette.bold, &change.address.to_string()));
-    if let Some(reason) = &change.reason {
+    if let Some(reason) = change.reason.as_ref().filter(|reason| **reason != Reason::New) {
         let _ = write!(out, " ({reason})");
     }
     out.push('\n');
@@ -158,6 +178,12 @@ fn attribute_line(out: &mut String, action: ActionKind, change: &AttributeChange
                 }
             } else {
                 let _ = writeln!(out, "      {} {name} = {}", paint(palette.create, "+"), after_text(after));
+            }
+        }
+        (Some(before), None) if is_document(&change.name, before) => {
+            let _ = writeln!(out, "      {} {name} =", paint(palette.delete, "-"));
+            for line in pretty(before).lines() {
+                let _ = writeln!(out, "          {line}");
             }
         }
         (Some(before), None) => {
