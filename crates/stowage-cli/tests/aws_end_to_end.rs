@@ -298,3 +298,48 @@ async fn every_bad_spec_fails_with_line_and_column_and_makes_no_call() {
     assert_eq!(world.twilio_requests().await, vec![], "a bad spec must not reach Twilio");
     assert!(!world.sandbox.state_path("bad.toml").exists(), "a bad spec must not write a state");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_handoff_marks_the_key_and_the_next_apply_replaces_it() {
+    let world = World::new(&dev_spec()).await;
+    // The credential POST fails after the key exists: its secret can never reach Twilio now.
+    let mut fault = stowage_test_support::twilio_emulator::FaultRule::new(500, "/v1/Credentials/AWS");
+    fault.method = Some("POST".to_owned());
+    world.twilio.add_fault(fault).unwrap();
+    let failed = world.stowage(&["apply", "dev.toml", "--auto-approve"]).await;
+    assert_exit(&failed, 1);
+    assert!(stderr(&failed).contains("twilio_aws_credential.main"), "{}", stderr(&failed));
+
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(world.sandbox.state_path("dev.toml")).unwrap()).unwrap();
+    let key = state["resources"].as_array().unwrap().iter().find(|resource| resource["address"] == "aws_iam_access_key.uploader").unwrap();
+    let orphan = key["id"].as_str().unwrap().to_owned();
+    assert!(key["tainted"].as_str().unwrap().contains("secret"), "the key is marked: {key:#}");
+
+    let plan = world.stowage(&["plan", "dev.toml"]).await;
+    assert!(stdout(&plan).contains("aws_iam_access_key.uploader must be replaced"), "{}", stdout(&plan));
+    assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
+
+    let keys = world.moto.iam_client().list_access_keys().user_name(USER).send().await.unwrap();
+    let ids: Vec<&str> = keys.access_key_metadata().iter().filter_map(|key| key.access_key_id()).collect();
+    assert_eq!(ids.len(), 1, "exactly one key left: {ids:?}");
+    assert_ne!(ids[0], orphan, "the orphaned key was deleted");
+    assert_exit(&world.stowage(&["plan", "dev.toml", "--detailed-exitcode"]).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn throttling_and_server_errors_are_retried() {
+    use stowage_test_support::{Fault, FaultAction};
+    let world = World::new(&dev_spec()).await;
+    world.proxy.inject(Fault::once("CreateUser", FaultAction::Status(500)));
+    world.proxy.inject(Fault::once("CreateBucket", FaultAction::Throttle));
+    world.proxy.inject(Fault::once("PutUserPolicy", FaultAction::Throttle));
+    assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
+    let statuses: Vec<(String, u16)> =
+        world.proxy.requests().into_iter().map(|request| (request.operation, request.status)).collect();
+    for (operation, failure) in [("CreateUser", 500), ("CreateBucket", 503), ("PutUserPolicy", 400)] {
+        let attempts: Vec<u16> = statuses.iter().filter(|(name, _)| name == operation).map(|(_, status)| *status).collect();
+        assert_eq!(attempts, vec![failure, 200], "{operation} failed once, then succeeded");
+    }
+    assert_exit(&world.stowage(&["plan", "dev.toml", "--detailed-exitcode"]).await, 0);
+}
