@@ -91,6 +91,11 @@ pub(crate) fn kind_of(code: Option<&str>, status: Option<u16>) -> ErrorKind {
     }
 }
 
+/// A request that could not be built (a required field missing): a bug, reported as such.
+pub(crate) fn build_error(service: &'static str, operation: &str, error: impl std::fmt::Display) -> ProviderError {
+    ProviderError::new(ErrorKind::Internal, service, operation, format!("could not build the request: {error}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,9 +112,4 @@ mod tests {
         assert_eq!(kind_of(Some("SomethingNew"), Some(500)), ErrorKind::Unavailable);
         assert_eq!(kind_of(None, None), ErrorKind::Internal);
     }
-}
-
-/// A request that could not be built (a required field missing): a bug, reported as such.
-pub(crate) fn build_error(service: &'static str, operation: &str, error: impl std::fmt::Display) -> ProviderError {
-    ProviderError::new(ErrorKind::Internal, service, operation, format!("could not build the request: {error}"))
 }

@@ -46,14 +46,12 @@ pub fn state_path(spec: &Path, flag: Option<&Path>) -> PathBuf {
 
 /// An environment ready to plan: spec, state, providers.
 pub struct Environment {
-    pub spec: LoadedSpec,
     pub state_file: LocalStateFile,
     pub state: State,
     pub prior: Prior,
     pub desired: Vec<DesiredResource>,
     pub engine: Engine,
     pub aws: AwsProvider,
-    pub twilio: Option<stowage_twilio::TwilioProvider>,
 }
 
 impl Environment {
@@ -87,11 +85,11 @@ impl Environment {
         let twilio = if needs_twilio { Some(crate::twilio::provider()?) } else { None };
         let engine = Engine {
             aws: Arc::new(aws.clone()),
-            twilio: twilio.clone().map(|twilio| Arc::new(twilio) as Arc<dyn stowage_provider::Provider>),
+            twilio: twilio.map(|twilio| Arc::new(twilio) as Arc<dyn stowage_provider::Provider>),
             parallelism: usize::from(args.parallelism),
             progress,
         };
-        Ok(Self { spec, state_file, state, prior, desired, engine, aws, twilio })
+        Ok(Self { state_file, state, prior, desired, engine, aws })
     }
 
     /// Read everything, then plan. Returns the plan and what was observed.

@@ -159,7 +159,7 @@ fn plan_resource(
         let Some(_recorded) = recorded else { return Ok(None) };
         let already_off = schema.singleton && found.is_some_and(|found| !storage_enabled(&found.attributes));
         return Ok(Some(match found {
-            Some(found) if !already_off && schema.singleton => {
+            Some(_) if !already_off && schema.singleton => {
                 let mut change = base(ActionKind::Delete, Some(Reason::NotInSpec));
                 change.changes = vec![AttributeChange {
                     name: "aws_storage_enabled".to_owned(),
