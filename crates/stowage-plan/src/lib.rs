@@ -17,7 +17,7 @@ pub mod steps;
 pub use desired::desired_resources;
 pub use model::{
     ActionKind, AttributeChange, DesiredResource, DesiredValue, Plan, PlanDiagnostic, PlannedValue, Reason, Reference,
-    ResourceChange, Severity, Summary,
+    ResourceChange, ResourceDrift, Severity, Summary,
 };
 pub use planner::{Observations, ReadTarget, plan, read_targets};
 pub use prior::{Deposed, Prior, PriorResource};

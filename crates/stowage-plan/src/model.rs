@@ -202,10 +202,24 @@ pub struct PlanDiagnostic {
     pub hint: Option<String>,
 }
 
+/// What moved outside stowage: a recorded resource whose reality differs from the state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceDrift {
+    pub address: Address,
+    /// The object was deleted outside stowage.
+    pub deleted: bool,
+    /// Attributes whose actual value differs from the recorded one (`before` = recorded,
+    /// `after` = actual).
+    pub changes: Vec<AttributeChange>,
+}
+
 /// The plan: every resource of the environment with its action, in dependency order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub changes: Vec<ResourceChange>,
+    /// Changes made outside stowage since the last apply, by address.
+    #[serde(default)]
+    pub drift: Vec<ResourceDrift>,
     pub diagnostics: Vec<PlanDiagnostic>,
 }
 

@@ -10,7 +10,7 @@ use stowage_provider::{
 
 use crate::model::{
     ActionKind, AttributeChange, DesiredResource, DesiredValue, Plan, PlanDiagnostic, PlannedValue, Reason,
-    ResourceChange, Severity,
+    ResourceChange, ResourceDrift, Severity,
 };
 use crate::prior::{Prior, PriorResource};
 use crate::s3_url;
@@ -97,7 +97,32 @@ fn plan_once(
             Err(diagnostic) => diagnostics.push(diagnostic),
         }
     }
-    Plan { changes, diagnostics }
+    let drift = prior.resources().filter_map(|recorded| drift(recorded, observed)).collect();
+    Plan { changes, drift, diagnostics }
+}
+
+/// How reality moved away from what the state recorded, if it did.
+fn drift(recorded: &PriorResource, observed: &Observations) -> Option<ResourceDrift> {
+    let schema = recorded.address.resource_type.schema();
+    let Some(found) = observed.get(&recorded.address).and_then(Option::as_ref) else {
+        return Some(ResourceDrift { address: recorded.address.clone(), deleted: true, changes: Vec::new() });
+    };
+    let changes: Vec<AttributeChange> = schema
+        .attributes
+        .iter()
+        .filter(|attribute| !attribute.computed && attribute.comparison != Comparison::NotCompared)
+        .filter_map(|attribute| {
+            let before = recorded.attributes.get(attribute.name)?;
+            let after = found.attributes.get(attribute.name).cloned().unwrap_or(Value::Null);
+            (!equal(attribute.comparison, before, &after)).then(|| AttributeChange {
+                name: attribute.name.to_owned(),
+                before: Some(before.clone()),
+                after: Some(PlannedValue::Known(after)),
+                forces_replacement: false,
+            })
+        })
+        .collect();
+    (!changes.is_empty()).then(|| ResourceDrift { address: recorded.address.clone(), deleted: false, changes })
 }
 
 struct Context<'a> {
