@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// stowage: Twilio Video recordings and compositions stored in your own S3 bucket, declared in
 /// a spec file, planned, applied and checked for drift.
@@ -19,8 +19,10 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Compare the spec with AWS, Twilio and the state, and show what apply would change.
     Plan(PlanArgs),
-    /// Make reality match the spec, and record it in the state.
+    /// Make reality match the spec (`apply SPEC`), or apply exactly a saved plan (`apply FILE`).
     Apply(ApplyArgs),
+    /// Show a saved plan.
+    Show(ShowArgs),
 }
 
 #[derive(Debug, Args)]
@@ -29,12 +31,11 @@ pub struct ValidateArgs {
     pub spec: PathBuf,
 }
 
+/// Where the state is and how hard to work.
 #[derive(Debug, Args, Clone)]
-pub struct CommonArgs {
-    /// The environment's spec file (TOML).
-    pub spec: PathBuf,
-
-    /// The state file [default: the spec's path with `.state.json` in place of `.toml`].
+pub struct StateArgs {
+    /// The state file [default: the spec's path with `.state.json` in place of `.toml`; for a
+    /// saved plan, the state it was made against].
     #[arg(long, value_name = "PATH")]
     pub state: Option<PathBuf>,
 
@@ -43,22 +44,58 @@ pub struct CommonArgs {
     pub parallelism: u16,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people at a terminal.
+    Human,
+    /// Terraform-style plan JSON (`docs/plan-json.md`), for tools.
+    Json,
+    /// For a pull request comment.
+    Markdown,
+}
+
 #[derive(Debug, Args)]
 pub struct PlanArgs {
+    /// The environment's spec file (TOML).
+    pub spec: PathBuf,
+
     #[command(flatten)]
-    pub common: CommonArgs,
+    pub state: StateArgs,
 
     /// Exit 0 when there is nothing to change, 2 when there are changes, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+
+    /// Also save the plan to FILE, for `stowage apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// How to print the plan.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    #[command(flatten)]
-    pub common: CommonArgs,
+    /// A spec file (plan, confirm, apply) or a plan saved with `plan --out` (applied as it is).
+    #[arg(value_name = "SPEC|FILE")]
+    pub target: PathBuf,
 
-    /// Apply without asking. Required when standard input is not a terminal.
+    #[command(flatten)]
+    pub state: StateArgs,
+
+    /// Apply a spec without asking. Required when standard input is not a terminal. A saved
+    /// plan is applied without asking: it was reviewed when it was made.
     #[arg(long)]
     pub auto_approve: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan saved with `plan --out`.
+    pub file: PathBuf,
+
+    /// How to print the plan.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }

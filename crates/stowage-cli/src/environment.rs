@@ -13,11 +13,13 @@ use stowage_provider::{ProviderName, ResourceType};
 use stowage_spec::Spec;
 use stowage_state::{LocalStateFile, State};
 
-use crate::cli::CommonArgs;
+use crate::cli::StateArgs;
 
 /// A spec file read and validated; its warnings already printed.
 pub struct LoadedSpec {
     pub path: PathBuf,
+    /// SHA-256 of the file's bytes, which a saved plan records.
+    pub sha256: String,
     pub spec: Spec,
 }
 
@@ -30,7 +32,8 @@ pub fn load_spec(path: &Path) -> Result<LoadedSpec, Report> {
     for warning in validated.warnings {
         eprintln!("{:?}", Report::new(warning));
     }
-    Ok(LoadedSpec { path: path.to_owned(), spec: validated.spec })
+    let sha256 = stowage_plan::plan_file::sha256_hex(text.as_bytes());
+    Ok(LoadedSpec { path: path.to_owned(), sha256, spec: validated.spec })
 }
 
 /// The state path: `--state`, or the spec's path with `.state.json` in place of `.toml`.
@@ -46,6 +49,9 @@ pub fn state_path(spec: &Path, flag: Option<&Path>) -> PathBuf {
 
 /// An environment ready to plan: spec, state, providers.
 pub struct Environment {
+    pub spec: LoadedSpec,
+    /// Whether the state file existed (a saved plan records the state only then).
+    pub state_existed: bool,
     pub state_file: LocalStateFile,
     pub state: State,
     pub prior: Prior,
@@ -55,11 +61,20 @@ pub struct Environment {
 }
 
 impl Environment {
-    pub async fn open(args: &CommonArgs, progress: Arc<dyn Progress>) -> Result<Self, Report> {
-        let spec = load_spec(&args.spec)?;
-        let state_file = LocalStateFile::new(state_path(&args.spec, args.state.as_deref()));
+    /// Open the environment of the spec at `spec_path`. The state is at `state`, else beside
+    /// the spec.
+    pub async fn open(
+        spec_path: &Path,
+        state: Option<&Path>,
+        args: &StateArgs,
+        progress: Arc<dyn Progress>,
+    ) -> Result<Self, Report> {
+        let spec = load_spec(spec_path)?;
+        let state_file = LocalStateFile::new(state_path(spec_path, args.state.as_deref().or(state)));
         let environment_name = spec.spec.environment.name.as_str().to_owned();
-        let state = match state_file.load().into_diagnostic()? {
+        let loaded = state_file.load().into_diagnostic()?;
+        let state_existed = loaded.is_some();
+        let state = match loaded {
             Some(state) => {
                 stowage_state::check_compatible(&state, &environment_name)
                     .into_diagnostic()
@@ -89,14 +104,21 @@ impl Environment {
             parallelism: usize::from(args.parallelism),
             progress,
         };
-        Ok(Self { state_file, state, prior, desired, engine, aws })
+        Ok(Self { spec, state_existed, state_file, state, prior, desired, engine, aws })
     }
 
     /// Read everything, then plan. Returns the plan and what was observed.
     pub async fn plan(&self) -> Result<(Plan, Observations), Report> {
-        let started = Instant::now();
         let targets = stowage_plan::read_targets(&self.desired, &self.prior);
-        let observations = stowage_engine::refresh(&self.engine, &targets).await.map_err(|error| {
+        let observations = self.refresh(&targets).await?;
+        let plan = stowage_plan::plan(&self.desired, &self.prior, &observations);
+        Ok((plan, observations))
+    }
+
+    /// Read the given targets, each once, at the same time.
+    pub async fn refresh(&self, targets: &[stowage_plan::ReadTarget]) -> Result<Observations, Report> {
+        let started = Instant::now();
+        let observations = stowage_engine::refresh(&self.engine, targets).await.map_err(|error| {
             let details: Vec<String> = error
                 .failures
                 .iter()
@@ -113,8 +135,7 @@ impl Environment {
             calls = ?self.aws.calls().snapshot(),
             "refreshed"
         );
-        let plan = stowage_plan::plan(&self.desired, &self.prior, &observations);
-        Ok((plan, observations))
+        Ok(observations)
     }
 }
 

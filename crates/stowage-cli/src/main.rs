@@ -6,6 +6,8 @@ mod cli;
 mod commands;
 mod environment;
 mod exit;
+mod files;
+mod output;
 mod progress;
 mod twilio;
 
@@ -31,6 +33,7 @@ fn main() -> ExitCode {
             Command::Validate(args) => commands::validate::run(args),
             Command::Plan(args) => commands::plan::run(args).await,
             Command::Apply(args) => commands::apply::run(args).await,
+            Command::Show(args) => commands::show::run(args),
         }
     });
     match result {
@@ -42,8 +45,16 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr, filtered by `RUST_LOG` (default: warnings only).
+/// Logs go to stderr, filtered by `RUST_LOG` (default: warnings only), coloured only on a
+/// terminal and never with `NO_COLOR`.
 fn init_logging() {
+    use std::io::IsTerminal;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    let color = std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty()) && std::io::stderr().is_terminal();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(color)
+        .with_target(false)
+        .init();
 }

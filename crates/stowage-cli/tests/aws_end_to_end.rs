@@ -2,100 +2,12 @@
 //! proxy) and the Twilio emulator. What exists is checked through the AWS SDK, never through
 //! stowage's own state.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Output;
-use std::time::Duration;
 
-use stowage_test_support::{AwsProxy, Moto, Sandbox, insta_filters, start_emulator, stowage_command, twilio_env};
-use stowage_test_support::twilio_emulator::RunningEmulator;
-
-const BIN: &str = env!("CARGO_BIN_EXE_stowage");
-const REGION: &str = "us-east-2";
-const BUCKET: &str = "acme-video-dev";
-const USER: &str = "twilio-video-uploader-dev";
-const TIMEOUT: Duration = Duration::from_secs(120);
-
-fn dev_spec() -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/dev.toml");
-    std::fs::read_to_string(path).expect("examples/dev.toml is readable")
-}
-
-/// moto behind a recording proxy, the Twilio emulator, a sandbox with the spec.
-struct World {
-    moto: Moto,
-    proxy: AwsProxy,
-    twilio: RunningEmulator,
-    sandbox: Sandbox,
-    spec: PathBuf,
-}
-
-impl World {
-    async fn new(spec_text: &str) -> World {
-        let moto = Moto::start();
-        let proxy = AwsProxy::start(&moto.endpoint()).await;
-        let twilio = start_emulator(&moto.endpoint()).await;
-        let sandbox = Sandbox::new();
-        let spec = sandbox.write_spec("dev.toml", spec_text);
-        World { moto, proxy, twilio, sandbox, spec }
-    }
-
-    fn rewrite_spec(&self, text: &str) {
-        std::fs::write(&self.spec, text).expect("spec is writable");
-    }
-
-    async fn stowage(&self, args: &[&str]) -> Output {
-        let mut environment = self.moto.aws_env_via(&self.proxy.endpoint());
-        environment.extend(twilio_env(&self.twilio.base_url()));
-        let mut command = tokio::process::Command::from(stowage_command(Path::new(BIN), &self.sandbox, environment));
-        command.args(args);
-        tokio::time::timeout(TIMEOUT, command.output()).await.expect("stowage finished in time").expect("stowage ran")
-    }
-
-    /// The emulator's request log: `(method, path)` of every request since the last reset.
-    async fn twilio_requests(&self) -> Vec<(String, String)> {
-        let url = format!("{}/__emulator/requests", self.twilio.base_url());
-        let log: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
-        log.as_array()
-            .unwrap()
-            .iter()
-            .map(|entry| (entry["method"].as_str().unwrap().to_owned(), entry["path"].as_str().unwrap().to_owned()))
-            .collect()
-    }
-
-    async fn twilio_writes(&self) -> Vec<(String, String)> {
-        self.twilio_requests().await.into_iter().filter(|(method, _)| method != "GET").collect()
-    }
-
-    /// `GET /BUCKET?versioning` straight to moto: moto 5.2.1's answer has a root element the
-    /// SDK refuses (see stowage-aws's moto_compat), so read the status from the XML.
-    async fn versioning_status(&self) -> Option<String> {
-        let body = reqwest::get(format!("{}/{BUCKET}?versioning", self.moto.endpoint())).await.unwrap().text().await.unwrap();
-        let start = body.find("<Status>")? + "<Status>".len();
-        Some(body[start..start + body[start..].find("</Status>")?].to_owned())
-    }
-}
-
-fn exit_code(output: &Output) -> i32 {
-    output.status.code().expect("stowage exited, not killed")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn assert_exit(output: &Output, expected: i32) {
-    assert_eq!(
-        exit_code(output),
-        expected,
-        "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}",
-        stdout(output),
-        stderr(output)
-    );
-}
+use common::{BUCKET, REGION, USER, World, assert_exit, dev_spec, exit_code, stderr, stdout};
+use stowage_test_support::insta_filters;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_creates_exactly_the_configured_resources_and_a_second_run_writes_nothing() {

@@ -8,6 +8,7 @@
 
 pub mod desired;
 pub mod model;
+pub mod plan_file;
 pub mod planner;
 pub mod prior;
 pub mod render;
@@ -19,6 +20,6 @@ pub use model::{
     ActionKind, AttributeChange, DesiredResource, DesiredValue, Plan, PlanDiagnostic, PlannedValue, Reason, Reference,
     ResourceChange, ResourceDrift, Severity, Summary,
 };
-pub use planner::{Observations, ReadTarget, plan, read_targets};
+pub use planner::{Observations, ReadTarget, changed_since, plan, read_targets};
 pub use prior::{Deposed, Prior, PriorResource};
 pub use steps::{Step, StepKind, steps};

@@ -396,3 +396,32 @@ fn noun(schema: &ResourceSchema) -> &'static str {
         TwilioCompositionSettings => "composition settings",
     }
 }
+
+/// The resources a saved plan would touch whose reality changed since the plan was made:
+/// applying the plan then would act on something nobody reviewed.
+pub fn changed_since(plan: &Plan, observed: &Observations) -> Vec<Address> {
+    plan.changes
+        .iter()
+        .filter(|change| change.is_change())
+        .filter(|change| {
+            let now = observed.get(&change.address).and_then(Option::as_ref);
+            match (&change.before, now) {
+                (None, None) => false,
+                (Some(_), None) | (None, Some(_)) => true,
+                (Some(before), Some(now)) => {
+                    let schema = change.address.resource_type.schema();
+                    schema
+                        .attributes
+                        .iter()
+                        .filter(|attribute| !attribute.computed && attribute.comparison != Comparison::NotCompared)
+                        .any(|attribute| {
+                            let then = before.get(attribute.name).cloned().unwrap_or(Value::Null);
+                            let now = now.attributes.get(attribute.name).cloned().unwrap_or(Value::Null);
+                            !equal(attribute.comparison, &then, &now)
+                        })
+                }
+            }
+        })
+        .map(|change| change.address.clone())
+        .collect()
+}

@@ -1,12 +1,16 @@
 //! `stowage apply SPEC`: plan, confirm, apply, record.
+//! `stowage apply FILE`: apply exactly a saved plan, refusing it when anything moved since.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
 use miette::{IntoDiagnostic, Report, miette};
 use stowage_engine::ApplyError;
+use stowage_plan::Plan;
+use stowage_plan::plan_file::{SavedPlan, StateFingerprint, decode, looks_like_plan};
 use stowage_plan::render::{HumanOptions, human};
 
 use crate::cli::ApplyArgs;
@@ -15,7 +19,13 @@ use crate::exit;
 use crate::progress::{StderrProgress, seconds};
 
 pub async fn run(args: &ApplyArgs) -> Result<ExitCode, Report> {
-    let mut environment = Environment::open(&args.common, Arc::new(StderrProgress)).await?;
+    let bytes = std::fs::read(&args.target)
+        .map_err(|error| miette!("could not read `{}`: {error}", args.target.display()))?;
+    if looks_like_plan(&bytes) {
+        return apply_saved(args, &bytes).await;
+    }
+
+    let mut environment = Environment::open(&args.target, None, &args.state, Arc::new(StderrProgress)).await?;
     let (plan, _observations) = environment.plan().await?;
     print!("{}", human(&plan, HumanOptions { color: stdout_color() }));
     if plan.has_errors() {
@@ -28,9 +38,83 @@ pub async fn run(args: &ApplyArgs) -> Result<ExitCode, Report> {
         eprintln!("apply cancelled: nothing was changed");
         return Ok(exit::ERROR);
     }
+    execute(&mut environment, &plan).await
+}
 
+/// Read and check a saved plan file.
+pub fn read_saved_plan(path: &Path) -> Result<SavedPlan, Report> {
+    let bytes = std::fs::read(path).map_err(|error| miette!("could not read `{}`: {error}", path.display()))?;
+    decode(&bytes).map_err(|error| {
+        miette!(
+            help = "make a new plan with `stowage plan SPEC --out FILE`",
+            "cannot use the saved plan `{}`: {error}",
+            path.display()
+        )
+    })
+}
+
+async fn apply_saved(args: &ApplyArgs, bytes: &[u8]) -> Result<ExitCode, Report> {
+    let path = args.target.display();
+    let saved = decode(bytes).map_err(|error| {
+        miette!(help = "make a new plan with `stowage plan SPEC --out FILE`", "cannot use the saved plan `{path}`: {error}")
+    })?;
+    let stale = |why: String| {
+        miette!(
+            help = format!("nothing was changed; make a new plan with `stowage plan {} --out {path}`, review it, and apply that", saved.spec.path),
+            "saved plan `{path}` is stale: {why}"
+        )
+    };
+    let spec_path = PathBuf::from(&saved.spec.path);
+    let mut environment =
+        Environment::open(&spec_path, Some(Path::new(&saved.state_path)), &args.state, Arc::new(StderrProgress)).await?;
+
+    if environment.spec.sha256 != saved.spec.sha256 {
+        return Err(stale(format!("the spec `{}` changed since the plan was made", saved.spec.path)));
+    }
+    let state_now = environment
+        .state_existed
+        .then(|| StateFingerprint { lineage: environment.state.lineage, serial: environment.state.serial });
+    if state_now != saved.state {
+        let describe = |state: Option<StateFingerprint>| match state {
+            Some(state) => format!("serial {} of lineage {}", state.serial, state.lineage),
+            None => "no state".to_owned(),
+        };
+        return Err(stale(format!(
+            "the state `{}` is at {}, the plan was made against {}",
+            environment.state_file.path().display(),
+            describe(state_now),
+            describe(saved.state)
+        )));
+    }
+    if saved.plan.has_errors() {
+        return Err(miette!("saved plan `{path}` has errors and cannot be applied"));
+    }
+
+    // Read again exactly what the plan would touch: if any of it moved, nobody reviewed that.
+    let touched: Vec<_> =
+        saved.plan.changes.iter().filter(|change| change.is_change()).map(|change| &change.address).collect();
+    let targets: Vec<_> = stowage_plan::read_targets(&environment.desired, &environment.prior)
+        .into_iter()
+        .filter(|target| touched.contains(&&target.address))
+        .collect();
+    let observed = environment.refresh(&targets).await?;
+    let moved = stowage_plan::changed_since(&saved.plan, &observed);
+    if !moved.is_empty() {
+        let names: Vec<String> = moved.iter().map(|address| format!("`{address}`")).collect();
+        return Err(stale(format!("{} changed outside stowage since the plan was made", names.join(", "))));
+    }
+
+    print!("{}", human(&saved.plan, HumanOptions { color: stdout_color() }));
+    if !saved.plan.has_changes() {
+        return Ok(exit::OK);
+    }
+    execute(&mut environment, &saved.plan).await
+}
+
+/// Apply a plan and report how it went.
+async fn execute(environment: &mut Environment, plan: &Plan) -> Result<ExitCode, Report> {
     let started = Instant::now();
-    let result = stowage_engine::apply(&environment.engine, &plan, &mut environment.state, &environment.state_file).await;
+    let result = stowage_engine::apply(&environment.engine, plan, &mut environment.state, &environment.state_file).await;
     let state_path = environment.state_file.path().display().to_string();
     match result {
         Ok(outcome) => {

@@ -2,4 +2,5 @@
 
 pub mod apply;
 pub mod plan;
+pub mod show;
 pub mod validate;

@@ -1,22 +1,37 @@
-//! `stowage plan SPEC`: refresh, plan, show.
+//! `stowage plan SPEC`: refresh, plan, show; with `--out FILE`, save the plan for `apply FILE`.
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use miette::Report;
-use stowage_plan::render::{HumanOptions, human};
+use stowage_plan::plan_file::{SavedPlan, SpecFingerprint, StateFingerprint, encode};
 
 use crate::cli::PlanArgs;
-use crate::environment::{Environment, stdout_color};
-use crate::exit;
+use crate::environment::Environment;
+use crate::output::render;
 use crate::progress::StderrProgress;
+use crate::{exit, files};
 
 pub async fn run(args: &PlanArgs) -> Result<ExitCode, Report> {
-    let environment = Environment::open(&args.common, Arc::new(StderrProgress)).await?;
+    let environment = Environment::open(&args.spec, None, &args.state, Arc::new(StderrProgress)).await?;
     let (plan, _observations) = environment.plan().await?;
-    print!("{}", human(&plan, HumanOptions { color: stdout_color() }));
+    print!("{}", render(&plan, args.format));
     if plan.has_errors() {
         return Ok(exit::ERROR);
     }
-    Ok(if args.detailed_exitcode && plan.has_changes() { exit::changes() } else { exit::OK })
+    let has_changes = plan.has_changes();
+    if let Some(out) = &args.out {
+        let saved = SavedPlan {
+            stowage_version: env!("CARGO_PKG_VERSION").to_owned(),
+            spec: SpecFingerprint { path: args.spec.display().to_string(), sha256: environment.spec.sha256.clone() },
+            state: environment
+                .state_existed
+                .then(|| StateFingerprint { lineage: environment.state.lineage, serial: environment.state.serial }),
+            state_path: environment.state_file.path().display().to_string(),
+            plan,
+        };
+        files::write_private(out, &encode(&saved))?;
+        eprintln!("saved the plan to `{}`: apply exactly this plan with `stowage apply {}`", out.display(), out.display());
+    }
+    Ok(if args.detailed_exitcode && has_changes { exit::changes() } else { exit::OK })
 }

@@ -1,0 +1,25 @@
+//! `stowage show FILE`: print a saved plan.
+
+use std::process::ExitCode;
+
+use miette::Report;
+
+use crate::cli::ShowArgs;
+use crate::commands::apply::read_saved_plan;
+use crate::exit;
+use crate::output::render;
+
+pub fn run(args: &ShowArgs) -> Result<ExitCode, Report> {
+    let saved = read_saved_plan(&args.file)?;
+    eprintln!(
+        "plan made by stowage {} from `{}` against {}",
+        saved.stowage_version,
+        saved.spec.path,
+        match saved.state {
+            Some(state) => format!("state `{}` at serial {}", saved.state_path, state.serial),
+            None => format!("no state yet (`{}`)", saved.state_path),
+        }
+    );
+    print!("{}", render(&saved.plan, args.format));
+    Ok(exit::OK)
+}

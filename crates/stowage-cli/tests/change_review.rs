@@ -1,0 +1,126 @@
+//! Change review: `plan --out FILE` on the pull request, `apply FILE` on merge, exactly that
+//! plan or nothing.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+
+use common::{USER, World, assert_exit, dev_spec, stderr, stdout};
+
+/// A converged environment, then a spec change planned and saved to `change.plan`.
+async fn saved_change(world: &World) {
+    assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
+    world.rewrite_spec(&dev_spec().replace(r#"team = "video""#, r#"team = "audio""#));
+    assert_exit(&world.stowage(&["plan", "dev.toml", "--out", "change.plan", "--detailed-exitcode"]).await, 2);
+}
+
+fn state_bytes(world: &World) -> Vec<u8> {
+    std::fs::read(world.sandbox.state_path("dev.toml")).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fresh_saved_plan_applies_exactly_and_the_next_plan_is_empty() {
+    let world = World::new(&dev_spec()).await;
+    saved_change(&world).await;
+    let file = world.sandbox.path().join("change.plan");
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+
+    let shown = world.stowage(&["show", "change.plan"]).await;
+    assert_exit(&shown, 0);
+    assert!(stdout(&shown).contains(r#"~ tags"#), "{}", stdout(&shown));
+
+    world.proxy.clear();
+    let applied = world.stowage(&["apply", "change.plan"]).await;
+    assert_exit(&applied, 0);
+    let writes: Vec<String> = world.proxy.writes().into_iter().map(|request| request.operation).collect();
+    assert_eq!(writes, vec!["PutBucketTagging"], "exactly the reviewed change");
+    assert_exit(&world.stowage(&["plan", "dev.toml", "--detailed-exitcode"]).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plan_made_before_another_apply_is_refused_and_touches_nothing() {
+    let world = World::new(&dev_spec()).await;
+    saved_change(&world).await;
+    // Someone applies in between: the state moves on.
+    assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
+    let before = state_bytes(&world);
+    world.proxy.clear();
+    let writes_before = world.twilio_writes().await.len();
+
+    let refused = world.stowage(&["apply", "change.plan"]).await;
+    assert_exit(&refused, 1);
+    assert!(stderr(&refused).contains("is stale"), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("serial"), "{}", stderr(&refused));
+    assert_eq!(world.proxy.writes(), vec![], "nothing touched in AWS");
+    assert_eq!(world.twilio_writes().await.len(), writes_before, "nothing touched in Twilio");
+    assert_eq!(state_bytes(&world), before, "the state is unchanged, byte for byte");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plan_whose_spec_or_resources_changed_since_is_refused() {
+    let world = World::new(&dev_spec()).await;
+    saved_change(&world).await;
+
+    // The spec changed after the plan was made.
+    world.rewrite_spec(&dev_spec().replace(r#"team = "video""#, r#"team = "other""#));
+    let refused = world.stowage(&["apply", "change.plan"]).await;
+    assert_exit(&refused, 1);
+    assert!(stderr(&refused).contains("spec `dev.toml` changed"), "{}", stderr(&refused));
+
+    // Back to the planned spec, but the bucket's tags moved outside stowage.
+    world.rewrite_spec(&dev_spec().replace(r#"team = "video""#, r#"team = "audio""#));
+    let tag = aws_sdk_s3::types::Tag::builder().key("owner").value("someone").build().unwrap();
+    let tagging = aws_sdk_s3::types::Tagging::builder().tag_set(tag).build().unwrap();
+    world.moto.s3_client(common::REGION).put_bucket_tagging().bucket(common::BUCKET).tagging(tagging).send().await.unwrap();
+    world.proxy.clear();
+    let refused = world.stowage(&["apply", "change.plan"]).await;
+    assert_exit(&refused, 1);
+    assert!(stderr(&refused).contains("`aws_s3_bucket.main` changed outside"), "{}", stderr(&refused));
+    assert_eq!(world.proxy.writes(), vec![]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tampered_or_truncated_plan_file_is_refused() {
+    let world = World::new(&dev_spec()).await;
+    saved_change(&world).await;
+    let file = world.sandbox.path().join("change.plan");
+    let original = std::fs::read_to_string(&file).unwrap();
+    let before = state_bytes(&world);
+
+    std::fs::write(&file, original.replace(r#""audio""#, r#""evil!""#)).unwrap();
+    let tampered = world.stowage(&["apply", "change.plan"]).await;
+    assert_exit(&tampered, 1);
+    assert!(stderr(&tampered).contains("checksum does not match"), "{}", stderr(&tampered));
+
+    std::fs::write(&file, &original[..original.len() / 2]).unwrap();
+    let truncated = world.stowage(&["apply", "change.plan"]).await;
+    assert_exit(&truncated, 1);
+    assert!(stderr(&truncated).contains("damaged"), "{}", stderr(&truncated));
+    assert_eq!(state_bytes(&world), before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_plans_validate_against_their_schema_and_show_policies_as_objects() {
+    let world = World::new(&dev_spec()).await;
+    let plan = world.stowage(&["plan", "dev.toml", "--format", "json", "--out", "first.plan"]).await;
+    assert_exit(&plan, 0);
+    let document: serde_json::Value = serde_json::from_str(&stdout(&plan)).expect("stdout is JSON");
+
+    let schema_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/plan-json.schema.json");
+    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&document).map(|error| error.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+
+    let policy = document["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|change| change["address"] == "aws_iam_user_policy.uploader")
+        .unwrap();
+    assert!(policy["change"]["after"]["document"]["Statement"].is_array(), "{policy:#}");
+    assert!(policy["change"]["after"]["user_name"] == USER);
+
+    let shown = world.stowage(&["show", "first.plan", "--format", "json"]).await;
+    assert_eq!(stdout(&shown), stdout(&plan), "show renders the saved plan exactly as plan did");
+}
