@@ -8,6 +8,7 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
 /// Calls made, by `service:Operation`.
@@ -38,9 +39,12 @@ impl Intercept for CallCounter {
         "stowage-call-counter"
     }
 
-    fn read_before_execution(
+    // Not `read_before_execution`: the operation's metadata is layered into the config bag
+    // only after that hook has run.
+    fn read_before_serialization(
         &self,
         _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
         config: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if let Some(metadata) = config.load::<Metadata>() {

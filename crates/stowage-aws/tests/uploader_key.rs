@@ -46,6 +46,10 @@ async fn the_uploader_key_can_only_put_objects_under_the_stored_prefixes() {
         }
     }
     let access_key_id = access_key_id.expect("an access key was created");
+    let calls = aws.calls().snapshot();
+    for operation in ["s3:CreateBucket", "iam:CreateUser", "iam:PutUserPolicy", "iam:CreateAccessKey", "s3:PutObject"] {
+        assert!(calls.get(operation).is_some_and(|count| *count >= 1), "{operation} counted: {calls:?}");
+    }
     let secret = handoff.get(&access_key_id).expect("the secret waits in the handoff");
 
     let uploader_config = moto

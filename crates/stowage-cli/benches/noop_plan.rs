@@ -5,9 +5,10 @@
 //! observer outside it (the proxy for AWS, the emulator's request log for Twilio). The
 //! emulator's write test goes to moto directly and is not counted as stowage's.
 //!
-//! Figures: wall time of a no-op plan (refresh + plan) at parallelism 16 and 1; the calls of one
-//! no-op plan by kind and by resource, each resource read once; one apply of a fresh
-//! environment with its calls.
+//! Figures: wall time of a no-op plan (refresh + plan) at parallelism 16 and 1, on loopback and
+//! with a simulated network round trip added to every call; the calls of one no-op plan by kind
+//! and by resource, each resource read once; one apply of a fresh environment with its calls.
+//! Every figure is printed first; a count that disagrees with its observer then fails the bench.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::collections::BTreeMap;
@@ -22,7 +23,9 @@ use stowage_plan::{DesiredResource, Plan, Prior, ReadTarget};
 use stowage_provider::Address;
 use stowage_state::{LocalStateFile, State};
 use stowage_test_support::twilio_emulator::RunningEmulator;
-use stowage_test_support::{AwsProxy, Moto, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, start_emulator};
+use stowage_test_support::{
+    AwsProxy, Fault, FaultAction, FaultMatch, Moto, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, start_emulator,
+};
 use stowage_twilio::{Operation, RetryPolicy, TwilioAuth, TwilioEndpoints, TwilioProvider};
 
 /// Timed no-op plans per parallelism, after the warm-ups.
@@ -31,6 +34,9 @@ const RUNS: usize = 20;
 const WARM_UPS: usize = 2;
 /// stowage's default `--parallelism`.
 const DEFAULT_PARALLELISM: usize = 16;
+/// Added to every AWS and Twilio call for the second timing: on loopback, moto and the emulator
+/// answer in about a millisecond, which leaves concurrency little to hide.
+const SIMULATED_ROUND_TRIP: Duration = Duration::from_millis(25);
 
 fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -61,32 +67,42 @@ async fn run() -> Result<(), String> {
     // How long: the same no-op plan, one call at a time and DEFAULT_PARALLELISM at a time.
     let prior = environment.prior()?;
     section(&format!("no-op plan (refresh + plan), {RUNS} runs after {WARM_UPS} warm-ups"));
-    println!("  {:<24} {:>9} {:>9} {:>9}", "", "min", "median", "p90");
-    let mut medians = BTreeMap::new();
-    for parallelism in [DEFAULT_PARALLELISM, 1] {
-        let times = world.time_no_op_plans(&prior, parallelism).await?;
-        let timing = Timing::of(times);
-        println!(
-            "  {:<24} {:>9} {:>9} {:>9}",
-            format!("parallelism {parallelism}"),
-            millis(timing.min),
-            millis(timing.median),
-            millis(timing.p90)
-        );
-        medians.insert(parallelism, timing.median);
+    println!("  {:<36} {:>9} {:>9} {:>9}", "", "min", "median", "p90");
+    let mut gains = Vec::new();
+    for round_trip in [Duration::ZERO, SIMULATED_ROUND_TRIP] {
+        world.add_latency(round_trip);
+        let network = if round_trip.is_zero() { "loopback".to_owned() } else { format!("+{} per call", millis(round_trip)) };
+        let mut medians = BTreeMap::new();
+        for parallelism in [DEFAULT_PARALLELISM, 1] {
+            let timing = Timing::of(world.time_no_op_plans(&prior, parallelism).await?);
+            println!(
+                "  {:<36} {:>9} {:>9} {:>9}",
+                format!("{network}, parallelism {parallelism}"),
+                millis(timing.min),
+                millis(timing.median),
+                millis(timing.p90)
+            );
+            medians.insert(parallelism, timing.median);
+        }
+        let gain = medians[&1].as_secs_f64() / medians[&DEFAULT_PARALLELISM].as_secs_f64();
+        gains.push(format!("{gain:.1}x {network}"));
     }
-    let gain = medians[&1].as_secs_f64() / medians[&DEFAULT_PARALLELISM].as_secs_f64();
-    println!("  concurrency gain: {gain:.1}x (median at 1 / median at {DEFAULT_PARALLELISM})");
+    world.add_latency(Duration::ZERO);
+    println!("  concurrency gain (median at 1 / median at {DEFAULT_PARALLELISM}): {}", gains.join(", "));
 
     // What it costs: one no-op plan's calls, then each resource's read on its own.
     let engine = world.engine(DEFAULT_PARALLELISM);
+    let mut problems = Vec::new();
     let (plan, calls) = world.count(world.no_op_plan(&engine, &prior)).await;
     plan?;
     let targets = stowage_plan::read_targets(&world.desired, &prior);
     let reads = engine.progress_log.take();
     section(&format!("API calls of one no-op plan: {} in all, {} writes", calls.total(), calls.writes()));
-    calls.print()?;
+    problems.extend(calls.print());
     check_each_read_once(&targets, &reads)?;
+    if calls.writes() > 0 {
+        problems.push("a no-op plan wrote something".to_owned());
+    }
 
     section(&format!(
         "resources read: {} distinct, {} reads (each resource once), and the calls each needs",
@@ -100,14 +116,15 @@ async fn run() -> Result<(), String> {
         println!("  {:<40} {:>3}  {}", target.address.to_string(), resource_calls.total(), resource_calls.kinds().join(", "));
         per_resource_total.add(&resource_calls);
     }
-    if per_resource_total.stowage_counts() != calls.stowage_counts() {
-        return Err(format!(
+    if per_resource_total.by_kind() == calls.by_kind() {
+        println!("  (read one by one they make exactly the calls of the whole plan: no call is repeated)");
+    } else {
+        problems.push(format!(
             "the resources read one by one make other calls than the whole plan: {:?} alone, {:?} together",
-            per_resource_total.stowage_counts(),
-            calls.stowage_counts()
+            per_resource_total.by_kind(),
+            calls.by_kind()
         ));
     }
-    println!("  (read one by one they make exactly the calls of the whole plan: no call is repeated)");
 
     // A fresh environment: moto and the emulator emptied, no state.
     world.moto.reset();
@@ -125,11 +142,16 @@ async fn run() -> Result<(), String> {
         calls.total(),
         calls.writes()
     ));
-    calls.print()?;
+    problems.extend(calls.print());
     let after = world.no_op_plan(&world.engine(DEFAULT_PARALLELISM), &fresh.prior()?).await;
     after.map_err(|error| format!("after the fresh apply: {error}"))?;
-    println!("\nok: every no-op plan found no changes; stowage's call counts match the proxy's and the emulator's");
-    Ok(())
+
+    if problems.is_empty() {
+        println!("\nok: every no-op plan found no changes, read each resource once, and stowage's call counts match its observers'");
+        Ok(())
+    } else {
+        Err(problems.join("\n  "))
+    }
 }
 
 /// moto behind a recording proxy, the Twilio emulator, and stowage's providers pointed at them.
@@ -181,6 +203,16 @@ impl World {
             environment_name: spec.environment.name.as_str().to_owned(),
             scratch: tempfile::tempdir().map_err(|error| format!("could not make a scratch directory: {error}"))?,
         })
+    }
+
+    /// Delays every AWS call (at the proxy) and every Twilio call (at the emulator) by
+    /// `round_trip`; zero takes the delay away.
+    fn add_latency(&self, round_trip: Duration) {
+        self.proxy.clear();
+        if !round_trip.is_zero() {
+            self.proxy.inject(Fault::new(FaultMatch::Any, FaultAction::Delay(round_trip), usize::MAX));
+        }
+        self.twilio_emulator.set_latency(round_trip);
     }
 
     fn engine(&self, parallelism: usize) -> CountingEngine {
@@ -366,13 +398,16 @@ struct Calls {
     emulator: u64,
 }
 
+/// Totals and kinds take AWS calls from the proxy, which sees every request whatever stowage
+/// counts, and Twilio calls from stowage's client, which names them (the emulator's log only
+/// confirms how many). [`Calls::print`] compares each count with its observer.
 impl Calls {
     fn total(&self) -> u64 {
-        self.aws.values().sum::<u64>() + self.twilio.values().sum::<u64>()
+        self.by_kind().values().sum()
     }
 
     fn writes(&self) -> u64 {
-        let aws = self.aws.iter().filter(|(kind, _)| !is_aws_read(kind)).map(|(_, count)| count).sum::<u64>();
+        let aws = self.proxy.iter().filter(|(kind, _)| !is_aws_read(kind)).map(|(_, count)| count).sum::<u64>();
         let twilio =
             self.twilio.iter().filter(|(operation, _)| operation.is_write()).map(|(_, count)| count).sum::<u64>();
         aws + twilio
@@ -380,16 +415,16 @@ impl Calls {
 
     /// `s3:GetBucketVersioning`, `twilio:FetchRecordingSettings`, with a count when above one.
     fn kinds(&self) -> Vec<String> {
-        self.stowage_counts()
+        self.by_kind()
             .into_iter()
             .map(|(kind, count)| if count > 1 { format!("{kind} x{count}") } else { kind })
             .collect()
     }
 
-    /// stowage's own counts, AWS and Twilio in one map.
-    fn stowage_counts(&self) -> BTreeMap<String, u64> {
+    /// AWS and Twilio calls in one map, by `service:Operation`.
+    fn by_kind(&self) -> BTreeMap<String, u64> {
         let twilio = self.twilio.iter().map(|(operation, &count)| (format!("twilio:{}", operation.name()), count));
-        self.aws.clone().into_iter().chain(twilio).collect()
+        self.proxy.clone().into_iter().chain(twilio).collect()
     }
 
     fn add(&mut self, other: &Calls) {
@@ -405,9 +440,9 @@ impl Calls {
         self.emulator += other.emulator;
     }
 
-    /// A table of the calls by kind, stowage's count beside the observer's, and an error when
-    /// they disagree.
-    fn print(&self) -> Result<(), String> {
+    /// A table of the calls by kind, stowage's count beside the observer's; returns where they
+    /// disagree.
+    fn print(&self) -> Vec<String> {
         println!("  {:<40} {:>7} {:>9}", "call", "stowage", "observed");
         let mut kinds: Vec<&String> = self.aws.keys().chain(self.proxy.keys()).collect();
         kinds.sort();
@@ -425,13 +460,20 @@ impl Calls {
         let twilio: u64 = self.twilio.values().sum();
         println!("  {:<40} {aws:>7} {proxy:>9}  (observed by the proxy)", "AWS in all");
         println!("  {:<40} {twilio:>7} {:>9}  (observed in the emulator's log)", "Twilio in all", self.emulator);
+        let mut problems = Vec::new();
         if self.aws != self.proxy {
-            return Err("stowage's AWS call counts differ from the proxy's (see the table above)".to_owned());
+            problems.push(format!(
+                "stowage's AWS call counter (AwsProvider::calls) says {aws} calls where the proxy saw {proxy}: {:?} against {:?}",
+                self.aws, self.proxy
+            ));
         }
         if twilio != self.emulator {
-            return Err("stowage's Twilio call count differs from the emulator's log".to_owned());
+            problems.push(format!(
+                "stowage's Twilio client counted {twilio} requests where the emulator logged {}",
+                self.emulator
+            ));
         }
-        Ok(())
+        problems
     }
 }
 

@@ -15,12 +15,16 @@ use stowage_state::{LocalStateFile, State};
 
 use crate::cli::StateArgs;
 
-/// A spec file read and validated; its warnings already printed.
+/// A spec file read and validated.
 pub struct LoadedSpec {
     pub path: PathBuf,
     /// SHA-256 of the file's bytes, which a saved plan records.
     pub sha256: String,
     pub spec: Spec,
+    /// The spec's warnings (domain lints), which every plan output carries.
+    pub warnings: Vec<stowage_plan::PlanDiagnostic>,
+    /// The same warnings, with their source spans, for `validate` to draw.
+    pub spec_warnings: Vec<stowage_spec::Diagnostic>,
 }
 
 /// Read and validate a spec. Every problem is reported at once, with file:line:col.
@@ -29,11 +33,21 @@ pub fn load_spec(path: &Path) -> Result<LoadedSpec, Report> {
         .into_diagnostic()
         .wrap_err_with(|| format!("could not read the spec `{}`", path.display()))?;
     let validated = stowage_spec::parse(&path.display().to_string(), &text).map_err(Report::new)?;
-    for warning in validated.warnings {
-        eprintln!("{:?}", Report::new(warning));
-    }
+    let warnings = validated
+        .warnings
+        .iter()
+        .map(|warning| {
+            let (line, column) = warning.line_col();
+            stowage_plan::PlanDiagnostic {
+                severity: stowage_plan::Severity::Warning,
+                address: None,
+                message: format!("{} ({}:{line}:{column})", warning.message(), path.display()),
+                hint: warning.help().map(str::to_owned),
+            }
+        })
+        .collect();
     let sha256 = stowage_plan::plan_file::sha256_hex(text.as_bytes());
-    Ok(LoadedSpec { path: path.to_owned(), sha256, spec: validated.spec })
+    Ok(LoadedSpec { path: path.to_owned(), sha256, spec: validated.spec, warnings, spec_warnings: validated.warnings })
 }
 
 /// The state path: `--state`, or the spec's path with `.state.json` in place of `.toml`.
@@ -111,7 +125,8 @@ impl Environment {
     pub async fn plan(&self) -> Result<(Plan, Observations), Report> {
         let targets = stowage_plan::read_targets(&self.desired, &self.prior);
         let observations = self.refresh(&targets).await?;
-        let plan = stowage_plan::plan(&self.desired, &self.prior, &observations);
+        let mut plan = stowage_plan::plan(&self.desired, &self.prior, &observations);
+        plan.diagnostics.extend(self.spec.warnings.iter().cloned());
         Ok((plan, observations))
     }
 

@@ -21,6 +21,7 @@ use crate::cli::{Cli, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
+    init_diagnostics();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -43,6 +44,15 @@ fn main() -> ExitCode {
             exit::ERROR
         }
     }
+}
+
+/// Diagnostics keep their lines whole off a terminal, so CI logs can be searched and copied.
+fn init_diagnostics() {
+    use std::io::IsTerminal;
+    let terminal = std::io::stderr().is_terminal();
+    let _ = miette::set_hook(Box::new(move |_| {
+        Box::new(miette::MietteHandlerOpts::new().wrap_lines(terminal).build())
+    }));
 }
 
 /// Logs go to stderr, filtered by `RUST_LOG` (default: warnings only), coloured only on a

@@ -9,8 +9,7 @@ pub fn provider() -> Result<TwilioProvider, Report> {
     let lookup = |name: &str| std::env::var(name).ok();
     let auth = TwilioAuth::from_lookup(lookup).map_err(|error| {
         miette!(
-            help = "set `TWILIO_API_KEY` and `TWILIO_API_SECRET` (recommended), or `TWILIO_ACCOUNT_SID` and \
-                    `TWILIO_AUTH_TOKEN`; the spec manages Twilio resources, so stowage needs them",
+            help = "the spec has a `[twilio]` section, so stowage needs Twilio credentials",
             "{error}"
         )
     })?;

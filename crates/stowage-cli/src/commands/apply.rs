@@ -73,7 +73,7 @@ async fn apply_saved(args: &ApplyArgs, bytes: &[u8]) -> Result<ExitCode, Report>
     }
     let state_now = environment
         .state_existed
-        .then(|| StateFingerprint { lineage: environment.state.lineage, serial: environment.state.serial });
+        .then_some(StateFingerprint { lineage: environment.state.lineage, serial: environment.state.serial });
     if state_now != saved.state {
         let describe = |state: Option<StateFingerprint>| match state {
             Some(state) => format!("serial {} of lineage {}", state.serial, state.lineage),

@@ -26,7 +26,7 @@ pub async fn run(args: &PlanArgs) -> Result<ExitCode, Report> {
             spec: SpecFingerprint { path: args.spec.display().to_string(), sha256: environment.spec.sha256.clone() },
             state: environment
                 .state_existed
-                .then(|| StateFingerprint { lineage: environment.state.lineage, serial: environment.state.serial }),
+                .then_some(StateFingerprint { lineage: environment.state.lineage, serial: environment.state.serial }),
             state_path: environment.state_file.path().display().to_string(),
             plan,
         };

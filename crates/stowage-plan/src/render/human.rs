@@ -1,4 +1,5 @@
-//! The human plan: `+ ~ - -/+` per resource, `before -> after` per attribute, a summary line.
+//! The human plan: what changed outside stowage, then `+ ~ - -/+` per resource, `before -> after`
+//! per attribute, a summary line.
 
 use std::fmt::Write;
 
@@ -8,7 +9,7 @@ use stowage_provider::policy;
 
 use super::{inline, is_document, pretty};
 use crate::model::{
-    ActionKind, AttributeChange, Plan, PlannedValue, Reason, ReplaceOrderName, ResourceChange, Severity,
+    ActionKind, AttributeChange, Plan, PlannedValue, Reason, ReplaceOrderName, ResourceChange, ResourceDrift, Severity,
 };
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -68,6 +69,15 @@ pub fn human(plan: &Plan, options: HumanOptions) -> String {
     let mut out = String::new();
     let changing: Vec<&ResourceChange> = plan.changes.iter().filter(|change| change.is_change()).collect();
 
+    if !plan.drift.is_empty() {
+        drift(&mut out, &plan.drift, &palette);
+        if !changing.is_empty() {
+            out.push_str(
+                "Unless the spec was changed to match, the actions below undo or respond to these changes.\n\n",
+            );
+        }
+    }
+
     if !changing.is_empty() {
         out.push_str("stowage will perform the following actions:\n");
         for change in changing {
@@ -108,10 +118,46 @@ pub fn human(plan: &Plan, options: HumanOptions) -> String {
             let _ = write!(out, ", {} to forget", summary.forget);
         }
         out.push_str(".\n");
-    } else {
+    } else if plan.drift.is_empty() {
         let _ = writeln!(out, "{} reality matches the spec and the state.", paint(palette.bold, "No changes:"));
+    } else {
+        // The spec already asks for what changed outside stowage: only the state is behind.
+        let _ = writeln!(out, "{} reality matches the spec.", paint(palette.bold, "No changes:"));
     }
     out
+}
+
+/// What moved outside stowage since the last apply, as Terraform's "Objects have changed
+/// outside of Terraform": each attribute as `recorded -> actual`.
+fn drift(out: &mut String, drift: &[ResourceDrift], palette: &Palette) {
+    let _ =
+        writeln!(out, "{} objects have changed outside of stowage since the last apply:", paint(palette.bold, "Note:"));
+    for resource in drift {
+        out.push('\n');
+        let address = resource.address.to_string();
+        if resource.deleted {
+            let _ = writeln!(
+                out,
+                "  {} {} was deleted outside stowage",
+                paint(palette.dim, "#"),
+                paint(palette.bold, &address)
+            );
+            let _ = writeln!(out, "  {} {address}", paint(palette.delete, "-"));
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "  {} {} has changed outside stowage (recorded -> actual)",
+            paint(palette.dim, "#"),
+            paint(palette.bold, &address)
+        );
+        let _ = writeln!(out, "  {} {address}", paint(palette.update, "~"));
+        let width = resource.changes.iter().map(|attribute| attribute.name.len()).max().unwrap_or(0);
+        for attribute in &resource.changes {
+            attribute_line(out, ActionKind::Update, attribute, width, palette);
+        }
+    }
+    out.push('\n');
 }
 
 fn resource(out: &mut String, change: &ResourceChange, palette: &Palette) {

@@ -1,8 +1,12 @@
 //! Renderers: every output reads the same [`Plan`](crate::Plan) model.
 
 mod human;
+pub mod json;
+pub mod markdown;
 
 pub use human::{HumanOptions, human};
+pub use json::{json, json_plan, json_schema};
+pub use markdown::{MarkdownOptions, markdown};
 
 use serde_json::Value;
 
