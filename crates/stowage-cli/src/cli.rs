@@ -23,6 +23,10 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Show a saved plan.
     Show(ShowArgs),
+    /// Compare the state and the spec with reality, read-only, for scheduled jobs.
+    Drift(DriftArgs),
+    /// Check, read-only, what Twilio would otherwise only report after recordings are lost.
+    Verify(VerifyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -98,4 +102,43 @@ pub struct ShowArgs {
     /// How to print the plan.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// The environment's spec file (TOML).
+    pub spec: PathBuf,
+
+    #[command(flatten)]
+    pub state: StateArgs,
+
+    /// How to print the report.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
+
+    /// Accepted drift to leave out of the report: `ADDRESS` or `ADDRESS.ATTRIBUTE`
+    /// (also `[drift] ignore` in the spec). Repeatable.
+    #[arg(long, value_name = "ADDRESS[.ATTRIBUTE]")]
+    pub ignore: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The environment's spec file (TOML).
+    pub spec: PathBuf,
+
+    #[command(flatten)]
+    pub state: StateArgs,
+
+    /// How to print the report.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// For people.
+    Human,
+    /// For dashboards and alerts.
+    Json,
 }

@@ -35,6 +35,8 @@ fn main() -> ExitCode {
             Command::Plan(args) => commands::plan::run(args).await,
             Command::Apply(args) => commands::apply::run(args).await,
             Command::Show(args) => commands::show::run(args),
+            Command::Drift(args) => commands::drift::run(args).await,
+            Command::Verify(args) => commands::verify::run(args).await,
         }
     });
     match result {
