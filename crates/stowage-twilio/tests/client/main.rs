@@ -5,7 +5,6 @@ mod auth;
 mod endpoints;
 mod errors;
 mod fake;
-mod logging;
 mod pagination;
 mod requests;
 mod retries;

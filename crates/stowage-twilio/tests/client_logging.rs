@@ -4,7 +4,14 @@ use stowage_provider::Secret;
 use stowage_twilio::CreateAwsCredential;
 use tracing_subscriber::fmt::MakeWriter;
 
-use crate::fake::{
+#[path = "client/fake.rs"]
+#[allow(
+    dead_code,
+    reason = "shared with the main client tests, which use all of it"
+)]
+mod fake;
+
+use fake::{
     API_SECRET, AWS_SECRET, CREDENTIAL_SID, FakeTwilio, Reply, aws_credential_json, bounded,
     quick_retries,
 };
@@ -41,7 +48,8 @@ impl<'a> MakeWriter<'a> for Captured {
     }
 }
 
-/// The test runtime is single-threaded, so a thread-local subscriber sees the client's events.
+/// What the client logs, checked in a test binary of its own: `tracing` caches per log line
+/// whether anyone listens, and tests on other threads without a subscriber would spoil that.
 #[tokio::test]
 async fn debug_lines_describe_each_attempt_without_bodies() {
     let captured = Captured::default();
@@ -50,10 +58,7 @@ async fn debug_lines_describe_each_attempt_without_bodies() {
         .with_max_level(tracing::Level::DEBUG)
         .with_ansi(false)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // Tests on other threads, with no subscriber, may have hit the client's log lines first
-    // and cached them as uninteresting; look again now that this subscriber exists.
-    tracing::callsite::rebuild_interest_cache();
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
     let fake = FakeTwilio::start([
         Reply::twilio_error(429, 20429, "Too Many Requests"),
         Reply::json(201, aws_credential_json(CREDENTIAL_SID, "created")),
