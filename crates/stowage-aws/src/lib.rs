@@ -10,6 +10,7 @@ mod access_key;
 mod bucket;
 pub mod calls;
 mod errors;
+pub mod inspect;
 mod moto_compat;
 mod user;
 mod user_policy;

@@ -57,24 +57,44 @@ fn main() -> ExitCode {
 
 async fn run() -> Result<(), String> {
     let world = World::start().await?;
-    println!("stowage: a no-op plan of examples/dev.toml, against moto (via a recording proxy) and the Twilio emulator\n");
+    println!(
+        "stowage: a no-op plan of examples/dev.toml, against moto (via a recording proxy) and the Twilio emulator\n"
+    );
 
     let mut environment = world.fresh_environment()?;
     let started = Instant::now();
     world.plan_and_apply(&mut environment, DEFAULT_PARALLELISM).await?;
     println!("setup: first apply of the environment in {}", millis(started.elapsed()));
-
-    // How long: the same no-op plan, one call at a time and DEFAULT_PARALLELISM at a time.
     let prior = environment.prior()?;
+
+    // Every figure is printed before a disagreeing count fails the bench.
+    let mut problems = Vec::new();
+    report_no_op_plan_times(&world, &prior).await?;
+    report_no_op_plan_calls(&world, &prior, &mut problems).await?;
+    report_fresh_apply(&world, &mut problems).await?;
+    if problems.is_empty() {
+        println!(
+            "\nok: every no-op plan found no changes, read each resource once, and stowage's call counts match its observers'"
+        );
+        Ok(())
+    } else {
+        Err(problems.join("\n  "))
+    }
+}
+
+/// How long: the same no-op plan, one call at a time and DEFAULT_PARALLELISM at a time, on
+/// loopback and with a simulated network round trip.
+async fn report_no_op_plan_times(world: &World, prior: &Prior) -> Result<(), String> {
     section(&format!("no-op plan (refresh + plan), {RUNS} runs after {WARM_UPS} warm-ups"));
     println!("  {:<36} {:>9} {:>9} {:>9}", "", "min", "median", "p90");
     let mut gains = Vec::new();
     for round_trip in [Duration::ZERO, SIMULATED_ROUND_TRIP] {
         world.add_latency(round_trip);
-        let network = if round_trip.is_zero() { "loopback".to_owned() } else { format!("+{} per call", millis(round_trip)) };
+        let network =
+            if round_trip.is_zero() { "loopback".to_owned() } else { format!("+{} per call", millis(round_trip)) };
         let mut medians = BTreeMap::new();
         for parallelism in [DEFAULT_PARALLELISM, 1] {
-            let timing = Timing::of(world.time_no_op_plans(&prior, parallelism).await?);
+            let timing = Timing::of(world.time_no_op_plans(prior, parallelism).await?);
             println!(
                 "  {:<36} {:>9} {:>9} {:>9}",
                 format!("{network}, parallelism {parallelism}"),
@@ -89,44 +109,54 @@ async fn run() -> Result<(), String> {
     }
     world.add_latency(Duration::ZERO);
     println!("  concurrency gain (median at 1 / median at {DEFAULT_PARALLELISM}): {}", gains.join(", "));
+    Ok(())
+}
 
-    // What it costs: one no-op plan's calls, then each resource's read on its own.
+/// What it costs: one no-op plan's calls by kind, then each resource's read on its own.
+async fn report_no_op_plan_calls(world: &World, prior: &Prior, problems: &mut Vec<String>) -> Result<(), String> {
     let engine = world.engine(DEFAULT_PARALLELISM);
-    let mut problems = Vec::new();
-    let (plan, calls) = world.count(world.no_op_plan(&engine, &prior)).await;
+    let (plan, calls) = world.count(world.no_op_plan(&engine, prior)).await;
     plan?;
-    let targets = stowage_plan::read_targets(&world.desired, &prior);
-    let reads = engine.progress_log.take();
     section(&format!("API calls of one no-op plan: {} in all, {} writes", calls.total(), calls.writes()));
     problems.extend(calls.print());
-    check_each_read_once(&targets, &reads)?;
     if calls.writes() > 0 {
         problems.push("a no-op plan wrote something".to_owned());
     }
 
+    let targets = stowage_plan::read_targets(&world.desired, prior);
+    let reads = engine.progress_log.take();
+    check_each_read_once(&targets, &reads)?;
     section(&format!(
         "resources read: {} distinct, {} reads (each resource once), and the calls each needs",
         targets.len(),
         reads.values().sum::<u32>()
     ));
-    let mut per_resource_total = Calls::default();
+    let mut one_by_one = Calls::default();
     for target in &targets {
         let (result, resource_calls) = world.count(world.read_alone(&engine, target)).await;
         result?;
-        println!("  {:<40} {:>3}  {}", target.address.to_string(), resource_calls.total(), resource_calls.kinds().join(", "));
-        per_resource_total.add(&resource_calls);
+        println!(
+            "  {:<40} {:>3}  {}",
+            target.address.to_string(),
+            resource_calls.total(),
+            resource_calls.kinds().join(", ")
+        );
+        one_by_one.add(&resource_calls);
     }
-    if per_resource_total.by_kind() == calls.by_kind() {
+    if one_by_one.by_kind() == calls.by_kind() {
         println!("  (read one by one they make exactly the calls of the whole plan: no call is repeated)");
     } else {
         problems.push(format!(
             "the resources read one by one make other calls than the whole plan: {:?} alone, {:?} together",
-            per_resource_total.by_kind(),
+            one_by_one.by_kind(),
             calls.by_kind()
         ));
     }
+    Ok(())
+}
 
-    // A fresh environment: moto and the emulator emptied, no state.
+/// One apply of a fresh environment: moto and the emulator emptied, no state.
+async fn report_fresh_apply(world: &World, problems: &mut Vec<String>) -> Result<(), String> {
     world.moto.reset();
     world.twilio_emulator.reset();
     let mut fresh = world.fresh_environment()?;
@@ -143,15 +173,11 @@ async fn run() -> Result<(), String> {
         calls.writes()
     ));
     problems.extend(calls.print());
-    let after = world.no_op_plan(&world.engine(DEFAULT_PARALLELISM), &fresh.prior()?).await;
-    after.map_err(|error| format!("after the fresh apply: {error}"))?;
-
-    if problems.is_empty() {
-        println!("\nok: every no-op plan found no changes, read each resource once, and stowage's call counts match its observers'");
-        Ok(())
-    } else {
-        Err(problems.join("\n  "))
-    }
+    world
+        .no_op_plan(&world.engine(DEFAULT_PARALLELISM), &fresh.prior()?)
+        .await
+        .map(drop)
+        .map_err(|error| format!("after the fresh apply: {error}"))
 }
 
 /// moto behind a recording proxy, the Twilio emulator, and stowage's providers pointed at them.
@@ -357,7 +383,11 @@ impl Progress for ReadLog {
 fn check_each_read_once(targets: &[ReadTarget], reads: &BTreeMap<Address, u32>) -> Result<(), String> {
     let expected: BTreeMap<Address, u32> = targets.iter().map(|target| (target.address.clone(), 1)).collect();
     if expected.len() != targets.len() {
-        return Err(format!("read_targets named an address twice: {} targets, {} distinct", targets.len(), expected.len()));
+        return Err(format!(
+            "read_targets named an address twice: {} targets, {} distinct",
+            targets.len(),
+            expected.len()
+        ));
     }
     if *reads != expected {
         return Err(format!("reads by address {reads:?}, expected each of the {} targets once", targets.len()));

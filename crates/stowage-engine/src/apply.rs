@@ -303,3 +303,25 @@ fn verb(kind: StepKind) -> StepVerb {
         StepKind::Forget => StepVerb::Forget,
     }
 }
+
+/// Record what was just read for resources the plan leaves alone but that moved outside
+/// stowage to where the spec now wants them (the spec was edited to match a hand-made change).
+/// Without this, the state would keep the old values and `drift` would report them forever.
+/// Returns whether the state changed.
+pub fn record_accepted_drift(plan: &Plan, observations: &stowage_plan::Observations, state: &mut State) -> bool {
+    let mut changed = false;
+    for drift in plan.drift.iter().filter(|drift| !drift.deleted) {
+        let untouched = plan.change(&drift.address).is_some_and(|change| !change.is_change());
+        let Some(found) = observations.get(&drift.address).and_then(Option::as_ref) else { continue };
+        let Some(mut resource) = state.get(&drift.address.to_string()).cloned() else { continue };
+        if !untouched {
+            continue;
+        }
+        for (name, value) in &found.attributes {
+            resource.attributes.insert(name.clone(), value.clone());
+        }
+        state.upsert(resource);
+        changed = true;
+    }
+    changed
+}

@@ -7,6 +7,7 @@
 //! URL) lives in [`desired`]; the planner itself is generic over the resource schemas.
 
 pub mod desired;
+pub mod drift_report;
 pub mod model;
 pub mod plan_file;
 pub mod planner;
@@ -14,6 +15,7 @@ pub mod prior;
 pub mod render;
 pub mod s3_url;
 pub mod steps;
+pub mod verify;
 
 pub use desired::desired_resources;
 pub use model::{

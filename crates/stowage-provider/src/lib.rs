@@ -7,6 +7,7 @@
 
 pub mod address;
 pub mod error;
+pub mod evaluate;
 pub mod policy;
 pub mod resource;
 pub mod schema;

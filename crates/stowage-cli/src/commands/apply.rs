@@ -26,14 +26,22 @@ pub async fn run(args: &ApplyArgs) -> Result<ExitCode, Report> {
     }
 
     let mut environment = Environment::open(&args.target, None, &args.state, Arc::new(StderrProgress)).await?;
-    let (plan, _observations) = environment.plan().await?;
+    let (plan, observations) = environment.plan().await?;
     print!("{}", human(&plan, HumanOptions { color: stdout_color() }));
     if plan.has_errors() {
         return Ok(exit::ERROR);
     }
     if !plan.has_changes() {
+        // Nothing to change, but the state may still hold values the spec was edited to stop
+        // wanting: record reality, so drift stops reporting a change everyone accepted.
+        if stowage_engine::record_accepted_drift(&plan, &observations, &mut environment.state) {
+            environment.state.serial += 1;
+            environment.state_file.write(&environment.state).into_diagnostic()?;
+            eprintln!("recorded in the state the changes made outside stowage that the spec now matches");
+        }
         return Ok(exit::OK);
     }
+    stowage_engine::record_accepted_drift(&plan, &observations, &mut environment.state);
     if !args.auto_approve && !confirmed()? {
         eprintln!("apply cancelled: nothing was changed");
         return Ok(exit::ERROR);

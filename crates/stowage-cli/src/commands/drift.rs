@@ -1,11 +1,57 @@
-//! `stowage drift SPEC`: not built yet.
+//! `stowage drift SPEC`: compare the state and the spec with reality, strictly read-only, for
+//! scheduled jobs. Exit 0 in sync, 2 drift, 1 error.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use miette::{Report, miette};
+use stowage_plan::drift_report::{self, json::json_report};
 
-use crate::cli::DriftArgs;
+use crate::cli::{DriftArgs, ReportFormat};
+use crate::environment::Environment;
+use crate::exit;
+use crate::progress::StderrProgress;
 
-pub async fn run(_args: &DriftArgs) -> Result<ExitCode, Report> {
-    Err(miette!("`stowage drift` is not built yet"))
+pub async fn run(args: &DriftArgs) -> Result<ExitCode, Report> {
+    // A mistyped flag fails before anything is read.
+    let from_flags = args.ignore.iter().map(|rule| drift_report::parse_ignore(rule)).collect::<Result<Vec<_>, _>>();
+    let mut ignore = from_flags.map_err(|error| miette!(help = IGNORE_HELP, "{error}"))?;
+    let environment = Environment::open(&args.spec, None, &args.state, Arc::new(StderrProgress)).await?;
+    for rule in &environment.spec.spec.drift.ignore {
+        ignore.push(drift_report::ignore_from_rule(rule).map_err(|error| {
+            miette!(help = IGNORE_HELP, "{error} (in `[drift] ignore` of `{}`)", args.spec.display())
+        })?);
+    }
+    // Opening and planning only read: nothing here writes the state or calls a write API.
+    let (plan, _observations) = environment.plan().await?;
+    for diagnostic in &plan.diagnostics {
+        let subject = diagnostic.address.as_ref().map(|address| format!("{address}: ")).unwrap_or_default();
+        let label = match diagnostic.severity {
+            stowage_plan::Severity::Error => "error",
+            stowage_plan::Severity::Warning => "warning",
+        };
+        eprintln!("{label}: {subject}{}", diagnostic.message);
+        if let Some(hint) = &diagnostic.hint {
+            eprintln!("  hint: {hint}");
+        }
+    }
+    if plan.has_errors() {
+        return Err(miette!("cannot tell what drifted until the errors above are fixed"));
+    }
+
+    let report = drift_report::report(&plan, &ignore);
+    let environment_name = environment.spec.spec.environment.name.as_str();
+    match args.format {
+        ReportFormat::Human => print!("{}", drift_report::human(&report, environment_name)),
+        ReportFormat::Json => {
+            let generated_at = jiff::Timestamp::now().to_string();
+            let document = json_report(&report, environment_name, generated_at);
+            let text = serde_json::to_string_pretty(&document)
+                .map_err(|error| miette!("could not write the report as JSON: {error}"))?;
+            println!("{text}");
+        }
+    }
+    Ok(if report.in_sync() { exit::OK } else { exit::changes() })
 }
+
+const IGNORE_HELP: &str = "an ignore rule is `TYPE.NAME` or `TYPE.NAME.ATTRIBUTE`, e.g. `aws_s3_bucket.main.tags`";

@@ -69,7 +69,8 @@ impl World {
     /// `GET /BUCKET?versioning` straight to moto: moto 5.2.1's answer has a root element the
     /// SDK refuses (see stowage-aws's moto_compat), so read the status from the XML.
     pub async fn versioning_status(&self) -> Option<String> {
-        let body = reqwest::get(format!("{}/{BUCKET}?versioning", self.moto.endpoint())).await.unwrap().text().await.unwrap();
+        let body =
+            reqwest::get(format!("{}/{BUCKET}?versioning", self.moto.endpoint())).await.unwrap().text().await.unwrap();
         let start = body.find("<Status>")? + "<Status>".len();
         Some(body[start..start + body[start..].find("</Status>")?].to_owned())
     }
@@ -96,4 +97,3 @@ pub fn assert_exit(output: &Output, expected: i32) {
         stderr(output)
     );
 }
-

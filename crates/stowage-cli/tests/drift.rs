@@ -1,0 +1,448 @@
+//! `stowage drift`, end to end: apply `examples/dev.toml` against moto (behind a recording
+//! proxy) and the Twilio emulator, change reality out of band the way someone in a console
+//! would (the AWS SDK, the Twilio API), and check that drift names what moved, how bad it is,
+//! and that it only ever reads.
+
+mod common;
+
+use std::process::Output;
+
+use common::{BUCKET, REGION, USER, World, assert_exit, dev_spec, stderr, stdout};
+use serde_json::{Value, json};
+use stowage_test_support::{TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, insta_filters};
+
+const POLICY_NAME: &str = "stowage-twilio-video-upload";
+
+/// The dev environment, applied.
+async fn applied_world() -> World {
+    let world = World::new(&dev_spec()).await;
+    assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
+    world
+}
+
+async fn drift(world: &World, extra: &[&str]) -> Output {
+    let mut args = vec!["drift", "dev.toml"];
+    args.extend_from_slice(extra);
+    world.stowage(&args).await
+}
+
+/// `drift --format json`, which must exit `expected`; the report.
+async fn drift_json(world: &World, expected: i32) -> Value {
+    let output = drift(world, &["--format", "json"]).await;
+    assert_exit(&output, expected);
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| panic!("not JSON ({error}):\n{}", stdout(&output)))
+}
+
+/// The one entry of `report` about `address`, of `kind`.
+fn entry<'a>(report: &'a Value, address: &str, kind: &str) -> &'a Value {
+    report["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["address"] == address && entry["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} entry for {address} in {report:#}"))
+}
+
+fn attribute<'a>(entry: &'a Value, name: &str) -> &'a Value {
+    entry["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|attribute| attribute["name"] == name)
+        .unwrap_or_else(|| panic!("no attribute {name} in {entry:#}"))
+}
+
+/// Asserts `report` has exactly one entry, about `address`, and returns it.
+fn only_entry<'a>(report: &'a Value, address: &str, kind: &str) -> &'a Value {
+    let entries = report["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{report:#}");
+    entry(report, address, kind)
+}
+
+async fn reapply_and_expect_no_drift(world: &World) {
+    assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
+    assert_exit(&drift(world, &[]).await, 0);
+}
+
+fn twilio_url(world: &World, path: &str) -> String {
+    format!("{}{path}", world.twilio.base_url())
+}
+
+async fn twilio_get(world: &World, path: &str) -> Value {
+    reqwest::Client::new()
+        .get(twilio_url(world, path))
+        .basic_auth(TEST_ACCOUNT_SID, Some(TEST_AUTH_TOKEN))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// POSTs Twilio settings as someone in the console would: the whole form, as Twilio asks.
+async fn twilio_post_settings(world: &World, path: &str, form: &[(&str, &str)]) {
+    let response = reqwest::Client::new()
+        .post(twilio_url(world, path))
+        .basic_auth(TEST_ACCOUNT_SID, Some(TEST_AUTH_TOKEN))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+}
+
+async fn access_key_id(world: &World) -> String {
+    let keys = world.moto.iam_client().list_access_keys().user_name(USER).send().await.unwrap();
+    keys.access_key_metadata()[0].access_key_id().unwrap().to_owned()
+}
+
+async fn put_policy(world: &World, document: Value) {
+    world
+        .moto
+        .iam_client()
+        .put_user_policy()
+        .user_name(USER)
+        .policy_name(POLICY_NAME)
+        .policy_document(document.to_string())
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_untouched_environment_is_in_sync_and_drift_only_reads() {
+    let world = applied_world().await;
+    let state = world.sandbox.state_path("dev.toml");
+    let backup = world.sandbox.backup_path("dev.toml");
+    let state_before = std::fs::read(&state).unwrap();
+    let backup_before = std::fs::read(&backup).ok();
+    world.proxy.clear();
+    let twilio_writes_before = world.twilio_writes().await;
+
+    for format in ["human", "json", "human"] {
+        let output = drift(&world, &["--format", format]).await;
+        assert_exit(&output, 0);
+    }
+    let human = drift(&world, &[]).await;
+    assert_exit(&human, 0);
+    insta::assert_snapshot!(stdout(&human), @"No drift in `dev`: reality matches the state and the spec.");
+
+    assert_eq!(world.proxy.writes(), vec![], "drift must make no AWS write");
+    assert!(!world.proxy.requests().is_empty(), "drift read AWS");
+    assert_eq!(world.twilio_writes().await, twilio_writes_before, "drift must make no Twilio write");
+    assert_eq!(std::fs::read(&state).unwrap(), state_before, "drift must not write the state");
+    assert_eq!(std::fs::read(&backup).ok(), backup_before, "drift must not write a backup");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deleted_bucket_is_critical_and_apply_brings_it_back() {
+    let world = applied_world().await;
+    let s3 = world.moto.s3_client(REGION);
+    // Versioned: every version and delete marker must go before the bucket can.
+    let versions = s3.list_object_versions().bucket(BUCKET).send().await.unwrap();
+    let objects =
+        versions.versions().iter().map(|version| (version.key().unwrap(), version.version_id().unwrap())).chain(
+            versions.delete_markers().iter().map(|marker| (marker.key().unwrap(), marker.version_id().unwrap())),
+        );
+    for (key, version) in objects {
+        s3.delete_object().bucket(BUCKET).key(key).version_id(version).send().await.unwrap();
+    }
+    s3.delete_bucket().bucket(BUCKET).send().await.unwrap();
+
+    let human = drift(&world, &[]).await;
+    assert_exit(&human, 2);
+    assert!(stdout(&human).contains("CRITICAL aws_s3_bucket.main: deleted outside stowage\n"), "{}", stdout(&human));
+    let report = drift_json(&world, 2).await;
+    let deleted = only_entry(&report, "aws_s3_bucket.main", "deleted_outside");
+    assert_eq!(deleted["severity"], "critical");
+    assert_eq!(report["summary"]["by_kind"]["deleted_outside"], 1);
+    reapply_and_expect_no_drift(&world).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_removed_public_access_block_is_critical_and_reported_for_people_and_tools() {
+    let world = applied_world().await;
+    world.moto.s3_client(REGION).delete_public_access_block().bucket(BUCKET).send().await.unwrap();
+
+    let human = drift(&world, &[]).await;
+    assert_exit(&human, 2);
+    insta::with_settings!({filters => insta_filters()}, {
+        insta::assert_snapshot!("public_access_block_removed_human", stdout(&human));
+    });
+
+    let report = drift_json(&world, 2).await;
+    let changed = only_entry(&report, "aws_s3_bucket.main", "changed_outside");
+    assert_eq!(changed["severity"], "critical");
+    assert_eq!(attribute(changed, "block_public_access")["expected"], json!(true));
+    insta::with_settings!({filters => insta_filters()}, {
+        insta::assert_json_snapshot!("public_access_block_removed_json", report, {".generated_at" => "[GENERATED_AT]"});
+    });
+    let generated_at = report["generated_at"].as_str().unwrap();
+    assert!(generated_at.parse::<jiff::Timestamp>().is_ok(), "not RFC 3339: {generated_at}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn suspended_versioning_is_a_warning() {
+    let world = applied_world().await;
+    let suspended = aws_sdk_s3::types::VersioningConfiguration::builder()
+        .status(aws_sdk_s3::types::BucketVersioningStatus::Suspended)
+        .build();
+    world
+        .moto
+        .s3_client(REGION)
+        .put_bucket_versioning()
+        .bucket(BUCKET)
+        .versioning_configuration(suspended)
+        .send()
+        .await
+        .unwrap();
+
+    let report = drift_json(&world, 2).await;
+    let changed = only_entry(&report, "aws_s3_bucket.main", "changed_outside");
+    assert_eq!(changed["severity"], "warning");
+    assert_eq!(attribute(changed, "versioning")["expected"], json!(true));
+    reapply_and_expect_no_drift(&world).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_removed_lifecycle_rule_is_a_warning() {
+    let world = applied_world().await;
+    world.moto.s3_client(REGION).delete_bucket_lifecycle().bucket(BUCKET).send().await.unwrap();
+
+    let report = drift_json(&world, 2).await;
+    let changed = only_entry(&report, "aws_s3_bucket.main", "changed_outside");
+    assert_eq!(changed["severity"], "warning");
+    assert!(
+        attribute(changed, "lifecycle")["expected"].as_array().is_some_and(|rules| rules.len() == 2),
+        "{changed:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changed_tags_are_a_warning_and_can_be_accepted_by_flag_or_spec() {
+    let world = applied_world().await;
+    let tags = aws_sdk_s3::types::Tagging::builder()
+        .tag_set(aws_sdk_s3::types::Tag::builder().key("team").value("audio").build().unwrap())
+        .build()
+        .unwrap();
+    world.moto.s3_client(REGION).put_bucket_tagging().bucket(BUCKET).tagging(tags).send().await.unwrap();
+
+    let report = drift_json(&world, 2).await;
+    let changed = only_entry(&report, "aws_s3_bucket.main", "changed_outside");
+    assert_eq!(changed["severity"], "warning");
+    assert_eq!(attribute(changed, "tags")["actual"], json!({"team": "audio"}));
+
+    let accepted = drift(&world, &["--ignore", "aws_s3_bucket.main.tags"]).await;
+    assert_exit(&accepted, 0);
+    assert!(stdout(&accepted).contains("1 accepted difference ignored"), "{}", stdout(&accepted));
+    world.rewrite_spec(&format!("{}\n[drift]\nignore = [\"aws_s3_bucket.main\"]\n", dev_spec()));
+    assert_exit(&drift(&world, &[]).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deleted_iam_user_is_critical() {
+    let world = applied_world().await;
+    let iam = world.moto.iam_client();
+    iam.delete_user_policy().user_name(USER).policy_name(POLICY_NAME).send().await.unwrap();
+    iam.delete_access_key().user_name(USER).access_key_id(access_key_id(&world).await).send().await.unwrap();
+    iam.delete_user().user_name(USER).send().await.unwrap();
+
+    let report = drift_json(&world, 2).await;
+    for address in ["aws_iam_user.uploader", "aws_iam_user_policy.uploader", "aws_iam_access_key.uploader"] {
+        assert_eq!(entry(&report, address, "deleted_outside")["severity"], "critical", "{address}");
+    }
+    reapply_and_expect_no_drift(&world).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_widened_policy_is_critical_and_a_reordered_one_is_no_drift() {
+    let world = applied_world().await;
+    // The same meaning: statement as an object, keys and resources reordered, action case.
+    put_policy(
+        &world,
+        json!({
+            "Statement": {"Resource": [format!("arn:aws:s3:::{BUCKET}/recordings/*"), format!("arn:aws:s3:::{BUCKET}/compositions/*")],
+                          "Action": "S3:PutObject", "Effect": "Allow"},
+            "Version": "2012-10-17"
+        }),
+    )
+    .await;
+    assert_exit(&drift(&world, &[]).await, 0);
+
+    put_policy(
+        &world,
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
+                           "Resource": [format!("arn:aws:s3:::{BUCKET}/compositions/*"), format!("arn:aws:s3:::{BUCKET}/recordings/*")]}]
+        }),
+    )
+    .await;
+    let human = drift(&world, &[]).await;
+    assert_exit(&human, 2);
+    insta::with_settings!({filters => insta_filters()}, {
+        insta::assert_snapshot!("widened_policy_human", stdout(&human));
+    });
+    let report = drift_json(&world, 2).await;
+    let changed = only_entry(&report, "aws_iam_user_policy.uploader", "changed_outside");
+    assert_eq!(changed["severity"], "critical");
+    attribute(changed, "document");
+    let why = changed["why"].as_str().unwrap();
+    assert!(
+        why.contains("wider") && why.contains("`s3:GetObject` on `arn:aws:s3:::acme-video-dev/recordings/*`"),
+        "{why}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deactivated_access_key_is_critical() {
+    let world = applied_world().await;
+    world
+        .moto
+        .iam_client()
+        .update_access_key()
+        .user_name(USER)
+        .access_key_id(access_key_id(&world).await)
+        .status(aws_sdk_iam::types::StatusType::Inactive)
+        .send()
+        .await
+        .unwrap();
+
+    let report = drift_json(&world, 2).await;
+    let changed = only_entry(&report, "aws_iam_access_key.uploader", "changed_outside");
+    assert_eq!(changed["severity"], "critical");
+    assert_eq!(attribute(changed, "status")["actual"], "Inactive");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deleted_access_key_is_critical_and_apply_rotates_it() {
+    let world = applied_world().await;
+    let iam = world.moto.iam_client();
+    iam.delete_access_key().user_name(USER).access_key_id(access_key_id(&world).await).send().await.unwrap();
+
+    // The credential that must follow the new key is a consequence, not a second finding.
+    let report = drift_json(&world, 2).await;
+    let deleted = only_entry(&report, "aws_iam_access_key.uploader", "deleted_outside");
+    assert_eq!(deleted["severity"], "critical");
+    reapply_and_expect_no_drift(&world).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deleted_twilio_credential_is_critical() {
+    let world = applied_world().await;
+    let listed = twilio_get(&world, "/v1/Credentials/AWS").await;
+    let sid = listed["credentials"][0]["sid"].as_str().unwrap().to_owned();
+    let response = reqwest::Client::new()
+        .delete(twilio_url(&world, &format!("/v1/Credentials/AWS/{sid}")))
+        .basic_auth(TEST_ACCOUNT_SID, Some(TEST_AUTH_TOKEN))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+
+    let report = drift_json(&world, 2).await;
+    let deleted = only_entry(&report, "twilio_aws_credential.main", "deleted_outside");
+    assert_eq!(deleted["severity"], "critical");
+    assert!(deleted["why"].as_str().unwrap().contains("53613"), "{deleted:#}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recording_storage_switched_off_is_critical() {
+    let world = applied_world().await;
+    let settings = twilio_get(&world, "/v1/RecordingSettings/Default").await;
+    twilio_post_settings(
+        &world,
+        "/v1/RecordingSettings/Default",
+        &[("FriendlyName", settings["friendly_name"].as_str().unwrap()), ("AwsStorageEnabled", "false")],
+    )
+    .await;
+
+    let report = drift_json(&world, 2).await;
+    let changed = entry(&report, "twilio_video_recording_settings.main", "changed_outside");
+    assert_eq!(changed["severity"], "critical");
+    assert_eq!(attribute(changed, "aws_storage_enabled")["actual"], json!(false));
+    reapply_and_expect_no_drift(&world).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn composition_settings_pointed_elsewhere_are_critical() {
+    let world = applied_world().await;
+    // Another bucket Twilio can write to, so Twilio accepts the settings.
+    let elsewhere = "acme-video-elsewhere";
+    let location = aws_sdk_s3::types::CreateBucketConfiguration::builder()
+        .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(REGION))
+        .build();
+    world
+        .moto
+        .s3_client(REGION)
+        .create_bucket()
+        .bucket(elsewhere)
+        .create_bucket_configuration(location)
+        .send()
+        .await
+        .unwrap();
+    let settings = twilio_get(&world, "/v1/CompositionSettings/Default").await;
+    let url = format!("https://{elsewhere}.s3-{REGION}.amazonaws.com/compositions");
+    twilio_post_settings(
+        &world,
+        "/v1/CompositionSettings/Default",
+        &[
+            ("FriendlyName", settings["friendly_name"].as_str().unwrap()),
+            ("AwsCredentialsSid", settings["aws_credentials_sid"].as_str().unwrap()),
+            ("AwsS3Url", &url),
+            ("AwsStorageEnabled", "true"),
+        ],
+    )
+    .await;
+
+    let report = drift_json(&world, 2).await;
+    let changed = only_entry(&report, "twilio_video_composition_settings.main", "changed_outside");
+    assert_eq!(changed["severity"], "critical");
+    assert_eq!(attribute(changed, "aws_s3_url")["actual"], json!(url));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spec_edit_not_yet_applied_is_reported_as_such() {
+    let world = applied_world().await;
+    world.rewrite_spec(&dev_spec().replace("versioning = true", "versioning = false"));
+
+    let report = drift_json(&world, 2).await;
+    let pending = only_entry(&report, "aws_s3_bucket.main", "not_applied");
+    assert_eq!(attribute(pending, "versioning")["expected"], json!(false));
+    assert_eq!(attribute(pending, "versioning")["actual"], json!(true));
+    reapply_and_expect_no_drift(&world).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_malformed_ignore_rule_fails_before_anything_is_read() {
+    let world = World::new(&dev_spec()).await;
+    for rule in ["aws_s3_bucket", "aws_s3_bucket.main.tag", "bucket.main"] {
+        let output = drift(&world, &["--ignore", rule]).await;
+        assert_exit(&output, 1);
+        assert!(stderr(&output).contains(&format!("ignore rule `{rule}`")), "{}", stderr(&output));
+    }
+    assert_eq!(world.proxy.requests(), vec![]);
+    assert_eq!(world.twilio_requests().await, vec![]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hand_made_change_the_spec_adopts_is_recorded_by_apply_and_drift_goes_quiet() {
+    let world = applied_world().await;
+    let tags = aws_sdk_s3::types::Tagging::builder()
+        .tag_set(aws_sdk_s3::types::Tag::builder().key("team").value("audio").build().unwrap())
+        .tag_set(aws_sdk_s3::types::Tag::builder().key("env").value("dev").build().unwrap())
+        .build()
+        .unwrap();
+    world.moto.s3_client(REGION).put_bucket_tagging().bucket(BUCKET).tagging(tags).send().await.unwrap();
+    // The team agrees with the console change and edits the spec to match.
+    world.rewrite_spec(&dev_spec().replace(r#"team = "video""#, r#"team = "audio""#));
+    assert_exit(&world.stowage(&["plan", "dev.toml", "--detailed-exitcode"]).await, 0);
+
+    world.proxy.clear();
+    let applied = world.stowage(&["apply", "dev.toml", "--auto-approve"]).await;
+    assert_exit(&applied, 0);
+    assert_eq!(world.proxy.writes(), vec![], "nothing to change in AWS: only the state learns");
+    assert!(stderr(&applied).contains("recorded in the state"), "{}", stderr(&applied));
+    assert_exit(&drift(&world, &[]).await, 0);
+}
