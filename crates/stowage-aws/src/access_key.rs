@@ -56,7 +56,12 @@ pub(crate) async fn create(aws: &AwsProvider, request: CreateRequest<'_>) -> Res
         }
     })?;
     let Some(key) = output.access_key() else {
-        return Err(ProviderError::new(ErrorKind::Internal, IAM, "CreateAccessKey", "the response holds no access key"));
+        return Err(ProviderError::new(
+            ErrorKind::Internal,
+            IAM,
+            "CreateAccessKey",
+            "the response holds no access key",
+        ));
     };
     let access_key_id = key.access_key_id().to_owned();
     let secret = Secret::new(key.secret_access_key());

@@ -53,12 +53,16 @@ pub(crate) async fn read(aws: &AwsProvider, request: ReadRequest<'_>) -> Result<
         async {
             let output = s3.get_public_access_block().bucket(name).send().await;
             let output = absent_if_not_found(output.map_err(|error| classify(S3, "GetPublicAccessBlock", error)))?;
-            let all_blocked = output
-                .and_then(|output| output.public_access_block_configuration().cloned())
-                .is_some_and(|block| {
-                    [block.block_public_acls(), block.ignore_public_acls(), block.block_public_policy(), block.restrict_public_buckets()]
-                        .iter()
-                        .all(|flag| *flag == Some(true))
+            let all_blocked =
+                output.and_then(|output| output.public_access_block_configuration().cloned()).is_some_and(|block| {
+                    [
+                        block.block_public_acls(),
+                        block.ignore_public_acls(),
+                        block.block_public_policy(),
+                        block.restrict_public_buckets(),
+                    ]
+                    .iter()
+                    .all(|flag| *flag == Some(true))
                 });
             Ok(all_blocked)
         },
@@ -84,7 +88,9 @@ pub(crate) async fn read(aws: &AwsProvider, request: ReadRequest<'_>) -> Result<
             let output = s3.get_bucket_tagging().bucket(name).send().await;
             let output = absent_if_not_found(output.map_err(|error| classify(S3, "GetBucketTagging", error)))?;
             let tags: BTreeMap<String, String> = output
-                .map(|output| output.tag_set().iter().map(|tag| (tag.key().to_owned(), tag.value().to_owned())).collect())
+                .map(|output| {
+                    output.tag_set().iter().map(|tag| (tag.key().to_owned(), tag.value().to_owned())).collect()
+                })
                 .unwrap_or_default();
             Ok(json!(tags))
         },
@@ -277,8 +283,10 @@ async fn configure(
             .map(|(key, value)| Tag::builder().key(key).value(value).build())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|error| build_error(S3, "PutBucketTagging", error))?;
-        let tagging =
-            Tagging::builder().set_tag_set(Some(tag_set)).build().map_err(|error| build_error(S3, "PutBucketTagging", error))?;
+        let tagging = Tagging::builder()
+            .set_tag_set(Some(tag_set))
+            .build()
+            .map_err(|error| build_error(S3, "PutBucketTagging", error))?;
         s3.put_bucket_tagging()
             .bucket(name)
             .tagging(tagging)
@@ -321,7 +329,8 @@ fn lifecycle_rules(attributes: &Attributes) -> Result<Vec<LifecycleRule>, Provid
         .map(|rule| {
             let prefix = rule.get("prefix").and_then(Value::as_str).unwrap_or_default();
             let days = rule.get("expire_after_days").and_then(Value::as_i64).unwrap_or(1);
-            let id = if prefix.is_empty() { "stowage-expire-all".to_owned() } else { format!("stowage-expire-{prefix}") };
+            let id =
+                if prefix.is_empty() { "stowage-expire-all".to_owned() } else { format!("stowage-expire-{prefix}") };
             LifecycleRule::builder()
                 .id(id.trim_end_matches('/'))
                 .status(ExpirationStatus::Enabled)

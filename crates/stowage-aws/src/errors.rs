@@ -13,11 +13,8 @@ where
     match &error {
         SdkError::ServiceError(context) => {
             let code = context.err().code().map(str::to_owned);
-            let message = context
-                .err()
-                .message()
-                .map(str::to_owned)
-                .unwrap_or_else(|| DisplayErrorContext(&error).to_string());
+            let message =
+                context.err().message().map(str::to_owned).unwrap_or_else(|| DisplayErrorContext(&error).to_string());
             let kind = kind_of(code.as_deref(), status_of(&error));
             let mut classified = ProviderError::new(kind, service, operation, message);
             if let Some(code) = code {
@@ -55,27 +52,58 @@ fn status_of<E>(error: &SdkError<E, HttpResponse>) -> Option<u16> {
 pub(crate) fn kind_of(code: Option<&str>, status: Option<u16>) -> ErrorKind {
     match code {
         Some(
-            "NoSuchBucket" | "NoSuchEntity" | "NotFound" | "NoSuchKey" | "NoSuchLifecycleConfiguration"
-            | "NoSuchTagSet" | "NoSuchTagSetError" | "NoSuchPublicAccessBlockConfiguration"
-            | "OwnershipControlsNotFoundError" | "ServerSideEncryptionConfigurationNotFoundError"
+            "NoSuchBucket"
+            | "NoSuchEntity"
+            | "NotFound"
+            | "NoSuchKey"
+            | "NoSuchLifecycleConfiguration"
+            | "NoSuchTagSet"
+            | "NoSuchTagSetError"
+            | "NoSuchPublicAccessBlockConfiguration"
+            | "OwnershipControlsNotFoundError"
+            | "ServerSideEncryptionConfigurationNotFoundError"
             | "NotFoundException",
         ) => ErrorKind::NotFound,
         Some(
-            "Throttling" | "ThrottlingException" | "SlowDown" | "TooManyRequests" | "TooManyRequestsException"
-            | "RequestLimitExceeded" | "RequestThrottled" | "RequestThrottledException",
+            "Throttling"
+            | "ThrottlingException"
+            | "SlowDown"
+            | "TooManyRequests"
+            | "TooManyRequestsException"
+            | "RequestLimitExceeded"
+            | "RequestThrottled"
+            | "RequestThrottledException",
         ) => ErrorKind::Throttled,
         Some(
-            "AccessDenied" | "AccessDeniedException" | "InvalidAccessKeyId" | "SignatureDoesNotMatch"
-            | "ExpiredToken" | "InvalidClientTokenId" | "UnrecognizedClientException" | "AllAccessDisabled",
+            "AccessDenied"
+            | "AccessDeniedException"
+            | "InvalidAccessKeyId"
+            | "SignatureDoesNotMatch"
+            | "ExpiredToken"
+            | "InvalidClientTokenId"
+            | "UnrecognizedClientException"
+            | "AllAccessDisabled",
         ) => ErrorKind::Unauthorized,
         Some(
-            "BucketAlreadyExists" | "BucketAlreadyOwnedByYou" | "EntityAlreadyExists" | "LimitExceeded"
-            | "BucketNotEmpty" | "OperationAborted" | "ConcurrentModification" | "DeleteConflict"
+            "BucketAlreadyExists"
+            | "BucketAlreadyOwnedByYou"
+            | "EntityAlreadyExists"
+            | "LimitExceeded"
+            | "BucketNotEmpty"
+            | "OperationAborted"
+            | "ConcurrentModification"
+            | "DeleteConflict"
             | "ConflictException",
         ) => ErrorKind::Conflict,
         Some(
-            "MalformedPolicyDocument" | "InvalidInput" | "ValidationError" | "InvalidBucketName"
-            | "InvalidArgument" | "MalformedXML" | "InvalidRequest" | "IllegalLocationConstraintException"
+            "MalformedPolicyDocument"
+            | "InvalidInput"
+            | "ValidationError"
+            | "InvalidBucketName"
+            | "InvalidArgument"
+            | "MalformedXML"
+            | "InvalidRequest"
+            | "IllegalLocationConstraintException"
             | "InvalidLocationConstraint",
         ) => ErrorKind::Invalid,
         Some("InternalError" | "ServiceUnavailable" | "ServiceFailure" | "InternalFailure") => ErrorKind::Unavailable,

@@ -79,7 +79,8 @@ impl AwsProvider {
     pub fn from_config(config: &aws_types::SdkConfig, region: String) -> Self {
         let calls = CallCounter::default();
         let path_style = config.endpoint_url().is_some_and(is_loopback_url);
-        let mut s3_config = aws_sdk_s3::config::Builder::from(config).force_path_style(path_style).interceptor(calls.clone());
+        let mut s3_config =
+            aws_sdk_s3::config::Builder::from(config).force_path_style(path_style).interceptor(calls.clone());
         if path_style {
             s3_config = s3_config.interceptor(moto_compat::MotoCompat);
         }

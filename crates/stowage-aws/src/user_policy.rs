@@ -44,7 +44,11 @@ pub(crate) async fn read(aws: &AwsProvider, request: ReadRequest<'_>) -> Result<
 }
 
 /// Create and update are the same call: `PutUserPolicy` replaces the document.
-pub(crate) async fn put(aws: &AwsProvider, address: &Address, attributes: &Attributes) -> Result<Applied, ProviderError> {
+pub(crate) async fn put(
+    aws: &AwsProvider,
+    address: &Address,
+    attributes: &Attributes,
+) -> Result<Applied, ProviderError> {
     let user = attributes.required_str(address, "user_name")?;
     let policy_name = attributes.required_str(address, "policy_name")?;
     let document = attributes.get("document").map(policy::canonical).unwrap_or_default();

@@ -28,7 +28,10 @@ async fn the_uploader_key_can_only_put_objects_under_the_stored_prefixes() {
     let mut access_key_id = None;
     // The AWS resources in dependency order, as apply would create them (the key's create
     // also runs the write test under each prefix, with enforcement on).
-    for resource in desired_resources(&spec).iter().filter(|resource| resource.address.resource_type.provider() == ProviderName::Aws) {
+    for resource in desired_resources(&spec)
+        .iter()
+        .filter(|resource| resource.address.resource_type.provider() == ProviderName::Aws)
+    {
         let attributes: Attributes = resource
             .attributes
             .iter()

@@ -52,9 +52,8 @@ fn main() -> ExitCode {
 fn init_diagnostics() {
     use std::io::IsTerminal;
     let terminal = std::io::stderr().is_terminal();
-    let _ = miette::set_hook(Box::new(move |_| {
-        Box::new(miette::MietteHandlerOpts::new().wrap_lines(terminal).build())
-    }));
+    let _ =
+        miette::set_hook(Box::new(move |_| Box::new(miette::MietteHandlerOpts::new().wrap_lines(terminal).build())));
 }
 
 /// Logs go to stderr, filtered by `RUST_LOG` (default: warnings only), coloured only on a

@@ -8,10 +8,7 @@ use stowage_twilio::{RetryPolicy, TwilioAuth, TwilioEndpoints, TwilioProvider};
 pub fn provider() -> Result<TwilioProvider, Report> {
     let lookup = |name: &str| std::env::var(name).ok();
     let auth = TwilioAuth::from_lookup(lookup).map_err(|error| {
-        miette!(
-            help = "the spec has a `[twilio]` section, so stowage needs Twilio credentials",
-            "{error}"
-        )
+        miette!(help = "the spec has a `[twilio]` section, so stowage needs Twilio credentials", "{error}")
     })?;
     let accounts = lookup("STOWAGE_TWILIO_ACCOUNTS_URL");
     let video = lookup("STOWAGE_TWILIO_VIDEO_URL");

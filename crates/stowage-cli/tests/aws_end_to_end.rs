@@ -23,7 +23,12 @@ async fn apply_creates_exactly_the_configured_resources_and_a_second_run_writes_
     let block = s3.get_public_access_block().bucket(BUCKET).send().await.unwrap();
     let block = block.public_access_block_configuration().unwrap();
     assert_eq!(
-        [block.block_public_acls(), block.ignore_public_acls(), block.block_public_policy(), block.restrict_public_buckets()],
+        [
+            block.block_public_acls(),
+            block.ignore_public_acls(),
+            block.block_public_policy(),
+            block.restrict_public_buckets()
+        ],
         [Some(true); 4]
     );
     let ownership = s3.get_bucket_ownership_controls().bucket(BUCKET).send().await.unwrap();
@@ -32,9 +37,7 @@ async fn apply_creates_exactly_the_configured_resources_and_a_second_run_writes_
     let mut rules: Vec<(String, i32)> = lifecycle
         .rules()
         .iter()
-        .map(|rule| {
-            (rule.filter().unwrap().prefix().unwrap().to_owned(), rule.expiration().unwrap().days().unwrap())
-        })
+        .map(|rule| (rule.filter().unwrap().prefix().unwrap().to_owned(), rule.expiration().unwrap().days().unwrap()))
         .collect();
     rules.sort();
     assert_eq!(rules, vec![("compositions/".to_owned(), 365), ("recordings/".to_owned(), 90)]);
@@ -130,7 +133,9 @@ async fn removing_the_uploader_deletes_policy_and_key_before_the_user() {
         .filter(|request| request.service == "iam")
         .map(|request| request.operation)
         .collect();
-    let position = |operation: &str| deletes.iter().position(|name| name == operation).unwrap_or_else(|| panic!("no {operation} in {deletes:?}"));
+    let position = |operation: &str| {
+        deletes.iter().position(|name| name == operation).unwrap_or_else(|| panic!("no {operation} in {deletes:?}"))
+    };
     assert!(position("DeleteUserPolicy") < position("DeleteUser"), "{deletes:?}");
     assert!(position("DeleteAccessKey") < position("DeleteUser"), "{deletes:?}");
     let error = world.moto.iam_client().get_user().user_name(USER).send().await.unwrap_err();
@@ -199,7 +204,8 @@ async fn every_bad_spec_fails_with_line_and_column_and_makes_no_call() {
     let location = regex::Regex::new(r"bad\.toml:\d+:\d+").unwrap();
     for file in &files {
         std::fs::copy(file, world.sandbox.path().join("bad.toml")).unwrap();
-        for command in [&["validate", "bad.toml"][..], &["plan", "bad.toml"], &["apply", "bad.toml", "--auto-approve"]] {
+        for command in [&["validate", "bad.toml"][..], &["plan", "bad.toml"], &["apply", "bad.toml", "--auto-approve"]]
+        {
             let output = world.stowage(command).await;
             let name = file.file_name().unwrap().to_string_lossy();
             assert_eq!(exit_code(&output), 1, "{name}: {command:?}\n{}", stderr(&output));
@@ -224,7 +230,12 @@ async fn a_lost_handoff_marks_the_key_and_the_next_apply_replaces_it() {
 
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(world.sandbox.state_path("dev.toml")).unwrap()).unwrap();
-    let key = state["resources"].as_array().unwrap().iter().find(|resource| resource["address"] == "aws_iam_access_key.uploader").unwrap();
+    let key = state["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|resource| resource["address"] == "aws_iam_access_key.uploader")
+        .unwrap();
     let orphan = key["id"].as_str().unwrap().to_owned();
     assert!(key["tainted"].as_str().unwrap().contains("secret"), "the key is marked: {key:#}");
 
@@ -250,7 +261,8 @@ async fn throttling_and_server_errors_are_retried() {
     let statuses: Vec<(String, u16)> =
         world.proxy.requests().into_iter().map(|request| (request.operation, request.status)).collect();
     for (operation, failure) in [("CreateUser", 500), ("CreateBucket", 503), ("PutUserPolicy", 400)] {
-        let attempts: Vec<u16> = statuses.iter().filter(|(name, _)| name == operation).map(|(_, status)| *status).collect();
+        let attempts: Vec<u16> =
+            statuses.iter().filter(|(name, _)| name == operation).map(|(_, status)| *status).collect();
         assert_eq!(attempts, vec![failure, 200], "{operation} failed once, then succeeded");
     }
     assert_exit(&world.stowage(&["plan", "dev.toml", "--detailed-exitcode"]).await, 0);

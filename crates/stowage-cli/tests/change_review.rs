@@ -71,7 +71,15 @@ async fn a_plan_whose_spec_or_resources_changed_since_is_refused() {
     world.rewrite_spec(&dev_spec().replace(r#"team = "video""#, r#"team = "audio""#));
     let tag = aws_sdk_s3::types::Tag::builder().key("owner").value("someone").build().unwrap();
     let tagging = aws_sdk_s3::types::Tagging::builder().tag_set(tag).build().unwrap();
-    world.moto.s3_client(common::REGION).put_bucket_tagging().bucket(common::BUCKET).tagging(tagging).send().await.unwrap();
+    world
+        .moto
+        .s3_client(common::REGION)
+        .put_bucket_tagging()
+        .bucket(common::BUCKET)
+        .tagging(tagging)
+        .send()
+        .await
+        .unwrap();
     world.proxy.clear();
     let refused = world.stowage(&["apply", "change.plan"]).await;
     assert_exit(&refused, 1);

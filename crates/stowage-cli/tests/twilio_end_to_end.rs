@@ -14,8 +14,8 @@ use regex::Regex;
 use serde_json::Value;
 use stowage_test_support::twilio_emulator::{RecordedRequest, RunningEmulator};
 use stowage_test_support::{
-    AwsProxy, Moto, Sandbox, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, insta_filters, start_emulator,
-    stowage_command, twilio_env,
+    AwsProxy, Moto, Sandbox, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, insta_filters, start_emulator, stowage_command,
+    twilio_env,
 };
 
 const BINARY: &str = env!("CARGO_BIN_EXE_stowage");
@@ -50,8 +50,7 @@ async fn bounded<Output>(body: impl Future<Output = Output>) -> Output {
 
 fn dev_spec() -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/dev.toml");
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
+    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
 }
 
 /// moto behind a recording proxy, the Twilio emulator, and a sandbox holding `dev.toml`.
@@ -76,11 +75,7 @@ struct Run {
 /// Shown when an assertion about a run fails: everything the run printed.
 impl fmt::Display for Run {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            formatter,
-            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
+        write!(formatter, "exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
     }
 }
 
@@ -96,17 +91,8 @@ impl World {
         let emulator = start_emulator(&moto.endpoint()).await;
         let sandbox = Sandbox::new();
         sandbox.write_spec(SPEC, &dev_spec());
-        let http = reqwest::Client::builder()
-            .timeout(HTTP_TIMEOUT)
-            .build()
-            .unwrap();
-        World {
-            moto,
-            proxy,
-            emulator,
-            sandbox,
-            http,
-        }
+        let http = reqwest::Client::builder().timeout(HTTP_TIMEOUT).build().unwrap();
+        World { moto, proxy, emulator, sandbox, http }
     }
 
     /// AWS through the proxy, Twilio at the emulator.
@@ -117,26 +103,14 @@ impl World {
     }
 
     async fn run_with(&self, arguments: &[&str], environment: Vec<(String, String)>) -> Run {
-        let mut command = tokio::process::Command::from(stowage_command(
-            Path::new(BINARY),
-            &self.sandbox,
-            environment,
-        ));
+        let mut command = tokio::process::Command::from(stowage_command(Path::new(BINARY), &self.sandbox, environment));
         command.args(arguments).kill_on_drop(true);
         let output = tokio::time::timeout(RUN_TIMEOUT, command.output())
             .await
-            .unwrap_or_else(|_| {
-                panic!(
-                    "`stowage {}` did not finish within {RUN_TIMEOUT:?}",
-                    arguments.join(" ")
-                )
-            })
+            .unwrap_or_else(|_| panic!("`stowage {}` did not finish within {RUN_TIMEOUT:?}", arguments.join(" ")))
             .unwrap_or_else(|error| panic!("could not run {BINARY}: {error}"));
         Run {
-            code: output
-                .status
-                .code()
-                .expect("stowage exited on its own, not by a signal"),
+            code: output.status.code().expect("stowage exited on its own, not by a signal"),
             stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
             stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
         }
@@ -158,16 +132,12 @@ impl World {
 
     async fn assert_plan_is_clean(&self) {
         let plan = self.plan().await;
-        assert_eq!(
-            plan.code, 0,
-            "the plan after this apply should have nothing to do\n{plan}"
-        );
+        assert_eq!(plan.code, 0, "the plan after this apply should have nothing to do\n{plan}");
     }
 
     fn state(&self) -> Value {
         let path = self.sandbox.state_path(SPEC);
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
         serde_json::from_str(&text).unwrap()
     }
 
@@ -212,10 +182,7 @@ impl World {
     async fn delete_credential_out_of_band(&self, sid: &str) {
         let response = self
             .http
-            .delete(format!(
-                "{}{CREDENTIALS_PATH}/{sid}",
-                self.emulator.base_url()
-            ))
+            .delete(format!("{}{CREDENTIALS_PATH}/{sid}", self.emulator.base_url()))
             .basic_auth(TEST_ACCOUNT_SID, Some(TEST_AUTH_TOKEN))
             .send()
             .await
@@ -242,30 +209,12 @@ impl World {
     }
 
     async fn access_key_ids(&self) -> Vec<String> {
-        let listed = self
-            .moto
-            .iam_client()
-            .list_access_keys()
-            .user_name(USER)
-            .send()
-            .await
-            .unwrap();
-        listed
-            .access_key_metadata()
-            .iter()
-            .filter_map(|key| key.access_key_id().map(str::to_owned))
-            .collect()
+        let listed = self.moto.iam_client().list_access_keys().user_name(USER).send().await.unwrap();
+        listed.access_key_metadata().iter().filter_map(|key| key.access_key_id().map(str::to_owned)).collect()
     }
 
     async fn delete_access_key_out_of_band(&self, access_key_id: &str) {
-        self.moto
-            .iam_client()
-            .delete_access_key()
-            .user_name(USER)
-            .access_key_id(access_key_id)
-            .send()
-            .await
-            .unwrap();
+        self.moto.iam_client().delete_access_key().user_name(USER).access_key_id(access_key_id).send().await.unwrap();
     }
 
     /// The secret of the uploader's current access key, from moto's own model dump
@@ -301,25 +250,14 @@ async fn storage_settings(world: &World) -> [(Value, Value, Value); 2] {
             settings["aws_s3_url"].clone(),
         )
     };
-    [
-        read(world.settings(RECORDING_SETTINGS_PATH).await),
-        read(world.settings(COMPOSITION_SETTINGS_PATH).await),
-    ]
+    [read(world.settings(RECORDING_SETTINGS_PATH).await), read(world.settings(COMPOSITION_SETTINGS_PATH).await)]
 }
 
 /// What both settings hold when they store into the dev bucket with `credential_sid`.
 fn storing_with(credential_sid: &str) -> [(Value, Value, Value); 2] {
     [
-        (
-            Value::Bool(true),
-            Value::from(credential_sid),
-            Value::from(RECORDINGS_URL),
-        ),
-        (
-            Value::Bool(true),
-            Value::from(credential_sid),
-            Value::from(COMPOSITIONS_URL),
-        ),
+        (Value::Bool(true), Value::from(credential_sid), Value::from(RECORDINGS_URL)),
+        (Value::Bool(true), Value::from(credential_sid), Value::from(COMPOSITIONS_URL)),
     ]
 }
 
@@ -342,10 +280,7 @@ async fn one_apply_of_dev_wires_twilio_to_the_bucket_and_the_next_plan_writes_no
     let world = World::start(false).await;
     bounded(async {
         let first_plan = world.plan().await;
-        assert_eq!(
-            first_plan.code, 2,
-            "the first plan has everything to create\n{first_plan}"
-        );
+        assert_eq!(first_plan.code, 2, "the first plan has everything to create\n{first_plan}");
         insta::with_settings!({ filters => insta_filters() }, {
             insta::assert_snapshot!("first_plan_of_dev", first_plan.stdout);
         });
@@ -357,12 +292,7 @@ async fn one_apply_of_dev_wires_twilio_to_the_bucket_and_the_next_plan_writes_no
         s3.head_bucket().bucket(BUCKET).send().await.unwrap();
         let iam = world.moto.iam_client();
         iam.get_user().user_name(USER).send().await.unwrap();
-        let policies = iam
-            .list_user_policies()
-            .user_name(USER)
-            .send()
-            .await
-            .unwrap();
+        let policies = iam.list_user_policies().user_name(USER).send().await.unwrap();
         assert_eq!(policies.policy_names(), [POLICY_NAME]);
         let key_ids = world.access_key_ids().await;
         assert_eq!(key_ids, [world.recorded_id(ACCESS_KEY_ADDRESS)]);
@@ -370,47 +300,25 @@ async fn one_apply_of_dev_wires_twilio_to_the_bucket_and_the_next_plan_writes_no
         // Twilio, as its API answers.
         let credential_sid = world.recorded_id(CREDENTIAL_ADDRESS);
         assert!(world.credential_exists(&credential_sid).await);
-        assert_eq!(
-            storage_settings(&world).await,
-            storing_with(&credential_sid)
-        );
+        assert_eq!(storage_settings(&world).await, storing_with(&credential_sid));
 
         // The bucket holds Twilio's test files and nothing of stowage's own write test, not
         // even an old version or a delete marker.
         let listed = s3.list_objects_v2().bucket(BUCKET).send().await.unwrap();
-        let keys: Vec<&str> = listed
-            .contents()
-            .iter()
-            .filter_map(|object| object.key())
-            .collect();
+        let keys: Vec<&str> = listed.contents().iter().filter_map(|object| object.key()).collect();
         assert_eq!(
             keys,
-            [
-                "compositions/twilio-storage-test-compositions.txt",
-                "recordings/twilio-storage-test-recordings.txt"
-            ]
+            ["compositions/twilio-storage-test-compositions.txt", "recordings/twilio-storage-test-recordings.txt"]
         );
-        let versions = s3
-            .list_object_versions()
-            .bucket(BUCKET)
-            .send()
-            .await
-            .unwrap();
+        let versions = s3.list_object_versions().bucket(BUCKET).send().await.unwrap();
         let version_keys: Vec<&str> = versions
             .versions()
             .iter()
             .filter_map(|version| version.key())
-            .chain(
-                versions
-                    .delete_markers()
-                    .iter()
-                    .filter_map(|marker| marker.key()),
-            )
+            .chain(versions.delete_markers().iter().filter_map(|marker| marker.key()))
             .collect();
         assert!(
-            version_keys
-                .iter()
-                .all(|key| !key.contains("stowage-write-test-")),
+            version_keys.iter().all(|key| !key.contains("stowage-write-test-")),
             "stowage's write test left {version_keys:?}"
         );
 
@@ -418,20 +326,10 @@ async fn one_apply_of_dev_wires_twilio_to_the_bucket_and_the_next_plan_writes_no
         world.proxy.clear();
         let mark = world.twilio_log_mark();
         world.assert_plan_is_clean().await;
-        assert_eq!(
-            world.twilio_writes_since(mark),
-            Vec::<String>::new(),
-            "the plan wrote to Twilio"
-        );
-        assert!(
-            !world.twilio_requests_since(mark).is_empty(),
-            "the plan should have read Twilio"
-        );
+        assert_eq!(world.twilio_writes_since(mark), Vec::<String>::new(), "the plan wrote to Twilio");
+        assert!(!world.twilio_requests_since(mark).is_empty(), "the plan should have read Twilio");
         assert_eq!(world.proxy.writes(), vec![], "the plan wrote to AWS");
-        assert!(
-            !world.proxy.requests().is_empty(),
-            "the plan should have read AWS"
-        );
+        assert!(!world.proxy.requests().is_empty(), "the plan should have read AWS");
     })
     .await;
 }
@@ -461,31 +359,17 @@ async fn a_key_deleted_out_of_band_is_rotated_new_credential_first_old_credentia
         // move to it, and the old one goes only after both have moved.
         let writes = world.twilio_writes_since(mark);
         assert_eq!(writes.len(), 4, "{writes:#?}");
-        assert_eq!(
-            writes[0],
-            format!("POST {CREDENTIALS_PATH} 201"),
-            "{writes:#?}"
-        );
+        assert_eq!(writes[0], format!("POST {CREDENTIALS_PATH} 201"), "{writes:#?}");
         assert_eq!(
             sorted(writes[1..3].to_vec()),
-            [
-                format!("POST {COMPOSITION_SETTINGS_PATH} 200"),
-                format!("POST {RECORDING_SETTINGS_PATH} 200")
-            ],
+            [format!("POST {COMPOSITION_SETTINGS_PATH} 200"), format!("POST {RECORDING_SETTINGS_PATH} 200")],
             "{writes:#?}"
         );
-        assert_eq!(
-            writes[3],
-            format!("DELETE {CREDENTIALS_PATH}/{old_credential} 204"),
-            "{writes:#?}"
-        );
+        assert_eq!(writes[3], format!("DELETE {CREDENTIALS_PATH}/{old_credential} 204"), "{writes:#?}");
 
         assert!(!world.credential_exists(&old_credential).await);
         assert!(world.credential_exists(&new_credential).await);
-        assert_eq!(
-            storage_settings(&world).await,
-            storing_with(&new_credential)
-        );
+        assert_eq!(storage_settings(&world).await, storing_with(&new_credential));
         world.assert_plan_is_clean().await;
     })
     .await;
@@ -507,16 +391,9 @@ async fn a_credential_deleted_in_twilio_is_replaced_with_a_new_key_and_the_old_k
         let new_credential = world.recorded_id(CREDENTIAL_ADDRESS);
         assert_ne!(new_key, old_key);
         assert_ne!(new_credential, old_credential);
-        assert_eq!(
-            world.access_key_ids().await,
-            [new_key],
-            "the old key should be deleted"
-        );
+        assert_eq!(world.access_key_ids().await, [new_key], "the old key should be deleted");
         assert!(world.credential_exists(&new_credential).await);
-        assert_eq!(
-            storage_settings(&world).await,
-            storing_with(&new_credential)
-        );
+        assert_eq!(storage_settings(&world).await, storing_with(&new_credential));
         world.assert_plan_is_clean().await;
     })
     .await;
@@ -532,13 +409,10 @@ async fn a_credential_deleted_in_twilio_is_replaced_with_a_new_key_and_the_old_k
 /// (upper case and digits), and Rust type names in trace logs such as
 /// `CreateAccessKeyEndpointParamsInterceptor`.
 fn looks_like_aws_secret(text: &str) -> bool {
-    static CAMEL_CASE_WORDS: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"^[a-z]*(?:[A-Z][a-z]+)+$").unwrap());
+    static CAMEL_CASE_WORDS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z]*(?:[A-Z][a-z]+)+$").unwrap());
     let has = |test: fn(&char) -> bool| text.chars().any(|character| test(&character));
     text.len() == 40
-        && text.chars().all(|character| {
-            character.is_ascii_alphanumeric() || character == '/' || character == '+'
-        })
+        && text.chars().all(|character| character.is_ascii_alphanumeric() || character == '/' || character == '+')
         && (has(|character| *character == '/' || *character == '+')
             || (has(char::is_ascii_uppercase) && has(char::is_ascii_lowercase)))
         && !CAMEL_CASE_WORDS.is_match(text)
@@ -565,15 +439,9 @@ async fn no_secret_reaches_stdout_stderr_the_state_or_its_backup_even_at_trace_l
     bounded(async {
         let mut environment = world.environment();
         environment.push(("RUST_LOG".to_owned(), "trace".to_owned()));
-        let run = world
-            .run_with(&["apply", SPEC, "--auto-approve"], environment)
-            .await;
+        let run = world.run_with(&["apply", SPEC, "--auto-approve"], environment).await;
         assert_eq!(run.code, 0, "{run}");
-        assert!(
-            run.stderr.lines().count() > 100,
-            "RUST_LOG=trace should log plenty:\n{}",
-            run.stderr
-        );
+        assert!(run.stderr.lines().count() > 100, "RUST_LOG=trace should log plenty:\n{}", run.stderr);
 
         let secret = world.uploader_secret_from_moto().await;
         let state_path = world.sandbox.state_path(SPEC);
@@ -586,30 +454,13 @@ async fn no_secret_reaches_stdout_stderr_the_state_or_its_backup_even_at_trace_l
             ("the backup", std::fs::read_to_string(&backup_path).unwrap()),
         ];
         // The heuristic would have caught this very secret, wherever it appeared.
-        assert!(
-            looks_like_aws_secret(&secret),
-            "moto's secret is shaped unlike AWS's"
-        );
-        let coloured_log_line =
-            format!("\x1b[3msecret_access_key\x1b[0m\x1b[2m=\x1b[0m{secret}\x1b[0m\n");
-        assert_eq!(
-            secret_like_runs(&coloured_log_line, &spec),
-            [secret.as_str()]
-        );
+        assert!(looks_like_aws_secret(&secret), "moto's secret is shaped unlike AWS's");
+        let coloured_log_line = format!("\x1b[3msecret_access_key\x1b[0m\x1b[2m=\x1b[0m{secret}\x1b[0m\n");
+        assert_eq!(secret_like_runs(&coloured_log_line, &spec), [secret.as_str()]);
         for (name, text) in &outputs {
-            assert!(
-                !text.contains(&secret),
-                "the access key's secret is in {name}"
-            );
-            assert!(
-                !text.contains(TEST_AUTH_TOKEN),
-                "the Twilio auth token is in {name}"
-            );
-            assert_eq!(
-                secret_like_runs(text, &spec),
-                Vec::<String>::new(),
-                "something like a secret is in {name}"
-            );
+            assert!(!text.contains(&secret), "the access key's secret is in {name}");
+            assert!(!text.contains(TEST_AUTH_TOKEN), "the Twilio auth token is in {name}");
+            assert_eq!(secret_like_runs(text, &spec), Vec::<String>::new(), "something like a secret is in {name}");
         }
 
         // Readable by their owner only.
@@ -632,7 +483,13 @@ async fn a_new_key_that_cannot_write_fails_the_apply_and_leaves_twilio_untouched
         // Someone denies the uploader its one permission, and the key must be replaced.
         let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:PutObject","Resource":"*"}]}"#;
         let iam = world.moto.iam_client();
-        iam.put_user_policy().user_name(USER).policy_name("deny-put-object").policy_document(deny).send().await.unwrap();
+        iam.put_user_policy()
+            .user_name(USER)
+            .policy_name("deny-put-object")
+            .policy_document(deny)
+            .send()
+            .await
+            .unwrap();
         world.delete_access_key_out_of_band(&old_key).await;
 
         world.proxy.clear();
@@ -643,7 +500,10 @@ async fn a_new_key_that_cannot_write_fails_the_apply_and_leaves_twilio_untouched
 
         // The key was made, failed its test, and was deleted; Twilio never heard of it.
         let aws_writes: Vec<String> = world.proxy.writes().iter().map(ToString::to_string).collect();
-        assert_eq!(aws_writes, ["iam CreateAccessKey write 200", "s3 PutObject write 403", "iam DeleteAccessKey write 200"]);
+        assert_eq!(
+            aws_writes,
+            ["iam CreateAccessKey write 200", "s3 PutObject write 403", "iam DeleteAccessKey write 200"]
+        );
         assert_eq!(world.access_key_ids().await, Vec::<String>::new(), "the failed key should be deleted");
         assert_eq!(world.twilio_writes_since(mark), Vec::<String>::new(), "Twilio should not be changed");
         assert_eq!(storage_settings(&world).await, storing_with(&old_credential));
@@ -657,17 +517,13 @@ async fn every_request_to_twilio_conforms_to_its_openapi_documents() {
     let world = World::start(false).await;
     bounded(async {
         world.apply().await;
-        world
-            .delete_access_key_out_of_band(&world.recorded_id(ACCESS_KEY_ADDRESS))
-            .await;
+        world.delete_access_key_out_of_band(&world.recorded_id(ACCESS_KEY_ADDRESS)).await;
         world.apply().await;
         world.assert_plan_is_clean().await;
 
         let requests = world.emulator.requests();
-        let nonconforming: Vec<&RecordedRequest> = requests
-            .iter()
-            .filter(|request| !request.conforms || !request.violations.is_empty())
-            .collect();
+        let nonconforming: Vec<&RecordedRequest> =
+            requests.iter().filter(|request| !request.conforms || !request.violations.is_empty()).collect();
         assert!(nonconforming.is_empty(), "{nonconforming:#?}");
         // Every operation stowage uses was exercised, so the check above covered them all.
         let operations: BTreeSet<String> = requests
@@ -689,14 +545,8 @@ async fn every_request_to_twilio_conforms_to_its_openapi_documents() {
             "POST /v1/Credentials/AWS",
             "POST /v1/RecordingSettings/Default",
         ];
-        let missing: Vec<&str> = expected
-            .into_iter()
-            .filter(|operation| !operations.contains(*operation))
-            .collect();
-        assert!(
-            missing.is_empty(),
-            "never exercised: {missing:?}; seen: {operations:#?}"
-        );
+        let missing: Vec<&str> = expected.into_iter().filter(|operation| !operations.contains(*operation)).collect();
+        assert!(missing.is_empty(), "never exercised: {missing:?}; seen: {operations:#?}");
     })
     .await;
 }
@@ -716,30 +566,14 @@ async fn a_plan_without_twilio_credentials_names_the_variables_and_calls_nothing
         let plan = world.run_with(&["plan", SPEC], environment).await;
         assert_eq!(plan.code, 1, "{plan}");
         assert_eq!(plan.stdout, "");
-        for variable in [
-            "TWILIO_API_KEY",
-            "TWILIO_API_SECRET",
-            "TWILIO_ACCOUNT_SID",
-            "TWILIO_AUTH_TOKEN",
-        ] {
-            assert!(
-                unwrapped(&plan.stderr).contains(variable),
-                "{variable} is not named\n{plan}"
-            );
+        for variable in ["TWILIO_API_KEY", "TWILIO_API_SECRET", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"] {
+            assert!(unwrapped(&plan.stderr).contains(variable), "{variable} is not named\n{plan}");
         }
         insta::with_settings!({ filters => insta_filters() }, {
             insta::assert_snapshot!("missing_twilio_credentials", plan.stderr);
         });
-        assert_eq!(
-            world.proxy.requests(),
-            vec![],
-            "nothing should reach AWS before the Twilio check"
-        );
-        assert_eq!(
-            world.emulator.requests(),
-            vec![],
-            "nothing should reach Twilio without credentials"
-        );
+        assert_eq!(world.proxy.requests(), vec![], "nothing should reach AWS before the Twilio check");
+        assert_eq!(world.emulator.requests(), vec![], "nothing should reach Twilio without credentials");
         assert!(!world.sandbox.state_path(SPEC).exists());
     })
     .await;
@@ -754,15 +588,8 @@ async fn log_lines_on_a_stderr_that_is_not_a_terminal_carry_no_colour_codes() {
         environment.push(("RUST_LOG".to_owned(), "info".to_owned()));
         let plan = world.run_with(&["plan", SPEC], environment).await;
         assert_eq!(plan.code, 0, "{plan}");
-        assert!(
-            plan.stderr.contains("refreshed"),
-            "the refresh should log at info level\n{plan}"
-        );
-        assert!(
-            !plan.stderr.contains('\x1b'),
-            "colour codes in a log written to a pipe:\n{}",
-            plan.stderr
-        );
+        assert!(plan.stderr.contains("refreshed"), "the refresh should log at info level\n{plan}");
+        assert!(!plan.stderr.contains('\x1b'), "colour codes in a log written to a pipe:\n{}", plan.stderr);
     })
     .await;
 }

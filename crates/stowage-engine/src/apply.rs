@@ -56,7 +56,8 @@ pub async fn apply(
     file: &LocalStateFile,
 ) -> Result<ApplyOutcome, ApplyError> {
     let steps = stowage_plan::steps(plan)?;
-    let changes: BTreeMap<&Address, &ResourceChange> = plan.changes.iter().map(|change| (&change.address, change)).collect();
+    let changes: BTreeMap<&Address, &ResourceChange> =
+        plan.changes.iter().map(|change| (&change.address, change)).collect();
     let handoff = SecretHandoff::new();
 
     let mut finished = vec![false; steps.len()];
@@ -106,7 +107,11 @@ pub async fn apply(
         state.serial += 1;
         file.write(state)?;
     }
-    if failures.is_empty() { Ok(ApplyOutcome { completed, tainted }) } else { Err(ApplyError::Steps { failures, completed }) }
+    if failures.is_empty() {
+        Ok(ApplyOutcome { completed, tainted })
+    } else {
+        Err(ApplyError::Steps { failures, completed })
+    }
 }
 
 /// Everything a step needs, resolved from the state before it starts.
@@ -134,7 +139,11 @@ fn prepare(step: &Step, change: &ResourceChange, state: &State) -> Result<Prepar
 
 /// Values known only after apply come from the state, where the steps this one waited for
 /// recorded them.
-fn resolve(address: &Address, after: &BTreeMap<String, PlannedValue>, state: &State) -> Result<Attributes, ProviderError> {
+fn resolve(
+    address: &Address,
+    after: &BTreeMap<String, PlannedValue>,
+    state: &State,
+) -> Result<Attributes, ProviderError> {
     after
         .iter()
         .map(|(name, value)| {

@@ -61,7 +61,10 @@ pub fn desired_resources(spec: &Spec) -> Vec<DesiredResource> {
                 attributes: known([
                     ("user_name", json!(uploader.user_name.as_str())),
                     ("policy_name", json!(UPLOADER_POLICY_NAME)),
-                    ("document", uploader_policy(spec.aws.region.partition(), spec.bucket.name.as_str(), &stored_prefixes)),
+                    (
+                        "document",
+                        uploader_policy(spec.aws.region.partition(), spec.bucket.name.as_str(), &stored_prefixes),
+                    ),
                 ]),
                 depends_on: vec![user_address(), bucket_address()],
             });
@@ -164,7 +167,11 @@ fn storage_settings(spec: &Spec, address: Address, storage: &StorageSpec) -> Des
         );
         attributes.insert(
             "aws_credentials_sid".to_owned(),
-            DesiredValue::Reference(Reference { address: credential_address(), attribute: "sid".to_owned(), fresh: false }),
+            DesiredValue::Reference(Reference {
+                address: credential_address(),
+                attribute: "sid".to_owned(),
+                fresh: false,
+            }),
         );
         depends_on.push(credential_address());
         if let Some(policy) = spec.uploader.as_ref().map(|_| policy_address()) {

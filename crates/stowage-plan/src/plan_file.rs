@@ -51,9 +51,13 @@ pub struct StateFingerprint {
 pub enum PlanFileError {
     #[error("this is not a stowage plan file (it does not start with `{MAGIC}`)")]
     NotAPlan,
-    #[error("plan file format {found} is newer than this stowage reads ({PLAN_FILE_VERSION}): use the stowage that made it")]
+    #[error(
+        "plan file format {found} is newer than this stowage reads ({PLAN_FILE_VERSION}): use the stowage that made it"
+    )]
     NewerFormat { found: u32 },
-    #[error("the plan file is damaged: its checksum does not match its content (truncated or edited after it was made)")]
+    #[error(
+        "the plan file is damaged: its checksum does not match its content (truncated or edited after it was made)"
+    )]
     ChecksumMismatch,
     #[error("the plan file is damaged: {0}")]
     Malformed(String),

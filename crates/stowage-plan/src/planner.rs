@@ -4,9 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
-use stowage_provider::{
-    Address, Attributes, Comparison, Observed, ReplaceOrder, ResourceSchema, policy,
-};
+use stowage_provider::{Address, Attributes, Comparison, Observed, ReplaceOrder, ResourceSchema, policy};
 
 use crate::model::{
     ActionKind, AttributeChange, DesiredResource, DesiredValue, Plan, PlanDiagnostic, PlannedValue, Reason,
@@ -136,7 +134,8 @@ impl Context<'_> {
             DesiredValue::Known(value) => PlannedValue::Known(value.clone()),
             DesiredValue::Reference(reference) => {
                 let change = self.changes.iter().find(|change| change.address == reference.address);
-                let being_created = change.is_none_or(|change| matches!(change.action, ActionKind::Create | ActionKind::Replace));
+                let being_created =
+                    change.is_none_or(|change| matches!(change.action, ActionKind::Create | ActionKind::Replace));
                 if being_created {
                     return PlannedValue::Unknown(reference.clone());
                 }
@@ -251,11 +250,8 @@ fn plan_resource(
 
     let attribute_changes = diff(schema, &after, &found.attributes);
     let tainted = recorded.and_then(|recorded| recorded.tainted.clone());
-    let forcing: Vec<String> = attribute_changes
-        .iter()
-        .filter(|change| change.forces_replacement)
-        .map(|change| change.name.clone())
-        .collect();
+    let forcing: Vec<String> =
+        attribute_changes.iter().filter(|change| change.forces_replacement).map(|change| change.name.clone()).collect();
 
     if let Some(diagnostic) = impossible_move(address, &attribute_changes, found) {
         return Err(diagnostic);
@@ -279,11 +275,13 @@ fn plan_resource(
 
     let mut change = base(action, reason);
     if action == ActionKind::Replace {
-        change.replace_order = Some(match schema.replace_order {
-            ReplaceOrder::CreateBeforeDestroy => ReplaceOrder::CreateBeforeDestroy,
-            ReplaceOrder::DestroyBeforeCreate => ReplaceOrder::DestroyBeforeCreate,
-        }
-        .into());
+        change.replace_order = Some(
+            match schema.replace_order {
+                ReplaceOrder::CreateBeforeDestroy => ReplaceOrder::CreateBeforeDestroy,
+                ReplaceOrder::DestroyBeforeCreate => ReplaceOrder::DestroyBeforeCreate,
+            }
+            .into(),
+        );
     }
     change.changes = attribute_changes;
     change.after = Some(after);
@@ -310,7 +308,10 @@ fn impossible_move(address: &Address, changes: &[AttributeChange], found: &Obser
     Some(PlanDiagnostic {
         severity: Severity::Error,
         address: Some(address.clone()),
-        message: format!("bucket `{}` is in `{from}`, the spec says `{to}`: S3 cannot move a bucket to another region", found.id),
+        message: format!(
+            "bucket `{}` is in `{from}`, the spec says `{to}`: S3 cannot move a bucket to another region",
+            found.id
+        ),
         hint: Some(format!(
             "keep `region = \"{from}\"`, or choose a new `[bucket] name` to create a new bucket in `{to}` \
              (the old bucket and its recordings stay where they are until you remove them)"
@@ -321,7 +322,11 @@ fn impossible_move(address: &Address, changes: &[AttributeChange], found: &Obser
 /// The attributes whose desired value differs from the observed one.
 fn diff(schema: &ResourceSchema, after: &BTreeMap<String, PlannedValue>, before: &Attributes) -> Vec<AttributeChange> {
     let mut changes = Vec::new();
-    for attribute in schema.attributes.iter().filter(|attribute| !attribute.computed && attribute.comparison != Comparison::NotCompared) {
+    for attribute in schema
+        .attributes
+        .iter()
+        .filter(|attribute| !attribute.computed && attribute.comparison != Comparison::NotCompared)
+    {
         let Some(wanted) = after.get(attribute.name) else { continue };
         let current = before.get(attribute.name).cloned().unwrap_or(Value::Null);
         let same = match wanted {

@@ -44,9 +44,8 @@ impl Prior {
     }
 
     pub fn from_state(state: &State) -> Result<Self, PriorError> {
-        let parse = |text: &str| {
-            text.parse::<Address>().map_err(|source| PriorError { address: text.to_owned(), source })
-        };
+        let parse =
+            |text: &str| text.parse::<Address>().map_err(|source| PriorError { address: text.to_owned(), source });
         let mut resources = BTreeMap::new();
         for resource in &state.resources {
             let address = parse(&resource.address)?;

@@ -25,9 +25,7 @@ pub fn parse(url: &str) -> Option<S3Location> {
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
     let host = host.to_ascii_lowercase();
     let host = host.strip_suffix(".amazonaws.com")?;
-    let (bucket, region) = host
-        .rsplit_once(".s3-")
-        .or_else(|| host.rsplit_once(".s3."))?;
+    let (bucket, region) = host.rsplit_once(".s3-").or_else(|| host.rsplit_once(".s3."))?;
     if bucket.is_empty() || region.is_empty() || region.contains('.') {
         return None;
     }

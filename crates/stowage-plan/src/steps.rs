@@ -92,7 +92,8 @@ pub fn steps(plan: &Plan) -> Result<Vec<Step>, CycleError> {
         }
         for &delete in delete_steps.get(&change.address).into_iter().flatten() {
             for dependent in dependents.get(&change.address).into_iter().flatten() {
-                let dependent_steps = put_steps.get(dependent).into_iter().chain(delete_steps.get(dependent).into_iter().flatten());
+                let dependent_steps =
+                    put_steps.get(dependent).into_iter().chain(delete_steps.get(dependent).into_iter().flatten());
                 for &step in dependent_steps {
                     if step != delete {
                         steps[delete].waits_for.push(step);
@@ -119,7 +120,8 @@ fn topological_order(steps: Vec<Step>) -> Result<Vec<Step>, CycleError> {
     let mut placed = vec![false; count];
     let mut order: Vec<usize> = Vec::with_capacity(count);
     while order.len() < count {
-        let next = (0..count).find(|&index| !placed[index] && steps[index].waits_for.iter().all(|&before| placed[before]));
+        let next =
+            (0..count).find(|&index| !placed[index] && steps[index].waits_for.iter().all(|&before| placed[before]));
         let Some(next) = next else {
             let stuck: Vec<String> = (0..count)
                 .filter(|&index| !placed[index])

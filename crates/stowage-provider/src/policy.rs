@@ -96,7 +96,8 @@ fn meaning(document: &Value) -> Value {
 
 fn canonical_statement(statement: &Value) -> Value {
     let Some(object) = statement.as_object() else { return statement.clone() };
-    let order = ["Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource", "Condition"];
+    let order =
+        ["Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource", "Condition"];
     let mut out = Map::new();
     for key in order.iter().copied().chain(object.keys().map(String::as_str)) {
         if out.contains_key(key) {
@@ -138,7 +139,11 @@ fn canonical_condition(condition: &Value) -> Value {
                             Value::Object(keys) => {
                                 let mut keys: Vec<(&String, &Value)> = keys.iter().collect();
                                 keys.sort_by(|a, b| a.0.cmp(b.0));
-                                Value::Object(keys.into_iter().map(|(key, values)| (key.clone(), as_sorted_list(values))).collect())
+                                Value::Object(
+                                    keys.into_iter()
+                                        .map(|(key, values)| (key.clone(), as_sorted_list(values)))
+                                        .collect(),
+                                )
                             }
                             other => other.clone(),
                         };

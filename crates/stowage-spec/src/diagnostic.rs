@@ -44,22 +44,13 @@ impl Diagnostic {
     }
 
     fn new(severity: Severity, source: &SpecSource, message: impl Into<String>) -> Self {
-        Self {
-            severity,
-            message: message.into(),
-            labels: Vec::new(),
-            help: None,
-            source: source.clone(),
-        }
+        Self { severity, message: message.into(), labels: Vec::new(), help: None, source: source.clone() }
     }
 
     /// Adds a label; the first one added is the primary one.
     #[must_use]
     pub fn with_label(mut self, span: impl Into<SourceSpan>, text: Option<String>) -> Self {
-        self.labels.push(Label {
-            span: span.into(),
-            text,
-        });
+        self.labels.push(Label { span: span.into(), text });
         self
     }
 
@@ -100,9 +91,7 @@ impl Diagnostic {
 
     /// The primary span: the first label's, or the start of the file.
     pub fn primary_span(&self) -> SourceSpan {
-        self.labels
-            .first()
-            .map_or_else(|| SourceSpan::from(0..0), |label| label.span)
+        self.labels.first().map_or_else(|| SourceSpan::from(0..0), |label| label.span)
     }
 
     /// The 1-based line and column where the primary span starts, for plain rendering as
@@ -129,9 +118,7 @@ impl miette::Diagnostic for Diagnostic {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help
-            .as_ref()
-            .map(|help| Box::new(help) as Box<dyn fmt::Display>)
+        self.help.as_ref().map(|help| Box::new(help) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -161,10 +148,7 @@ pub struct SpecErrors {
 
 impl SpecErrors {
     pub(crate) fn new(source: &SpecSource, diagnostics: Vec<Diagnostic>) -> Self {
-        Self {
-            diagnostics,
-            source: source.clone(),
-        }
+        Self { diagnostics, source: source.clone() }
     }
 
     /// The source the findings point into.
@@ -174,9 +158,7 @@ impl SpecErrors {
 
     /// The findings that make the spec invalid.
     pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
-        self.diagnostics
-            .iter()
-            .filter(|diagnostic| diagnostic.severity == Severity::Error)
+        self.diagnostics.iter().filter(|diagnostic| diagnostic.severity == Severity::Error)
     }
 }
 
@@ -184,12 +166,7 @@ impl fmt::Display for SpecErrors {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         let errors = self.errors().count();
         let warnings = self.diagnostics.len() - errors;
-        write!(
-            formatter,
-            "`{}` is not a valid spec: {}",
-            self.source.name(),
-            count(errors, "error")
-        )?;
+        write!(formatter, "`{}` is not a valid spec: {}", self.source.name(), count(errors, "error"))?;
         if warnings > 0 {
             write!(formatter, " and {}", count(warnings, "warning"))?;
         }
@@ -198,11 +175,7 @@ impl fmt::Display for SpecErrors {
 }
 
 fn count(number: usize, noun: &str) -> String {
-    if number == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{number} {noun}s")
-    }
+    if number == 1 { format!("1 {noun}") } else { format!("{number} {noun}s") }
 }
 
 impl std::error::Error for SpecErrors {}
@@ -213,10 +186,6 @@ impl miette::Diagnostic for SpecErrors {
     }
 
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
-        Some(Box::new(
-            self.diagnostics
-                .iter()
-                .map(|diagnostic| diagnostic as &dyn miette::Diagnostic),
-        ))
+        Some(Box::new(self.diagnostics.iter().map(|diagnostic| diagnostic as &dyn miette::Diagnostic)))
     }
 }

@@ -202,13 +202,8 @@ pub(crate) static SCHEMA: LazyLock<Value> = LazyLock::new(|| {
     // Draft 7 is what editors' TOML tooling (taplo) understands best.
     let mut settings = SchemaSettings::draft07();
     // First, so that draft 7's own transforms (moving `$ref` siblings into `allOf`) see the result.
-    settings
-        .transforms
-        .insert(0, Box::new(RecursiveTransform(for_toml)));
-    settings
-        .into_generator()
-        .into_root_schema_for::<SpecFile>()
-        .to_value()
+    settings.transforms.insert(0, Box::new(RecursiveTransform(for_toml)));
+    settings.into_generator().into_root_schema_for::<SpecFile>().to_value()
 });
 
 /// Fits the generated schema to TOML and to editors.
@@ -225,8 +220,7 @@ fn for_toml(schema: &mut Schema) {
         }
     }
     if let Some(Value::Array(alternatives)) = object.get_mut("anyOf") {
-        alternatives
-            .retain(|alternative| alternative.get("type").is_none_or(|kind| kind != "null"));
+        alternatives.retain(|alternative| alternative.get("type").is_none_or(|kind| kind != "null"));
         if let [Value::Object(single)] = alternatives.as_slice() {
             let single = single.clone();
             object.remove("anyOf");
@@ -238,10 +232,7 @@ fn for_toml(schema: &mut Schema) {
     }
     // Doc comments wrap at 100 columns; editors wrap descriptions themselves.
     if let Some(Value::String(description)) = object.get_mut("description") {
-        *description = description
-            .split("\n\n")
-            .map(|paragraph| paragraph.replace('\n', " "))
-            .collect::<Vec<_>>()
-            .join("\n\n");
+        *description =
+            description.split("\n\n").map(|paragraph| paragraph.replace('\n', " ")).collect::<Vec<_>>().join("\n\n");
     }
 }

@@ -27,14 +27,12 @@ use toml::de::DeTable;
 pub use diagnostic::{Diagnostic, Label, Severity, SpecErrors};
 pub use source::{KeyPath, SpecSource};
 pub use spec::{
-    AwsSettings, BucketSpec, DriftSettings, Environment, LifecycleRule, Spec, StorageSpec,
-    TwilioSettings, Uploader,
+    AwsSettings, BucketSpec, DriftSettings, Environment, LifecycleRule, Spec, StorageSpec, TwilioSettings, Uploader,
 };
 pub use values::{
-    AccountSid, AccountSidError, BucketName, BucketNameError, Encryption, EnvironmentName,
-    EnvironmentNameError, IamPath, IamPathError, IamUserName, IamUserNameError, IgnoreRule,
-    IgnoreRuleError, InvalidValue, KNOWN_REGIONS, KmsKeyArn, KmsKeyArnError, MAX_TAGS, Prefix,
-    PrefixError, Region, RegionError, TagError, check_tag,
+    AccountSid, AccountSidError, BucketName, BucketNameError, Encryption, EnvironmentName, EnvironmentNameError,
+    IamPath, IamPathError, IamUserName, IamUserNameError, IgnoreRule, IgnoreRuleError, InvalidValue, KNOWN_REGIONS,
+    KmsKeyArn, KmsKeyArnError, MAX_TAGS, Prefix, PrefixError, Region, RegionError, TagError, check_tag,
 };
 
 /// A spec that passed validation, with the warnings found on the way.
@@ -53,10 +51,7 @@ pub fn parse(file_name: &str, text: &str) -> Result<Validated, SpecErrors> {
     let (document, syntax_errors) = DeTable::parse_recoverable(text);
     if !syntax_errors.is_empty() {
         let source = SpecSource::unindexed(file_name, text);
-        let diagnostics = syntax_errors
-            .iter()
-            .map(|error| syntax_diagnostic(&source, error))
-            .collect();
+        let diagnostics = syntax_errors.iter().map(|error| syntax_diagnostic(&source, error)).collect();
         return Err(SpecErrors::new(&source, diagnostics));
     }
     let document = document.into_inner();
@@ -68,15 +63,8 @@ pub fn parse(file_name: &str, text: &str) -> Result<Validated, SpecErrors> {
     // Reading order: top to bottom, as an editor would show them.
     diagnostics.sort_by_key(|diagnostic| diagnostic.primary_span().offset());
     match spec {
-        Some(spec)
-            if diagnostics
-                .iter()
-                .all(|diagnostic| diagnostic.severity() == Severity::Warning) =>
-        {
-            Ok(Validated {
-                spec,
-                warnings: diagnostics,
-            })
+        Some(spec) if diagnostics.iter().all(|diagnostic| diagnostic.severity() == Severity::Warning) => {
+            Ok(Validated { spec, warnings: diagnostics })
         }
         _ => Err(SpecErrors::new(&source, diagnostics)),
     }

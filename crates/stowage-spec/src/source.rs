@@ -46,13 +46,7 @@ impl SpecSource {
     }
 
     fn with_locations(name: &str, text: &str, locations: BTreeMap<String, Location>) -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                name: name.to_owned(),
-                text: text.to_owned(),
-                locations,
-            }),
-        }
+        Self { inner: Arc::new(Inner { name: name.to_owned(), text: text.to_owned(), locations }) }
     }
 
     /// The file name given to [`crate::parse`].
@@ -67,18 +61,12 @@ impl SpecSource {
 
     /// The span of the value at `path` (for a table, its header), if the file writes it.
     pub fn span_of(&self, path: &str) -> Option<SourceSpan> {
-        self.inner
-            .locations
-            .get(path)
-            .map(|location| location.value)
+        self.inner.locations.get(path).map(|location| location.value)
     }
 
     /// The span of the key at `path`, if the file writes it (array items have none).
     pub fn key_span_of(&self, path: &str) -> Option<SourceSpan> {
-        self.inner
-            .locations
-            .get(path)
-            .and_then(|location| location.key)
+        self.inner.locations.get(path).and_then(|location| location.key)
     }
 
     /// The span of the value at `path`, or of its nearest written ancestor when the value comes
@@ -127,9 +115,7 @@ impl SourceCode for SpecSource {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let contents = self
-            .text()
-            .read_span(span, context_lines_before, context_lines_after)?;
+        let contents = self.text().read_span(span, context_lines_before, context_lines_after)?;
         Ok(Box::new(MietteSpanContents::new_named(
             self.name().to_owned(),
             contents.data(),
@@ -144,34 +130,18 @@ impl SourceCode for SpecSource {
 fn index_table(table: &DeTable<'_>, path: &KeyPath, locations: &mut BTreeMap<String, Location>) {
     for (key, value) in table {
         let path = path.key(key.get_ref());
-        locations.insert(
-            path.to_string(),
-            Location {
-                key: Some(to_span(key.span())),
-                value: to_span(value.span()),
-            },
-        );
+        locations.insert(path.to_string(), Location { key: Some(to_span(key.span())), value: to_span(value.span()) });
         index_value(value, &path, locations);
     }
 }
 
-fn index_value(
-    value: &Spanned<DeValue<'_>>,
-    path: &KeyPath,
-    locations: &mut BTreeMap<String, Location>,
-) {
+fn index_value(value: &Spanned<DeValue<'_>>, path: &KeyPath, locations: &mut BTreeMap<String, Location>) {
     match value.get_ref() {
         DeValue::Table(table) => index_table(table, path, locations),
         DeValue::Array(array) => {
             for (index, item) in array.iter().enumerate() {
                 let path = path.index(index);
-                locations.insert(
-                    path.to_string(),
-                    Location {
-                        key: None,
-                        value: to_span(item.span()),
-                    },
-                );
+                locations.insert(path.to_string(), Location { key: None, value: to_span(item.span()) });
                 index_value(item, &path, locations);
             }
         }
@@ -226,13 +196,10 @@ impl KeyPath {
 
     /// The last key of the path, skipping array indexes.
     pub fn last_key(&self) -> Option<&str> {
-        self.segments
-            .iter()
-            .rev()
-            .find_map(|segment| match segment {
-                Segment::Key(key) => Some(key.as_str()),
-                Segment::Index(_) => None,
-            })
+        self.segments.iter().rev().find_map(|segment| match segment {
+            Segment::Key(key) => Some(key.as_str()),
+            Segment::Index(_) => None,
+        })
     }
 
     /// How a person would name the table at this path: `[bucket]`, `[[bucket.lifecycle]]` for an
@@ -280,15 +247,8 @@ impl fmt::Display for KeyPath {
 }
 
 fn quote_key(key: &str) -> String {
-    let bare = !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if bare {
-        key.to_owned()
-    } else {
-        format!("{key:?}")
-    }
+    let bare = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if bare { key.to_owned() } else { format!("{key:?}") }
 }
 
 #[cfg(test)]
@@ -302,28 +262,13 @@ mod tests {
 
     #[test]
     fn paths_render_keys_indexes_and_quoted_keys() {
-        let path = KeyPath::root()
-            .key("bucket")
-            .key("lifecycle")
-            .index(1)
-            .key("prefix");
+        let path = KeyPath::root().key("bucket").key("lifecycle").index(1).key("prefix");
         assert_eq!(path.to_string(), "bucket.lifecycle[1].prefix");
         assert_eq!(
-            KeyPath::root()
-                .key("bucket")
-                .key("tags")
-                .key("cost.center")
-                .to_string(),
+            KeyPath::root().key("bucket").key("tags").key("cost.center").to_string(),
             r#"bucket.tags."cost.center""#
         );
-        assert_eq!(
-            KeyPath::root()
-                .key("bucket")
-                .key("lifecycle")
-                .index(0)
-                .table_name(),
-            "`[[bucket.lifecycle]]`"
-        );
+        assert_eq!(KeyPath::root().key("bucket").key("lifecycle").index(0).table_name(), "`[[bucket.lifecycle]]`");
         assert_eq!(KeyPath::root().key("bucket").table_name(), "`[bucket]`");
     }
 
@@ -335,14 +280,8 @@ mod tests {
         assert_eq!(source.span_of("bucket").map(slice), Some("[bucket]"));
         assert_eq!(source.span_of("bucket.name").map(slice), Some("\"a\""));
         assert_eq!(source.key_span_of("bucket.name").map(slice), Some("name"));
-        assert_eq!(
-            source.span_of(r#"bucket.tags."cost.center""#).map(slice),
-            Some("\"x\"")
-        );
-        assert_eq!(
-            source.span_of("bucket.lifecycle[1].prefix").map(slice),
-            Some("\"q\"")
-        );
+        assert_eq!(source.span_of(r#"bucket.tags."cost.center""#).map(slice), Some("\"x\""));
+        assert_eq!(source.span_of("bucket.lifecycle[1].prefix").map(slice), Some("\"q\""));
         assert_eq!(source.span_of("bucket.versioning"), None);
         let nearest = source.nearest_span(&KeyPath::root().key("bucket").key("versioning"));
         assert_eq!(slice(nearest), "[bucket]");

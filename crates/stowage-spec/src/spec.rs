@@ -4,8 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::source::SpecSource;
 use crate::values::{
-    AccountSid, BucketName, Encryption, EnvironmentName, IamPath, IamUserName, IgnoreRule, Prefix,
-    Region,
+    AccountSid, BucketName, Encryption, EnvironmentName, IamPath, IamUserName, IgnoreRule, Prefix, Region,
 };
 
 /// One environment's desired setup, validated. `source` lets later stages point back at the

@@ -28,27 +28,15 @@ pub(crate) struct Structure {
 impl Structure {
     /// The path, in the file, of item `index` of the checked array at `array`.
     pub fn item_path(&self, array: &KeyPath, index: usize) -> KeyPath {
-        let original = self
-            .kept_items
-            .get(&array.to_string())
-            .and_then(|kept| kept.get(index))
-            .copied();
+        let original = self.kept_items.get(&array.to_string()).and_then(|kept| kept.get(index)).copied();
         array.index(original.unwrap_or(index))
     }
 }
 
 pub(crate) fn check(document: &DeTable<'_>, source: &SpecSource) -> Structure {
-    let mut walker = Walker {
-        source,
-        diagnostics: Vec::new(),
-        kept_items: BTreeMap::new(),
-    };
+    let mut walker = Walker { source, diagnostics: Vec::new(), kept_items: BTreeMap::new() };
     let root = walker.table(document, 0..0, &SCHEMA, &KeyPath::root());
-    Structure {
-        diagnostics: walker.diagnostics,
-        sections: root.fields,
-        kept_items: walker.kept_items,
-    }
+    Structure { diagnostics: walker.diagnostics, sections: root.fields, kept_items: walker.kept_items }
 }
 
 /// The schema that accepts anything, for keys the schema leaves open.
@@ -68,18 +56,9 @@ struct TableOutcome {
 
 impl Walker<'_> {
     /// Checks one value against its schema; `None` when it cannot be used (already reported).
-    fn value(
-        &mut self,
-        value: &Spanned<DeValue<'_>>,
-        schema: &Value,
-        path: &KeyPath,
-    ) -> Option<Value> {
+    fn value(&mut self, value: &Spanned<DeValue<'_>>, schema: &Value, path: &KeyPath) -> Option<Value> {
         let schema = resolve(schema);
-        if let Some(alternatives) = schema
-            .get("anyOf")
-            .or_else(|| schema.get("oneOf"))
-            .and_then(Value::as_array)
-        {
+        if let Some(alternatives) = schema.get("anyOf").or_else(|| schema.get("oneOf")).and_then(Value::as_array) {
             return self.alternatives(value, alternatives, path);
         }
         let expected = types(schema);
@@ -96,11 +75,7 @@ impl Walker<'_> {
             DeValue::String(text) => self.string(text, value, schema, path),
             DeValue::Integer(integer) => self.integer(integer, value, schema, path),
             DeValue::Float(float) => {
-                let number = float
-                    .as_str()
-                    .parse::<f64>()
-                    .ok()
-                    .and_then(Number::from_f64);
+                let number = float.as_str().parse::<f64>().ok().and_then(Number::from_f64);
                 if number.is_none() {
                     self.push(
                         Diagnostic::error(self.source, format!("`{path}` must be a finite number"))
@@ -123,10 +98,7 @@ impl Walker<'_> {
     ) -> TableOutcome {
         let properties = schema.get("properties").and_then(Value::as_object);
         let required = required(schema);
-        let mut outcome = TableOutcome {
-            fields: Map::new(),
-            complete: true,
-        };
+        let mut outcome = TableOutcome { fields: Map::new(), complete: true };
         // Keys an unknown key was taken for a typo of: their absence is the same mistake.
         let mut suggested = Vec::new();
         for (key, value) in table {
@@ -154,9 +126,7 @@ impl Walker<'_> {
             if suggested.contains(&name) {
                 outcome.complete = false;
             } else if !table.contains_key(name) {
-                let property = properties
-                    .and_then(|properties| properties.get(name))
-                    .unwrap_or(&ANYTHING);
+                let property = properties.and_then(|properties| properties.get(name)).unwrap_or(&ANYTHING);
                 self.missing_key(name, property, span.clone(), path);
                 outcome.complete = false;
             }
@@ -182,13 +152,7 @@ impl Walker<'_> {
         Some(Value::Array(checked))
     }
 
-    fn string(
-        &mut self,
-        text: &str,
-        value: &Spanned<DeValue<'_>>,
-        schema: &Value,
-        path: &KeyPath,
-    ) -> Option<Value> {
+    fn string(&mut self, text: &str, value: &Spanned<DeValue<'_>>, schema: &Value, path: &KeyPath) -> Option<Value> {
         let allowed: Vec<&str> = match (schema.get("enum"), schema.get("const")) {
             (Some(Value::Array(allowed)), _) => allowed.iter().filter_map(Value::as_str).collect(),
             (None, Some(Value::String(single))) => vec![single.as_str()],
@@ -199,18 +163,12 @@ impl Walker<'_> {
         }
         let help = match suggest::closest(text, allowed.iter().copied()) {
             Some(close) => format!("did you mean `{close}`?"),
-            None => format!(
-                "expected {}",
-                suggest::list_literals(allowed.iter().copied())
-            ),
+            None => format!("expected {}", suggest::list_literals(allowed.iter().copied())),
         };
         self.push(
-            Diagnostic::error(
-                self.source,
-                format!("`{text}` is not a valid value for `{path}`"),
-            )
-            .with_label(to_span(value.span()), None)
-            .with_help(help),
+            Diagnostic::error(self.source, format!("`{text}` is not a valid value for `{path}`"))
+                .with_label(to_span(value.span()), None)
+                .with_help(help),
         );
         None
     }
@@ -231,21 +189,14 @@ impl Walker<'_> {
         };
         let (minimum, maximum) = integer_bounds(schema);
         let broken = match (minimum, maximum) {
-            (Some(minimum), _) if i128::from(number) < minimum => {
-                Some(format!("at least {minimum}"))
-            }
-            (_, Some(maximum)) if i128::from(number) > maximum => {
-                Some(format!("at most {maximum}"))
-            }
+            (Some(minimum), _) if i128::from(number) < minimum => Some(format!("at least {minimum}")),
+            (_, Some(maximum)) if i128::from(number) > maximum => Some(format!("at most {maximum}")),
             _ => None,
         };
         if let Some(bound) = broken {
             self.push(
-                Diagnostic::error(
-                    self.source,
-                    format!("`{path}` must be {bound}, found {number}"),
-                )
-                .with_label(to_span(value.span()), None),
+                Diagnostic::error(self.source, format!("`{path}` must be {bound}, found {number}"))
+                    .with_label(to_span(value.span()), None),
             );
             return None;
         }
@@ -254,12 +205,7 @@ impl Walker<'_> {
 
     /// `anyOf`/`oneOf`: the first alternative that takes the value without complaint wins;
     /// otherwise the complaints of the first alternative of the right type are reported.
-    fn alternatives(
-        &mut self,
-        value: &Spanned<DeValue<'_>>,
-        alternatives: &[Value],
-        path: &KeyPath,
-    ) -> Option<Value> {
+    fn alternatives(&mut self, value: &Spanned<DeValue<'_>>, alternatives: &[Value], path: &KeyPath) -> Option<Value> {
         let mut first_failure: Option<Vec<Diagnostic>> = None;
         let mut expected = Vec::new();
         for alternative in alternatives {
@@ -269,11 +215,7 @@ impl Walker<'_> {
                 expected.extend(kinds);
                 continue;
             }
-            let mut trial = Walker {
-                source: self.source,
-                diagnostics: Vec::new(),
-                kept_items: BTreeMap::new(),
-            };
+            let mut trial = Walker { source: self.source, diagnostics: Vec::new(), kept_items: BTreeMap::new() };
             match trial.value(value, alternative, path) {
                 Some(accepted) if trial.diagnostics.is_empty() => {
                     self.kept_items.extend(trial.kept_items);
@@ -300,9 +242,8 @@ impl Walker<'_> {
         path: &KeyPath,
     ) -> Option<&'s str> {
         let name = key.get_ref().as_ref();
-        let valid: Vec<&str> = properties
-            .map(|properties| properties.keys().map(String::as_str).collect())
-            .unwrap_or_default();
+        let valid: Vec<&str> =
+            properties.map(|properties| properties.keys().map(String::as_str).collect()).unwrap_or_default();
         let message = if path.is_root() && value.get_ref().is_table() {
             format!("unknown section `[{name}]`")
         } else if path.is_root() {
@@ -312,62 +253,33 @@ impl Walker<'_> {
         };
         let close = suggest::closest(name, valid.iter().copied());
         let help = if let Some(close) = close {
-            if path.is_root() {
-                format!("did you mean `[{close}]`?")
-            } else {
-                format!("did you mean `{close}`?")
-            }
+            if path.is_root() { format!("did you mean `[{close}]`?") } else { format!("did you mean `{close}`?") }
         } else if let Some(home) = section_with_key(name, path) {
             format!("`{name}` belongs in `[{home}]`")
         } else if path.is_root() {
-            format!(
-                "sections are {}",
-                suggest::list_literals(valid.iter().copied())
-            )
+            format!("sections are {}", suggest::list_literals(valid.iter().copied()))
         } else {
-            format!(
-                "valid keys are {}",
-                suggest::list_literals(valid.iter().copied())
-            )
+            format!("valid keys are {}", suggest::list_literals(valid.iter().copied()))
         };
-        self.push(
-            Diagnostic::error(self.source, message)
-                .with_label(to_span(key.span()), None)
-                .with_help(help),
-        );
+        self.push(Diagnostic::error(self.source, message).with_label(to_span(key.span()), None).with_help(help));
         close
     }
 
-    fn missing_key(
-        &mut self,
-        name: &str,
-        property: &Value,
-        table_span: std::ops::Range<usize>,
-        path: &KeyPath,
-    ) {
+    fn missing_key(&mut self, name: &str, property: &Value, table_span: std::ops::Range<usize>, path: &KeyPath) {
         let property = resolve(property);
         let is_section = path.is_root() && types(property).contains(&"object");
         let (message, label) = if is_section {
-            (
-                format!("missing section `[{name}]`"),
-                "expected in this file".to_owned(),
-            )
+            (format!("missing section `[{name}]`"), "expected in this file".to_owned())
         } else {
-            (
-                format!("missing key `{name}` in {}", path.table_name()),
-                format!("`{name}` is required here"),
-            )
+            (format!("missing key `{name}` in {}", path.table_name()), format!("`{name}` is required here"))
         };
         let example = if is_section {
-            section_example(name, property)
-                .map(|example| format!("add it, for example:\n\n{example}"))
+            section_example(name, property).map(|example| format!("add it, for example:\n\n{example}"))
         } else {
             example_value(property).map(|example| format!("for example `{name} = {example}`"))
         };
         let help = match (first_sentence(property), example) {
-            (Some(description), Some(example)) if !is_section => {
-                Some(format!("{description}; {example}"))
-            }
+            (Some(description), Some(example)) if !is_section => Some(format!("{description}; {example}")),
             (_, Some(example)) => Some(example),
             (description, None) => description,
         };
@@ -378,15 +290,8 @@ impl Walker<'_> {
         );
     }
 
-    fn wrong_type(
-        &mut self,
-        value: &Spanned<DeValue<'_>>,
-        expected: &[&str],
-        schema: &Value,
-        path: &KeyPath,
-    ) {
-        let expected_names: Vec<&str> =
-            expected.iter().filter_map(|kind| type_name(kind)).collect();
+    fn wrong_type(&mut self, value: &Spanned<DeValue<'_>>, expected: &[&str], schema: &Value, path: &KeyPath) {
+        let expected_names: Vec<&str> = expected.iter().filter_map(|kind| type_name(kind)).collect();
         let message = format!(
             "wrong type for `{path}`: expected {}, found {}",
             expected_names.join(" or "),
@@ -395,11 +300,7 @@ impl Walker<'_> {
         let span = value.span();
         let written = self.source.text().get(span.clone()).unwrap_or_default();
         let help = type_hint(value.get_ref(), expected, schema, path, written);
-        self.push(
-            Diagnostic::error(self.source, message)
-                .with_label(to_span(span), None)
-                .with_optional_help(help),
-        );
+        self.push(Diagnostic::error(self.source, message).with_label(to_span(span), None).with_optional_help(help));
     }
 
     fn push(&mut self, diagnostic: Diagnostic) {
@@ -413,15 +314,8 @@ fn resolve(schema: &Value) -> &Value {
     let mut schema = schema;
     loop {
         if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
-            schema = reference
-                .strip_prefix('#')
-                .and_then(|pointer| SCHEMA.pointer(pointer))
-                .unwrap_or(&ANYTHING);
-        } else if let Some([single]) = schema
-            .get("allOf")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-        {
+            schema = reference.strip_prefix('#').and_then(|pointer| SCHEMA.pointer(pointer)).unwrap_or(&ANYTHING);
+        } else if let Some([single]) = schema.get("allOf").and_then(Value::as_array).map(Vec::as_slice) {
             schema = single;
         } else {
             return schema;
@@ -433,21 +327,14 @@ fn resolve(schema: &Value) -> &Value {
 /// by the Rust integer type schemars names in `format` (`uint32`: 0 to 4294967295).
 fn integer_bounds(schema: &Value) -> (Option<i128>, Option<i128>) {
     let bound = |name: &str| schema.get(name).and_then(Value::as_i64).map(i128::from);
-    let from_format = schema
-        .get("format")
-        .and_then(Value::as_str)
-        .and_then(|format| {
-            let (signed, bits) = match format.strip_prefix("uint") {
-                Some(bits) => (false, bits),
-                None => (true, format.strip_prefix("int")?),
-            };
-            let bits: u32 = bits.parse().ok().filter(|bits| (8..=64).contains(bits))?;
-            Some(if signed {
-                (-(1_i128 << (bits - 1)), (1_i128 << (bits - 1)) - 1)
-            } else {
-                (0, (1_i128 << bits) - 1)
-            })
-        });
+    let from_format = schema.get("format").and_then(Value::as_str).and_then(|format| {
+        let (signed, bits) = match format.strip_prefix("uint") {
+            Some(bits) => (false, bits),
+            None => (true, format.strip_prefix("int")?),
+        };
+        let bits: u32 = bits.parse().ok().filter(|bits| (8..=64).contains(bits))?;
+        Some(if signed { (-(1_i128 << (bits - 1)), (1_i128 << (bits - 1)) - 1) } else { (0, (1_i128 << bits) - 1) })
+    });
     let (format_minimum, format_maximum) = from_format.unzip();
     let minimum = bound("minimum").into_iter().chain(format_minimum).max();
     let maximum = bound("maximum").into_iter().chain(format_maximum).min();
@@ -507,13 +394,7 @@ fn found_name(value: &DeValue<'_>) -> &'static str {
 }
 
 /// How to write the value with the right type, when the fix is mechanical.
-fn type_hint(
-    value: &DeValue<'_>,
-    expected: &[&str],
-    schema: &Value,
-    path: &KeyPath,
-    written: &str,
-) -> Option<String> {
+fn type_hint(value: &DeValue<'_>, expected: &[&str], schema: &Value, path: &KeyPath, written: &str) -> Option<String> {
     let expects = |kind: &str| expected.contains(&kind);
     match value {
         DeValue::String(text) if expects("boolean") && (text == "true" || text == "false") => {
@@ -522,9 +403,7 @@ fn type_hint(
         DeValue::String(text) if expects("integer") && text.parse::<i64>().is_ok() => {
             Some(format!("write `{text}` without quotes"))
         }
-        DeValue::String(_) if expects("boolean") => {
-            Some("write `true` or `false`, without quotes".to_owned())
-        }
+        DeValue::String(_) if expects("boolean") => Some("write `true` or `false`, without quotes".to_owned()),
         DeValue::Integer(_) | DeValue::Float(_) | DeValue::Boolean(_) if expects("string") => {
             Some(format!("put it in quotes: `\"{written}\"`"))
         }
@@ -541,19 +420,12 @@ fn type_hint(
 /// The section among the top-level ones (other than the one at `path`) that has a key `name`.
 fn section_with_key(name: &str, path: &KeyPath) -> Option<String> {
     let sections = SCHEMA.get("properties").and_then(Value::as_object)?;
-    let current = if path.is_root() {
-        None
-    } else {
-        path.to_string().split(['.', '[']).next().map(str::to_owned)
-    };
+    let current = if path.is_root() { None } else { path.to_string().split(['.', '[']).next().map(str::to_owned) };
     sections
         .iter()
         .filter(|(section, _)| current.as_deref() != Some(section.as_str()))
         .find(|(_, schema)| {
-            resolve(schema)
-                .get("properties")
-                .and_then(Value::as_object)
-                .is_some_and(|keys| keys.contains_key(name))
+            resolve(schema).get("properties").and_then(Value::as_object).is_some_and(|keys| keys.contains_key(name))
         })
         .map(|(section, _)| section.clone())
 }
@@ -561,28 +433,17 @@ fn section_with_key(name: &str, path: &KeyPath) -> Option<String> {
 /// The description's first sentence, as a hint fragment: lowercase start, no final period.
 fn first_sentence(schema: &Value) -> Option<String> {
     let description = schema.get("description").and_then(Value::as_str)?;
-    let sentence = description
-        .split(". ")
-        .next()
-        .unwrap_or(description)
-        .trim_end_matches('.');
+    let sentence = description.split(". ").next().unwrap_or(description).trim_end_matches('.');
     let mut characters = sentence.chars();
     let first = characters.next()?;
     let second_is_lowercase = characters.next().is_some_and(char::is_lowercase);
     let rest = &sentence[first.len_utf8()..];
-    Some(if second_is_lowercase {
-        format!("{}{rest}", first.to_lowercase())
-    } else {
-        sentence.to_owned()
-    })
+    Some(if second_is_lowercase { format!("{}{rest}", first.to_lowercase()) } else { sentence.to_owned() })
 }
 
 /// A TOML literal for the schema's first example.
 fn example_value(schema: &Value) -> Option<String> {
-    let example = schema
-        .get("examples")
-        .and_then(Value::as_array)
-        .and_then(|examples| examples.first())?;
+    let example = schema.get("examples").and_then(Value::as_array).and_then(|examples| examples.first())?;
     toml_literal(example)
 }
 
@@ -615,10 +476,7 @@ fn required_examples(schema: &Value) -> Option<Vec<String>> {
     let properties = schema.get("properties")?.as_object()?;
     let lines: Option<Vec<String>> = required(schema)
         .into_iter()
-        .map(|name| {
-            example_value(resolve(properties.get(name)?))
-                .map(|example| format!("{name} = {example}"))
-        })
+        .map(|name| example_value(resolve(properties.get(name)?)).map(|example| format!("{name} = {example}")))
         .collect();
     lines.filter(|lines| !lines.is_empty())
 }
@@ -631,17 +489,8 @@ mod tests {
     #[test]
     fn integer_bounds_combine_limits_and_formats() {
         assert_eq!(integer_bounds(&json!({"type": "integer"})), (None, None));
-        assert_eq!(
-            integer_bounds(&json!({"format": "uint32", "minimum": 1})),
-            (Some(1), Some(4_294_967_295))
-        );
-        assert_eq!(
-            integer_bounds(&json!({"format": "int8", "maximum": 100})),
-            (Some(-128), Some(100))
-        );
-        assert_eq!(
-            integer_bounds(&json!({"format": "uint64"})),
-            (Some(0), Some(18_446_744_073_709_551_615))
-        );
+        assert_eq!(integer_bounds(&json!({"format": "uint32", "minimum": 1})), (Some(1), Some(4_294_967_295)));
+        assert_eq!(integer_bounds(&json!({"format": "int8", "maximum": 100})), (Some(-128), Some(100)));
+        assert_eq!(integer_bounds(&json!({"format": "uint64"})), (Some(0), Some(18_446_744_073_709_551_615)));
     }
 }

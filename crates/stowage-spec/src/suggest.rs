@@ -1,10 +1,7 @@
 //! "Did you mean" suggestions for near misses.
 
 /// The candidate closest to `input`, when it is close enough to be a likely typo.
-pub(crate) fn closest<'a>(
-    input: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub(crate) fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (input.chars().count() / 3).max(1);
     candidates
         .into_iter()
@@ -27,9 +24,7 @@ pub(crate) fn edit_distance(from: &str, to: &str) -> usize {
         current[0] = i;
         for j in 1..=to.len() {
             let substitution = usize::from(from[i - 1] != to[j - 1]);
-            let mut best = (one_back[j] + 1)
-                .min(current[j - 1] + 1)
-                .min(one_back[j - 1] + substitution);
+            let mut best = (one_back[j] + 1).min(current[j - 1] + 1).min(one_back[j - 1] + substitution);
             if i > 1 && j > 1 && from[i - 1] == to[j - 2] && from[i - 2] == to[j - 1] {
                 best = best.min(two_back[j - 2] + 1);
             }

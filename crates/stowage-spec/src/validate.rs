@@ -7,78 +7,49 @@ use serde::de::DeserializeOwned;
 
 use crate::diagnostic::Diagnostic;
 use crate::file::{
-    AwsSection, BucketSection, CompositionsSection, DriftSection, EnvironmentSection,
-    LifecycleRuleEntry, RecordingsSection, TwilioSection, UploaderSection,
+    AwsSection, BucketSection, CompositionsSection, DriftSection, EnvironmentSection, LifecycleRuleEntry,
+    RecordingsSection, TwilioSection, UploaderSection,
 };
 use crate::source::{KeyPath, SpecSource};
 use crate::spec::{
-    AwsSettings, BucketSpec, DriftSettings, Environment, LifecycleRule, Spec, StorageSpec,
-    TwilioSettings, Uploader,
+    AwsSettings, BucketSpec, DriftSettings, Environment, LifecycleRule, Spec, StorageSpec, TwilioSettings, Uploader,
 };
 use crate::structure::Structure;
 use crate::values::{
-    AccountSid, BucketName, Encryption, EnvironmentName, IamPath, IamUserName, IgnoreRule,
-    InvalidValue, MAX_TAGS, Prefix, Region, check_tag,
+    AccountSid, BucketName, Encryption, EnvironmentName, IamPath, IamUserName, IgnoreRule, InvalidValue, MAX_TAGS,
+    Prefix, Region, check_tag,
 };
 
 /// Checks every section that survived the structural check and builds the spec when nothing
 /// is wrong. Findings go to `diagnostics`, errors and warnings alike.
-pub(crate) fn validate(
-    structure: Structure,
-    source: &SpecSource,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> Option<Spec> {
-    let mut checker = Checker {
-        source,
-        diagnostics,
-        structure,
-    };
-    let environment = checker
-        .section("environment")
-        .and_then(|section| checker.environment(section));
-    let aws = checker
-        .section("aws")
-        .and_then(|section| checker.aws(section));
-    let twilio = checker
-        .section("twilio")
-        .and_then(|section| checker.twilio(section));
-    let bucket = checker
-        .section("bucket")
-        .and_then(|section| checker.bucket(section));
-    let uploader = checker
-        .section("uploader")
-        .and_then(|section| checker.uploader(section));
+pub(crate) fn validate(structure: Structure, source: &SpecSource, diagnostics: &mut Vec<Diagnostic>) -> Option<Spec> {
+    let mut checker = Checker { source, diagnostics, structure };
+    let environment = checker.section("environment").and_then(|section| checker.environment(section));
+    let aws = checker.section("aws").and_then(|section| checker.aws(section));
+    let twilio = checker.section("twilio").and_then(|section| checker.twilio(section));
+    let bucket = checker.section("bucket").and_then(|section| checker.bucket(section));
+    let uploader = checker.section("uploader").and_then(|section| checker.uploader(section));
     let recordings = checker
         .section::<RecordingsSection>("recordings")
         .map(|section| checker.storage("recordings", section.store_in_s3, &section.prefix));
     let compositions = checker
         .section::<CompositionsSection>("compositions")
         .map(|section| checker.storage("compositions", section.store_in_s3, &section.prefix));
-    let drift = checker
-        .section("drift")
-        .map(|section| checker.drift(section));
+    let drift = checker.section("drift").map(|section| checker.drift(section));
 
-    let stored: Vec<&CheckedStorage> = [&recordings, &compositions]
-        .into_iter()
-        .flatten()
-        .filter(|storage| storage.store_in_s3)
-        .collect();
+    let stored: Vec<&CheckedStorage> =
+        [&recordings, &compositions].into_iter().flatten().filter(|storage| storage.store_in_s3).collect();
     checker.storage_needs(&stored);
     if let (Some(recordings), Some(compositions)) = (
         recordings.as_ref().and_then(CheckedStorage::stored_prefix),
-        compositions
-            .as_ref()
-            .and_then(CheckedStorage::stored_prefix),
+        compositions.as_ref().and_then(CheckedStorage::stored_prefix),
     ) {
         checker.prefixes_apart(recordings, compositions);
     }
     if let (Some(aws), Some(bucket)) = (&aws, &bucket) {
         checker.key_in_bucket_region(aws, bucket);
     }
-    if recordings
-        .as_ref()
-        .is_some_and(|recordings| recordings.store_in_s3)
-    {
+    if recordings.as_ref().is_some_and(|recordings| recordings.store_in_s3) {
         checker.recordings_not_composable();
     }
     if let Some(bucket) = &bucket {
@@ -87,10 +58,7 @@ pub(crate) fn validate(
 
     // Every value that failed a check was reported as an error, so past this point every
     // section present in the file checked out.
-    let has_errors = checker
-        .diagnostics
-        .iter()
-        .any(|diagnostic| diagnostic.severity() == crate::Severity::Error);
+    let has_errors = checker.diagnostics.iter().any(|diagnostic| diagnostic.severity() == crate::Severity::Error);
     if has_errors {
         return None;
     }
@@ -100,12 +68,8 @@ pub(crate) fn validate(
         twilio,
         bucket: bucket?,
         uploader,
-        recordings: recordings
-            .map(CheckedStorage::into_spec)
-            .unwrap_or_default(),
-        compositions: compositions
-            .map(CheckedStorage::into_spec)
-            .unwrap_or_default(),
+        recordings: recordings.map(CheckedStorage::into_spec).unwrap_or_default(),
+        compositions: compositions.map(CheckedStorage::into_spec).unwrap_or_default(),
         drift: drift.unwrap_or_default(),
         source: source.clone(),
     })
@@ -125,10 +89,7 @@ impl CheckedStorage {
     }
 
     fn into_spec(self) -> Option<StorageSpec> {
-        Some(StorageSpec {
-            store_in_s3: self.store_in_s3,
-            prefix: self.prefix?,
-        })
+        Some(StorageSpec { store_in_s3: self.store_in_s3, prefix: self.prefix? })
     }
 }
 
@@ -149,7 +110,13 @@ impl Checker<'_> {
                 // this means the two disagree: a bug, reported rather than hidden.
                 let path = KeyPath::root().key(name);
                 let span = self.source.nearest_span(&path);
-                self.push(Diagnostic::error(self.source, format!("internal error: `[{name}]` passed the schema check but not deserialization: {error}")).with_label(span, None));
+                self.push(
+                    Diagnostic::error(
+                        self.source,
+                        format!("internal error: `[{name}]` passed the schema check but not deserialization: {error}"),
+                    )
+                    .with_label(span, None),
+                );
                 None
             }
         }
@@ -177,10 +144,7 @@ impl Checker<'_> {
             );
             return None;
         }
-        Some(AwsSettings {
-            region: region?,
-            profile: section.profile,
-        })
+        Some(AwsSettings { region: region?, profile: section.profile })
     }
 
     fn known_region(&mut self, region: &Region, path: &KeyPath) {
@@ -188,9 +152,7 @@ impl Checker<'_> {
             return;
         }
         let help = match region.closest_known() {
-            Some(known) => format!(
-                "did you mean `{known}`? if `{region}` is a new region, ignore this warning"
-            ),
+            Some(known) => format!("did you mean `{known}`? if `{region}` is a new region, ignore this warning"),
             None => format!("if `{region}` is a new region, ignore this warning"),
         };
         let span = self.source.nearest_span(path);
@@ -238,10 +200,7 @@ impl Checker<'_> {
             self.push(
                 Diagnostic::error(
                     self.source,
-                    format!(
-                        "`bucket.tags` has {} tags, S3 allows at most {MAX_TAGS}",
-                        tags.len()
-                    ),
+                    format!("`bucket.tags` has {} tags, S3 allows at most {MAX_TAGS}", tags.len()),
                 )
                 .with_label(span, None),
             );
@@ -263,11 +222,7 @@ impl Checker<'_> {
         valid
     }
 
-    fn lifecycle(
-        &mut self,
-        path: &KeyPath,
-        entries: &[LifecycleRuleEntry],
-    ) -> Option<Vec<LifecycleRule>> {
+    fn lifecycle(&mut self, path: &KeyPath, entries: &[LifecycleRuleEntry]) -> Option<Vec<LifecycleRule>> {
         let mut rules: Vec<LifecycleRule> = Vec::with_capacity(entries.len());
         let mut valid = true;
         let mut rule_paths: Vec<KeyPath> = Vec::with_capacity(entries.len());
@@ -281,11 +236,8 @@ impl Checker<'_> {
             if let Some(first) = rules.iter().position(|rule| rule.prefix == prefix) {
                 let first_span = self.source.nearest_span(&rule_paths[first].key("prefix"));
                 let span = self.source.nearest_span(&prefix_path);
-                let shown = if prefix.is_whole_bucket() {
-                    "the whole bucket".to_owned()
-                } else {
-                    format!("`{prefix}`")
-                };
+                let shown =
+                    if prefix.is_whole_bucket() { "the whole bucket".to_owned() } else { format!("`{prefix}`") };
                 self.push(
                     Diagnostic::error(self.source, format!("two lifecycle rules for {shown}"))
                         .with_label(span, Some("second rule here".to_owned()))
@@ -295,10 +247,7 @@ impl Checker<'_> {
                 valid = false;
                 continue;
             }
-            rules.push(LifecycleRule {
-                prefix,
-                expire_after_days: entry.expire_after_days,
-            });
+            rules.push(LifecycleRule { prefix, expire_after_days: entry.expire_after_days });
             rule_paths.push(rule_path);
         }
         valid.then_some(rules)
@@ -308,10 +257,7 @@ impl Checker<'_> {
         let path = KeyPath::root().key("uploader");
         let user_name = self.value(&path.key("user_name"), IamUserName::new(&section.user_name));
         let iam_path = self.value(&path.key("path"), IamPath::new(&section.path));
-        Some(Uploader {
-            user_name: user_name?,
-            path: iam_path?,
-        })
+        Some(Uploader { user_name: user_name?, path: iam_path? })
     }
 
     fn prefix(&mut self, path: &KeyPath, prefix: &str) -> Option<Prefix> {
@@ -320,11 +266,7 @@ impl Checker<'_> {
 
     fn storage(&mut self, name: &'static str, store_in_s3: bool, prefix: &str) -> CheckedStorage {
         let prefix = self.prefix(&KeyPath::root().key(name).key("prefix"), prefix);
-        CheckedStorage {
-            name,
-            store_in_s3,
-            prefix,
-        }
+        CheckedStorage { name, store_in_s3, prefix }
     }
 
     fn drift(&mut self, section: DriftSection) -> DriftSettings {
@@ -349,11 +291,7 @@ impl Checker<'_> {
         }
         let names: Vec<&str> = stored.iter().map(|storage| storage.name).collect();
         for (needed, why, example) in [
-            (
-                "uploader",
-                "the IAM user Twilio writes with",
-                "[uploader]\nuser_name = \"twilio-video-uploader\"",
-            ),
+            ("uploader", "the IAM user Twilio writes with", "[uploader]\nuser_name = \"twilio-video-uploader\""),
             (
                 "twilio",
                 "the Twilio account to configure",
@@ -366,15 +304,10 @@ impl Checker<'_> {
             }
             let mut diagnostic = Diagnostic::error(
                 self.source,
-                format!(
-                    "missing section `[{needed}]`: storing {} in S3 needs {why}",
-                    names.join(" and ")
-                ),
+                format!("missing section `[{needed}]`: storing {} in S3 needs {why}", names.join(" and ")),
             );
             for name in &names {
-                let span = self
-                    .source
-                    .nearest_span(&KeyPath::root().key(name).key("store_in_s3"));
+                let span = self.source.nearest_span(&KeyPath::root().key(name).key("store_in_s3"));
                 diagnostic = diagnostic.with_label(span, Some(format!("{name} stored in S3 here")));
             }
             self.push(diagnostic.with_help(format!("add it, for example:\n\n{example}")));
@@ -386,18 +319,10 @@ impl Checker<'_> {
             return;
         }
         let describe = |prefix: &Prefix| {
-            if prefix.is_whole_bucket() {
-                "the whole bucket".to_owned()
-            } else {
-                format!("`{prefix}`")
-            }
+            if prefix.is_whole_bucket() { "the whole bucket".to_owned() } else { format!("`{prefix}`") }
         };
-        let recordings_span = self
-            .source
-            .nearest_span(&KeyPath::root().key("recordings").key("prefix"));
-        let compositions_span = self
-            .source
-            .nearest_span(&KeyPath::root().key("compositions").key("prefix"));
+        let recordings_span = self.source.nearest_span(&KeyPath::root().key("recordings").key("prefix"));
+        let compositions_span = self.source.nearest_span(&KeyPath::root().key("compositions").key("prefix"));
         self.push(
             Diagnostic::error(
                 self.source,
@@ -416,15 +341,8 @@ impl Checker<'_> {
         if arn.region() == aws.region.as_str() {
             return;
         }
-        let key_span = self.source.nearest_span(
-            &KeyPath::root()
-                .key("bucket")
-                .key("encryption")
-                .key("kms_key"),
-        );
-        let region_span = self
-            .source
-            .nearest_span(&KeyPath::root().key("aws").key("region"));
+        let key_span = self.source.nearest_span(&KeyPath::root().key("bucket").key("encryption").key("kms_key"));
+        let region_span = self.source.nearest_span(&KeyPath::root().key("aws").key("region"));
         self.push(
             Diagnostic::error(
                 self.source,
@@ -444,12 +362,8 @@ impl Checker<'_> {
         if self.source.span_of("compositions").is_none() {
             return;
         }
-        let span = self
-            .source
-            .nearest_span(&KeyPath::root().key("recordings").key("store_in_s3"));
-        let compositions_span = self
-            .source
-            .nearest_span(&KeyPath::root().key("compositions"));
+        let span = self.source.nearest_span(&KeyPath::root().key("recordings").key("store_in_s3"));
+        let compositions_span = self.source.nearest_span(&KeyPath::root().key("compositions"));
         self.push(
             Diagnostic::warning(self.source, "recordings stored in S3 cannot be composed")
                 .with_label(span, Some("recordings go to the bucket".to_owned()))
@@ -464,9 +378,7 @@ impl Checker<'_> {
         if !name.has_dots() {
             return;
         }
-        let span = self
-            .source
-            .nearest_span(&KeyPath::root().key("bucket").key("name"));
+        let span = self.source.nearest_span(&KeyPath::root().key("bucket").key("name"));
         self.push(
             Diagnostic::warning(self.source, format!("bucket name `{name}` contains dots"))
                 .with_label(span, None)
@@ -488,9 +400,7 @@ impl Checker<'_> {
 
     fn report_at(&mut self, span: miette::SourceSpan, error: &impl InvalidValue) {
         self.push(
-            Diagnostic::error(self.source, error.to_string())
-                .with_label(span, None)
-                .with_optional_help(error.hint()),
+            Diagnostic::error(self.source, error.to_string()).with_label(span, None).with_optional_help(error.hint()),
         );
     }
 

@@ -18,16 +18,11 @@ fn render(diagnostic: &dyn miette::Diagnostic) -> String {
 }
 
 fn cases(directory: &str) -> Vec<PathBuf> {
-    let directory = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join(directory);
+    let directory = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(directory);
     let mut cases: Vec<PathBuf> = fs::read_dir(&directory)
         .expect("case directory")
         .map(|entry| entry.expect("directory entry").path())
-        .filter(|path| {
-            path.extension()
-                .is_some_and(|extension| extension == "toml")
-        })
+        .filter(|path| path.extension().is_some_and(|extension| extension == "toml"))
         .collect();
     cases.sort();
     cases
@@ -42,9 +37,7 @@ fn each_case(directory: &str, check: impl Fn(&str, &str)) {
         .filter_map(|path| {
             let name = path.file_stem()?.to_str()?.to_owned();
             let text = fs::read_to_string(path).expect("read case");
-            catch_unwind(AssertUnwindSafe(|| check(&name, &text)))
-                .is_err()
-                .then_some(name)
+            catch_unwind(AssertUnwindSafe(|| check(&name, &text))).is_err().then_some(name)
         })
         .collect();
     assert!(failed.is_empty(), "cases failed: {failed:?}");
@@ -71,15 +64,8 @@ fn specs_with_warnings_validate() {
             Ok(validated) => validated,
             Err(errors) => panic!("{file_name} should validate: {:#?}", errors.diagnostics),
         };
-        assert!(
-            !validated.warnings.is_empty(),
-            "{file_name} has no warnings"
-        );
-        let rendered: Vec<String> = validated
-            .warnings
-            .iter()
-            .map(|warning| render(warning))
-            .collect();
+        assert!(!validated.warnings.is_empty(), "{file_name} has no warnings");
+        let rendered: Vec<String> = validated.warnings.iter().map(|warning| render(warning)).collect();
         insta::assert_snapshot!(format!("warnings__{name}"), rendered.join("\n"));
     });
 }

@@ -10,10 +10,8 @@ fn workspace_root() -> PathBuf {
 #[test]
 fn checked_in_schema_matches_the_types() {
     let path = workspace_root().join("docs/stowage-spec.schema.json");
-    let generated = format!(
-        "{}\n",
-        serde_json::to_string_pretty(&stowage_spec::json_schema()).expect("schema serializes")
-    );
+    let generated =
+        format!("{}\n", serde_json::to_string_pretty(&stowage_spec::json_schema()).expect("schema serializes"));
     if std::env::var_os("UPDATE_SCHEMA").is_some() {
         fs::write(&path, &generated).expect("write the schema");
     }
@@ -35,10 +33,7 @@ fn example_specs() -> Vec<PathBuf> {
     let mut examples: Vec<PathBuf> = fs::read_dir(workspace_root().join("examples"))
         .expect("examples directory")
         .map(|entry| entry.expect("directory entry").path())
-        .filter(|path| {
-            path.extension()
-                .is_some_and(|extension| extension == "toml")
-        })
+        .filter(|path| path.extension().is_some_and(|extension| extension == "toml"))
         .collect();
     examples.sort();
     assert!(!examples.is_empty(), "no examples/*.toml found");
@@ -49,16 +44,9 @@ fn example_specs() -> Vec<PathBuf> {
 fn every_example_validates() {
     for path in example_specs() {
         let text = fs::read_to_string(&path).expect("read example");
-        let name = path
-            .file_name()
-            .and_then(|name| name.to_str())
-            .unwrap_or_default();
+        let name = path.file_name().and_then(|name| name.to_str()).unwrap_or_default();
         if let Err(errors) = stowage_spec::parse(name, &text) {
-            let messages: Vec<&str> = errors
-                .diagnostics
-                .iter()
-                .map(stowage_spec::Diagnostic::message)
-                .collect();
+            let messages: Vec<&str> = errors.diagnostics.iter().map(stowage_spec::Diagnostic::message).collect();
             panic!("{name} does not validate: {messages:#?}");
         }
     }
@@ -66,48 +54,36 @@ fn every_example_validates() {
 
 #[test]
 fn every_example_satisfies_the_json_schema() {
-    let validator =
-        jsonschema::validator_for(&stowage_spec::json_schema()).expect("schema compiles");
+    let validator = jsonschema::validator_for(&stowage_spec::json_schema()).expect("schema compiles");
     for path in example_specs() {
         let text = fs::read_to_string(&path).expect("read example");
         let instance: serde_json::Value = toml::from_str(&text).expect("example is TOML");
-        let problems: Vec<String> = validator
-            .iter_errors(&instance)
-            .map(|error| format!("{}: {error}", error.instance_path()))
-            .collect();
-        assert!(
-            problems.is_empty(),
-            "{} breaks the schema: {problems:#?}",
-            path.display()
-        );
+        let problems: Vec<String> =
+            validator.iter_errors(&instance).map(|error| format!("{}: {error}", error.instance_path())).collect();
+        assert!(problems.is_empty(), "{} breaks the schema: {problems:#?}", path.display());
     }
 }
 
 #[test]
 fn schema_rejects_what_the_structural_check_rejects() {
-    let validator =
-        jsonschema::validator_for(&stowage_spec::json_schema()).expect("schema compiles");
+    let validator = jsonschema::validator_for(&stowage_spec::json_schema()).expect("schema compiles");
     let unknown_key: serde_json::Value = toml::from_str(
         "[environment]\nname = \"dev\"\n[aws]\nregion = \"us-east-2\"\n[bucket]\nname = \"abc\"\nversionning = true\n",
     )
     .expect("TOML");
     assert!(!validator.is_valid(&unknown_key));
-    let missing_section: serde_json::Value =
-        toml::from_str("[environment]\nname = \"dev\"\n").expect("TOML");
+    let missing_section: serde_json::Value = toml::from_str("[environment]\nname = \"dev\"\n").expect("TOML");
     assert!(!validator.is_valid(&missing_section));
 }
 
 fn reference() -> String {
-    fs::read_to_string(workspace_root().join("docs/spec-reference.md"))
-        .expect("docs/spec-reference.md")
+    fs::read_to_string(workspace_root().join("docs/spec-reference.md")).expect("docs/spec-reference.md")
 }
 
 /// Every key name in the schema, found by following properties and references.
 fn schema_keys(schema: &serde_json::Value, root: &serde_json::Value, keys: &mut Vec<String>) {
     let schema = match schema.get("$ref").and_then(serde_json::Value::as_str) {
-        Some(reference) => root
-            .pointer(reference.trim_start_matches('#'))
-            .expect("reference resolves"),
+        Some(reference) => root.pointer(reference.trim_start_matches('#')).expect("reference resolves"),
         None => schema,
     };
     for nested in ["items", "additionalProperties"] {
@@ -115,20 +91,10 @@ fn schema_keys(schema: &serde_json::Value, root: &serde_json::Value, keys: &mut 
             schema_keys(nested, root, keys);
         }
     }
-    for alternative in schema
-        .get("allOf")
-        .and_then(serde_json::Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for alternative in schema.get("allOf").and_then(serde_json::Value::as_array).into_iter().flatten() {
         schema_keys(alternative, root, keys);
     }
-    for (key, property) in schema
-        .get("properties")
-        .and_then(serde_json::Value::as_object)
-        .into_iter()
-        .flatten()
-    {
+    for (key, property) in schema.get("properties").and_then(serde_json::Value::as_object).into_iter().flatten() {
         keys.push(key.clone());
         schema_keys(property, root, keys);
     }
@@ -142,14 +108,10 @@ fn reference_documents_every_key() {
     assert!(keys.len() > 20, "the walk found too few keys: {keys:?}");
     let reference = reference();
     // A key is documented as `key`, a section as `[section]`.
-    let documented = |key: &String| {
-        reference.contains(&format!("`{key}`")) || reference.contains(&format!("`[{key}]`"))
-    };
+    let documented =
+        |key: &String| reference.contains(&format!("`{key}`")) || reference.contains(&format!("`[{key}]`"));
     let missing: Vec<&String> = keys.iter().filter(|key| !documented(key)).collect();
-    assert!(
-        missing.is_empty(),
-        "docs/spec-reference.md does not mention {missing:?}"
-    );
+    assert!(missing.is_empty(), "docs/spec-reference.md does not mention {missing:?}");
 }
 
 #[test]
@@ -161,7 +123,6 @@ fn reference_example_validates() {
         .and_then(|rest| rest.split("```toml\n").nth(1))
         .and_then(|block| block.split("```").next())
         .expect("the reference has a complete example");
-    let validated =
-        stowage_spec::parse("reference.toml", example).expect("the reference's example is valid");
+    let validated = stowage_spec::parse("reference.toml", example).expect("the reference's example is valid");
     assert!(validated.warnings.is_empty(), "{:#?}", validated.warnings);
 }

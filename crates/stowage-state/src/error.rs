@@ -20,20 +20,14 @@ pub enum StateError {
         describe_syntax(.error),
         backup(.path)
     )]
-    Syntax {
-        path: PathBuf,
-        error: serde_json::Error,
-    },
+    Syntax { path: PathBuf, error: serde_json::Error },
 
     /// JSON, but not in the shape of a state (a missing field, a wrong type, an unknown key).
     #[error(
         "state file `{path}` is not a valid stowage state ({error}): restore it from `{}` or fix it by hand",
         backup(.path)
     )]
-    Invalid {
-        path: PathBuf,
-        error: serde_json::Error,
-    },
+    Invalid { path: PathBuf, error: serde_json::Error },
 
     /// `version` is missing, not a positive integer, or 0. `found` is the JSON text found.
     #[error(
@@ -41,20 +35,13 @@ pub enum StateError {
         describe_version(.found),
         backup(.path)
     )]
-    InvalidVersion {
-        path: PathBuf,
-        found: Option<String>,
-    },
+    InvalidVersion { path: PathBuf, found: Option<String> },
 
     #[error(
         "state file `{path}` was written by {} in format {format}; this stowage reads format <= {FORMAT_VERSION}: upgrade stowage",
         describe_writer(.written_by)
     )]
-    NewerFormat {
-        path: PathBuf,
-        format: u64,
-        written_by: Option<String>,
-    },
+    NewerFormat { path: PathBuf, format: u64, written_by: Option<String> },
 
     #[error("state `{path}` lists resource `{address}` twice: keep one of them")]
     DuplicateAddress { path: PathBuf, address: String },
@@ -62,33 +49,20 @@ pub enum StateError {
     #[error(
         "state `{path}` has resource `{address}` of type `{resource_type}`: its address must be `{resource_type}.NAME`"
     )]
-    AddressTypeMismatch {
-        path: PathBuf,
-        address: String,
-        resource_type: String,
-    },
+    AddressTypeMismatch { path: PathBuf, address: String, resource_type: String },
 
     /// A caller tried to write a state whose `version` is not the format this stowage writes.
-    #[error(
-        "refusing to write state `{path}` in format {version}: this stowage writes format {FORMAT_VERSION}"
-    )]
+    #[error("refusing to write state `{path}` in format {version}: this stowage writes format {FORMAT_VERSION}")]
     UnwritableVersion { path: PathBuf, version: u32 },
 
     /// `step` says how far the write got, e.g. `replacing the state file`.
     #[error("cannot write state file `{path}` while {step}: {error}")]
-    Write {
-        path: PathBuf,
-        step: &'static str,
-        error: io::Error,
-    },
+    Write { path: PathBuf, step: &'static str, error: io::Error },
 
     #[error(
         "state belongs to environment `{state_environment}`, the spec is `{spec_environment}`: pass the right `--state`"
     )]
-    EnvironmentMismatch {
-        state_environment: String,
-        spec_environment: String,
-    },
+    EnvironmentMismatch { state_environment: String, spec_environment: String },
 }
 
 fn backup(path: &Path) -> String {
@@ -96,11 +70,7 @@ fn backup(path: &Path) -> String {
 }
 
 fn describe_syntax(error: &serde_json::Error) -> &'static str {
-    if error.is_eof() {
-        "is truncated"
-    } else {
-        "is not valid JSON"
-    }
+    if error.is_eof() { "is truncated" } else { "is not valid JSON" }
 }
 
 fn describe_version(found: &Option<String>) -> String {

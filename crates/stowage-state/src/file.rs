@@ -40,10 +40,7 @@ impl LocalStateFile {
             Ok(contents) => contents,
             Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(error) => {
-                return Err(StateError::Read {
-                    path: self.path.clone(),
-                    error,
-                });
+                return Err(StateError::Read { path: self.path.clone(), error });
             }
         };
         parse(&self.path, &contents).map(Some)
@@ -55,14 +52,10 @@ impl LocalStateFile {
     pub fn write(&self, state: &State) -> Result<(), StateError> {
         // Never write a file that `load` would refuse.
         if state.version != FORMAT_VERSION {
-            return Err(StateError::UnwritableVersion {
-                path: self.path.clone(),
-                version: state.version,
-            });
+            return Err(StateError::UnwritableVersion { path: self.path.clone(), version: state.version });
         }
         check_resources(&self.path, &state.resources)?;
-        let contents = render(state)
-            .map_err(|error| self.write_error("serializing the state", error.into()))?;
+        let contents = render(state).map_err(|error| self.write_error("serializing the state", error.into()))?;
 
         let previous = match fs::read(&self.path) {
             Ok(previous) => Some(previous),
@@ -74,9 +67,8 @@ impl LocalStateFile {
         }
 
         // Temporary files are deleted when dropped, so every early return below cleans up.
-        let new_state = self
-            .write_temporary(&contents)
-            .map_err(|error| self.write_error("writing a temporary file", error))?;
+        let new_state =
+            self.write_temporary(&contents).map_err(|error| self.write_error("writing a temporary file", error))?;
         if let Some(previous) = previous {
             // A copy renamed over the backup: `path` keeps the previous state until the new one
             // replaces it, and the backup is never half written.
@@ -87,11 +79,8 @@ impl LocalStateFile {
                 .persist(self.backup_path())
                 .map_err(|error| self.write_error("replacing the backup", error.error))?;
         }
-        new_state
-            .persist(&self.path)
-            .map_err(|error| self.write_error("replacing the state file", error.error))?;
-        sync_directory(self.directory())
-            .map_err(|error| self.write_error("syncing the directory", error))
+        new_state.persist(&self.path).map_err(|error| self.write_error("replacing the state file", error.error))?;
+        sync_directory(self.directory()).map_err(|error| self.write_error("syncing the directory", error))
     }
 
     /// A fully written and synced temporary file next to the state file (a rename is atomic
@@ -123,11 +112,7 @@ impl LocalStateFile {
     }
 
     fn write_error(&self, step: &'static str, error: io::Error) -> StateError {
-        StateError::Write {
-            path: self.path.clone(),
-            step,
-            error,
-        }
+        StateError::Write { path: self.path.clone(), step, error }
     }
 }
 
@@ -148,22 +133,15 @@ fn render(state: &State) -> serde_json::Result<Vec<u8>> {
 fn parse(path: &Path, contents: &[u8]) -> Result<State, StateError> {
     // The format is read leniently first, so that a newer format is reported as such even when
     // the rest of the file means nothing to this stowage.
-    let document: Value = serde_json::from_slice(contents).map_err(|error| StateError::Syntax {
-        path: path.to_owned(),
-        error,
-    })?;
+    let document: Value =
+        serde_json::from_slice(contents).map_err(|error| StateError::Syntax { path: path.to_owned(), error })?;
     check_format(path, &document)?;
 
     // Parsed again from the bytes rather than from `document`, so errors keep their line:column.
     let mut state: State =
-        serde_json::from_slice(contents).map_err(|error| StateError::Invalid {
-            path: path.to_owned(),
-            error,
-        })?;
+        serde_json::from_slice(contents).map_err(|error| StateError::Invalid { path: path.to_owned(), error })?;
     // Files edited by hand may be out of order; the model relies on the order.
-    state
-        .resources
-        .sort_by(|left, right| left.address.cmp(&right.address));
+    state.resources.sort_by(|left, right| left.address.cmp(&right.address));
     check_resources(path, &state.resources)?;
     Ok(state)
 }
@@ -171,17 +149,11 @@ fn parse(path: &Path, contents: &[u8]) -> Result<State, StateError> {
 fn check_format(path: &Path, document: &Value) -> Result<(), StateError> {
     let found = document.get("version");
     match found.and_then(Value::as_u64) {
-        None | Some(0) => Err(StateError::InvalidVersion {
-            path: path.to_owned(),
-            found: found.map(Value::to_string),
-        }),
+        None | Some(0) => Err(StateError::InvalidVersion { path: path.to_owned(), found: found.map(Value::to_string) }),
         Some(format) if format > u64::from(FORMAT_VERSION) => Err(StateError::NewerFormat {
             path: path.to_owned(),
             format,
-            written_by: document
-                .get("stowage_version")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
+            written_by: document.get("stowage_version").and_then(Value::as_str).map(str::to_owned),
         }),
         Some(_) => Ok(()),
     }
@@ -190,10 +162,8 @@ fn check_format(path: &Path, document: &Value) -> Result<(), StateError> {
 /// What the JSON shape cannot say: each address is `TYPE.NAME` for its own type, and unique.
 fn check_resources(path: &Path, resources: &[ResourceState]) -> Result<(), StateError> {
     for resource in resources {
-        let name = resource
-            .address
-            .strip_prefix(resource.resource_type.as_str())
-            .and_then(|rest| rest.strip_prefix('.'));
+        let name =
+            resource.address.strip_prefix(resource.resource_type.as_str()).and_then(|rest| rest.strip_prefix('.'));
         if name.is_none_or(str::is_empty) {
             return Err(StateError::AddressTypeMismatch {
                 path: path.to_owned(),
@@ -202,16 +172,10 @@ fn check_resources(path: &Path, resources: &[ResourceState]) -> Result<(), State
             });
         }
     }
-    let mut addresses: Vec<&str> = resources
-        .iter()
-        .map(|resource| resource.address.as_str())
-        .collect();
+    let mut addresses: Vec<&str> = resources.iter().map(|resource| resource.address.as_str()).collect();
     addresses.sort_unstable();
     match addresses.windows(2).find(|pair| pair[0] == pair[1]) {
-        Some(pair) => Err(StateError::DuplicateAddress {
-            path: path.to_owned(),
-            address: pair[0].to_owned(),
-        }),
+        Some(pair) => Err(StateError::DuplicateAddress { path: path.to_owned(), address: pair[0].to_owned() }),
         None => Ok(()),
     }
 }

@@ -107,22 +107,16 @@ impl State {
 
     /// Addresses of all resources, in order.
     pub fn addresses(&self) -> impl Iterator<Item = &str> {
-        self.resources
-            .iter()
-            .map(|resource| resource.address.as_str())
+        self.resources.iter().map(|resource| resource.address.as_str())
     }
 
     fn position(&self, address: &str) -> Result<usize, usize> {
-        self.resources
-            .binary_search_by(|resource| resource.address.as_str().cmp(address))
+        self.resources.binary_search_by(|resource| resource.address.as_str().cmp(address))
     }
 }
 
 // `resources` is public, so a caller may have pushed out of order: serialize sorted anyway.
-fn serialize_by_address<S: Serializer>(
-    resources: &[ResourceState],
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
+fn serialize_by_address<S: Serializer>(resources: &[ResourceState], serializer: S) -> Result<S::Ok, S::Error> {
     let mut sorted: Vec<&ResourceState> = resources.iter().collect();
     sorted.sort_by(|left, right| left.address.cmp(&right.address));
     serializer.collect_seq(sorted)
@@ -130,17 +124,10 @@ fn serialize_by_address<S: Serializer>(
 
 // The workspace's serde_json keeps insertion order (`preserve_order`), which depends on how a
 // provider built the map: sort keys, at every depth, so the output is byte-stable.
-fn serialize_sorted_object<S: Serializer>(
-    object: &Map<String, Value>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
+fn serialize_sorted_object<S: Serializer>(object: &Map<String, Value>, serializer: S) -> Result<S::Ok, S::Error> {
     let mut entries: Vec<(&String, &Value)> = object.iter().collect();
     entries.sort_unstable_by(|left, right| left.0.cmp(right.0));
-    serializer.collect_map(
-        entries
-            .into_iter()
-            .map(|(key, value)| (key, SortedKeys(value))),
-    )
+    serializer.collect_map(entries.into_iter().map(|(key, value)| (key, SortedKeys(value))))
 }
 
 /// A JSON value serialized with the keys of every object in sorted order.
@@ -161,9 +148,7 @@ mod tests {
     use super::*;
 
     fn resource(address: &str, id: &str) -> ResourceState {
-        let (resource_type, _) = address
-            .split_once('.')
-            .expect("test addresses are TYPE.NAME");
+        let (resource_type, _) = address.split_once('.').expect("test addresses are TYPE.NAME");
         ResourceState {
             address: address.to_owned(),
             resource_type: resource_type.to_owned(),
@@ -183,43 +168,24 @@ mod tests {
         assert_eq!(state.environment, "dev");
         assert_eq!(state.stowage_version, "0.1.0");
         assert!(state.resources.is_empty());
-        assert_ne!(
-            state.lineage,
-            State::new("dev", "0.1.0").lineage,
-            "each state gets its own lineage"
-        );
+        assert_ne!(state.lineage, State::new("dev", "0.1.0").lineage, "each state gets its own lineage");
     }
 
     #[test]
     fn upsert_keeps_resources_sorted_and_replaces_by_address() {
         let mut state = State::new("dev", "0.1.0");
         assert_eq!(state.upsert(resource("aws_s3_bucket.main", "acme")), None);
-        assert_eq!(
-            state.upsert(resource("aws_iam_user.main", "uploader")),
-            None
-        );
-        assert_eq!(
-            state.upsert(resource("twilio_aws_credential.main", "CR1")),
-            None
-        );
+        assert_eq!(state.upsert(resource("aws_iam_user.main", "uploader")), None);
+        assert_eq!(state.upsert(resource("twilio_aws_credential.main", "CR1")), None);
         assert_eq!(
             state.addresses().collect::<Vec<_>>(),
-            [
-                "aws_iam_user.main",
-                "aws_s3_bucket.main",
-                "twilio_aws_credential.main"
-            ]
+            ["aws_iam_user.main", "aws_s3_bucket.main", "twilio_aws_credential.main"]
         );
 
         let replaced = state.upsert(resource("aws_s3_bucket.main", "acme-2"));
         assert_eq!(replaced.map(|old| old.id).as_deref(), Some("acme"));
         assert_eq!(state.resources.len(), 3);
-        assert_eq!(
-            state
-                .get("aws_s3_bucket.main")
-                .map(|bucket| bucket.id.as_str()),
-            Some("acme-2")
-        );
+        assert_eq!(state.get("aws_s3_bucket.main").map(|bucket| bucket.id.as_str()), Some("acme-2"));
     }
 
     #[test]
@@ -228,13 +194,7 @@ mod tests {
         state.upsert(resource("aws_s3_bucket.main", "acme"));
         state.upsert(resource("aws_iam_user.main", "uploader"));
 
-        assert_eq!(
-            state
-                .remove("aws_s3_bucket.main")
-                .map(|old| old.id)
-                .as_deref(),
-            Some("acme")
-        );
+        assert_eq!(state.remove("aws_s3_bucket.main").map(|old| old.id).as_deref(), Some("acme"));
         assert_eq!(state.remove("aws_s3_bucket.main"), None);
         assert_eq!(state.get("aws_s3_bucket.main"), None);
         assert_eq!(state.addresses().collect::<Vec<_>>(), ["aws_iam_user.main"]);
@@ -252,9 +212,7 @@ mod tests {
         bucket.attributes = attributes.as_object().cloned().expect("an object");
         // Pushed directly, out of order: serialization must still sort.
         state.resources.push(bucket);
-        state
-            .resources
-            .push(resource("aws_iam_user.main", "uploader"));
+        state.resources.push(resource("aws_iam_user.main", "uploader"));
 
         let json = serde_json::to_string(&state).expect("serializable");
         let user = json.find("aws_iam_user.main").expect("user serialized");

@@ -23,10 +23,7 @@ fn validator() -> jsonschema::Validator {
 }
 
 fn validation_errors(document: &Value) -> Vec<String> {
-    validator()
-        .iter_errors(document)
-        .map(|error| format!("{}: {error}", error.instance_path()))
-        .collect()
+    validator().iter_errors(document).map(|error| format!("{}: {error}", error.instance_path())).collect()
 }
 
 fn golden_v1() -> LocalStateFile {
@@ -36,8 +33,7 @@ fn golden_v1() -> LocalStateFile {
 #[test]
 fn checked_in_schema_matches_the_types() {
     let path = state_schema_directory().join("state.v1.schema.json");
-    let generated =
-        serde_json::to_string_pretty(&stowage_state::json_schema()).expect("serializable") + "\n";
+    let generated = serde_json::to_string_pretty(&stowage_state::json_schema()).expect("serializable") + "\n";
 
     if std::env::var_os("UPDATE_SCHEMA").is_some_and(|value| value == "1") {
         fs::write(&path, &generated).expect("schema written");
@@ -52,14 +48,8 @@ fn checked_in_schema_matches_the_types() {
 
 #[test]
 fn the_schema_is_for_the_current_format() {
-    assert_eq!(
-        FORMAT_VERSION, 1,
-        "a new format needs state.v{FORMAT_VERSION}.schema.json and a golden file"
-    );
-    assert_eq!(
-        checked_in_schema()["properties"]["version"]["const"],
-        json!(1)
-    );
+    assert_eq!(FORMAT_VERSION, 1, "a new format needs state.v{FORMAT_VERSION}.schema.json and a golden file");
+    assert_eq!(checked_in_schema()["properties"]["version"]["const"], json!(1));
 }
 
 #[test]
@@ -80,17 +70,14 @@ fn golden_v1_loads_and_rewrites_byte_for_byte() {
 
 #[test]
 fn golden_v1_is_valid_against_the_schema() {
-    let golden: Value =
-        serde_json::from_slice(&fs::read(golden_v1().path()).expect("readable")).expect("JSON");
+    let golden: Value = serde_json::from_slice(&fs::read(golden_v1().path()).expect("readable")).expect("JSON");
 
     assert_eq!(validation_errors(&golden), Vec::<String>::new());
 }
 
 #[test]
 fn golden_v1_holds_no_secret() {
-    let golden = fs::read_to_string(golden_v1().path())
-        .expect("readable")
-        .to_lowercase();
+    let golden = fs::read_to_string(golden_v1().path()).expect("readable").to_lowercase();
 
     for word in ["secret", "token", "password"] {
         assert!(!golden.contains(word), "the golden state mentions `{word}`");
@@ -101,10 +88,7 @@ fn golden_v1_holds_no_secret() {
 fn a_written_state_is_valid_against_the_schema() {
     let mut state = State::new("dev", "0.1.0");
     state.serial = 1;
-    let golden = golden_v1()
-        .load()
-        .expect("golden loads")
-        .expect("golden exists");
+    let golden = golden_v1().load().expect("golden loads").expect("golden exists");
     for mut resource in golden.resources {
         resource.tainted = Some("replaced on the next apply".to_owned());
         state.upsert(resource);
@@ -114,29 +98,23 @@ fn a_written_state_is_valid_against_the_schema() {
 
     file.write(&state).expect("written");
 
-    let written: Value =
-        serde_json::from_slice(&fs::read(file.path()).expect("readable")).expect("JSON");
+    let written: Value = serde_json::from_slice(&fs::read(file.path()).expect("readable")).expect("JSON");
     assert_eq!(validation_errors(&written), Vec::<String>::new());
 }
 
 #[test]
 fn the_schema_rejects_what_load_rejects() {
-    let valid: Value =
-        serde_json::from_slice(&fs::read(golden_v1().path()).expect("readable")).expect("JSON");
+    let valid: Value = serde_json::from_slice(&fs::read(golden_v1().path()).expect("readable")).expect("JSON");
     let mut newer = valid.clone();
     newer["version"] = json!(2);
     let mut without_id = valid.clone();
-    without_id["resources"][0]
-        .as_object_mut()
-        .expect("an object")
-        .remove("id");
+    without_id["resources"][0].as_object_mut().expect("an object").remove("id");
     let mut unknown_key = valid.clone();
     unknown_key["secret_access_key"] = json!("never");
     let mut bad_lineage = valid;
     bad_lineage["lineage"] = json!("not-a-uuid");
 
-    let errors =
-        [newer, without_id, unknown_key, bad_lineage].map(|document| validation_errors(&document));
+    let errors = [newer, without_id, unknown_key, bad_lineage].map(|document| validation_errors(&document));
 
     insta::assert_debug_snapshot!(errors);
 }

@@ -42,9 +42,7 @@ fn access_key(access_key_id: &str) -> ResourceState {
 
 fn sample_state() -> State {
     let mut state = State::new("dev", "0.1.0");
-    state.lineage = "0b9d1c3e-6f2a-4e8b-9c1d-2a3b4c5d6e7f"
-        .parse()
-        .expect("a uuid");
+    state.lineage = "0b9d1c3e-6f2a-4e8b-9c1d-2a3b4c5d6e7f".parse().expect("a uuid");
     state.serial = 3;
     state.upsert(bucket("acme-video-dev"));
     state.upsert(access_key("AKIAIOSFODNN7EXAMPLE"));
@@ -58,13 +56,7 @@ fn state_file(directory: &tempfile::TempDir) -> LocalStateFile {
 fn file_names(directory: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(directory)
         .expect("readable directory")
-        .map(|entry| {
-            entry
-                .expect("directory entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
+        .map(|entry| entry.expect("directory entry").file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
     names
@@ -72,9 +64,7 @@ fn file_names(directory: &Path) -> Vec<String> {
 
 /// The error's message with the temporary directory's path replaced, for snapshots.
 fn message(error: &StateError, directory: &tempfile::TempDir) -> String {
-    error
-        .to_string()
-        .replace(&directory.path().display().to_string(), "[TEMP]")
+    error.to_string().replace(&directory.path().display().to_string(), "[TEMP]")
 }
 
 /// Loads `contents` from a fresh state file and returns the error message.
@@ -97,10 +87,7 @@ fn write_then_load_round_trips_serial_lineage_and_resources() {
 
     assert_eq!(loaded, state);
     assert_eq!(loaded.serial, 3);
-    assert_eq!(
-        loaded.lineage.to_string(),
-        "0b9d1c3e-6f2a-4e8b-9c1d-2a3b4c5d6e7f"
-    );
+    assert_eq!(loaded.lineage.to_string(), "0b9d1c3e-6f2a-4e8b-9c1d-2a3b4c5d6e7f");
 }
 
 #[test]
@@ -112,10 +99,7 @@ fn the_file_is_pretty_json_with_sorted_keys_and_a_trailing_newline() {
 
     let written = fs::read_to_string(file.path()).expect("readable");
     // Snapshots ignore trailing whitespace: check the newline on its own.
-    assert!(
-        written.ends_with("]\n}\n"),
-        "no single trailing newline: {written:?}"
-    );
+    assert!(written.ends_with("]\n}\n"), "no single trailing newline: {written:?}");
     insta::assert_snapshot!(written);
 }
 
@@ -126,25 +110,15 @@ fn write_keeps_the_previous_state_as_backup_and_leaves_no_temporary_files() {
     let mut state = sample_state();
 
     file.write(&state).expect("first write");
-    assert_eq!(
-        file_names(directory.path()),
-        ["state.json"],
-        "no backup without a previous state"
-    );
+    assert_eq!(file_names(directory.path()), ["state.json"], "no backup without a previous state");
     let first = fs::read(file.path()).expect("readable");
 
     state.serial += 1;
     state.upsert(bucket("acme-video-dev-2"));
     file.write(&state).expect("second write");
 
-    assert_eq!(
-        file_names(directory.path()),
-        ["state.json", "state.json.backup"]
-    );
-    assert_eq!(
-        fs::read(file.backup_path()).expect("backup readable"),
-        first
-    );
+    assert_eq!(file_names(directory.path()), ["state.json", "state.json.backup"]);
+    assert_eq!(fs::read(file.backup_path()).expect("backup readable"), first);
     assert_eq!(file.load().expect("loaded"), Some(state));
 }
 
@@ -160,10 +134,7 @@ fn rewriting_an_unchanged_state_keeps_the_older_backup() {
 
     file.write(&state).expect("the same state again");
 
-    assert_eq!(
-        fs::read(file.backup_path()).expect("backup readable"),
-        first
-    );
+    assert_eq!(fs::read(file.backup_path()).expect("backup readable"), first);
 }
 
 #[cfg(unix)]
@@ -175,11 +146,7 @@ fn state_and_backup_are_readable_by_their_owner_only() {
     let file = state_file(&directory);
     let mut state = sample_state();
     // A state file copied in by hand, readable by everyone.
-    fs::write(
-        file.path(),
-        serde_json::to_vec(&state).expect("serializable"),
-    )
-    .expect("written");
+    fs::write(file.path(), serde_json::to_vec(&state).expect("serializable")).expect("written");
     fs::set_permissions(file.path(), fs::Permissions::from_mode(0o644)).expect("chmod");
 
     state.serial += 1;
@@ -201,16 +168,11 @@ fn a_failed_write_leaves_the_state_untouched_and_no_temporary_files() {
     fs::create_dir_all(file.backup_path().join("in-the-way")).expect("directory created");
 
     state.serial += 1;
-    let error = file
-        .write(&state)
-        .expect_err("the backup cannot be replaced");
+    let error = file.write(&state).expect_err("the backup cannot be replaced");
 
     insta::assert_snapshot!(message(&error, &directory));
     assert_eq!(fs::read(file.path()).expect("readable"), first);
-    assert_eq!(
-        file_names(directory.path()),
-        ["state.json", "state.json.backup"]
-    );
+    assert_eq!(file_names(directory.path()), ["state.json", "state.json.backup"]);
 }
 
 #[test]
@@ -230,11 +192,7 @@ fn write_refuses_a_state_that_load_would_refuse() {
         .map(|state| message(&file.write(state).expect_err("refused"), &directory))
         .collect();
     insta::assert_snapshot!(messages.join("\n"));
-    assert_eq!(
-        file.load().expect("nothing to load"),
-        None,
-        "nothing was written"
-    );
+    assert_eq!(file.load().expect("nothing to load"), None, "nothing was written");
 }
 
 #[test]
@@ -249,18 +207,12 @@ fn load_sorts_resources_edited_out_of_order() {
     let directory = tempfile::tempdir().expect("temporary directory");
     let file = state_file(&directory);
     let mut document = serde_json::to_value(sample_state()).expect("serializable");
-    document["resources"]
-        .as_array_mut()
-        .expect("an array")
-        .reverse();
+    document["resources"].as_array_mut().expect("an array").reverse();
     fs::write(file.path(), document.to_string()).expect("written");
 
     let loaded = file.load().expect("loaded").expect("the file exists");
 
-    assert_eq!(
-        loaded.addresses().collect::<Vec<_>>(),
-        ["aws_iam_access_key.main", "aws_s3_bucket.main"]
-    );
+    assert_eq!(loaded.addresses().collect::<Vec<_>>(), ["aws_iam_access_key.main", "aws_s3_bucket.main"]);
 }
 
 #[test]
@@ -291,9 +243,7 @@ fn load_of_json_that_is_not_a_state() {
     let mut document = serde_json::to_value(sample_state()).expect("serializable");
     document["serial"] = json!("three");
 
-    insta::assert_snapshot!(load_error(
-        &serde_json::to_string_pretty(&document).expect("serializable")
-    ));
+    insta::assert_snapshot!(load_error(&serde_json::to_string_pretty(&document).expect("serializable")));
 }
 
 #[test]
@@ -315,13 +265,7 @@ fn load_of_a_newer_format_without_a_stowage_version() {
 
 #[test]
 fn load_of_a_file_without_a_usable_version() {
-    let messages = [
-        r#"{"serial": 3}"#,
-        r#"{"version": 0}"#,
-        r#"{"version": "1"}"#,
-        "[]",
-    ]
-    .map(load_error);
+    let messages = [r#"{"serial": 3}"#, r#"{"version": 0}"#, r#"{"version": "1"}"#, "[]"].map(load_error);
 
     insta::assert_snapshot!(messages.join("\n"));
 }

@@ -43,8 +43,7 @@ const DEFAULT_SECRET_ACCESS_KEY: &str = "testing";
 
 const ADMIN_USER_NAME: &str = "stowage-test-admin";
 const ADMIN_USER_PATH: &str = "/stowage-test-support/";
-const ADMIN_POLICY: &str =
-    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+const ADMIN_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 /// moto routes an unsigned query call by this credential scope and, while IAM enforcement
 /// is off, checks nothing else.
 const UNSIGNED_IAM_AUTHORIZATION: &str = "AWS4-HMAC-SHA256 \
@@ -79,11 +78,7 @@ struct AccessKey {
 
 impl fmt::Debug for AccessKey {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter
-            .debug_struct("AccessKey")
-            .field("id", &self.id)
-            .field("secret", &"[redacted]")
-            .finish()
+        formatter.debug_struct("AccessKey").field("id", &self.id).field("secret", &"[redacted]").finish()
     }
 }
 
@@ -95,18 +90,14 @@ impl Moto {
     /// When moto cannot start: the message says what was tried, ends with moto's log and
     /// how to install it. Tests that need moto fail without it; they never skip.
     pub fn start() -> Moto {
-        let program =
-            std::env::var_os(MOTO_SERVER_VARIABLE).unwrap_or_else(|| OsString::from("moto_server"));
-        Moto::start_program(&program)
-            .unwrap_or_else(|error| panic!("could not start moto: {error}\n{INSTALL_HINT}"))
+        let program = std::env::var_os(MOTO_SERVER_VARIABLE).unwrap_or_else(|| OsString::from("moto_server"));
+        Moto::start_program(&program).unwrap_or_else(|error| panic!("could not start moto: {error}\n{INSTALL_HINT}"))
     }
 
     fn start_program(program: &OsStr) -> Result<Moto, StartError> {
         match Moto::start_once(program) {
             // Another process took the port between our probe and moto's bind: once more.
-            Err(StartError::ExitedEarly {
-                port_taken: true, ..
-            }) => Moto::start_once(program),
+            Err(StartError::ExitedEarly { port_taken: true, .. }) => Moto::start_once(program),
             outcome => outcome,
         }
     }
@@ -128,18 +119,10 @@ impl Moto {
             .stdout(log)
             .stderr(log_for_stderr)
             .spawn()
-            .map_err(|source| StartError::Spawn {
-                program: program.to_string_lossy().into_owned(),
-                source,
-            })?;
+            .map_err(|source| StartError::Spawn { program: program.to_string_lossy().into_owned(), source })?;
         let mut server = ServerProcess(child);
         wait_until_ready(&mut server, program, address, &log_path)?;
-        Ok(Moto {
-            server,
-            address,
-            scratch,
-            iam: Mutex::new(IamState::default()),
-        })
+        Ok(Moto { server, address, scratch, iam: Mutex::new(IamState::default()) })
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -255,40 +238,21 @@ impl Moto {
     fn set_enforcement(&self, on: bool) {
         // "0": enforce from the next call on; "inf": never (moto's default).
         let threshold: &[u8] = if on { b"0" } else { b"inf" };
-        self.call(
-            "POST",
-            "/moto-api/reset-auth",
-            &[("Content-Type", "text/plain")],
-            threshold,
-        );
+        self.call("POST", "/moto-api/reset-auth", &[("Content-Type", "text/plain")], threshold);
     }
 
     fn create_admin(&self) -> AccessKey {
-        self.iam_call(&[
-            ("Action", "CreateUser"),
-            ("UserName", ADMIN_USER_NAME),
-            ("Path", ADMIN_USER_PATH),
-        ]);
+        self.iam_call(&[("Action", "CreateUser"), ("UserName", ADMIN_USER_NAME), ("Path", ADMIN_USER_PATH)]);
         self.iam_call(&[
             ("Action", "PutUserPolicy"),
             ("UserName", ADMIN_USER_NAME),
             ("PolicyName", "everything"),
             ("PolicyDocument", ADMIN_POLICY),
         ]);
-        let response =
-            self.iam_call(&[("Action", "CreateAccessKey"), ("UserName", ADMIN_USER_NAME)]);
-        match (
-            xml_element(&response, "AccessKeyId"),
-            xml_element(&response, "SecretAccessKey"),
-        ) {
-            (Some(id), Some(secret)) => AccessKey {
-                id: id.to_owned(),
-                secret: secret.to_owned(),
-            },
-            _ => panic!(
-                "moto at {} answered CreateAccessKey without a key",
-                self.address
-            ),
+        let response = self.iam_call(&[("Action", "CreateAccessKey"), ("UserName", ADMIN_USER_NAME)]);
+        match (xml_element(&response, "AccessKeyId"), xml_element(&response, "SecretAccessKey")) {
+            (Some(id), Some(secret)) => AccessKey { id: id.to_owned(), secret: secret.to_owned() },
+            _ => panic!("moto at {} answered CreateAccessKey without a key", self.address),
         }
     }
 
@@ -301,10 +265,7 @@ impl Moto {
             "POST",
             "/",
             &[
-                (
-                    "Content-Type",
-                    "application/x-www-form-urlencoded; charset=utf-8",
-                ),
+                ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"),
                 ("Authorization", UNSIGNED_IAM_AUTHORIZATION),
             ],
             body.as_bytes(),
@@ -315,14 +276,10 @@ impl Moto {
     fn call(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> String {
         match blocking_http::send(self.address, method, path, headers, body) {
             Ok(response) if response.status == 200 => response.body,
-            Ok(response) => panic!(
-                "moto at {} answered {} to `{method} {path}`: {}",
-                self.address, response.status, response.body
-            ),
-            Err(error) => panic!(
-                "moto at {} did not answer `{method} {path}`: {error}",
-                self.address
-            ),
+            Ok(response) => {
+                panic!("moto at {} answered {} to `{method} {path}`: {}", self.address, response.status, response.body)
+            }
+            Err(error) => panic!("moto at {} did not answer `{method} {path}`: {error}", self.address),
         }
     }
 }
@@ -341,9 +298,7 @@ impl fmt::Debug for Moto {
 /// An S3 client for `config` with path-style addressing, the only style moto serves on
 /// loopback.
 pub fn path_style_s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
-    let s3_config = aws_sdk_s3::config::Builder::from(config)
-        .force_path_style(true)
-        .build();
+    let s3_config = aws_sdk_s3::config::Builder::from(config).force_path_style(true).build();
     aws_sdk_s3::Client::from_conf(s3_config)
 }
 
@@ -378,23 +333,12 @@ enum StartError {
         source: io::Error,
     },
     #[error("`{program}` exited ({status}) before answering on {address}\n{log}")]
-    ExitedEarly {
-        program: String,
-        status: ExitStatus,
-        address: SocketAddr,
-        log: LogTail,
-        port_taken: bool,
-    },
+    ExitedEarly { program: String, status: ExitStatus, address: SocketAddr, log: LogTail, port_taken: bool },
     #[error(
         "`{program}` did not answer `GET /moto-api/` on {address} within {} s\n{log}",
         timeout.as_secs()
     )]
-    NotReady {
-        program: String,
-        address: SocketAddr,
-        timeout: Duration,
-        log: LogTail,
-    },
+    NotReady { program: String, address: SocketAddr, timeout: Duration, log: LogTail },
 }
 
 /// The last lines of moto's log, quoted in a startup failure.
@@ -442,10 +386,7 @@ fn wait_until_ready(
     let program = || program.to_string_lossy().into_owned();
     let deadline = Instant::now() + STARTUP_TIMEOUT;
     loop {
-        let exited = server.0.try_wait().map_err(|source| StartError::Watch {
-            program: program(),
-            source,
-        })?;
+        let exited = server.0.try_wait().map_err(|source| StartError::Watch { program: program(), source })?;
         if let Some(status) = exited {
             let log = LogTail::read(log_path);
             return Err(StartError::ExitedEarly {
@@ -512,11 +453,7 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("moto.log");
         let lines: Vec<String> = (1..=30).map(|number| format!("line {number}")).collect();
-        std::fs::write(
-            &path,
-            lines.join("\n") + "\nOSError: [Errno 98] Address already in use\n",
-        )
-        .unwrap();
+        std::fs::write(&path, lines.join("\n") + "\nOSError: [Errno 98] Address already in use\n").unwrap();
 
         let tail = LogTail::read(&path);
 
@@ -540,10 +477,8 @@ mod tests {
 
     #[test]
     fn an_access_key_debug_hides_the_secret() {
-        let key = AccessKey {
-            id: "AKIAEXAMPLE".to_owned(),
-            secret: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_owned(),
-        };
+        let key =
+            AccessKey { id: "AKIAEXAMPLE".to_owned(), secret: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_owned() };
         let debug = format!("{key:?}");
         assert!(debug.contains("AKIAEXAMPLE"));
         assert!(!debug.contains("wJalr"));

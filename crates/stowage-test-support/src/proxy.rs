@@ -44,11 +44,7 @@ pub struct ObservedRequest {
 impl fmt::Display for ObservedRequest {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = if self.is_write { "write" } else { "read" };
-        write!(
-            formatter,
-            "{} {} {kind} {}",
-            self.service, self.operation, self.status
-        )
+        write!(formatter, "{} {} {kind} {}", self.service, self.operation, self.status)
     }
 }
 
@@ -94,26 +90,15 @@ impl AwsProxy {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .await
             .unwrap_or_else(|error| panic!("the proxy could not bind a loopback port: {error}"));
-        let address = listener
-            .local_addr()
-            .unwrap_or_else(|error| panic!("the proxy could not read its own address: {error}"));
+        let address =
+            listener.local_addr().unwrap_or_else(|error| panic!("the proxy could not read its own address: {error}"));
 
         // A fresh connection per request: moto closes its connections after each answer, and
         // a pooled connection closed under us would look like an injected fault.
-        let client = Client::builder(TokioExecutor::new())
-            .pool_max_idle_per_host(0)
-            .build_http();
-        let shared = Arc::new(Shared {
-            upstream,
-            client,
-            journal: Mutex::new(Journal::default()),
-        });
+        let client = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(0).build_http();
+        let shared = Arc::new(Shared { upstream, client, journal: Mutex::new(Journal::default()) });
         let server = tokio::spawn(serve(listener, Arc::clone(&shared)));
-        AwsProxy {
-            address,
-            shared,
-            server,
-        }
+        AwsProxy { address, shared, server }
     }
 
     /// `http://127.0.0.1:PORT`: give it to the SDK or to `stowage` as `AWS_ENDPOINT_URL`.
@@ -128,10 +113,7 @@ impl AwsProxy {
 
     /// The requests that change something: what a read-only command must never send.
     pub fn writes(&self) -> Vec<ObservedRequest> {
-        self.requests()
-            .into_iter()
-            .filter(|request| request.is_write)
-            .collect()
+        self.requests().into_iter().filter(|request| request.is_write).collect()
     }
 
     /// Forgets the recorded requests and the faults not yet spent.
@@ -198,10 +180,7 @@ impl Shared {
             }
             action
         });
-        let ticket = Ticket {
-            generation: journal.generation,
-            index,
-        };
+        let ticket = Ticket { generation: journal.generation, index };
         (ticket, action)
     }
 
@@ -228,9 +207,7 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>) {
         connections.spawn(async move {
             let service = service_fn(move |request| handle(Arc::clone(&shared), request));
             // A connection error is the client's to see (and, for DropConnection, the point).
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
         });
         // Reap finished connections so the set stays small in long tests.
         while connections.try_join_next().is_some() {}
@@ -246,16 +223,9 @@ enum Unanswered {
     RequestBody(#[source] hyper::Error),
 }
 
-async fn handle(
-    shared: Arc<Shared>,
-    request: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Unanswered> {
+async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Unanswered> {
     let (parts, body) = request.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map_err(Unanswered::RequestBody)?
-        .to_bytes();
+    let body = body.collect().await.map_err(Unanswered::RequestBody)?.to_bytes();
     let call = classify(&parts.method, &parts.uri, &parts.headers, &body);
     let (ticket, fault) = shared.arrive(&call);
 
@@ -273,16 +243,8 @@ async fn handle(
     Ok(response)
 }
 
-async fn forward(
-    shared: &Shared,
-    parts: Parts,
-    body: Bytes,
-    service: &str,
-) -> Response<Full<Bytes>> {
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .map_or("/", |path_and_query| path_and_query.as_str());
+async fn forward(shared: &Shared, parts: Parts, body: Bytes, service: &str) -> Response<Full<Bytes>> {
+    let path_and_query = parts.uri.path_and_query().map_or("/", |path_and_query| path_and_query.as_str());
     let uri = match format!("{}{path_and_query}", shared.upstream).parse::<Uri>() {
         Ok(uri) => uri,
         Err(error) => return fault::bad_gateway_response(service, &error.to_string()),
@@ -296,20 +258,14 @@ async fn forward(
     let upstream_response = match shared.client.request(upstream_request).await {
         Ok(response) => response,
         Err(error) => {
-            return fault::bad_gateway_response(
-                service,
-                &format!("upstream request failed: {error}"),
-            );
+            return fault::bad_gateway_response(service, &format!("upstream request failed: {error}"));
         }
     };
     let (mut response_parts, response_body) = upstream_response.into_parts();
     let response_body = match response_body.collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(error) => {
-            return fault::bad_gateway_response(
-                service,
-                &format!("upstream answer broke off: {error}"),
-            );
+            return fault::bad_gateway_response(service, &format!("upstream answer broke off: {error}"));
         }
     };
     // Content-Length stays: for HEAD it tells the object's size, not this empty body's.

@@ -19,8 +19,8 @@ impl Sandbox {
     /// # Panics
     /// When no temporary directory can be made.
     pub fn new() -> Sandbox {
-        let directory = tempfile::tempdir()
-            .unwrap_or_else(|error| panic!("could not create a sandbox directory: {error}"));
+        let directory =
+            tempfile::tempdir().unwrap_or_else(|error| panic!("could not create a sandbox directory: {error}"));
         Sandbox { directory }
     }
 
@@ -34,8 +34,7 @@ impl Sandbox {
     /// When the file cannot be written.
     pub fn write_spec(&self, name: &str, text: &str) -> PathBuf {
         let path = self.path().join(name);
-        std::fs::write(&path, text)
-            .unwrap_or_else(|error| panic!("could not write {}: {error}", path.display()));
+        std::fs::write(&path, text).unwrap_or_else(|error| panic!("could not write {}: {error}", path.display()));
         path
     }
 
@@ -73,10 +72,7 @@ where
     Value: AsRef<OsStr>,
 {
     let mut command = Command::new(binary);
-    command
-        .current_dir(sandbox.path())
-        .stdin(Stdio::null())
-        .env_clear();
+    command.current_dir(sandbox.path()).stdin(Stdio::null()).env_clear();
     for name in INHERITED_VARIABLES {
         if let Some(value) = std::env::var_os(name) {
             command.env(name, value);
@@ -95,19 +91,10 @@ mod tests {
         let sandbox = Sandbox::new();
         let spec = sandbox.write_spec("dev.toml", "[environment]\nname = \"dev\"\n");
 
-        assert_eq!(
-            std::fs::read_to_string(&spec).unwrap(),
-            "[environment]\nname = \"dev\"\n"
-        );
+        assert_eq!(std::fs::read_to_string(&spec).unwrap(), "[environment]\nname = \"dev\"\n");
         assert_eq!(spec.parent(), Some(sandbox.path()));
-        assert_eq!(
-            sandbox.state_path("dev.toml"),
-            sandbox.path().join("dev.state.json")
-        );
-        assert_eq!(
-            sandbox.backup_path("dev.toml"),
-            sandbox.path().join("dev.state.json.backup")
-        );
+        assert_eq!(sandbox.state_path("dev.toml"), sandbox.path().join("dev.state.json"));
+        assert_eq!(sandbox.backup_path("dev.toml"), sandbox.path().join("dev.state.json.backup"));
     }
 
     #[test]
@@ -122,13 +109,10 @@ mod tests {
     #[test]
     fn the_command_sees_only_the_given_environment() {
         let sandbox = Sandbox::new();
-        let output = stowage_command(
-            Path::new("env"),
-            &sandbox,
-            [("AWS_ACCESS_KEY_ID", "testing"), ("STOWAGE_EXAMPLE", "1")],
-        )
-        .output()
-        .unwrap();
+        let output =
+            stowage_command(Path::new("env"), &sandbox, [("AWS_ACCESS_KEY_ID", "testing"), ("STOWAGE_EXAMPLE", "1")])
+                .output()
+                .unwrap();
 
         let mut names: Vec<String> = String::from_utf8(output.stdout)
             .unwrap()
@@ -136,17 +120,8 @@ mod tests {
             .filter_map(|line| line.split_once('=').map(|(name, _)| name.to_owned()))
             .collect();
         names.sort();
-        let allowed = [
-            "AWS_ACCESS_KEY_ID",
-            "HOME",
-            "PATH",
-            "RUST_LOG",
-            "STOWAGE_EXAMPLE",
-        ];
-        assert!(
-            names.iter().all(|name| allowed.contains(&name.as_str())),
-            "unexpected variables: {names:?}"
-        );
+        let allowed = ["AWS_ACCESS_KEY_ID", "HOME", "PATH", "RUST_LOG", "STOWAGE_EXAMPLE"];
+        assert!(names.iter().all(|name| allowed.contains(&name.as_str())), "unexpected variables: {names:?}");
         assert!(names.contains(&"AWS_ACCESS_KEY_ID".to_owned()));
         assert!(names.contains(&"STOWAGE_EXAMPLE".to_owned()));
     }
@@ -154,13 +129,8 @@ mod tests {
     #[test]
     fn the_command_runs_inside_the_sandbox() {
         let sandbox = Sandbox::new();
-        let output = stowage_command(Path::new("pwd"), &sandbox, Vec::<(String, String)>::new())
-            .output()
-            .unwrap();
+        let output = stowage_command(Path::new("pwd"), &sandbox, Vec::<(String, String)>::new()).output().unwrap();
         let directory = PathBuf::from(String::from_utf8(output.stdout).unwrap().trim());
-        assert_eq!(
-            directory.canonicalize().unwrap(),
-            sandbox.path().canonicalize().unwrap()
-        );
+        assert_eq!(directory.canonicalize().unwrap(), sandbox.path().canonicalize().unwrap());
     }
 }

@@ -12,15 +12,9 @@ pub fn insta_filters() -> Vec<(&'static str, &'static str)> {
     vec![
         // tempfile's directories end in `.tmp` and six random characters, wherever TMPDIR
         // points; the part of the path before them varies too.
-        (
-            r"(?:[A-Za-z]:)?[\w.~/\\-]*[/\\]\.tmp[A-Za-z0-9]{6}",
-            "[TEMP]",
-        ),
+        (r"(?:[A-Za-z]:)?[\w.~/\\-]*[/\\]\.tmp[A-Za-z0-9]{6}", "[TEMP]"),
         (r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]"),
-        (
-            r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b",
-            "[UUID]",
-        ),
+        (r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b", "[UUID]"),
         // Twilio AWS credential and public key SIDs.
         (r"\bCR[0-9a-fA-F]{32}\b", "CR[SID]"),
         // Long-term (AKIA, moto's included) and temporary (ASIA) access key ids.

@@ -15,9 +15,7 @@ pub const TEST_AUTH_TOKEN: &str = "feedc0defeedc0defeedc0defeedc0de";
 /// When the emulator cannot start.
 pub async fn start_emulator(s3_endpoint: &str) -> RunningEmulator {
     let config = EmulatorConfig::new(s3_endpoint).account(TEST_ACCOUNT_SID, TEST_AUTH_TOKEN);
-    twilio_emulator::spawn(config)
-        .await
-        .unwrap_or_else(|error| panic!("could not start the Twilio emulator: {error}"))
+    twilio_emulator::spawn(config).await.unwrap_or_else(|error| panic!("could not start the Twilio emulator: {error}"))
 }
 
 /// The environment for a child `stowage` process: the test account's credentials, and both

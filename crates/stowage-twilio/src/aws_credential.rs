@@ -6,17 +6,14 @@
 
 use serde_json::json;
 use stowage_provider::{
-    Applied, Attributes, AttributesExt, CreateRequest, DeleteRequest, ErrorKind, Observed,
-    ProviderError, ReadRequest, UpdateRequest,
+    Applied, Attributes, AttributesExt, CreateRequest, DeleteRequest, ErrorKind, Observed, ProviderError, ReadRequest,
+    UpdateRequest,
 };
 
 use crate::TwilioProvider;
 use crate::client::CreateAwsCredential;
 
-pub(crate) async fn read(
-    twilio: &TwilioProvider,
-    request: ReadRequest<'_>,
-) -> Result<Option<Observed>, ProviderError> {
+pub(crate) async fn read(twilio: &TwilioProvider, request: ReadRequest<'_>) -> Result<Option<Observed>, ProviderError> {
     // Only a credential stowage made is ours: it is found by the SID the state recorded.
     let Some(sid) = request.id else {
         return Ok(None);
@@ -25,30 +22,18 @@ pub(crate) async fn read(
         return Ok(None);
     };
     let mut attributes = Attributes::from([
-        (
-            "sid".to_owned(),
-            json!(credential.sid.as_deref().unwrap_or(sid)),
-        ),
+        ("sid".to_owned(), json!(credential.sid.as_deref().unwrap_or(sid))),
         ("friendly_name".to_owned(), json!(credential.friendly_name)),
         ("account_sid".to_owned(), json!(credential.account_sid)),
     ]);
     // Twilio does not say which key a credential holds; the state remembers it.
-    if let Some(access_key_id) = request
-        .recorded
-        .and_then(|recorded| recorded.get("access_key_id"))
-    {
+    if let Some(access_key_id) = request.recorded.and_then(|recorded| recorded.get("access_key_id")) {
         attributes.insert("access_key_id".to_owned(), access_key_id.clone());
     }
-    Ok(Some(Observed {
-        id: sid.to_owned(),
-        attributes,
-    }))
+    Ok(Some(Observed { id: sid.to_owned(), attributes }))
 }
 
-pub(crate) async fn create(
-    twilio: &TwilioProvider,
-    request: CreateRequest<'_>,
-) -> Result<Applied, ProviderError> {
+pub(crate) async fn create(twilio: &TwilioProvider, request: CreateRequest<'_>) -> Result<Applied, ProviderError> {
     let attributes = request.attributes;
     let access_key_id = attributes.required_str(request.address, "access_key_id")?;
     let Some(secret) = request.handoff.get(access_key_id) else {
@@ -87,33 +72,18 @@ pub(crate) async fn create(
     if let Some(account) = credential.account_sid {
         applied.insert("account_sid".to_owned(), json!(account));
     }
-    Ok(Applied {
-        id: sid,
-        attributes: applied,
-    })
+    Ok(Applied { id: sid, attributes: applied })
 }
 
-pub(crate) async fn update(
-    twilio: &TwilioProvider,
-    request: UpdateRequest<'_>,
-) -> Result<Applied, ProviderError> {
+pub(crate) async fn update(twilio: &TwilioProvider, request: UpdateRequest<'_>) -> Result<Applied, ProviderError> {
     let friendly_name = request.after.str("friendly_name").unwrap_or_default();
-    twilio
-        .client
-        .update_aws_credential(request.id, friendly_name)
-        .await?;
+    twilio.client.update_aws_credential(request.id, friendly_name).await?;
     let mut applied = request.after.clone();
     applied.insert("sid".to_owned(), json!(request.id));
-    Ok(Applied {
-        id: request.id.to_owned(),
-        attributes: applied,
-    })
+    Ok(Applied { id: request.id.to_owned(), attributes: applied })
 }
 
-pub(crate) async fn delete(
-    twilio: &TwilioProvider,
-    request: DeleteRequest<'_>,
-) -> Result<(), ProviderError> {
+pub(crate) async fn delete(twilio: &TwilioProvider, request: DeleteRequest<'_>) -> Result<(), ProviderError> {
     // Already gone is fine: that is what delete wants.
     twilio.client.delete_aws_credential(request.id).await?;
     Ok(())

@@ -11,8 +11,7 @@ mod storage_settings;
 pub use provider::TwilioProvider;
 
 pub use client::{
-    ApiError, AwsCredential, CallCounts, CreateAwsCredential, CreatePublicKey, CredentialKind,
-    CredentialsError, EndpointError, Failure, Operation, PublicKey, RetryPolicy, StorageSettings,
-    StorageSettingsKind, StorageSettingsUpdate, Timeouts, TwilioAuth, TwilioClient,
-    TwilioEndpoints, TwilioError,
+    ApiError, AwsCredential, CallCounts, CreateAwsCredential, CreatePublicKey, CredentialKind, CredentialsError,
+    EndpointError, Failure, Operation, PublicKey, RetryPolicy, StorageSettings, StorageSettingsKind,
+    StorageSettingsUpdate, Timeouts, TwilioAuth, TwilioClient, TwilioEndpoints, TwilioError,
 };

@@ -2,13 +2,11 @@
 
 use futures::future::BoxFuture;
 use stowage_provider::{
-    Applied, CreateRequest, DeleteRequest, ErrorKind, Observed, Provider, ProviderError,
-    ReadRequest, ResourceType, UpdateRequest,
+    Applied, CreateRequest, DeleteRequest, ErrorKind, Observed, Provider, ProviderError, ReadRequest, ResourceType,
+    UpdateRequest,
 };
 
-use crate::client::{
-    CredentialKind, RetryPolicy, TwilioAuth, TwilioClient, TwilioEndpoints, TwilioError,
-};
+use crate::client::{CredentialKind, RetryPolicy, TwilioAuth, TwilioClient, TwilioEndpoints, TwilioError};
 use crate::{aws_credential, storage_settings};
 
 /// Twilio resources of one account.
@@ -21,17 +19,10 @@ pub struct TwilioProvider {
 
 impl TwilioProvider {
     /// A provider whose client authenticates with `auth`.
-    pub fn connect(
-        auth: TwilioAuth,
-        endpoints: TwilioEndpoints,
-        retry: RetryPolicy,
-    ) -> Result<Self, TwilioError> {
+    pub fn connect(auth: TwilioAuth, endpoints: TwilioEndpoints, retry: RetryPolicy) -> Result<Self, TwilioError> {
         let authenticated_account =
             (auth.kind() == CredentialKind::AccountAuthToken).then(|| auth.username().to_owned());
-        Ok(Self {
-            client: TwilioClient::new(auth, endpoints, retry)?,
-            authenticated_account,
-        })
+        Ok(Self { client: TwilioClient::new(auth, endpoints, retry)?, authenticated_account })
     }
 
     pub fn client(&self) -> &TwilioClient {
@@ -41,17 +32,12 @@ impl TwilioProvider {
     /// Whether `account_sid` names an account other than the one we authenticate as (a
     /// subaccount): only then is `AccountSid` sent.
     pub(crate) fn is_other_account(&self, account_sid: &str) -> bool {
-        self.authenticated_account
-            .as_deref()
-            .is_some_and(|own| own != account_sid)
+        self.authenticated_account.as_deref().is_some_and(|own| own != account_sid)
     }
 }
 
 impl Provider for TwilioProvider {
-    fn read<'a>(
-        &'a self,
-        request: ReadRequest<'a>,
-    ) -> BoxFuture<'a, Result<Option<Observed>, ProviderError>> {
+    fn read<'a>(&'a self, request: ReadRequest<'a>) -> BoxFuture<'a, Result<Option<Observed>, ProviderError>> {
         Box::pin(async move {
             match request.address.resource_type {
                 ResourceType::TwilioAwsCredential => aws_credential::read(self, request).await,
@@ -63,10 +49,7 @@ impl Provider for TwilioProvider {
         })
     }
 
-    fn create<'a>(
-        &'a self,
-        request: CreateRequest<'a>,
-    ) -> BoxFuture<'a, Result<Applied, ProviderError>> {
+    fn create<'a>(&'a self, request: CreateRequest<'a>) -> BoxFuture<'a, Result<Applied, ProviderError>> {
         Box::pin(async move {
             match request.address.resource_type {
                 ResourceType::TwilioAwsCredential => aws_credential::create(self, request).await,
@@ -78,10 +61,7 @@ impl Provider for TwilioProvider {
         })
     }
 
-    fn update<'a>(
-        &'a self,
-        request: UpdateRequest<'a>,
-    ) -> BoxFuture<'a, Result<Applied, ProviderError>> {
+    fn update<'a>(&'a self, request: UpdateRequest<'a>) -> BoxFuture<'a, Result<Applied, ProviderError>> {
         Box::pin(async move {
             match request.address.resource_type {
                 ResourceType::TwilioAwsCredential => aws_credential::update(self, request).await,
@@ -93,10 +73,7 @@ impl Provider for TwilioProvider {
         })
     }
 
-    fn delete<'a>(
-        &'a self,
-        request: DeleteRequest<'a>,
-    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+    fn delete<'a>(&'a self, request: DeleteRequest<'a>) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
             match request.address.resource_type {
                 ResourceType::TwilioAwsCredential => aws_credential::delete(self, request).await,

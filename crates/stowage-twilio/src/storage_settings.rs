@@ -7,8 +7,8 @@
 
 use serde_json::{Value, json};
 use stowage_provider::{
-    Applied, Attributes, AttributesExt, CreateRequest, DeleteRequest, Observed, ProviderError,
-    ReadRequest, ResourceType, UpdateRequest,
+    Applied, Attributes, AttributesExt, CreateRequest, DeleteRequest, Observed, ProviderError, ReadRequest,
+    ResourceType, UpdateRequest,
 };
 
 use crate::TwilioProvider;
@@ -25,49 +25,22 @@ fn kind(resource_type: ResourceType) -> StorageSettingsKind {
 /// null flag as off.
 fn attributes(settings: &StorageSettings) -> Attributes {
     Attributes::from([
-        (
-            "friendly_name".to_owned(),
-            json!(settings.friendly_name.as_deref().unwrap_or_default()),
-        ),
-        (
-            "aws_storage_enabled".to_owned(),
-            json!(settings.aws_storage_enabled.unwrap_or(false)),
-        ),
+        ("friendly_name".to_owned(), json!(settings.friendly_name.as_deref().unwrap_or_default())),
+        ("aws_storage_enabled".to_owned(), json!(settings.aws_storage_enabled.unwrap_or(false))),
         ("aws_s3_url".to_owned(), json!(settings.aws_s3_url)),
-        (
-            "aws_credentials_sid".to_owned(),
-            json!(settings.aws_credentials_sid),
-        ),
-        (
-            "encryption_enabled".to_owned(),
-            json!(settings.encryption_enabled.unwrap_or(false)),
-        ),
-        (
-            "encryption_key_sid".to_owned(),
-            json!(settings.encryption_key_sid),
-        ),
+        ("aws_credentials_sid".to_owned(), json!(settings.aws_credentials_sid)),
+        ("encryption_enabled".to_owned(), json!(settings.encryption_enabled.unwrap_or(false))),
+        ("encryption_key_sid".to_owned(), json!(settings.encryption_key_sid)),
     ])
 }
 
 fn id(settings: &StorageSettings) -> String {
-    settings
-        .account_sid
-        .clone()
-        .unwrap_or_else(|| "Default".to_owned())
+    settings.account_sid.clone().unwrap_or_else(|| "Default".to_owned())
 }
 
-pub(crate) async fn read(
-    twilio: &TwilioProvider,
-    request: ReadRequest<'_>,
-) -> Result<Option<Observed>, ProviderError> {
-    let settings = twilio
-        .client
-        .fetch_storage_settings(kind(request.address.resource_type))
-        .await?;
-    Ok(Some(Observed {
-        id: id(&settings),
-        attributes: attributes(&settings),
-    }))
+pub(crate) async fn read(twilio: &TwilioProvider, request: ReadRequest<'_>) -> Result<Option<Observed>, ProviderError> {
+    let settings = twilio.client.fetch_storage_settings(kind(request.address.resource_type)).await?;
+    Ok(Some(Observed { id: id(&settings), attributes: attributes(&settings) }))
 }
 
 pub(crate) async fn put(
@@ -84,48 +57,24 @@ pub(crate) async fn put(
         encryption_key_sid: text("encryption_key_sid"),
         encryption_enabled: desired.bool("encryption_enabled"),
     };
-    let settings = twilio
-        .client
-        .update_storage_settings(kind(resource_type), &update)
-        .await?;
-    Ok(Applied {
-        id: id(&settings),
-        attributes: attributes(&settings),
-    })
+    let settings = twilio.client.update_storage_settings(kind(resource_type), &update).await?;
+    Ok(Applied { id: id(&settings), attributes: attributes(&settings) })
 }
 
-pub(crate) async fn create(
-    twilio: &TwilioProvider,
-    request: CreateRequest<'_>,
-) -> Result<Applied, ProviderError> {
+pub(crate) async fn create(twilio: &TwilioProvider, request: CreateRequest<'_>) -> Result<Applied, ProviderError> {
     put(twilio, request.address.resource_type, request.attributes).await
 }
 
-pub(crate) async fn update(
-    twilio: &TwilioProvider,
-    request: UpdateRequest<'_>,
-) -> Result<Applied, ProviderError> {
+pub(crate) async fn update(twilio: &TwilioProvider, request: UpdateRequest<'_>) -> Result<Applied, ProviderError> {
     put(twilio, request.address.resource_type, request.after).await
 }
 
 /// Switch storage off: Twilio stores in its own cloud again. The friendly name is kept.
-pub(crate) async fn delete(
-    twilio: &TwilioProvider,
-    request: DeleteRequest<'_>,
-) -> Result<(), ProviderError> {
+pub(crate) async fn delete(twilio: &TwilioProvider, request: DeleteRequest<'_>) -> Result<(), ProviderError> {
     let off = Attributes::from([
-        (
-            "friendly_name".to_owned(),
-            request
-                .attributes
-                .get("friendly_name")
-                .cloned()
-                .unwrap_or(Value::Null),
-        ),
+        ("friendly_name".to_owned(), request.attributes.get("friendly_name").cloned().unwrap_or(Value::Null)),
         ("aws_storage_enabled".to_owned(), json!(false)),
         ("encryption_enabled".to_owned(), json!(false)),
     ]);
-    put(twilio, request.address.resource_type, &off)
-        .await
-        .map(|_| ())
+    put(twilio, request.address.resource_type, &off).await.map(|_| ())
 }

@@ -5,16 +5,10 @@ use stowage_twilio::CreateAwsCredential;
 use tracing_subscriber::fmt::MakeWriter;
 
 #[path = "client/fake.rs"]
-#[allow(
-    dead_code,
-    reason = "shared with the main client tests, which use all of it"
-)]
+#[allow(dead_code, reason = "shared with the main client tests, which use all of it")]
 mod fake;
 
-use fake::{
-    API_SECRET, AWS_SECRET, CREDENTIAL_SID, FakeTwilio, Reply, aws_credential_json, bounded,
-    quick_retries,
-};
+use fake::{API_SECRET, AWS_SECRET, CREDENTIAL_SID, FakeTwilio, Reply, aws_credential_json, bounded, quick_retries};
 
 /// Log output collected in memory.
 #[derive(Clone, Default)]
@@ -28,10 +22,7 @@ impl Captured {
 
 impl std::io::Write for Captured {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(bytes);
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(bytes);
         Ok(bytes.len())
     }
 
@@ -72,18 +63,10 @@ async fn debug_lines_describe_each_attempt_without_bodies() {
         account_sid: None,
     };
 
-    bounded(
-        fake.client(quick_retries(3))
-            .create_aws_credential(&request),
-    )
-    .await
-    .expect("created");
+    bounded(fake.client(quick_retries(3)).create_aws_credential(&request)).await.expect("created");
 
     let logs = captured.text();
-    let request_lines: Vec<_> = logs
-        .lines()
-        .filter(|line| line.contains("twilio request"))
-        .collect();
+    let request_lines: Vec<_> = logs.lines().filter(|line| line.contains("twilio request")).collect();
     assert_eq!(request_lines.len(), 2, "one line per attempt:\n{logs}");
     for (line, (status, attempt)) in request_lines.iter().zip([(429, 1), (201, 2)]) {
         for field in [
@@ -98,14 +81,8 @@ async fn debug_lines_describe_each_attempt_without_bodies() {
         }
     }
     assert!(logs.contains("retrying"), "{logs}");
-    let encoded_secret: String =
-        url::form_urlencoded::byte_serialize(AWS_SECRET.as_bytes()).collect();
-    for secret in [
-        AWS_SECRET,
-        encoded_secret.as_str(),
-        API_SECRET,
-        "AKIAIOSFODNN7EXAMPLE",
-    ] {
+    let encoded_secret: String = url::form_urlencoded::byte_serialize(AWS_SECRET.as_bytes()).collect();
+    for secret in [AWS_SECRET, encoded_secret.as_str(), API_SECRET, "AKIAIOSFODNN7EXAMPLE"] {
         assert!(!logs.contains(secret), "{secret} logged:\n{logs}");
     }
 }

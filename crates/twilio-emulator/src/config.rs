@@ -51,10 +51,7 @@ impl EmulatorConfig {
     /// Adds an account that authenticates with `sid:auth_token`.
     #[must_use]
     pub fn account(mut self, sid: impl Into<String>, auth_token: impl Into<String>) -> Self {
-        self.accounts.push(Account {
-            sid: sid.into(),
-            auth_token: Secret::new(auth_token),
-        });
+        self.accounts.push(Account { sid: sid.into(), auth_token: Secret::new(auth_token) });
         self
     }
 
@@ -66,11 +63,7 @@ impl EmulatorConfig {
         secret: impl Into<String>,
         account_sid: impl Into<String>,
     ) -> Self {
-        self.api_keys.push(ApiKey {
-            sid: sid.into(),
-            secret: Secret::new(secret),
-            account_sid: account_sid.into(),
-        });
+        self.api_keys.push(ApiKey { sid: sid.into(), secret: Secret::new(secret), account_sid: account_sid.into() });
         self
     }
 
@@ -82,34 +75,24 @@ impl EmulatorConfig {
     }
 
     pub(crate) fn validate(&self) -> Result<(), EmulatorError> {
-        if let Some(account) = self
-            .accounts
-            .iter()
-            .find(|account| !sid::is_sid(&account.sid, "AC"))
-        {
+        if let Some(account) = self.accounts.iter().find(|account| !sid::is_sid(&account.sid, "AC")) {
             return Err(EmulatorError::InvalidAccountSid(account.sid.clone()));
         }
         for api_key in &self.api_keys {
             if !sid::is_sid(&api_key.sid, "SK") {
                 return Err(EmulatorError::InvalidApiKeySid(api_key.sid.clone()));
             }
-            if !self
-                .accounts
-                .iter()
-                .any(|account| account.sid == api_key.account_sid)
-            {
+            if !self.accounts.iter().any(|account| account.sid == api_key.account_sid) {
                 return Err(EmulatorError::ApiKeyWithoutAccount {
                     api_key_sid: api_key.sid.clone(),
                     account_sid: api_key.account_sid.clone(),
                 });
             }
         }
-        let endpoint_is_http = url::Url::parse(&self.s3_endpoint)
-            .is_ok_and(|endpoint| matches!(endpoint.scheme(), "http" | "https"));
+        let endpoint_is_http =
+            url::Url::parse(&self.s3_endpoint).is_ok_and(|endpoint| matches!(endpoint.scheme(), "http" | "https"));
         if !endpoint_is_http {
-            return Err(EmulatorError::InvalidS3Endpoint {
-                endpoint: self.s3_endpoint.clone(),
-            });
+            return Err(EmulatorError::InvalidS3Endpoint { endpoint: self.s3_endpoint.clone() });
         }
         Ok(())
     }
@@ -128,13 +111,10 @@ impl FromStr for Account {
 
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         match value.split_once(':') {
-            Some((sid, auth_token)) if !sid.is_empty() && !auth_token.is_empty() => Ok(Self {
-                sid: sid.to_owned(),
-                auth_token: Secret::new(auth_token),
-            }),
-            _ => Err(ParseCredentialError {
-                expected: "ACCOUNT_SID:AUTH_TOKEN",
-            }),
+            Some((sid, auth_token)) if !sid.is_empty() && !auth_token.is_empty() => {
+                Ok(Self { sid: sid.to_owned(), auth_token: Secret::new(auth_token) })
+            }
+            _ => Err(ParseCredentialError { expected: "ACCOUNT_SID:AUTH_TOKEN" }),
         }
     }
 }
@@ -149,15 +129,9 @@ impl FromStr for ApiKey {
             (Some(sid), Some(secret), Some(account_sid))
                 if !sid.is_empty() && !secret.is_empty() && !account_sid.is_empty() =>
             {
-                Ok(Self {
-                    sid: sid.to_owned(),
-                    secret: Secret::new(secret),
-                    account_sid: account_sid.to_owned(),
-                })
+                Ok(Self { sid: sid.to_owned(), secret: Secret::new(secret), account_sid: account_sid.to_owned() })
             }
-            _ => Err(ParseCredentialError {
-                expected: "API_KEY_SID:API_KEY_SECRET:ACCOUNT_SID",
-            }),
+            _ => Err(ParseCredentialError { expected: "API_KEY_SID:API_KEY_SECRET:ACCOUNT_SID" }),
         }
     }
 }
@@ -182,10 +156,7 @@ mod tests {
         let error = "ACnotoken".parse::<Account>().unwrap_err();
         assert_eq!(error.to_string(), "expected ACCOUNT_SID:AUTH_TOKEN");
         let error = format!("{API_KEY}:secret").parse::<ApiKey>().unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "expected API_KEY_SID:API_KEY_SECRET:ACCOUNT_SID"
-        );
+        assert_eq!(error.to_string(), "expected API_KEY_SID:API_KEY_SECRET:ACCOUNT_SID");
     }
 
     #[test]
@@ -198,22 +169,10 @@ mod tests {
     #[test]
     fn validate_rejects_bad_sids_orphan_keys_and_bad_endpoints() {
         let base = || EmulatorConfig::new("http://127.0.0.1:5000");
-        assert!(
-            base()
-                .account(ACCOUNT, "t")
-                .api_key(API_KEY, "s", ACCOUNT)
-                .validate()
-                .is_ok()
-        );
+        assert!(base().account(ACCOUNT, "t").api_key(API_KEY, "s", ACCOUNT).validate().is_ok());
+        assert!(matches!(base().account("AC123", "t").validate(), Err(EmulatorError::InvalidAccountSid(_))));
         assert!(matches!(
-            base().account("AC123", "t").validate(),
-            Err(EmulatorError::InvalidAccountSid(_))
-        ));
-        assert!(matches!(
-            base()
-                .account(ACCOUNT, "t")
-                .api_key("SKxyz", "s", ACCOUNT)
-                .validate(),
+            base().account(ACCOUNT, "t").api_key("SKxyz", "s", ACCOUNT).validate(),
             Err(EmulatorError::InvalidApiKeySid(_))
         ));
         assert!(matches!(

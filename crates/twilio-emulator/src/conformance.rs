@@ -18,10 +18,7 @@ pub(crate) type Parameters = Vec<(String, String)>;
 
 /// The value of the first parameter called `name`.
 pub(crate) fn parameter<'a>(parameters: &'a Parameters, name: &str) -> Option<&'a str> {
-    parameters
-        .iter()
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.as_str())
+    parameters.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
 }
 
 /// The body of a request, as far as conformance cares.
@@ -72,17 +69,12 @@ impl Conformance {
 
     /// The report for a request that names no operation at all.
     pub fn unknown_operation(method: &Method, path: &str) -> Self {
-        Self::rejected(format!(
-            "no operation {method} {path} in the Twilio OpenAPI documents"
-        ))
+        Self::rejected(format!("no operation {method} {path} in the Twilio OpenAPI documents"))
     }
 
     /// The report for a request rejected before it could be checked.
     pub fn rejected(violation: String) -> Self {
-        Self {
-            violations: vec![violation],
-            rejects_request: true,
-        }
+        Self { violations: vec![violation], rejects_request: true }
     }
 }
 
@@ -91,23 +83,15 @@ impl RequestContracts {
         let mut operations = HashMap::new();
         for (method, path) in Operation::SERVED {
             let compile = |location: &'static str, schema: Value| {
-                ParameterContract::compile(location, schema).map_err(|message| {
-                    OpenApiError::InvalidSchema {
-                        method: method.to_string(),
-                        path: path.to_owned(),
-                        message,
-                    }
+                ParameterContract::compile(location, schema).map_err(|message| OpenApiError::InvalidSchema {
+                    method: method.to_string(),
+                    path: path.to_owned(),
+                    message,
                 })
             };
             let contract = OperationContract {
-                path: compile(
-                    "path",
-                    openapi.parameters_schema(path, method.as_str(), ParameterLocation::Path)?,
-                )?,
-                query: compile(
-                    "query",
-                    openapi.parameters_schema(path, method.as_str(), ParameterLocation::Query)?,
-                )?,
+                path: compile("path", openapi.parameters_schema(path, method.as_str(), ParameterLocation::Path)?)?,
+                query: compile("query", openapi.parameters_schema(path, method.as_str(), ParameterLocation::Query)?)?,
                 body: openapi
                     .request_body_schema(path, method.as_str())?
                     .map(|schema| compile("form", schema))
@@ -118,16 +102,8 @@ impl RequestContracts {
         Ok(Self { operations })
     }
 
-    pub fn check(
-        &self,
-        operation: &Operation,
-        query: &Parameters,
-        body: &RequestBody,
-    ) -> Conformance {
-        let Some(contract) = self
-            .operations
-            .get(&(operation.method(), operation.path_template()))
-        else {
+    pub fn check(&self, operation: &Operation, query: &Parameters, body: &RequestBody) -> Conformance {
+        let Some(contract) = self.operations.get(&(operation.method(), operation.path_template())) else {
             return Conformance::unknown_operation(&operation.method(), operation.path_template());
         };
         let path_violations = contract.path.check(&operation.path_parameters());
@@ -136,23 +112,16 @@ impl RequestContracts {
             (RequestBody::Empty, None) => {}
             // An empty body is an empty form: its required parameters are reported missing.
             (RequestBody::Empty, Some(form)) => violations.extend(form.check(&Vec::new())),
-            (RequestBody::Form(parameters), Some(form)) => {
-                violations.extend(form.check(parameters))
+            (RequestBody::Form(parameters), Some(form)) => violations.extend(form.check(parameters)),
+            (RequestBody::Other, Some(_)) => {
+                violations.push("form: the body must be application/x-www-form-urlencoded".to_owned())
             }
-            (RequestBody::Other, Some(_)) => violations
-                .push("form: the body must be application/x-www-form-urlencoded".to_owned()),
             (RequestBody::Form(_) | RequestBody::Other, None) => {
-                violations.push(format!(
-                    "form: {} takes no request body",
-                    operation.method()
-                ));
+                violations.push(format!("form: {} takes no request body", operation.method()));
             }
         }
         let rejects_request = !violations.is_empty();
-        Conformance {
-            violations: path_violations.into_iter().chain(violations).collect(),
-            rejects_request,
-        }
+        Conformance { violations: path_violations.into_iter().chain(violations).collect(), rejects_request }
     }
 }
 
@@ -178,11 +147,7 @@ impl ParameterContract {
             .should_validate_formats(true)
             .build(&schema)
             .map_err(|error| error.to_string())?;
-        Ok(Self {
-            location,
-            validator,
-            types,
-        })
+        Ok(Self { location, validator, types })
     }
 
     fn check(&self, parameters: &Parameters) -> Vec<String> {
@@ -190,10 +155,7 @@ impl ParameterContract {
         let mut instance = Map::new();
         for (name, text) in parameters {
             if instance.contains_key(name) {
-                violations.push(format!(
-                    "{} parameter {name}: given more than once",
-                    self.location
-                ));
+                violations.push(format!("{} parameter {name}: given more than once", self.location));
                 continue;
             }
             let value = typed_value(self.types.get(name).map(String::as_str), text);
@@ -221,9 +183,7 @@ fn typed_value(declared_type: Option<&str>, text: &str) -> Value {
             "false" => Value::Bool(false),
             _ => Value::String(text.to_owned()),
         },
-        Some("integer") => text
-            .parse::<i64>()
-            .map_or_else(|_| Value::String(text.to_owned()), Value::from),
+        Some("integer") => text.parse::<i64>().map_or_else(|_| Value::String(text.to_owned()), Value::from),
         _ => Value::String(text.to_owned()),
     }
 }
@@ -238,12 +198,7 @@ mod tests {
     }
 
     fn form(pairs: &[(&str, &str)]) -> RequestBody {
-        RequestBody::Form(
-            pairs
-                .iter()
-                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-                .collect(),
-        )
+        RequestBody::Form(pairs.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect())
     }
 
     #[test]
@@ -254,10 +209,7 @@ mod tests {
             &form(&[
                 ("FriendlyName", "stowage"),
                 ("AwsCredentialsSid", "CR0123456789abcdef0123456789abcdef"),
-                (
-                    "AwsS3Url",
-                    "https://bucket.s3-us-east-2.amazonaws.com/recordings",
-                ),
+                ("AwsS3Url", "https://bucket.s3-us-east-2.amazonaws.com/recordings"),
                 ("AwsStorageEnabled", "true"),
                 ("EncryptionEnabled", "false"),
             ]),
@@ -300,10 +252,7 @@ mod tests {
             &Vec::new(),
             &form(&[("FriendlyName", "x"), ("AwsStorageEnabled", "True")]),
         );
-        assert_eq!(
-            conformance.violations,
-            ["form parameter AwsStorageEnabled: value is not of type \"boolean\""]
-        );
+        assert_eq!(conformance.violations, ["form parameter AwsStorageEnabled: value is not of type \"boolean\""]);
     }
 
     #[test]
@@ -318,14 +267,8 @@ mod tests {
                 .violations
         };
         assert!(check("1000").is_empty());
-        assert_eq!(
-            check("1001"),
-            ["query parameter PageSize: value is greater than the maximum of 1000"]
-        );
-        assert_eq!(
-            check("ten"),
-            ["query parameter PageSize: value is not of type \"integer\""]
-        );
+        assert_eq!(check("1001"), ["query parameter PageSize: value is greater than the maximum of 1000"]);
+        assert_eq!(check("ten"), ["query parameter PageSize: value is not of type \"integer\""]);
     }
 
     #[test]
@@ -336,12 +279,7 @@ mod tests {
             &RequestBody::Empty,
         );
         assert!(!conformance.rejects_request);
-        assert_eq!(
-            conformance.violations.len(),
-            2,
-            "{:?}",
-            conformance.violations
-        );
+        assert_eq!(conformance.violations.len(), 2, "{:?}", conformance.violations);
     }
 
     #[test]
@@ -353,15 +291,9 @@ mod tests {
             &form(&[("FriendlyName", "x")]),
         );
         assert_eq!(on_get.violations, ["form: GET takes no request body"]);
-        let json_body = contracts.check(
-            &Operation::UpdateSettings(SettingsKind::Recordings),
-            &Vec::new(),
-            &RequestBody::Other,
-        );
-        assert_eq!(
-            json_body.violations,
-            ["form: the body must be application/x-www-form-urlencoded"]
-        );
+        let json_body =
+            contracts.check(&Operation::UpdateSettings(SettingsKind::Recordings), &Vec::new(), &RequestBody::Other);
+        assert_eq!(json_body.violations, ["form: the body must be application/x-www-form-urlencoded"]);
     }
 
     #[test]
@@ -371,9 +303,6 @@ mod tests {
             &Vec::new(),
             &RequestBody::Empty,
         );
-        assert_eq!(
-            conformance.violations,
-            ["form: \"PublicKey\" is a required property"]
-        );
+        assert_eq!(conformance.violations, ["form: \"PublicKey\" is a required property"]);
     }
 }

@@ -33,14 +33,7 @@ pub struct FaultRule {
 impl FaultRule {
     /// Fails the next request to any path starting with `path_prefix`, once.
     pub fn new(status: u16, path_prefix: impl Into<String>) -> Self {
-        Self {
-            method: None,
-            path_prefix: path_prefix.into(),
-            status,
-            times: 1,
-            retry_after: None,
-            after: 0,
-        }
+        Self { method: None, path_prefix: path_prefix.into(), status, times: 1, retry_after: None, after: 0 }
     }
 
     fn default_times() -> u32 {
@@ -48,9 +41,7 @@ impl FaultRule {
     }
 
     fn matches(&self, method: &str, path: &str) -> bool {
-        self.method
-            .as_deref()
-            .is_none_or(|wanted| wanted.eq_ignore_ascii_case(method))
+        self.method.as_deref().is_none_or(|wanted| wanted.eq_ignore_ascii_case(method))
             && path.starts_with(&self.path_prefix)
     }
 }
@@ -105,11 +96,7 @@ impl Control {
         if rule.times == 0 {
             return Err(FaultRuleError::NeverFires);
         }
-        self.faults.push(ArmedFault {
-            skips_left: rule.after,
-            fires_left: rule.times,
-            rule,
-        });
+        self.faults.push(ArmedFault { skips_left: rule.after, fires_left: rule.times, rule });
         Ok(())
     }
 
@@ -166,23 +153,9 @@ mod tests {
     #[test]
     fn a_fault_fires_its_times_then_is_gone() {
         let mut control = Control::default();
-        control
-            .add_fault(FaultRule {
-                times: 2,
-                ..FaultRule::new(500, "/v1/Credentials")
-            })
-            .unwrap();
-        assert!(
-            control
-                .take_fault("GET", "/v1/RecordingSettings/Default")
-                .is_none()
-        );
-        assert_eq!(
-            control
-                .take_fault("GET", "/v1/Credentials/AWS")
-                .map(|rule| rule.status),
-            Some(500)
-        );
+        control.add_fault(FaultRule { times: 2, ..FaultRule::new(500, "/v1/Credentials") }).unwrap();
+        assert!(control.take_fault("GET", "/v1/RecordingSettings/Default").is_none());
+        assert_eq!(control.take_fault("GET", "/v1/Credentials/AWS").map(|rule| rule.status), Some(500));
         assert!(control.take_fault("POST", "/v1/Credentials/AWS").is_some());
         assert!(control.take_fault("POST", "/v1/Credentials/AWS").is_none());
     }
@@ -190,13 +163,7 @@ mod tests {
     #[test]
     fn after_lets_requests_through_and_method_is_case_insensitive() {
         let mut control = Control::default();
-        control
-            .add_fault(FaultRule {
-                method: Some("post".into()),
-                after: 1,
-                ..FaultRule::new(429, "/v1/")
-            })
-            .unwrap();
+        control.add_fault(FaultRule { method: Some("post".into()), after: 1, ..FaultRule::new(429, "/v1/") }).unwrap();
         assert!(control.take_fault("GET", "/v1/Credentials/AWS").is_none());
         assert!(control.take_fault("POST", "/v1/Credentials/AWS").is_none());
         assert!(control.take_fault("POST", "/v1/Credentials/AWS").is_some());
@@ -205,36 +172,19 @@ mod tests {
     #[test]
     fn a_counting_down_rule_lets_a_later_rule_fire() {
         let mut control = Control::default();
-        control
-            .add_fault(FaultRule {
-                after: 1,
-                ..FaultRule::new(500, "")
-            })
-            .unwrap();
+        control.add_fault(FaultRule { after: 1, ..FaultRule::new(500, "") }).unwrap();
         control.add_fault(FaultRule::new(503, "")).unwrap();
-        assert_eq!(
-            control.take_fault("GET", "/").map(|rule| rule.status),
-            Some(503)
-        );
-        assert_eq!(
-            control.take_fault("GET", "/").map(|rule| rule.status),
-            Some(500)
-        );
+        assert_eq!(control.take_fault("GET", "/").map(|rule| rule.status), Some(503));
+        assert_eq!(control.take_fault("GET", "/").map(|rule| rule.status), Some(500));
         assert!(control.take_fault("GET", "/").is_none());
     }
 
     #[test]
     fn rules_that_cannot_work_are_refused() {
         let mut control = Control::default();
+        assert_eq!(control.add_fault(FaultRule::new(302, "")), Err(FaultRuleError::NotAnErrorStatus(302)));
         assert_eq!(
-            control.add_fault(FaultRule::new(302, "")),
-            Err(FaultRuleError::NotAnErrorStatus(302))
-        );
-        assert_eq!(
-            control.add_fault(FaultRule {
-                times: 0,
-                ..FaultRule::new(500, "")
-            }),
+            control.add_fault(FaultRule { times: 0, ..FaultRule::new(500, "") }),
             Err(FaultRuleError::NeverFires)
         );
     }

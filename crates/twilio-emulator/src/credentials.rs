@@ -23,17 +23,12 @@ pub(crate) fn list(
 ) -> Result<ApiResponse, TwilioError> {
     let request = PageRequest::from_query(query)?;
     let store = emulator.store();
-    let items: Vec<(u64, &StoredCredential)> = store
-        .credentials(account_sid, kind)
-        .map(|credential| (credential.sequence, credential))
-        .collect();
+    let items: Vec<(u64, &StoredCredential)> =
+        store.credentials(account_sid, kind).map(|credential| (credential.sequence, credential)).collect();
     let list_url = format!("{}{}", emulator.base_url, kind.collection_path());
     let page = request.select(&items, &list_url, "credentials");
-    let credentials: Vec<Value> = page
-        .items
-        .into_iter()
-        .map(|credential| render(&emulator.base_url, kind, credential))
-        .collect();
+    let credentials: Vec<Value> =
+        page.items.into_iter().map(|credential| render(&emulator.base_url, kind, credential)).collect();
     Ok(ApiResponse::ok(json!({
         "credentials": credentials,
         "meta": page.meta,
@@ -59,30 +54,15 @@ pub(crate) fn create(
     let material = match kind {
         CredentialKind::Aws => aws_material(parameter(form, "Credentials").unwrap_or_default())?,
         CredentialKind::PublicKey => {
-            check_rsa_public_key(parameter(form, "PublicKey").unwrap_or_default()).map_err(
-                |problem| {
-                    TwilioError::invalid_parameter(format!(
-                        "PublicKey is not a PEM-encoded RSA public key: {problem}"
-                    ))
-                },
-            )?;
+            check_rsa_public_key(parameter(form, "PublicKey").unwrap_or_default()).map_err(|problem| {
+                TwilioError::invalid_parameter(format!("PublicKey is not a PEM-encoded RSA public key: {problem}"))
+            })?;
             CredentialMaterial::PublicKey
         }
     };
-    let new = NewCredential {
-        sid: new_credential_sid(),
-        account_sid: owner,
-        friendly_name,
-        material,
-    };
-    let credential = emulator
-        .store()
-        .insert_credential(new, jiff::Timestamp::now());
-    Ok(ApiResponse::created(render(
-        &emulator.base_url,
-        kind,
-        &credential,
-    )))
+    let new = NewCredential { sid: new_credential_sid(), account_sid: owner, friendly_name, material };
+    let credential = emulator.store().insert_credential(new, jiff::Timestamp::now());
+    Ok(ApiResponse::created(render(&emulator.base_url, kind, &credential)))
 }
 
 pub(crate) fn fetch(
@@ -93,14 +73,8 @@ pub(crate) fn fetch(
     path: &str,
 ) -> Result<ApiResponse, TwilioError> {
     let store = emulator.store();
-    let credential = store
-        .credential(account_sid, kind, sid)
-        .ok_or_else(|| TwilioError::not_found(path))?;
-    Ok(ApiResponse::ok(render(
-        &emulator.base_url,
-        kind,
-        credential,
-    )))
+    let credential = store.credential(account_sid, kind, sid).ok_or_else(|| TwilioError::not_found(path))?;
+    Ok(ApiResponse::ok(render(&emulator.base_url, kind, credential)))
 }
 
 pub(crate) fn update(
@@ -113,19 +87,13 @@ pub(crate) fn update(
 ) -> Result<ApiResponse, TwilioError> {
     let friendly_name = friendly_name(form)?;
     let mut store = emulator.store();
-    let credential = store
-        .credential_mut(account_sid, kind, sid)
-        .ok_or_else(|| TwilioError::not_found(path))?;
+    let credential = store.credential_mut(account_sid, kind, sid).ok_or_else(|| TwilioError::not_found(path))?;
     // Only the name can change: a credential's secret is fixed for its life.
     if friendly_name.is_some() {
         credential.friendly_name = friendly_name;
         credential.date_updated = jiff::Timestamp::now();
     }
-    Ok(ApiResponse::ok(render(
-        &emulator.base_url,
-        kind,
-        credential,
-    )))
+    Ok(ApiResponse::ok(render(&emulator.base_url, kind, credential)))
 }
 
 pub(crate) fn delete(
@@ -161,36 +129,25 @@ fn iso_8601(timestamp: jiff::Timestamp) -> String {
 
 fn friendly_name(form: &Parameters) -> Result<Option<String>, TwilioError> {
     match parameter(form, "FriendlyName") {
-        Some(name) if name.chars().count() > MAX_FRIENDLY_NAME_CHARS => {
-            Err(TwilioError::invalid_parameter(format!(
-                "FriendlyName must be at most {MAX_FRIENDLY_NAME_CHARS} characters long"
-            )))
-        }
+        Some(name) if name.chars().count() > MAX_FRIENDLY_NAME_CHARS => Err(TwilioError::invalid_parameter(format!(
+            "FriendlyName must be at most {MAX_FRIENDLY_NAME_CHARS} characters long"
+        ))),
         name => Ok(name.map(str::to_owned)),
     }
 }
 
 /// Reads `Credentials`: `ACCESS_KEY_ID:SECRET_ACCESS_KEY`. The message never repeats it.
 fn aws_material(credentials: &str) -> Result<CredentialMaterial, TwilioError> {
-    let is_key_id = |id: &str| {
-        id.len() == 20
-            && id
-                .bytes()
-                .all(|byte| byte.is_ascii_uppercase() || byte.is_ascii_digit())
-    };
+    let is_key_id =
+        |id: &str| id.len() == 20 && id.bytes().all(|byte| byte.is_ascii_uppercase() || byte.is_ascii_digit());
     let is_secret = |secret: &str| {
-        secret.len() == 40
-            && secret
-                .bytes()
-                .all(|byte| byte.is_ascii_alphanumeric() || b"/+=".contains(&byte))
+        secret.len() == 40 && secret.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"/+=".contains(&byte))
     };
     match credentials.split_once(':') {
-        Some((access_key_id, secret)) if is_key_id(access_key_id) && is_secret(secret) => {
-            Ok(CredentialMaterial::Aws {
-                access_key_id: access_key_id.to_owned(),
-                secret_access_key: Secret::new(secret),
-            })
-        }
+        Some((access_key_id, secret)) if is_key_id(access_key_id) && is_secret(secret) => Ok(CredentialMaterial::Aws {
+            access_key_id: access_key_id.to_owned(),
+            secret_access_key: Secret::new(secret),
+        }),
         _ => Err(TwilioError::new(
             axum::http::StatusCode::BAD_REQUEST,
             70106,
@@ -211,11 +168,7 @@ mod tests {
     #[test]
     fn aws_credentials_split_into_key_id_and_secret() {
         let material = aws_material(&format!("{KEY_ID}:{SECRET}")).unwrap();
-        let CredentialMaterial::Aws {
-            access_key_id,
-            secret_access_key,
-        } = material
-        else {
+        let CredentialMaterial::Aws { access_key_id, secret_access_key } = material else {
             panic!("not AWS material");
         };
         assert_eq!(access_key_id, KEY_ID);
@@ -240,14 +193,8 @@ mod tests {
     #[test]
     fn friendly_names_are_limited_to_64_characters() {
         let form = |name: String| vec![("FriendlyName".to_owned(), name)];
-        assert_eq!(
-            friendly_name(&form("é".repeat(64))).unwrap(),
-            Some("é".repeat(64))
-        );
-        assert_eq!(
-            friendly_name(&form("x".repeat(65))).unwrap_err().code,
-            20001
-        );
+        assert_eq!(friendly_name(&form("é".repeat(64))).unwrap(), Some("é".repeat(64)));
+        assert_eq!(friendly_name(&form("x".repeat(65))).unwrap_err().code, 20001);
         assert_eq!(friendly_name(&Vec::new()).unwrap(), None);
     }
 

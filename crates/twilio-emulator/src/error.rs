@@ -22,13 +22,8 @@ pub enum EmulatorError {
     InvalidAccountSid(String),
     #[error("invalid API key SID `{0}`: expected `SK` followed by 32 hexadecimal digits")]
     InvalidApiKeySid(String),
-    #[error(
-        "API key `{api_key_sid}` belongs to `{account_sid}`, which is not a configured account"
-    )]
-    ApiKeyWithoutAccount {
-        api_key_sid: String,
-        account_sid: String,
-    },
+    #[error("API key `{api_key_sid}` belongs to `{account_sid}`, which is not a configured account")]
+    ApiKeyWithoutAccount { api_key_sid: String, account_sid: String },
     #[error("invalid S3 endpoint `{endpoint}`: expected an http or https URL")]
     InvalidS3Endpoint { endpoint: String },
     #[error(transparent)]
@@ -52,12 +47,7 @@ pub(crate) struct TwilioError {
 
 impl TwilioError {
     pub fn new(status: StatusCode, code: u32, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            retry_after: None,
-        }
+        Self { status, code, message: message.into(), retry_after: None }
     }
 
     pub fn authentication_required() -> Self {
@@ -65,19 +55,11 @@ impl TwilioError {
     }
 
     pub fn not_found(path: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            20404,
-            format!("The requested resource {path} was not found"),
-        )
+        Self::new(StatusCode::NOT_FOUND, 20404, format!("The requested resource {path} was not found"))
     }
 
     pub fn method_not_allowed(method: &str, path: &str) -> Self {
-        Self::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            20004,
-            format!("Method {method} not allowed on {path}"),
-        )
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, 20004, format!("Method {method} not allowed on {path}"))
     }
 
     pub fn invalid_parameter(message: impl Into<String>) -> Self {
@@ -95,10 +77,7 @@ impl TwilioError {
             other => 20000 + u32::from(other),
         };
         let message = status.canonical_reason().unwrap_or("Injected fault");
-        Self {
-            retry_after,
-            ..Self::new(status, code, message)
-        }
+        Self { retry_after, ..Self::new(status, code, message) }
     }
 
     pub fn body(&self) -> serde_json::Value {
@@ -116,10 +95,7 @@ impl IntoResponse for TwilioError {
         let mut response = (self.status, axum::Json(self.body())).into_response();
         let headers = response.headers_mut();
         if self.status == StatusCode::UNAUTHORIZED {
-            headers.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"Twilio API\""),
-            );
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"Twilio API\""));
         }
         if let Some(seconds) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));

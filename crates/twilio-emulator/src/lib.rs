@@ -95,10 +95,7 @@ use server::Emulator;
 /// runtime until the returned handle is dropped or shut down.
 pub async fn spawn(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorError> {
     config.validate()?;
-    let bind_error = |source| EmulatorError::Bind {
-        address: config.listen,
-        source,
-    };
+    let bind_error = |source| EmulatorError::Bind { address: config.listen, source };
     let listener = TcpListener::bind(config.listen).await.map_err(bind_error)?;
     let address = listener.local_addr().map_err(bind_error)?;
     let emulator = Arc::new(Emulator::new(config, format!("http://{address}"))?);
@@ -113,12 +110,7 @@ pub async fn spawn(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorEr
             .await
     });
     tracing::info!(%address, "twilio-emulator listening");
-    Ok(RunningEmulator {
-        address,
-        emulator,
-        shutdown: Some(shutdown),
-        server: Some(server),
-    })
+    Ok(RunningEmulator { address, emulator, shutdown: Some(shutdown), server: Some(server) })
 }
 
 /// A running emulator. Dropping it stops the server.

@@ -65,11 +65,7 @@ async fn run(arguments: Arguments) -> Result<(), Box<dyn std::error::Error>> {
     {
         // Flushed at once: whoever started the emulator reads this line to learn the port.
         let mut stdout = std::io::stdout().lock();
-        writeln!(
-            stdout,
-            "twilio-emulator listening on {}",
-            emulator.base_url()
-        )?;
+        writeln!(stdout, "twilio-emulator listening on {}", emulator.base_url())?;
         stdout.flush()?;
     }
     shutdown_requested().await?;

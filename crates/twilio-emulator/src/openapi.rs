@@ -8,14 +8,8 @@
 
 use serde_json::{Map, Value, json};
 
-const ACCOUNTS_V1: (&str, &str) = (
-    "twilio_accounts_v1.json",
-    include_str!("../openapi/twilio_accounts_v1.json"),
-);
-const VIDEO_V1: (&str, &str) = (
-    "twilio_video_v1.json",
-    include_str!("../openapi/twilio_video_v1.json"),
-);
+const ACCOUNTS_V1: (&str, &str) = ("twilio_accounts_v1.json", include_str!("../openapi/twilio_accounts_v1.json"));
+const VIDEO_V1: (&str, &str) = ("twilio_video_v1.json", include_str!("../openapi/twilio_video_v1.json"));
 
 /// Deeper than any schema in the Twilio documents; reached only through a `$ref` cycle.
 const MAX_SCHEMA_DEPTH: usize = 64;
@@ -31,20 +25,11 @@ pub enum OpenApiError {
     #[error("no operation `{method} {path}` in the Twilio OpenAPI documents")]
     UnknownOperation { method: String, path: String },
     #[error("`{reference}` in `{document}` does not resolve")]
-    UnresolvedReference {
-        document: &'static str,
-        reference: String,
-    },
-    #[error(
-        "a schema in `{document}` nests deeper than {MAX_SCHEMA_DEPTH} levels (a `$ref` cycle?)"
-    )]
+    UnresolvedReference { document: &'static str, reference: String },
+    #[error("a schema in `{document}` nests deeper than {MAX_SCHEMA_DEPTH} levels (a `$ref` cycle?)")]
     TooDeep { document: &'static str },
     #[error("the schema for `{method} {path}` is not a usable JSON Schema: {message}")]
-    InvalidSchema {
-        method: String,
-        path: String,
-        message: String,
-    },
+    InvalidSchema { method: String, path: String, message: String },
 }
 
 /// Where an operation parameter travels.
@@ -83,10 +68,7 @@ impl TwilioOpenApi {
             .map(|(name, text)| {
                 serde_json::from_str(text)
                     .map(|root| OpenApiDocument { name, root })
-                    .map_err(|source| OpenApiError::Parse {
-                        document: name,
-                        source,
-                    })
+                    .map_err(|source| OpenApiError::Parse { document: name, source })
             })
             .collect::<Result<_, _>>()?;
         Ok(Self { documents })
@@ -96,32 +78,19 @@ impl TwilioOpenApi {
     /// when the document gives that response no JSON body (as for 204, and for errors).
     ///
     /// `path` is the document's path template, such as `/v1/Credentials/AWS/{Sid}`.
-    pub fn response_schema(
-        &self,
-        path: &str,
-        method: &str,
-        status: u16,
-    ) -> Result<Option<Value>, OpenApiError> {
+    pub fn response_schema(&self, path: &str, method: &str, status: u16) -> Result<Option<Value>, OpenApiError> {
         let (document, operation) = self.operation(path, method)?;
         operation
-            .pointer(&format!(
-                "/responses/{status}/content/application~1json/schema"
-            ))
+            .pointer(&format!("/responses/{status}/content/application~1json/schema"))
             .map(|schema| document.json_schema(schema))
             .transpose()
     }
 
     /// The JSON Schema of the form body of `method path`, closed to parameters the document
     /// does not name, or `None` when the operation takes no body.
-    pub fn request_body_schema(
-        &self,
-        path: &str,
-        method: &str,
-    ) -> Result<Option<Value>, OpenApiError> {
+    pub fn request_body_schema(&self, path: &str, method: &str) -> Result<Option<Value>, OpenApiError> {
         let (document, operation) = self.operation(path, method)?;
-        let Some(schema) =
-            operation.pointer("/requestBody/content/application~1x-www-form-urlencoded/schema")
-        else {
+        let Some(schema) = operation.pointer("/requestBody/content/application~1x-www-form-urlencoded/schema") else {
             return Ok(None);
         };
         let mut schema = document.json_schema(schema)?;
@@ -140,17 +109,12 @@ impl TwilioOpenApi {
         location: ParameterLocation,
     ) -> Result<Value, OpenApiError> {
         let (document, operation) = self.operation(path, method)?;
-        let path_item_parameters = document
-            .root
-            .pointer(&path_item_pointer(path, "parameters"));
+        let path_item_parameters = document.root.pointer(&path_item_pointer(path, "parameters"));
         let operation_parameters = operation.get("parameters");
         let mut properties = Map::new();
         let mut required = Vec::new();
-        for parameter in [path_item_parameters, operation_parameters]
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_array)
-            .flatten()
+        for parameter in
+            [path_item_parameters, operation_parameters].into_iter().flatten().filter_map(Value::as_array).flatten()
         {
             let parameter = document.resolve(parameter, 0)?;
             if parameter.get("in").and_then(Value::as_str) != Some(location.as_openapi()) {
@@ -177,19 +141,12 @@ impl TwilioOpenApi {
         Ok(schema)
     }
 
-    fn operation(
-        &self,
-        path: &str,
-        method: &str,
-    ) -> Result<(&OpenApiDocument, &Value), OpenApiError> {
+    fn operation(&self, path: &str, method: &str) -> Result<(&OpenApiDocument, &Value), OpenApiError> {
         let pointer = path_item_pointer(path, &method.to_ascii_lowercase());
         self.documents
             .iter()
             .find_map(|document| Some((document, document.root.pointer(&pointer)?)))
-            .ok_or_else(|| OpenApiError::UnknownOperation {
-                method: method.to_owned(),
-                path: path.to_owned(),
-            })
+            .ok_or_else(|| OpenApiError::UnknownOperation { method: method.to_owned(), path: path.to_owned() })
     }
 }
 
@@ -197,18 +154,13 @@ impl OpenApiDocument {
     /// Follows `$ref`s until `value` is not one.
     fn resolve<'a>(&'a self, value: &'a Value, depth: usize) -> Result<&'a Value, OpenApiError> {
         if depth > MAX_SCHEMA_DEPTH {
-            return Err(OpenApiError::TooDeep {
-                document: self.name,
-            });
+            return Err(OpenApiError::TooDeep { document: self.name });
         }
         match value.get("$ref").and_then(Value::as_str) {
             Some(reference) => {
-                let target = reference
-                    .strip_prefix('#')
-                    .and_then(|pointer| self.root.pointer(pointer))
-                    .ok_or_else(|| OpenApiError::UnresolvedReference {
-                        document: self.name,
-                        reference: reference.to_owned(),
+                let target =
+                    reference.strip_prefix('#').and_then(|pointer| self.root.pointer(pointer)).ok_or_else(|| {
+                        OpenApiError::UnresolvedReference { document: self.name, reference: reference.to_owned() }
                     })?;
                 self.resolve(target, depth + 1)
             }
@@ -223,9 +175,7 @@ impl OpenApiDocument {
 
     fn convert(&self, schema: &Value, depth: usize) -> Result<Value, OpenApiError> {
         if depth > MAX_SCHEMA_DEPTH {
-            return Err(OpenApiError::TooDeep {
-                document: self.name,
-            });
+            return Err(OpenApiError::TooDeep { document: self.name });
         }
         let schema = self.resolve(schema, depth)?;
         let Value::Object(object) = schema else {
@@ -247,14 +197,9 @@ impl OpenApiDocument {
                         .collect::<Result<_, OpenApiError>>()?,
                 ),
                 ("allOf" | "anyOf" | "oneOf", Value::Array(schemas)) => Value::Array(
-                    schemas
-                        .iter()
-                        .map(|schema| self.convert(schema, depth + 1))
-                        .collect::<Result<_, _>>()?,
+                    schemas.iter().map(|schema| self.convert(schema, depth + 1)).collect::<Result<_, _>>()?,
                 ),
-                ("items" | "additionalProperties" | "not", Value::Object(_)) => {
-                    self.convert(value, depth + 1)?
-                }
+                ("items" | "additionalProperties" | "not", Value::Object(_)) => self.convert(value, depth + 1)?,
                 // Everything else is a plain keyword value or data (examples, defaults).
                 _ => value.clone(),
             };
@@ -266,10 +211,7 @@ impl OpenApiDocument {
 
 /// The JSON pointer to `key` of the path item `path` (`/` in a path is `~1` in a pointer).
 fn path_item_pointer(path: &str, key: &str) -> String {
-    format!(
-        "/paths/{}/{key}",
-        path.replace('~', "~0").replace('/', "~1")
-    )
+    format!("/paths/{}/{key}", path.replace('~', "~0").replace('/', "~1"))
 }
 
 #[cfg(test)]
@@ -282,36 +224,18 @@ mod tests {
 
     #[test]
     fn response_schema_inlines_components_and_turns_nullable_into_null_types() {
-        let schema = openapi()
-            .response_schema("/v1/Credentials/AWS/{Sid}", "GET", 200)
-            .unwrap()
-            .expect("a JSON body");
-        assert_eq!(
-            schema["properties"]["sid"]["type"],
-            json!(["string", "null"])
-        );
-        assert_eq!(
-            schema["properties"]["sid"]["pattern"],
-            "^CR[0-9a-fA-F]{32}$"
-        );
+        let schema = openapi().response_schema("/v1/Credentials/AWS/{Sid}", "GET", 200).unwrap().expect("a JSON body");
+        assert_eq!(schema["properties"]["sid"]["type"], json!(["string", "null"]));
+        assert_eq!(schema["properties"]["sid"]["pattern"], "^CR[0-9a-fA-F]{32}$");
         assert!(schema["properties"]["sid"].get("nullable").is_none());
         assert!(!schema.to_string().contains("$ref"));
     }
 
     #[test]
     fn list_response_schema_reaches_the_item_schema() {
-        let schema = openapi()
-            .response_schema("/v1/Credentials/PublicKeys", "get", 200)
-            .unwrap()
-            .expect("a JSON body");
-        assert_eq!(
-            schema["properties"]["credentials"]["items"]["properties"]["url"]["format"],
-            "uri"
-        );
-        assert_eq!(
-            schema["properties"]["meta"]["properties"]["next_page_url"]["type"],
-            json!(["string", "null"])
-        );
+        let schema = openapi().response_schema("/v1/Credentials/PublicKeys", "get", 200).unwrap().expect("a JSON body");
+        assert_eq!(schema["properties"]["credentials"]["items"]["properties"]["url"]["format"], "uri");
+        assert_eq!(schema["properties"]["meta"]["properties"]["next_page_url"]["type"], json!(["string", "null"]));
     }
 
     #[test]
@@ -322,10 +246,8 @@ mod tests {
 
     #[test]
     fn request_body_schema_is_closed_and_keeps_required() {
-        let schema = openapi()
-            .request_body_schema("/v1/RecordingSettings/Default", "POST")
-            .unwrap()
-            .expect("a form body");
+        let schema =
+            openapi().request_body_schema("/v1/RecordingSettings/Default", "POST").unwrap().expect("a form body");
         assert_eq!(schema["additionalProperties"], false);
         assert_eq!(schema["required"], json!(["FriendlyName"]));
         assert_eq!(schema["properties"]["AwsStorageEnabled"]["type"], "boolean");
@@ -333,9 +255,7 @@ mod tests {
 
     #[test]
     fn parameters_schema_collects_query_parameters() {
-        let schema = openapi()
-            .parameters_schema("/v1/Credentials/AWS", "GET", ParameterLocation::Query)
-            .unwrap();
+        let schema = openapi().parameters_schema("/v1/Credentials/AWS", "GET", ParameterLocation::Query).unwrap();
         let names: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
         assert_eq!(names, ["PageSize", "Page", "PageToken"]);
         assert_eq!(schema["properties"]["PageSize"]["maximum"], 1000);
@@ -344,21 +264,14 @@ mod tests {
 
     #[test]
     fn parameters_schema_requires_the_path_sid() {
-        let schema = openapi()
-            .parameters_schema(
-                "/v1/Credentials/AWS/{Sid}",
-                "DELETE",
-                ParameterLocation::Path,
-            )
-            .unwrap();
+        let schema =
+            openapi().parameters_schema("/v1/Credentials/AWS/{Sid}", "DELETE", ParameterLocation::Path).unwrap();
         assert_eq!(schema["required"], json!(["Sid"]));
     }
 
     #[test]
     fn unknown_operations_are_errors() {
-        let error = openapi()
-            .response_schema("/v1/RecordingSettings/Default", "DELETE", 204)
-            .unwrap_err();
+        let error = openapi().response_schema("/v1/RecordingSettings/Default", "DELETE", 204).unwrap_err();
         assert_eq!(
             error.to_string(),
             "no operation `DELETE /v1/RecordingSettings/Default` in the Twilio OpenAPI documents"
@@ -371,9 +284,7 @@ mod tests {
             name: "cycle.json",
             root: json!({"components": {"schemas": {"a": {"$ref": "#/components/schemas/a"}}}}),
         };
-        let error = document
-            .json_schema(&json!({"$ref": "#/components/schemas/a"}))
-            .unwrap_err();
+        let error = document.json_schema(&json!({"$ref": "#/components/schemas/a"})).unwrap_err();
         assert!(matches!(error, OpenApiError::TooDeep { .. }));
     }
 }

@@ -101,25 +101,17 @@ impl Operation {
             ["v1", "Credentials", "AWS"] => Resource::Credentials(CredentialKind::Aws),
             ["v1", "Credentials", "PublicKeys"] => Resource::Credentials(CredentialKind::PublicKey),
             ["v1", "Credentials", "AWS", sid] => Resource::Credential(CredentialKind::Aws, sid),
-            ["v1", "Credentials", "PublicKeys", sid] => {
-                Resource::Credential(CredentialKind::PublicKey, sid)
-            }
+            ["v1", "Credentials", "PublicKeys", sid] => Resource::Credential(CredentialKind::PublicKey, sid),
             ["v1", "RecordingSettings", "Default"] => Resource::Settings(SettingsKind::Recordings),
-            ["v1", "CompositionSettings", "Default"] => {
-                Resource::Settings(SettingsKind::Compositions)
-            }
+            ["v1", "CompositionSettings", "Default"] => Resource::Settings(SettingsKind::Compositions),
             _ => return Err(RouteError::NotFound),
         };
         let operation = match (resource, method.as_str()) {
             (Resource::Credentials(kind), "GET") => Self::ListCredentials(kind),
             (Resource::Credentials(kind), "POST") => Self::CreateCredential(kind),
             (Resource::Credential(kind, sid), "GET") => Self::FetchCredential(kind, sid.to_owned()),
-            (Resource::Credential(kind, sid), "POST") => {
-                Self::UpdateCredential(kind, sid.to_owned())
-            }
-            (Resource::Credential(kind, sid), "DELETE") => {
-                Self::DeleteCredential(kind, sid.to_owned())
-            }
+            (Resource::Credential(kind, sid), "POST") => Self::UpdateCredential(kind, sid.to_owned()),
+            (Resource::Credential(kind, sid), "DELETE") => Self::DeleteCredential(kind, sid.to_owned()),
             (Resource::Settings(kind), "GET") => Self::FetchSettings(kind),
             (Resource::Settings(kind), "POST") => Self::UpdateSettings(kind),
             _ => return Err(RouteError::MethodNotAllowed),
@@ -131,21 +123,17 @@ impl Operation {
     pub fn path_template(&self) -> &'static str {
         match self {
             Self::ListCredentials(kind) | Self::CreateCredential(kind) => kind.collection_path(),
-            Self::FetchCredential(kind, _)
-            | Self::UpdateCredential(kind, _)
-            | Self::DeleteCredential(kind, _) => kind.instance_path_template(),
+            Self::FetchCredential(kind, _) | Self::UpdateCredential(kind, _) | Self::DeleteCredential(kind, _) => {
+                kind.instance_path_template()
+            }
             Self::FetchSettings(kind) | Self::UpdateSettings(kind) => kind.path(),
         }
     }
 
     pub fn method(&self) -> Method {
         match self {
-            Self::ListCredentials(_) | Self::FetchCredential(..) | Self::FetchSettings(_) => {
-                Method::GET
-            }
-            Self::CreateCredential(_) | Self::UpdateCredential(..) | Self::UpdateSettings(_) => {
-                Method::POST
-            }
+            Self::ListCredentials(_) | Self::FetchCredential(..) | Self::FetchSettings(_) => Method::GET,
+            Self::CreateCredential(_) | Self::UpdateCredential(..) | Self::UpdateSettings(_) => Method::POST,
             Self::DeleteCredential(..) => Method::DELETE,
         }
     }
@@ -153,9 +141,9 @@ impl Operation {
     /// The path parameters, by their OpenAPI names.
     pub fn path_parameters(&self) -> Vec<(String, String)> {
         match self {
-            Self::FetchCredential(_, sid)
-            | Self::UpdateCredential(_, sid)
-            | Self::DeleteCredential(_, sid) => vec![("Sid".to_owned(), sid.clone())],
+            Self::FetchCredential(_, sid) | Self::UpdateCredential(_, sid) | Self::DeleteCredential(_, sid) => {
+                vec![("Sid".to_owned(), sid.clone())]
+            }
             _ => Vec::new(),
         }
     }
@@ -177,27 +165,17 @@ mod tests {
 
     #[test]
     fn unknown_paths_and_methods_are_told_apart() {
-        assert_eq!(
-            Operation::route(&Method::GET, "/v1/Credentials"),
-            Err(RouteError::NotFound)
-        );
+        assert_eq!(Operation::route(&Method::GET, "/v1/Credentials"), Err(RouteError::NotFound));
         assert_eq!(
             Operation::route(&Method::DELETE, "/v1/RecordingSettings/Default"),
             Err(RouteError::MethodNotAllowed)
         );
-        assert_eq!(
-            Operation::route(&Method::GET, "/v1/Credentials/AWS/CR1/extra"),
-            Err(RouteError::NotFound)
-        );
+        assert_eq!(Operation::route(&Method::GET, "/v1/Credentials/AWS/CR1/extra"), Err(RouteError::NotFound));
     }
 
     #[test]
     fn instance_operations_carry_their_sid() {
-        let operation =
-            Operation::route(&Method::DELETE, "/v1/Credentials/PublicKeys/CRabc").unwrap();
-        assert_eq!(
-            operation.path_parameters(),
-            [("Sid".to_owned(), "CRabc".to_owned())]
-        );
+        let operation = Operation::route(&Method::DELETE, "/v1/Credentials/PublicKeys/CRabc").unwrap();
+        assert_eq!(operation.path_parameters(), [("Sid".to_owned(), "CRabc".to_owned())]);
     }
 }

@@ -56,27 +56,20 @@ impl PageRequest {
         let value = |name: &str| parameter(query, name);
         let size = match value("PageSize") {
             None => DEFAULT_PAGE_SIZE,
-            Some(text) => text
-                .parse()
-                .ok()
-                .filter(|size| (1..=MAX_PAGE_SIZE).contains(size))
-                .ok_or_else(|| {
-                    TwilioError::invalid_parameter(format!(
-                        "PageSize must be an integer from 1 to {MAX_PAGE_SIZE}"
-                    ))
-                })?,
+            Some(text) => text.parse().ok().filter(|size| (1..=MAX_PAGE_SIZE).contains(size)).ok_or_else(|| {
+                TwilioError::invalid_parameter(format!("PageSize must be an integer from 1 to {MAX_PAGE_SIZE}"))
+            })?,
         };
         let page = match value("Page") {
             None => 0,
-            Some(text) => text.parse().map_err(|_| {
-                TwilioError::invalid_parameter("Page must be a non-negative integer")
-            })?,
+            Some(text) => {
+                text.parse().map_err(|_| TwilioError::invalid_parameter("Page must be a non-negative integer"))?
+            }
         };
         let token = value("PageToken")
             .map(|text| {
-                PageToken::parse(text).ok_or_else(|| {
-                    TwilioError::invalid_parameter("PageToken is not a valid page token")
-                })
+                PageToken::parse(text)
+                    .ok_or_else(|| TwilioError::invalid_parameter("PageToken is not a valid page token"))
             })
             .transpose()?;
         Ok(Self { size, page, token })
@@ -87,10 +80,7 @@ impl PageRequest {
     pub fn select<T: Clone>(&self, items: &[(u64, T)], list_url: &str, key: &str) -> Page<T> {
         let (from, to) = match self.token {
             None => {
-                let from = usize::try_from(self.page)
-                    .unwrap_or(usize::MAX)
-                    .saturating_mul(self.size)
-                    .min(items.len());
+                let from = usize::try_from(self.page).unwrap_or(usize::MAX).saturating_mul(self.size).min(items.len());
                 (from, from.saturating_add(self.size).min(items.len()))
             }
             Some(PageToken::After(sequence)) => {
@@ -112,28 +102,16 @@ impl PageRequest {
         };
         let previous_page_url = from.checked_sub(1).map(|last_before| {
             // Before the first item shown, or after the last item when the page is past the end.
-            let first_not_before = items
-                .get(from)
-                .map_or(items[last_before].0.saturating_add(1), |(sequence, _)| {
-                    *sequence
-                });
-            url(
-                self.page.saturating_sub(1),
-                Some(PageToken::Before(first_not_before)),
-            )
+            let first_not_before =
+                items.get(from).map_or(items[last_before].0.saturating_add(1), |(sequence, _)| *sequence);
+            url(self.page.saturating_sub(1), Some(PageToken::Before(first_not_before)))
         });
         let next_page_url = (to < items.len()).then(|| {
             let last_shown = to.checked_sub(1).map_or(0, |index| items[index].0);
-            url(
-                self.page.saturating_add(1),
-                Some(PageToken::After(last_shown)),
-            )
+            url(self.page.saturating_add(1), Some(PageToken::After(last_shown)))
         });
         Page {
-            items: items[from..to]
-                .iter()
-                .map(|(_, item)| item.clone())
-                .collect(),
+            items: items[from..to].iter().map(|(_, item)| item.clone()).collect(),
             meta: json!({
                 "first_page_url": url(0, None),
                 "key": key,
@@ -154,26 +132,18 @@ mod tests {
     const LIST: &str = "http://127.0.0.1:1/v1/Credentials/AWS";
 
     fn query(pairs: &[(&str, &str)]) -> Parameters {
-        pairs
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-            .collect()
+        pairs.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect()
     }
 
     /// Items 1..=5 by sequence, with sequence 3 deleted.
     fn items() -> Vec<(u64, u64)> {
-        [1, 2, 4, 5, 6]
-            .into_iter()
-            .map(|sequence| (sequence, sequence))
-            .collect()
+        [1, 2, 4, 5, 6].into_iter().map(|sequence| (sequence, sequence)).collect()
     }
 
     fn next_query(meta: &Value) -> Parameters {
         let url = meta["next_page_url"].as_str().expect("a next page");
         let (_, query_text) = url.split_once('?').unwrap();
-        url::form_urlencoded::parse(query_text.as_bytes())
-            .into_owned()
-            .collect()
+        url::form_urlencoded::parse(query_text.as_bytes()).into_owned().collect()
     }
 
     #[test]
@@ -205,54 +175,39 @@ mod tests {
 
     #[test]
     fn previous_page_urls_lead_back() {
-        let request = PageRequest::from_query(&query(&[
-            ("PageSize", "2"),
-            ("Page", "1"),
-            ("PageToken", "PA2"),
-        ]))
-        .unwrap();
+        let request =
+            PageRequest::from_query(&query(&[("PageSize", "2"), ("Page", "1"), ("PageToken", "PA2")])).unwrap();
         let page = request.select(&items(), LIST, "credentials");
         assert_eq!(page.items, [4, 5]);
-        assert_eq!(
-            page.meta["previous_page_url"],
-            format!("{LIST}?PageSize=2&Page=0&PageToken=PB4")
-        );
-        let back = PageRequest::from_query(&query(&[
-            ("PageSize", "2"),
-            ("Page", "0"),
-            ("PageToken", "PB4"),
-        ]))
-        .unwrap()
-        .select(&items(), LIST, "credentials");
+        assert_eq!(page.meta["previous_page_url"], format!("{LIST}?PageSize=2&Page=0&PageToken=PB4"));
+        let back = PageRequest::from_query(&query(&[("PageSize", "2"), ("Page", "0"), ("PageToken", "PB4")]))
+            .unwrap()
+            .select(&items(), LIST, "credentials");
         assert_eq!(back.items, [1, 2]);
         assert_eq!(back.meta["previous_page_url"], Value::Null);
     }
 
     #[test]
     fn page_index_without_token_skips_whole_pages() {
-        let page = PageRequest::from_query(&query(&[("PageSize", "2"), ("Page", "2")]))
-            .unwrap()
-            .select(&items(), LIST, "credentials");
+        let page = PageRequest::from_query(&query(&[("PageSize", "2"), ("Page", "2")])).unwrap().select(
+            &items(),
+            LIST,
+            "credentials",
+        );
         assert_eq!(page.items, [6]);
-        let beyond = PageRequest::from_query(&query(&[("PageSize", "2"), ("Page", "9")]))
-            .unwrap()
-            .select(&items(), LIST, "credentials");
+        let beyond = PageRequest::from_query(&query(&[("PageSize", "2"), ("Page", "9")])).unwrap().select(
+            &items(),
+            LIST,
+            "credentials",
+        );
         assert!(beyond.items.is_empty());
         assert_eq!(beyond.meta["next_page_url"], Value::Null);
-        assert_eq!(
-            beyond.meta["previous_page_url"],
-            format!("{LIST}?PageSize=2&Page=8&PageToken=PB7")
-        );
+        assert_eq!(beyond.meta["previous_page_url"], format!("{LIST}?PageSize=2&Page=8&PageToken=PB7"));
     }
 
     #[test]
     fn bad_values_are_invalid_parameters() {
-        for pairs in [
-            [("PageSize", "0")],
-            [("PageSize", "1001")],
-            [("Page", "-1")],
-            [("PageToken", "XX1")],
-        ] {
+        for pairs in [[("PageSize", "0")], [("PageSize", "1001")], [("Page", "-1")], [("PageToken", "XX1")]] {
             let error = PageRequest::from_query(&query(&pairs)).unwrap_err();
             assert_eq!(error.code, 20001, "{pairs:?}");
         }

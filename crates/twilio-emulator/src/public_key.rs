@@ -11,9 +11,7 @@ const BEGIN: &str = "-----BEGIN PUBLIC KEY-----";
 const END: &str = "-----END PUBLIC KEY-----";
 
 /// The DER encoding of OID 1.2.840.113549.1.1.1 (rsaEncryption), tag and length included.
-const RSA_ENCRYPTION_OID: &[u8] = &[
-    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
-];
+const RSA_ENCRYPTION_OID: &[u8] = &[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
 
 const DER_SEQUENCE: u8 = 0x30;
 const DER_BIT_STRING: u8 = 0x03;
@@ -39,22 +37,14 @@ pub(crate) fn check_rsa_public_key(pem: &str) -> Result<(), PublicKeyProblem> {
     if pem.contains("PRIVATE KEY-----") {
         return Err(PublicKeyProblem::PrivateKey);
     }
-    let body = pem
-        .strip_prefix(BEGIN)
-        .and_then(|rest| rest.strip_suffix(END))
-        .ok_or(PublicKeyProblem::NotPem)?;
+    let body = pem.strip_prefix(BEGIN).and_then(|rest| rest.strip_suffix(END)).ok_or(PublicKeyProblem::NotPem)?;
     let body: String = body.chars().filter(|c| !c.is_whitespace()).collect();
-    let der = STANDARD
-        .decode(body)
-        .map_err(|_| PublicKeyProblem::NotBase64)?;
+    let der = STANDARD.decode(body).map_err(|_| PublicKeyProblem::NotBase64)?;
 
     // SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT STRING }
-    let (info, rest) =
-        read_element(&der, DER_SEQUENCE).ok_or(PublicKeyProblem::NotSubjectPublicKeyInfo)?;
-    let (algorithm, info_rest) =
-        read_element(info, DER_SEQUENCE).ok_or(PublicKeyProblem::NotSubjectPublicKeyInfo)?;
-    let (_key, info_rest) =
-        read_element(info_rest, DER_BIT_STRING).ok_or(PublicKeyProblem::NotSubjectPublicKeyInfo)?;
+    let (info, rest) = read_element(&der, DER_SEQUENCE).ok_or(PublicKeyProblem::NotSubjectPublicKeyInfo)?;
+    let (algorithm, info_rest) = read_element(info, DER_SEQUENCE).ok_or(PublicKeyProblem::NotSubjectPublicKeyInfo)?;
+    let (_key, info_rest) = read_element(info_rest, DER_BIT_STRING).ok_or(PublicKeyProblem::NotSubjectPublicKeyInfo)?;
     if !rest.is_empty() || !info_rest.is_empty() {
         return Err(PublicKeyProblem::NotSubjectPublicKeyInfo);
     }
@@ -80,9 +70,7 @@ fn read_element(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
             return None;
         }
         let (length_bytes, rest) = rest.split_at(count);
-        let length = length_bytes
-            .iter()
-            .fold(0usize, |length, &byte| (length << 8) | usize::from(byte));
+        let length = length_bytes.iter().fold(0usize, |length, &byte| (length << 8) | usize::from(byte));
         (length, rest)
     };
     (rest.len() >= length).then(|| rest.split_at(length))
@@ -103,26 +91,12 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_an_rsa_public_key() {
-        let body = RSA
-            .trim()
-            .strip_prefix(BEGIN)
-            .unwrap()
-            .strip_suffix(END)
-            .unwrap();
+        let body = RSA.trim().strip_prefix(BEGIN).unwrap().strip_suffix(END).unwrap();
         let cases = [
             ("hello".to_owned(), PublicKeyProblem::NotPem),
-            (
-                format!("-----BEGIN PRIVATE KEY-----{body}-----END PRIVATE KEY-----"),
-                PublicKeyProblem::PrivateKey,
-            ),
-            (
-                format!("{BEGIN}not base64!{END}"),
-                PublicKeyProblem::NotBase64,
-            ),
-            (
-                format!("{BEGIN}aGVsbG8={END}"),
-                PublicKeyProblem::NotSubjectPublicKeyInfo,
-            ),
+            (format!("-----BEGIN PRIVATE KEY-----{body}-----END PRIVATE KEY-----"), PublicKeyProblem::PrivateKey),
+            (format!("{BEGIN}not base64!{END}"), PublicKeyProblem::NotBase64),
+            (format!("{BEGIN}aGVsbG8={END}"), PublicKeyProblem::NotSubjectPublicKeyInfo),
             (EC.to_owned(), PublicKeyProblem::NotRsa),
         ];
         for (pem, problem) in cases {

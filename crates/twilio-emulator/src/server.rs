@@ -65,10 +65,7 @@ impl Emulator {
     }
 
     pub fn is_account(&self, sid: &str) -> bool {
-        self.config
-            .accounts
-            .iter()
-            .any(|account| account.sid == sid)
+        self.config.accounts.iter().any(|account| account.sid == sid)
     }
 
     /// Forgets every resource, fault, the latency and the request log; accounts stay.
@@ -80,11 +77,7 @@ impl Emulator {
     /// The account an `Authorization: Basic` header authenticates as, by account SID and
     /// auth token or by API key SID and secret.
     fn authenticate(&self, headers: &HeaderMap) -> Option<String> {
-        let encoded = headers
-            .get(header::AUTHORIZATION)?
-            .to_str()
-            .ok()?
-            .strip_prefix("Basic ")?;
+        let encoded = headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Basic ")?;
         let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
         let (user, password) = decoded.split_once(':')?;
         let by_auth_token = self
@@ -112,24 +105,15 @@ pub(crate) struct ApiResponse {
 
 impl ApiResponse {
     pub fn ok(body: Value) -> Self {
-        Self {
-            status: StatusCode::OK,
-            body: Some(body),
-        }
+        Self { status: StatusCode::OK, body: Some(body) }
     }
 
     pub fn created(body: Value) -> Self {
-        Self {
-            status: StatusCode::CREATED,
-            body: Some(body),
-        }
+        Self { status: StatusCode::CREATED, body: Some(body) }
     }
 
     pub fn no_content() -> Self {
-        Self {
-            status: StatusCode::NO_CONTENT,
-            body: None,
-        }
+        Self { status: StatusCode::NO_CONTENT, body: None }
     }
 }
 
@@ -164,11 +148,7 @@ async fn requests(State(emulator): State<Arc<Emulator>>) -> Json<Vec<RecordedReq
 async fn add_fault(State(emulator): State<Arc<Emulator>>, Json(rule): Json<FaultRule>) -> Response {
     match emulator.control().add_fault(rule.clone()) {
         Ok(()) => (StatusCode::CREATED, Json(rule)).into_response(),
-        Err(error) => (
-            StatusCode::BAD_REQUEST,
-            Json(json!({ "error": error.to_string() })),
-        )
-            .into_response(),
+        Err(error) => (StatusCode::BAD_REQUEST, Json(json!({ "error": error.to_string() }))).into_response(),
     }
 }
 
@@ -183,13 +163,8 @@ struct Latency {
     ms: u64,
 }
 
-async fn set_latency(
-    State(emulator): State<Arc<Emulator>>,
-    Json(latency): Json<Latency>,
-) -> Json<Latency> {
-    emulator
-        .control()
-        .set_latency(Duration::from_millis(latency.ms));
+async fn set_latency(State(emulator): State<Arc<Emulator>>, Json(latency): Json<Latency>) -> Json<Latency> {
+    emulator.control().set_latency(Duration::from_millis(latency.ms));
     Json(latency)
 }
 
@@ -208,11 +183,7 @@ impl ApiRequest {
         let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
             .await
             .map_err(|_| TwilioError::invalid_parameter(BODY_TOO_LARGE))?;
-        let query = parts
-            .uri
-            .query()
-            .map(|query| parse_pairs(query.as_bytes()))
-            .unwrap_or_default();
+        let query = parts.uri.query().map(|query| parse_pairs(query.as_bytes())).unwrap_or_default();
         Ok(Self {
             body: read_body(&parts.headers, &bytes),
             method: parts.method,
@@ -239,16 +210,8 @@ fn read_body(headers: &HeaderMap, bytes: &Bytes) -> RequestBody {
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.split(';').next())
-        .is_some_and(|media_type| {
-            media_type
-                .trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    if is_form {
-        RequestBody::Form(parse_pairs(bytes))
-    } else {
-        RequestBody::Other
-    }
+        .is_some_and(|media_type| media_type.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+    if is_form { RequestBody::Form(parse_pairs(bytes)) } else { RequestBody::Other }
 }
 
 fn parse_pairs(text: &[u8]) -> Parameters {
@@ -309,16 +272,11 @@ impl Record {
     }
 }
 
-async fn handle(
-    emulator: &Emulator,
-    request: &ApiRequest,
-) -> (Result<ApiResponse, TwilioError>, Record) {
+async fn handle(emulator: &Emulator, request: &ApiRequest) -> (Result<ApiResponse, TwilioError>, Record) {
     let keys = |parameters: &Parameters| parameters.iter().map(|(name, _)| name.clone()).collect();
     let route = Operation::route(&request.method, &request.path);
     let conformance = match &route {
-        Ok(operation) => emulator
-            .contracts
-            .check(operation, &request.query, &request.body),
+        Ok(operation) => emulator.contracts.check(operation, &request.query, &request.body),
         Err(_) => Conformance::unknown_operation(&request.method, &request.path),
     };
     let mut record = Record {
@@ -329,9 +287,7 @@ async fn handle(
         fault: false,
     };
     // Faults come first: they stand for Twilio failing before it looks at the request.
-    let fault = emulator
-        .control()
-        .take_fault(request.method.as_str(), &request.path);
+    let fault = emulator.control().take_fault(request.method.as_str(), &request.path);
     if let Some(rule) = fault {
         record.fault = true;
         let status = StatusCode::from_u16(rule.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -350,10 +306,7 @@ async fn handle(
     };
     record.account_sid = Some(account_sid.clone());
     if record.conformance.rejects_request {
-        let message = format!(
-            "Invalid parameter: {}",
-            record.conformance.violations.join("; ")
-        );
+        let message = format!("Invalid parameter: {}", record.conformance.violations.join("; "));
         return (Err(TwilioError::invalid_parameter(message)), record);
     }
     let outcome = dispatch(emulator, &account_sid, &operation, request).await;
@@ -369,24 +322,12 @@ async fn dispatch(
     let path = &request.path;
     let form = request.form();
     match operation {
-        Operation::ListCredentials(kind) => {
-            credentials::list(emulator, account_sid, *kind, &request.query)
-        }
-        Operation::CreateCredential(kind) => {
-            credentials::create(emulator, account_sid, *kind, form)
-        }
-        Operation::FetchCredential(kind, sid) => {
-            credentials::fetch(emulator, account_sid, *kind, sid, path)
-        }
-        Operation::UpdateCredential(kind, sid) => {
-            credentials::update(emulator, account_sid, *kind, sid, path, form)
-        }
-        Operation::DeleteCredential(kind, sid) => {
-            credentials::delete(emulator, account_sid, *kind, sid, path)
-        }
+        Operation::ListCredentials(kind) => credentials::list(emulator, account_sid, *kind, &request.query),
+        Operation::CreateCredential(kind) => credentials::create(emulator, account_sid, *kind, form),
+        Operation::FetchCredential(kind, sid) => credentials::fetch(emulator, account_sid, *kind, sid, path),
+        Operation::UpdateCredential(kind, sid) => credentials::update(emulator, account_sid, *kind, sid, path, form),
+        Operation::DeleteCredential(kind, sid) => credentials::delete(emulator, account_sid, *kind, sid, path),
         Operation::FetchSettings(kind) => Ok(settings::fetch(emulator, account_sid, *kind)),
-        Operation::UpdateSettings(kind) => {
-            settings::update(emulator, account_sid, *kind, form).await
-        }
+        Operation::UpdateSettings(kind) => settings::update(emulator, account_sid, *kind, form).await,
     }
 }

@@ -25,9 +25,7 @@ pub(crate) async fn update(
 ) -> Result<ApiResponse, TwilioError> {
     // Parameters not sent are reset: Twilio's documentation asks for the full state each time.
     let desired = StorageSettings {
-        friendly_name: parameter(form, "FriendlyName")
-            .unwrap_or_default()
-            .to_owned(),
+        friendly_name: parameter(form, "FriendlyName").unwrap_or_default().to_owned(),
         aws_credentials_sid: parameter(form, "AwsCredentialsSid").map(str::to_owned),
         aws_s3_url: parameter(form, "AwsS3Url").map(str::to_owned),
         aws_storage_enabled: parameter(form, "AwsStorageEnabled") == Some("true"),
@@ -37,24 +35,12 @@ pub(crate) async fn update(
     if let Some(write_test) = prepare_write_test(emulator, account_sid, kind, &desired)? {
         write_test.run(emulator, kind).await?;
     }
-    emulator
-        .store()
-        .replace_settings(account_sid, kind, desired.clone());
-    Ok(ApiResponse::ok(render(
-        &emulator.base_url,
-        account_sid,
-        kind,
-        &desired,
-    )))
+    emulator.store().replace_settings(account_sid, kind, desired.clone());
+    Ok(ApiResponse::ok(render(&emulator.base_url, account_sid, kind, &desired)))
 }
 
 /// The resource as the `video.v1.*_settings` schemas describe it.
-fn render(
-    base_url: &str,
-    account_sid: &str,
-    kind: SettingsKind,
-    settings: &StorageSettings,
-) -> Value {
+fn render(base_url: &str, account_sid: &str, kind: SettingsKind, settings: &StorageSettings) -> Value {
     json!({
         "account_sid": account_sid,
         "friendly_name": settings.friendly_name,
@@ -96,16 +82,12 @@ fn prepare_write_test(
         })
         .transpose()?;
     if let Some(sid) = desired.encryption_key_sid.as_deref()
-        && store
-            .credential(account_sid, CredentialKind::PublicKey, sid)
-            .is_none()
+        && store.credential(account_sid, CredentialKind::PublicKey, sid).is_none()
     {
         return Err(missing_reference("EncryptionKeySid", "a public key", sid));
     }
     if desired.encryption_enabled && desired.encryption_key_sid.is_none() {
-        return Err(TwilioError::invalid_parameter(
-            "EncryptionKeySid is required when EncryptionEnabled is true",
-        ));
+        return Err(TwilioError::invalid_parameter("EncryptionKeySid is required when EncryptionEnabled is true"));
     }
     if !desired.aws_storage_enabled {
         return Ok(None);
@@ -123,16 +105,8 @@ fn prepare_write_test(
             format!("Invalid AwsS3Url for {}: {problem}", kind.noun()),
         )
     })?;
-    let CredentialMaterial::Aws {
-        access_key_id,
-        secret_access_key,
-    } = &credential.material
-    else {
-        return Err(missing_reference(
-            "AwsCredentialsSid",
-            "an AWS credential",
-            &credential.sid,
-        ));
+    let CredentialMaterial::Aws { access_key_id, secret_access_key } = &credential.material else {
+        return Err(missing_reference("AwsCredentialsSid", "an AWS credential", &credential.sid));
     };
     Ok(Some(WriteTest {
         credential_sid: credential.sid.clone(),
@@ -147,12 +121,7 @@ impl WriteTest {
     async fn run(&self, emulator: &Emulator, kind: SettingsKind) -> Result<(), TwilioError> {
         let result = emulator
             .write_tester
-            .put_test_object(
-                &self.location,
-                &self.key,
-                &self.access_key_id,
-                &self.secret_access_key,
-            )
+            .put_test_object(&self.location, &self.key, &self.access_key_id, &self.secret_access_key)
             .await;
         let Err(failure) = result else {
             return Ok(());
@@ -189,9 +158,7 @@ impl WriteTest {
             WriteFailure::EndpointFailed { detail } => TwilioError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 20500,
-                format!(
-                    "The emulator's storage write test could not use its S3 endpoint: {detail}"
-                ),
+                format!("The emulator's storage write test could not use its S3 endpoint: {detail}"),
             ),
         };
         Err(error)
@@ -212,16 +179,8 @@ struct StorageErrorCodes {
 impl StorageErrorCodes {
     fn of(kind: SettingsKind) -> Self {
         match kind {
-            SettingsKind::Recordings => Self {
-                invalid_url: 53610,
-                invalid_credentials: 53611,
-                access_denied: 53615,
-            },
-            SettingsKind::Compositions => Self {
-                invalid_url: 53620,
-                invalid_credentials: 53621,
-                access_denied: 53625,
-            },
+            SettingsKind::Recordings => Self { invalid_url: 53610, invalid_credentials: 53611, access_denied: 53615 },
+            SettingsKind::Compositions => Self { invalid_url: 53620, invalid_credentials: 53621, access_denied: 53625 },
         }
     }
 }

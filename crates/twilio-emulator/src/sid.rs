@@ -8,9 +8,9 @@ pub(crate) fn new_credential_sid() -> String {
 /// Whether `value` is `prefix` followed by 32 hexadecimal digits (either case, as the OpenAPI
 /// patterns allow).
 pub(crate) fn is_sid(value: &str, prefix: &str) -> bool {
-    value.strip_prefix(prefix).is_some_and(|digits| {
-        digits.len() == 32 && digits.bytes().all(|byte| byte.is_ascii_hexdigit())
-    })
+    value
+        .strip_prefix(prefix)
+        .is_some_and(|digits| digits.len() == 32 && digits.bytes().all(|byte| byte.is_ascii_hexdigit()))
 }
 
 #[cfg(test)]
@@ -23,10 +23,7 @@ mod tests {
         let second = new_credential_sid();
         for sid in [&first, &second] {
             assert!(is_sid(sid, "CR"), "{sid}");
-            assert!(
-                !sid[2..].bytes().any(|byte| byte.is_ascii_uppercase()),
-                "{sid}"
-            );
+            assert!(!sid[2..].bytes().any(|byte| byte.is_ascii_uppercase()), "{sid}");
         }
         assert_ne!(first, second);
     }

@@ -30,10 +30,7 @@ pub(crate) struct StoredCredential {
 /// What a credential holds besides its name. Never returned by the API.
 #[derive(Debug, Clone)]
 pub(crate) enum CredentialMaterial {
-    Aws {
-        access_key_id: String,
-        secret_access_key: Secret,
-    },
+    Aws { access_key_id: String, secret_access_key: Secret },
     PublicKey,
 }
 
@@ -88,9 +85,9 @@ impl Store {
         account_sid: &'a str,
         kind: CredentialKind,
     ) -> impl DoubleEndedIterator<Item = &'a StoredCredential> {
-        self.credentials.iter().filter(move |credential| {
-            credential.account_sid == account_sid && credential.material.kind() == kind
-        })
+        self.credentials
+            .iter()
+            .filter(move |credential| credential.account_sid == account_sid && credential.material.kind() == kind)
     }
 
     pub fn credential<'a>(
@@ -99,8 +96,7 @@ impl Store {
         kind: CredentialKind,
         sid: &str,
     ) -> Option<&'a StoredCredential> {
-        self.credentials(account_sid, kind)
-            .find(|credential| credential.sid == sid)
+        self.credentials(account_sid, kind).find(|credential| credential.sid == sid)
     }
 
     pub fn credential_mut(
@@ -110,44 +106,26 @@ impl Store {
         sid: &str,
     ) -> Option<&mut StoredCredential> {
         self.credentials.iter_mut().find(|credential| {
-            credential.account_sid == account_sid
-                && credential.material.kind() == kind
-                && credential.sid == sid
+            credential.account_sid == account_sid && credential.material.kind() == kind && credential.sid == sid
         })
     }
 
     /// Removes the credential; whether it existed.
-    pub fn remove_credential(
-        &mut self,
-        account_sid: &str,
-        kind: CredentialKind,
-        sid: &str,
-    ) -> bool {
+    pub fn remove_credential(&mut self, account_sid: &str, kind: CredentialKind, sid: &str) -> bool {
         let before = self.credentials.len();
         self.credentials.retain(|credential| {
-            !(credential.account_sid == account_sid
-                && credential.material.kind() == kind
-                && credential.sid == sid)
+            !(credential.account_sid == account_sid && credential.material.kind() == kind && credential.sid == sid)
         });
         self.credentials.len() != before
     }
 
     /// The settings of the account, or Twilio's defaults before the first POST.
     pub fn settings(&self, account_sid: &str, kind: SettingsKind) -> StorageSettings {
-        self.settings
-            .get(&(account_sid.to_owned(), kind))
-            .cloned()
-            .unwrap_or_default()
+        self.settings.get(&(account_sid.to_owned(), kind)).cloned().unwrap_or_default()
     }
 
-    pub fn replace_settings(
-        &mut self,
-        account_sid: &str,
-        kind: SettingsKind,
-        settings: StorageSettings,
-    ) {
-        self.settings
-            .insert((account_sid.to_owned(), kind), settings);
+    pub fn replace_settings(&mut self, account_sid: &str, kind: SettingsKind, settings: StorageSettings) {
+        self.settings.insert((account_sid.to_owned(), kind), settings);
     }
 }
 
@@ -173,29 +151,12 @@ mod tests {
         let now = Timestamp::UNIX_EPOCH;
         store.insert_credential(new_public_key("CR1", ACCOUNT), now);
         store.insert_credential(new_public_key("CR2", OTHER_ACCOUNT), now);
-        assert!(
-            store
-                .credential(ACCOUNT, CredentialKind::PublicKey, "CR1")
-                .is_some()
-        );
-        assert!(
-            store
-                .credential(ACCOUNT, CredentialKind::Aws, "CR1")
-                .is_none()
-        );
-        assert!(
-            store
-                .credential(ACCOUNT, CredentialKind::PublicKey, "CR2")
-                .is_none()
-        );
+        assert!(store.credential(ACCOUNT, CredentialKind::PublicKey, "CR1").is_some());
+        assert!(store.credential(ACCOUNT, CredentialKind::Aws, "CR1").is_none());
+        assert!(store.credential(ACCOUNT, CredentialKind::PublicKey, "CR2").is_none());
         assert!(!store.remove_credential(ACCOUNT, CredentialKind::PublicKey, "CR2"));
         assert!(store.remove_credential(OTHER_ACCOUNT, CredentialKind::PublicKey, "CR2"));
-        assert_eq!(
-            store
-                .credentials(OTHER_ACCOUNT, CredentialKind::PublicKey)
-                .count(),
-            0
-        );
+        assert_eq!(store.credentials(OTHER_ACCOUNT, CredentialKind::PublicKey).count(), 0);
     }
 
     #[test]
@@ -209,19 +170,10 @@ mod tests {
     #[test]
     fn settings_default_until_replaced() {
         let mut store = Store::default();
-        assert_eq!(
-            store.settings(ACCOUNT, SettingsKind::Recordings),
-            StorageSettings::default()
-        );
-        let settings = StorageSettings {
-            friendly_name: "video".into(),
-            ..StorageSettings::default()
-        };
+        assert_eq!(store.settings(ACCOUNT, SettingsKind::Recordings), StorageSettings::default());
+        let settings = StorageSettings { friendly_name: "video".into(), ..StorageSettings::default() };
         store.replace_settings(ACCOUNT, SettingsKind::Recordings, settings.clone());
         assert_eq!(store.settings(ACCOUNT, SettingsKind::Recordings), settings);
-        assert_eq!(
-            store.settings(ACCOUNT, SettingsKind::Compositions),
-            StorageSettings::default()
-        );
+        assert_eq!(store.settings(ACCOUNT, SettingsKind::Compositions), StorageSettings::default());
     }
 }

@@ -17,8 +17,7 @@ use crate::operation::SettingsKind;
 /// Long enough for a loaded moto; short enough that a hung endpoint fails the POST visibly.
 const WRITE_TEST_TIMEOUT: Duration = Duration::from_secs(20);
 
-const TEST_FILE_BODY: &str =
-    "Twilio storage write test: Twilio checked it can write here. Safe to delete.\n";
+const TEST_FILE_BODY: &str = "Twilio storage write test: Twilio checked it can write here. Safe to delete.\n";
 
 /// Where an `AwsS3Url` points: bucket, region and key prefix (no leading or trailing `/`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,24 +66,14 @@ impl S3Location {
                     .find(|(bucket, region)| !bucket.is_empty() && is_region(region))
             })
             .ok_or(S3UrlProblem::NotS3VirtualHost)?;
-        let path = percent_encoding::percent_decode_str(url.path())
-            .decode_utf8()
-            .map_err(|_| S3UrlProblem::NotUrl)?;
-        Ok(Self {
-            bucket: bucket.to_owned(),
-            region: region.to_owned(),
-            prefix: path.trim_matches('/').to_owned(),
-        })
+        let path = percent_encoding::percent_decode_str(url.path()).decode_utf8().map_err(|_| S3UrlProblem::NotUrl)?;
+        Ok(Self { bucket: bucket.to_owned(), region: region.to_owned(), prefix: path.trim_matches('/').to_owned() })
     }
 
     /// The key of the write test's object for `kind`, under the URL's path.
     pub fn test_object_key(&self, kind: SettingsKind) -> String {
         let file_name = format!("twilio-storage-test-{}.txt", kind.noun());
-        if self.prefix.is_empty() {
-            file_name
-        } else {
-            format!("{}/{file_name}", self.prefix)
-        }
+        if self.prefix.is_empty() { file_name } else { format!("{}/{file_name}", self.prefix) }
     }
 }
 
@@ -92,12 +81,8 @@ impl S3Location {
 fn is_region(name: &str) -> bool {
     let parts: Vec<&str> = name.split('-').collect();
     parts.len() >= 3
-        && parts
-            .iter()
-            .all(|part| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_alphanumeric()))
-        && parts
-            .last()
-            .is_some_and(|last| last.bytes().all(|byte| byte.is_ascii_digit()))
+        && parts.iter().all(|part| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_alphanumeric()))
+        && parts.last().is_some_and(|last| last.bytes().all(|byte| byte.is_ascii_digit()))
 }
 
 /// Why the test object could not be written, by what S3 said.
@@ -122,9 +107,7 @@ pub(crate) struct WriteTester {
 
 impl WriteTester {
     pub fn new(endpoint: impl Into<String>) -> Self {
-        Self {
-            endpoint: endpoint.into(),
-        }
+        Self { endpoint: endpoint.into() }
     }
 
     pub async fn put_test_object(
@@ -134,24 +117,15 @@ impl WriteTester {
         access_key_id: &str,
         secret_access_key: &Secret,
     ) -> Result<(), WriteFailure> {
-        let credentials = Credentials::new(
-            access_key_id,
-            secret_access_key.expose(),
-            None,
-            None,
-            "twilio-emulator-aws-credential",
-        );
+        let credentials =
+            Credentials::new(access_key_id, secret_access_key.expose(), None, None, "twilio-emulator-aws-credential");
         let config = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .endpoint_url(&self.endpoint)
             .force_path_style(true)
             .region(Region::new(location.region.clone()))
             .credentials_provider(credentials)
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .operation_timeout(WRITE_TEST_TIMEOUT)
-                    .build(),
-            )
+            .timeout_config(TimeoutConfig::builder().operation_timeout(WRITE_TEST_TIMEOUT).build())
             .build();
         let result = aws_sdk_s3::Client::from_conf(config)
             .put_object()
@@ -167,26 +141,20 @@ impl WriteTester {
                 let s3_code = context.err().code().unwrap_or("Unknown").to_owned();
                 Err(classify(s3_code, context.raw().status().as_u16()))
             }
-            Err(other) => Err(WriteFailure::EndpointFailed {
-                detail: DisplayErrorContext(&other).to_string(),
-            }),
+            Err(other) => Err(WriteFailure::EndpointFailed { detail: DisplayErrorContext(&other).to_string() }),
         }
     }
 }
 
 fn classify(s3_code: String, http_status: u16) -> WriteFailure {
     match s3_code.as_str() {
-        "AccessDenied" | "AllAccessDisabled" | "AccountProblem" => {
-            WriteFailure::AccessDenied { s3_code }
+        "AccessDenied" | "AllAccessDisabled" | "AccountProblem" => WriteFailure::AccessDenied { s3_code },
+        "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "InvalidToken" | "ExpiredToken" | "InvalidSecurity" => {
+            WriteFailure::InvalidCredentials { s3_code }
         }
-        "InvalidAccessKeyId"
-        | "SignatureDoesNotMatch"
-        | "InvalidToken"
-        | "ExpiredToken"
-        | "InvalidSecurity" => WriteFailure::InvalidCredentials { s3_code },
-        _ if http_status >= 500 => WriteFailure::EndpointFailed {
-            detail: format!("S3 answered {http_status} {s3_code}"),
-        },
+        _ if http_status >= 500 => {
+            WriteFailure::EndpointFailed { detail: format!("S3 answered {http_status} {s3_code}") }
+        }
         _ => WriteFailure::BucketUnusable { s3_code },
     }
 }
@@ -196,11 +164,7 @@ mod tests {
     use super::*;
 
     fn location(bucket: &str, region: &str, prefix: &str) -> S3Location {
-        S3Location {
-            bucket: bucket.into(),
-            region: region.into(),
-            prefix: prefix.into(),
-        }
+        S3Location { bucket: bucket.into(), region: region.into(), prefix: prefix.into() }
     }
 
     #[test]
@@ -227,31 +191,13 @@ mod tests {
     fn rejects_other_urls() {
         let cases = [
             ("not a url", S3UrlProblem::NotUrl),
-            (
-                "http://b.s3.us-east-2.amazonaws.com/r",
-                S3UrlProblem::NotHttps,
-            ),
-            (
-                "https://b.s3.us-east-2.amazonaws.com:8443/r",
-                S3UrlProblem::ExtraParts,
-            ),
-            (
-                "https://b.s3.us-east-2.amazonaws.com/r?x=1",
-                S3UrlProblem::ExtraParts,
-            ),
-            (
-                "https://b.s3.amazonaws.com/r",
-                S3UrlProblem::NotS3VirtualHost,
-            ),
-            (
-                "https://s3.us-east-2.amazonaws.com/b/r",
-                S3UrlProblem::NotS3VirtualHost,
-            ),
+            ("http://b.s3.us-east-2.amazonaws.com/r", S3UrlProblem::NotHttps),
+            ("https://b.s3.us-east-2.amazonaws.com:8443/r", S3UrlProblem::ExtraParts),
+            ("https://b.s3.us-east-2.amazonaws.com/r?x=1", S3UrlProblem::ExtraParts),
+            ("https://b.s3.amazonaws.com/r", S3UrlProblem::NotS3VirtualHost),
+            ("https://s3.us-east-2.amazonaws.com/b/r", S3UrlProblem::NotS3VirtualHost),
             ("https://b.example.com/r", S3UrlProblem::NotS3VirtualHost),
-            (
-                "https://b.s3-website.amazonaws.com/r",
-                S3UrlProblem::NotS3VirtualHost,
-            ),
+            ("https://b.s3-website.amazonaws.com/r", S3UrlProblem::NotS3VirtualHost),
         ];
         for (url, problem) in cases {
             assert_eq!(S3Location::parse(url), Err(problem), "{url}");
@@ -272,29 +218,11 @@ mod tests {
 
     #[test]
     fn s3_error_codes_are_classified() {
-        assert!(matches!(
-            classify("AccessDenied".into(), 403),
-            WriteFailure::AccessDenied { .. }
-        ));
-        assert!(matches!(
-            classify("SignatureDoesNotMatch".into(), 403),
-            WriteFailure::InvalidCredentials { .. }
-        ));
-        assert!(matches!(
-            classify("InvalidAccessKeyId".into(), 403),
-            WriteFailure::InvalidCredentials { .. }
-        ));
-        assert!(matches!(
-            classify("NoSuchBucket".into(), 404),
-            WriteFailure::BucketUnusable { .. }
-        ));
-        assert!(matches!(
-            classify("PermanentRedirect".into(), 301),
-            WriteFailure::BucketUnusable { .. }
-        ));
-        assert!(matches!(
-            classify("InternalError".into(), 500),
-            WriteFailure::EndpointFailed { .. }
-        ));
+        assert!(matches!(classify("AccessDenied".into(), 403), WriteFailure::AccessDenied { .. }));
+        assert!(matches!(classify("SignatureDoesNotMatch".into(), 403), WriteFailure::InvalidCredentials { .. }));
+        assert!(matches!(classify("InvalidAccessKeyId".into(), 403), WriteFailure::InvalidCredentials { .. }));
+        assert!(matches!(classify("NoSuchBucket".into(), 404), WriteFailure::BucketUnusable { .. }));
+        assert!(matches!(classify("PermanentRedirect".into(), 301), WriteFailure::BucketUnusable { .. }));
+        assert!(matches!(classify("InternalError".into(), 500), WriteFailure::EndpointFailed { .. }));
     }
 }

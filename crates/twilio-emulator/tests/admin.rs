@@ -16,10 +16,7 @@ struct Admin {
 
 impl Admin {
     fn new(base_url: String) -> Self {
-        Self {
-            http: reqwest::Client::new(),
-            base_url,
-        }
+        Self { http: reqwest::Client::new(), base_url }
     }
 
     async fn post(&self, path: &str, body: Value) -> reqwest::Response {
@@ -32,12 +29,8 @@ impl Admin {
     }
 
     async fn reset(&self) {
-        let response = self
-            .http
-            .post(format!("{}/__emulator/reset", self.base_url))
-            .send()
-            .await
-            .expect("the emulator answers");
+        let response =
+            self.http.post(format!("{}/__emulator/reset", self.base_url)).send().await.expect("the emulator answers");
         assert_eq!(response.status(), 204);
     }
 
@@ -66,10 +59,7 @@ async fn faults_answer_matching_requests_then_run_out() {
         let credentials = credentials();
 
         let added = admin
-            .post(
-                "faults",
-                json!({"method": "POST", "path_prefix": "/v1/Credentials/AWS", "status": 500, "times": 1}),
-            )
+            .post("faults", json!({"method": "POST", "path_prefix": "/v1/Credentials/AWS", "status": 500, "times": 1}))
             .await;
         assert_eq!(added.status(), 201);
 
@@ -128,23 +118,12 @@ async fn faults_that_cannot_work_are_refused_and_faults_can_be_cleared() {
         let refused = admin.post("faults", json!({"status": 200})).await;
         assert_eq!(refused.status(), 400);
         let body: Value = refused.json().await.unwrap();
-        assert_eq!(
-            body["error"],
-            "status 200 is not an error status (400 to 599)"
-        );
+        assert_eq!(body["error"], "status 200 is not an error status (400 to 599)");
 
         emulator.add_fault(FaultRule::new(503, "/")).unwrap();
-        let cleared = admin
-            .http
-            .delete(format!("{}/__emulator/faults", emulator.base_url()))
-            .send()
-            .await
-            .unwrap();
+        let cleared = admin.http.delete(format!("{}/__emulator/faults", emulator.base_url())).send().await.unwrap();
         assert_eq!(cleared.status(), 204);
-        assert_eq!(
-            twilio.get("/v1/CompositionSettings/Default").await.status,
-            200
-        );
+        assert_eq!(twilio.get("/v1/CompositionSettings/Default").await.status, 200);
     })
     .await;
 }
@@ -160,10 +139,7 @@ async fn latency_delays_api_responses() {
         let set = admin.post("latency", json!({"ms": 300})).await;
         assert_eq!(set.status(), 200);
         let started = Instant::now();
-        assert_eq!(
-            twilio.get("/v1/RecordingSettings/Default").await.status,
-            200
-        );
+        assert_eq!(twilio.get("/v1/RecordingSettings/Default").await.status, 200);
         assert!(started.elapsed() >= latency, "{:?}", started.elapsed());
         // Errors are delayed too.
         let started = Instant::now();
@@ -173,12 +149,9 @@ async fn latency_delays_api_responses() {
         // Set back to zero, a long latency no longer applies.
         admin.post("latency", json!({"ms": 30000})).await;
         admin.post("latency", json!({"ms": 0})).await;
-        let answer = tokio::time::timeout(
-            Duration::from_secs(10),
-            twilio.get("/v1/RecordingSettings/Default"),
-        )
-        .await
-        .expect("no latency after it was set back to zero");
+        let answer = tokio::time::timeout(Duration::from_secs(10), twilio.get("/v1/RecordingSettings/Default"))
+            .await
+            .expect("no latency after it was set back to zero");
         assert_eq!(answer.status, 200);
     })
     .await;
@@ -192,21 +165,9 @@ async fn reset_forgets_resources_faults_latency_and_the_log() {
         let twilio = Twilio::account(&emulator);
         let credentials = credentials();
 
-        twilio
-            .post("/v1/Credentials/AWS", &[("Credentials", &credentials)])
-            .await;
-        twilio
-            .post(
-                "/v1/RecordingSettings/Default",
-                &[("FriendlyName", "before reset")],
-            )
-            .await;
-        admin
-            .post(
-                "faults",
-                json!({"path_prefix": "/v1/Credentials/PublicKeys", "status": 500}),
-            )
-            .await;
+        twilio.post("/v1/Credentials/AWS", &[("Credentials", &credentials)]).await;
+        twilio.post("/v1/RecordingSettings/Default", &[("FriendlyName", "before reset")]).await;
+        admin.post("faults", json!({"path_prefix": "/v1/Credentials/PublicKeys", "status": 500})).await;
         admin.post("latency", json!({"ms": 20000})).await;
 
         admin.reset().await;
@@ -234,21 +195,9 @@ async fn the_request_log_records_names_accounts_and_violations_never_values() {
         let twilio = Twilio::account(&emulator);
         let credentials = credentials();
 
-        twilio
-            .post(
-                "/v1/Credentials/AWS",
-                &[("Credentials", &credentials), ("FriendlyName", "uploader")],
-            )
-            .await;
-        twilio
-            .post(
-                "/v1/Credentials/AWS",
-                &[("Credentials", &credentials), ("SecretKey", "x")],
-            )
-            .await;
-        Twilio::new(&emulator.base_url(), ACCOUNT_SID, "wrong")
-            .get("/v1/Credentials/AWS?PageSize=5")
-            .await;
+        twilio.post("/v1/Credentials/AWS", &[("Credentials", &credentials), ("FriendlyName", "uploader")]).await;
+        twilio.post("/v1/Credentials/AWS", &[("Credentials", &credentials), ("SecretKey", "x")]).await;
+        Twilio::new(&emulator.base_url(), ACCOUNT_SID, "wrong").get("/v1/Credentials/AWS?PageSize=5").await;
 
         let log = admin.requests().await;
         assert_eq!(log, emulator.requests());

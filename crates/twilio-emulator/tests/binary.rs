@@ -10,12 +10,7 @@ use tokio::process::Command;
 
 fn emulator_command(arguments: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_twilio-emulator"));
-    command
-        .args(arguments)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+    command.args(arguments).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
     command
 }
 
@@ -37,12 +32,8 @@ async fn prints_its_address_first_and_serves_both_apis_there() {
         .spawn()
         .expect("the binary starts");
         let stdout = child.stdout.take().expect("piped stdout");
-        let first_line = BufReader::new(stdout)
-            .lines()
-            .next_line()
-            .await
-            .expect("stdout is readable")
-            .expect("a first line");
+        let first_line =
+            BufReader::new(stdout).lines().next_line().await.expect("stdout is readable").expect("a first line");
         let base_url = first_line
             .strip_prefix("twilio-emulator listening on ")
             .unwrap_or_else(|| panic!("unexpected first line: {first_line}"));
@@ -53,19 +44,11 @@ async fn prints_its_address_first_and_serves_both_apis_there() {
         assert_ne!(port, 0);
 
         let by_token = Twilio::new(base_url, ACCOUNT_SID, AUTH_TOKEN);
-        assert_eq!(
-            by_token.get("/v1/RecordingSettings/Default").await.status,
-            200
-        );
+        assert_eq!(by_token.get("/v1/RecordingSettings/Default").await.status, 200);
         let by_api_key = Twilio::new(base_url, API_KEY_SID, API_KEY_SECRET);
         let listed = by_api_key.get("/v1/Credentials/AWS").await;
         assert_eq!(listed.status, 200);
-        assert!(
-            listed.body["meta"]["url"]
-                .as_str()
-                .unwrap()
-                .starts_with(base_url)
-        );
+        assert!(listed.body["meta"]["url"].as_str().unwrap().starts_with(base_url));
 
         child.kill().await.expect("the emulator stops");
     })
@@ -75,15 +58,10 @@ async fn prints_its_address_first_and_serves_both_apis_there() {
 #[tokio::test]
 async fn refuses_an_invalid_account_sid_with_a_message() {
     within(60, async {
-        let output = emulator_command(&[
-            "--s3-endpoint",
-            UNUSED_S3_ENDPOINT,
-            "--account",
-            "AC123:token",
-        ])
-        .output()
-        .await
-        .expect("the binary runs");
+        let output = emulator_command(&["--s3-endpoint", UNUSED_S3_ENDPOINT, "--account", "AC123:token"])
+            .output()
+            .await
+            .expect("the binary runs");
         assert!(!output.status.success());
         assert!(output.stdout.is_empty());
         let stderr = String::from_utf8(output.stderr).unwrap();
@@ -96,11 +74,10 @@ async fn refuses_an_invalid_account_sid_with_a_message() {
 #[tokio::test]
 async fn refuses_a_malformed_account_option() {
     within(60, async {
-        let output =
-            emulator_command(&["--s3-endpoint", UNUSED_S3_ENDPOINT, "--account", "no-colon"])
-                .output()
-                .await
-                .expect("the binary runs");
+        let output = emulator_command(&["--s3-endpoint", UNUSED_S3_ENDPOINT, "--account", "no-colon"])
+            .output()
+            .await
+            .expect("the binary runs");
         assert_eq!(output.status.code(), Some(2));
         let stderr = String::from_utf8(output.stderr).unwrap();
         insta::assert_snapshot!("malformed_account_option", stderr);

@@ -23,11 +23,7 @@ struct CheckedTwilio {
 
 impl CheckedTwilio {
     fn new(twilio: Twilio) -> Self {
-        Self {
-            twilio,
-            openapi: TwilioOpenApi::load().expect("the embedded documents load"),
-            covered: Mutex::default(),
-        }
+        Self { twilio, openapi: TwilioOpenApi::load().expect("the embedded documents load"), covered: Mutex::default() }
     }
 
     fn as_principal(&self, user: &str, password: &str) -> Self {
@@ -64,11 +60,7 @@ impl CheckedTwilio {
             .response_schema(&template, method.as_str(), status)
             .unwrap_or_else(|error| panic!("{method} {path} answered {status}: {error}"));
         match schema {
-            None => assert_eq!(
-                answer.body,
-                Value::Null,
-                "{method} {path} documents no body"
-            ),
+            None => assert_eq!(answer.body, Value::Null, "{method} {path} documents no body"),
             Some(schema) => {
                 let validator = jsonschema::options()
                     .with_draft(jsonschema::Draft::Draft4)
@@ -86,18 +78,13 @@ impl CheckedTwilio {
                 );
             }
         }
-        self.covered
-            .lock()
-            .unwrap()
-            .insert((method.to_string(), template, status));
+        self.covered.lock().unwrap().insert((method.to_string(), template, status));
     }
 }
 
 /// The OpenAPI path template of a request path: the SID segment becomes `{Sid}`, the query goes.
 fn path_template(path: &str) -> String {
-    let path = path.split_once("://").map_or(path, |(_, rest)| {
-        rest.find('/').map_or("/", |start| &rest[start..])
-    });
+    let path = path.split_once("://").map_or(path, |(_, rest)| rest.find('/').map_or("/", |start| &rest[start..]));
     let path = path.split('?').next().unwrap_or(path);
     match path.rsplit_once('/') {
         Some((collection @ ("/v1/Credentials/AWS" | "/v1/Credentials/PublicKeys"), _)) => {
@@ -109,27 +96,12 @@ fn path_template(path: &str) -> String {
 
 /// Twilio's error shape: exactly `code`, `message`, `more_info` and `status`, consistent.
 fn assert_error_shape(answer: &Answer) {
-    let body = answer
-        .body
-        .as_object()
-        .expect("an error body is a JSON object");
+    let body = answer.body.as_object().expect("an error body is a JSON object");
     let keys: Vec<&str> = body.keys().map(String::as_str).collect();
-    assert_eq!(
-        keys,
-        ["code", "message", "more_info", "status"],
-        "{:#}",
-        answer.body
-    );
+    assert_eq!(keys, ["code", "message", "more_info", "status"], "{:#}", answer.body);
     let code = body["code"].as_u64().expect("an integer code");
-    assert!(
-        body["message"]
-            .as_str()
-            .is_some_and(|message| !message.is_empty())
-    );
-    assert_eq!(
-        body["more_info"],
-        format!("https://www.twilio.com/docs/errors/{code}")
-    );
+    assert!(body["message"].as_str().is_some_and(|message| !message.is_empty()));
+    assert_eq!(body["more_info"], format!("https://www.twilio.com/docs/errors/{code}"));
     assert_eq!(body["status"], answer.status.as_u16());
 }
 
@@ -142,20 +114,8 @@ struct Case<'a> {
     code: u64,
 }
 
-fn case<'a>(
-    method: Method,
-    path: impl Into<String>,
-    form: &[(&'a str, &'a str)],
-    status: u16,
-    code: u64,
-) -> Case<'a> {
-    Case {
-        method,
-        path: path.into(),
-        form: form.to_vec(),
-        status,
-        code,
-    }
+fn case<'a>(method: Method, path: impl Into<String>, form: &[(&'a str, &'a str)], status: u16, code: u64) -> Case<'a> {
+    Case { method, path: path.into(), form: form.to_vec(), status, code }
 }
 
 fn aws_credentials() -> String {
@@ -170,60 +130,35 @@ async fn every_endpoint_answers_as_the_openapi_documents_say() {
         let credentials = aws_credentials();
 
         // AWS credentials: create, list, fetch, update, delete.
-        let created = twilio
-            .post(
-                "/v1/Credentials/AWS",
-                &[("Credentials", &credentials), ("FriendlyName", "uploader")],
-            )
-            .await;
+        let created =
+            twilio.post("/v1/Credentials/AWS", &[("Credentials", &credentials), ("FriendlyName", "uploader")]).await;
         assert_eq!(created.status, 201);
         let aws_sid = created.body["sid"].as_str().unwrap().to_owned();
         assert_eq!(created.body["account_sid"], ACCOUNT_SID);
-        assert_eq!(
-            created.body["url"],
-            format!("{}/v1/Credentials/AWS/{aws_sid}", emulator.base_url())
-        );
+        assert_eq!(created.body["url"], format!("{}/v1/Credentials/AWS/{aws_sid}", emulator.base_url()));
         assert!(!created.body.to_string().contains(AWS_SECRET_ACCESS_KEY));
 
         let listed = twilio.get("/v1/Credentials/AWS").await;
         assert_eq!(listed.status, 200);
-        assert_eq!(
-            listed.body["credentials"],
-            Value::Array(vec![created.body.clone()])
-        );
+        assert_eq!(listed.body["credentials"], Value::Array(vec![created.body.clone()]));
 
         let fetched = twilio.get(&format!("/v1/Credentials/AWS/{aws_sid}")).await;
         assert_eq!(fetched.body, created.body);
 
-        let renamed = twilio
-            .post(
-                &format!("/v1/Credentials/AWS/{aws_sid}"),
-                &[("FriendlyName", "renamed")],
-            )
-            .await;
+        let renamed = twilio.post(&format!("/v1/Credentials/AWS/{aws_sid}"), &[("FriendlyName", "renamed")]).await;
         assert_eq!(renamed.status, 200);
         assert_eq!(renamed.body["friendly_name"], "renamed");
         assert_eq!(renamed.body["date_created"], created.body["date_created"]);
 
         // Public keys: the same shape.
-        let key = twilio
-            .post(
-                "/v1/Credentials/PublicKeys",
-                &[("PublicKey", RSA_PUBLIC_KEY)],
-            )
-            .await;
+        let key = twilio.post("/v1/Credentials/PublicKeys", &[("PublicKey", RSA_PUBLIC_KEY)]).await;
         assert_eq!(key.status, 201);
         assert_eq!(key.body["friendly_name"], Value::Null);
         let key_sid = key.body["sid"].as_str().unwrap().to_owned();
         let key_path = format!("/v1/Credentials/PublicKeys/{key_sid}");
-        assert_eq!(
-            twilio.get("/v1/Credentials/PublicKeys").await.body["credentials"][0],
-            key.body
-        );
+        assert_eq!(twilio.get("/v1/Credentials/PublicKeys").await.body["credentials"][0], key.body);
         assert_eq!(twilio.get(&key_path).await.body, key.body);
-        let renamed_key = twilio
-            .post(&key_path, &[("FriendlyName", "video key")])
-            .await;
+        let renamed_key = twilio.post(&key_path, &[("FriendlyName", "video key")]).await;
         assert_eq!(renamed_key.body["friendly_name"], "video key");
 
         // Settings: Twilio's defaults, then a full replacement, then another.
@@ -241,10 +176,7 @@ async fn every_endpoint_answers_as_the_openapi_documents_say() {
                     &[
                         ("FriendlyName", "stowage"),
                         ("AwsCredentialsSid", &aws_sid),
-                        (
-                            "AwsS3Url",
-                            "https://acme-video.s3-us-east-2.amazonaws.com/recordings",
-                        ),
+                        ("AwsS3Url", "https://acme-video.s3-us-east-2.amazonaws.com/recordings"),
                         ("AwsStorageEnabled", "false"),
                         ("EncryptionKeySid", &key_sid),
                         ("EncryptionEnabled", "true"),
@@ -261,9 +193,7 @@ async fn every_endpoint_answers_as_the_openapi_documents_say() {
             assert_eq!(replaced.body["aws_s3_url"], Value::Null);
         }
 
-        let deleted = twilio
-            .delete(&format!("/v1/Credentials/AWS/{aws_sid}"))
-            .await;
+        let deleted = twilio.delete(&format!("/v1/Credentials/AWS/{aws_sid}")).await;
         assert_eq!(deleted.status, 204);
         assert_eq!(twilio.delete(&key_path).await.status, 204);
 
@@ -290,10 +220,8 @@ async fn every_endpoint_answers_as_the_openapi_documents_say() {
             ("GET", "/v1/CompositionSettings/Default"),
             ("POST", "/v1/CompositionSettings/Default"),
         ];
-        let expected: BTreeSet<(String, String)> = operations
-            .iter()
-            .map(|(method, template)| ((*method).to_owned(), (*template).to_owned()))
-            .collect();
+        let expected: BTreeSet<(String, String)> =
+            operations.iter().map(|(method, template)| ((*method).to_owned(), (*template).to_owned())).collect();
         assert_eq!(covered, expected);
     })
     .await;
@@ -308,61 +236,33 @@ async fn authentication_is_required_and_scopes_every_resource_to_its_account() {
         let anonymous = CheckedTwilio::new(Twilio::new(&emulator.base_url(), "", ""));
         let answer = anonymous.get("/v1/Credentials/AWS").await;
         assert_twilio_error(&answer, 401, 20003);
-        assert_eq!(
-            answer.www_authenticate.as_deref(),
-            Some("Basic realm=\"Twilio API\"")
-        );
+        assert_eq!(answer.www_authenticate.as_deref(), Some("Basic realm=\"Twilio API\""));
         let wrong_token = twilio.as_principal(ACCOUNT_SID, OTHER_AUTH_TOKEN);
-        assert_twilio_error(
-            &wrong_token.get("/v1/RecordingSettings/Default").await,
-            401,
-            20003,
-        );
+        assert_twilio_error(&wrong_token.get("/v1/RecordingSettings/Default").await, 401, 20003);
 
         // An API key acts as its account.
         let by_api_key = twilio.as_principal(API_KEY_SID, API_KEY_SECRET);
         let credentials = aws_credentials();
-        let created = by_api_key
-            .post("/v1/Credentials/AWS", &[("Credentials", &credentials)])
-            .await;
+        let created = by_api_key.post("/v1/Credentials/AWS", &[("Credentials", &credentials)]).await;
         assert_eq!(created.body["account_sid"], ACCOUNT_SID);
-        let path = format!(
-            "/v1/Credentials/AWS/{}",
-            created.body["sid"].as_str().unwrap()
-        );
+        let path = format!("/v1/Credentials/AWS/{}", created.body["sid"].as_str().unwrap());
         assert_eq!(twilio.get(&path).await.status, 200);
 
         // Another account sees none of it.
         let other = twilio.as_principal(OTHER_ACCOUNT_SID, OTHER_AUTH_TOKEN);
         assert_twilio_error(&other.get(&path).await, 404, 20404);
         assert_twilio_error(&other.delete(&path).await, 404, 20404);
-        assert_eq!(
-            other.get("/v1/Credentials/AWS").await.body["credentials"],
-            Value::Array(vec![])
-        );
+        assert_eq!(other.get("/v1/Credentials/AWS").await.body["credentials"], Value::Array(vec![]));
 
         // `AccountSid` makes a credential for another configured account, and only those.
         let for_other = twilio
-            .post(
-                "/v1/Credentials/AWS",
-                &[
-                    ("Credentials", &credentials),
-                    ("AccountSid", OTHER_ACCOUNT_SID),
-                ],
-            )
+            .post("/v1/Credentials/AWS", &[("Credentials", &credentials), ("AccountSid", OTHER_ACCOUNT_SID)])
             .await;
         assert_eq!(for_other.status, 201);
         assert_eq!(for_other.body["account_sid"], OTHER_ACCOUNT_SID);
         let unknown_account = "AC99999999999999999999999999999999";
-        let refused = twilio
-            .post(
-                "/v1/Credentials/AWS",
-                &[
-                    ("Credentials", &credentials),
-                    ("AccountSid", unknown_account),
-                ],
-            )
-            .await;
+        let refused =
+            twilio.post("/v1/Credentials/AWS", &[("Credentials", &credentials), ("AccountSid", unknown_account)]).await;
         assert_twilio_error(&refused, 400, 20001);
     })
     .await;
@@ -374,10 +274,7 @@ async fn invalid_requests_get_twilio_errors() {
         let emulator = start_emulator(UNUSED_S3_ENDPOINT).await;
         let twilio = CheckedTwilio::new(Twilio::account(&emulator));
         let credentials = aws_credentials();
-        let sid = twilio
-            .post("/v1/Credentials/AWS", &[("Credentials", &credentials)])
-            .await
-            .body["sid"]
+        let sid = twilio.post("/v1/Credentials/AWS", &[("Credentials", &credentials)]).await.body["sid"]
             .as_str()
             .unwrap()
             .to_owned();
@@ -386,38 +283,20 @@ async fn invalid_requests_get_twilio_errors() {
 
         let cases = [
             // Malformed AWS credentials.
-            case(
-                Method::POST,
-                "/v1/Credentials/AWS",
-                &[("Credentials", "AKIA:short")],
-                400,
-                70106,
-            ),
+            case(Method::POST, "/v1/Credentials/AWS", &[("Credentials", "AKIA:short")], 400, 70106),
             // Missing required parameter, unknown parameter, too long a name.
+            case(Method::POST, "/v1/Credentials/AWS", &[("FriendlyName", "x")], 400, 20001),
             case(
                 Method::POST,
                 "/v1/Credentials/AWS",
-                &[("FriendlyName", "x")],
+                &[("Credentials", credentials.as_str()), ("Region", "us-east-2")],
                 400,
                 20001,
             ),
             case(
                 Method::POST,
                 "/v1/Credentials/AWS",
-                &[
-                    ("Credentials", credentials.as_str()),
-                    ("Region", "us-east-2"),
-                ],
-                400,
-                20001,
-            ),
-            case(
-                Method::POST,
-                "/v1/Credentials/AWS",
-                &[
-                    ("Credentials", credentials.as_str()),
-                    ("FriendlyName", long_name.as_str()),
-                ],
+                &[("Credentials", credentials.as_str()), ("FriendlyName", long_name.as_str())],
                 400,
                 20001,
             ),
@@ -430,83 +309,26 @@ async fn invalid_requests_get_twilio_errors() {
                 20001,
             ),
             // Unknown and malformed SIDs.
-            case(
-                Method::GET,
-                format!("/v1/Credentials/AWS/{unknown_sid}"),
-                &[],
-                404,
-                20404,
-            ),
-            case(
-                Method::POST,
-                format!("/v1/Credentials/AWS/{unknown_sid}"),
-                &[("FriendlyName", "x")],
-                404,
-                20404,
-            ),
-            case(
-                Method::DELETE,
-                format!("/v1/Credentials/PublicKeys/{unknown_sid}"),
-                &[],
-                404,
-                20404,
-            ),
-            case(
-                Method::GET,
-                "/v1/Credentials/AWS/not-a-sid",
-                &[],
-                404,
-                20404,
-            ),
+            case(Method::GET, format!("/v1/Credentials/AWS/{unknown_sid}"), &[], 404, 20404),
+            case(Method::POST, format!("/v1/Credentials/AWS/{unknown_sid}"), &[("FriendlyName", "x")], 404, 20404),
+            case(Method::DELETE, format!("/v1/Credentials/PublicKeys/{unknown_sid}"), &[], 404, 20404),
+            case(Method::GET, "/v1/Credentials/AWS/not-a-sid", &[], 404, 20404),
             // A credential is not found under the other kind.
-            case(
-                Method::GET,
-                format!("/v1/Credentials/PublicKeys/{sid}"),
-                &[],
-                404,
-                20404,
-            ),
+            case(Method::GET, format!("/v1/Credentials/PublicKeys/{sid}"), &[], 404, 20404),
             // Public keys that are not RSA public keys.
+            case(Method::POST, "/v1/Credentials/PublicKeys", &[("PublicKey", EC_PUBLIC_KEY)], 400, 20001),
             case(
                 Method::POST,
                 "/v1/Credentials/PublicKeys",
-                &[("PublicKey", EC_PUBLIC_KEY)],
-                400,
-                20001,
-            ),
-            case(
-                Method::POST,
-                "/v1/Credentials/PublicKeys",
-                &[(
-                    "PublicKey",
-                    "-----BEGIN PRIVATE KEY-----MIIE-----END PRIVATE KEY-----",
-                )],
+                &[("PublicKey", "-----BEGIN PRIVATE KEY-----MIIE-----END PRIVATE KEY-----")],
                 400,
                 20001,
             ),
             // Paging out of bounds.
-            case(
-                Method::GET,
-                "/v1/Credentials/AWS?PageSize=1001",
-                &[],
-                400,
-                20001,
-            ),
-            case(
-                Method::GET,
-                "/v1/Credentials/AWS?PageToken=nonsense",
-                &[],
-                400,
-                20001,
-            ),
+            case(Method::GET, "/v1/Credentials/AWS?PageSize=1001", &[], 400, 20001),
+            case(Method::GET, "/v1/Credentials/AWS?PageToken=nonsense", &[], 400, 20001),
             // Settings: FriendlyName is required, booleans are true/false, references exist.
-            case(
-                Method::POST,
-                "/v1/RecordingSettings/Default",
-                &[("AwsStorageEnabled", "false")],
-                400,
-                20001,
-            ),
+            case(Method::POST, "/v1/RecordingSettings/Default", &[("AwsStorageEnabled", "false")], 400, 20001),
             case(
                 Method::POST,
                 "/v1/RecordingSettings/Default",
@@ -538,11 +360,7 @@ async fn invalid_requests_get_twilio_errors() {
             case(
                 Method::POST,
                 "/v1/RecordingSettings/Default",
-                &[
-                    ("FriendlyName", "x"),
-                    ("AwsStorageEnabled", "true"),
-                    ("AwsCredentialsSid", sid.as_str()),
-                ],
+                &[("FriendlyName", "x"), ("AwsStorageEnabled", "true"), ("AwsCredentialsSid", sid.as_str())],
                 400,
                 20001,
             ),
@@ -566,33 +384,17 @@ async fn invalid_requests_get_twilio_errors() {
                     ("FriendlyName", "x"),
                     ("AwsStorageEnabled", "true"),
                     ("AwsCredentialsSid", sid.as_str()),
-                    (
-                        "AwsS3Url",
-                        "http://acme-video.s3-us-east-2.amazonaws.com/compositions",
-                    ),
+                    ("AwsS3Url", "http://acme-video.s3-us-east-2.amazonaws.com/compositions"),
                 ],
                 400,
                 53620,
             ),
             // Paths and methods that do not exist.
-            case(
-                Method::DELETE,
-                "/v1/RecordingSettings/Default",
-                &[],
-                405,
-                20004,
-            ),
+            case(Method::DELETE, "/v1/RecordingSettings/Default", &[], 405, 20004),
             case(Method::GET, "/v1/Credentials", &[], 404, 20404),
             case(Method::GET, "/2010-04-01/Accounts.json", &[], 404, 20404),
         ];
-        for Case {
-            method,
-            path,
-            form,
-            status,
-            code,
-        } in cases
-        {
+        for Case { method, path, form, status, code } in cases {
             let form = (!form.is_empty()).then_some(form.as_slice());
             let answer = twilio.call(method.clone(), &path, form).await;
             assert_eq!(
@@ -618,24 +420,14 @@ async fn lists_page_with_absolute_urls_on_the_emulator() {
         let twilio = CheckedTwilio::new(Twilio::account(&emulator));
         let mut created = Vec::new();
         for _ in 0..5 {
-            let key = twilio
-                .post(
-                    "/v1/Credentials/PublicKeys",
-                    &[("PublicKey", RSA_PUBLIC_KEY)],
-                )
-                .await;
+            let key = twilio.post("/v1/Credentials/PublicKeys", &[("PublicKey", RSA_PUBLIC_KEY)]).await;
             created.push(key.body["sid"].as_str().unwrap().to_owned());
         }
-        twilio
-            .delete(&format!("/v1/Credentials/PublicKeys/{}", created[1]))
-            .await;
+        twilio.delete(&format!("/v1/Credentials/PublicKeys/{}", created[1])).await;
         created.remove(1);
 
         let mut seen = Vec::new();
-        let mut next = Some(format!(
-            "{}/v1/Credentials/PublicKeys?PageSize=2",
-            emulator.base_url()
-        ));
+        let mut next = Some(format!("{}/v1/Credentials/PublicKeys?PageSize=2", emulator.base_url()));
         let mut pages = 0;
         while let Some(url) = next {
             let page = twilio.get(&url).await;
@@ -646,9 +438,7 @@ async fn lists_page_with_absolute_urls_on_the_emulator() {
             for credential in page.body["credentials"].as_array().unwrap() {
                 seen.push(credential["sid"].as_str().unwrap().to_owned());
             }
-            next = page.body["meta"]["next_page_url"]
-                .as_str()
-                .map(str::to_owned);
+            next = page.body["meta"]["next_page_url"].as_str().map(str::to_owned);
             if let Some(url) = &next {
                 assert!(url.starts_with(&emulator.base_url()), "{url}");
             }
@@ -666,12 +456,8 @@ async fn representative_bodies_match_their_snapshots() {
         let emulator = start_emulator(UNUSED_S3_ENDPOINT).await;
         let twilio = CheckedTwilio::new(Twilio::account(&emulator));
         let credentials = aws_credentials();
-        let created = twilio
-            .post(
-                "/v1/Credentials/AWS",
-                &[("Credentials", &credentials), ("FriendlyName", "uploader")],
-            )
-            .await;
+        let created =
+            twilio.post("/v1/Credentials/AWS", &[("Credentials", &credentials), ("FriendlyName", "uploader")]).await;
         let listed = twilio.get("/v1/Credentials/AWS?PageSize=1").await;
         let defaults = twilio.get("/v1/RecordingSettings/Default").await;
         let saved = twilio
@@ -680,24 +466,15 @@ async fn representative_bodies_match_their_snapshots() {
                 &[
                     ("FriendlyName", "stowage dev"),
                     ("AwsCredentialsSid", created.body["sid"].as_str().unwrap()),
-                    (
-                        "AwsS3Url",
-                        "https://acme-video.s3-us-east-2.amazonaws.com/compositions",
-                    ),
+                    ("AwsS3Url", "https://acme-video.s3-us-east-2.amazonaws.com/compositions"),
                     ("AwsStorageEnabled", "false"),
                 ],
             )
             .await;
-        let malformed = twilio
-            .post(
-                "/v1/Credentials/AWS",
-                &[("Credentials", "AKIA:short"), ("Colour", "blue")],
-            )
+        let malformed = twilio.post("/v1/Credentials/AWS", &[("Credentials", "AKIA:short"), ("Colour", "blue")]).await;
+        let unauthenticated = CheckedTwilio::new(Twilio::new(&emulator.base_url(), ACCOUNT_SID, "wrong"))
+            .get("/v1/Credentials/AWS")
             .await;
-        let unauthenticated =
-            CheckedTwilio::new(Twilio::new(&emulator.base_url(), ACCOUNT_SID, "wrong"))
-                .get("/v1/Credentials/AWS")
-                .await;
         snapshot_settings().bind(|| {
             insta::assert_json_snapshot!("aws_credential_created", created.body);
             insta::assert_json_snapshot!("aws_credentials_listed", listed.body);
@@ -712,18 +489,9 @@ async fn representative_bodies_match_their_snapshots() {
 
 #[test]
 fn path_templates_replace_the_sid_and_drop_the_query() {
-    assert_eq!(
-        path_template("/v1/Credentials/AWS/CRabc"),
-        "/v1/Credentials/AWS/{Sid}"
-    );
-    assert_eq!(
-        path_template("http://127.0.0.1:1/v1/Credentials/PublicKeys?PageSize=2"),
-        "/v1/Credentials/PublicKeys"
-    );
-    assert_eq!(
-        path_template("/v1/RecordingSettings/Default"),
-        "/v1/RecordingSettings/Default"
-    );
+    assert_eq!(path_template("/v1/Credentials/AWS/CRabc"), "/v1/Credentials/AWS/{Sid}");
+    assert_eq!(path_template("http://127.0.0.1:1/v1/Credentials/PublicKeys?PageSize=2"), "/v1/Credentials/PublicKeys");
+    assert_eq!(path_template("/v1/RecordingSettings/Default"), "/v1/RecordingSettings/Default");
 }
 
 #[tokio::test]
@@ -732,20 +500,12 @@ async fn oversized_bodies_are_refused_and_recorded() {
         let emulator = start_emulator(UNUSED_S3_ENDPOINT).await;
         let twilio = CheckedTwilio::new(Twilio::account(&emulator));
         let huge_name = "x".repeat(1024 * 1024 + 1024);
-        let answer = twilio
-            .post(
-                "/v1/RecordingSettings/Default",
-                &[("FriendlyName", &huge_name)],
-            )
-            .await;
+        let answer = twilio.post("/v1/RecordingSettings/Default", &[("FriendlyName", &huge_name)]).await;
         assert_twilio_error(&answer, 400, 20001);
         let recorded = emulator.requests();
         assert_eq!(recorded.len(), 1);
         assert!(!recorded[0].conforms);
-        assert_eq!(
-            recorded[0].violations,
-            ["form: The request body is larger than 1 MiB"]
-        );
+        assert_eq!(recorded[0].violations, ["form: The request body is larger than 1 MiB"]);
     })
     .await;
 }

@@ -47,17 +47,8 @@ fn iam_client(moto: &MotoServer) -> aws_sdk_iam::Client {
 }
 
 /// Makes an IAM user whose only inline policy allows `actions` on `resource`, and a key for it.
-async fn user_with_policy(
-    iam: &aws_sdk_iam::Client,
-    name: &str,
-    actions: &str,
-    resource: &str,
-) -> AccessKey {
-    iam.create_user()
-        .user_name(name)
-        .send()
-        .await
-        .expect("create user");
+async fn user_with_policy(iam: &aws_sdk_iam::Client, name: &str, actions: &str, resource: &str) -> AccessKey {
+    iam.create_user().user_name(name).send().await.expect("create user");
     let policy = format!(
         r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": {actions}, "Resource": "{resource}"}}]}}"#
     );
@@ -76,10 +67,7 @@ async fn user_with_policy(
         .expect("create access key")
         .access_key
         .expect("an access key");
-    AccessKey {
-        id: key.access_key_id,
-        secret: key.secret_access_key,
-    }
+    AccessKey { id: key.access_key_id, secret: key.secret_access_key }
 }
 
 /// The moto world of these tests: the bucket, an administrator, an uploader allowed to write
@@ -97,20 +85,12 @@ impl World {
         let moto = MotoServer::start().await;
         let iam = iam_client(&moto);
         let admin = user_with_policy(&iam, "admin", r#""*""#, "*").await;
-        let uploader = user_with_policy(
-            &iam,
-            "uploader",
-            r#"["s3:PutObject"]"#,
-            &format!("arn:aws:s3:::{BUCKET}/recordings/*"),
-        )
-        .await;
-        let misdirected = user_with_policy(
-            &iam,
-            "misdirected",
-            r#"["s3:PutObject"]"#,
-            &format!("arn:aws:s3:::{BUCKET}/elsewhere/*"),
-        )
-        .await;
+        let uploader =
+            user_with_policy(&iam, "uploader", r#"["s3:PutObject"]"#, &format!("arn:aws:s3:::{BUCKET}/recordings/*"))
+                .await;
+        let misdirected =
+            user_with_policy(&iam, "misdirected", r#"["s3:PutObject"]"#, &format!("arn:aws:s3:::{BUCKET}/elsewhere/*"))
+                .await;
         s3_client(&moto, &admin)
             .create_bucket()
             .bucket(BUCKET)
@@ -123,12 +103,7 @@ impl World {
             .await
             .expect("create bucket");
         moto.enforce_iam().await;
-        Self {
-            moto,
-            admin,
-            uploader,
-            misdirected,
-        }
+        Self { moto, admin, uploader, misdirected }
     }
 
     async fn object_keys(&self) -> Vec<String> {
@@ -138,11 +113,7 @@ impl World {
             .send()
             .await
             .expect("list objects as the administrator");
-        listed
-            .contents()
-            .iter()
-            .filter_map(|object| object.key().map(str::to_owned))
-            .collect()
+        listed.contents().iter().filter_map(|object| object.key().map(str::to_owned)).collect()
     }
 }
 
@@ -162,69 +133,42 @@ async fn storage_is_switched_on_only_when_the_stored_credential_can_write_the_te
         let emulator = start_emulator(world.moto.endpoint()).await;
         let twilio = Twilio::account(&emulator);
         let recordings_url = format!("https://{BUCKET}.s3-{REGION}.amazonaws.com/recordings");
-        let uploader = twilio
-            .create_aws_credential(&world.uploader.id, &world.uploader.secret)
-            .await;
-        let misdirected = twilio
-            .create_aws_credential(&world.misdirected.id, &world.misdirected.secret)
-            .await;
-        let unknown_key = twilio
-            .create_aws_credential("AKIAUNKNOWNKEY000000", &world.uploader.secret)
-            .await;
+        let uploader = twilio.create_aws_credential(&world.uploader.id, &world.uploader.secret).await;
+        let misdirected = twilio.create_aws_credential(&world.misdirected.id, &world.misdirected.secret).await;
+        let unknown_key = twilio.create_aws_credential("AKIAUNKNOWNKEY000000", &world.uploader.secret).await;
         let recordings = "/v1/RecordingSettings/Default";
 
         // Allowed only elsewhere in the bucket: access denied, settings unchanged.
-        let denied = twilio
-            .post(recordings, &settings_form(&misdirected, &recordings_url))
-            .await;
+        let denied = twilio.post(recordings, &settings_form(&misdirected, &recordings_url)).await;
         assert_twilio_error(&denied, 400, 53615);
         let defaults = twilio.get(recordings).await;
         assert_eq!(defaults.body["aws_storage_enabled"], false);
         assert_eq!(defaults.body["aws_credentials_sid"], Value::Null);
 
         // A key moto does not know: invalid credentials.
-        let unknown = twilio
-            .post(recordings, &settings_form(&unknown_key, &recordings_url))
-            .await;
+        let unknown = twilio.post(recordings, &settings_form(&unknown_key, &recordings_url)).await;
         assert_twilio_error(&unknown, 400, 53611);
 
         // A bucket that does not exist, with a key allowed everything: S3 says so.
-        let administrator = twilio
-            .create_aws_credential(&world.admin.id, &world.admin.secret)
-            .await;
-        let missing_bucket_url =
-            format!("https://no-such-bucket.s3.{REGION}.amazonaws.com/recordings");
-        let missing = twilio
-            .post(
-                recordings,
-                &settings_form(&administrator, &missing_bucket_url),
-            )
-            .await;
+        let administrator = twilio.create_aws_credential(&world.admin.id, &world.admin.secret).await;
+        let missing_bucket_url = format!("https://no-such-bucket.s3.{REGION}.amazonaws.com/recordings");
+        let missing = twilio.post(recordings, &settings_form(&administrator, &missing_bucket_url)).await;
         assert_twilio_error(&missing, 400, 53610);
         assert!(world.object_keys().await.is_empty());
 
         // The uploader, under the path its policy allows: the settings are saved and the test
         // file is in the bucket.
-        let saved = twilio
-            .post(recordings, &settings_form(&uploader, &recordings_url))
-            .await;
+        let saved = twilio.post(recordings, &settings_form(&uploader, &recordings_url)).await;
         assert_eq!(saved.status, 200, "{:#}", saved.body);
         assert_eq!(saved.body["aws_storage_enabled"], true);
         assert_eq!(saved.body["aws_credentials_sid"], uploader.as_str());
         assert_eq!(twilio.get(recordings).await.body, saved.body);
-        assert_eq!(
-            world.object_keys().await,
-            ["recordings/twilio-storage-test-recordings.txt"]
-        );
+        assert_eq!(world.object_keys().await, ["recordings/twilio-storage-test-recordings.txt"]);
 
         // Compositions have their own codes: the uploader may not write under compositions/.
         let compositions_url = format!("https://{BUCKET}.s3.{REGION}.amazonaws.com/compositions/");
-        let composition_denied = twilio
-            .post(
-                "/v1/CompositionSettings/Default",
-                &settings_form(&uploader, &compositions_url),
-            )
-            .await;
+        let composition_denied =
+            twilio.post("/v1/CompositionSettings/Default", &settings_form(&uploader, &compositions_url)).await;
         assert_twilio_error(&composition_denied, 400, 53625);
 
         // Switching storage off needs no write test.
@@ -241,16 +185,9 @@ async fn storage_is_switched_on_only_when_the_stored_credential_can_write_the_te
             .await;
         assert_eq!(switched_off.status, 200, "{:#}", switched_off.body);
 
-        let errors = [
-            &denied.body,
-            &unknown.body,
-            &missing.body,
-            &composition_denied.body,
-        ];
+        let errors = [&denied.body, &unknown.body, &missing.body, &composition_denied.body];
         let text = serde_json::to_string(&errors).unwrap();
-        assert!(
-            !text.contains(&world.uploader.secret) && !text.contains(&world.misdirected.secret)
-        );
+        assert!(!text.contains(&world.uploader.secret) && !text.contains(&world.misdirected.secret));
         snapshot_settings().bind(|| insta::assert_json_snapshot!("write_test_errors", errors));
     })
     .await;
@@ -261,16 +198,9 @@ async fn an_unreachable_s3_endpoint_is_the_emulators_failure_not_the_clients() {
     within(60, async {
         let emulator = start_emulator(UNUSED_S3_ENDPOINT).await;
         let twilio = Twilio::account(&emulator);
-        let credential = twilio
-            .create_aws_credential(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)
-            .await;
+        let credential = twilio.create_aws_credential(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).await;
         let url = format!("https://{BUCKET}.s3-{REGION}.amazonaws.com/recordings");
-        let answer = twilio
-            .post(
-                "/v1/RecordingSettings/Default",
-                &settings_form(&credential, &url),
-            )
-            .await;
+        let answer = twilio.post("/v1/RecordingSettings/Default", &settings_form(&credential, &url)).await;
         assert_twilio_error(&answer, 500, 20500);
         let settings = twilio.get("/v1/RecordingSettings/Default").await;
         assert_eq!(settings.body["aws_storage_enabled"], false);

@@ -105,7 +105,15 @@ fn demo(extra: &[String]) -> Result<(), String> {
     let server = moto_server()?;
     // `--bins` too: `--example` alone would build only the demo, not the `stowage` it runs.
     run(cargo().args([
-        "build", "--quiet", "--package", "stowage-cli", "--package", "stowage-test-support", "--bins", "--example", "demo",
+        "build",
+        "--quiet",
+        "--package",
+        "stowage-cli",
+        "--package",
+        "stowage-test-support",
+        "--bins",
+        "--example",
+        "demo",
     ]))?;
     let mut command = Command::new(target_dir().join("debug").join("examples").join("demo"));
     command.args(extra).env("STOWAGE_MOTO_SERVER", &server).env("STOWAGE_BIN_DIR", target_dir().join("debug"));

@@ -21,7 +21,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // The binary puts everything together.
     (
         "stowage-cli",
-        &["stowage-spec", "stowage-state", "stowage-provider", "stowage-plan", "stowage-aws", "stowage-twilio", "stowage-engine"],
+        &[
+            "stowage-spec",
+            "stowage-state",
+            "stowage-provider",
+            "stowage-plan",
+            "stowage-aws",
+            "stowage-twilio",
+            "stowage-engine",
+        ],
     ),
     // The emulator is a fake of Twilio: it shares no code with the client it fakes, only the
     // bottom crate's redacting `Secret` for the AWS keys it stores.

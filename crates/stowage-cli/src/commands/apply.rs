@@ -19,8 +19,8 @@ use crate::exit;
 use crate::progress::{StderrProgress, seconds};
 
 pub async fn run(args: &ApplyArgs) -> Result<ExitCode, Report> {
-    let bytes = std::fs::read(&args.target)
-        .map_err(|error| miette!("could not read `{}`: {error}", args.target.display()))?;
+    let bytes =
+        std::fs::read(&args.target).map_err(|error| miette!("could not read `{}`: {error}", args.target.display()))?;
     if looks_like_plan(&bytes) {
         return apply_saved(args, &bytes).await;
     }
@@ -64,17 +64,24 @@ pub fn read_saved_plan(path: &Path) -> Result<SavedPlan, Report> {
 async fn apply_saved(args: &ApplyArgs, bytes: &[u8]) -> Result<ExitCode, Report> {
     let path = args.target.display();
     let saved = decode(bytes).map_err(|error| {
-        miette!(help = "make a new plan with `stowage plan SPEC --out FILE`", "cannot use the saved plan `{path}`: {error}")
+        miette!(
+            help = "make a new plan with `stowage plan SPEC --out FILE`",
+            "cannot use the saved plan `{path}`: {error}"
+        )
     })?;
     let stale = |why: String| {
         miette!(
-            help = format!("nothing was changed; make a new plan with `stowage plan {} --out {path}`, review it, and apply that", saved.spec.path),
+            help = format!(
+                "nothing was changed; make a new plan with `stowage plan {} --out {path}`, review it, and apply that",
+                saved.spec.path
+            ),
             "saved plan `{path}` is stale: {why}"
         )
     };
     let spec_path = PathBuf::from(&saved.spec.path);
     let mut environment =
-        Environment::open(&spec_path, Some(Path::new(&saved.state_path)), &args.state, Arc::new(StderrProgress)).await?;
+        Environment::open(&spec_path, Some(Path::new(&saved.state_path)), &args.state, Arc::new(StderrProgress))
+            .await?;
 
     if environment.spec.sha256 != saved.spec.sha256 {
         return Err(stale(format!("the spec `{}` changed since the plan was made", saved.spec.path)));
@@ -122,7 +129,8 @@ async fn apply_saved(args: &ApplyArgs, bytes: &[u8]) -> Result<ExitCode, Report>
 /// Apply a plan and report how it went.
 async fn execute(environment: &mut Environment, plan: &Plan) -> Result<ExitCode, Report> {
     let started = Instant::now();
-    let result = stowage_engine::apply(&environment.engine, plan, &mut environment.state, &environment.state_file).await;
+    let result =
+        stowage_engine::apply(&environment.engine, plan, &mut environment.state, &environment.state_file).await;
     let state_path = environment.state_file.path().display().to_string();
     match result {
         Ok(outcome) => {

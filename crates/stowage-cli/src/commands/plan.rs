@@ -31,7 +31,11 @@ pub async fn run(args: &PlanArgs) -> Result<ExitCode, Report> {
             plan,
         };
         files::write_private(out, &encode(&saved))?;
-        eprintln!("saved the plan to `{}`: apply exactly this plan with `stowage apply {}`", out.display(), out.display());
+        eprintln!(
+            "saved the plan to `{}`: apply exactly this plan with `stowage apply {}`",
+            out.display(),
+            out.display()
+        );
     }
     Ok(if args.detailed_exitcode && has_changes { exit::changes() } else { exit::OK })
 }

@@ -211,7 +211,11 @@ fn attribute_line(out: &mut String, action: ActionKind, change: &AttributeChange
         PlannedValue::Known(value) => inline(value),
         PlannedValue::Unknown(_) => "(known after apply)".to_owned(),
     };
-    let forces = if change.forces_replacement { format!(" {}", paint(palette.replace, "# forces replacement")) } else { String::new() };
+    let forces = if change.forces_replacement {
+        format!(" {}", paint(palette.replace, "# forces replacement"))
+    } else {
+        String::new()
+    };
 
     match (&change.before, &change.after) {
         (None, Some(after)) | (Some(_), Some(after)) if action == ActionKind::Create => {

@@ -23,20 +23,14 @@ impl AccountSid {
         let digits = sid.strip_prefix("AC");
         let valid = digits.is_some_and(|digits| {
             digits.len() == HEX_DIGITS
-                && digits
-                    .bytes()
-                    .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte))
+                && digits.bytes().all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte))
         });
         if valid {
             Ok(Self(sid.to_owned()))
         } else if sid.starts_with("SK") {
-            Err(AccountSidError::ApiKey {
-                sid: sid.to_owned(),
-            })
+            Err(AccountSidError::ApiKey { sid: sid.to_owned() })
         } else {
-            Err(AccountSidError::Shape {
-                sid: sid.to_owned(),
-            })
+            Err(AccountSidError::Shape { sid: sid.to_owned() })
         }
     }
 }
@@ -46,27 +40,21 @@ string_value!(AccountSid, AccountSidError);
 impl InvalidValue for AccountSidError {
     fn hint(&self) -> Option<String> {
         match self {
-            Self::ApiKey { .. } => Some(
-                "`account_sid` takes the account SID (`AC…`); the API key goes in `TWILIO_API_KEY`"
-                    .to_owned(),
-            ),
+            Self::ApiKey { .. } => {
+                Some("`account_sid` takes the account SID (`AC…`); the API key goes in `TWILIO_API_KEY`".to_owned())
+            }
             Self::Shape { sid } => {
                 let digits = sid.strip_prefix("AC").unwrap_or(sid);
                 let lowercase = format!("AC{}", digits.to_ascii_lowercase());
                 if AccountSid::new(&lowercase).is_ok() {
-                    Some(format!(
-                        "Twilio SIDs use lowercase hexadecimal: `{lowercase}`"
-                    ))
+                    Some(format!("Twilio SIDs use lowercase hexadecimal: `{lowercase}`"))
                 } else if sid.starts_with("AC") && digits.len() != HEX_DIGITS {
                     Some(format!(
                         "it has {} characters after `AC`, an account SID has {HEX_DIGITS}",
                         digits.chars().count()
                     ))
                 } else {
-                    Some(
-                        "copy the account SID from the Twilio console's account dashboard"
-                            .to_owned(),
-                    )
+                    Some("copy the account SID from the Twilio console's account dashboard".to_owned())
                 }
             }
         }
@@ -81,10 +69,7 @@ mod tests {
 
     #[test]
     fn accepts_lowercase_hex_after_ac() {
-        assert_eq!(
-            AccountSid::new(VALID).map(|sid| sid.to_string()),
-            Ok(VALID.to_owned())
-        );
+        assert_eq!(AccountSid::new(VALID).map(|sid| sid.to_string()), Ok(VALID.to_owned()));
     }
 
     #[test]
@@ -97,15 +82,9 @@ mod tests {
             "AC0123",
             "AC0123456789abcdef0123456789abcdeg",
         ] {
-            assert!(
-                matches!(AccountSid::new(sid), Err(AccountSidError::Shape { .. })),
-                "{sid}"
-            );
+            assert!(matches!(AccountSid::new(sid), Err(AccountSidError::Shape { .. })), "{sid}");
         }
-        assert!(matches!(
-            AccountSid::new("SK0123456789abcdef0123456789abcdef"),
-            Err(AccountSidError::ApiKey { .. })
-        ));
+        assert!(matches!(AccountSid::new("SK0123456789abcdef0123456789abcdef"), Err(AccountSidError::ApiKey { .. })));
     }
 
     #[test]
@@ -115,9 +94,6 @@ mod tests {
             hint("AC0123456789ABCDEF0123456789ABCDEF").as_deref(),
             Some("Twilio SIDs use lowercase hexadecimal: `AC0123456789abcdef0123456789abcdef`")
         );
-        assert_eq!(
-            hint("AC0123").as_deref(),
-            Some("it has 4 characters after `AC`, an account SID has 32")
-        );
+        assert_eq!(hint("AC0123").as_deref(), Some("it has 4 characters after `AC`, an account SID has 32"));
     }
 }

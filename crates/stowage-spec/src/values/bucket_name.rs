@@ -15,17 +15,13 @@ const RESERVED_SUFFIXES: [&str; 5] = ["-s3alias", "--ol-s3", ".mrap", "--x-s3", 
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum BucketNameError {
-    #[error(
-        "Twilio cannot store into bucket `{name}`: its name contains non-ASCII characters ({characters})"
-    )]
+    #[error("Twilio cannot store into bucket `{name}`: its name contains non-ASCII characters ({characters})")]
     NonAscii { name: String, characters: String },
     #[error("bucket name `{name}` is {length} characters long, S3 needs 3 to 63")]
     Length { name: String, length: usize },
     #[error("bucket name `{name}` contains uppercase letters")]
     Uppercase { name: String },
-    #[error(
-        "bucket name `{name}` contains {characters}, S3 allows lowercase letters, digits, hyphens and dots"
-    )]
+    #[error("bucket name `{name}` contains {characters}, S3 allows lowercase letters, digits, hyphens and dots")]
     Characters { name: String, characters: String },
     #[error("bucket name `{name}` must start and end with a letter or digit")]
     Edges { name: String },
@@ -45,33 +41,21 @@ impl BucketName {
         // Checked first: it is Twilio's rule, and the one with a non-obvious consequence.
         if !name.is_ascii() {
             let characters = offending_characters(name, |character| character.is_ascii());
-            return Err(BucketNameError::NonAscii {
-                name: owned(),
-                characters,
-            });
+            return Err(BucketNameError::NonAscii { name: owned(), characters });
         }
         if !(3..=63).contains(&name.len()) {
-            return Err(BucketNameError::Length {
-                name: owned(),
-                length: name.len(),
-            });
+            return Err(BucketNameError::Length { name: owned(), length: name.len() });
         }
         if name.bytes().any(|byte| byte.is_ascii_uppercase()) {
             return Err(BucketNameError::Uppercase { name: owned() });
         }
         let allowed = |character: char| {
-            character.is_ascii_lowercase()
-                || character.is_ascii_digit()
-                || matches!(character, '-' | '.')
+            character.is_ascii_lowercase() || character.is_ascii_digit() || matches!(character, '-' | '.')
         };
         if !name.chars().all(allowed) {
-            return Err(BucketNameError::Characters {
-                name: owned(),
-                characters: offending_characters(name, allowed),
-            });
+            return Err(BucketNameError::Characters { name: owned(), characters: offending_characters(name, allowed) });
         }
-        let letter_or_digit =
-            |byte: Option<&u8>| byte.is_some_and(|byte| byte.is_ascii_alphanumeric());
+        let letter_or_digit = |byte: Option<&u8>| byte.is_some_and(|byte| byte.is_ascii_alphanumeric());
         if !letter_or_digit(name.as_bytes().first()) || !letter_or_digit(name.as_bytes().last()) {
             return Err(BucketNameError::Edges { name: owned() });
         }
@@ -81,23 +65,11 @@ impl BucketName {
         if looks_like_ipv4(name) {
             return Err(BucketNameError::IpAddress { name: owned() });
         }
-        if let Some(prefix) = RESERVED_PREFIXES
-            .into_iter()
-            .find(|prefix| name.starts_with(prefix))
-        {
-            return Err(BucketNameError::ReservedPrefix {
-                name: owned(),
-                prefix,
-            });
+        if let Some(prefix) = RESERVED_PREFIXES.into_iter().find(|prefix| name.starts_with(prefix)) {
+            return Err(BucketNameError::ReservedPrefix { name: owned(), prefix });
         }
-        if let Some(suffix) = RESERVED_SUFFIXES
-            .into_iter()
-            .find(|suffix| name.ends_with(suffix))
-        {
-            return Err(BucketNameError::ReservedSuffix {
-                name: owned(),
-                suffix,
-            });
+        if let Some(suffix) = RESERVED_SUFFIXES.into_iter().find(|suffix| name.ends_with(suffix)) {
+            return Err(BucketNameError::ReservedSuffix { name: owned(), suffix });
         }
         Ok(Self(name.to_owned()))
     }
@@ -114,9 +86,7 @@ string_value!(BucketName, BucketNameError);
 fn looks_like_ipv4(name: &str) -> bool {
     let parts: Vec<&str> = name.split('.').collect();
     parts.len() == 4
-        && parts.iter().all(|part| {
-            (1..=3).contains(&part.len()) && part.bytes().all(|byte| byte.is_ascii_digit())
-        })
+        && parts.iter().all(|part| (1..=3).contains(&part.len()) && part.bytes().all(|byte| byte.is_ascii_digit()))
 }
 
 impl InvalidValue for BucketNameError {
@@ -136,9 +106,7 @@ impl InvalidValue for BucketNameError {
 
 /// `did you mean ...?` when the repaired name is valid.
 fn suggestion(repaired: &str) -> Option<String> {
-    BucketName::new(repaired)
-        .ok()
-        .map(|name| format!("did you mean `{name}`?"))
+    BucketName::new(repaired).ok().map(|name| format!("did you mean `{name}`?"))
 }
 
 #[cfg(test)]
@@ -147,85 +115,32 @@ mod tests {
 
     #[test]
     fn accepts_valid_names() {
-        for name in [
-            "abc",
-            "acme-video-dev",
-            "a.b.c",
-            "1bucket2",
-            &"a".repeat(63),
-            "xn-single-hyphen",
-        ] {
-            assert_eq!(
-                BucketName::new(name).map(|name| name.to_string()),
-                Ok(name.to_owned()),
-                "{name}"
-            );
+        for name in ["abc", "acme-video-dev", "a.b.c", "1bucket2", &"a".repeat(63), "xn-single-hyphen"] {
+            assert_eq!(BucketName::new(name).map(|name| name.to_string()), Ok(name.to_owned()), "{name}");
         }
     }
 
     #[test]
     fn rejects_each_broken_rule() {
         let reject = |name: &str| BucketName::new(name).expect_err(name);
-        assert!(
-            matches!(reject("acme-vidéo"), BucketNameError::NonAscii { characters, .. } if characters == "`é`")
-        );
-        assert!(matches!(
-            reject("ab"),
-            BucketNameError::Length { length: 2, .. }
-        ));
-        assert!(matches!(
-            reject(&"a".repeat(64)),
-            BucketNameError::Length { length: 64, .. }
-        ));
-        assert!(matches!(
-            reject("Acme-Video"),
-            BucketNameError::Uppercase { .. }
-        ));
-        assert!(
-            matches!(reject("acme_video"), BucketNameError::Characters { characters, .. } if characters == "`_`")
-        );
+        assert!(matches!(reject("acme-vidéo"), BucketNameError::NonAscii { characters, .. } if characters == "`é`"));
+        assert!(matches!(reject("ab"), BucketNameError::Length { length: 2, .. }));
+        assert!(matches!(reject(&"a".repeat(64)), BucketNameError::Length { length: 64, .. }));
+        assert!(matches!(reject("Acme-Video"), BucketNameError::Uppercase { .. }));
+        assert!(matches!(reject("acme_video"), BucketNameError::Characters { characters, .. } if characters == "`_`"));
         assert!(matches!(reject("-acme"), BucketNameError::Edges { .. }));
         assert!(matches!(reject("acme."), BucketNameError::Edges { .. }));
-        assert!(matches!(
-            reject("acme..video"),
-            BucketNameError::ConsecutiveDots { .. }
-        ));
-        assert!(matches!(
-            reject("192.168.5.4"),
-            BucketNameError::IpAddress { .. }
-        ));
-        assert!(matches!(
-            reject("xn--acme"),
-            BucketNameError::ReservedPrefix { prefix: "xn--", .. }
-        ));
-        assert!(matches!(
-            reject("sthree-acme"),
-            BucketNameError::ReservedPrefix {
-                prefix: "sthree-",
-                ..
-            }
-        ));
-        assert!(matches!(
-            reject("acme-s3alias"),
-            BucketNameError::ReservedSuffix {
-                suffix: "-s3alias",
-                ..
-            }
-        ));
-        assert!(matches!(
-            reject("acme--ol-s3"),
-            BucketNameError::ReservedSuffix {
-                suffix: "--ol-s3",
-                ..
-            }
-        ));
+        assert!(matches!(reject("acme..video"), BucketNameError::ConsecutiveDots { .. }));
+        assert!(matches!(reject("192.168.5.4"), BucketNameError::IpAddress { .. }));
+        assert!(matches!(reject("xn--acme"), BucketNameError::ReservedPrefix { prefix: "xn--", .. }));
+        assert!(matches!(reject("sthree-acme"), BucketNameError::ReservedPrefix { prefix: "sthree-", .. }));
+        assert!(matches!(reject("acme-s3alias"), BucketNameError::ReservedSuffix { suffix: "-s3alias", .. }));
+        assert!(matches!(reject("acme--ol-s3"), BucketNameError::ReservedSuffix { suffix: "--ol-s3", .. }));
     }
 
     #[test]
     fn non_ascii_message_names_twilio() {
-        let message = BucketName::new("caf\u{e9}-video")
-            .expect_err("non-ASCII")
-            .to_string();
+        let message = BucketName::new("caf\u{e9}-video").expect_err("non-ASCII").to_string();
         assert_eq!(
             message,
             "Twilio cannot store into bucket `café-video`: its name contains non-ASCII characters (`é`)"
@@ -235,17 +150,11 @@ mod tests {
     #[test]
     fn hints_offer_a_repaired_name_when_one_exists() {
         assert_eq!(
-            BucketName::new("Acme-Video")
-                .expect_err("upper")
-                .hint()
-                .as_deref(),
+            BucketName::new("Acme-Video").expect_err("upper").hint().as_deref(),
             Some("did you mean `acme-video`?")
         );
         assert_eq!(
-            BucketName::new("acme_video")
-                .expect_err("underscore")
-                .hint()
-                .as_deref(),
+            BucketName::new("acme_video").expect_err("underscore").hint().as_deref(),
             Some("did you mean `acme-video`?")
         );
         assert_eq!(BucketName::new("Acme_").expect_err("upper").hint(), None);

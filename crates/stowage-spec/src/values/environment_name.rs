@@ -17,9 +17,7 @@ pub enum EnvironmentNameError {
     Empty,
     #[error("environment name `{name}` is {length} characters long, at most 32 are allowed")]
     TooLong { name: String, length: usize },
-    #[error(
-        "environment name `{name}` contains {characters}, only lowercase letters, digits and hyphens are allowed"
-    )]
+    #[error("environment name `{name}` contains {characters}, only lowercase letters, digits and hyphens are allowed")]
     Characters { name: String, characters: String },
     #[error("environment name `{name}` starts with a hyphen")]
     LeadingHyphen { name: String },
@@ -27,9 +25,8 @@ pub enum EnvironmentNameError {
 
 impl EnvironmentName {
     pub fn new(name: &str) -> Result<Self, EnvironmentNameError> {
-        let allowed = |character: char| {
-            character.is_ascii_lowercase() || character.is_ascii_digit() || character == '-'
-        };
+        let allowed =
+            |character: char| character.is_ascii_lowercase() || character.is_ascii_digit() || character == '-';
         let length = name.chars().count();
         if name.is_empty() {
             Err(EnvironmentNameError::Empty)
@@ -39,14 +36,9 @@ impl EnvironmentName {
                 characters: offending_characters(name, allowed),
             })
         } else if length > MAX_LENGTH {
-            Err(EnvironmentNameError::TooLong {
-                name: name.to_owned(),
-                length,
-            })
+            Err(EnvironmentNameError::TooLong { name: name.to_owned(), length })
         } else if name.starts_with('-') {
-            Err(EnvironmentNameError::LeadingHyphen {
-                name: name.to_owned(),
-            })
+            Err(EnvironmentNameError::LeadingHyphen { name: name.to_owned() })
         } else {
             Ok(Self(name.to_owned()))
         }
@@ -60,9 +52,7 @@ impl InvalidValue for EnvironmentNameError {
         match self {
             Self::Characters { name, .. } => {
                 let repaired = name.to_ascii_lowercase().replace(['_', ' ', '.'], "-");
-                EnvironmentName::new(&repaired)
-                    .ok()
-                    .map(|repaired| format!("did you mean `{repaired}`?"))
+                EnvironmentName::new(&repaired).ok().map(|repaired| format!("did you mean `{repaired}`?"))
             }
             Self::Empty | Self::TooLong { .. } | Self::LeadingHyphen { .. } => {
                 Some("for example `dev`, `staging` or `prod-eu`".to_owned())
@@ -85,26 +75,17 @@ mod tests {
     #[test]
     fn rejects_each_broken_rule() {
         assert_eq!(EnvironmentName::new(""), Err(EnvironmentNameError::Empty));
-        assert!(matches!(
-            EnvironmentName::new(&"a".repeat(33)),
-            Err(EnvironmentNameError::TooLong { length: 33, .. })
-        ));
+        assert!(matches!(EnvironmentName::new(&"a".repeat(33)), Err(EnvironmentNameError::TooLong { length: 33, .. })));
         assert!(
             matches!(EnvironmentName::new("Dev_1"), Err(EnvironmentNameError::Characters { characters, .. }) if characters == "`D`, `_`")
         );
-        assert!(matches!(
-            EnvironmentName::new("-dev"),
-            Err(EnvironmentNameError::LeadingHyphen { .. })
-        ));
+        assert!(matches!(EnvironmentName::new("-dev"), Err(EnvironmentNameError::LeadingHyphen { .. })));
     }
 
     #[test]
     fn hints_offer_a_repaired_name() {
         assert_eq!(
-            EnvironmentName::new("Dev_1")
-                .expect_err("invalid")
-                .hint()
-                .as_deref(),
+            EnvironmentName::new("Dev_1").expect_err("invalid").hint().as_deref(),
             Some("did you mean `dev-1`?")
         );
     }

@@ -21,9 +21,7 @@ pub enum IamUserNameError {
     Empty,
     #[error("IAM user name `{name}` is {length} characters long, IAM allows at most 64")]
     TooLong { name: String, length: usize },
-    #[error(
-        "IAM user name `{name}` contains {characters}, IAM allows letters, digits and `+=,.@_-`"
-    )]
+    #[error("IAM user name `{name}` contains {characters}, IAM allows letters, digits and `+=,.@_-`")]
     Characters { name: String, characters: String },
 }
 
@@ -39,21 +37,14 @@ pub enum IamPathError {
 
 impl IamUserName {
     pub fn new(name: &str) -> Result<Self, IamUserNameError> {
-        let allowed =
-            |character: char| character.is_ascii_alphanumeric() || "+=,.@_-".contains(character);
+        let allowed = |character: char| character.is_ascii_alphanumeric() || "+=,.@_-".contains(character);
         let length = name.chars().count();
         if name.is_empty() {
             Err(IamUserNameError::Empty)
         } else if !name.chars().all(allowed) {
-            Err(IamUserNameError::Characters {
-                name: name.to_owned(),
-                characters: offending_characters(name, allowed),
-            })
+            Err(IamUserNameError::Characters { name: name.to_owned(), characters: offending_characters(name, allowed) })
         } else if length > MAX_USER_NAME {
-            Err(IamUserNameError::TooLong {
-                name: name.to_owned(),
-                length,
-            })
+            Err(IamUserNameError::TooLong { name: name.to_owned(), length })
         } else {
             Ok(Self(name.to_owned()))
         }
@@ -65,14 +56,9 @@ impl IamPath {
         let allowed = |character: char| ('\u{21}'..='\u{7e}').contains(&character);
         let length = path.chars().count();
         if !path.chars().all(allowed) {
-            Err(IamPathError::Characters {
-                path: path.to_owned(),
-                characters: offending_characters(path, allowed),
-            })
+            Err(IamPathError::Characters { path: path.to_owned(), characters: offending_characters(path, allowed) })
         } else if !path.starts_with('/') || !path.ends_with('/') {
-            Err(IamPathError::Slashes {
-                path: path.to_owned(),
-            })
+            Err(IamPathError::Slashes { path: path.to_owned() })
         } else if length > MAX_PATH {
             Err(IamPathError::TooLong { length })
         } else {
@@ -105,11 +91,7 @@ impl InvalidValue for IamPathError {
         match self {
             Self::Slashes { path } => {
                 let trimmed = path.trim_matches('/');
-                let repaired = if trimmed.is_empty() {
-                    "/".to_owned()
-                } else {
-                    format!("/{trimmed}/")
-                };
+                let repaired = if trimmed.is_empty() { "/".to_owned() } else { format!("/{trimmed}/") };
                 Some(format!("did you mean `{repaired}`?"))
             }
             Self::TooLong { .. } | Self::Characters { .. } => None,
@@ -123,12 +105,7 @@ mod tests {
 
     #[test]
     fn user_names_accept_iam_characters() {
-        for name in [
-            "u",
-            "twilio-video-uploader-dev",
-            "A+b=c,d.e@f_g-h",
-            &"x".repeat(64),
-        ] {
+        for name in ["u", "twilio-video-uploader-dev", "A+b=c,d.e@f_g-h", &"x".repeat(64)] {
             assert!(IamUserName::new(name).is_ok(), "{name}");
         }
     }
@@ -136,29 +113,17 @@ mod tests {
     #[test]
     fn user_names_reject_each_broken_rule() {
         assert_eq!(IamUserName::new(""), Err(IamUserNameError::Empty));
-        assert!(matches!(
-            IamUserName::new(&"x".repeat(65)),
-            Err(IamUserNameError::TooLong { length: 65, .. })
-        ));
+        assert!(matches!(IamUserName::new(&"x".repeat(65)), Err(IamUserNameError::TooLong { length: 65, .. })));
         assert!(
             matches!(IamUserName::new("a b!"), Err(IamUserNameError::Characters { characters, .. }) if characters == "` `, `!`")
         );
         let slash = IamUserName::new("twilio/uploader").expect_err("slash");
-        assert_eq!(
-            slash.hint().as_deref(),
-            Some("a path goes in its own key: `path = \"/twilio/\"`")
-        );
+        assert_eq!(slash.hint().as_deref(), Some("a path goes in its own key: `path = \"/twilio/\"`"));
     }
 
     #[test]
     fn paths_accept_root_and_slash_delimited() {
-        for path in [
-            "/",
-            "/twilio/",
-            "/a/b/c/",
-            "/!~/",
-            &format!("/{}/", "p".repeat(510)),
-        ] {
+        for path in ["/", "/twilio/", "/a/b/c/", "/!~/", &format!("/{}/", "p".repeat(510))] {
             assert!(IamPath::new(path).is_ok(), "{path}");
         }
         assert_eq!(IamPath::root().as_str(), "/");
@@ -166,36 +131,12 @@ mod tests {
 
     #[test]
     fn paths_reject_each_broken_rule() {
-        assert!(matches!(
-            IamPath::new(""),
-            Err(IamPathError::Slashes { .. })
-        ));
-        assert!(matches!(
-            IamPath::new("twilio"),
-            Err(IamPathError::Slashes { .. })
-        ));
-        assert!(matches!(
-            IamPath::new("/twilio"),
-            Err(IamPathError::Slashes { .. })
-        ));
-        assert!(matches!(
-            IamPath::new("/a b/"),
-            Err(IamPathError::Characters { .. })
-        ));
-        assert!(matches!(
-            IamPath::new("/é/"),
-            Err(IamPathError::Characters { .. })
-        ));
-        assert!(matches!(
-            IamPath::new(&format!("/{}/", "p".repeat(511))),
-            Err(IamPathError::TooLong { length: 513 })
-        ));
-        assert_eq!(
-            IamPath::new("twilio")
-                .expect_err("no slashes")
-                .hint()
-                .as_deref(),
-            Some("did you mean `/twilio/`?")
-        );
+        assert!(matches!(IamPath::new(""), Err(IamPathError::Slashes { .. })));
+        assert!(matches!(IamPath::new("twilio"), Err(IamPathError::Slashes { .. })));
+        assert!(matches!(IamPath::new("/twilio"), Err(IamPathError::Slashes { .. })));
+        assert!(matches!(IamPath::new("/a b/"), Err(IamPathError::Characters { .. })));
+        assert!(matches!(IamPath::new("/é/"), Err(IamPathError::Characters { .. })));
+        assert!(matches!(IamPath::new(&format!("/{}/", "p".repeat(511))), Err(IamPathError::TooLong { length: 513 })));
+        assert_eq!(IamPath::new("twilio").expect_err("no slashes").hint().as_deref(), Some("did you mean `/twilio/`?"));
     }
 }

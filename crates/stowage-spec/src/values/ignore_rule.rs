@@ -19,17 +19,13 @@ impl IgnoreRule {
     pub fn new(rule: &str) -> Result<Self, IgnoreRuleError> {
         let part_is_valid = |part: &str| {
             !part.is_empty()
-                && part
-                    .bytes()
-                    .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_')
+                && part.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_')
         };
         let parts: Vec<&str> = rule.split('.').collect();
         if (2..=3).contains(&parts.len()) && parts.iter().all(|part| part_is_valid(part)) {
             Ok(Self(rule.to_owned()))
         } else {
-            Err(IgnoreRuleError {
-                rule: rule.to_owned(),
-            })
+            Err(IgnoreRuleError { rule: rule.to_owned() })
         }
     }
 
@@ -75,19 +71,11 @@ mod tests {
     fn accepts_addresses_and_attributes() {
         let rule = IgnoreRule::new("aws_s3_bucket.main.tags").expect("valid");
         assert_eq!(
-            (
-                rule.resource_type(),
-                rule.resource_name(),
-                rule.address(),
-                rule.attribute()
-            ),
+            (rule.resource_type(), rule.resource_name(), rule.address(), rule.attribute()),
             ("aws_s3_bucket", "main", "aws_s3_bucket.main", Some("tags"))
         );
         let rule = IgnoreRule::new("aws_iam_user.uploader").expect("valid");
-        assert_eq!(
-            (rule.address(), rule.attribute()),
-            ("aws_iam_user.uploader", None)
-        );
+        assert_eq!((rule.address(), rule.attribute()), ("aws_iam_user.uploader", None));
     }
 
     #[test]

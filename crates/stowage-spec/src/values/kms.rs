@@ -38,47 +38,32 @@ impl Encryption {
         } else if kms_key.starts_with("arn:") {
             KmsKeyArn::new(kms_key).map(Self::KmsKeyArn)
         } else {
-            Err(KmsKeyArnError::NotAnArn {
-                value: kms_key.to_owned(),
-            })
+            Err(KmsKeyArnError::NotAnArn { value: kms_key.to_owned() })
         }
     }
 }
 
 impl KmsKeyArn {
     pub fn new(arn: &str) -> Result<Self, KmsKeyArnError> {
-        let malformed = |reason: String| KmsKeyArnError::Malformed {
-            arn: arn.to_owned(),
-            reason,
-        };
+        let malformed = |reason: String| KmsKeyArnError::Malformed { arn: arn.to_owned(), reason };
         let parts: Vec<&str> = arn.splitn(6, ':').collect();
         let [scheme, partition, service, region, account, resource] = parts.as_slice() else {
             return Err(if arn.starts_with("arn:") {
-                malformed(format!(
-                    "it has {} parts separated by `:`, a key ARN has 6",
-                    parts.len()
-                ))
+                malformed(format!("it has {} parts separated by `:`, a key ARN has 6", parts.len()))
             } else {
-                KmsKeyArnError::NotAnArn {
-                    value: arn.to_owned(),
-                }
+                KmsKeyArnError::NotAnArn { value: arn.to_owned() }
             });
         };
         if *scheme != "arn" {
-            return Err(KmsKeyArnError::NotAnArn {
-                value: arn.to_owned(),
-            });
+            return Err(KmsKeyArnError::NotAnArn { value: arn.to_owned() });
         }
         if !PARTITIONS.contains(partition) {
             return Err(malformed(format!("`{partition}` is not an AWS partition")));
         }
         if *service != "kms" {
-            return Err(malformed(format!(
-                "it names the `{service}` service, not `kms`"
-            )));
+            return Err(malformed(format!("it names the `{service}` service, not `kms`")));
         }
-        let region = Region::new(region)
-            .map_err(|_| malformed(format!("`{region}` is not a region code")))?;
+        let region = Region::new(region).map_err(|_| malformed(format!("`{region}` is not a region code")))?;
         if region.partition() != *partition {
             return Err(malformed(format!(
                 "region `{region}` is in the `{}` partition, not `{partition}`",
@@ -86,30 +71,19 @@ impl KmsKeyArn {
             )));
         }
         if account.len() != 12 || !account.bytes().all(|byte| byte.is_ascii_digit()) {
-            return Err(malformed(format!(
-                "the account `{account}` is not 12 digits"
-            )));
+            return Err(malformed(format!("the account `{account}` is not 12 digits")));
         }
         if resource.starts_with("alias/") {
-            return Err(KmsKeyArnError::Alias {
-                arn: arn.to_owned(),
-            });
+            return Err(KmsKeyArnError::Alias { arn: arn.to_owned() });
         }
         let Some(key_id) = resource.strip_prefix("key/") else {
-            return Err(malformed(format!(
-                "the resource `{resource}` is not `key/ID`"
-            )));
+            return Err(malformed(format!("the resource `{resource}` is not `key/ID`")));
         };
         if key_id.is_empty() {
             return Err(malformed("the key ID is missing".to_owned()));
         }
-        if !key_id
-            .bytes()
-            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-')
-        {
-            return Err(malformed(format!(
-                "the key ID `{key_id}` is not letters, digits and hyphens"
-            )));
+        if !key_id.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-') {
+            return Err(malformed(format!("the key ID `{key_id}` is not letters, digits and hyphens")));
         }
         Ok(Self(arn.to_owned()))
     }
@@ -161,9 +135,7 @@ mod tests {
     #[test]
     fn create_or_key_arn() {
         assert_eq!(Encryption::new("create"), Ok(Encryption::KmsCreate));
-        let Ok(Encryption::KmsKeyArn(arn)) = Encryption::new(ARN) else {
-            panic!("{ARN} is a key ARN")
-        };
+        let Ok(Encryption::KmsKeyArn(arn)) = Encryption::new(ARN) else { panic!("{ARN} is a key ARN") };
         assert_eq!(arn.partition(), "aws");
         assert_eq!(arn.region(), "us-east-2");
         assert_eq!(arn.account_id(), "111122223333");
@@ -174,14 +146,8 @@ mod tests {
 
     #[test]
     fn rejects_aliases_and_malformed_arns() {
-        assert!(matches!(
-            Encryption::new("1234abcd-12ab"),
-            Err(KmsKeyArnError::NotAnArn { .. })
-        ));
-        assert!(matches!(
-            Encryption::new("Create"),
-            Err(KmsKeyArnError::NotAnArn { .. })
-        ));
+        assert!(matches!(Encryption::new("1234abcd-12ab"), Err(KmsKeyArnError::NotAnArn { .. })));
+        assert!(matches!(Encryption::new("Create"), Err(KmsKeyArnError::NotAnArn { .. })));
         assert!(matches!(
             KmsKeyArn::new("arn:aws:kms:us-east-2:111122223333:alias/video"),
             Err(KmsKeyArnError::Alias { .. })
@@ -190,37 +156,16 @@ mod tests {
             Err(KmsKeyArnError::Malformed { reason, .. }) => reason,
             other => panic!("{arn}: {other:?}"),
         };
-        assert_eq!(
-            reason("arn:aws:kms:us-east-2"),
-            "it has 4 parts separated by `:`, a key ARN has 6"
-        );
-        assert_eq!(
-            reason("arn:amazon:kms:us-east-2:111122223333:key/k"),
-            "`amazon` is not an AWS partition"
-        );
-        assert_eq!(
-            reason("arn:aws:s3:us-east-2:111122223333:key/k"),
-            "it names the `s3` service, not `kms`"
-        );
-        assert_eq!(
-            reason("arn:aws:kms:useast2:111122223333:key/k"),
-            "`useast2` is not a region code"
-        );
+        assert_eq!(reason("arn:aws:kms:us-east-2"), "it has 4 parts separated by `:`, a key ARN has 6");
+        assert_eq!(reason("arn:amazon:kms:us-east-2:111122223333:key/k"), "`amazon` is not an AWS partition");
+        assert_eq!(reason("arn:aws:s3:us-east-2:111122223333:key/k"), "it names the `s3` service, not `kms`");
+        assert_eq!(reason("arn:aws:kms:useast2:111122223333:key/k"), "`useast2` is not a region code");
         assert_eq!(
             reason("arn:aws:kms:cn-north-1:111122223333:key/k"),
             "region `cn-north-1` is in the `aws-cn` partition, not `aws`"
         );
-        assert_eq!(
-            reason("arn:aws:kms:us-east-2:1111:key/k"),
-            "the account `1111` is not 12 digits"
-        );
-        assert_eq!(
-            reason("arn:aws:kms:us-east-2:111122223333:key/"),
-            "the key ID is missing"
-        );
-        assert_eq!(
-            reason("arn:aws:kms:us-east-2:111122223333:grant/g"),
-            "the resource `grant/g` is not `key/ID`"
-        );
+        assert_eq!(reason("arn:aws:kms:us-east-2:1111:key/k"), "the account `1111` is not 12 digits");
+        assert_eq!(reason("arn:aws:kms:us-east-2:111122223333:key/"), "the key ID is missing");
+        assert_eq!(reason("arn:aws:kms:us-east-2:111122223333:grant/g"), "the resource `grant/g` is not `key/ID`");
     }
 }

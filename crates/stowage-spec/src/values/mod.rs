@@ -77,9 +77,6 @@ fn offending_characters(value: &str, allowed: impl Fn(char) -> bool) -> String {
             seen.push(character);
         }
     }
-    let shown: Vec<String> = seen
-        .iter()
-        .map(|character| format!("`{}`", character.escape_debug()))
-        .collect();
+    let shown: Vec<String> = seen.iter().map(|character| format!("`{}`", character.escape_debug())).collect();
     shown.join(", ")
 }

@@ -37,9 +37,7 @@ impl Prefix {
             });
         }
         if prefix.contains("//") {
-            return Err(PrefixError::EmptySegment {
-                prefix: prefix.to_owned(),
-            });
+            return Err(PrefixError::EmptySegment { prefix: prefix.to_owned() });
         }
         let trimmed = prefix.strip_prefix('/').unwrap_or(prefix);
         if trimmed.is_empty() || trimmed.ends_with('/') {
@@ -70,20 +68,12 @@ string_value!(Prefix, PrefixError);
 impl InvalidValue for PrefixError {
     fn hint(&self) -> Option<String> {
         match self {
-            Self::Wildcard { .. } => Some(
-                "a prefix is literal: the uploader policy already covers every key under it"
-                    .to_owned(),
-            ),
+            Self::Wildcard { .. } => {
+                Some("a prefix is literal: the uploader policy already covers every key under it".to_owned())
+            }
             Self::EmptySegment { prefix } => {
-                let segments: Vec<&str> = prefix
-                    .split('/')
-                    .filter(|segment| !segment.is_empty())
-                    .collect();
-                let repaired = if segments.is_empty() {
-                    "/".to_owned()
-                } else {
-                    format!("{}/", segments.join("/"))
-                };
+                let segments: Vec<&str> = prefix.split('/').filter(|segment| !segment.is_empty()).collect();
+                let repaired = if segments.is_empty() { "/".to_owned() } else { format!("{}/", segments.join("/")) };
                 Some(format!("did you mean `{repaired}`?"))
             }
             Self::Characters { .. } => None,
@@ -113,39 +103,16 @@ mod tests {
 
     #[test]
     fn rejects_each_broken_rule() {
-        assert!(matches!(
-            Prefix::new("a//b"),
-            Err(PrefixError::EmptySegment { .. })
-        ));
-        assert!(matches!(
-            Prefix::new("recordings//"),
-            Err(PrefixError::EmptySegment { .. })
-        ));
-        assert!(matches!(
-            Prefix::new("//"),
-            Err(PrefixError::EmptySegment { .. })
-        ));
-        assert!(
-            matches!(Prefix::new("rec*"), Err(PrefixError::Wildcard { wildcards, .. }) if wildcards == "`*`")
-        );
-        assert!(matches!(
-            Prefix::new("rec?"),
-            Err(PrefixError::Wildcard { .. })
-        ));
+        assert!(matches!(Prefix::new("a//b"), Err(PrefixError::EmptySegment { .. })));
+        assert!(matches!(Prefix::new("recordings//"), Err(PrefixError::EmptySegment { .. })));
+        assert!(matches!(Prefix::new("//"), Err(PrefixError::EmptySegment { .. })));
+        assert!(matches!(Prefix::new("rec*"), Err(PrefixError::Wildcard { wildcards, .. }) if wildcards == "`*`"));
+        assert!(matches!(Prefix::new("rec?"), Err(PrefixError::Wildcard { .. })));
         assert!(
             matches!(Prefix::new("my recordings"), Err(PrefixError::Characters { characters, .. }) if characters == "` `")
         );
-        assert!(matches!(
-            Prefix::new("récordings"),
-            Err(PrefixError::Characters { .. })
-        ));
-        assert_eq!(
-            Prefix::new("a//b/")
-                .expect_err("double slash")
-                .hint()
-                .as_deref(),
-            Some("did you mean `a/b/`?")
-        );
+        assert!(matches!(Prefix::new("récordings"), Err(PrefixError::Characters { .. })));
+        assert_eq!(Prefix::new("a//b/").expect_err("double slash").hint().as_deref(), Some("did you mean `a/b/`?"));
     }
 
     #[test]

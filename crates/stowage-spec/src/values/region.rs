@@ -64,9 +64,7 @@ impl Region {
         if is_region_shape(region) {
             Ok(Self(region.to_owned()))
         } else {
-            Err(RegionError {
-                region: region.to_owned(),
-            })
+            Err(RegionError { region: region.to_owned() })
         }
     }
 
@@ -103,14 +101,10 @@ fn is_region_shape(region: &str) -> bool {
     let Some((number, words)) = segments.split_last() else {
         return false;
     };
-    let first_is_area = words
-        .first()
-        .is_some_and(|area| (2..=4).contains(&area.len()));
+    let first_is_area = words.first().is_some_and(|area| (2..=4).contains(&area.len()));
     first_is_area
         && words.len() >= 2
-        && words
-            .iter()
-            .all(|word| !word.is_empty() && word.bytes().all(|byte| byte.is_ascii_lowercase()))
+        && words.iter().all(|word| !word.is_empty() && word.bytes().all(|byte| byte.is_ascii_lowercase()))
         && (1..=2).contains(&number.len())
         && number.bytes().all(|byte| byte.is_ascii_digit())
 }
@@ -135,14 +129,7 @@ mod tests {
 
     #[test]
     fn accepts_region_shapes_known_or_not() {
-        for region in [
-            "us-east-2",
-            "eu-central-1",
-            "ap-southeast-3",
-            "us-gov-west-1",
-            "cn-north-1",
-            "eusc-de-east-1",
-        ] {
+        for region in ["us-east-2", "eu-central-1", "ap-southeast-3", "us-gov-west-1", "cn-north-1", "eusc-de-east-1"] {
             assert!(Region::new(region).is_ok(), "{region}");
         }
         assert!(Region::new("us-east-2").expect("valid").is_known());
@@ -151,60 +138,32 @@ mod tests {
 
     #[test]
     fn rejects_other_shapes() {
-        for region in [
-            "",
-            "us-east2",
-            "useast-2",
-            "US-EAST-2",
-            "us-east-",
-            "us--east-1",
-            "u-east-1",
-            "us-east-100",
-            "us-east-1a",
-        ] {
+        for region in
+            ["", "us-east2", "useast-2", "US-EAST-2", "us-east-", "us--east-1", "u-east-1", "us-east-100", "us-east-1a"]
+        {
             assert!(Region::new(region).is_err(), "{region}");
         }
     }
 
     #[test]
     fn hints_at_the_nearest_known_region() {
+        assert_eq!(Region::new("us-east2").expect_err("typo").hint().as_deref(), Some("did you mean `us-east-2`?"));
         assert_eq!(
-            Region::new("us-east2").expect_err("typo").hint().as_deref(),
-            Some("did you mean `us-east-2`?")
-        );
-        assert_eq!(
-            Region::new("EU-WEST-1")
-                .expect_err("uppercase")
-                .hint()
-                .as_deref(),
+            Region::new("EU-WEST-1").expect_err("uppercase").hint().as_deref(),
             Some("did you mean `eu-west-1`?")
         );
         assert_eq!(
             Region::new("mars").expect_err("nonsense").hint().as_deref(),
             Some("region codes look like `us-east-2` or `eu-central-1`")
         );
-        assert_eq!(
-            Region::new("us-east-7")
-                .expect("well formed")
-                .closest_known(),
-            Some("us-east-1")
-        );
+        assert_eq!(Region::new("us-east-7").expect("well formed").closest_known(), Some("us-east-1"));
     }
 
     #[test]
     fn partitions_follow_the_region() {
-        assert_eq!(
-            Region::new("cn-north-1").expect("valid").partition(),
-            "aws-cn"
-        );
-        assert_eq!(
-            Region::new("us-gov-east-1").expect("valid").partition(),
-            "aws-us-gov"
-        );
-        assert_eq!(
-            Region::new("eusc-de-east-1").expect("valid").partition(),
-            "aws-eusc"
-        );
+        assert_eq!(Region::new("cn-north-1").expect("valid").partition(), "aws-cn");
+        assert_eq!(Region::new("us-gov-east-1").expect("valid").partition(), "aws-us-gov");
+        assert_eq!(Region::new("eusc-de-east-1").expect("valid").partition(), "aws-eusc");
         assert_eq!(Region::new("eu-west-1").expect("valid").partition(), "aws");
     }
 }

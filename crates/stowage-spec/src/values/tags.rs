@@ -25,33 +25,20 @@ pub enum TagError {
 
 /// Checks one tag against S3's rules.
 pub fn check_tag(key: &str, value: &str) -> Result<(), TagError> {
-    let allowed = |character: char| {
-        character.is_alphanumeric() || character == ' ' || "_.:/=+-@".contains(character)
-    };
+    let allowed = |character: char| character.is_alphanumeric() || character == ' ' || "_.:/=+-@".contains(character);
     let key_length = key.chars().count();
     let value_length = value.chars().count();
     if key.is_empty() {
         Err(TagError::EmptyKey)
     } else if key_length > MAX_KEY {
-        Err(TagError::KeyTooLong {
-            key: key.to_owned(),
-            length: key_length,
-        })
+        Err(TagError::KeyTooLong { key: key.to_owned(), length: key_length })
     } else if key.starts_with("aws:") {
-        Err(TagError::ReservedKey {
-            key: key.to_owned(),
-        })
+        Err(TagError::ReservedKey { key: key.to_owned() })
     } else if value_length > MAX_VALUE {
-        Err(TagError::ValueTooLong {
-            key: key.to_owned(),
-            length: value_length,
-        })
+        Err(TagError::ValueTooLong { key: key.to_owned(), length: value_length })
     } else if !key.chars().chain(value.chars()).all(allowed) {
         let characters = offending_characters(&format!("{key}{value}"), allowed);
-        Err(TagError::Characters {
-            key: key.to_owned(),
-            characters,
-        })
+        Err(TagError::Characters { key: key.to_owned(), characters })
     } else {
         Ok(())
     }
@@ -60,14 +47,8 @@ pub fn check_tag(key: &str, value: &str) -> Result<(), TagError> {
 impl InvalidValue for TagError {
     fn hint(&self) -> Option<String> {
         match self {
-            Self::ReservedKey { key } => Some(format!(
-                "did you mean `{}`?",
-                key.trim_start_matches("aws:")
-            )),
-            Self::EmptyKey
-            | Self::KeyTooLong { .. }
-            | Self::ValueTooLong { .. }
-            | Self::Characters { .. } => None,
+            Self::ReservedKey { key } => Some(format!("did you mean `{}`?", key.trim_start_matches("aws:"))),
+            Self::EmptyKey | Self::KeyTooLong { .. } | Self::ValueTooLong { .. } | Self::Characters { .. } => None,
         }
     }
 }
@@ -87,27 +68,12 @@ mod tests {
     #[test]
     fn rejects_each_broken_rule() {
         assert_eq!(check_tag("", "x"), Err(TagError::EmptyKey));
-        assert!(matches!(
-            check_tag(&"k".repeat(129), ""),
-            Err(TagError::KeyTooLong { length: 129, .. })
-        ));
-        assert!(matches!(
-            check_tag("aws:team", "x"),
-            Err(TagError::ReservedKey { .. })
-        ));
-        assert!(matches!(
-            check_tag("team", &"v".repeat(257)),
-            Err(TagError::ValueTooLong { length: 257, .. })
-        ));
+        assert!(matches!(check_tag(&"k".repeat(129), ""), Err(TagError::KeyTooLong { length: 129, .. })));
+        assert!(matches!(check_tag("aws:team", "x"), Err(TagError::ReservedKey { .. })));
+        assert!(matches!(check_tag("team", &"v".repeat(257)), Err(TagError::ValueTooLong { length: 257, .. })));
         assert!(
             matches!(check_tag("team", "a&b"), Err(TagError::Characters { characters, .. }) if characters == "`&`")
         );
-        assert_eq!(
-            check_tag("aws:team", "x")
-                .expect_err("reserved")
-                .hint()
-                .as_deref(),
-            Some("did you mean `team`?")
-        );
+        assert_eq!(check_tag("aws:team", "x").expect_err("reserved").hint().as_deref(), Some("did you mean `team`?"));
     }
 }

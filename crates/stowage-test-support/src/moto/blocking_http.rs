@@ -49,15 +49,8 @@ fn parse_response(raw: &[u8]) -> io::Result<Response> {
     let text = String::from_utf8_lossy(raw);
     let malformed = || io::Error::new(io::ErrorKind::InvalidData, "malformed HTTP response");
     let (head, body) = text.split_once("\r\n\r\n").ok_or_else(malformed)?;
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(malformed)?;
-    Ok(Response {
-        status,
-        body: body.to_owned(),
-    })
+    let status = head.split_whitespace().nth(1).and_then(|code| code.parse().ok()).ok_or_else(malformed)?;
+    Ok(Response { status, body: body.to_owned() })
 }
 
 #[cfg(test)]
@@ -66,8 +59,7 @@ mod tests {
 
     #[test]
     fn parses_status_and_body() {
-        let response =
-            parse_response(b"HTTP/1.1 201 CREATED\r\nContent-Length: 2\r\n\r\nok").unwrap();
+        let response = parse_response(b"HTTP/1.1 201 CREATED\r\nContent-Length: 2\r\n\r\nok").unwrap();
         assert_eq!(response.status, 201);
         assert_eq!(response.body, "ok");
     }

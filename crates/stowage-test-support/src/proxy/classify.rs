@@ -30,9 +30,8 @@ pub(crate) fn classify(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[
         let form_body = header_text(headers, CONTENT_TYPE.as_str())
             .is_some_and(|content_type| content_type.contains("x-www-form-urlencoded"));
         let query = uri.query().unwrap_or("").as_bytes();
-        let parameter = |name: &str| {
-            form_value(query, name).or_else(|| form_body.then(|| form_value(body, name)).flatten())
-        };
+        let parameter =
+            |name: &str| form_value(query, name).or_else(|| form_body.then(|| form_value(body, name)).flatten());
         if let Some(action) = parameter("Action") {
             let service = scope_service.unwrap_or_else(|| {
                 match parameter("Version").as_deref() {
@@ -57,9 +56,7 @@ fn query_style_call(service: String, operation: &str) -> Call {
     Call {
         service,
         operation: operation.to_owned(),
-        is_write: !READ_PREFIXES
-            .iter()
-            .any(|prefix| operation.starts_with(prefix)),
+        is_write: !READ_PREFIXES.iter().any(|prefix| operation.starts_with(prefix)),
     }
 }
 
@@ -67,9 +64,7 @@ fn query_style_call(service: String, operation: &str) -> Call {
 /// `AWS4-HMAC-SHA256 Credential=KEY/DATE/REGION/SERVICE/aws4_request, ...`.
 fn credential_scope_service(headers: &HeaderMap) -> Option<String> {
     let authorization = header_text(headers, AUTHORIZATION.as_str())?;
-    let credential = authorization
-        .split([' ', ','])
-        .find_map(|part| part.strip_prefix("Credential="))?;
+    let credential = authorization.split([' ', ',']).find_map(|part| part.strip_prefix("Credential="))?;
     let mut scope = credential.rsplit('/');
     let _terminator = scope.next()?;
     scope.next().map(str::to_owned)
@@ -80,144 +75,52 @@ fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 fn form_value(form: &[u8], name: &str) -> Option<String> {
-    url::form_urlencoded::parse(form)
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.into_owned())
+    url::form_urlencoded::parse(form).find(|(key, _)| key == name).map(|(_, value)| value.into_owned())
 }
 
 /// Subresources by their query key: (query key, GET, PUT, DELETE operation).
-type SubresourceTable = [(
-    &'static str,
-    Option<&'static str>,
-    Option<&'static str>,
-    Option<&'static str>,
-)];
+type SubresourceTable = [(&'static str, Option<&'static str>, Option<&'static str>, Option<&'static str>)];
 
 const BUCKET_SUBRESOURCES: &SubresourceTable = &[
-    (
-        "versioning",
-        Some("GetBucketVersioning"),
-        Some("PutBucketVersioning"),
-        None,
-    ),
-    (
-        "publicAccessBlock",
-        Some("GetPublicAccessBlock"),
-        Some("PutPublicAccessBlock"),
-        Some("DeletePublicAccessBlock"),
-    ),
+    ("versioning", Some("GetBucketVersioning"), Some("PutBucketVersioning"), None),
+    ("publicAccessBlock", Some("GetPublicAccessBlock"), Some("PutPublicAccessBlock"), Some("DeletePublicAccessBlock")),
     (
         "lifecycle",
         Some("GetBucketLifecycleConfiguration"),
         Some("PutBucketLifecycleConfiguration"),
         Some("DeleteBucketLifecycle"),
     ),
-    (
-        "tagging",
-        Some("GetBucketTagging"),
-        Some("PutBucketTagging"),
-        Some("DeleteBucketTagging"),
-    ),
+    ("tagging", Some("GetBucketTagging"), Some("PutBucketTagging"), Some("DeleteBucketTagging")),
     (
         "ownershipControls",
         Some("GetBucketOwnershipControls"),
         Some("PutBucketOwnershipControls"),
         Some("DeleteBucketOwnershipControls"),
     ),
-    (
-        "encryption",
-        Some("GetBucketEncryption"),
-        Some("PutBucketEncryption"),
-        Some("DeleteBucketEncryption"),
-    ),
+    ("encryption", Some("GetBucketEncryption"), Some("PutBucketEncryption"), Some("DeleteBucketEncryption")),
     ("policyStatus", Some("GetBucketPolicyStatus"), None, None),
-    (
-        "policy",
-        Some("GetBucketPolicy"),
-        Some("PutBucketPolicy"),
-        Some("DeleteBucketPolicy"),
-    ),
+    ("policy", Some("GetBucketPolicy"), Some("PutBucketPolicy"), Some("DeleteBucketPolicy")),
     ("location", Some("GetBucketLocation"), None, None),
     ("acl", Some("GetBucketAcl"), Some("PutBucketAcl"), None),
-    (
-        "cors",
-        Some("GetBucketCors"),
-        Some("PutBucketCors"),
-        Some("DeleteBucketCors"),
-    ),
-    (
-        "website",
-        Some("GetBucketWebsite"),
-        Some("PutBucketWebsite"),
-        Some("DeleteBucketWebsite"),
-    ),
-    (
-        "logging",
-        Some("GetBucketLogging"),
-        Some("PutBucketLogging"),
-        None,
-    ),
-    (
-        "notification",
-        Some("GetBucketNotificationConfiguration"),
-        Some("PutBucketNotificationConfiguration"),
-        None,
-    ),
-    (
-        "replication",
-        Some("GetBucketReplication"),
-        Some("PutBucketReplication"),
-        Some("DeleteBucketReplication"),
-    ),
-    (
-        "object-lock",
-        Some("GetObjectLockConfiguration"),
-        Some("PutObjectLockConfiguration"),
-        None,
-    ),
-    (
-        "accelerate",
-        Some("GetBucketAccelerateConfiguration"),
-        Some("PutBucketAccelerateConfiguration"),
-        None,
-    ),
-    (
-        "requestPayment",
-        Some("GetBucketRequestPayment"),
-        Some("PutBucketRequestPayment"),
-        None,
-    ),
+    ("cors", Some("GetBucketCors"), Some("PutBucketCors"), Some("DeleteBucketCors")),
+    ("website", Some("GetBucketWebsite"), Some("PutBucketWebsite"), Some("DeleteBucketWebsite")),
+    ("logging", Some("GetBucketLogging"), Some("PutBucketLogging"), None),
+    ("notification", Some("GetBucketNotificationConfiguration"), Some("PutBucketNotificationConfiguration"), None),
+    ("replication", Some("GetBucketReplication"), Some("PutBucketReplication"), Some("DeleteBucketReplication")),
+    ("object-lock", Some("GetObjectLockConfiguration"), Some("PutObjectLockConfiguration"), None),
+    ("accelerate", Some("GetBucketAccelerateConfiguration"), Some("PutBucketAccelerateConfiguration"), None),
+    ("requestPayment", Some("GetBucketRequestPayment"), Some("PutBucketRequestPayment"), None),
     ("uploads", Some("ListMultipartUploads"), None, None),
     ("versions", Some("ListObjectVersions"), None, None),
 ];
 
 const OBJECT_SUBRESOURCES: &SubresourceTable = &[
-    (
-        "tagging",
-        Some("GetObjectTagging"),
-        Some("PutObjectTagging"),
-        Some("DeleteObjectTagging"),
-    ),
+    ("tagging", Some("GetObjectTagging"), Some("PutObjectTagging"), Some("DeleteObjectTagging")),
     ("acl", Some("GetObjectAcl"), Some("PutObjectAcl"), None),
     ("attributes", Some("GetObjectAttributes"), None, None),
-    (
-        "retention",
-        Some("GetObjectRetention"),
-        Some("PutObjectRetention"),
-        None,
-    ),
-    (
-        "legal-hold",
-        Some("GetObjectLegalHold"),
-        Some("PutObjectLegalHold"),
-        None,
-    ),
-    (
-        "uploadId",
-        Some("ListParts"),
-        None,
-        Some("AbortMultipartUpload"),
-    ),
+    ("retention", Some("GetObjectRetention"), Some("PutObjectRetention"), None),
+    ("legal-hold", Some("GetObjectLegalHold"), Some("PutObjectLegalHold"), None),
+    ("uploadId", Some("ListParts"), None, Some("AbortMultipartUpload")),
 ];
 
 /// S3 with path-style addressing: `/BUCKET/KEY?SUBRESOURCE`.
@@ -282,12 +185,7 @@ mod tests {
     use hyper::header::HeaderValue;
 
     fn s3(method: &str, path_and_query: &str) -> Call {
-        classify_with(
-            method,
-            path_and_query,
-            &[("authorization", &signature("s3"))],
-            "",
-        )
+        classify_with(method, path_and_query, &[("authorization", &signature("s3"))], "")
     }
 
     fn signature(service: &str) -> String {
@@ -297,12 +195,7 @@ mod tests {
         )
     }
 
-    fn classify_with(
-        method: &str,
-        path_and_query: &str,
-        headers: &[(&str, &str)],
-        body: &str,
-    ) -> Call {
+    fn classify_with(method: &str, path_and_query: &str, headers: &[(&str, &str)], body: &str) -> Call {
         let mut header_map = HeaderMap::new();
         for (name, value) in headers {
             let name = hyper::header::HeaderName::from_bytes(name.as_bytes()).unwrap();
@@ -376,10 +269,7 @@ mod tests {
         let call = classify_with(
             "PUT",
             "/b/copy",
-            &[
-                ("authorization", &signature("s3")),
-                ("x-amz-copy-source", "/b/original"),
-            ],
+            &[("authorization", &signature("s3")), ("x-amz-copy-source", "/b/original")],
             "",
         );
         assert_eq!(row(&call), "s3 CopyObject write");
@@ -387,27 +277,18 @@ mod tests {
 
     #[test]
     fn an_unsigned_request_without_an_action_is_s3() {
-        assert_eq!(
-            row(&classify_with("GET", "/b?versioning", &[], "")),
-            "s3 GetBucketVersioning read"
-        );
+        assert_eq!(row(&classify_with("GET", "/b?versioning", &[], "")), "s3 GetBucketVersioning read");
     }
 
     #[test]
     fn query_protocol_calls_take_the_service_from_the_credential_scope() {
-        let form = (
-            "content-type",
-            "application/x-www-form-urlencoded; charset=utf-8",
-        );
+        let form = ("content-type", "application/x-www-form-urlencoded; charset=utf-8");
         let calls = [
             ("iam", "Action=CreateUser&UserName=u&Version=2010-05-08"),
             ("iam", "Action=GetUser&UserName=u&Version=2010-05-08"),
             ("iam", "Action=ListAccessKeys&UserName=u&Version=2010-05-08"),
             ("iam", "Action=PutUserPolicy&UserName=u&Version=2010-05-08"),
-            (
-                "iam",
-                "Action=DeleteAccessKey&UserName=u&Version=2010-05-08",
-            ),
+            ("iam", "Action=DeleteAccessKey&UserName=u&Version=2010-05-08"),
             ("iam", "Action=SimulatePrincipalPolicy&Version=2010-05-08"),
             ("sts", "Action=GetCallerIdentity&Version=2011-06-15"),
         ];
@@ -425,12 +306,7 @@ mod tests {
     #[test]
     fn an_unsigned_query_call_takes_the_service_from_its_version() {
         let form = ("content-type", "application/x-www-form-urlencoded");
-        let sts = classify_with(
-            "POST",
-            "/",
-            &[form],
-            "Action=GetCallerIdentity&Version=2011-06-15",
-        );
+        let sts = classify_with("POST", "/", &[form], "Action=GetCallerIdentity&Version=2011-06-15");
         let iam = classify_with("POST", "/", &[form], "Action=CreateUser&Version=2010-05-08");
         assert_eq!(row(&sts), "sts GetCallerIdentity read");
         assert_eq!(row(&iam), "iam CreateUser write");
@@ -438,12 +314,8 @@ mod tests {
 
     #[test]
     fn a_query_action_in_the_url_counts_too() {
-        let call = classify_with(
-            "GET",
-            "/?Action=ListUsers&Version=2010-05-08",
-            &[("authorization", &signature("iam"))],
-            "",
-        );
+        let call =
+            classify_with("GET", "/?Action=ListUsers&Version=2010-05-08", &[("authorization", &signature("iam"))], "");
         assert_eq!(row(&call), "iam ListUsers read");
     }
 
@@ -452,10 +324,7 @@ mod tests {
         let call = classify_with(
             "PUT",
             "/b/form.txt",
-            &[
-                ("authorization", &signature("s3")),
-                ("content-type", "application/x-www-form-urlencoded"),
-            ],
+            &[("authorization", &signature("s3")), ("content-type", "application/x-www-form-urlencoded")],
             "Action=CreateUser",
         );
         assert_eq!(row(&call), "s3 PutObject write");
@@ -465,19 +334,11 @@ mod tests {
     fn kms_calls_are_named_by_their_target() {
         let signature = signature("kms");
         let call = |target: &str| {
-            row(&classify_with(
-                "POST",
-                "/",
-                &[("authorization", &signature), ("x-amz-target", target)],
-                "{}",
-            ))
+            row(&classify_with("POST", "/", &[("authorization", &signature), ("x-amz-target", target)], "{}"))
         };
         assert_eq!(call("TrentService.CreateKey"), "kms CreateKey write");
         assert_eq!(call("TrentService.DescribeKey"), "kms DescribeKey read");
         assert_eq!(call("TrentService.GetKeyPolicy"), "kms GetKeyPolicy read");
-        assert_eq!(
-            call("TrentService.ScheduleKeyDeletion"),
-            "kms ScheduleKeyDeletion write"
-        );
+        assert_eq!(call("TrentService.ScheduleKeyDeletion"), "kms ScheduleKeyDeletion write");
     }
 }

@@ -19,11 +19,7 @@ pub struct Fault {
 impl Fault {
     /// Hits the next `times` requests matching `matches`.
     pub fn new(matches: FaultMatch, action: FaultAction, times: usize) -> Fault {
-        Fault {
-            matches,
-            action,
-            times,
-        }
+        Fault { matches, action, times }
     }
 
     /// Hits the next request for `operation` (as [`crate::ObservedRequest::operation`] names
@@ -82,12 +78,7 @@ const INJECTED_MESSAGE: &str = "injected by the stowage-test-support AwsProxy";
 /// The answer for an injected [`FaultAction::Status`].
 pub(crate) fn status_response(service: &str, status: u16) -> Response<Full<Bytes>> {
     let protocol = Protocol::of(service);
-    error_response(
-        protocol,
-        status,
-        error_code(protocol, status),
-        INJECTED_MESSAGE,
-    )
+    error_response(protocol, status, error_code(protocol, status), INJECTED_MESSAGE)
 }
 
 /// The answer for an injected [`FaultAction::Throttle`].
@@ -129,12 +120,7 @@ fn error_code(protocol: Protocol, status: u16) -> &'static str {
     }
 }
 
-fn error_response(
-    protocol: Protocol,
-    status: u16,
-    code: &str,
-    message: &str,
-) -> Response<Full<Bytes>> {
+fn error_response(protocol: Protocol, status: u16, code: &str, message: &str) -> Response<Full<Bytes>> {
     let (content_type, body) = match protocol {
         Protocol::RestXml => (
             "application/xml",
@@ -156,28 +142,18 @@ fn error_response(
                 ),
             )
         }
-        Protocol::Json => (
-            "application/x-amz-json-1.1",
-            format!(
-                r#"{{"__type":"{code}","message":"{}"}}"#,
-                escape_json(message)
-            ),
-        ),
+        Protocol::Json => {
+            ("application/x-amz-json-1.1", format!(r#"{{"__type":"{code}","message":"{}"}}"#, escape_json(message)))
+        }
     };
     let mut response = Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() =
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
 
 fn escape_xml(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 fn escape_json(text: &str) -> String {
@@ -202,31 +178,16 @@ mod tests {
 
     async fn render(response: Response<Full<Bytes>>) -> String {
         let status = response.status();
-        let content_type = response.headers()[CONTENT_TYPE]
-            .to_str()
-            .unwrap()
-            .to_owned();
+        let content_type = response.headers()[CONTENT_TYPE].to_str().unwrap().to_owned();
         let body = response.into_body().collect().await.unwrap().to_bytes();
-        format!(
-            "{status} {content_type}\n{}",
-            String::from_utf8_lossy(&body)
-        )
+        format!("{status} {content_type}\n{}", String::from_utf8_lossy(&body))
     }
 
     #[tokio::test]
     async fn injected_errors_take_each_service_shape() {
         let mut rendered = Vec::new();
-        for (service, status) in [
-            ("s3", 500),
-            ("iam", 500),
-            ("kms", 500),
-            ("s3", 403),
-            ("sts", 418),
-        ] {
-            rendered.push(format!(
-                "{service} {status}: {}",
-                render(status_response(service, status)).await
-            ));
+        for (service, status) in [("s3", 500), ("iam", 500), ("kms", 500), ("s3", 403), ("sts", 418)] {
+            rendered.push(format!("{service} {status}: {}", render(status_response(service, status)).await));
         }
         insta::assert_snapshot!(rendered.join("\n\n"));
     }
@@ -235,10 +196,7 @@ mod tests {
     async fn throttling_looks_like_each_service_throttling() {
         let mut rendered = Vec::new();
         for service in ["s3", "iam", "kms"] {
-            rendered.push(format!(
-                "{service}: {}",
-                render(throttle_response(service)).await
-            ));
+            rendered.push(format!("{service}: {}", render(throttle_response(service)).await));
         }
         insta::assert_snapshot!(rendered.join("\n\n"));
     }

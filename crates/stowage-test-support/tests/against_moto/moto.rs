@@ -38,10 +38,7 @@ fn aws_env_points_at_moto_and_away_from_the_developers_aws_files() {
     for file in ["AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"] {
         assert!(!Path::new(env_value(&environment, file)).exists());
     }
-    let rendered: Vec<String> = environment
-        .iter()
-        .map(|(name, value)| format!("{name}={value}"))
-        .collect();
+    let rendered: Vec<String> = environment.iter().map(|(name, value)| format!("{name}={value}")).collect();
     insta::with_settings!({ filters => insta_filters() }, {
         insta::assert_snapshot!(rendered.join("\n"));
     });
@@ -52,11 +49,7 @@ async fn reset_wipes_what_tests_made() {
     bounded(async {
         let moto = Moto::start();
         let s3 = moto.s3_client(MOTO_REGION);
-        s3.create_bucket()
-            .bucket("stowage-reset-check")
-            .send()
-            .await
-            .unwrap();
+        s3.create_bucket().bucket("stowage-reset-check").send().await.unwrap();
         assert_eq!(bucket_names(&s3).await, ["stowage-reset-check"]);
 
         moto.reset();
@@ -117,11 +110,7 @@ async fn a_reset_under_enforcement_makes_a_new_admin() {
         let second_key_id = env_value(&moto.aws_env(), "AWS_ACCESS_KEY_ID").to_owned();
         assert_ne!(first_key_id, second_key_id);
         let s3 = moto.s3_client(MOTO_REGION);
-        s3.create_bucket()
-            .bucket("stowage-after-reset")
-            .send()
-            .await
-            .unwrap();
+        s3.create_bucket().bucket("stowage-after-reset").send().await.unwrap();
         let stale = s3_with_key(&moto, &first_key_id, "whatever");
         let refused = stale.list_buckets().send().await.unwrap_err();
         assert_eq!(refused.code(), Some("InvalidAccessKeyId"));
@@ -131,11 +120,7 @@ async fn a_reset_under_enforcement_makes_a_new_admin() {
 
 async fn bucket_names(s3: &aws_sdk_s3::Client) -> Vec<String> {
     let listed = s3.list_buckets().send().await.unwrap();
-    listed
-        .buckets()
-        .iter()
-        .filter_map(|bucket| bucket.name().map(str::to_owned))
-        .collect()
+    listed.buckets().iter().filter_map(|bucket| bucket.name().map(str::to_owned)).collect()
 }
 
 fn s3_with_key(moto: &Moto, key_id: &str, secret: &str) -> aws_sdk_s3::Client {

@@ -12,10 +12,8 @@ async fn twilio_env_points_both_apis_at_the_emulator() {
         let moto = Moto::start();
         let emulator = start_emulator(&moto.endpoint()).await;
 
-        let rendered: Vec<String> = twilio_env(&emulator.base_url())
-            .iter()
-            .map(|(name, value)| format!("{name}={value}"))
-            .collect();
+        let rendered: Vec<String> =
+            twilio_env(&emulator.base_url()).iter().map(|(name, value)| format!("{name}={value}")).collect();
 
         insta::with_settings!({ filters => insta_filters() }, {
             insta::assert_snapshot!(rendered.join("\n"));
@@ -45,10 +43,7 @@ async fn the_emulator_knows_the_test_account_and_writes_its_check_into_moto() {
         let credential = http
             .post(format!("{base_url}/v1/Credentials/AWS"))
             .basic_auth(TEST_ACCOUNT_SID, Some(TEST_AUTH_TOKEN))
-            .form(&[(
-                "Credentials",
-                "AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            )])
+            .form(&[("Credentials", "AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")])
             .send()
             .await
             .unwrap();
@@ -62,10 +57,7 @@ async fn the_emulator_knows_the_test_account_and_writes_its_check_into_moto() {
             .form(&[
                 ("FriendlyName", "stowage"),
                 ("AwsCredentialsSid", credential_sid),
-                (
-                    "AwsS3Url",
-                    &format!("https://{BUCKET}.s3-{MOTO_REGION}.amazonaws.com/recordings"),
-                ),
+                ("AwsS3Url", &format!("https://{BUCKET}.s3-{MOTO_REGION}.amazonaws.com/recordings")),
                 ("AwsStorageEnabled", "true"),
             ])
             .send()
@@ -75,11 +67,7 @@ async fn the_emulator_knows_the_test_account_and_writes_its_check_into_moto() {
 
         // The emulator's write test reached the moto it was given.
         let listed = s3.list_objects_v2().bucket(BUCKET).send().await.unwrap();
-        let keys: Vec<&str> = listed
-            .contents()
-            .iter()
-            .filter_map(|object| object.key())
-            .collect();
+        let keys: Vec<&str> = listed.contents().iter().filter_map(|object| object.key()).collect();
         assert_eq!(keys.len(), 1, "{keys:?}");
         assert!(keys[0].starts_with("recordings/"), "{keys:?}");
     })

@@ -35,9 +35,7 @@ impl TwilioAuth {
     /// may be set next to them, as Twilio's own tools expect. Otherwise `TWILIO_ACCOUNT_SID`
     /// and `TWILIO_AUTH_TOKEN` are used. Half a pair, an empty or padded value, or a SID of the
     /// wrong shape is refused here, before any request, with a message naming the variable.
-    pub fn from_lookup(
-        mut lookup: impl FnMut(&str) -> Option<String>,
-    ) -> Result<Self, CredentialsError> {
+    pub fn from_lookup(mut lookup: impl FnMut(&str) -> Option<String>) -> Result<Self, CredentialsError> {
         let api_key = lookup(API_KEY);
         let api_secret = lookup(API_SECRET);
         match (api_key, api_secret) {
@@ -45,40 +43,22 @@ impl TwilioAuth {
                 return Self::checked(CredentialKind::ApiKey, key_sid, secret);
             }
             (Some(_), None) => {
-                return Err(CredentialsError::IncompletePair {
-                    present: API_KEY,
-                    missing: API_SECRET,
-                });
+                return Err(CredentialsError::IncompletePair { present: API_KEY, missing: API_SECRET });
             }
             (None, Some(_)) => {
-                return Err(CredentialsError::IncompletePair {
-                    present: API_SECRET,
-                    missing: API_KEY,
-                });
+                return Err(CredentialsError::IncompletePair { present: API_SECRET, missing: API_KEY });
             }
             (None, None) => {}
         }
         match (lookup(ACCOUNT_SID), lookup(AUTH_TOKEN)) {
-            (Some(account_sid), Some(token)) => {
-                Self::checked(CredentialKind::AccountAuthToken, account_sid, token)
-            }
-            (Some(_), None) => Err(CredentialsError::IncompletePair {
-                present: ACCOUNT_SID,
-                missing: AUTH_TOKEN,
-            }),
-            (None, Some(_)) => Err(CredentialsError::IncompletePair {
-                present: AUTH_TOKEN,
-                missing: ACCOUNT_SID,
-            }),
+            (Some(account_sid), Some(token)) => Self::checked(CredentialKind::AccountAuthToken, account_sid, token),
+            (Some(_), None) => Err(CredentialsError::IncompletePair { present: ACCOUNT_SID, missing: AUTH_TOKEN }),
+            (None, Some(_)) => Err(CredentialsError::IncompletePair { present: AUTH_TOKEN, missing: ACCOUNT_SID }),
             (None, None) => Err(CredentialsError::Missing),
         }
     }
 
-    fn checked(
-        kind: CredentialKind,
-        username: String,
-        password: String,
-    ) -> Result<Self, CredentialsError> {
+    fn checked(kind: CredentialKind, username: String, password: String) -> Result<Self, CredentialsError> {
         let (username_variable, password_variable) = kind.variables();
         check_present(username_variable, &username)?;
         check_present(password_variable, &password)?;
@@ -86,19 +66,11 @@ impl TwilioAuth {
             return Err(CredentialsError::MalformedSid {
                 variable: username_variable,
                 expected: kind.sid_shape(),
-                holds_other_kind: kind
-                    .other()
-                    .sid_shape()
-                    .matches(&username)
-                    .then(|| kind.other()),
+                holds_other_kind: kind.other().sid_shape().matches(&username).then(|| kind.other()),
                 length: username.chars().count(),
             });
         }
-        Ok(Self {
-            kind,
-            username,
-            password: Secret::new(password),
-        })
+        Ok(Self { kind, username, password: Secret::new(password) })
     }
 
     pub fn kind(&self) -> CredentialKind {
@@ -143,14 +115,8 @@ impl CredentialKind {
 
     fn sid_shape(self) -> SidShape {
         match self {
-            CredentialKind::ApiKey => SidShape {
-                prefix: "SK",
-                name: "an API key SID",
-            },
-            CredentialKind::AccountAuthToken => SidShape {
-                prefix: "AC",
-                name: "an account SID",
-            },
+            CredentialKind::ApiKey => SidShape { prefix: "SK", name: "an API key SID" },
+            CredentialKind::AccountAuthToken => SidShape { prefix: "AC", name: "an account SID" },
         }
     }
 }
@@ -165,21 +131,14 @@ pub struct SidShape {
 impl SidShape {
     fn matches(self, value: &str) -> bool {
         value.strip_prefix(self.prefix).is_some_and(|digits| {
-            digits.len() == 32
-                && digits
-                    .bytes()
-                    .all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'))
+            digits.len() == 32 && digits.bytes().all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'))
         })
     }
 }
 
 impl fmt::Display for SidShape {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} (`{}` followed by 32 lowercase hex digits)",
-            self.name, self.prefix
-        )
+        write!(f, "{} (`{}` followed by 32 lowercase hex digits)", self.name, self.prefix)
     }
 }
 
@@ -193,15 +152,10 @@ pub enum CredentialsError {
     )]
     Missing,
     #[error("`{present}` is set but `{missing}` is not: set both, or unset `{present}`")]
-    IncompletePair {
-        present: &'static str,
-        missing: &'static str,
-    },
+    IncompletePair { present: &'static str, missing: &'static str },
     #[error("`{variable}` is set but empty: give it a value, or unset it")]
     Empty { variable: &'static str },
-    #[error(
-        "`{variable}` starts or ends with whitespace: remove it (a trailing newline is the usual culprit)"
-    )]
+    #[error("`{variable}` starts or ends with whitespace: remove it (a trailing newline is the usual culprit)")]
     Padded { variable: &'static str },
     #[error("{}", malformed_sid_message(variable, *expected, *holds_other_kind, *length))]
     MalformedSid {
@@ -228,9 +182,7 @@ fn malformed_sid_message(
                 other.sid_shape().name
             )
         }
-        None => format!(
-            "`{variable}` must be {expected}, but its value ({length} characters, not shown) is not"
-        ),
+        None => format!("`{variable}` must be {expected}, but its value ({length} characters, not shown) is not"),
     }
 }
 
@@ -242,23 +194,11 @@ mod tests {
     fn sid_shape_wants_exactly_32_lowercase_hex_digits() {
         let api_key = CredentialKind::ApiKey.sid_shape();
         assert!(api_key.matches(&format!("SK{}", "0123456789abcdef".repeat(2))));
-        assert!(
-            !api_key.matches(&format!("SK{}", "0123456789ABCDEF".repeat(2))),
-            "uppercase"
-        );
+        assert!(!api_key.matches(&format!("SK{}", "0123456789ABCDEF".repeat(2))), "uppercase");
         assert!(!api_key.matches(&format!("SK{}", "0".repeat(31))), "short");
         assert!(!api_key.matches(&format!("SK{}", "0".repeat(33))), "long");
-        assert!(
-            !api_key.matches(&format!("AC{}", "0".repeat(32))),
-            "other prefix"
-        );
-        assert!(
-            !api_key.matches(&format!("SK{}g", "0".repeat(31))),
-            "not hex"
-        );
-        assert!(
-            !api_key.matches(&format!("SK{}é", "0".repeat(30))),
-            "multi-byte"
-        );
+        assert!(!api_key.matches(&format!("AC{}", "0".repeat(32))), "other prefix");
+        assert!(!api_key.matches(&format!("SK{}g", "0".repeat(31))), "not hex");
+        assert!(!api_key.matches(&format!("SK{}é", "0".repeat(30))), "multi-byte");
     }
 }

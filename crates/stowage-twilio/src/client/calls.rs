@@ -21,12 +21,7 @@ impl CallCounter {
     pub(crate) fn snapshot(&self) -> CallCounts {
         let by_operation = Operation::ALL
             .into_iter()
-            .map(|operation| {
-                (
-                    operation,
-                    self.requests[operation.index()].load(Ordering::Relaxed),
-                )
-            })
+            .map(|operation| (operation, self.requests[operation.index()].load(Ordering::Relaxed)))
             .filter(|&(_, count)| count > 0)
             .collect();
         CallCounts { by_operation }
@@ -63,16 +58,11 @@ impl CallCounts {
 
     /// The operations with at least one request, in [`Operation`] order.
     pub fn iter(&self) -> impl Iterator<Item = (Operation, u64)> + '_ {
-        self.by_operation
-            .iter()
-            .map(|(&operation, &count)| (operation, count))
+        self.by_operation.iter().map(|(&operation, &count)| (operation, count))
     }
 
     fn sum(&self, include: impl Fn(Operation) -> bool) -> u64 {
-        self.iter()
-            .filter(|&(operation, _)| include(operation))
-            .map(|(_, count)| count)
-            .sum()
+        self.iter().filter(|&(operation, _)| include(operation)).map(|(_, count)| count).sum()
     }
 }
 

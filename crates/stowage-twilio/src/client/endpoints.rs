@@ -52,19 +52,10 @@ impl TwilioEndpoints {
     /// Twilio's hosts, or the given base URLs (the CLI passes `STOWAGE_TWILIO_ACCOUNTS_URL` and
     /// `STOWAGE_TWILIO_VIDEO_URL`). A base may carry a path prefix. Plain `http` is accepted
     /// only for a loopback host, so credentials never cross a network in clear text.
-    pub fn from_overrides(
-        accounts: Option<&str>,
-        video: Option<&str>,
-    ) -> Result<Self, EndpointError> {
+    pub fn from_overrides(accounts: Option<&str>, video: Option<&str>) -> Result<Self, EndpointError> {
         Ok(Self {
-            accounts: parse_base(
-                TwilioApi::Accounts,
-                accounts.unwrap_or(TwilioApi::Accounts.default_url()),
-            )?,
-            video: parse_base(
-                TwilioApi::Video,
-                video.unwrap_or(TwilioApi::Video.default_url()),
-            )?,
+            accounts: parse_base(TwilioApi::Accounts, accounts.unwrap_or(TwilioApi::Accounts.default_url()))?,
+            video: parse_base(TwilioApi::Video, video.unwrap_or(TwilioApi::Video.default_url()))?,
         })
     }
 
@@ -96,21 +87,12 @@ impl TwilioEndpoints {
 }
 
 fn parse_base(api: TwilioApi, raw: &str) -> Result<Url, EndpointError> {
-    let error = |shown: String, problem| EndpointError {
-        api,
-        url: shown,
-        problem,
-    };
+    let error = |shown: String, problem| EndpointError { api, url: shown, problem };
     if raw.is_empty() {
-        return Err(error(
-            String::new(),
-            EndpointProblem::Empty {
-                default: api.default_url(),
-            },
-        ));
+        return Err(error(String::new(), EndpointProblem::Empty { default: api.default_url() }));
     }
-    let mut url = Url::parse(raw)
-        .map_err(|parse_error| error(raw.to_owned(), EndpointProblem::NotAUrl(parse_error)))?;
+    let mut url =
+        Url::parse(raw).map_err(|parse_error| error(raw.to_owned(), EndpointProblem::NotAUrl(parse_error)))?;
     if !url.username().is_empty() || url.password().is_some() {
         // Show the URL without the password it carries.
         let _ = url.set_username("");
@@ -138,11 +120,7 @@ fn is_loopback(host: &Host<&str>) -> bool {
         Host::Domain(domain) => domain.eq_ignore_ascii_case("localhost"),
         Host::Ipv4(address) => address.is_loopback(),
         Host::Ipv6(address) => {
-            address.is_loopback()
-                || address
-                    .to_ipv4_mapped()
-                    .as_ref()
-                    .is_some_and(Ipv4Addr::is_loopback)
+            address.is_loopback() || address.to_ipv4_mapped().as_ref().is_some_and(Ipv4Addr::is_loopback)
         }
     }
 }
@@ -163,11 +141,7 @@ impl EndpointError {
 }
 
 fn shown_url(url: &str) -> String {
-    if url.is_empty() {
-        String::new()
-    } else {
-        format!(" `{url}`")
-    }
+    if url.is_empty() { String::new() } else { format!(" `{url}`") }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,11 +183,7 @@ mod tests {
 
     #[test]
     fn loopback_hosts() {
-        let loopback = |raw: &str| {
-            Url::parse(raw)
-                .ok()
-                .and_then(|url| url.host().map(|host| is_loopback(&host)))
-        };
+        let loopback = |raw: &str| Url::parse(raw).ok().and_then(|url| url.host().map(|host| is_loopback(&host)));
         assert_eq!(loopback("http://127.0.0.1:1/"), Some(true));
         assert_eq!(loopback("http://127.255.0.9/"), Some(true));
         assert_eq!(loopback("http://[::1]:8080/"), Some(true));
@@ -228,22 +198,13 @@ mod tests {
 
     #[test]
     fn paths_go_below_the_base_path() {
-        let endpoints = TwilioEndpoints::from_overrides(Some("http://127.0.0.1:9/prefix"), None)
-            .expect("valid");
+        let endpoints = TwilioEndpoints::from_overrides(Some("http://127.0.0.1:9/prefix"), None).expect("valid");
         let url = endpoints.url(TwilioApi::Accounts, &["v1", "Credentials", "AWS"]);
         assert_eq!(url.as_str(), "http://127.0.0.1:9/prefix/v1/Credentials/AWS");
         let url = endpoints.url(TwilioApi::Video, &["v1", "RecordingSettings", "Default"]);
-        assert_eq!(
-            url.as_str(),
-            "https://video.twilio.com/v1/RecordingSettings/Default"
-        );
-        let endpoints = TwilioEndpoints::from_overrides(Some("http://localhost:9/prefix/"), None)
-            .expect("valid");
+        assert_eq!(url.as_str(), "https://video.twilio.com/v1/RecordingSettings/Default");
+        let endpoints = TwilioEndpoints::from_overrides(Some("http://localhost:9/prefix/"), None).expect("valid");
         let url = endpoints.url(TwilioApi::Accounts, &["v1", "../x?y"]);
-        assert_eq!(
-            url.as_str(),
-            "http://localhost:9/prefix/v1/..%2Fx%3Fy",
-            "segments stay segments"
-        );
+        assert_eq!(url.as_str(), "http://localhost:9/prefix/v1/..%2Fx%3Fy", "segments stay segments");
     }
 }

@@ -84,34 +84,18 @@ pub enum Failure {
 }
 
 fn api_error_text(status: u16, error: &ApiError) -> String {
-    let code = error
-        .code
-        .map(|code| format!(" {code}"))
-        .unwrap_or_default();
-    let more_info = error
-        .more_info
-        .as_deref()
-        .map(|link| format!("; see {link}"))
-        .unwrap_or_default();
-    format!(
-        "Twilio error{code}: {} (HTTP {status}{more_info})",
-        error.message
-    )
+    let code = error.code.map(|code| format!(" {code}")).unwrap_or_default();
+    let more_info = error.more_info.as_deref().map(|link| format!("; see {link}")).unwrap_or_default();
+    format!("Twilio error{code}: {} (HTTP {status}{more_info})", error.message)
 }
 
 impl TwilioError {
     pub(crate) fn new(operation: Operation, failure: Failure) -> Self {
-        Self {
-            operation: Some(operation),
-            failure,
-        }
+        Self { operation: Some(operation), failure }
     }
 
     pub(crate) fn client_setup(source: reqwest::Error) -> Self {
-        Self {
-            operation: None,
-            failure: Failure::ClientSetup(source),
-        }
+        Self { operation: None, failure: Failure::ClientSetup(source) }
     }
 
     /// The operation that failed; `None` when the client itself could not be set up.
@@ -150,9 +134,7 @@ impl TwilioError {
                 _ => kind_of_status(*status),
             },
             Failure::UnexpectedResponse { status, .. } => kind_of_status(*status),
-            Failure::Timeout { .. } | Failure::Connect { .. } | Failure::Transport { .. } => {
-                ErrorKind::Unavailable
-            }
+            Failure::Timeout { .. } | Failure::Connect { .. } | Failure::Transport { .. } => ErrorKind::Unavailable,
             Failure::InvalidSid { .. } => ErrorKind::Invalid,
             Failure::Decode { .. }
             | Failure::ResponseTooLarge { .. }
@@ -167,15 +149,9 @@ impl TwilioError {
     /// the current state first.
     pub fn outcome_unknown(&self) -> bool {
         let reached_twilio = match &self.failure {
-            Failure::Api { status, .. } | Failure::UnexpectedResponse { status, .. } => {
-                *status >= 500
-            }
-            Failure::Timeout {
-                while_connecting, ..
-            } => !while_connecting,
-            Failure::Decode { .. }
-            | Failure::Transport { .. }
-            | Failure::ResponseTooLarge { .. } => true,
+            Failure::Api { status, .. } | Failure::UnexpectedResponse { status, .. } => *status >= 500,
+            Failure::Timeout { while_connecting, .. } => !while_connecting,
+            Failure::Decode { .. } | Failure::Transport { .. } | Failure::ResponseTooLarge { .. } => true,
             Failure::Connect { .. }
             | Failure::InvalidSid { .. }
             | Failure::UnsafePageUrl { .. }
@@ -216,13 +192,9 @@ impl From<TwilioError> for ProviderError {
     fn from(error: TwilioError) -> Self {
         let operation = error.operation.map_or("SetUpClient", Operation::name);
         let (message, code, link) = match &error.failure {
-            Failure::Api {
-                error: api_error, ..
-            } => (
-                api_error.message.clone(),
-                api_error.code.map(|code| code.to_string()),
-                api_error.more_info.clone(),
-            ),
+            Failure::Api { error: api_error, .. } => {
+                (api_error.message.clone(), api_error.code.map(|code| code.to_string()), api_error.more_info.clone())
+            }
             failure => (failure.to_string(), None, None),
         };
         let mut hints = Vec::new();
@@ -230,7 +202,10 @@ impl From<TwilioError> for ProviderError {
             hints.push(format!("see {link}"));
         }
         if error.outcome_unknown() {
-            hints.push("Twilio may have applied this change before the call failed; read the current state before retrying".to_owned());
+            hints.push(
+                "Twilio may have applied this change before the call failed; read the current state before retrying"
+                    .to_owned(),
+            );
         }
         let mut converted = ProviderError::new(error.kind(), "twilio", operation, message);
         if let Some(code) = code {
@@ -261,17 +236,8 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
     if collapsed.is_empty() {
         return "(empty body)".to_owned();
     }
-    let mut shown: String = collapsed
-        .chars()
-        .take(LIMIT)
-        .map(|character| {
-            if character.is_control() {
-                '?'
-            } else {
-                character
-            }
-        })
-        .collect();
+    let mut shown: String =
+        collapsed.chars().take(LIMIT).map(|character| if character.is_control() { '?' } else { character }).collect();
     if collapsed.chars().count() > LIMIT {
         shown.push('…');
     }
@@ -283,16 +249,8 @@ mod tests {
     use super::*;
 
     fn api(status: u16, code: Option<u32>) -> TwilioError {
-        let error = ApiError {
-            code,
-            message: "m".to_owned(),
-            more_info: None,
-            status: Some(status),
-        };
-        TwilioError::new(
-            Operation::CreateAwsCredential,
-            Failure::Api { status, error },
-        )
+        let error = ApiError { code, message: "m".to_owned(), more_info: None, status: Some(status) };
+        TwilioError::new(Operation::CreateAwsCredential, Failure::Api { status, error })
     }
 
     #[test]
@@ -337,12 +295,7 @@ mod tests {
             Operation::FetchAwsCredential,
             Failure::Api {
                 status: 500,
-                error: ApiError {
-                    code: None,
-                    message: "m".to_owned(),
-                    more_info: None,
-                    status: None,
-                },
+                error: ApiError { code: None, message: "m".to_owned(), more_info: None, status: None },
             },
         );
         assert!(!read.outcome_unknown());
@@ -351,15 +304,8 @@ mod tests {
     #[test]
     fn excerpt_is_one_bounded_line() {
         assert_eq!(excerpt(b""), "(empty body)");
-        assert_eq!(
-            excerpt(b"<html>\n  <h1>Bad\tGateway</h1>\n</html>"),
-            "`<html> <h1>Bad Gateway</h1> </html>`"
-        );
+        assert_eq!(excerpt(b"<html>\n  <h1>Bad\tGateway</h1>\n</html>"), "`<html> <h1>Bad Gateway</h1> </html>`");
         let long = excerpt("x".repeat(500).as_bytes());
-        assert_eq!(
-            long.chars().count(),
-            200 + 3,
-            "200 characters, two backticks and an ellipsis"
-        );
+        assert_eq!(long.chars().count(), 200 + 3, "200 characters, two backticks and an ellipsis");
     }
 }

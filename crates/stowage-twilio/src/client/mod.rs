@@ -25,8 +25,8 @@ pub use calls::CallCounts;
 pub use endpoints::{EndpointError, TwilioApi, TwilioEndpoints};
 pub use error::{ApiError, Failure, TwilioError};
 pub use models::{
-    AwsCredential, CreateAwsCredential, CreatePublicKey, PublicKey, StorageSettings,
-    StorageSettingsKind, StorageSettingsUpdate,
+    AwsCredential, CreateAwsCredential, CreatePublicKey, PublicKey, StorageSettings, StorageSettingsKind,
+    StorageSettingsUpdate,
 };
 pub use operation::Operation;
 pub use retry::RetryPolicy;
@@ -47,10 +47,7 @@ pub struct Timeouts {
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Self {
-            connect: Duration::from_secs(5),
-            request: Duration::from_secs(30),
-        }
+        Self { connect: Duration::from_secs(5), request: Duration::from_secs(30) }
     }
 }
 
@@ -80,11 +77,7 @@ impl fmt::Debug for TwilioClient {
 
 impl TwilioClient {
     /// A client with the default [`Timeouts`] (connect 5 s, request 30 s).
-    pub fn new(
-        auth: TwilioAuth,
-        endpoints: TwilioEndpoints,
-        retry: RetryPolicy,
-    ) -> Result<Self, TwilioError> {
+    pub fn new(auth: TwilioAuth, endpoints: TwilioEndpoints, retry: RetryPolicy) -> Result<Self, TwilioError> {
         Self::with_timeouts(auth, endpoints, retry, Timeouts::default())
     }
 
@@ -103,14 +96,7 @@ impl TwilioClient {
             .user_agent(concat!("stowage/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(TwilioError::client_setup)?;
-        Ok(Self {
-            http,
-            auth,
-            endpoints,
-            retry,
-            timeouts,
-            calls: Arc::default(),
-        })
+        Ok(Self { http, auth, endpoints, retry, timeouts, calls: Arc::default() })
     }
 
     /// Requests sent so far by this client and its clones.
@@ -122,49 +108,27 @@ impl TwilioClient {
 
     /// Every AWS credential of the account, all pages.
     pub async fn list_aws_credentials(&self) -> Result<Vec<AwsCredential>, TwilioError> {
-        self.list(
-            Operation::ListAwsCredentials,
-            TwilioApi::Accounts,
-            &AWS_CREDENTIALS,
-        )
-        .await
+        self.list(Operation::ListAwsCredentials, TwilioApi::Accounts, &AWS_CREDENTIALS).await
     }
 
     /// The credential, or `None` when Twilio does not know it (404).
-    pub async fn fetch_aws_credential(
-        &self,
-        sid: &str,
-    ) -> Result<Option<AwsCredential>, TwilioError> {
+    pub async fn fetch_aws_credential(&self, sid: &str) -> Result<Option<AwsCredential>, TwilioError> {
         let url = self.credential_url(Operation::FetchAwsCredential, &AWS_CREDENTIALS, sid)?;
-        self.fetch_optional(Operation::FetchAwsCredential, &url)
-            .await
+        self.fetch_optional(Operation::FetchAwsCredential, &url).await
     }
 
     /// Stores an AWS access key in Twilio. Retried only when Twilio throttles it (429), since
     /// a create whose answer was lost may have happened: see [`TwilioError::outcome_unknown`].
-    pub async fn create_aws_credential(
-        &self,
-        request: &CreateAwsCredential<'_>,
-    ) -> Result<AwsCredential, TwilioError> {
+    pub async fn create_aws_credential(&self, request: &CreateAwsCredential<'_>) -> Result<AwsCredential, TwilioError> {
         let url = self.endpoints.url(TwilioApi::Accounts, &AWS_CREDENTIALS);
-        self.call(Operation::CreateAwsCredential, &url, Some(&request.form()))
-            .await
+        self.call(Operation::CreateAwsCredential, &url, Some(&request.form())).await
     }
 
     /// Renames the credential, the only change Twilio allows: the AWS key inside can never
     /// be replaced, so a new key needs a new credential.
-    pub async fn update_aws_credential(
-        &self,
-        sid: &str,
-        friendly_name: &str,
-    ) -> Result<AwsCredential, TwilioError> {
+    pub async fn update_aws_credential(&self, sid: &str, friendly_name: &str) -> Result<AwsCredential, TwilioError> {
         let url = self.credential_url(Operation::UpdateAwsCredential, &AWS_CREDENTIALS, sid)?;
-        self.call(
-            Operation::UpdateAwsCredential,
-            &url,
-            Some(&models::rename_form(friendly_name)),
-        )
-        .await
+        self.call(Operation::UpdateAwsCredential, &url, Some(&models::rename_form(friendly_name))).await
     }
 
     /// Deletes the credential; `false` when it was already gone (404).
@@ -177,8 +141,7 @@ impl TwilioClient {
 
     /// Every public key of the account, all pages.
     pub async fn list_public_keys(&self) -> Result<Vec<PublicKey>, TwilioError> {
-        self.list(Operation::ListPublicKeys, TwilioApi::Accounts, &PUBLIC_KEYS)
-            .await
+        self.list(Operation::ListPublicKeys, TwilioApi::Accounts, &PUBLIC_KEYS).await
     }
 
     /// The public key, or `None` when Twilio does not know it (404).
@@ -189,28 +152,15 @@ impl TwilioClient {
 
     /// Stores a public key in Twilio. Retried only on 429, like
     /// [`create_aws_credential`](Self::create_aws_credential).
-    pub async fn create_public_key(
-        &self,
-        request: &CreatePublicKey<'_>,
-    ) -> Result<PublicKey, TwilioError> {
+    pub async fn create_public_key(&self, request: &CreatePublicKey<'_>) -> Result<PublicKey, TwilioError> {
         let url = self.endpoints.url(TwilioApi::Accounts, &PUBLIC_KEYS);
-        self.call(Operation::CreatePublicKey, &url, Some(&request.form()))
-            .await
+        self.call(Operation::CreatePublicKey, &url, Some(&request.form())).await
     }
 
     /// Renames the public key, the only change Twilio allows.
-    pub async fn update_public_key(
-        &self,
-        sid: &str,
-        friendly_name: &str,
-    ) -> Result<PublicKey, TwilioError> {
+    pub async fn update_public_key(&self, sid: &str, friendly_name: &str) -> Result<PublicKey, TwilioError> {
         let url = self.credential_url(Operation::UpdatePublicKey, &PUBLIC_KEYS, sid)?;
-        self.call(
-            Operation::UpdatePublicKey,
-            &url,
-            Some(&models::rename_form(friendly_name)),
-        )
-        .await
+        self.call(Operation::UpdatePublicKey, &url, Some(&models::rename_form(friendly_name))).await
     }
 
     /// Deletes the public key; `false` when it was already gone (404).
@@ -222,10 +172,7 @@ impl TwilioClient {
     // Storage settings (Video v1)
 
     /// The recording or composition settings singleton.
-    pub async fn fetch_storage_settings(
-        &self,
-        kind: StorageSettingsKind,
-    ) -> Result<StorageSettings, TwilioError> {
+    pub async fn fetch_storage_settings(&self, kind: StorageSettingsKind) -> Result<StorageSettings, TwilioError> {
         let (operation, _) = settings_operations(kind);
         self.call(operation, &self.settings_url(kind), None).await
     }
@@ -237,53 +184,38 @@ impl TwilioClient {
         settings: &StorageSettingsUpdate,
     ) -> Result<StorageSettings, TwilioError> {
         let (_, operation) = settings_operations(kind);
-        self.call(operation, &self.settings_url(kind), Some(&settings.form()))
-            .await
+        self.call(operation, &self.settings_url(kind), Some(&settings.form())).await
     }
 
     pub async fn fetch_recording_settings(&self) -> Result<StorageSettings, TwilioError> {
-        self.fetch_storage_settings(StorageSettingsKind::Recording)
-            .await
+        self.fetch_storage_settings(StorageSettingsKind::Recording).await
     }
 
     pub async fn update_recording_settings(
         &self,
         settings: &StorageSettingsUpdate,
     ) -> Result<StorageSettings, TwilioError> {
-        self.update_storage_settings(StorageSettingsKind::Recording, settings)
-            .await
+        self.update_storage_settings(StorageSettingsKind::Recording, settings).await
     }
 
     pub async fn fetch_composition_settings(&self) -> Result<StorageSettings, TwilioError> {
-        self.fetch_storage_settings(StorageSettingsKind::Composition)
-            .await
+        self.fetch_storage_settings(StorageSettingsKind::Composition).await
     }
 
     pub async fn update_composition_settings(
         &self,
         settings: &StorageSettingsUpdate,
     ) -> Result<StorageSettings, TwilioError> {
-        self.update_storage_settings(StorageSettingsKind::Composition, settings)
-            .await
+        self.update_storage_settings(StorageSettingsKind::Composition, settings).await
     }
 
     /// `collection/{sid}`, once the SID has the shape Twilio gives it (`CR` and 32 hex digits).
-    fn credential_url(
-        &self,
-        operation: Operation,
-        collection: &[&str],
-        sid: &str,
-    ) -> Result<Url, TwilioError> {
-        let is_credential_sid = sid.strip_prefix("CR").is_some_and(|digits| {
-            digits.len() == 32 && digits.bytes().all(|byte| byte.is_ascii_hexdigit())
-        });
+    fn credential_url(&self, operation: Operation, collection: &[&str], sid: &str) -> Result<Url, TwilioError> {
+        let is_credential_sid = sid
+            .strip_prefix("CR")
+            .is_some_and(|digits| digits.len() == 32 && digits.bytes().all(|byte| byte.is_ascii_hexdigit()));
         if !is_credential_sid {
-            return Err(TwilioError::new(
-                operation,
-                Failure::InvalidSid {
-                    sid: sid.to_owned(),
-                },
-            ));
+            return Err(TwilioError::new(operation, Failure::InvalidSid { sid: sid.to_owned() }));
         }
         let segments: Vec<&str> = collection.iter().copied().chain([sid]).collect();
         Ok(self.endpoints.url(TwilioApi::Accounts, &segments))
@@ -294,21 +226,14 @@ impl TwilioClient {
             StorageSettingsKind::Recording => "RecordingSettings",
             StorageSettingsKind::Composition => "CompositionSettings",
         };
-        self.endpoints
-            .url(TwilioApi::Video, &["v1", resource, "Default"])
+        self.endpoints.url(TwilioApi::Video, &["v1", resource, "Default"])
     }
 }
 
 /// The fetch and update operations of a settings singleton.
 fn settings_operations(kind: StorageSettingsKind) -> (Operation, Operation) {
     match kind {
-        StorageSettingsKind::Recording => (
-            Operation::FetchRecordingSettings,
-            Operation::UpdateRecordingSettings,
-        ),
-        StorageSettingsKind::Composition => (
-            Operation::FetchCompositionSettings,
-            Operation::UpdateCompositionSettings,
-        ),
+        StorageSettingsKind::Recording => (Operation::FetchRecordingSettings, Operation::UpdateRecordingSettings),
+        StorageSettingsKind::Composition => (Operation::FetchCompositionSettings, Operation::UpdateCompositionSettings),
     }
 }

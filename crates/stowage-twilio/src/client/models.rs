@@ -192,10 +192,7 @@ mod tests {
             encryption_key_sid: None,
             encryption_enabled: Some(true),
         };
-        assert_eq!(
-            update.form(),
-            "FriendlyName=stowage+dev&AwsStorageEnabled=false&EncryptionEnabled=true"
-        );
+        assert_eq!(update.form(), "FriendlyName=stowage+dev&AwsStorageEnabled=false&EncryptionEnabled=true");
     }
 
     #[test]

@@ -75,10 +75,7 @@ impl Operation {
     /// was lost, sending it again makes a second credential holding the same AWS secret, which
     /// nothing would ever clean up.
     pub fn is_idempotent(self) -> bool {
-        !matches!(
-            self,
-            Operation::CreateAwsCredential | Operation::CreatePublicKey
-        )
+        !matches!(self, Operation::CreateAwsCredential | Operation::CreatePublicKey)
     }
 
     pub(crate) fn method(self) -> Method {
@@ -124,23 +121,15 @@ mod tests {
 
     #[test]
     fn only_creates_are_not_idempotent() {
-        let not_idempotent: Vec<_> = Operation::ALL
-            .into_iter()
-            .filter(|operation| !operation.is_idempotent())
-            .collect();
-        assert_eq!(
-            not_idempotent,
-            [Operation::CreateAwsCredential, Operation::CreatePublicKey]
-        );
+        let not_idempotent: Vec<_> =
+            Operation::ALL.into_iter().filter(|operation| !operation.is_idempotent()).collect();
+        assert_eq!(not_idempotent, [Operation::CreateAwsCredential, Operation::CreatePublicKey]);
     }
 
     #[test]
     fn reads_are_the_gets() {
-        let reads: Vec<_> = Operation::ALL
-            .into_iter()
-            .filter(|operation| !operation.is_write())
-            .map(Operation::name)
-            .collect();
+        let reads: Vec<_> =
+            Operation::ALL.into_iter().filter(|operation| !operation.is_write()).map(Operation::name).collect();
         assert_eq!(
             reads,
             [

@@ -21,21 +21,14 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self {
-            max_attempts: 5,
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(10),
-        }
+        Self { max_attempts: 5, base_delay: Duration::from_millis(200), max_delay: Duration::from_secs(10) }
     }
 }
 
 impl RetryPolicy {
     /// A policy that never retries.
     pub fn never() -> Self {
-        Self {
-            max_attempts: 1,
-            ..Self::default()
-        }
+        Self { max_attempts: 1, ..Self::default() }
     }
 
     pub(crate) fn attempts(&self) -> u32 {
@@ -58,12 +51,7 @@ impl RetryPolicy {
 
     /// The wait before retrying a throttled (429) request: what Twilio asked for, capped,
     /// or the usual backoff when it did not say.
-    pub(crate) fn throttled_delay(
-        &self,
-        retry_after: Option<Duration>,
-        retry: u32,
-        random: &mut impl Rng,
-    ) -> Duration {
+    pub(crate) fn throttled_delay(&self, retry_after: Option<Duration>, retry: u32, random: &mut impl Rng) -> Duration {
         match retry_after {
             Some(asked) => asked.min(self.max_delay),
             None => self.backoff(retry, random),
@@ -74,13 +62,7 @@ impl RetryPolicy {
 /// `Retry-After` in whole seconds. The HTTP-date form is not used by Twilio; it falls back to
 /// the usual backoff.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let seconds = headers
-        .get(RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()?;
+    let seconds = headers.get(RETRY_AFTER)?.to_str().ok()?.trim().parse::<u64>().ok()?;
     Some(Duration::from_secs(seconds))
 }
 
@@ -93,51 +75,30 @@ mod tests {
     use super::*;
 
     fn policy() -> RetryPolicy {
-        RetryPolicy {
-            max_attempts: 5,
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(1),
-        }
+        RetryPolicy { max_attempts: 5, base_delay: Duration::from_millis(100), max_delay: Duration::from_secs(1) }
     }
 
     #[test]
     fn ceiling_doubles_until_the_cap() {
-        let ceilings: Vec<_> = (1..=6)
-            .map(|retry| policy().backoff_ceiling(retry))
-            .collect();
+        let ceilings: Vec<_> = (1..=6).map(|retry| policy().backoff_ceiling(retry)).collect();
         assert_eq!(
             ceilings,
             [100, 200, 400, 800, 1000, 1000].map(Duration::from_millis),
             "100 ms doubling, capped at 1 s"
         );
-        assert_eq!(
-            policy().backoff_ceiling(u32::MAX),
-            Duration::from_secs(1),
-            "no overflow"
-        );
+        assert_eq!(policy().backoff_ceiling(u32::MAX), Duration::from_secs(1), "no overflow");
     }
 
     #[test]
     fn backoff_is_jittered_below_the_ceiling() {
         let mut random = StdRng::seed_from_u64(7);
         for retry in 1..=6 {
-            let delays: Vec<_> = (0..200)
-                .map(|_| policy().backoff(retry, &mut random))
-                .collect();
+            let delays: Vec<_> = (0..200).map(|_| policy().backoff(retry, &mut random)).collect();
             let ceiling = policy().backoff_ceiling(retry);
-            assert!(
-                delays.iter().all(|delay| *delay <= ceiling),
-                "retry {retry} over {ceiling:?}"
-            );
+            assert!(delays.iter().all(|delay| *delay <= ceiling), "retry {retry} over {ceiling:?}");
             let distinct: std::collections::BTreeSet<_> = delays.iter().collect();
-            assert!(
-                distinct.len() > 100,
-                "retry {retry}: delays are spread, not fixed"
-            );
-            assert!(
-                delays.iter().any(|delay| *delay < ceiling / 2),
-                "full jitter reaches low values"
-            );
+            assert!(distinct.len() > 100, "retry {retry}: delays are spread, not fixed");
+            assert!(delays.iter().any(|delay| *delay < ceiling / 2), "full jitter reaches low values");
         }
     }
 
@@ -146,10 +107,7 @@ mod tests {
         let mut random = StdRng::seed_from_u64(7);
         let asked = Duration::from_millis(700);
         assert_eq!(policy().throttled_delay(Some(asked), 1, &mut random), asked);
-        assert_eq!(
-            policy().throttled_delay(Some(Duration::from_secs(60)), 1, &mut random),
-            Duration::from_secs(1)
-        );
+        assert_eq!(policy().throttled_delay(Some(Duration::from_secs(60)), 1, &mut random), Duration::from_secs(1));
         let unasked = policy().throttled_delay(None, 3, &mut random);
         assert!(unasked <= policy().backoff_ceiling(3));
     }
@@ -170,14 +128,7 @@ mod tests {
 
     #[test]
     fn zero_attempts_still_sends_once() {
-        assert_eq!(
-            RetryPolicy {
-                max_attempts: 0,
-                ..policy()
-            }
-            .attempts(),
-            1
-        );
+        assert_eq!(RetryPolicy { max_attempts: 0, ..policy() }.attempts(), 1);
         assert_eq!(RetryPolicy::never().attempts(), 1);
     }
 }

@@ -55,11 +55,7 @@ impl TwilioClient {
 
     /// A DELETE: `true` when it deleted something, `false` when it was already gone (404),
     /// which is also what a retry of a delete whose first answer was lost sees.
-    pub(super) async fn delete(
-        &self,
-        operation: Operation,
-        url: &Url,
-    ) -> Result<bool, TwilioError> {
+    pub(super) async fn delete(&self, operation: Operation, url: &Url) -> Result<bool, TwilioError> {
         let response = self.send(operation, url, None).await?;
         match response.status {
             StatusCode::NOT_FOUND => Ok(false),
@@ -89,11 +85,7 @@ impl TwilioClient {
             visited.insert(url.clone());
             url = self.next_page_url(operation, api, &url, next)?;
             if visited.contains(&url) {
-                return Err(unsafe_page_url(
-                    operation,
-                    &url,
-                    "it was visited already, so the pages would never end",
-                ));
+                return Err(unsafe_page_url(operation, &url, "it was visited already, so the pages would never end"));
             }
         }
     }
@@ -108,32 +100,17 @@ impl TwilioClient {
         next: &str,
     ) -> Result<Url, TwilioError> {
         let next_url = current.join(next).map_err(|_| {
-            TwilioError::new(
-                operation,
-                Failure::UnsafePageUrl {
-                    url: next.to_owned(),
-                    reason: "it is not a URL",
-                },
-            )
+            TwilioError::new(operation, Failure::UnsafePageUrl { url: next.to_owned(), reason: "it is not a URL" })
         })?;
         if next_url.origin() != self.endpoints.base(api).origin() {
-            return Err(unsafe_page_url(
-                operation,
-                &next_url,
-                "it is not on the configured Twilio endpoint",
-            ));
+            return Err(unsafe_page_url(operation, &next_url, "it is not on the configured Twilio endpoint"));
         }
         Ok(next_url)
     }
 
     /// Sends the request until it succeeds, fails for good, or runs out of attempts. Any
     /// HTTP response is `Ok`; the caller decides what its status means.
-    async fn send(
-        &self,
-        operation: Operation,
-        url: &Url,
-        form: Option<&str>,
-    ) -> Result<Response, TwilioError> {
+    async fn send(&self, operation: Operation, url: &Url, form: Option<&str>) -> Result<Response, TwilioError> {
         let attempts = self.retry.attempts();
         let mut attempt = 1;
         loop {
@@ -165,12 +142,7 @@ impl TwilioClient {
                 Some(delay) if attempt < attempts => delay,
                 _ => return outcome,
             };
-            tracing::debug!(
-                operation = operation.name(),
-                attempt,
-                delay_ms = milliseconds(delay),
-                "retrying"
-            );
+            tracing::debug!(operation = operation.name(), attempt, delay_ms = milliseconds(delay), "retrying");
             tokio::time::sleep(delay).await;
             attempt += 1;
         }
@@ -187,10 +159,9 @@ impl TwilioClient {
         match outcome {
             // Throttled: Twilio refused the request without acting on it, so even a create
             // may be sent again.
-            Ok(response) if response.status == StatusCode::TOO_MANY_REQUESTS => Some(
-                self.retry
-                    .throttled_delay(response.retry_after, attempt, &mut random),
-            ),
+            Ok(response) if response.status == StatusCode::TOO_MANY_REQUESTS => {
+                Some(self.retry.throttled_delay(response.retry_after, attempt, &mut random))
+            }
             // A server error or a lost connection leaves unknown whether Twilio acted: only
             // a request that may be sent twice is sent again.
             Ok(response) if response.status.is_server_error() && operation.is_idempotent() => {
@@ -200,9 +171,7 @@ impl TwilioClient {
                 if operation.is_idempotent()
                     && matches!(
                         error.failure(),
-                        Failure::Timeout { .. }
-                            | Failure::Connect { .. }
-                            | Failure::Transport { .. }
+                        Failure::Timeout { .. } | Failure::Connect { .. } | Failure::Transport { .. }
                     ) =>
             {
                 Some(self.retry.backoff(attempt, &mut random))
@@ -212,24 +181,16 @@ impl TwilioClient {
     }
 
     /// One request and its whole response.
-    async fn attempt(
-        &self,
-        operation: Operation,
-        url: &Url,
-        form: Option<&str>,
-    ) -> Result<Response, TwilioError> {
+    async fn attempt(&self, operation: Operation, url: &Url, form: Option<&str>) -> Result<Response, TwilioError> {
         let mut request = self
             .http
             .request(operation.method(), url.clone())
             .basic_auth(self.auth.username(), Some(self.auth.password().expose()))
             .header(ACCEPT, "application/json");
         if let Some(form) = form {
-            request = request
-                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(form.to_owned());
+            request = request.header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(form.to_owned());
         }
-        let transport_error =
-            |source| TwilioError::new(operation, self.transport_failure(url, source));
+        let transport_error = |source| TwilioError::new(operation, self.transport_failure(url, source));
         let mut response = request.send().await.map_err(transport_error)?;
         let status = response.status();
         let retry_after = retry::retry_after(response.headers());
@@ -238,48 +199,24 @@ impl TwilioClient {
             if body.len() + chunk.len() > RESPONSE_LIMIT_BYTES {
                 return Err(TwilioError::new(
                     operation,
-                    Failure::ResponseTooLarge {
-                        url: url.to_string(),
-                        limit_bytes: RESPONSE_LIMIT_BYTES,
-                    },
+                    Failure::ResponseTooLarge { url: url.to_string(), limit_bytes: RESPONSE_LIMIT_BYTES },
                 ));
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Response {
-            status,
-            retry_after,
-            body,
-        })
+        Ok(Response { status, retry_after, body })
     }
 
     fn transport_failure(&self, url: &Url, source: reqwest::Error) -> Failure {
         let url = url.to_string();
         if source.is_timeout() {
             let while_connecting = source.is_connect();
-            let limit = if while_connecting {
-                self.timeouts.connect
-            } else {
-                self.timeouts.request
-            };
-            Failure::Timeout {
-                url,
-                limit,
-                while_connecting,
-                source,
-            }
+            let limit = if while_connecting { self.timeouts.connect } else { self.timeouts.request };
+            Failure::Timeout { url, limit, while_connecting, source }
         } else if source.is_connect() {
-            Failure::Connect {
-                url,
-                cause: error::root_cause(&source),
-                source,
-            }
+            Failure::Connect { url, cause: error::root_cause(&source), source }
         } else {
-            Failure::Transport {
-                url,
-                cause: error::root_cause(&source),
-                source,
-            }
+            Failure::Transport { url, cause: error::root_cause(&source), source }
         }
     }
 }
@@ -289,15 +226,8 @@ fn decode<T: DeserializeOwned>(operation: Operation, response: Response) -> Resu
     if !response.status.is_success() {
         return Err(error_response(operation, response));
     }
-    serde_json::from_slice(&response.body).map_err(|source| {
-        TwilioError::new(
-            operation,
-            Failure::Decode {
-                status: response.status.as_u16(),
-                source,
-            },
-        )
-    })
+    serde_json::from_slice(&response.body)
+        .map_err(|source| TwilioError::new(operation, Failure::Decode { status: response.status.as_u16(), source }))
 }
 
 /// The error a non-2xx response stands for: Twilio's own error body when it sent one.
@@ -305,22 +235,13 @@ fn error_response(operation: Operation, response: Response) -> TwilioError {
     let status = response.status.as_u16();
     let failure = match serde_json::from_slice::<ApiError>(&response.body) {
         Ok(error) => Failure::Api { status, error },
-        Err(_) => Failure::UnexpectedResponse {
-            status,
-            excerpt: error::excerpt(&response.body),
-        },
+        Err(_) => Failure::UnexpectedResponse { status, excerpt: error::excerpt(&response.body) },
     };
     TwilioError::new(operation, failure)
 }
 
 fn unsafe_page_url(operation: Operation, url: &Url, reason: &'static str) -> TwilioError {
-    TwilioError::new(
-        operation,
-        Failure::UnsafePageUrl {
-            url: url.to_string(),
-            reason,
-        },
-    )
+    TwilioError::new(operation, Failure::UnsafePageUrl { url: url.to_string(), reason })
 }
 
 fn milliseconds(duration: Duration) -> u64 {

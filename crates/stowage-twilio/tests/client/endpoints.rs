@@ -3,31 +3,19 @@ use stowage_twilio::TwilioEndpoints;
 #[test]
 fn defaults_are_twilio() {
     let endpoints = TwilioEndpoints::from_overrides(None, None).expect("defaults");
-    assert_eq!(
-        endpoints.accounts().as_str(),
-        "https://accounts.twilio.com/"
-    );
+    assert_eq!(endpoints.accounts().as_str(), "https://accounts.twilio.com/");
     assert_eq!(endpoints.video().as_str(), "https://video.twilio.com/");
 }
 
 #[test]
 fn plain_http_is_accepted_for_loopback_hosts() {
-    for url in [
-        "http://127.0.0.1:4010",
-        "http://127.1.2.3",
-        "http://[::1]:4010/",
-        "http://localhost:4010/twilio",
-    ] {
+    for url in ["http://127.0.0.1:4010", "http://127.1.2.3", "http://[::1]:4010/", "http://localhost:4010/twilio"] {
         let endpoints = TwilioEndpoints::from_overrides(Some(url), Some(url)).expect(url);
         assert_eq!(endpoints.accounts(), endpoints.video(), "{url}");
         assert_eq!(endpoints.accounts().scheme(), "http", "{url}");
     }
-    let remote = TwilioEndpoints::from_overrides(Some("https://twilio.example.com/proxy"), None)
-        .expect("https");
-    assert_eq!(
-        remote.accounts().as_str(),
-        "https://twilio.example.com/proxy"
-    );
+    let remote = TwilioEndpoints::from_overrides(Some("https://twilio.example.com/proxy"), None).expect("https");
+    assert_eq!(remote.accounts().as_str(), "https://twilio.example.com/proxy");
 }
 
 #[test]
@@ -46,14 +34,8 @@ fn unusable_overrides_are_refused_with_a_message() {
     for (accounts, video) in cases {
         let error = TwilioEndpoints::from_overrides(accounts, video).expect_err("refused");
         let message = error.to_string();
-        assert!(
-            !message.contains("hunter2"),
-            "a password in the URL is not shown: {message}"
-        );
-        report.push_str(&format!(
-            "{}\n  {message}\n",
-            accounts.or(video).unwrap_or_default()
-        ));
+        assert!(!message.contains("hunter2"), "a password in the URL is not shown: {message}");
+        report.push_str(&format!("{}\n  {message}\n", accounts.or(video).unwrap_or_default()));
     }
     insta::assert_snapshot!(report);
 }

@@ -7,10 +7,7 @@ fn port_filter() -> Vec<(&'static str, &'static str)> {
     vec![(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]")]
 }
 
-async fn create(
-    fake: &FakeTwilio,
-    retry: RetryPolicy,
-) -> Result<stowage_twilio::AwsCredential, TwilioError> {
+async fn create(fake: &FakeTwilio, retry: RetryPolicy) -> Result<stowage_twilio::AwsCredential, TwilioError> {
     let secret = Secret::new(AWS_SECRET);
     let request = CreateAwsCredential {
         access_key_id: "AKIAIOSFODNN7EXAMPLE",
@@ -23,20 +20,14 @@ async fn create(
 
 #[tokio::test]
 async fn twilio_error_bodies_are_parsed() {
-    let fake =
-        FakeTwilio::start([Reply::twilio_error(400, 70106, "Invalid AWS credentials")]).await;
+    let fake = FakeTwilio::start([Reply::twilio_error(400, 70106, "Invalid AWS credentials")]).await;
 
-    let error = create(&fake, RetryPolicy::never())
-        .await
-        .expect_err("refused");
+    let error = create(&fake, RetryPolicy::never()).await.expect_err("refused");
 
     let api_error = error.api_error().expect("a Twilio error body");
     assert_eq!(api_error.code, Some(70106));
     assert_eq!(api_error.message, "Invalid AWS credentials");
-    assert_eq!(
-        api_error.more_info.as_deref(),
-        Some("https://www.twilio.com/docs/errors/70106")
-    );
+    assert_eq!(api_error.more_info.as_deref(), Some("https://www.twilio.com/docs/errors/70106"));
     assert_eq!(api_error.status, Some(400));
     assert_eq!(error.status(), Some(400));
     assert_eq!(error.kind(), ErrorKind::Invalid);
@@ -50,15 +41,8 @@ async fn error_messages() {
         Reply::twilio_error(400, 70106, "Invalid AWS credentials"),
         Reply::twilio_error(401, 20003, "Authenticate"),
         Reply::twilio_error(429, 20429, "Too Many Requests"),
-        Reply::json(
-            500,
-            serde_json::json!({"message": "Internal error", "status": 500}),
-        ),
-        Reply::text(
-            502,
-            "text/html",
-            "<html>\n<body><h1>502 Bad Gateway</h1></body>\n</html>\n",
-        ),
+        Reply::json(500, serde_json::json!({"message": "Internal error", "status": 500})),
+        Reply::text(502, "text/html", "<html>\n<body><h1>502 Bad Gateway</h1></body>\n</html>\n"),
         Reply::empty(503),
         Reply::text(301, "text/plain", "moved"),
         Reply::json(201, serde_json::json!({"sid": 42})),
@@ -66,9 +50,7 @@ async fn error_messages() {
     let fake = FakeTwilio::start(cases).await;
     let mut report = String::new();
     for _ in 0..8 {
-        let error = create(&fake, RetryPolicy::never())
-            .await
-            .expect_err("fails");
+        let error = create(&fake, RetryPolicy::never()).await.expect_err("fails");
         report.push_str(&format!("[{}] {error}\n", error.kind()));
     }
     insta::with_settings!({ filters => port_filter() }, {
@@ -85,14 +67,8 @@ async fn provider_errors_keep_code_and_link() {
     .await;
     let mut report = String::new();
     for _ in 0..2 {
-        let error: ProviderError = create(&fake, RetryPolicy::never())
-            .await
-            .expect_err("fails")
-            .into();
-        report.push_str(&format!(
-            "{error}\n  code: {:?}\n  hint: {:?}\n",
-            error.code, error.hint
-        ));
+        let error: ProviderError = create(&fake, RetryPolicy::never()).await.expect_err("fails").into();
+        report.push_str(&format!("{error}\n  code: {:?}\n  hint: {:?}\n", error.code, error.hint));
     }
     insta::assert_snapshot!(report);
 }
@@ -104,15 +80,11 @@ async fn no_error_shows_the_request_body() {
         Reply::text(500, "text/plain", "oops"),
     ])
     .await;
-    let encoded_secret: String =
-        url::form_urlencoded::byte_serialize(AWS_SECRET.as_bytes()).collect();
+    let encoded_secret: String = url::form_urlencoded::byte_serialize(AWS_SECRET.as_bytes()).collect();
     for _ in 0..2 {
         let error = create(&fake, quick_retries(3)).await.expect_err("fails");
         let mut shown = format!("{error} {error:?}");
         shown.push_str(&ProviderError::from(error).to_string());
-        assert!(
-            !shown.contains(AWS_SECRET) && !shown.contains(&encoded_secret),
-            "{shown}"
-        );
+        assert!(!shown.contains(AWS_SECRET) && !shown.contains(&encoded_secret), "{shown}");
     }
 }

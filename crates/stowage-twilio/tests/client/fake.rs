@@ -36,31 +36,16 @@ impl Reply {
     }
 
     pub fn text(status: u16, content_type: &str, body: &str) -> Self {
-        Self {
-            status,
-            headers: vec![("content-type", content_type.to_owned())],
-            body: body.to_owned(),
-            hang: false,
-        }
+        Self { status, headers: vec![("content-type", content_type.to_owned())], body: body.to_owned(), hang: false }
     }
 
     pub fn empty(status: u16) -> Self {
-        Self {
-            status,
-            headers: Vec::new(),
-            body: String::new(),
-            hang: false,
-        }
+        Self { status, headers: Vec::new(), body: String::new(), hang: false }
     }
 
     /// Never answers: the client's timeout has to end the wait.
     pub fn hang() -> Self {
-        Self {
-            status: 200,
-            headers: Vec::new(),
-            body: String::new(),
-            hang: true,
-        }
+        Self { status: 200, headers: Vec::new(), body: String::new(), hang: true }
     }
 
     pub fn header(mut self, name: &'static str, value: &str) -> Self {
@@ -105,27 +90,14 @@ pub struct FakeTwilio {
 
 impl FakeTwilio {
     pub async fn start(replies: impl IntoIterator<Item = Reply>) -> Self {
-        let script = Arc::new(Mutex::new(Script {
-            replies: replies.into_iter().collect(),
-            requests: Vec::new(),
-        }));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind a loopback port");
+        let script = Arc::new(Mutex::new(Script { replies: replies.into_iter().collect(), requests: Vec::new() }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
         let url = format!("http://{}", listener.local_addr().expect("bound address"));
-        let app = axum::Router::new()
-            .fallback(answer)
-            .with_state(Arc::clone(&script));
+        let app = axum::Router::new().fallback(answer).with_state(Arc::clone(&script));
         let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .await
-                .expect("fake Twilio serves");
+            axum::serve(listener, app).await.expect("fake Twilio serves");
         });
-        Self {
-            url,
-            script,
-            server,
-        }
+        Self { url, script, server }
     }
 
     /// Adds a reply after the ones already scripted (for replies that need [`Self::url`]).
@@ -142,8 +114,7 @@ impl FakeTwilio {
     }
 
     pub fn client_with_timeouts(&self, retry: RetryPolicy, timeouts: Timeouts) -> TwilioClient {
-        let endpoints = TwilioEndpoints::from_overrides(Some(&self.url), Some(&self.url))
-            .expect("loopback endpoints");
+        let endpoints = TwilioEndpoints::from_overrides(Some(&self.url), Some(&self.url)).expect("loopback endpoints");
         TwilioClient::with_timeouts(api_key_auth(), endpoints, retry, timeouts).expect("client")
     }
 
@@ -169,18 +140,10 @@ async fn answer(
         let mut script = script.lock().unwrap_or_else(PoisonError::into_inner);
         script.requests.push(Recorded {
             method: method.to_string(),
-            path_and_query: uri
-                .path_and_query()
-                .map(ToString::to_string)
-                .unwrap_or_default(),
+            path_and_query: uri.path_and_query().map(ToString::to_string).unwrap_or_default(),
             headers: headers
                 .iter()
-                .map(|(name, value)| {
-                    (
-                        name.to_string(),
-                        value.to_str().unwrap_or("<binary>").to_owned(),
-                    )
-                })
+                .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or("<binary>").to_owned()))
                 .collect(),
             body,
         });
@@ -189,9 +152,7 @@ async fn answer(
     let Some(reply) = reply else {
         return Response::builder()
             .status(StatusCode::NOT_IMPLEMENTED)
-            .body(Body::from(
-                "fake Twilio: no reply scripted for this request",
-            ))
+            .body(Body::from("fake Twilio: no reply scripted for this request"))
             .expect("response");
     };
     if reply.hang {
@@ -215,18 +176,12 @@ pub fn api_key_auth() -> TwilioAuth {
 
 /// A retry policy with delays short enough for tests.
 pub fn quick_retries(max_attempts: u32) -> RetryPolicy {
-    RetryPolicy {
-        max_attempts,
-        base_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(5),
-    }
+    RetryPolicy { max_attempts, base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(5) }
 }
 
 /// Every test that talks to the fake finishes within this, or fails.
 pub async fn bounded<T>(future: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(10), future)
-        .await
-        .expect("test finished in time")
+    tokio::time::timeout(Duration::from_secs(10), future).await.expect("test finished in time")
 }
 
 /// A credential as Twilio returns it.

@@ -5,9 +5,7 @@ use stowage_twilio::{Operation, RetryPolicy};
 use crate::fake::{FakeTwilio, Reply, aws_credential_json, bounded, sid};
 
 fn page(sids: std::ops::Range<usize>, next_page_url: Option<&str>) -> Reply {
-    let credentials: Vec<_> = sids
-        .map(|n| aws_credential_json(&sid(n), &format!("credential {n}")))
-        .collect();
+    let credentials: Vec<_> = sids.map(|n| aws_credential_json(&sid(n), &format!("credential {n}"))).collect();
     Reply::json(
         200,
         serde_json::json!({
@@ -28,39 +26,18 @@ fn page(sids: std::ops::Range<usize>, next_page_url: Option<&str>) -> Reply {
 #[tokio::test]
 async fn lists_follow_next_page_url_until_null() {
     let fake = FakeTwilio::start([]).await;
-    let second = format!(
-        "{}/v1/Credentials/AWS?PageSize=3&Page=1&PageToken=PA{}",
-        fake.url,
-        sid(3)
-    );
-    let third = format!(
-        "{}/v1/Credentials/AWS?PageSize=3&Page=2&PageToken=PA{}",
-        fake.url,
-        sid(6)
-    );
+    let second = format!("{}/v1/Credentials/AWS?PageSize=3&Page=1&PageToken=PA{}", fake.url, sid(3));
+    let third = format!("{}/v1/Credentials/AWS?PageSize=3&Page=2&PageToken=PA{}", fake.url, sid(6));
     fake.push(page(0..3, Some(&second)));
     fake.push(page(3..6, Some(&third)));
     fake.push(page(6..7, None));
     let client = fake.client(RetryPolicy::never());
 
-    let credentials = bounded(client.list_aws_credentials())
-        .await
-        .expect("all pages");
+    let credentials = bounded(client.list_aws_credentials()).await.expect("all pages");
 
-    let sids: Vec<_> = credentials
-        .into_iter()
-        .filter_map(|credential| credential.sid)
-        .collect();
-    assert_eq!(
-        sids,
-        (0..7).map(sid).collect::<Vec<_>>(),
-        "every item, in page order"
-    );
-    let paths: Vec<_> = fake
-        .requests()
-        .into_iter()
-        .map(|request| request.path_and_query)
-        .collect();
+    let sids: Vec<_> = credentials.into_iter().filter_map(|credential| credential.sid).collect();
+    assert_eq!(sids, (0..7).map(sid).collect::<Vec<_>>(), "every item, in page order");
+    let paths: Vec<_> = fake.requests().into_iter().map(|request| request.path_and_query).collect();
     assert_eq!(
         paths,
         [
@@ -83,18 +60,8 @@ async fn public_keys_list_the_same_way() {
     let keys = bounded(client.list_public_keys()).await.expect("all pages");
 
     assert_eq!(keys.len(), 3);
-    let paths: Vec<_> = fake
-        .requests()
-        .into_iter()
-        .map(|request| request.path_and_query)
-        .collect();
-    assert_eq!(
-        paths,
-        [
-            "/v1/Credentials/PublicKeys?PageSize=1000",
-            "/v1/Credentials/PublicKeys?Page=1"
-        ]
-    );
+    let paths: Vec<_> = fake.requests().into_iter().map(|request| request.path_and_query).collect();
+    assert_eq!(paths, ["/v1/Credentials/PublicKeys?PageSize=1000", "/v1/Credentials/PublicKeys?Page=1"]);
 }
 
 #[tokio::test]
@@ -106,10 +73,7 @@ async fn a_next_page_elsewhere_is_not_followed() {
     });
     let elsewhere = [
         Some("https://accounts.twilio.com.attacker.example/v1/Credentials/AWS?Page=1".to_owned()),
-        Some(format!(
-            "{}/v1/Credentials/AWS?Page=1",
-            fake.url.replace("http://", "https://")
-        )),
+        Some(format!("{}/v1/Credentials/AWS?Page=1", fake.url.replace("http://", "https://"))),
         other_port,
     ];
     for next in &elsewhere {
@@ -118,20 +82,11 @@ async fn a_next_page_elsewhere_is_not_followed() {
     let client = fake.client(RetryPolicy::never());
 
     for next in &elsewhere {
-        let error = bounded(client.list_aws_credentials())
-            .await
-            .expect_err("refused");
-        assert!(
-            matches!(error.failure(), Failure::UnsafePageUrl { .. }),
-            "{next:?}: {error}"
-        );
+        let error = bounded(client.list_aws_credentials()).await.expect_err("refused");
+        assert!(matches!(error.failure(), Failure::UnsafePageUrl { .. }), "{next:?}: {error}");
         assert_eq!(error.kind(), ErrorKind::Internal);
     }
-    assert_eq!(
-        fake.requests().len(),
-        elsewhere.len(),
-        "only the first pages were requested"
-    );
+    assert_eq!(fake.requests().len(), elsewhere.len(), "only the first pages were requested");
 }
 
 #[tokio::test]
@@ -142,13 +97,8 @@ async fn a_page_cycle_is_broken() {
     fake.push(page(1..2, Some(&second)));
     let client = fake.client(RetryPolicy::never());
 
-    let error = bounded(client.list_aws_credentials())
-        .await
-        .expect_err("cycle");
+    let error = bounded(client.list_aws_credentials()).await.expect_err("cycle");
 
-    assert!(
-        matches!(error.failure(), Failure::UnsafePageUrl { .. }),
-        "{error}"
-    );
+    assert!(matches!(error.failure(), Failure::UnsafePageUrl { .. }), "{error}");
     assert_eq!(fake.requests().len(), 2);
 }

@@ -3,25 +3,19 @@ use std::time::{Duration, Instant};
 use stowage_provider::{ErrorKind, Secret};
 use stowage_twilio::client::Failure;
 use stowage_twilio::{
-    CreateAwsCredential, Operation, RetryPolicy, StorageSettingsUpdate, Timeouts, TwilioClient,
-    TwilioEndpoints,
+    CreateAwsCredential, Operation, RetryPolicy, StorageSettingsUpdate, Timeouts, TwilioClient, TwilioEndpoints,
 };
 
 use crate::fake::{
-    AWS_SECRET, CREDENTIAL_SID, FakeTwilio, Reply, api_key_auth, aws_credential_json, bounded,
-    quick_retries, settings_json,
+    AWS_SECRET, CREDENTIAL_SID, FakeTwilio, Reply, api_key_auth, aws_credential_json, bounded, quick_retries,
+    settings_json,
 };
 
 fn settings_reply() -> Reply {
-    Reply::json(
-        200,
-        settings_json("https://video.twilio.com/v1/RecordingSettings/Default"),
-    )
+    Reply::json(200, settings_json("https://video.twilio.com/v1/RecordingSettings/Default"))
 }
 
-async fn create(
-    client: &TwilioClient,
-) -> Result<stowage_twilio::AwsCredential, stowage_twilio::TwilioError> {
+async fn create(client: &TwilioClient) -> Result<stowage_twilio::AwsCredential, stowage_twilio::TwilioError> {
     let secret = Secret::new(AWS_SECRET);
     let request = CreateAwsCredential {
         access_key_id: "AKIAIOSFODNN7EXAMPLE",
@@ -40,49 +34,30 @@ async fn throttled_create_waits_as_asked_then_succeeds() {
     ])
     .await;
     // Backoff alone would wait at most 1 ms; Retry-After asks 30 s, capped at 100 ms.
-    let retry = RetryPolicy {
-        max_attempts: 3,
-        base_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(100),
-    };
+    let retry =
+        RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(100) };
     let client = fake.client(retry);
 
     let started = Instant::now();
-    let created = create(&client)
-        .await
-        .expect("created on the second attempt");
+    let created = create(&client).await.expect("created on the second attempt");
     let elapsed = started.elapsed();
 
     assert_eq!(created.sid.as_deref(), Some(CREDENTIAL_SID));
     assert_eq!(fake.requests().len(), 2);
-    assert!(
-        elapsed >= Duration::from_millis(100),
-        "waited for Retry-After, capped: {elapsed:?}"
-    );
-    assert!(
-        elapsed < Duration::from_secs(5),
-        "the cap held: {elapsed:?}"
-    );
+    assert!(elapsed >= Duration::from_millis(100), "waited for Retry-After, capped: {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(5), "the cap held: {elapsed:?}");
 }
 
 #[tokio::test]
 async fn throttling_that_persists_ends_as_throttled() {
-    let fake =
-        FakeTwilio::start((0..3).map(|_| Reply::twilio_error(429, 20429, "Too Many Requests")))
-            .await;
+    let fake = FakeTwilio::start((0..3).map(|_| Reply::twilio_error(429, 20429, "Too Many Requests"))).await;
     let client = fake.client(quick_retries(3));
 
-    let error = bounded(client.fetch_recording_settings())
-        .await
-        .expect_err("throttled");
+    let error = bounded(client.fetch_recording_settings()).await.expect_err("throttled");
 
     assert_eq!(error.kind(), ErrorKind::Throttled);
     assert_eq!(fake.requests().len(), 3, "max_attempts requests in all");
-    assert_eq!(
-        client.calls().get(Operation::FetchRecordingSettings),
-        3,
-        "every attempt counts"
-    );
+    assert_eq!(client.calls().get(Operation::FetchRecordingSettings), 3, "every attempt counts");
 }
 
 #[tokio::test]
@@ -95,9 +70,7 @@ async fn server_errors_are_retried_for_reads() {
     .await;
     let client = fake.client(quick_retries(5));
 
-    let settings = bounded(client.fetch_recording_settings())
-        .await
-        .expect("third time lucky");
+    let settings = bounded(client.fetch_recording_settings()).await.expect("third time lucky");
 
     assert_eq!(settings.aws_storage_enabled, Some(true));
     assert_eq!(fake.requests().len(), 3);
@@ -116,16 +89,11 @@ async fn server_errors_are_retried_for_settings_updates() {
         encryption_enabled: None,
     };
 
-    bounded(client.update_recording_settings(&update))
-        .await
-        .expect("retried");
+    bounded(client.update_recording_settings(&update)).await.expect("retried");
 
     let requests = fake.requests();
     assert_eq!(requests.len(), 2);
-    assert_eq!(
-        requests[0].body, requests[1].body,
-        "the same whole state, sent again"
-    );
+    assert_eq!(requests[0].body, requests[1].body, "the same whole state, sent again");
 }
 
 #[tokio::test]
@@ -149,9 +117,7 @@ async fn retries_stop_after_max_attempts() {
     let fake = FakeTwilio::start((0..4).map(|_| Reply::empty(503))).await;
     let client = fake.client(quick_retries(3));
 
-    let error = bounded(client.list_public_keys())
-        .await
-        .expect_err("gives up");
+    let error = bounded(client.list_public_keys()).await.expect_err("gives up");
 
     assert_eq!(error.status(), Some(503));
     assert_eq!(fake.requests().len(), 3);
@@ -160,16 +126,11 @@ async fn retries_stop_after_max_attempts() {
 #[tokio::test]
 async fn a_hung_read_times_out_and_is_retried() {
     let fake = FakeTwilio::start([Reply::hang(), Reply::hang()]).await;
-    let timeouts = Timeouts {
-        connect: Duration::from_secs(1),
-        request: Duration::from_millis(200),
-    };
+    let timeouts = Timeouts { connect: Duration::from_secs(1), request: Duration::from_millis(200) };
     let client = fake.client_with_timeouts(quick_retries(2), timeouts);
 
     let started = Instant::now();
-    let error = bounded(client.fetch_composition_settings())
-        .await
-        .expect_err("times out");
+    let error = bounded(client.fetch_composition_settings()).await.expect_err("times out");
     let elapsed = started.elapsed();
 
     assert!(
@@ -178,41 +139,21 @@ async fn a_hung_read_times_out_and_is_retried() {
     );
     assert_eq!(error.kind(), ErrorKind::Unavailable);
     assert_eq!(fake.requests().len(), 2);
-    assert!(
-        elapsed >= Duration::from_millis(400),
-        "two attempts of 200 ms: {elapsed:?}"
-    );
-    assert!(
-        elapsed < Duration::from_secs(5),
-        "bounded by the timeouts: {elapsed:?}"
-    );
+    assert!(elapsed >= Duration::from_millis(400), "two attempts of 200 ms: {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(5), "bounded by the timeouts: {elapsed:?}");
 }
 
 #[tokio::test]
 async fn a_hung_create_times_out_once() {
-    let fake = FakeTwilio::start([
-        Reply::hang(),
-        Reply::json(201, aws_credential_json(CREDENTIAL_SID, "dup")),
-    ])
-    .await;
-    let timeouts = Timeouts {
-        connect: Duration::from_secs(1),
-        request: Duration::from_millis(200),
-    };
+    let fake = FakeTwilio::start([Reply::hang(), Reply::json(201, aws_credential_json(CREDENTIAL_SID, "dup"))]).await;
+    let timeouts = Timeouts { connect: Duration::from_secs(1), request: Duration::from_millis(200) };
     let client = fake.client_with_timeouts(quick_retries(5), timeouts);
 
     let error = create(&client).await.expect_err("times out");
 
-    assert!(
-        matches!(error.failure(), Failure::Timeout { .. }),
-        "{error:?}"
-    );
+    assert!(matches!(error.failure(), Failure::Timeout { .. }), "{error:?}");
     assert!(error.outcome_unknown());
-    assert_eq!(
-        fake.requests().len(),
-        1,
-        "a create whose fate is unknown is not sent again"
-    );
+    assert_eq!(fake.requests().len(), 1, "a create whose fate is unknown is not sent again");
 }
 
 #[tokio::test]
@@ -224,25 +165,12 @@ async fn refused_connections_are_retried_and_reported() {
     let endpoints = TwilioEndpoints::from_overrides(Some(&url), Some(&url)).expect("loopback");
     let client = TwilioClient::new(api_key_auth(), endpoints, quick_retries(3)).expect("client");
 
-    let read_error = bounded(client.fetch_recording_settings())
-        .await
-        .expect_err("refused");
+    let read_error = bounded(client.fetch_recording_settings()).await.expect_err("refused");
     let write_error = create(&client).await.expect_err("refused");
 
-    assert!(
-        matches!(read_error.failure(), Failure::Connect { .. }),
-        "{read_error:?}"
-    );
+    assert!(matches!(read_error.failure(), Failure::Connect { .. }), "{read_error:?}");
     assert_eq!(read_error.kind(), ErrorKind::Unavailable);
-    assert_eq!(
-        client.calls().get(Operation::FetchRecordingSettings),
-        3,
-        "reads are retried"
-    );
-    assert_eq!(
-        client.calls().get(Operation::CreateAwsCredential),
-        1,
-        "creates are not"
-    );
+    assert_eq!(client.calls().get(Operation::FetchRecordingSettings), 3, "reads are retried");
+    assert_eq!(client.calls().get(Operation::CreateAwsCredential), 1, "creates are not");
     assert!(!write_error.outcome_unknown(), "nothing was sent");
 }

@@ -86,25 +86,14 @@ impl Twilio {
 
     /// `method path` (a path on the emulator, or an absolute URL) with an optional form.
     pub async fn call(&self, method: Method, path: &str, form: Option<&[(&str, &str)]>) -> Answer {
-        let url = if path.starts_with("http") {
-            path.to_owned()
-        } else {
-            format!("{}{path}", self.base_url)
-        };
-        let mut request = self
-            .http
-            .request(method, url)
-            .basic_auth(&self.user, self.password.as_deref());
+        let url = if path.starts_with("http") { path.to_owned() } else { format!("{}{path}", self.base_url) };
+        let mut request = self.http.request(method, url).basic_auth(&self.user, self.password.as_deref());
         if let Some(form) = form {
             request = request.form(form);
         }
         let response = request.send().await.expect("the emulator answers");
         let header = |name: reqwest::header::HeaderName| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|value| value.to_str().ok())
-                .map(str::to_owned)
+            response.headers().get(name).and_then(|value| value.to_str().ok()).map(str::to_owned)
         };
         let retry_after = header(reqwest::header::RETRY_AFTER);
         let www_authenticate = header(reqwest::header::WWW_AUTHENTICATE);
@@ -115,12 +104,7 @@ impl Twilio {
         } else {
             serde_json::from_str(&text).unwrap_or_else(|error| panic!("{error}: {text}"))
         };
-        Answer {
-            status,
-            retry_after,
-            www_authenticate,
-            body,
-        }
+        Answer { status, retry_after, www_authenticate, body }
     }
 
     pub async fn get(&self, path: &str) -> Answer {
@@ -138,12 +122,8 @@ impl Twilio {
     /// Creates an AWS credential and answers its SID.
     pub async fn create_aws_credential(&self, access_key_id: &str, secret: &str) -> String {
         let credentials = format!("{access_key_id}:{secret}");
-        let answer = self
-            .post(
-                "/v1/Credentials/AWS",
-                &[("Credentials", &credentials), ("FriendlyName", "uploader")],
-            )
-            .await;
+        let answer =
+            self.post("/v1/Credentials/AWS", &[("Credentials", &credentials), ("FriendlyName", "uploader")]).await;
         assert_eq!(answer.status, StatusCode::CREATED, "{:#}", answer.body);
         answer.body["sid"].as_str().expect("a SID").to_owned()
     }

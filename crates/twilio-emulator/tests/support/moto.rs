@@ -31,19 +31,13 @@ impl MotoServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("moto_server starts (pip install 'moto[server]==5.2.1')");
-        let mut moto = Self {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
+        let mut moto = Self { child, endpoint: format!("http://127.0.0.1:{port}") };
         moto.wait_until_ready().await;
         moto
     }
 
     async fn wait_until_ready(&mut self) {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .build()
-            .expect("an HTTP client");
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().expect("an HTTP client");
         let started = Instant::now();
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -81,11 +75,7 @@ impl MotoServer {
             .send()
             .await
             .expect("moto answers reset-auth");
-        assert!(
-            response.status().is_success(),
-            "moto refused reset-auth: {}",
-            response.status()
-        );
+        assert!(response.status().is_success(), "moto refused reset-auth: {}", response.status());
     }
 }
 
