@@ -25,3 +25,9 @@ lint:
 schemas:
     UPDATE_SCHEMA=1 cargo test -p stowage-spec --test schema
     UPDATE_SCHEMA=1 cargo test -p stowage-state
+
+# Fuzz the spec parser with cargo-fuzz (`cargo install cargo-fuzz`; see docs/fuzzing.md).
+# RUSTC_BOOTSTRAP lets a stable toolchain take cargo-fuzz's nightly flags.
+fuzz seconds="60" *args:
+    fuzz/seed-corpus.sh
+    cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run spec_parse {{args}} -- -max_total_time={{seconds}}

@@ -75,7 +75,9 @@ fn meaning(document: &Value) -> Value {
     if let Some(Value::Array(statements)) = document.get_mut("Statement") {
         for statement in statements.iter_mut() {
             if let Some(object) = statement.as_object_mut() {
-                object.remove("Sid");
+                // `shift_remove` keeps the other keys in canonical order (`remove` swaps the
+                // last key into Sid's place), which the statement sort below depends on.
+                object.shift_remove("Sid");
                 for key in ["Action", "NotAction"] {
                     if let Some(Value::Array(actions)) = object.get_mut(key) {
                         for action in actions.iter_mut() {
