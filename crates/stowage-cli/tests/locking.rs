@@ -1,0 +1,257 @@
+//! The state lock, end to end: two runs on one state never interleave. The other run is
+//! either this test holding the lock through the library, or a second `stowage` process. Every
+//! wait is for a condition (a lock info file, a line on stderr), bounded in time.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{BIN, TIMEOUT, World, assert_exit, dev_spec, stderr, stdout};
+use stowage_state::lock::{lock_info_path, lock_path, read_info};
+use stowage_state::{LocalStateFile, LockInfo, LockMode, LockRequest, StateLock};
+use stowage_test_support::{insta_filters, stowage_command, twilio_env};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Child;
+
+/// Every resource `examples/dev.toml` declares.
+const ALL_RESOURCES: [&str; 7] = [
+    "aws_iam_access_key.uploader",
+    "aws_iam_user.uploader",
+    "aws_iam_user_policy.uploader",
+    "aws_s3_bucket.main",
+    "twilio_aws_credential.main",
+    "twilio_video_composition_settings.main",
+    "twilio_video_recording_settings.main",
+];
+
+fn state_path(world: &World) -> PathBuf {
+    world.sandbox.state_path("dev.toml")
+}
+
+/// The lock as another run would hold it, taken by this test through the library.
+fn hold(world: &World, mode: LockMode) -> StateLock {
+    let request = LockRequest {
+        mode,
+        operation: "apply".to_owned(),
+        user: "alice".to_owned(),
+        host: "build-7".to_owned(),
+        stowage_version: "0.1.0".to_owned(),
+        timeout: Duration::ZERO,
+    };
+    StateLock::acquire(&state_path(world), &request).expect("the state is free")
+}
+
+/// `stowage ARGS` started in the background, as `World::stowage` would run it.
+fn spawn(world: &World, args: &[&str]) -> Child {
+    let mut environment = world.moto.aws_env_via(&world.proxy.endpoint());
+    environment.extend(twilio_env(&world.twilio.base_url()));
+    let mut command = tokio::process::Command::from(stowage_command(Path::new(BIN), &world.sandbox, environment));
+    command.args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+    command.spawn().expect("stowage started")
+}
+
+async fn finish(child: Child) -> Output {
+    tokio::time::timeout(TIMEOUT, child.wait_with_output()).await.expect("stowage finished in time").expect("ran")
+}
+
+/// Waits until a run records itself as the lock's holder, and returns the record.
+async fn wait_for_holder(world: &World) -> LockInfo {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        if let Ok(Some(info)) = read_info(&state_path(world)) {
+            return info;
+        }
+        assert!(Instant::now() < deadline, "no run took the lock within {TIMEOUT:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn recorded_addresses(world: &World) -> Vec<String> {
+    let state = LocalStateFile::new(state_path(world)).load().unwrap().expect("a state was written");
+    state.resources.iter().map(|resource| resource.address.clone()).collect()
+}
+
+/// What varies in a refusal: the lock id, the holder's pid and start time.
+fn lock_filters() -> Vec<(&'static str, &'static str)> {
+    let mut filters = insta_filters();
+    filters.push((r"\(pid \d+\)", "(pid [PID])"));
+    filters.push((r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z", "[TIME]"));
+    filters
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_is_refused_while_another_run_holds_the_lock_and_changes_nothing() {
+    let world = World::new(&dev_spec()).await;
+    let holder = hold(&world, LockMode::Exclusive);
+
+    let refused = world.stowage(&["apply", "dev.toml", "--auto-approve"]).await;
+    assert_exit(&refused, 1);
+    let message = stderr(&refused);
+    assert!(message.contains(&holder.info().id.to_string()), "{message}");
+    assert_eq!(world.proxy.requests(), vec![], "a refused apply must not even read AWS");
+    assert_eq!(world.twilio_requests().await, vec![], "a refused apply must not reach Twilio");
+    assert!(!state_path(&world).exists(), "a refused apply writes no state");
+    assert_eq!(read_info(&state_path(&world)).unwrap().as_ref(), Some(holder.info()), "the holder's record is intact");
+    insta::with_settings!({filters => lock_filters()}, {
+        insta::assert_snapshot!("refused_apply", message);
+    });
+
+    // `--lock=false` is no way around it for a command that writes.
+    let unlocked = world.stowage(&["apply", "dev.toml", "--auto-approve", "--lock=false"]).await;
+    assert_exit(&unlocked, 1);
+    assert!(stderr(&unlocked).contains("always takes the state lock"), "{}", stderr(&unlocked));
+    assert_eq!(world.proxy.writes(), vec![]);
+    assert!(!state_path(&world).exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn of_two_concurrent_applies_the_second_is_refused_and_the_first_completes() {
+    let world = World::new(&dev_spec()).await;
+    // Every Twilio answer takes a while, so apply A holds the lock for several seconds.
+    world.twilio.set_latency(Duration::from_millis(1500));
+    let first = spawn(&world, &["apply", "dev.toml", "--auto-approve"]);
+    let holder = wait_for_holder(&world).await;
+    assert_eq!(holder.operation, "apply");
+    assert_eq!(Some(holder.pid), first.id());
+
+    let second = world.stowage(&["apply", "dev.toml", "--auto-approve"]).await;
+    assert_exit(&second, 1);
+    assert!(stderr(&second).contains(&holder.id.to_string()), "{}", stderr(&second));
+
+    world.twilio.set_latency(Duration::ZERO);
+    let first = finish(first).await;
+    assert_exit(&first, 0);
+    assert_eq!(recorded_addresses(&world), ALL_RESOURCES);
+    assert!(!lock_info_path(&state_path(&world)).exists(), "A released the lock");
+    let plan = world.stowage(&["plan", "dev.toml", "--detailed-exitcode"]).await;
+    assert_exit(&plan, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_holder_leaves_no_stuck_lock() {
+    let world = World::new(&dev_spec()).await;
+    world.twilio.set_latency(Duration::from_millis(1500));
+    let mut first = spawn(&world, &["apply", "dev.toml", "--auto-approve"]);
+    let dead = wait_for_holder(&world).await;
+    first.start_kill().expect("SIGKILL sent");
+    let killed = finish(first).await;
+    assert_eq!(killed.status.code(), None, "killed by a signal");
+    assert_eq!(read_info(&state_path(&world)).unwrap(), Some(dead.clone()), "a killed run cannot clean up");
+
+    world.twilio.set_latency(Duration::ZERO);
+    let next = world.stowage(&["apply", "dev.toml", "--auto-approve"]).await;
+    assert_exit(&next, 0);
+    let message = stderr(&next);
+    assert!(message.contains("took over the lock") && message.contains(&dead.id.to_string()), "{message}");
+    assert_eq!(recorded_addresses(&world), ALL_RESOURCES);
+    assert!(!lock_info_path(&state_path(&world)).exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lock_timeout_waits_for_the_holder_and_then_applies() {
+    let world = World::new(&dev_spec()).await;
+    let holder = hold(&world, LockMode::Exclusive);
+    let mut waiting = spawn(&world, &["apply", "dev.toml", "--auto-approve", "--lock-timeout", "2m"]);
+
+    // The run says it waits, and for whom; only then does the holder let go.
+    let mut lines = BufReader::new(waiting.stderr.take().expect("stderr is piped")).lines();
+    let announcement = tokio::time::timeout(TIMEOUT, async {
+        while let Some(line) = lines.next_line().await.expect("stderr is readable") {
+            if line.starts_with("waiting") {
+                return line;
+            }
+        }
+        panic!("stowage ended without saying it waits");
+    })
+    .await
+    .expect("the run said it waits, in time");
+    assert!(announcement.starts_with("waiting up to 2m for the lock on state `dev.state.json`"), "{announcement}");
+    assert!(announcement.contains(&holder.info().id.to_string()), "{announcement}");
+    assert_eq!(world.proxy.requests(), vec![], "nothing is read while waiting");
+    drop(holder);
+
+    let rest = tokio::spawn(async move {
+        let mut rest = Vec::new();
+        while let Ok(Some(line)) = lines.next_line().await {
+            rest.push(line);
+        }
+        rest.join("\n")
+    });
+    let output = finish(waiting).await;
+    assert_eq!(output.status.code(), Some(0), "stderr:\n{}", rest.await.unwrap());
+    assert_eq!(recorded_addresses(&world), ALL_RESOURCES);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn force_unlock_removes_only_the_lock_with_the_given_id() {
+    let world = World::new(&dev_spec()).await;
+    let holder = hold(&world, LockMode::Exclusive);
+    let id = holder.info().id.to_string();
+    let state = state_path(&world);
+
+    let wrong = world.stowage(&["force-unlock", "0b9d1c3e-6f2a-4e8b-9c1d-2a3b4c5d6e7f", "dev.toml"]).await;
+    assert_exit(&wrong, 1);
+    assert!(stderr(&wrong).contains("nothing was removed") && stderr(&wrong).contains(&id), "{}", stderr(&wrong));
+    assert!(lock_info_path(&state).exists() && lock_path(&state).exists());
+
+    let right = world.stowage(&["force-unlock", &id, "--state", "dev.state.json"]).await;
+    assert_exit(&right, 0);
+    let said = stderr(&right);
+    assert!(said.contains(&format!("removed the lock {id}")), "{said}");
+    assert!(said.contains("dev.state.json.lock.info") && said.contains("`dev.state.json.lock`"), "{said}");
+    assert!(!lock_info_path(&state).exists() && !lock_path(&state).exists());
+
+    // The state is free for the next run, and there is nothing left to unlock.
+    let plan = world.stowage(&["plan", "dev.toml", "--out", "dev.plan"]).await;
+    assert_exit(&plan, 0);
+    let again = world.stowage(&["force-unlock", &id, "dev.toml"]).await;
+    assert_exit(&again, 1);
+    assert!(stderr(&again).contains("no lock is recorded"), "{}", stderr(&again));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn read_only_commands_share_the_lock_and_writers_wait_for_them() {
+    let world = World::new(&dev_spec()).await;
+    let reader = hold(&world, LockMode::Shared);
+
+    let plan = world.stowage(&["plan", "dev.toml", "--detailed-exitcode"]).await;
+    assert_exit(&plan, 2);
+    assert!(stdout(&plan).contains("aws_s3_bucket.main"), "{}", stdout(&plan));
+
+    // Writers, `plan --out` included, wait for the readers.
+    let saved = world.stowage(&["plan", "dev.toml", "--out", "dev.plan"]).await;
+    assert_exit(&saved, 1);
+    assert!(stderr(&saved).contains("read-only runs"), "{}", stderr(&saved));
+    assert!(!world.sandbox.path().join("dev.plan").exists());
+    let apply = world.stowage(&["apply", "dev.toml", "--auto-approve"]).await;
+    assert_exit(&apply, 1);
+    assert_eq!(world.proxy.writes(), vec![]);
+    drop(reader);
+
+    // A reader may also go without the lock, even past a writer.
+    let writer = hold(&world, LockMode::Exclusive);
+    let refused = world.stowage(&["plan", "dev.toml"]).await;
+    assert_exit(&refused, 1);
+    assert!(stderr(&refused).contains(&writer.info().id.to_string()), "{}", stderr(&refused));
+    let unlocked = world.stowage(&["plan", "dev.toml", "--detailed-exitcode", "--lock=false"]).await;
+    assert_exit(&unlocked, 2);
+    assert_eq!(read_info(&state_path(&world)).unwrap().as_ref(), Some(writer.info()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_plan_whose_state_directory_is_gone_can_still_be_shown() {
+    let world = World::new(&dev_spec()).await;
+    std::fs::create_dir(world.sandbox.path().join("states")).unwrap();
+    let saved = world.stowage(&["plan", "dev.toml", "--state", "states/dev.state.json", "--out", "dev.plan"]).await;
+    assert_exit(&saved, 0);
+    std::fs::remove_dir_all(world.sandbox.path().join("states")).unwrap();
+
+    // No state can be written where no directory is, so `show` has nothing to lock there
+    // (as for a plan copied to another machine).
+    let shown = world.stowage(&["show", "dev.plan"]).await;
+    assert_exit(&shown, 0);
+    assert!(stdout(&shown).contains("aws_s3_bucket.main"), "{}", stdout(&shown));
+    assert!(!world.sandbox.path().join("states").exists(), "show created nothing");
+}
