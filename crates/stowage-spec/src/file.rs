@@ -160,6 +160,13 @@ pub(crate) struct RecordingsSection {
     /// The key prefix recordings are written under; must not overlap the compositions prefix.
     #[serde(default = "default_recordings_prefix")]
     pub prefix: String,
+    /// A PEM file holding an RSA public key (`-----BEGIN PUBLIC KEY-----`), relative to this
+    /// file's directory. Twilio encrypts each recording with it before uploading; only the
+    /// holder of the private key can decrypt. Needs `store_in_s3 = true` and Twilio's
+    /// Enterprise or Security Edition. Never name a private key here.
+    #[serde(default)]
+    #[schemars(length(min = 1), example = &"keys/recordings.pem")]
+    pub encryption_public_key: Option<String>,
 }
 
 fn default_recordings_prefix() -> String {
@@ -176,6 +183,13 @@ pub(crate) struct CompositionsSection {
     /// The key prefix compositions are written under; must not overlap the recordings prefix.
     #[serde(default = "default_compositions_prefix")]
     pub prefix: String,
+    /// A PEM file holding an RSA public key (`-----BEGIN PUBLIC KEY-----`), relative to this
+    /// file's directory. Twilio encrypts each composition with it before uploading; only the
+    /// holder of the private key can decrypt. Needs `store_in_s3 = true` and Twilio's
+    /// Enterprise or Security Edition. Never name a private key here.
+    #[serde(default)]
+    #[schemars(length(min = 1), example = &"keys/compositions.pem")]
+    pub encryption_public_key: Option<String>,
 }
 
 fn default_compositions_prefix() -> String {

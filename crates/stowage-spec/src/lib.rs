@@ -11,10 +11,12 @@
 //!    the rules that span sections and the domain lints, which are warnings.
 //!
 //! Architecture invariant: no IO. [`parse`] takes a file name and its text; nothing here reads
-//! files or the environment.
+//! files or the environment. The files a spec names (encryption public keys) are read by a
+//! function the caller hands to [`load_public_keys`].
 
 mod diagnostic;
 mod file;
+mod public_keys;
 mod source;
 mod spec;
 mod structure;
@@ -25,14 +27,17 @@ mod values;
 use toml::de::DeTable;
 
 pub use diagnostic::{Diagnostic, Label, Severity, SpecErrors};
+pub use public_keys::load_public_keys;
 pub use source::{KeyPath, SpecSource};
 pub use spec::{
-    AwsSettings, BucketSpec, DriftSettings, Environment, LifecycleRule, Spec, StorageSpec, TwilioSettings, Uploader,
+    AwsSettings, BucketSpec, DriftSettings, EncryptionPublicKey, Environment, LifecycleRule, Spec, StorageSpec,
+    TwilioSettings, Uploader,
 };
 pub use values::{
     AccountSid, AccountSidError, BucketName, BucketNameError, Encryption, EnvironmentName, EnvironmentNameError,
     IamPath, IamPathError, IamUserName, IamUserNameError, IgnoreRule, IgnoreRuleError, InvalidValue, KNOWN_REGIONS,
-    KmsKeyArn, KmsKeyArnError, MAX_TAGS, Prefix, PrefixError, Region, RegionError, TagError, check_tag,
+    KmsKeyArn, KmsKeyArnError, MAX_TAGS, Prefix, PrefixError, PublicKeyPem, PublicKeyPemError, Region, RegionError,
+    TagError, check_public_key_pem, check_tag,
 };
 
 /// A spec that passed validation, with the warnings found on the way.

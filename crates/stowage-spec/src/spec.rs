@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::source::SpecSource;
 use crate::values::{
-    AccountSid, BucketName, Encryption, EnvironmentName, IamPath, IamUserName, IgnoreRule, Prefix, Region,
+    AccountSid, BucketName, Encryption, EnvironmentName, IamPath, IamUserName, IgnoreRule, Prefix, PublicKeyPem, Region,
 };
 
 /// One environment's desired setup, validated. `source` lets later stages point back at the
@@ -80,6 +80,21 @@ pub struct StorageSpec {
     pub store_in_s3: bool,
     /// Default `recordings/` or `compositions/`.
     pub prefix: Prefix,
+    /// `encryption_public_key`: Twilio encrypts each file with this key before uploading it.
+    /// Only with `store_in_s3 = true`.
+    pub encryption_public_key: Option<EncryptionPublicKey>,
+}
+
+/// `encryption_public_key = "keys/recordings.pem"`: the file as the spec names it, and the
+/// key read from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncryptionPublicKey {
+    /// The path as written in the spec (not empty), relative to the spec file's directory
+    /// unless absolute.
+    pub path: String,
+    /// The checked key: `None` after [`crate::parse`], which does no IO; set by
+    /// [`crate::load_public_keys`].
+    pub pem: Option<PublicKeyPem>,
 }
 
 /// `[drift]`

@@ -12,7 +12,8 @@ use crate::file::{
 };
 use crate::source::{KeyPath, SpecSource};
 use crate::spec::{
-    AwsSettings, BucketSpec, DriftSettings, Environment, LifecycleRule, Spec, StorageSpec, TwilioSettings, Uploader,
+    AwsSettings, BucketSpec, DriftSettings, EncryptionPublicKey, Environment, LifecycleRule, Spec, StorageSpec,
+    TwilioSettings, Uploader,
 };
 use crate::structure::Structure;
 use crate::values::{
@@ -29,12 +30,12 @@ pub(crate) fn validate(structure: Structure, source: &SpecSource, diagnostics: &
     let twilio = checker.section("twilio").and_then(|section| checker.twilio(section));
     let bucket = checker.section("bucket").and_then(|section| checker.bucket(section));
     let uploader = checker.section("uploader").and_then(|section| checker.uploader(section));
-    let recordings = checker
-        .section::<RecordingsSection>("recordings")
-        .map(|section| checker.storage("recordings", section.store_in_s3, &section.prefix));
-    let compositions = checker
-        .section::<CompositionsSection>("compositions")
-        .map(|section| checker.storage("compositions", section.store_in_s3, &section.prefix));
+    let recordings = checker.section::<RecordingsSection>("recordings").map(|section| {
+        checker.storage("recordings", section.store_in_s3, &section.prefix, section.encryption_public_key)
+    });
+    let compositions = checker.section::<CompositionsSection>("compositions").map(|section| {
+        checker.storage("compositions", section.store_in_s3, &section.prefix, section.encryption_public_key)
+    });
     let drift = checker.section("drift").map(|section| checker.drift(section));
 
     let stored: Vec<&CheckedStorage> =
@@ -75,11 +76,13 @@ pub(crate) fn validate(structure: Structure, source: &SpecSource, diagnostics: &
     })
 }
 
-/// `[recordings]` or `[compositions]` after its checks; `prefix` is `None` when invalid.
+/// `[recordings]` or `[compositions]` after its checks; `prefix` is `None` when invalid, and so
+/// is `encryption_public_key` (an error was reported then).
 struct CheckedStorage {
     name: &'static str,
     store_in_s3: bool,
     prefix: Option<Prefix>,
+    encryption_public_key: Option<EncryptionPublicKey>,
 }
 
 impl CheckedStorage {
@@ -89,7 +92,11 @@ impl CheckedStorage {
     }
 
     fn into_spec(self) -> Option<StorageSpec> {
-        Some(StorageSpec { store_in_s3: self.store_in_s3, prefix: self.prefix? })
+        Some(StorageSpec {
+            store_in_s3: self.store_in_s3,
+            prefix: self.prefix?,
+            encryption_public_key: self.encryption_public_key,
+        })
     }
 }
 
@@ -264,9 +271,76 @@ impl Checker<'_> {
         self.value(path, Prefix::new(prefix))
     }
 
-    fn storage(&mut self, name: &'static str, store_in_s3: bool, prefix: &str) -> CheckedStorage {
+    fn storage(
+        &mut self,
+        name: &'static str,
+        store_in_s3: bool,
+        prefix: &str,
+        encryption_public_key: Option<String>,
+    ) -> CheckedStorage {
         let prefix = self.prefix(&KeyPath::root().key(name).key("prefix"), prefix);
-        CheckedStorage { name, store_in_s3, prefix }
+        let encryption_public_key =
+            encryption_public_key.and_then(|path| self.encryption_public_key(name, store_in_s3, path));
+        CheckedStorage { name, store_in_s3, prefix, encryption_public_key }
+    }
+
+    /// `encryption_public_key` names a file (the spec does no IO: the key is read later, see
+    /// `crate::load_public_keys`), and Twilio encrypts only what it stores in the bucket.
+    fn encryption_public_key(
+        &mut self,
+        name: &'static str,
+        store_in_s3: bool,
+        path: String,
+    ) -> Option<EncryptionPublicKey> {
+        let key_path = KeyPath::root().key(name).key("encryption_public_key");
+        let span = self.source.nearest_span(&key_path);
+        if path.trim().is_empty() {
+            self.push(
+                Diagnostic::error(self.source, format!("`{key_path}` is empty")).with_label(span, None).with_help(
+                    format!(
+                        "name the PEM file of the RSA public key, relative to this spec's directory, such as \
+                         `keys/{name}.pem`; or remove `encryption_public_key` to store {name} unencrypted"
+                    ),
+                ),
+            );
+            return None;
+        }
+        if path.contains("PRIVATE KEY") {
+            self.push(
+                Diagnostic::error(self.source, format!("`{key_path}` holds a private key"))
+                    .with_label(span, Some("a private key, in a file meant to be shared".to_owned()))
+                    .with_help(
+                        "a private key must never be shared with anyone, Twilio included: remove it from this \
+                         file, make a new key pair if the file was ever committed, and name the public half's PEM \
+                         file here (`openssl rsa -in key.pem -pubout -out public.pem`)",
+                    ),
+            );
+            return None;
+        }
+        if path.contains("-----BEGIN") {
+            self.push(
+                Diagnostic::error(self.source, format!("`{key_path}` holds a key, not the path of its file"))
+                    .with_label(span, None)
+                    .with_help(format!(
+                        "save the key in a file beside the spec and name it here, such as `keys/{name}.pem`"
+                    )),
+            );
+            return None;
+        }
+        if !store_in_s3 {
+            let store_span = self.source.nearest_span(&KeyPath::root().key(name).key("store_in_s3"));
+            self.push(
+                Diagnostic::error(self.source, format!("`{key_path}` needs `{name}.store_in_s3 = true`"))
+                    .with_label(span, Some("encryption asked for here".to_owned()))
+                    .with_label(store_span, Some(format!("{name} stay in Twilio's cloud")))
+                    .with_help(
+                        "Twilio encrypts only what it stores in your bucket: set `store_in_s3 = true`, or remove \
+                         `encryption_public_key`",
+                    ),
+            );
+            return None;
+        }
+        Some(EncryptionPublicKey { path, pem: None })
     }
 
     fn drift(&mut self, section: DriftSection) -> DriftSettings {

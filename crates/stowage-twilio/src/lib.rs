@@ -1,11 +1,13 @@
 //! The Twilio side of stowage: a REST client for the Accounts v1 credentials and Video v1
 //! storage settings APIs ([`client`]), and the resources built on it, each behind the
 //! [`Provider`](stowage_provider::Provider) contract: `twilio_aws_credential`
-//! ([`aws_credential`]), and the recording and composition settings ([`storage_settings`]).
+//! ([`aws_credential`]), `twilio_public_key` ([`public_key`]), and the recording and
+//! composition settings ([`storage_settings`]).
 
 mod aws_credential;
 pub mod client;
 mod provider;
+mod public_key;
 mod storage_settings;
 
 pub use provider::TwilioProvider;

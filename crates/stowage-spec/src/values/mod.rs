@@ -9,6 +9,7 @@ mod iam;
 mod ignore_rule;
 mod kms;
 mod prefix;
+mod public_key;
 mod region;
 mod tags;
 
@@ -19,6 +20,7 @@ pub use iam::{IamPath, IamPathError, IamUserName, IamUserNameError};
 pub use ignore_rule::{IgnoreRule, IgnoreRuleError};
 pub use kms::{Encryption, KmsKeyArn, KmsKeyArnError};
 pub use prefix::{Prefix, PrefixError};
+pub use public_key::{PublicKeyPem, PublicKeyPemError, check_public_key_pem};
 pub use region::{KNOWN_REGIONS, Region, RegionError};
 pub use tags::{MAX_TAGS, TagError, check_tag};
 
