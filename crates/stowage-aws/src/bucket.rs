@@ -1,14 +1,17 @@
 //! `aws_s3_bucket`: region, public access block, versioning, lifecycle rules, tags, and object
 //! ownership `BucketOwnerEnforced` (ACLs off).
 //!
-//! A read makes one `HeadBucket`, then reads the five configurations at the same time.
+//! Also its default encryption: SSE-KMS with a key and S3 Bucket Keys, or S3's own default.
+//!
+//! A read makes one `HeadBucket`, then reads the six configurations at the same time.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
     ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, ObjectOwnership, OwnershipControls,
-    OwnershipControlsRule, PublicAccessBlockConfiguration, Tag, Tagging, VersioningConfiguration,
+    OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging, VersioningConfiguration,
 };
 use serde_json::{Value, json};
 use stowage_provider::{
@@ -44,7 +47,7 @@ pub(crate) async fn read(aws: &AwsProvider, request: ReadRequest<'_>) -> Result<
         None => location(aws, name).await?,
     };
 
-    let (versioning, public_access, ownership, lifecycle, tags) = tokio::try_join!(
+    let (versioning, public_access, ownership, lifecycle, tags, encryption) = tokio::try_join!(
         async {
             let output = s3.get_bucket_versioning().bucket(name).send().await;
             let output = output.map_err(|error| classify(S3, "GetBucketVersioning", error))?;
@@ -94,6 +97,7 @@ pub(crate) async fn read(aws: &AwsProvider, request: ReadRequest<'_>) -> Result<
                 .unwrap_or_default();
             Ok(json!(tags))
         },
+        encryption(aws, name),
     )?;
 
     Ok(Some(Observed {
@@ -106,8 +110,45 @@ pub(crate) async fn read(aws: &AwsProvider, request: ReadRequest<'_>) -> Result<
             ("object_ownership".to_owned(), ownership),
             ("lifecycle".to_owned(), lifecycle),
             ("tags".to_owned(), tags),
+            ("sse_kms_key".to_owned(), encryption.key),
+            ("bucket_key_enabled".to_owned(), json!(encryption.bucket_key_enabled)),
+            ("sse_algorithm".to_owned(), json!(encryption.algorithm)),
         ]),
     }))
+}
+
+/// A bucket's default encryption, as the resource reports it.
+struct Encryption {
+    /// The SSE-KMS key (null for S3's own default, SSE-S3 or none).
+    key: Value,
+    bucket_key_enabled: bool,
+    /// `aws:kms`, `AES256`, …; `None` when nothing is configured.
+    algorithm: Option<String>,
+}
+
+async fn encryption(aws: &AwsProvider, name: &str) -> Result<Encryption, ProviderError> {
+    let output = aws.s3().get_bucket_encryption().bucket(name).send().await;
+    let output = absent_if_not_found(output.map_err(|error| classify(S3, "GetBucketEncryption", error)))?;
+    let rule = output
+        .as_ref()
+        .and_then(|output| output.server_side_encryption_configuration())
+        .and_then(|configuration| configuration.rules().first());
+    let Some(rule) = rule else {
+        return Ok(Encryption { key: Value::Null, bucket_key_enabled: false, algorithm: None });
+    };
+    let default = rule.apply_server_side_encryption_by_default();
+    let key = default
+        .filter(|default| {
+            matches!(default.sse_algorithm(), ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse)
+        })
+        // SSE-KMS without a key id uses the AWS managed key `aws/s3`.
+        .map(|default| json!(default.kms_master_key_id().unwrap_or("aws/s3")))
+        .unwrap_or(Value::Null);
+    Ok(Encryption {
+        key,
+        bucket_key_enabled: rule.bucket_key_enabled().unwrap_or(false),
+        algorithm: default.map(|default| default.sse_algorithm().as_str().to_owned()),
+    })
 }
 
 async fn location(aws: &AwsProvider, name: &str) -> Result<String, ProviderError> {
@@ -165,10 +206,11 @@ pub(crate) async fn create(aws: &AwsProvider, request: CreateRequest<'_>) -> Res
     })?;
 
     // A new bucket may come without ownership controls (moto, older regions): set them.
-    let changed: Vec<String> = ["block_public_access", "versioning", "lifecycle", "tags", "object_ownership"]
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
+    let changed: Vec<String> =
+        ["block_public_access", "versioning", "lifecycle", "tags", "object_ownership", "sse_kms_key"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
     configure(aws, name, attributes, &changed, true).await?;
     Ok(Applied { id: name.to_owned(), attributes: attributes.clone() })
 }
@@ -318,7 +360,44 @@ async fn configure(
         Ok::<_, ProviderError>(())
     };
 
-    tokio::try_join!(public_access, versioning, lifecycle, tags, ownership)?;
+    let encryption = async {
+        if !wants("sse_kms_key") && !wants("bucket_key_enabled") {
+            return Ok(());
+        }
+        let Some(key) = attributes.str("sse_kms_key") else {
+            // Back to S3's own default (SSE-S3 on AWS); a new bucket has it already.
+            if !fresh {
+                s3.delete_bucket_encryption()
+                    .bucket(name)
+                    .send()
+                    .await
+                    .map_err(|error| classify(S3, "DeleteBucketEncryption", error))?;
+            }
+            return Ok(());
+        };
+        let default = ServerSideEncryptionByDefault::builder()
+            .sse_algorithm(ServerSideEncryption::AwsKms)
+            .kms_master_key_id(key)
+            .build()
+            .map_err(|error| build_error(S3, "PutBucketEncryption", error))?;
+        let rule = ServerSideEncryptionRule::builder()
+            .apply_server_side_encryption_by_default(default)
+            .bucket_key_enabled(attributes.bool("bucket_key_enabled").unwrap_or(true))
+            .build();
+        let configuration = ServerSideEncryptionConfiguration::builder()
+            .rules(rule)
+            .build()
+            .map_err(|error| build_error(S3, "PutBucketEncryption", error))?;
+        s3.put_bucket_encryption()
+            .bucket(name)
+            .server_side_encryption_configuration(configuration)
+            .send()
+            .await
+            .map_err(|error| classify(S3, "PutBucketEncryption", error))?;
+        Ok::<_, ProviderError>(())
+    };
+
+    tokio::try_join!(public_access, versioning, lifecycle, tags, ownership, encryption)?;
     Ok(())
 }
 

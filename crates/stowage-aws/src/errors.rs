@@ -93,7 +93,11 @@ pub(crate) fn kind_of(code: Option<&str>, status: Option<u16>) -> ErrorKind {
             | "OperationAborted"
             | "ConcurrentModification"
             | "DeleteConflict"
-            | "ConflictException",
+            | "ConflictException"
+            | "AlreadyExistsException"
+            | "LimitExceededException"
+            | "KMSInvalidStateException"
+            | "DisabledException",
         ) => ErrorKind::Conflict,
         Some(
             "MalformedPolicyDocument"
@@ -106,7 +110,14 @@ pub(crate) fn kind_of(code: Option<&str>, status: Option<u16>) -> ErrorKind {
             | "IllegalLocationConstraintException"
             | "InvalidLocationConstraint",
         ) => ErrorKind::Invalid,
-        Some("InternalError" | "ServiceUnavailable" | "ServiceFailure" | "InternalFailure") => ErrorKind::Unavailable,
+        Some(
+            "InternalError"
+            | "ServiceUnavailable"
+            | "ServiceFailure"
+            | "InternalFailure"
+            | "KMSInternalException"
+            | "DependencyTimeoutException",
+        ) => ErrorKind::Unavailable,
         _ => match status {
             Some(404) => ErrorKind::NotFound,
             Some(401 | 403) => ErrorKind::Unauthorized,

@@ -33,6 +33,7 @@ pub(crate) async fn read(aws: &AwsProvider, request: ReadRequest<'_>) -> Result<
             ("path".to_owned(), json!(user.path())),
             ("tags".to_owned(), json!(tags)),
             ("arn".to_owned(), json!(user.arn())),
+            ("account_id".to_owned(), json!(account_of(user.arn()))),
         ]),
     }))
 }
@@ -53,6 +54,7 @@ pub(crate) async fn create(aws: &AwsProvider, request: CreateRequest<'_>) -> Res
     let mut applied = attributes.clone();
     if let Some(user) = output.user() {
         applied.insert("arn".to_owned(), json!(user.arn()));
+        applied.insert("account_id".to_owned(), json!(account_of(user.arn())));
     }
     Ok(Applied { id: name.to_owned(), attributes: applied })
 }
@@ -98,8 +100,10 @@ pub(crate) async fn update(aws: &AwsProvider, request: UpdateRequest<'_>) -> Res
         }
     }
     let mut applied = request.after.clone();
-    if let Some(arn) = request.before.get("arn") {
-        applied.insert("arn".to_owned(), arn.clone());
+    for computed in ["arn", "account_id"] {
+        if let Some(value) = request.before.get(computed) {
+            applied.insert(computed.to_owned(), value.clone());
+        }
     }
     Ok(Applied { id: name.to_owned(), attributes: applied })
 }
@@ -134,4 +138,9 @@ fn tags(value: Option<&Value>) -> Result<Vec<Tag>, ProviderError> {
                 .map_err(|error| build_error(IAM, "TagUser", error))
         })
         .collect()
+}
+
+/// The account id in an ARN (`arn:aws:iam::123456789012:user/...`), if it has one.
+pub(crate) fn account_of(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|account| !account.is_empty())
 }

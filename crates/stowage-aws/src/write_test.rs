@@ -19,6 +19,8 @@ pub(crate) struct WriteTarget {
     pub bucket: String,
     pub region: String,
     pub prefixes: Vec<String>,
+    /// The bucket's SSE-KMS key (ARN): the test object must land encrypted with it.
+    pub kms_key: Option<String>,
 }
 
 impl WriteTarget {
@@ -29,6 +31,7 @@ impl WriteTarget {
             bucket: value.get("bucket")?.as_str()?.to_owned(),
             region: value.get("region")?.as_str()?.to_owned(),
             prefixes,
+            kms_key: value.get("kms_key").and_then(Value::as_str).map(str::to_owned),
         })
     }
 }
@@ -84,6 +87,9 @@ pub(crate) async fn run(
                 }
             }
         };
+        if let Some(expected) = &target.kms_key {
+            check_encryption(aws, target, &key, written.version_id(), expected).await?;
+        }
         // Remove exactly what was written, even in a versioned bucket.
         aws.s3()
             .delete_object()
@@ -95,6 +101,54 @@ pub(crate) async fn run(
             .map_err(|error| classify("s3", "DeleteObject", error))?;
     }
     Ok(())
+}
+
+/// With the operator's credentials (the uploader may only write), that the object landed
+/// encrypted with the bucket's key: anything else means recordings would too.
+async fn check_encryption(
+    aws: &AwsProvider,
+    target: &WriteTarget,
+    key: &str,
+    version: Option<&str>,
+    expected: &str,
+) -> Result<(), ProviderError> {
+    let head = aws
+        .s3()
+        .head_object()
+        .bucket(&target.bucket)
+        .key(key)
+        .set_version_id(version.map(str::to_owned))
+        .send()
+        .await
+        .map_err(|error| classify("s3", "HeadObject", error))?;
+    let algorithm = head.server_side_encryption().map(|algorithm| algorithm.as_str().to_owned());
+    let used = head.ssekms_key_id();
+    if algorithm.as_deref() == Some("aws:kms") && used.is_some_and(|used| same_key(used, expected)) {
+        return Ok(());
+    }
+    Err(ProviderError::new(
+        ErrorKind::Invalid,
+        "s3",
+        "HeadObject",
+        format!(
+            "write test: `{key}` in bucket `{}` landed {} instead of SSE-KMS with `{expected}`",
+            target.bucket,
+            match (algorithm.as_deref(), used) {
+                (Some("aws:kms"), Some(used)) => format!("encrypted with KMS key `{used}`"),
+                (Some(algorithm), _) => format!("encrypted with `{algorithm}`"),
+                (None, _) => "unencrypted".to_owned(),
+            }
+        ),
+    )
+    .with_hint(
+        "the bucket's default encryption is not what the plan set: check for a bucket policy or another tool          changing it, then apply again; the new key was deleted and Twilio was not changed",
+    ))
+}
+
+/// Whether two KMS key references name the same key: an ARN and the key id in it, or equal.
+fn same_key(left: &str, right: &str) -> bool {
+    let id = |reference: &str| reference.rsplit_once("key/").map_or(reference, |(_, id)| id).to_owned();
+    left == right || id(left) == id(right)
 }
 
 fn failed(target: &WriteTarget, key: &str, error: ProviderError) -> ProviderError {
@@ -133,5 +187,17 @@ mod tests {
         assert_eq!(test_object_key("recordings/", "AKIAX"), "recordings/stowage-write-test-AKIAX.txt");
         assert_eq!(test_object_key("", "AKIAX"), "stowage-write-test-AKIAX.txt");
         assert!(WriteTarget::from_attribute(Some(&json!({"bucket": "b"}))).is_none());
+        assert_eq!(target.kms_key, None);
+        let arn = "arn:aws:kms:us-east-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        let with_key = json!({"bucket": "b", "region": "us-east-2", "prefixes": [], "kms_key": arn});
+        assert_eq!(WriteTarget::from_attribute(Some(&with_key)).unwrap().kms_key.as_deref(), Some(arn));
+    }
+
+    #[test]
+    fn a_key_is_the_same_by_arn_or_id() {
+        let arn = "arn:aws:kms:us-east-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        assert!(same_key(arn, arn));
+        assert!(same_key(arn, "1234abcd-12ab-34cd-56ef-1234567890ab"));
+        assert!(!same_key(arn, "arn:aws:kms:us-east-2:123456789012:key/ffffffff-12ab-34cd-56ef-1234567890ab"));
     }
 }

@@ -223,6 +223,11 @@ impl Moto {
         aws_sdk_iam::Client::new(&self.aws_sdk_config(MOTO_REGION))
     }
 
+    /// A KMS client for `region` (keys are regional).
+    pub fn kms_client(&self, region: &str) -> aws_sdk_kms::Client {
+        aws_sdk_kms::Client::new(&self.aws_sdk_config(region))
+    }
+
     fn access_key(&self) -> AccessKey {
         self.lock_iam().admin.clone().unwrap_or_else(|| AccessKey {
             id: DEFAULT_ACCESS_KEY_ID.to_owned(),

@@ -1,0 +1,308 @@
+//! `aws_kms_key`: the symmetric KMS key a bucket encrypts with (SSE-KMS, the only server-side
+//! encryption Twilio supports), its alias `alias/stowage-ENV`, yearly rotation, and its key
+//! policy.
+//!
+//! Deleting a key cannot be undone once done, and every object encrypted with it becomes
+//! unreadable: so a delete only ever *schedules* deletion with the longest window AWS allows
+//! (30 days, during which `aws kms cancel-key-deletion` brings it back), and is refused while
+//! the bucket still encrypts with the key.
+
+use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
+use serde_json::{Value, json};
+use stowage_provider::{
+    Applied, Attributes, AttributesExt, CreateRequest, DeleteRequest, ErrorKind, LeftoverRequest, Observed,
+    ProviderError, ReadRequest, UpdateRequest,
+};
+use tracing::warn;
+
+use crate::errors::{build_error, classify};
+use crate::inspect::{self, DefaultEncryption};
+use crate::{AwsProvider, absent_if_not_found};
+
+const KMS: &str = "kms";
+/// The tag that carries the create's intent marker, so an interrupted apply's key is found.
+const INTENT_TAG: &str = "stowage-intent";
+/// The only key policy name KMS has.
+const POLICY_NAME: &str = "default";
+/// The longest waiting period AWS allows before a scheduled deletion happens.
+pub(crate) const DELETION_WINDOW_DAYS: i32 = 30;
+
+pub(crate) async fn read(aws: &AwsProvider, request: ReadRequest<'_>) -> Result<Option<Observed>, ProviderError> {
+    // By the id the state recorded, else by alias: a key with our alias that the state does not
+    // record is reported, and the planner refuses to take it over.
+    let Some(lookup) = request.id.map(str::to_owned).or_else(|| request.attribute("alias").map(str::to_owned)) else {
+        return Ok(None);
+    };
+    let kms = aws.kms();
+    let described = kms.describe_key().key_id(&lookup).send().await;
+    let Some(described) = absent_if_not_found(described.map_err(|error| classify(KMS, "DescribeKey", error)))? else {
+        return Ok(None);
+    };
+    let Some(metadata) = described.key_metadata() else { return Ok(None) };
+    // A key waiting for deletion is, for stowage, already gone.
+    if matches!(metadata.key_state(), Some(KeyState::PendingDeletion | KeyState::PendingReplicaDeletion)) {
+        return Ok(None);
+    }
+    let key_id = metadata.key_id().to_owned();
+    let (rotation, policy, aliases) = tokio::try_join!(
+        async {
+            let output = kms.get_key_rotation_status().key_id(&key_id).send().await;
+            let output = output.map_err(|error| classify(KMS, "GetKeyRotationStatus", error))?;
+            Ok::<_, ProviderError>(output.key_rotation_enabled())
+        },
+        async {
+            let output = kms.get_key_policy().key_id(&key_id).policy_name(POLICY_NAME).send().await;
+            let output = output.map_err(|error| classify(KMS, "GetKeyPolicy", error))?;
+            Ok(output.policy().and_then(|text| serde_json::from_str::<Value>(text).ok()).unwrap_or(Value::Null))
+        },
+        async {
+            let output = kms.list_aliases().key_id(&key_id).send().await;
+            let output = output.map_err(|error| classify(KMS, "ListAliases", error))?;
+            let mut names: Vec<String> =
+                output.aliases().iter().filter_map(|alias| alias.alias_name().map(str::to_owned)).collect();
+            names.sort();
+            Ok(names)
+        },
+    )?;
+    // The alias asked for if the key has it, else the first it has (or none).
+    let wanted_alias = request.attribute("alias");
+    let alias = wanted_alias
+        .filter(|wanted| aliases.iter().any(|alias| alias == wanted))
+        .map(str::to_owned)
+        .or_else(|| aliases.first().cloned());
+
+    let mut attributes = Attributes::from([
+        ("region".to_owned(), json!(aws.region())),
+        ("description".to_owned(), json!(metadata.description().unwrap_or_default())),
+        ("alias".to_owned(), json!(alias)),
+        ("enabled".to_owned(), json!(metadata.key_state() == Some(&KeyState::Enabled))),
+        ("rotation_enabled".to_owned(), json!(rotation)),
+        ("policy".to_owned(), policy),
+        ("arn".to_owned(), json!(metadata.arn())),
+    ]);
+    if let Some(bucket) = request.attribute("bucket") {
+        attributes.insert("bucket".to_owned(), json!(bucket));
+    }
+    Ok(Some(Observed { id: key_id, attributes }))
+}
+
+pub(crate) async fn create(aws: &AwsProvider, request: CreateRequest<'_>) -> Result<Applied, ProviderError> {
+    let attributes = request.attributes;
+    let kms = aws.kms();
+    let mut create = kms
+        .create_key()
+        .key_usage(KeyUsageType::EncryptDecrypt)
+        .key_spec(KeySpec::SymmetricDefault)
+        .tags(tag("managed-by", "stowage")?);
+    if let Some(marker) = request.marker {
+        create = create.tags(tag(INTENT_TAG, marker)?);
+    }
+    if let Some(description) = attributes.str("description") {
+        create = create.description(description);
+    }
+    // Without a policy, KMS gives the key its default one: the account (and through IAM its
+    // administrators) in full control. A policy from the plan always keeps that statement.
+    if let Some(policy) = attributes.get("policy").filter(|policy| !policy.is_null()) {
+        create = create.policy(policy.to_string());
+    }
+    let output = create.send().await.map_err(|error| classify(KMS, "CreateKey", error))?;
+    let Some(metadata) = output.key_metadata() else {
+        return Err(ProviderError::new(ErrorKind::Internal, KMS, "CreateKey", "the response has no key metadata"));
+    };
+    let key_id = metadata.key_id().to_owned();
+    let mut applied = attributes.clone();
+    applied.insert("arn".to_owned(), json!(metadata.arn()));
+
+    if attributes.bool("rotation_enabled") == Some(true) {
+        kms.enable_key_rotation()
+            .key_id(&key_id)
+            .send()
+            .await
+            .map_err(|error| classify(KMS, "EnableKeyRotation", error))?;
+    }
+    if let Some(alias) = attributes.str("alias") {
+        kms.create_alias().alias_name(alias).target_key_id(&key_id).send().await.map_err(|error| {
+            let error = classify(KMS, "CreateAlias", error);
+            if error.kind == ErrorKind::Conflict {
+                error.with_hint(format!(
+                    "another key already has `{alias}`: if it was made by an earlier stowage run whose state is lost, \
+                     delete that alias (`aws kms delete-alias --alias-name {alias}`) and schedule its key for deletion"
+                ))
+            } else {
+                error
+            }
+        })?;
+    }
+    if attributes.bool("enabled") == Some(false) {
+        kms.disable_key().key_id(&key_id).send().await.map_err(|error| classify(KMS, "DisableKey", error))?;
+    }
+    Ok(Applied { id: key_id, attributes: applied })
+}
+
+pub(crate) async fn update(aws: &AwsProvider, request: UpdateRequest<'_>) -> Result<Applied, ProviderError> {
+    let kms = aws.kms();
+    let key_id = request.id;
+    let after = request.after;
+    let wants = |attribute: &str| request.changed.iter().any(|name| name == attribute);
+
+    // Enable first: the other calls fail on a disabled key.
+    if wants("enabled") && after.bool("enabled") == Some(true) {
+        kms.enable_key().key_id(key_id).send().await.map_err(|error| classify(KMS, "EnableKey", error))?;
+    }
+    if wants("description") {
+        kms.update_key_description()
+            .key_id(key_id)
+            .description(after.str("description").unwrap_or_default())
+            .send()
+            .await
+            .map_err(|error| classify(KMS, "UpdateKeyDescription", error))?;
+    }
+    if wants("policy")
+        && let Some(policy) = after.get("policy").filter(|policy| !policy.is_null())
+    {
+        kms.put_key_policy()
+            .key_id(key_id)
+            .policy_name(POLICY_NAME)
+            .policy(policy.to_string())
+            .send()
+            .await
+            .map_err(|error| classify(KMS, "PutKeyPolicy", error))?;
+    }
+    if wants("rotation_enabled") {
+        if after.bool("rotation_enabled") == Some(true) {
+            let result = kms.enable_key_rotation().key_id(key_id).send().await;
+            result.map_err(|error| classify(KMS, "EnableKeyRotation", error))?;
+        } else {
+            let result = kms.disable_key_rotation().key_id(key_id).send().await;
+            result.map_err(|error| classify(KMS, "DisableKeyRotation", error))?;
+        }
+    }
+    if wants("alias") {
+        // Add the new name before dropping the old, so the key always has one.
+        if let Some(alias) = after.str("alias") {
+            let result = kms.create_alias().alias_name(alias).target_key_id(key_id).send().await;
+            result.map_err(|error| classify(KMS, "CreateAlias", error))?;
+        }
+        if let Some(old) = request.before.str("alias").filter(|old| Some(*old) != after.str("alias")) {
+            delete_alias(aws, old).await?;
+        }
+    }
+    if wants("enabled") && after.bool("enabled") == Some(false) {
+        kms.disable_key().key_id(key_id).send().await.map_err(|error| classify(KMS, "DisableKey", error))?;
+    }
+    let mut applied = after.clone();
+    if let Some(arn) = request.before.get("arn") {
+        applied.insert("arn".to_owned(), arn.clone());
+    }
+    Ok(Applied { id: key_id.to_owned(), attributes: applied })
+}
+
+/// Schedule the deletion (never an immediate one), after checking the bucket no longer uses
+/// the key; the alias goes at once, so a new key can take it.
+pub(crate) async fn delete(aws: &AwsProvider, request: DeleteRequest<'_>) -> Result<(), ProviderError> {
+    let key_id = request.id;
+    if let Some(bucket) = request.attributes.str("bucket") {
+        let arn = request.attributes.str("arn");
+        match inspect::default_encryption(aws, bucket).await {
+            Ok(DefaultEncryption::SseKms { key_id: Some(used) })
+                if used == key_id || Some(used.as_str()) == arn || arn.is_some_and(|arn| arn.ends_with(&used)) =>
+            {
+                return Err(ProviderError::new(
+                    ErrorKind::Conflict,
+                    KMS,
+                    "ScheduleKeyDeletion",
+                    format!("bucket `{bucket}` still encrypts new objects with KMS key `{key_id}`"),
+                )
+                .with_hint(
+                    "stowage deletes a key only after the bucket stops using it: apply again once the bucket's \
+                            encryption changed",
+                ));
+            }
+            // A bucket that is gone, or encrypts otherwise, no longer needs the key.
+            Ok(_) => {}
+            Err(error) if error.kind == ErrorKind::NotFound => {}
+            Err(error) => return Err(error),
+        }
+    }
+    if let Some(alias) = request.attributes.str("alias") {
+        delete_alias(aws, alias).await?;
+    }
+    let scheduled =
+        aws.kms().schedule_key_deletion().key_id(key_id).pending_window_in_days(DELETION_WINDOW_DAYS).send().await;
+    match scheduled {
+        Ok(output) => {
+            let when = output.deletion_date().map_or_else(
+                || format!("in {DELETION_WINDOW_DAYS} days"),
+                |date| format!("on {}", date.fmt(aws_smithy_types::date_time::Format::DateTime).unwrap_or_default()),
+            );
+            warn!(
+                "KMS key `{key_id}` is scheduled for deletion {when}; objects encrypted with it become unreadable then \
+                 unless you cancel it (`aws kms cancel-key-deletion --key-id {key_id}`)"
+            );
+            Ok(())
+        }
+        Err(error) => {
+            let error = classify(KMS, "ScheduleKeyDeletion", error);
+            match error.kind {
+                // Gone, or already waiting for deletion: that is what delete wants.
+                ErrorKind::NotFound => Ok(()),
+                ErrorKind::Conflict if error.code.as_deref() == Some("KMSInvalidStateException") => Ok(()),
+                _ => Err(error),
+            }
+        }
+    }
+}
+
+/// A key an interrupted apply created: tagged with the intent's marker, made since the
+/// intent, not pending deletion, and not recorded. It is adopted (the planner records it and
+/// then finishes its alias, rotation and policy), so no second key is made.
+pub(crate) async fn find_leftovers(
+    aws: &AwsProvider,
+    request: LeftoverRequest<'_>,
+) -> Result<Vec<Observed>, ProviderError> {
+    let Some(marker) = request.marker else { return Ok(Vec::new()) };
+    let kms = aws.kms();
+    let mut found = Vec::new();
+    let mut pages = kms.list_keys().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| classify(KMS, "ListKeys", error))?;
+        for key_id in page.keys().iter().filter_map(|key| key.key_id()) {
+            if request.known_ids.iter().any(|known| known == key_id) {
+                continue;
+            }
+            let tags = kms.list_resource_tags().key_id(key_id).send().await;
+            let Some(tags) = absent_if_not_found(tags.map_err(|error| classify(KMS, "ListResourceTags", error)))?
+            else {
+                continue;
+            };
+            let tagged = tags.tags().iter().any(|tag| tag.tag_key() == INTENT_TAG && tag.tag_value() == marker);
+            if !tagged {
+                continue;
+            }
+            let described = kms.describe_key().key_id(key_id).send().await;
+            let described = described.map_err(|error| classify(KMS, "DescribeKey", error))?;
+            let created = described.key_metadata().and_then(|metadata| metadata.creation_date());
+            if !crate::leftovers::made_since(created, request.since) {
+                continue;
+            }
+            let read_request = ReadRequest {
+                address: request.address,
+                id: Some(key_id),
+                desired: Some(request.attributes),
+                recorded: None,
+            };
+            found.extend(read(aws, read_request).await?);
+        }
+    }
+    Ok(found)
+}
+
+async fn delete_alias(aws: &AwsProvider, alias: &str) -> Result<(), ProviderError> {
+    let result = aws.kms().delete_alias().alias_name(alias).send().await;
+    absent_if_not_found(result.map_err(|error| classify(KMS, "DeleteAlias", error)))?;
+    Ok(())
+}
+
+fn tag(key: &str, value: &str) -> Result<Tag, ProviderError> {
+    Tag::builder().tag_key(key).tag_value(value).build().map_err(|error| build_error(KMS, "CreateKey", error))
+}
