@@ -2,15 +2,17 @@
 //! only into the in-memory [`SecretHandoff`](stowage_provider::SecretHandoff), from which the
 //! Twilio credential takes it in the same apply.
 
-use aws_sdk_iam::types::StatusType;
+use aws_config::retry::RetryConfig;
+use aws_sdk_iam::types::{AccessKeyMetadata, StatusType};
 use serde_json::json;
 use stowage_provider::{
-    Applied, Attributes, AttributesExt, CreateRequest, DeleteRequest, ErrorKind, NewAccessKey, Observed, ProviderError,
-    ReadRequest, Secret, UpdateRequest,
+    Applied, Attributes, AttributesExt, CreateRequest, DeleteRequest, ErrorKind, LeftoverRequest, NewAccessKey,
+    Observed, ProviderError, ReadRequest, Secret, UpdateRequest,
 };
 
 use crate::AwsProvider;
 use crate::errors::classify;
+use crate::leftovers::made_since;
 use crate::write_test::{self, WriteTarget};
 
 const IAM: &str = "iam";
@@ -19,18 +21,7 @@ pub(crate) async fn read(aws: &AwsProvider, request: ReadRequest<'_>) -> Result<
     // Only a key stowage created can be used: its secret is unknowable afterwards.
     let Some(id) = request.id else { return Ok(None) };
     let Some(user) = request.attribute("user_name") else { return Ok(None) };
-    let mut keys = Vec::new();
-    let mut pages = aws.iam().list_access_keys().user_name(user).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        match page {
-            Ok(page) => keys.extend(page.access_key_metadata().to_vec()),
-            Err(error) => {
-                let error = classify(IAM, "ListAccessKeys", error);
-                // The user is gone, and its keys with it.
-                return if error.kind == ErrorKind::NotFound { Ok(None) } else { Err(error) };
-            }
-        }
-    }
+    let Some(keys) = list_keys(aws, user).await? else { return Ok(None) };
     let Some(key) = keys.iter().find(|key| key.access_key_id() == Some(id)) else { return Ok(None) };
     Ok(Some(Observed {
         id: id.to_owned(),
@@ -42,19 +33,70 @@ pub(crate) async fn read(aws: &AwsProvider, request: ReadRequest<'_>) -> Result<
     }))
 }
 
+/// The keys of `user`, or `None` when the user is gone (and its keys with it).
+async fn list_keys(aws: &AwsProvider, user: &str) -> Result<Option<Vec<AccessKeyMetadata>>, ProviderError> {
+    let mut keys = Vec::new();
+    let mut pages = aws.iam().list_access_keys().user_name(user).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(page) => keys.extend(page.access_key_metadata().to_vec()),
+            Err(error) => {
+                let error = classify(IAM, "ListAccessKeys", error);
+                return if error.kind == ErrorKind::NotFound { Ok(None) } else { Err(error) };
+            }
+        }
+    }
+    Ok(Some(keys))
+}
+
+/// Keys an interrupted create left: the user's keys the state does not record, created since
+/// the intent (less the clock skew). An access key carries no name or tag to mark it, but the
+/// uploader is a user stowage made for Twilio alone, so an unrecorded key that appeared while
+/// the create was under way is the one it made. Its secret is gone for good: it can only be
+/// deleted, never adopted.
+pub(crate) async fn find_leftovers(
+    aws: &AwsProvider,
+    request: LeftoverRequest<'_>,
+) -> Result<Vec<Observed>, ProviderError> {
+    let Some(user) = request.attributes.str("user_name") else { return Ok(Vec::new()) };
+    let Some(keys) = list_keys(aws, user).await? else { return Ok(Vec::new()) };
+    let leftovers = keys
+        .iter()
+        .filter_map(|key| {
+            let id = key.access_key_id()?;
+            let recent = made_since(key.create_date(), request.since);
+            (recent && !request.known_ids.iter().any(|known| known == id)).then(|| Observed {
+                id: id.to_owned(),
+                attributes: Attributes::from([
+                    ("user_name".to_owned(), json!(user)),
+                    ("status".to_owned(), json!(key.status().map(StatusType::as_str))),
+                    ("access_key_id".to_owned(), json!(id)),
+                ]),
+            })
+        })
+        .collect();
+    Ok(leftovers)
+}
+
 pub(crate) async fn create(aws: &AwsProvider, request: CreateRequest<'_>) -> Result<Applied, ProviderError> {
     let user = request.attributes.required_str(request.address, "user_name")?;
-    let output = aws.iam().create_access_key().user_name(user).send().await.map_err(|error| {
-        let error = classify(IAM, "CreateAccessKey", error);
-        if error.code.as_deref() == Some("LimitExceeded") {
-            error.with_hint(format!(
-                "IAM allows two access keys per user and `{user}` has two already: delete the one that is not \
+    // Sent once, never retried: an attempt that timed out may still have made a key, and a
+    // retry would make a second one whose secret nobody keeps. The failure leaves the intent
+    // in the state, and the next run deletes whatever the attempt made.
+    let once = aws_sdk_iam::config::Builder::default().retry_config(RetryConfig::disabled());
+    let output = aws.iam().create_access_key().user_name(user).customize().config_override(once).send().await.map_err(
+        |error| {
+            let error = classify(IAM, "CreateAccessKey", error);
+            if error.code.as_deref() == Some("LimitExceeded") {
+                error.with_hint(format!(
+                    "IAM allows two access keys per user and `{user}` has two already: delete the one that is not \
                  in stowage's state (see `aws iam list-access-keys --user-name {user}`), then apply again"
-            ))
-        } else {
-            error
-        }
-    })?;
+                ))
+            } else {
+                error
+            }
+        },
+    )?;
     let Some(key) = output.access_key() else {
         return Err(ProviderError::new(
             ErrorKind::Internal,

@@ -7,12 +7,13 @@ use std::time::{Duration, Instant};
 use futures::stream::{FuturesUnordered, StreamExt};
 use serde_json::{Map, Value};
 use stowage_plan::model::ReplaceOrderName;
-use stowage_plan::{ActionKind, Plan, PlannedValue, ResourceChange, Step, StepKind};
+use stowage_plan::{ActionKind, Plan, PlannedValue, Reference, ResourceChange, Step, StepKind};
 use stowage_provider::{
     Address, Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, ProviderError, ResourceType, SecretHandoff,
     UpdateRequest,
 };
-use stowage_state::{DeposedObject, LocalStateFile, ResourceState, State, StateError};
+use stowage_state::{DeposedObject, Intent, LocalStateFile, ResourceState, State, StateError};
+use uuid::Uuid;
 
 use crate::{Engine, Event, StepVerb};
 
@@ -59,6 +60,11 @@ pub async fn apply(
     let changes: BTreeMap<&Address, &ResourceChange> =
         plan.changes.iter().map(|change| (&change.address, change)).collect();
     let handoff = SecretHandoff::new();
+    let marker = stowage_provider::marker::intent_marker(&state.environment, &state.lineage.to_string());
+    // Intents of interrupted applies: the refresh behind this plan looked for what they left,
+    // and the plan deletes it. They are settled once every step succeeded.
+    let earlier_intents: Vec<Uuid> = state.intents.iter().map(|intent| intent.id).collect();
+    let mut intents: Vec<Option<Uuid>> = vec![None; steps.len()];
 
     let mut finished = vec![false; steps.len()];
     let mut started = vec![false; steps.len()];
@@ -78,7 +84,18 @@ pub async fn apply(
                 started[index] = true;
                 let change = changes[&step.address];
                 match prepare(step, change, state) {
-                    Ok(prepared) => running.push(run(engine, index, step, change, prepared, &handoff)),
+                    Ok(prepared) => {
+                        let records_intent = step.address.resource_type.schema().records_intent;
+                        if records_intent && step.kind == StepKind::Create {
+                            // On disk before the request leaves: whatever happens to this
+                            // process, the next run knows to look for the object.
+                            intents[index] = Some(record_intent(state, &step.address, &prepared.attributes, &marker));
+                            state.serial += 1;
+                            file.write(state)?;
+                        }
+                        let marker = carries_marker(step.address.resource_type).then_some(marker.as_str());
+                        running.push(run(engine, index, step, change, prepared, &handoff, marker));
+                    }
                     Err(error) => failures.push((step.address.clone(), error)),
                 }
             }
@@ -89,6 +106,10 @@ pub async fn apply(
         match result {
             Ok(result) => {
                 let id = record(state, step, changes[&step.address], result);
+                // Recorded in the same write that clears the intent: never neither, never both.
+                if let Some(intent) = intents[index] {
+                    state.intents.retain(|recorded| recorded.id != intent);
+                }
                 state.serial += 1;
                 file.write(state)?;
                 finished[index] = true;
@@ -103,7 +124,11 @@ pub async fn apply(
     }
 
     let tainted = taint_undelivered_keys(plan, state, &handoff);
-    if !tainted.is_empty() {
+    let settled = failures.is_empty() && !earlier_intents.is_empty();
+    if settled {
+        state.intents.retain(|intent| !earlier_intents.contains(&intent.id));
+    }
+    if !tainted.is_empty() || settled {
         state.serial += 1;
         file.write(state)?;
     }
@@ -112,6 +137,26 @@ pub async fn apply(
     } else {
         Err(ApplyError::Steps { failures, completed })
     }
+}
+
+/// Records in `state` that `address` is about to be created; returns the intent's id.
+fn record_intent(state: &mut State, address: &Address, attributes: &Attributes, marker: &str) -> Uuid {
+    let id = Uuid::new_v4();
+    state.intents.push(Intent {
+        id,
+        address: address.to_string(),
+        started_at: jiff::Timestamp::now().to_string(),
+        // Only a type that can carry a marker gets one; the rest are found by their parent.
+        marker: carries_marker(address.resource_type).then(|| marker.to_owned()),
+        attributes: to_map(attributes),
+    });
+    id
+}
+
+/// Whether objects of this type carry the intent marker (in a name, description or tag). An
+/// access key has none and is found among its user's keys; a bucket or user by its name.
+fn carries_marker(resource_type: ResourceType) -> bool {
+    matches!(resource_type, ResourceType::TwilioAwsCredential | ResourceType::TwilioPublicKey | ResourceType::KmsKey)
 }
 
 /// Everything a step needs, resolved from the state before it starts.
@@ -144,26 +189,45 @@ fn resolve(
     after: &BTreeMap<String, PlannedValue>,
     state: &State,
 ) -> Result<Attributes, ProviderError> {
+    let recorded = |reference: &Reference| {
+        state
+            .get(&reference.address.to_string())
+            .and_then(|resource| resource.attributes.get(&reference.attribute))
+            .filter(|value| !value.is_null())
+            .cloned()
+    };
+    let missing = |name: &str, reference: &Reference| {
+        ProviderError::new(
+            ErrorKind::Internal,
+            "stowage",
+            "resolve",
+            format!(
+                "{address}: `{name}` should come from `{}.{}`, which is not recorded",
+                reference.address, reference.attribute
+            ),
+        )
+    };
     after
         .iter()
         .map(|(name, value)| {
             let value = match value {
                 PlannedValue::Known(value) => value.clone(),
-                PlannedValue::Unknown(reference) => state
-                    .get(&reference.address.to_string())
-                    .and_then(|resource| resource.attributes.get(&reference.attribute))
-                    .cloned()
-                    .ok_or_else(|| {
-                        ProviderError::new(
-                            ErrorKind::Internal,
-                            "stowage",
-                            "resolve",
-                            format!(
-                                "{address}: `{name}` should come from `{}.{}`, which is not recorded",
-                                reference.address, reference.attribute
-                            ),
-                        )
-                    })?,
+                PlannedValue::Unknown(reference) => recorded(reference).ok_or_else(|| missing(name, reference))?,
+                PlannedValue::Template(template) => match template.render(recorded) {
+                    Some(value) => value,
+                    // Rendering stops at the first reference without a value.
+                    None => {
+                        let absent = template.references.iter().find(|reference| recorded(reference).is_none());
+                        return Err(absent.map(|reference| missing(name, reference)).unwrap_or_else(|| {
+                            ProviderError::new(
+                                ErrorKind::Internal,
+                                "stowage",
+                                "resolve",
+                                format!("{address}: `{name}`"),
+                            )
+                        }));
+                    }
+                },
             };
             Ok((name.clone(), value))
         })
@@ -177,6 +241,7 @@ async fn run<'a>(
     change: &'a ResourceChange,
     prepared: Prepared,
     handoff: &'a SecretHandoff,
+    marker: Option<&'a str>,
 ) -> (usize, Result<StepResult, ProviderError>, Duration) {
     let started = Instant::now();
     let verb = verb(step.kind);
@@ -188,7 +253,8 @@ async fn run<'a>(
         let object = prepared.object.as_deref().unwrap_or_default();
         match step.kind {
             StepKind::Create => {
-                let request = CreateRequest { address: &step.address, attributes: &prepared.attributes, handoff };
+                let request =
+                    CreateRequest { address: &step.address, attributes: &prepared.attributes, handoff, marker };
                 provider.create(request).await.map(StepResult::Put)
             }
             StepKind::Update => {
@@ -206,6 +272,7 @@ async fn run<'a>(
                     before,
                     after: &prepared.attributes,
                     changed: &changed,
+                    marker,
                 };
                 provider.update(request).await.map(StepResult::Put)
             }
@@ -256,7 +323,7 @@ fn record(state: &mut State, step: &Step, change: &ResourceChange, result: StepR
                     resource.deposed.retain(|deposed| Some(&deposed.id) != object.as_ref());
                     state.upsert(resource);
                 }
-            } else if change.action == ActionKind::Delete {
+            } else if change.action == ActionKind::Delete && object == change.prior_id {
                 state.remove(&address);
             }
             // Destroy-before-create: the entry stays until the create records the new object.

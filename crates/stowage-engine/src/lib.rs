@@ -15,7 +15,7 @@ mod refresh;
 
 pub use apply::{ApplyError, ApplyOutcome, apply, record_accepted_drift};
 pub use progress::{Event, NoProgress, Progress, StepVerb};
-pub use refresh::{RefreshError, refresh};
+pub use refresh::{RefreshError, find_leftovers, refresh};
 
 use std::sync::Arc;
 

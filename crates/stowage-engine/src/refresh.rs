@@ -1,10 +1,14 @@
-//! Refresh: read every target at the same time, bounded by the parallelism, each once.
+//! Refresh: read every target at the same time, bounded by the parallelism, each once; and
+//! look for what interrupted applies left behind.
 
-use std::time::Instant;
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use futures::stream::{self, StreamExt};
-use stowage_plan::{Observations, ReadTarget};
-use stowage_provider::{Address, ProviderError, ReadRequest};
+use stowage_plan::{Leftovers, Observations, ReadTarget};
+use stowage_provider::{Address, Attributes, LeftoverRequest, Observed, ProviderError, ReadRequest};
+use stowage_state::{Intent, State};
 
 use crate::{Engine, Event};
 
@@ -67,4 +71,82 @@ pub async fn refresh(engine: &Engine, targets: &[ReadTarget]) -> Result<Observat
         failures.sort_by(|a, b| a.0.cmp(&b.0));
         Err(RefreshError { failures })
     }
+}
+
+/// Ask the providers for what interrupted applies left behind: one search per address with
+/// an intent in the state, from the earliest such intent on. The objects the state records
+/// there (current and deposed) are never leftovers.
+pub async fn find_leftovers(engine: &Engine, state: &State) -> Result<Leftovers, RefreshError> {
+    let mut searches: BTreeMap<Address, Search<'_>> = BTreeMap::new();
+    for intent in &state.intents {
+        // Intents are written by stowage with addresses it knows; one edited beyond
+        // recognition names nothing to look for.
+        let Ok(address) = intent.address.parse::<Address>() else {
+            tracing::warn!(address = intent.address, "ignoring an intent whose address is not one stowage knows");
+            continue;
+        };
+        // An unreadable time means "look at everything": a wider search only finds more of
+        // what nothing records.
+        let since = jiff::Timestamp::from_str(&intent.started_at).map(SystemTime::from).unwrap_or(UNIX_EPOCH);
+        let search = searches.entry(address).or_insert_with(|| Search { since, intent });
+        if since < search.since {
+            *search = Search { since, intent };
+        }
+    }
+
+    let results: Vec<(Address, Result<Vec<Observed>, ProviderError>)> = stream::iter(searches)
+        .map(|(address, search)| async move {
+            let recorded = state.get(&address.to_string());
+            let known_ids: Vec<String> = recorded
+                .map(|resource| {
+                    std::iter::once(resource.id.clone())
+                        .chain(resource.deposed.iter().map(|deposed| deposed.id.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let attributes: Attributes =
+                search.intent.attributes.iter().map(|(name, value)| (name.clone(), value.clone())).collect();
+            let result = match engine.provider_for(&address) {
+                Ok(provider) => {
+                    provider
+                        .find_leftovers(LeftoverRequest {
+                            address: &address,
+                            marker: search.intent.marker.as_deref(),
+                            since: search.since,
+                            attributes: &attributes,
+                            known_ids: &known_ids,
+                        })
+                        .await
+                }
+                Err(error) => Err(error),
+            };
+            (address, result)
+        })
+        .buffer_unordered(engine.parallelism())
+        .collect()
+        .await;
+
+    let mut leftovers = Leftovers::new();
+    let mut failures = Vec::new();
+    for (address, result) in results {
+        match result {
+            Ok(found) if found.is_empty() => {}
+            Ok(found) => {
+                leftovers.insert(address, found);
+            }
+            Err(error) => failures.push((address, error)),
+        }
+    }
+    if failures.is_empty() {
+        Ok(leftovers)
+    } else {
+        failures.sort_by(|a, b| a.0.cmp(&b.0));
+        Err(RefreshError { failures })
+    }
+}
+
+/// The earliest intent for one address.
+struct Search<'a> {
+    since: SystemTime,
+    intent: &'a Intent,
 }

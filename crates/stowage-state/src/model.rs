@@ -30,6 +30,12 @@ pub struct State {
     /// The managed resources, sorted by address; addresses are unique.
     #[serde(serialize_with = "serialize_by_address")]
     pub resources: Vec<ResourceState>,
+    /// Creates that were about to start and whose outcome is not recorded yet: written before
+    /// each create whose result could be lost (an access key's secret exists only in the
+    /// create's answer), cleared once the object is recorded above. An intent left here means
+    /// an apply was interrupted: the next refresh looks for what it may have left behind.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intents: Vec<Intent>,
 }
 
 /// One managed resource.
@@ -70,6 +76,27 @@ pub struct DeposedObject {
     pub attributes: Map<String, Value>,
 }
 
+/// A create about to be sent, recorded (and written) before it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Intent {
+    /// Identifies this intent; one per create attempt.
+    pub id: Uuid,
+    /// Address of the resource being created, e.g. `aws_iam_access_key.main`.
+    pub address: String,
+    /// When the create was about to be sent (RFC 3339, UTC): objects made before cannot be
+    /// what this create left behind.
+    pub started_at: String,
+    /// What the create puts on the object so that it can be found again (for a Twilio
+    /// credential, a suffix of its `FriendlyName`); absent when the object cannot carry one
+    /// (an access key, found among its user's keys instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    /// The attributes the create was sent with (never a secret): where to look for it.
+    #[serde(serialize_with = "serialize_sorted_object")]
+    pub attributes: Map<String, Value>,
+}
+
 impl State {
     /// A fresh state for `environment`: a new lineage, serial 0, no resources.
     pub fn new(environment: impl Into<String>, stowage_version: impl Into<String>) -> Self {
@@ -80,6 +107,7 @@ impl State {
             stowage_version: stowage_version.into(),
             environment: environment.into(),
             resources: Vec::new(),
+            intents: Vec::new(),
         }
     }
 

@@ -69,6 +69,31 @@ fn golden_v1_loads_and_rewrites_byte_for_byte() {
 }
 
 #[test]
+fn golden_v1_records_the_intent_of_an_interrupted_create() {
+    let state = golden_v1().load().expect("golden loads").expect("golden exists");
+
+    let intents: Vec<(&str, Option<&str>)> =
+        state.intents.iter().map(|intent| (intent.address.as_str(), intent.marker.as_deref())).collect();
+    assert_eq!(intents, [("twilio_aws_credential.main", Some("[dev:5f0c6a0e]"))]);
+}
+
+#[test]
+fn a_state_written_before_intents_existed_still_loads() {
+    let mut document: Value = serde_json::from_slice(&fs::read(golden_v1().path()).expect("readable")).expect("JSON");
+    document.as_object_mut().expect("an object").remove("intents");
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let path = directory.path().join("state.json");
+    fs::write(&path, serde_json::to_vec_pretty(&document).expect("serializable")).expect("written");
+
+    let state = LocalStateFile::new(&path).load().expect("loads").expect("exists");
+
+    assert!(state.intents.is_empty());
+    assert_eq!(state.addresses().count(), 7);
+    let rewritten = serde_json::to_string(&state).expect("serializable");
+    assert!(!rewritten.contains("intents"), "no intents, no key: {rewritten}");
+}
+
+#[test]
 fn golden_v1_is_valid_against_the_schema() {
     let golden: Value = serde_json::from_slice(&fs::read(golden_v1().path()).expect("readable")).expect("JSON");
 

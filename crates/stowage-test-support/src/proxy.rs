@@ -10,6 +10,7 @@ mod fault;
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use http_body_util::{BodyExt, Full};
@@ -23,6 +24,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use tokio::task::{JoinHandle, JoinSet};
 
 use classify::{Call, classify};
@@ -61,6 +63,10 @@ struct Shared {
     upstream: String,
     client: Client<HttpConnector, Full<Bytes>>,
     journal: Mutex<Journal>,
+    /// Woken when a request is held, when held requests are let go, and when a request ends.
+    holds: Notify,
+    /// Requests being handled (held ones included).
+    in_flight: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -69,6 +75,8 @@ struct Journal {
     generation: u64,
     requests: Vec<ObservedRequest>,
     faults: Vec<Fault>,
+    /// Requests held by [`FaultAction::HoldRequest`] or [`FaultAction::HoldAnswer`], in order.
+    held: Vec<ObservedRequest>,
 }
 
 /// Where a request's status goes once it is answered.
@@ -96,7 +104,13 @@ impl AwsProxy {
         // A fresh connection per request: moto closes its connections after each answer, and
         // a pooled connection closed under us would look like an injected fault.
         let client = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(0).build_http();
-        let shared = Arc::new(Shared { upstream, client, journal: Mutex::new(Journal::default()) });
+        let shared = Arc::new(Shared {
+            upstream,
+            client,
+            journal: Mutex::new(Journal::default()),
+            holds: Notify::new(),
+            in_flight: AtomicUsize::new(0),
+        });
         let server = tokio::spawn(serve(listener, Arc::clone(&shared)));
         AwsProxy { address, shared, server }
     }
@@ -116,12 +130,47 @@ impl AwsProxy {
         self.requests().into_iter().filter(|request| request.is_write).collect()
     }
 
-    /// Forgets the recorded requests and the faults not yet spent.
+    /// Forgets the recorded requests and the faults not yet spent, and lets go of held
+    /// requests (their connections are closed without an answer).
     pub fn clear(&self) {
         let mut journal = self.shared.journal();
         journal.generation += 1;
         journal.requests.clear();
         journal.faults.clear();
+        journal.held.clear();
+        drop(journal);
+        self.shared.holds.notify_waiters();
+    }
+
+    /// Waits until no request is on its way any more, held ones aside: a delayed request
+    /// reaches upstream even after its client gave up, and a test must not look before then.
+    /// Bound it with a timeout.
+    pub async fn settled(&self) {
+        loop {
+            let notified = self.shared.holds.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let held = self.shared.journal().held.len();
+            if self.shared.in_flight.load(Ordering::SeqCst) <= held {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Waits until a request is held (see [`FaultAction::HoldRequest`]) and returns it. For a
+    /// [`FaultAction::HoldAnswer`] that is once upstream has answered. Bound it with a timeout.
+    pub async fn held(&self) -> ObservedRequest {
+        loop {
+            let notified = self.shared.holds.notified();
+            tokio::pin!(notified);
+            // Registered before looking, so a hold between the look and the wait is not missed.
+            notified.as_mut().enable();
+            if let Some(request) = self.shared.journal().held.first().cloned() {
+                return request;
+            }
+            notified.await;
+        }
     }
 
     /// Adds a fault; when several match a request, the first added wins.
@@ -184,7 +233,31 @@ impl Shared {
         (ticket, action)
     }
 
-    fn answered(&self, ticket: Ticket, status: u16) {
+    /// Keeps the request of `ticket` unanswered until [`AwsProxy::clear`].
+    async fn hold(&self, ticket: &Ticket) -> Unanswered {
+        let generation = {
+            let mut journal = self.journal();
+            let request = journal.requests.get(ticket.index).cloned();
+            if journal.generation == ticket.generation
+                && let Some(request) = request
+            {
+                journal.held.push(request);
+            }
+            journal.generation
+        };
+        self.holds.notify_waiters();
+        loop {
+            let released = self.holds.notified();
+            tokio::pin!(released);
+            released.as_mut().enable();
+            if self.journal().generation != generation {
+                return Unanswered::Released;
+            }
+            released.await;
+        }
+    }
+
+    fn answered(&self, ticket: &Ticket, status: u16) {
         let mut journal = self.journal();
         if journal.generation == ticket.generation
             && let Some(request) = journal.requests.get_mut(ticket.index)
@@ -214,16 +287,37 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
+/// Counts a request as in flight until it is dropped: answered, failed, or abandoned when its
+/// client went away.
+struct InFlight(Arc<Shared>);
+
+impl InFlight {
+    fn enter(shared: &Arc<Shared>) -> Self {
+        shared.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(Arc::clone(shared))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.0.holds.notify_waiters();
+    }
+}
+
 /// Why a connection is closed without an answer.
 #[derive(Debug, thiserror::Error)]
 enum Unanswered {
     #[error("connection dropped by an injected fault")]
     InjectedDrop,
+    #[error("a held request was let go")]
+    Released,
     #[error("could not read the request body: {0}")]
     RequestBody(#[source] hyper::Error),
 }
 
 async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Unanswered> {
+    let _in_flight = InFlight::enter(&shared);
     let (parts, body) = request.into_parts();
     let body = body.collect().await.map_err(Unanswered::RequestBody)?.to_bytes();
     let call = classify(&parts.method, &parts.uri, &parts.headers, &body);
@@ -231,15 +325,30 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
 
     let response = match fault {
         None => forward(&shared, parts, body, &call.service).await,
+        Some(FaultAction::HoldRequest) => return Err(shared.hold(&ticket).await),
+        Some(FaultAction::HoldAnswer) => {
+            let response = forward(&shared, parts, body, &call.service).await;
+            shared.answered(&ticket, response.status().as_u16());
+            return Err(shared.hold(&ticket).await);
+        }
         Some(FaultAction::Status(status)) => fault::status_response(&call.service, status),
         Some(FaultAction::Throttle) => fault::throttle_response(&call.service),
         Some(FaultAction::DropConnection) => return Err(Unanswered::InjectedDrop),
         Some(FaultAction::Delay(delay)) => {
-            tokio::time::sleep(delay).await;
-            forward(&shared, parts, body, &call.service).await
+            // Slow, not lost: the request reaches upstream even when its client stops waiting
+            // (as one already on the wire would), so a timed-out create still creates.
+            let in_flight = InFlight::enter(&shared);
+            let delayed = Arc::clone(&shared);
+            let service = call.service.clone();
+            let task = tokio::spawn(async move {
+                let _in_flight = in_flight;
+                tokio::time::sleep(delay).await;
+                forward(&delayed, parts, body, &service).await
+            });
+            task.await.unwrap_or_else(|error| fault::bad_gateway_response(&call.service, &error.to_string()))
         }
     };
-    shared.answered(ticket, response.status().as_u16());
+    shared.answered(&ticket, response.status().as_u16());
     Ok(response)
 }
 

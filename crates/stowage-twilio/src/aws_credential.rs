@@ -6,8 +6,8 @@
 
 use serde_json::json;
 use stowage_provider::{
-    Applied, Attributes, AttributesExt, CreateRequest, DeleteRequest, ErrorKind, Observed, ProviderError, ReadRequest,
-    UpdateRequest,
+    Applied, Attributes, AttributesExt, CreateRequest, DeleteRequest, ErrorKind, LeftoverRequest, Observed,
+    ProviderError, ReadRequest, UpdateRequest, marker,
 };
 
 use crate::TwilioProvider;
@@ -21,9 +21,12 @@ pub(crate) async fn read(twilio: &TwilioProvider, request: ReadRequest<'_>) -> R
     let Some(credential) = twilio.client.fetch_aws_credential(sid).await? else {
         return Ok(None);
     };
+    // The marker stowage appends is its own business: the spec's name is what compares.
+    let wanted = request.attribute("friendly_name");
+    let friendly_name = credential.friendly_name.as_deref().map(|name| marker::without_marker(name, wanted));
     let mut attributes = Attributes::from([
         ("sid".to_owned(), json!(credential.sid.as_deref().unwrap_or(sid))),
-        ("friendly_name".to_owned(), json!(credential.friendly_name)),
+        ("friendly_name".to_owned(), json!(friendly_name)),
         ("account_sid".to_owned(), json!(credential.account_sid)),
     ]);
     // Twilio does not say which key a credential holds; the state remembers it.
@@ -49,12 +52,13 @@ pub(crate) async fn create(twilio: &TwilioProvider, request: CreateRequest<'_>) 
         .with_hint("run apply again: stowage will replace the key and hand the new secret to Twilio"));
     };
     let account_sid = attributes.str("account_sid");
+    let friendly_name = marked(attributes.str("friendly_name"), request.marker);
     let credential = twilio
         .client
         .create_aws_credential(&CreateAwsCredential {
             access_key_id,
             secret_access_key: &secret,
-            friendly_name: attributes.str("friendly_name"),
+            friendly_name: friendly_name.as_deref(),
             account_sid: account_sid.filter(|sid| twilio.is_other_account(sid)),
         })
         .await?;
@@ -76,8 +80,8 @@ pub(crate) async fn create(twilio: &TwilioProvider, request: CreateRequest<'_>) 
 }
 
 pub(crate) async fn update(twilio: &TwilioProvider, request: UpdateRequest<'_>) -> Result<Applied, ProviderError> {
-    let friendly_name = request.after.str("friendly_name").unwrap_or_default();
-    twilio.client.update_aws_credential(request.id, friendly_name).await?;
+    let friendly_name = marked(request.after.str("friendly_name"), request.marker).unwrap_or_default();
+    twilio.client.update_aws_credential(request.id, &friendly_name).await?;
     let mut applied = request.after.clone();
     applied.insert("sid".to_owned(), json!(request.id));
     Ok(Applied { id: request.id.to_owned(), attributes: applied })
@@ -87,4 +91,42 @@ pub(crate) async fn delete(twilio: &TwilioProvider, request: DeleteRequest<'_>) 
     // Already gone is fine: that is what delete wants.
     twilio.client.delete_aws_credential(request.id).await?;
     Ok(())
+}
+
+/// The name with the apply's marker at its end, within Twilio's 64 characters.
+fn marked(name: Option<&str>, with: Option<&str>) -> Option<String> {
+    match with {
+        Some(with) => Some(marker::with_marker(name.unwrap_or_default(), with, marker::FRIENDLY_NAME_LIMIT)),
+        None => name.map(str::to_owned),
+    }
+}
+
+/// Credentials an interrupted create left: those whose `FriendlyName` carries this state's
+/// marker and that the state does not record. The marker names the environment and the
+/// state's lineage, so another environment's credentials, or another state's, never match.
+/// A leftover holds a key whose secret stowage lost (or none it records): it is deleted, not
+/// adopted, and the credential is made again from a key whose secret is at hand.
+pub(crate) async fn find_leftovers(
+    twilio: &TwilioProvider,
+    request: LeftoverRequest<'_>,
+) -> Result<Vec<Observed>, ProviderError> {
+    let Some(wanted) = request.marker else { return Ok(Vec::new()) };
+    let credentials = twilio.client.list_aws_credentials().await?;
+    let leftovers = credentials
+        .into_iter()
+        .filter_map(|credential| {
+            let sid = credential.sid?;
+            let name = credential.friendly_name.unwrap_or_default();
+            let ours = marker::has_marker(&name, wanted) && !request.known_ids.contains(&sid);
+            ours.then(|| Observed {
+                id: sid.clone(),
+                attributes: Attributes::from([
+                    ("sid".to_owned(), json!(sid)),
+                    ("friendly_name".to_owned(), json!(name)),
+                    ("account_sid".to_owned(), json!(credential.account_sid)),
+                ]),
+            })
+        })
+        .collect();
+    Ok(leftovers)
 }

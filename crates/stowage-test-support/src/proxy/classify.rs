@@ -12,6 +12,14 @@ pub(crate) struct Call {
 }
 
 pub(crate) fn classify(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Call {
+    // The proxy also stands in front of the Twilio emulator: HTTP Basic is Twilio's, never AWS's.
+    if header_text(headers, AUTHORIZATION.as_str()).is_some_and(|authorization| authorization.starts_with("Basic ")) {
+        return Call {
+            service: "twilio".to_owned(),
+            operation: format!("{method} {}", uri.path()),
+            is_write: !matches!(*method, Method::GET | Method::HEAD),
+        };
+    }
     let scope_service = credential_scope_service(headers);
 
     // awsJson protocols (KMS): `X-Amz-Target: TrentService.CreateKey`.

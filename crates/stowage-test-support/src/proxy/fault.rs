@@ -48,8 +48,15 @@ pub enum FaultAction {
     Throttle,
     /// Close the connection without an answer; the request reaches no one.
     DropConnection,
-    /// Wait this long, then forward as usual.
+    /// Wait this long, then forward as usual; the request goes on even if the client stops
+    /// waiting for it (slow, not lost).
     Delay(Duration),
+    /// Hold the request: it reaches no one and is never answered. [`crate::AwsProxy::held`]
+    /// tells the test, which can then act (kill the client) at exactly this point.
+    HoldRequest,
+    /// Forward the request, then hold its answer: the change is made but the client never
+    /// learns of it, the worst moment for a client to die. Notified like [`Self::HoldRequest`].
+    HoldAnswer,
 }
 
 /// How a service shapes its errors on the wire.

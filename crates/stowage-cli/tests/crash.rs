@@ -1,0 +1,125 @@
+//! Crash safety: `stowage apply` killed (SIGKILL) at every request of a fresh apply of
+//! `examples/dev.toml`, AWS and Twilio alike, and then applied again, must converge with
+//! nothing orphaned: no access key and no Twilio credential that the state does not record.
+//!
+//! Each kill is synchronised on an event, never on time: the proxy in front of moto or of the
+//! emulator holds the chosen request's answer (the change is made, the client never learns of
+//! it: the worst moment to die) and tells the test, which kills the process there.
+
+mod reliability;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use reliability::{Rig, SHORT_TIMEOUT, describe};
+use stowage_test_support::{AwsProxy, Fault, FaultAction, FaultMatch};
+
+/// How long a held request may take to arrive; a run that reaches it does so in seconds.
+const HOLD_LIMIT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Aws,
+    Twilio,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_apply_killed_at_any_request_converges_on_the_next_run() {
+    crash_matrix("dev", Rig::new().await).await;
+}
+
+/// The same with everything that encrypts: a KMS key stowage creates (tagged with the intent's
+/// marker, adopted when a kill left it) and a Twilio public key for recordings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_encrypted_apply_killed_at_any_request_converges_on_the_next_run() {
+    let spec = reliability::dev_spec()
+        .replace("block_public_access = true\n", "block_public_access = true\nencryption = { kms_key = \"create\" }\n")
+        .replace(
+            "[recordings]\nstore_in_s3 = true\n",
+            "[recordings]\nstore_in_s3 = true\nencryption_public_key = \"recordings.pem\"\n",
+        );
+    let rig = Rig::with_spec(&spec).await;
+    let pem = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/recordings-2025.pem");
+    std::fs::copy(pem, rig.sandbox.path().join("recordings.pem")).expect("the key is copied");
+    crash_matrix("encrypted", rig).await;
+}
+
+#[expect(clippy::print_stderr, reason = "the counts are the report of this test")]
+async fn crash_matrix(name: &str, rig: Rig) {
+    // A clean apply first: how many requests each side sees, and that the checks pass at all.
+    let apply = rig.run(&as_str(&rig.apply_args()), SHORT_TIMEOUT).await;
+    assert_eq!(apply.status.code(), Some(0), "a clean apply fails:\n{}", describe(&apply));
+    let positions = [(Side::Aws, rig.aws.requests().len()), (Side::Twilio, rig.twilio.requests().len())];
+    let writes = rig.aws.writes().len() + rig.twilio.writes().len();
+    assert_eq!(rig.orphans().await, Ok(Vec::new()), "a clean apply leaves orphans");
+    assert!(positions.iter().all(|(_, count)| *count > 0) && writes > 0, "no requests seen: {positions:?}");
+
+    let (mut runs, mut killed, mut converged, mut orphans, mut leftovers) = (0, 0, 0, 0, 0);
+    let mut failures = Vec::new();
+    for (side, count) in positions {
+        for position in 0..count {
+            rig.reset().await;
+            runs += 1;
+            let proxy = match side {
+                Side::Aws => &rig.aws,
+                Side::Twilio => &rig.twilio,
+            };
+            proxy.inject(Fault::new(FaultMatch::Nth(position), FaultAction::HoldAnswer, 1));
+            let held = kill_at_hold(&rig, proxy).await;
+            killed += usize::from(held.is_some());
+            // Let go of the held connection before anything else runs.
+            rig.aws.clear();
+            rig.twilio.clear();
+
+            match rig.converge().await {
+                Ok(deleted) => {
+                    converged += 1;
+                    leftovers += deleted;
+                }
+                Err(problem) => {
+                    if problem.starts_with("orphans:") {
+                        orphans += problem.matches(',').count() + 1;
+                    }
+                    failures.push(format!("{side:?} request {position} ({}): {problem}", held.unwrap_or_default()));
+                }
+            }
+        }
+    }
+
+    eprintln!(
+        "crash safety ({name}): {runs} runs, {killed} killed at a held request ({writes} writes in a clean apply), \
+         {converged} converged ({leftovers} leftovers of interrupted applies deleted), {orphans} orphans left"
+    );
+    assert_eq!(orphans, 0, "orphans were left:\n{}", failures.join("\n"));
+    assert!(failures.is_empty(), "{} of {runs} runs did not converge:\n{}", failures.len(), failures.join("\n"));
+    assert!(leftovers > 0, "no run left anything behind for the next one to find: the intents went untested");
+    assert_eq!(killed, runs, "every position of a clean apply is reached again");
+}
+
+/// Starts an apply, waits until `proxy` holds a request, and kills the process there.
+/// Returns the held request, or `None` when the apply ended without reaching it.
+async fn kill_at_hold(rig: &Rig, proxy: &AwsProxy) -> Option<String> {
+    let mut command = rig.command(&as_str(&rig.apply_args()), SHORT_TIMEOUT);
+    command.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = command.spawn().expect("stowage starts");
+    let outcome = tokio::time::timeout(HOLD_LIMIT, async {
+        tokio::select! {
+            held = proxy.held() => Some(held.to_string()),
+            _ = child.wait() => None,
+        }
+    })
+    .await
+    .expect("the apply reached the held request or ended in time");
+    if outcome.is_some() {
+        child.start_kill().expect("SIGKILL sent");
+    }
+    let status = child.wait().await.expect("stowage is reaped");
+    if outcome.is_some() {
+        assert_eq!(status.code(), None, "stowage was killed by a signal, it did not exit");
+    }
+    outcome
+}
+
+fn as_str(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}

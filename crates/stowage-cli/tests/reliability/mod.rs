@@ -1,0 +1,243 @@
+//! The fixture of the crash and fault tests: one moto and one Twilio emulator, each behind a
+//! recording, fault-injecting proxy, reset between runs; and the check that an environment
+//! converged with nothing orphaned, made with the AWS SDK and the emulator's API (never with
+//! stowage's own view).
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use serde_json::Value;
+use stowage_state::LocalStateFile;
+use stowage_test_support::twilio_emulator::RunningEmulator;
+use stowage_test_support::{
+    AwsProxy, Moto, Sandbox, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, start_emulator, stowage_command, twilio_env,
+};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_stowage");
+pub const USER: &str = "twilio-video-uploader-dev";
+/// What one stowage run may take at most, faults and retries included.
+pub const RUN_LIMIT: Duration = Duration::from_secs(60);
+/// The request timeout of the runs with faults: short, so that "latency beyond the timeout"
+/// costs little, yet far above what moto needs for one request on a busy machine.
+pub const SHORT_TIMEOUT: &str = "2s";
+
+pub fn dev_spec() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/dev.toml");
+    std::fs::read_to_string(path).expect("examples/dev.toml is readable")
+}
+
+pub struct Rig {
+    pub moto: Moto,
+    /// In front of moto.
+    pub aws: AwsProxy,
+    pub emulator: RunningEmulator,
+    /// In front of the emulator: dropped connections, delays and holds for Twilio requests.
+    pub twilio: AwsProxy,
+    pub sandbox: Sandbox,
+    pub spec: PathBuf,
+    http: reqwest::Client,
+}
+
+impl Rig {
+    pub async fn new() -> Rig {
+        Rig::with_spec(&dev_spec()).await
+    }
+
+    /// A rig whose `dev.toml` is `spec_text`; files it names (a public key) go in
+    /// [`Rig::sandbox`].
+    pub async fn with_spec(spec_text: &str) -> Rig {
+        let moto = Moto::start();
+        let aws = AwsProxy::start(&moto.endpoint()).await;
+        // Twilio's own write test goes straight to moto: it is not a request of stowage's.
+        let emulator = start_emulator(&moto.endpoint()).await;
+        let twilio = AwsProxy::start(&emulator.base_url()).await;
+        let sandbox = Sandbox::new();
+        let spec = sandbox.write_spec("dev.toml", spec_text);
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("an HTTP client");
+        Rig { moto, aws, emulator, twilio, sandbox, spec, http }
+    }
+
+    /// Everything back to an untouched account and no state file.
+    pub async fn reset(&self) {
+        self.aws.clear();
+        self.twilio.clear();
+        let moto = self.moto.endpoint();
+        let reset = self.http.post(format!("{moto}/moto-api/reset")).send().await.expect("moto answers a reset");
+        assert!(reset.status().is_success(), "moto reset: {}", reset.status());
+        let url = format!("{}/__emulator/reset", self.emulator.base_url());
+        let reset = self.http.post(url).send().await.expect("the emulator answers a reset");
+        assert!(reset.status().is_success(), "emulator reset: {}", reset.status());
+        for path in [self.state_path(), self.sandbox.backup_path("dev.toml")] {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
+    pub fn state_path(&self) -> PathBuf {
+        self.sandbox.state_path("dev.toml")
+    }
+
+    /// `stowage ARGS` against both proxies, each request bounded by `timeout`.
+    pub fn command(&self, args: &[&str], timeout: &str) -> tokio::process::Command {
+        let mut environment = self.moto.aws_env_via(&self.aws.endpoint());
+        environment.extend(twilio_env(&self.twilio.endpoint()));
+        environment.push(("STOWAGE_REQUEST_TIMEOUT".to_owned(), timeout.to_owned()));
+        let mut command = tokio::process::Command::from(stowage_command(Path::new(BIN), &self.sandbox, environment));
+        command.args(args).kill_on_drop(true);
+        command
+    }
+
+    pub async fn run(&self, args: &[&str], timeout: &str) -> Output {
+        let run = self.command(args, timeout).output();
+        tokio::time::timeout(RUN_LIMIT, run).await.expect("stowage finished in time").expect("stowage ran")
+    }
+
+    pub fn apply_args(&self) -> Vec<String> {
+        vec!["apply".to_owned(), self.spec.display().to_string(), "--auto-approve".to_owned()]
+    }
+
+    /// Apply again without faults and check that everything converged: `Ok` with how many
+    /// objects that apply deleted as left by an interrupted apply, or the problems.
+    pub async fn converge(&self) -> Result<usize, String> {
+        let spec = self.spec.display().to_string();
+        let apply = self.run(&["apply", &spec, "--auto-approve"], "30s").await;
+        if apply.status.code() != Some(0) {
+            return Err(format!("the second apply exited with {:?}:\n{}", apply.status.code(), describe(&apply)));
+        }
+        let plan = self.run(&["plan", &spec, "--detailed-exitcode"], "30s").await;
+        if plan.status.code() != Some(0) {
+            return Err(format!("the plan after it exited with {:?}:\n{}", plan.status.code(), describe(&plan)));
+        }
+        let orphans = self.orphans().await?;
+        if !orphans.is_empty() {
+            return Err(format!("orphans: {}", orphans.join(", ")));
+        }
+        Ok(String::from_utf8_lossy(&apply.stdout).matches("will be destroyed (left by an interrupted apply)").count())
+    }
+
+    /// What exists but is not the state's: access keys of the uploader, Twilio credentials,
+    /// and settings that do not point at the state's credential. Errors when the state does
+    /// not load or lacks what a converged environment records.
+    pub async fn orphans(&self) -> Result<Vec<String>, String> {
+        let state = LocalStateFile::new(self.state_path())
+            .load()
+            .map_err(|error| format!("the state does not load: {error}"))?
+            .ok_or("there is no state file")?;
+        if !state.intents.is_empty() {
+            return Err(format!("the state still holds {} intent(s) after a complete apply", state.intents.len()));
+        }
+        let id_of = |address: &str| {
+            state
+                .get(address)
+                .map(|resource| resource.id.clone())
+                .ok_or(format!("the state does not record `{address}`"))
+        };
+        let key = id_of(&stowage_plan::desired::access_key_address().to_string())?;
+        let credential = id_of(&stowage_plan::desired::credential_address().to_string())?;
+
+        let mut orphans = Vec::new();
+        let keys = self.access_keys().await;
+        if !keys.contains(&key) {
+            return Err(format!("the state's key `{key}` does not exist; IAM has {keys:?}"));
+        }
+        orphans.extend(keys.into_iter().filter(|id| *id != key).map(|id| format!("access key {id}")));
+        let credentials = self.credentials().await;
+        if !credentials.contains(&credential) {
+            return Err(format!("the state's credential `{credential}` does not exist; Twilio has {credentials:?}"));
+        }
+        orphans.extend(credentials.into_iter().filter(|sid| *sid != credential).map(|sid| format!("credential {sid}")));
+        // The encryption keys, when the environment has them: exactly the state's.
+        if let Some(kms_key) = state.get(&stowage_plan::desired::kms_key_address().to_string()) {
+            let keys = self.kms_keys().await;
+            if !keys.contains(&kms_key.id) {
+                return Err(format!("the state's KMS key `{}` is not in use; KMS has {keys:?}", kms_key.id));
+            }
+            orphans.extend(keys.into_iter().filter(|id| *id != kms_key.id).map(|id| format!("KMS key {id}")));
+        }
+        let public_keys = self.public_keys().await;
+        let recorded: Vec<String> = ["recordings", "compositions"]
+            .iter()
+            .filter_map(|kind| state.get(&stowage_plan::desired::public_key_address(kind).to_string()))
+            .map(|resource| resource.id.clone())
+            .collect();
+        orphans.extend(
+            public_keys.into_iter().filter(|sid| !recorded.contains(sid)).map(|sid| format!("public key {sid}")),
+        );
+        for settings in ["RecordingSettings", "CompositionSettings"] {
+            let found = self.emulator_get(&format!("/v1/{settings}/Default")).await;
+            if found["aws_credentials_sid"].as_str() != Some(&credential) || found["aws_storage_enabled"] != true {
+                return Err(format!("{settings} do not store with the state's credential `{credential}`: {found}"));
+            }
+        }
+        Ok(orphans)
+    }
+
+    /// The uploader's access key ids, straight from moto.
+    pub async fn access_keys(&self) -> Vec<String> {
+        let iam = self.moto.iam_client();
+        let keys = iam.list_access_keys().user_name(USER).send().await.expect("moto lists the keys");
+        keys.access_key_metadata().iter().filter_map(|key| key.access_key_id().map(str::to_owned)).collect()
+    }
+
+    /// The KMS keys in use (not pending deletion), straight from moto.
+    pub async fn kms_keys(&self) -> Vec<String> {
+        let kms = self.moto.kms_client(common_region());
+        let listed = kms.list_keys().send().await.expect("moto lists the keys");
+        let mut in_use = Vec::new();
+        for key_id in listed.keys().iter().filter_map(|key| key.key_id()) {
+            let described = kms.describe_key().key_id(key_id).send().await.expect("moto describes the key");
+            let state = described.key_metadata().and_then(|metadata| metadata.key_state()).cloned();
+            if state != Some(aws_sdk_kms::types::KeyState::PendingDeletion) {
+                in_use.push(key_id.to_owned());
+            }
+        }
+        in_use
+    }
+
+    /// The SIDs of the emulator's public keys.
+    pub async fn public_keys(&self) -> Vec<String> {
+        let list = self.emulator_get("/v1/Credentials/PublicKeys?PageSize=100").await;
+        list["credentials"]
+            .as_array()
+            .expect("a list of public keys")
+            .iter()
+            .filter_map(|credential| credential["sid"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// The SIDs of the emulator's AWS credentials.
+    pub async fn credentials(&self) -> Vec<String> {
+        let list = self.emulator_get("/v1/Credentials/AWS?PageSize=100").await;
+        list["credentials"]
+            .as_array()
+            .expect("a list of credentials")
+            .iter()
+            .filter_map(|credential| credential["sid"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    async fn emulator_get(&self, path: &str) -> Value {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.emulator.base_url()))
+            .basic_auth(TEST_ACCOUNT_SID, Some(TEST_AUTH_TOKEN))
+            .send()
+            .await
+            .expect("the emulator answers");
+        assert!(response.status().is_success(), "GET {path}: {}", response.status());
+        response.json().await.expect("JSON")
+    }
+}
+
+pub fn describe(output: &Output) -> String {
+    format!(
+        "--- stdout\n{}\n--- stderr\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn common_region() -> &'static str {
+    "us-east-2"
+}

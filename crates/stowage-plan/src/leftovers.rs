@@ -1,0 +1,212 @@
+//! Objects an interrupted apply left behind, as the planner sees them: observations of a
+//! refresh (`Provider::find_leftovers`, asked for each intent the state still holds), planned
+//! for deletion as deposed objects with the reason "left by an interrupted apply".
+//!
+//! Delete or adopt, as the type's schema says (`adopt_leftovers`): an access key found this way
+//! has lost its secret for good (it existed only in the create's answer), so nobody can ever
+//! use it, and a Twilio credential found this way holds such a key; recording either would
+//! record something useless, so they are deleted. A bucket or a user lost nothing: it is
+//! recorded as it is (and updated where it differs from the spec), as if the interrupted apply
+//! had lived to record it.
+
+use std::collections::BTreeMap;
+
+use stowage_provider::{Address, Observed};
+
+use crate::model::{ActionKind, DesiredResource, Plan, Reason, ResourceChange};
+use crate::planner::{Observations, plan};
+use crate::prior::{Deposed, DeposedOrigin, Prior, PriorResource};
+
+/// What refresh found left behind, by the address whose create left it.
+pub type Leftovers = BTreeMap<Address, Vec<Observed>>;
+
+/// [`plan`], with every leftover deleted. Pure, like the planner: the same inputs give the
+/// same plan.
+pub fn plan_with_leftovers(
+    desired: &[DesiredResource],
+    prior: &Prior,
+    observed: &Observations,
+    leftovers: &Leftovers,
+) -> Plan {
+    let depends_on_of = |address: &Address| {
+        desired
+            .iter()
+            .find(|resource| &resource.address == address)
+            .map(|resource| resource.depends_on.clone())
+            .or_else(|| prior.get(address).map(|resource| resource.depends_on.clone()))
+            .unwrap_or_default()
+    };
+    let mut with_adopted = prior.clone();
+    let mut observed_with_adopted = observed.clone();
+    let mut adopted = Vec::new();
+    for (address, found) in leftovers {
+        let schema = address.resource_type.schema();
+        if schema.adopt_leftovers
+            && prior.get(address).is_none()
+            && let Some(object) = found.first()
+        {
+            with_adopted.insert(PriorResource {
+                address: address.clone(),
+                id: object.id.clone(),
+                attributes: object.attributes.clone(),
+                depends_on: depends_on_of(address),
+                tainted: None,
+                deposed: Vec::new(),
+            });
+            // The refresh may not have seen it (a KMS key is read by its alias, which the
+            // interrupted apply may not have got to): what the search found is what exists.
+            if observed.get(address).and_then(Option::as_ref).is_none() {
+                observed_with_adopted.insert(address.clone(), Some(object.clone()));
+            }
+            adopted.push(address);
+        }
+    }
+
+    let mut plan = plan(desired, &with_adopted, &observed_with_adopted);
+    for change in plan.changes.iter_mut().filter(|change| adopted.contains(&&change.address)) {
+        if matches!(change.action, ActionKind::NoOp | ActionKind::Update) {
+            // A no-op would leave it unrecorded: an update with nothing to send records it.
+            change.action = ActionKind::Update;
+            change.reason = Some(Reason::CreatedByInterruptedApply);
+        }
+    }
+    for (address, found) in leftovers {
+        if address.resource_type.schema().adopt_leftovers {
+            continue;
+        }
+        let mut found: Vec<&Observed> = found.iter().collect();
+        found.sort_by(|left, right| left.id.cmp(&right.id));
+        found.dedup_by(|left, right| left.id == right.id);
+        let position = match plan.changes.iter().position(|change| &change.address == address) {
+            Some(position) => position,
+            None => {
+                // Nothing else happens at this address (the spec no longer has it, the state
+                // never recorded it): a change of its own that only deletes the leftovers.
+                let depends_on = depends_on_of(address);
+                let position = plan.changes.partition_point(|change| &change.address < address);
+                plan.changes.insert(position, no_op(address, depends_on));
+                position
+            }
+        };
+        let change = &mut plan.changes[position];
+        for object in found {
+            // The current object or a recorded deposed one is never a leftover; providers
+            // exclude them already, this keeps a wrong answer from deleting what is in use.
+            let recorded = change.prior_id.as_ref() == Some(&object.id)
+                || change.deposed.iter().any(|deposed| deposed.id == object.id);
+            if !recorded {
+                change.deposed.push(Deposed {
+                    id: object.id.clone(),
+                    attributes: object.attributes.clone(),
+                    origin: DeposedOrigin::InterruptedApply,
+                });
+            }
+        }
+    }
+    plan
+}
+
+fn no_op(address: &Address, depends_on: Vec<Address>) -> ResourceChange {
+    ResourceChange {
+        address: address.clone(),
+        action: ActionKind::NoOp,
+        replace_order: None,
+        reason: None,
+        prior_id: None,
+        before: None,
+        after: None,
+        changes: Vec::new(),
+        depends_on,
+        deposed: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use stowage_provider::{Attributes, ResourceType};
+
+    use super::*;
+    use crate::model::DesiredValue;
+    use crate::steps::{StepKind, steps};
+
+    fn key_address() -> Address {
+        Address::new(ResourceType::IamAccessKey, "main")
+    }
+
+    fn leftover(id: &str) -> Observed {
+        Observed { id: id.to_owned(), attributes: Attributes::from([("user_name".to_owned(), json!("uploader"))]) }
+    }
+
+    #[test]
+    fn a_leftover_nobody_records_is_deleted_as_left_by_an_interrupted_apply() {
+        let leftovers = Leftovers::from([(key_address(), vec![leftover("AKIALOST")])]);
+
+        let plan = plan_with_leftovers(&[], &Prior::empty(), &Observations::new(), &leftovers);
+
+        assert!(plan.has_changes());
+        let change = plan.change(&key_address()).expect("a change for the key");
+        assert_eq!(change.action, ActionKind::NoOp);
+        assert_eq!(
+            change.deposed.iter().map(|deposed| (deposed.id.as_str(), deposed.origin)).collect::<Vec<_>>(),
+            [("AKIALOST", DeposedOrigin::InterruptedApply)]
+        );
+        assert_eq!(plan.summary().destroy, 1);
+        let steps = steps(&plan).expect("no cycle");
+        assert_eq!(
+            steps.iter().map(|step| (step.kind, step.object.as_deref())).collect::<Vec<_>>(),
+            [(StepKind::Delete, Some("AKIALOST"))]
+        );
+    }
+
+    #[test]
+    fn a_bucket_an_interrupted_apply_made_is_recorded_not_refused() {
+        let bucket = Address::new(ResourceType::S3Bucket, "main");
+        let attributes = Attributes::from([("name".to_owned(), json!("acme"))]);
+        let desired = [DesiredResource {
+            address: bucket.clone(),
+            attributes: [("name".to_owned(), DesiredValue::Known(json!("acme")))].into(),
+            depends_on: Vec::new(),
+        }];
+        let found = Observed { id: "acme".to_owned(), attributes };
+        let observed = Observations::from([(bucket.clone(), Some(found.clone()))]);
+
+        let refused = plan_with_leftovers(&desired, &Prior::empty(), &observed, &Leftovers::new());
+        let adopted = plan_with_leftovers(
+            &desired,
+            &Prior::empty(),
+            &observed,
+            &Leftovers::from([(bucket.clone(), vec![found])]),
+        );
+
+        assert!(refused.has_errors(), "without an intent, an unrecorded bucket may be someone else's");
+        assert!(!adopted.has_errors(), "{:?}", adopted.diagnostics);
+        let change = adopted.change(&bucket).expect("a change for the bucket");
+        assert_eq!(
+            (change.action, change.reason.clone()),
+            (ActionKind::Update, Some(Reason::CreatedByInterruptedApply))
+        );
+        assert!(change.deposed.is_empty());
+    }
+
+    #[test]
+    fn the_new_key_is_created_after_the_leftover_is_gone() {
+        let desired = [DesiredResource {
+            address: key_address(),
+            attributes: [("user_name".to_owned(), DesiredValue::Known(json!("uploader")))].into(),
+            depends_on: Vec::new(),
+        }];
+        let observed = Observations::from([(key_address(), None)]);
+        let leftovers = Leftovers::from([(key_address(), vec![leftover("AKIALOST"), leftover("AKIALOST")])]);
+
+        let plan = plan_with_leftovers(&desired, &Prior::empty(), &observed, &leftovers);
+
+        let change = plan.change(&key_address()).expect("a change for the key");
+        assert_eq!(change.action, ActionKind::Create);
+        assert_eq!(change.deposed.len(), 1, "the same leftover found twice is deleted once");
+        let steps = steps(&plan).expect("no cycle");
+        let delete = steps.iter().position(|step| step.kind == StepKind::Delete).expect("a delete");
+        let create = steps.iter().find(|step| step.kind == StepKind::Create).expect("a create");
+        assert_eq!(create.waits_for, [delete]);
+    }
+}
