@@ -1,5 +1,5 @@
-//! The AWS side of stowage: the S3 bucket, the IAM user, its inline policy and its access key,
-//! each in a file of its own, behind the [`Provider`] contract.
+//! The AWS side of stowage: the KMS key, the S3 bucket, the IAM user, its inline policy and its
+//! access key, each in a file of its own, behind the [`Provider`] contract.
 //!
 //! Configuration comes from the standard AWS credential chain (environment, profile, SSO,
 //! instance role) and `AWS_ENDPOINT_URL`; S3 uses path-style addressing when the endpoint is a
@@ -9,8 +9,11 @@
 mod access_key;
 mod bucket;
 pub mod calls;
+mod credentials;
 mod errors;
 pub mod inspect;
+mod kms;
+mod leftovers;
 mod moto_compat;
 mod user;
 mod user_policy;
@@ -23,10 +26,12 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use futures::future::BoxFuture;
 use stowage_provider::{
-    Applied, CreateRequest, DeleteRequest, Observed, Provider, ProviderError, ReadRequest, ResourceType, UpdateRequest,
+    Applied, CreateRequest, DeleteRequest, LeftoverRequest, Observed, Provider, ProviderError, ReadRequest,
+    ResourceType, UpdateRequest,
 };
 
 pub use calls::CallCounter;
+pub use credentials::AwsCredentialsError;
 
 /// How to reach AWS.
 #[derive(Debug, Clone, Default)]
@@ -37,14 +42,18 @@ pub struct AwsSettings {
     pub profile: Option<String>,
     /// Attempts per call, counting the first (throttling and 5xx are retried).
     pub max_attempts: Option<u32>,
+    /// How long one attempt of a call may take (default 30 s); connecting gets at most 5 s of
+    /// it, and a call with all its retries eight times as long.
+    pub request_timeout: Option<Duration>,
 }
 
-/// The AWS provider: S3 and IAM clients sharing one configuration and one call counter.
+/// The AWS provider: S3, IAM and KMS clients sharing one configuration and one call counter.
 #[derive(Debug, Clone)]
 pub struct AwsProvider {
     config: aws_types::SdkConfig,
     s3: aws_sdk_s3::Client,
     iam: aws_sdk_iam::Client,
+    kms: aws_sdk_kms::Client,
     region: String,
     path_style: bool,
     calls: CallCounter,
@@ -53,6 +62,7 @@ pub struct AwsProvider {
 impl AwsProvider {
     /// Load the standard AWS configuration for `settings`.
     pub async fn connect(settings: &AwsSettings) -> Self {
+        let attempt_timeout = settings.request_timeout.unwrap_or(Duration::from_secs(30));
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(settings.region.clone()))
             .retry_config(
@@ -63,9 +73,9 @@ impl AwsProvider {
             )
             .timeout_config(
                 TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(5))
-                    .operation_attempt_timeout(Duration::from_secs(30))
-                    .operation_timeout(Duration::from_secs(120))
+                    .connect_timeout(attempt_timeout.min(Duration::from_secs(5)))
+                    .operation_attempt_timeout(attempt_timeout)
+                    .operation_timeout(attempt_timeout.saturating_mul(8).max(Duration::from_secs(120)))
                     .build(),
             );
         if let Some(profile) = &settings.profile {
@@ -88,7 +98,10 @@ impl AwsProvider {
         let iam = aws_sdk_iam::Client::from_conf(
             aws_sdk_iam::config::Builder::from(config).interceptor(calls.clone()).build(),
         );
-        Self { config: config.clone(), s3, iam, region, path_style, calls }
+        let kms = aws_sdk_kms::Client::from_conf(
+            aws_sdk_kms::config::Builder::from(config).interceptor(calls.clone()).build(),
+        );
+        Self { config: config.clone(), s3, iam, kms, region, path_style, calls }
     }
 
     /// The calls made so far, by `service:Operation`.
@@ -121,6 +134,10 @@ impl AwsProvider {
     pub(crate) fn iam(&self) -> &aws_sdk_iam::Client {
         &self.iam
     }
+
+    pub(crate) fn kms(&self) -> &aws_sdk_kms::Client {
+        &self.kms
+    }
 }
 
 /// Whether an endpoint URL points at this machine (a local emulator).
@@ -138,6 +155,7 @@ impl Provider for AwsProvider {
     fn read<'a>(&'a self, request: ReadRequest<'a>) -> BoxFuture<'a, Result<Option<Observed>, ProviderError>> {
         Box::pin(async move {
             match request.address.resource_type {
+                ResourceType::KmsKey => kms::read(self, request).await,
                 ResourceType::S3Bucket => bucket::read(self, request).await,
                 ResourceType::IamUser => user::read(self, request).await,
                 ResourceType::IamUserPolicy => user_policy::read(self, request).await,
@@ -150,6 +168,7 @@ impl Provider for AwsProvider {
     fn create<'a>(&'a self, request: CreateRequest<'a>) -> BoxFuture<'a, Result<Applied, ProviderError>> {
         Box::pin(async move {
             match request.address.resource_type {
+                ResourceType::KmsKey => kms::create(self, request).await,
                 ResourceType::S3Bucket => bucket::create(self, request).await,
                 ResourceType::IamUser => user::create(self, request).await,
                 ResourceType::IamUserPolicy => user_policy::put(self, request.address, request.attributes).await,
@@ -162,6 +181,7 @@ impl Provider for AwsProvider {
     fn update<'a>(&'a self, request: UpdateRequest<'a>) -> BoxFuture<'a, Result<Applied, ProviderError>> {
         Box::pin(async move {
             match request.address.resource_type {
+                ResourceType::KmsKey => kms::update(self, request).await,
                 ResourceType::S3Bucket => bucket::update(self, request).await,
                 ResourceType::IamUser => user::update(self, request).await,
                 ResourceType::IamUserPolicy => user_policy::put(self, request.address, request.after).await,
@@ -174,11 +194,28 @@ impl Provider for AwsProvider {
     fn delete<'a>(&'a self, request: DeleteRequest<'a>) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
             match request.address.resource_type {
+                ResourceType::KmsKey => kms::delete(self, request).await,
                 ResourceType::S3Bucket => bucket::delete(self, request).await,
                 ResourceType::IamUser => user::delete(self, request).await,
                 ResourceType::IamUserPolicy => user_policy::delete(self, request).await,
                 ResourceType::IamAccessKey => access_key::delete(self, request).await,
                 other => Err(not_mine(other, "delete")),
+            }
+        })
+    }
+
+    fn find_leftovers<'a>(
+        &'a self,
+        request: LeftoverRequest<'a>,
+    ) -> BoxFuture<'a, Result<Vec<Observed>, ProviderError>> {
+        Box::pin(async move {
+            match request.address.resource_type {
+                ResourceType::IamAccessKey => access_key::find_leftovers(self, request).await,
+                ResourceType::S3Bucket => leftovers::bucket(self, request).await,
+                ResourceType::IamUser => leftovers::user(self, request).await,
+                ResourceType::KmsKey => kms::find_leftovers(self, request).await,
+                // Creates that cannot be lost leave nothing to find.
+                _ => Ok(Vec::new()),
             }
         })
     }

@@ -37,11 +37,18 @@ async fn the_uploader_key_can_only_put_objects_under_the_stored_prefixes() {
             .iter()
             .map(|(name, value)| match value {
                 DesiredValue::Known(value) => (name.clone(), value.clone()),
-                DesiredValue::Reference(_) => unreachable!("AWS resources refer to nothing unknown"),
+                DesiredValue::Reference(_) | DesiredValue::Template(_) => {
+                    unreachable!("without KMS, AWS resources refer to nothing unknown")
+                }
             })
             .collect();
         let applied = aws
-            .create(CreateRequest { address: &resource.address, attributes: &attributes, handoff: &handoff })
+            .create(CreateRequest {
+                address: &resource.address,
+                attributes: &attributes,
+                handoff: &handoff,
+                marker: None,
+            })
             .await
             .unwrap_or_else(|error| panic!("{}: {error}", resource.address));
         if resource.address.resource_type == stowage_provider::ResourceType::IamAccessKey {

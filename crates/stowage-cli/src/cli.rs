@@ -1,8 +1,9 @@
 //! The command line, as clap structs only. Meaning is worked out in `commands/`.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 /// stowage: Twilio Video recordings and compositions stored in your own S3 bucket, declared in
 /// a spec file, planned, applied and checked for drift.
@@ -11,6 +12,31 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+/// The state lock, which keeps two runs on one state apart. Commands that may write (`apply`,
+/// `plan --out`) hold it alone; read-only ones (`plan`, `drift`, `verify`, `show`) share it.
+#[derive(Debug, Args, Clone)]
+pub struct LockArgs {
+    /// Lock the state for the run. `--lock=false` is for read-only commands only, e.g. on a
+    /// read-only file system.
+    #[arg(
+        long,
+        global = true,
+        value_name = "true|false",
+        default_value_t = true,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
+    pub lock: bool,
+
+    /// How long to wait for another run's lock, e.g. `30s` or `5m`; `0s` fails at once.
+    #[arg(long, global = true, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub lock_timeout: Duration,
 }
 
 #[derive(Debug, Subcommand)]
@@ -27,6 +53,14 @@ pub enum Command {
     Drift(DriftArgs),
     /// Check, read-only, what Twilio would otherwise only report after recordings are lost.
     Verify(VerifyArgs),
+    /// Remove the lock of a run that is gone (killed, or its machine lost), given its lock id.
+    ///
+    /// The id is the one a refused run printed; the lock is removed only when it matches, so a
+    /// newer run's lock is never removed by mistake. A run that died releases its lock by
+    /// itself (the next run takes over its record), so this is for a holder that is alive but
+    /// will never finish, or one whose machine is lost: a live holder would go on, unlocked.
+    #[command(override_usage = "stowage force-unlock ID [--state PATH | SPEC]")]
+    ForceUnlock(ForceUnlockArgs),
 }
 
 #[derive(Debug, Args)]
@@ -133,6 +167,22 @@ pub struct VerifyArgs {
     /// How to print the report.
     #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
     pub format: ReportFormat,
+}
+
+/// Which lock `force-unlock` removes: the state's (by `--state` or the spec beside it), and
+/// only if its id matches.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("which").required(true).args(["spec", "state"])))]
+pub struct ForceUnlockArgs {
+    /// The lock id, as the refused run printed it.
+    pub id: String,
+
+    /// The environment's spec file, whose state is beside it.
+    pub spec: Option<PathBuf>,
+
+    /// The state file.
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

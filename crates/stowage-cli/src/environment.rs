@@ -11,9 +11,10 @@ use stowage_engine::{Engine, Progress};
 use stowage_plan::{DesiredResource, Observations, Plan, Prior};
 use stowage_provider::{ProviderName, ResourceType};
 use stowage_spec::Spec;
-use stowage_state::{LocalStateFile, State};
+use stowage_state::{LocalStateFile, State, StateLock};
 
 use crate::cli::StateArgs;
+use crate::locking::Locking;
 
 /// A spec file read and validated.
 pub struct LoadedSpec {
@@ -29,10 +30,38 @@ pub struct LoadedSpec {
 
 /// Read and validate a spec. Every problem is reported at once, with file:line:col.
 pub fn load_spec(path: &Path) -> Result<LoadedSpec, Report> {
-    let text = std::fs::read_to_string(path)
-        .into_diagnostic()
-        .wrap_err_with(|| format!("could not read the spec `{}`", path.display()))?;
-    let validated = stowage_spec::parse(&path.display().to_string(), &text).map_err(Report::new)?;
+    let bytes = std::fs::read(path).map_err(|error| {
+        miette!(
+            help = "pass the path of an environment's spec file (TOML), e.g. `stowage plan dev.toml`",
+            "could not read the spec `{}`: {error}",
+            path.display()
+        )
+    })?;
+    if stowage_plan::plan_file::looks_like_plan(&bytes) {
+        return Err(miette!(
+            help = format!(
+                "apply a saved plan with `stowage apply {0}`, print it with `stowage show {0}`; validate, plan, drift and verify take the spec (`.toml`) it was made from",
+                path.display()
+            ),
+            "`{}` is a saved plan, not a spec",
+            path.display()
+        ));
+    }
+    let text = String::from_utf8(bytes).map_err(|error| {
+        miette!(
+            help = "save the spec as UTF-8 text",
+            "the spec `{}` is not UTF-8 text: invalid byte at offset {}",
+            path.display(),
+            error.utf8_error().valid_up_to()
+        )
+    })?;
+    let mut validated = stowage_spec::parse(&path.display().to_string(), &text).map_err(Report::new)?;
+    // The files the spec names (encryption public keys) are read now, before any request, and
+    // resolved against the spec's own directory so that the spec means the same from anywhere.
+    let parent = path.parent().filter(|parent| !parent.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let spec_directory = std::path::absolute(parent).unwrap_or_else(|_| parent.to_owned());
+    stowage_spec::load_public_keys(&mut validated.spec, &spec_directory, &|key| std::fs::read_to_string(key))
+        .map_err(Report::new)?;
     let warnings = validated
         .warnings
         .iter()
@@ -72,19 +101,28 @@ pub struct Environment {
     pub desired: Vec<DesiredResource>,
     pub engine: Engine,
     pub aws: AwsProvider,
+    /// The state lock, held for as long as the environment is open (`None` with
+    /// `--lock=false`).
+    #[expect(dead_code, reason = "held, never read: dropping it releases the lock")]
+    pub lock: Option<StateLock>,
 }
 
 impl Environment {
     /// Open the environment of the spec at `spec_path`. The state is at `state`, else beside
-    /// the spec.
+    /// the spec. The state is locked as `locking` says before it is read.
     pub async fn open(
         spec_path: &Path,
         state: Option<&Path>,
         args: &StateArgs,
+        locking: Locking<'_>,
         progress: Arc<dyn Progress>,
     ) -> Result<Self, Report> {
         let spec = load_spec(spec_path)?;
         let state_file = LocalStateFile::new(state_path(spec_path, args.state.as_deref().or(state)));
+        // Before the lock, whose file goes into the same directory; a state whose directory is
+        // missing does not exist either.
+        check_state_directory(state_file.path())?;
+        let lock = locking.take(state_file.path())?;
         let environment_name = spec.spec.environment.name.as_str().to_owned();
         let loaded = state_file.load().into_diagnostic()?;
         let state_existed = loaded.is_some();
@@ -99,35 +137,79 @@ impl Environment {
         };
         let prior = Prior::from_state(&state).into_diagnostic()?;
         let desired = stowage_plan::desired_resources(&spec.spec);
+        let request_timeout = request_timeout()?;
 
         let aws = AwsProvider::connect(&AwsSettings {
             region: spec.spec.aws.region.as_str().to_owned(),
             profile: spec.spec.aws.profile.clone(),
             max_attempts: None,
+            request_timeout,
         })
         .await;
+        aws.check_credentials().await.map_err(|error| miette!("{error}"))?;
         let needs_twilio = desired
             .iter()
             .map(|resource| resource.address.resource_type)
             .chain(prior.resources().map(|resource| resource.address.resource_type))
             .any(|resource_type: ResourceType| resource_type.provider() == ProviderName::Twilio);
-        let twilio = if needs_twilio { Some(crate::twilio::provider()?) } else { None };
+        let twilio = if needs_twilio { Some(crate::twilio::provider(request_timeout)?) } else { None };
         let engine = Engine {
             aws: Arc::new(aws.clone()),
             twilio: twilio.map(|twilio| Arc::new(twilio) as Arc<dyn stowage_provider::Provider>),
             parallelism: usize::from(args.parallelism),
             progress,
         };
-        Ok(Self { spec, state_existed, state_file, state, prior, desired, engine, aws })
+        Ok(Self { spec, state_existed, state_file, state, prior, desired, engine, aws, lock })
     }
 
     /// Read everything, then plan. Returns the plan and what was observed.
     pub async fn plan(&self) -> Result<(Plan, Observations), Report> {
         let targets = stowage_plan::read_targets(&self.desired, &self.prior);
-        let observations = self.refresh(&targets).await?;
-        let mut plan = stowage_plan::plan(&self.desired, &self.prior, &observations);
+        let (observations, leftovers, kms_key) =
+            tokio::join!(self.refresh(&targets), self.find_leftovers(), self.check_existing_kms_key());
+        let (observations, leftovers) = (observations?, leftovers?);
+        kms_key?;
+        let mut plan = stowage_plan::plan_with_leftovers(&self.desired, &self.prior, &observations, &leftovers);
         plan.diagnostics.extend(self.spec.warnings.iter().cloned());
         Ok((plan, observations))
+    }
+
+    /// What interrupted applies left behind, for the intents the state still holds (nothing
+    /// to ask when it holds none).
+    pub async fn find_leftovers(&self) -> Result<stowage_plan::Leftovers, Report> {
+        if self.state.intents.is_empty() {
+            return Ok(stowage_plan::Leftovers::new());
+        }
+        stowage_engine::find_leftovers(&self.engine, &self.state).await.map_err(|error| {
+            let details: Vec<String> =
+                error.failures.iter().map(|(address, failure)| format!("  {address}: {failure}")).collect();
+            miette!(
+                help = "an earlier apply was interrupted; stowage must see what it left before it can plan",
+                "could not look for what an interrupted apply left behind:\n{}",
+                details.join("\n")
+            )
+        })
+    }
+
+    /// A KMS key the spec names by ARN is used, not managed: it must exist and be able to
+    /// encrypt, or every upload would fail (Twilio debugger 53615).
+    async fn check_existing_kms_key(&self) -> Result<(), Report> {
+        let Some(stowage_spec::Encryption::KmsKeyArn(arn)) = &self.spec.spec.bucket.encryption else {
+            return Ok(());
+        };
+        let status = stowage_aws::inspect::kms_key_status(&self.aws, arn.as_str()).await;
+        let problem = match status.map_err(|error| miette!("could not check KMS key `{arn}`: {error}"))? {
+            stowage_aws::inspect::KmsKeyStatus::Usable => return Ok(()),
+            stowage_aws::inspect::KmsKeyStatus::Missing => {
+                "does not exist, or these credentials may not see it".to_owned()
+            }
+            stowage_aws::inspect::KmsKeyStatus::Unusable(why) => format!("cannot encrypt: {why}"),
+        };
+        Err(miette!(
+            help = "set `[bucket] encryption = { kms_key = \"...\" }` to an enabled symmetric key in the bucket's region, \
+                    or to \"create\" to let stowage make one",
+            "the bucket's KMS key `{arn}` {problem}"
+        ))
     }
 
     /// Read the given targets, each once, at the same time.
@@ -151,6 +233,40 @@ impl Environment {
             "refreshed"
         );
         Ok(observations)
+    }
+}
+
+/// A new state is written into the directory of its path: refuse a path whose directory is
+/// missing before anything is created, or apply would make resources it cannot record.
+fn check_state_directory(path: &Path) -> Result<(), Report> {
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => return Ok(()),
+    };
+    if directory.is_dir() {
+        return Ok(());
+    }
+    Err(miette!(
+        help = "create the directory, or pass a `--state` path in an existing one",
+        "the directory `{}` of the state file `{}` does not exist",
+        directory.display(),
+        path.display()
+    ))
+}
+
+/// `STOWAGE_REQUEST_TIMEOUT` (e.g. `30s`, `1500ms`): how long one request to AWS or Twilio
+/// may take before it is abandoned (and retried when that is safe). Unset: 30 seconds.
+fn request_timeout() -> Result<Option<std::time::Duration>, Report> {
+    const NAME: &str = "STOWAGE_REQUEST_TIMEOUT";
+    let Some(value) = std::env::var_os(NAME) else { return Ok(None) };
+    let text = value.to_string_lossy();
+    match humantime::parse_duration(text.trim()) {
+        Ok(timeout) if !timeout.is_zero() => Ok(Some(timeout)),
+        Ok(_) => Err(miette!(help = "give a positive duration, e.g. `30s` or `1500ms`", "{NAME} is zero")),
+        Err(error) => Err(miette!(
+            help = "give a duration such as `30s` or `1500ms`, or unset it for the default of 30 seconds",
+            "{NAME}=`{text}` is not a duration: {error}"
+        )),
     }
 }
 

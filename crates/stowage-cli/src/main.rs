@@ -7,6 +7,7 @@ mod commands;
 mod environment;
 mod exit;
 mod files;
+mod locking;
 mod output;
 mod progress;
 mod twilio;
@@ -19,7 +20,15 @@ use tracing_subscriber::EnvFilter;
 use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // clap's own exit code for a usage error is 2, which stowage reserves for "changes" (a
+    // mistyped flag in CI must not read as drift): bad arguments exit 1 like any bad input.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() { exit::ERROR } else { exit::OK };
+        }
+    };
     init_logging();
     init_diagnostics();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -32,11 +41,12 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match &cli.command {
             Command::Validate(args) => commands::validate::run(args),
-            Command::Plan(args) => commands::plan::run(args).await,
-            Command::Apply(args) => commands::apply::run(args).await,
-            Command::Show(args) => commands::show::run(args),
-            Command::Drift(args) => commands::drift::run(args).await,
-            Command::Verify(args) => commands::verify::run(args).await,
+            Command::Plan(args) => commands::plan::run(args, &cli.lock).await,
+            Command::Apply(args) => commands::apply::run(args, &cli.lock).await,
+            Command::Show(args) => commands::show::run(args, &cli.lock),
+            Command::Drift(args) => commands::drift::run(args, &cli.lock).await,
+            Command::Verify(args) => commands::verify::run(args, &cli.lock).await,
+            Command::ForceUnlock(args) => commands::force_unlock::run(args),
         }
     });
     match result {

@@ -284,10 +284,12 @@ async fn a_deleted_twilio_test_file_warns() {
 async fn a_fact_that_cannot_be_read_leaves_the_run_incomplete() {
     use stowage_test_support::{Fault, FaultAction};
     let world = applied().await;
-    world.proxy.inject(Fault::once("GetBucketEncryption", FaultAction::Status(403)));
+    // Looking for Twilio's test file lists the bucket: deny that, and only that.
+    world.proxy.inject(Fault::once("ListObjectsV2", FaultAction::Status(403)));
 
     let output = verify(&world).await;
     assert_exit(&output, 1);
-    let encryption = line(&output, "bucket_encryption");
-    assert!(encryption.starts_with('?') && encryption.contains("could not read"), "{encryption}");
+    let listed = [line(&output, "recordings.test_file"), line(&output, "compositions.test_file")];
+    assert!(listed.iter().any(|found| found.starts_with('?') && found.contains("could not")), "{listed:?}");
+    assert!(line(&output, "bucket_encryption").starts_with('✓'));
 }

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use stowage_provider::{Address, ResourceType};
-use stowage_spec::{Spec, StorageSpec};
+use stowage_spec::{Encryption, Spec, StorageSpec};
 
-use crate::model::{DesiredResource, DesiredValue, Reference};
+use crate::model::{DesiredResource, DesiredValue, Reference, Template};
 use crate::s3_url;
 
 /// Resource names within one environment: there is one of each.
@@ -18,6 +18,9 @@ pub const TWILIO: &str = "main";
 /// The inline policy's name on the uploader user.
 pub const UPLOADER_POLICY_NAME: &str = "stowage-twilio-video-upload";
 
+pub fn kms_key_address() -> Address {
+    Address::new(ResourceType::KmsKey, BUCKET)
+}
 pub fn bucket_address() -> Address {
     Address::new(ResourceType::S3Bucket, BUCKET)
 }
@@ -33,6 +36,11 @@ pub fn access_key_address() -> Address {
 pub fn credential_address() -> Address {
     Address::new(ResourceType::TwilioAwsCredential, TWILIO)
 }
+/// The Twilio public key recordings (`recordings`) or compositions (`compositions`) are
+/// encrypted with.
+pub fn public_key_address(kind: &str) -> Address {
+    Address::new(ResourceType::TwilioPublicKey, kind)
+}
 pub fn recording_settings_address() -> Address {
     Address::new(ResourceType::TwilioRecordingSettings, TWILIO)
 }
@@ -40,9 +48,70 @@ pub fn composition_settings_address() -> Address {
     Address::new(ResourceType::TwilioCompositionSettings, TWILIO)
 }
 
+/// The actions the uploader needs on the bucket's KMS key to upload with SSE-KMS (the Twilio
+/// guide's second template).
+pub const UPLOADER_KMS_ACTIONS: [&str; 5] =
+    ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"];
+
+/// The bucket's SSE-KMS key, as the resources that use it see it.
+#[derive(Debug, Clone, PartialEq)]
+enum KmsKey {
+    /// No default encryption asked for: S3's own default applies.
+    None,
+    /// An existing key, by ARN.
+    Existing(String),
+    /// The key stowage creates: its ARN is known once it exists.
+    Created,
+}
+
+impl KmsKey {
+    fn of(spec: &Spec) -> Self {
+        match &spec.bucket.encryption {
+            None => KmsKey::None,
+            Some(Encryption::KmsCreate) => KmsKey::Created,
+            Some(Encryption::KmsKeyArn(arn)) => KmsKey::Existing(arn.as_str().to_owned()),
+        }
+    }
+
+    fn arn_reference() -> Reference {
+        Reference { address: kms_key_address(), attribute: "arn".to_owned(), fresh: false }
+    }
+
+    /// The key's ARN as a whole value: known, a reference, or null without encryption.
+    fn arn_value(&self) -> DesiredValue {
+        match self {
+            KmsKey::None => DesiredValue::Known(Value::Null),
+            KmsKey::Existing(arn) => DesiredValue::Known(json!(arn)),
+            KmsKey::Created => DesiredValue::Reference(Self::arn_reference()),
+        }
+    }
+
+    /// The key's ARN inside a larger value: the ARN itself, or the placeholder of a template.
+    fn arn_text(&self) -> Option<String> {
+        match self {
+            KmsKey::None => None,
+            KmsKey::Existing(arn) => Some(arn.clone()),
+            KmsKey::Created => Some(Template::placeholder(&Self::arn_reference())),
+        }
+    }
+
+    /// `value` as a desired value: a template when it names the key stowage creates.
+    fn wrap(&self, value: Value) -> DesiredValue {
+        match self {
+            KmsKey::Created => DesiredValue::Template(Template { value, references: vec![Self::arn_reference()] }),
+            KmsKey::None | KmsKey::Existing(_) => DesiredValue::Known(value),
+        }
+    }
+}
+
 /// Every resource the spec asks for, in dependency order.
 pub fn desired_resources(spec: &Spec) -> Vec<DesiredResource> {
-    let mut resources = vec![bucket(spec)];
+    let kms_key = KmsKey::of(spec);
+    let mut resources = Vec::new();
+    if kms_key == KmsKey::Created {
+        resources.push(kms_key_resource(spec));
+    }
+    resources.push(bucket(spec, &kms_key));
     let stored_prefixes = stored_prefixes(spec);
 
     if let Some(uploader) = &spec.uploader {
@@ -56,18 +125,22 @@ pub fn desired_resources(spec: &Spec) -> Vec<DesiredResource> {
             depends_on: vec![],
         });
         if !stored_prefixes.is_empty() {
-            resources.push(DesiredResource {
-                address: policy_address(),
-                attributes: known([
-                    ("user_name", json!(uploader.user_name.as_str())),
-                    ("policy_name", json!(UPLOADER_POLICY_NAME)),
-                    (
-                        "document",
-                        uploader_policy(spec.aws.region.partition(), spec.bucket.name.as_str(), &stored_prefixes),
-                    ),
-                ]),
-                depends_on: vec![user_address(), bucket_address()],
-            });
+            let document = uploader_policy(
+                spec.aws.region.partition(),
+                spec.bucket.name.as_str(),
+                &stored_prefixes,
+                kms_key.arn_text().as_deref(),
+            );
+            let mut attributes = known([
+                ("user_name", json!(uploader.user_name.as_str())),
+                ("policy_name", json!(UPLOADER_POLICY_NAME)),
+            ]);
+            attributes.insert("document".to_owned(), kms_key.wrap(document));
+            let mut depends_on = vec![user_address(), bucket_address()];
+            if kms_key == KmsKey::Created {
+                depends_on.push(kms_key_address());
+            }
+            resources.push(DesiredResource { address: policy_address(), attributes, depends_on });
         }
         let mut key_attributes =
             known([("user_name", json!(uploader.user_name.as_str())), ("status", json!("Active"))]);
@@ -75,14 +148,16 @@ pub fn desired_resources(spec: &Spec) -> Vec<DesiredResource> {
         if spec.twilio.is_some() && !stored_prefixes.is_empty() {
             // Before the key goes to Twilio, apply writes where Twilio will write, with the new
             // key: a policy or encryption mistake fails the apply, not a recording weeks later.
-            key_attributes.insert(
-                "write_test".to_owned(),
-                DesiredValue::Known(json!({
-                    "bucket": spec.bucket.name.as_str(),
-                    "region": spec.aws.region.as_str(),
-                    "prefixes": stored_prefixes,
-                })),
-            );
+            // With SSE-KMS the test also checks the object landed encrypted with the key.
+            let mut target = json!({
+                "bucket": spec.bucket.name.as_str(),
+                "region": spec.aws.region.as_str(),
+                "prefixes": stored_prefixes,
+            });
+            if let Some(arn) = kms_key.arn_text() {
+                target["kms_key"] = json!(arn);
+            }
+            key_attributes.insert("write_test".to_owned(), kms_key.wrap(target));
             key_depends_on.extend([bucket_address(), policy_address()]);
         }
         resources.push(DesiredResource {
@@ -112,19 +187,89 @@ pub fn desired_resources(spec: &Spec) -> Vec<DesiredResource> {
                 depends_on: vec![access_key_address()],
             });
         }
-        for (address, storage) in [
-            (recording_settings_address(), spec.recordings.as_ref()),
-            (composition_settings_address(), spec.compositions.as_ref()),
+        for (kind, address, storage) in [
+            ("recordings", recording_settings_address(), spec.recordings.as_ref()),
+            ("compositions", composition_settings_address(), spec.compositions.as_ref()),
         ] {
-            if let Some(storage) = storage {
-                resources.push(storage_settings(spec, address, storage));
+            let Some(storage) = storage else { continue };
+            let public_key = storage.encryption_public_key.as_ref().filter(|_| storage.store_in_s3);
+            if let Some(public_key) = public_key {
+                resources.push(public_key_resource(spec, twilio.account_sid.as_str(), kind, public_key));
             }
+            let mut settings = storage_settings(spec, address, storage);
+            if public_key.is_some() {
+                let sid = Reference { address: public_key_address(kind), attribute: "sid".to_owned(), fresh: false };
+                settings.attributes.insert("encryption_enabled".to_owned(), DesiredValue::Known(json!(true)));
+                settings.attributes.insert("encryption_key_sid".to_owned(), DesiredValue::Reference(sid));
+                settings.depends_on.push(public_key_address(kind));
+            }
+            resources.push(settings);
         }
     }
     resources
 }
 
-fn bucket(spec: &Spec) -> DesiredResource {
+/// The SSE-KMS key stowage creates: symmetric, rotated yearly, named by an alias, with a key
+/// policy that keeps the account's administrators in control and lets the uploader use it.
+fn kms_key_resource(spec: &Spec) -> DesiredResource {
+    let environment = spec.environment.name.as_str();
+    let mut attributes = known([
+        ("region", json!(spec.aws.region.as_str())),
+        (
+            "description",
+            json!(format!(
+                "stowage: SSE-KMS key of bucket {} (environment {environment}), for Twilio Video",
+                spec.bucket.name.as_str()
+            )),
+        ),
+        ("alias", json!(format!("alias/stowage-{environment}"))),
+        ("enabled", json!(true)),
+        ("rotation_enabled", json!(true)),
+        ("bucket", json!(spec.bucket.name.as_str())),
+    ]);
+    let mut depends_on = Vec::new();
+    // Without an uploader the key keeps AWS's default key policy, which gives the account
+    // (and so its administrators, through IAM) full control and nobody else anything.
+    if spec.uploader.is_some() {
+        let user =
+            |attribute: &str| Reference { address: user_address(), attribute: attribute.to_owned(), fresh: false };
+        let (arn, account) = (user("arn"), user("account_id"));
+        let policy =
+            kms_key_policy(spec.aws.region.partition(), &Template::placeholder(&account), &Template::placeholder(&arn));
+        attributes.insert(
+            "policy".to_owned(),
+            DesiredValue::Template(Template { value: policy, references: vec![arn, account] }),
+        );
+        depends_on.push(user_address());
+    }
+    DesiredResource { address: kms_key_address(), attributes, depends_on }
+}
+
+/// The key policy: the account's administrators keep full control (so the key can never
+/// lock everyone out), and the uploader may use the key for uploads and nothing else.
+pub fn kms_key_policy(partition: &str, account_id: &str, uploader_arn: &str) -> Value {
+    stowage_provider::policy::canonical(&json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountAdministrators",
+                "Effect": "Allow",
+                "Principal": {"AWS": format!("arn:{partition}:iam::{account_id}:root")},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "TwilioVideoUploader",
+                "Effect": "Allow",
+                "Principal": {"AWS": uploader_arn},
+                "Action": UPLOADER_KMS_ACTIONS,
+                "Resource": "*",
+            },
+        ]
+    }))
+}
+
+fn bucket(spec: &Spec, kms_key: &KmsKey) -> DesiredResource {
     let mut lifecycle: Vec<Value> = spec
         .bucket
         .lifecycle
@@ -142,9 +287,11 @@ fn bucket(spec: &Spec) -> DesiredResource {
             ("object_ownership", json!("BucketOwnerEnforced")),
             ("lifecycle", Value::Array(lifecycle)),
             ("tags", json!(spec.bucket.tags)),
+            ("bucket_key_enabled", json!(*kms_key != KmsKey::None)),
         ]),
-        depends_on: vec![],
+        depends_on: if *kms_key == KmsKey::Created { vec![kms_key_address()] } else { vec![] },
     }
+    .with("sse_kms_key", kms_key.arn_value())
 }
 
 fn storage_settings(spec: &Spec, address: Address, storage: &StorageSpec) -> DesiredResource {
@@ -185,6 +332,28 @@ fn storage_settings(spec: &Spec, address: Address, storage: &StorageSpec) -> Des
     DesiredResource { address, attributes, depends_on }
 }
 
+/// The customer's RSA public key, held by Twilio to encrypt `kind` (client-side encryption).
+/// Twilio never returns the key, so it is known by the fingerprint of its DER: a new PEM is a
+/// new credential. The spec's PEMs must have been loaded (`stowage_spec::load_public_keys`).
+fn public_key_resource(
+    spec: &Spec,
+    account_sid: &str,
+    kind: &str,
+    public_key: &stowage_spec::EncryptionPublicKey,
+) -> DesiredResource {
+    let pem = public_key.pem.as_ref();
+    DesiredResource {
+        address: public_key_address(kind),
+        attributes: known([
+            ("public_key_sha256", json!(pem.map(stowage_spec::PublicKeyPem::sha256))),
+            ("public_key", json!(pem.map(stowage_spec::PublicKeyPem::pem))),
+            ("account_sid", json!(account_sid)),
+            ("friendly_name", json!(format!("stowage {} {kind}", spec.environment.name.as_str()))),
+        ]),
+        depends_on: vec![],
+    }
+}
+
 /// `FriendlyName` of the Twilio credential: names the environment and bucket, within
 /// Twilio's 64 characters.
 fn credential_friendly_name(spec: &Spec) -> String {
@@ -209,24 +378,38 @@ pub fn stored_prefixes(spec: &Spec) -> Vec<String> {
     prefixes
 }
 
-/// The uploader's policy: `s3:PutObject` under each stored prefix, and nothing else. ARNs
-/// carry the region's partition (`aws`, `aws-cn`, `aws-us-gov`).
+/// The uploader's policy: `s3:PutObject` under each stored prefix, and, when the bucket
+/// encrypts with SSE-KMS, the use of that one key; nothing else. ARNs carry the region's
+/// partition (`aws`, `aws-cn`, `aws-us-gov`).
 ///
 /// The Twilio guide's template also has `Deny NotAction "*"`; that statement denies nothing
 /// (the set of actions other than all actions is empty), and IAM's implicit deny already blocks
 /// everything not allowed, so it is left out.
-pub fn uploader_policy(partition: &str, bucket: &str, prefixes: &[String]) -> Value {
+pub fn uploader_policy(partition: &str, bucket: &str, prefixes: &[String], kms_key_arn: Option<&str>) -> Value {
     let resources: Vec<String> =
         prefixes.iter().map(|prefix| format!("arn:{partition}:s3:::{bucket}/{prefix}*")).collect();
-    stowage_provider::policy::canonical(&json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "TwilioVideoPutObject",
+    let mut statements = vec![json!({
+        "Sid": "TwilioVideoPutObject",
+        "Effect": "Allow",
+        "Action": ["s3:PutObject"],
+        "Resource": resources,
+    })];
+    if let Some(key) = kms_key_arn {
+        statements.push(json!({
+            "Sid": "TwilioVideoKmsKey",
             "Effect": "Allow",
-            "Action": ["s3:PutObject"],
-            "Resource": resources,
-        }]
-    }))
+            "Action": UPLOADER_KMS_ACTIONS,
+            "Resource": [key],
+        }));
+    }
+    stowage_provider::policy::canonical(&json!({"Version": "2012-10-17", "Statement": statements}))
+}
+
+impl DesiredResource {
+    fn with(mut self, name: &str, value: DesiredValue) -> Self {
+        self.attributes.insert(name.to_owned(), value);
+        self
+    }
 }
 
 fn known<const N: usize>(pairs: [(&str, Value); N]) -> BTreeMap<String, DesiredValue> {
@@ -239,9 +422,9 @@ mod tests {
 
     #[test]
     fn policy_arns_carry_the_partition() {
-        let policy = uploader_policy("aws-cn", "b", &["recordings/".to_owned()]);
+        let policy = uploader_policy("aws-cn", "b", &["recordings/".to_owned()], None);
         assert_eq!(policy["Statement"][0]["Resource"], json!(["arn:aws-cn:s3:::b/recordings/*"]));
-        let whole_bucket = uploader_policy("aws", "b", &[String::new()]);
+        let whole_bucket = uploader_policy("aws", "b", &[String::new()], None);
         assert_eq!(whole_bucket["Statement"][0]["Resource"], json!(["arn:aws:s3:::b/*"]));
     }
 }

@@ -231,7 +231,7 @@ fn not_applied_entry(change: &ResourceChange, drift: Option<&ResourceDrift>) -> 
         .iter()
         .filter(|attribute| !drifted.contains(attribute.name.as_str()))
         // Known only after apply: it follows from another resource being created, reported there.
-        .filter(|attribute| !matches!(attribute.after, Some(PlannedValue::Unknown(_))))
+        .filter(|attribute| !matches!(attribute.after, Some(PlannedValue::Unknown(_) | PlannedValue::Template(_))))
         .map(|attribute| AttributeDrift {
             name: attribute.name.clone(),
             expected: attribute.after.as_ref().and_then(PlannedValue::known).cloned(),
@@ -265,6 +265,12 @@ fn deleted(resource_type: ResourceType) -> (DriftSeverity, String) {
     use ResourceType::*;
     let critical = |why: &str| (DriftSeverity::Critical, why.to_owned());
     match resource_type {
+        KmsKey => critical(
+            "the bucket's KMS key is gone: Twilio cannot encrypt uploads (debugger 53615), and recordings are lost.",
+        ),
+        TwilioPublicKey => critical(
+            "Twilio's public key for encrypted recordings is gone: Twilio cannot encrypt them (debugger 53612).",
+        ),
         S3Bucket => critical("the bucket is gone: Twilio cannot store recordings or compositions, and they are lost."),
         IamUser => critical(
             "the uploader user is gone with its key: Twilio cannot write to the bucket, and recordings are lost.",
@@ -301,6 +307,22 @@ fn judge_attribute(resource_type: ResourceType, attribute: &AttributeDrift) -> (
         }
         (S3Bucket | IamUser, "tags") => warning("cost reports and ownership lookups by tag see other tags.".to_owned()),
         (IamUserPolicy, "document") => critical(policy_risk(expected, actual)),
+        (S3Bucket, "sse_kms_key") => critical(format!(
+            "the bucket's default encryption is {} instead of SSE-KMS with {}: Twilio may be denied uploads (debugger 53615).",
+            if actual.is_null() { "S3's own".to_owned() } else { format!("SSE-KMS with {}", inline(actual)) },
+            inline(expected)
+        )),
+        (S3Bucket, "bucket_key_enabled") => {
+            warning("S3 Bucket Keys are off: every upload calls KMS, which costs more and may be throttled.".to_owned())
+        }
+        (KmsKey, "enabled") if *actual != Value::Bool(true) => critical(
+            "the bucket's KMS key is disabled: Twilio cannot encrypt uploads (debugger 53615), and recordings are lost."
+                .to_owned(),
+        ),
+        (KmsKey, "policy") => critical(
+            "the KMS key policy changed: the uploader may no longer encrypt with the key, or others may use it.".to_owned(),
+        ),
+        (KmsKey, "rotation_enabled") => warning("automatic yearly rotation of the KMS key is off.".to_owned()),
         (IamAccessKey, "status") if actual.as_str() != Some("Active") => critical(
             "the key Twilio writes with is not active: Twilio cannot write to the bucket, and recordings are lost."
                 .to_owned(),
@@ -769,7 +791,8 @@ mod tests {
         assert_eq!(
             unknown.to_string(),
             "ignore rule `aws_s3_bucket.main.tag`: `aws_s3_bucket` has no attribute `tag` (it has `name`, `region`, \
-             `versioning`, `block_public_access`, `object_ownership`, `lifecycle`, `tags`)"
+             `versioning`, `block_public_access`, `object_ownership`, `lifecycle`, `tags`, `sse_kms_key`, \
+             `bucket_key_enabled`, `sse_algorithm`)"
         );
     }
 

@@ -8,6 +8,7 @@
 
 pub mod desired;
 pub mod drift_report;
+pub mod leftovers;
 pub mod model;
 pub mod plan_file;
 pub mod planner;
@@ -18,10 +19,11 @@ pub mod steps;
 pub mod verify;
 
 pub use desired::desired_resources;
+pub use leftovers::{Leftovers, plan_with_leftovers};
 pub use model::{
     ActionKind, AttributeChange, DesiredResource, DesiredValue, Plan, PlanDiagnostic, PlannedValue, Reason, Reference,
-    ResourceChange, ResourceDrift, Severity, Summary,
+    ResourceChange, ResourceDrift, Severity, Summary, Template,
 };
 pub use planner::{Observations, ReadTarget, changed_since, plan, read_targets};
-pub use prior::{Deposed, Prior, PriorResource};
+pub use prior::{Deposed, DeposedOrigin, Prior, PriorResource};
 pub use steps::{Step, StepKind, steps};

@@ -14,6 +14,8 @@ use stowage_provider::{Address, Attributes, ReplaceOrder};
 pub enum DesiredValue {
     Known(Value),
     Reference(Reference),
+    /// A value with other resources' attributes spliced into its strings.
+    Template(Template),
 }
 
 /// An attribute of another resource, e.g. the id of the access key a credential is made from.
@@ -25,6 +27,50 @@ pub struct Reference {
     /// what is handed over (an access key secret) exists only at creation.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub fresh: bool,
+}
+
+/// A JSON value whose strings hold placeholders for other resources' attributes, e.g. a policy
+/// naming a KMS key that does not exist yet: `"Resource": "${aws_kms_key.main.arn}"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Template {
+    pub value: Value,
+    /// Every reference whose placeholder appears in `value`.
+    pub references: Vec<Reference>,
+}
+
+impl Template {
+    /// The placeholder text that stands for `reference` in a template's strings.
+    pub fn placeholder(reference: &Reference) -> String {
+        format!("${{{}.{}}}", reference.address, reference.attribute)
+    }
+
+    /// The value with every placeholder replaced, or `None` while some reference has no value.
+    /// A string value is spliced in as is; any other value as its JSON text.
+    pub fn render(&self, mut lookup: impl FnMut(&Reference) -> Option<Value>) -> Option<Value> {
+        let mut substitutions = Vec::with_capacity(self.references.len());
+        for reference in &self.references {
+            let text = match lookup(reference)? {
+                Value::String(text) => text,
+                Value::Null => return None,
+                other => other.to_string(),
+            };
+            substitutions.push((Self::placeholder(reference), text));
+        }
+        Some(substitute(&self.value, &substitutions))
+    }
+}
+
+fn substitute(value: &Value, substitutions: &[(String, String)]) -> Value {
+    match value {
+        Value::String(text) => Value::String(
+            substitutions.iter().fold(text.clone(), |text, (placeholder, with)| text.replace(placeholder, with)),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(|item| substitute(item, substitutions)).collect()),
+        Value::Object(fields) => {
+            Value::Object(fields.iter().map(|(name, item)| (name.clone(), substitute(item, substitutions))).collect())
+        }
+        other => other.clone(),
+    }
 }
 
 /// One resource the spec asks for.
@@ -42,7 +88,7 @@ impl DesiredResource {
             .iter()
             .filter_map(|(name, value)| match value {
                 DesiredValue::Known(value) => Some((name.clone(), value.clone())),
-                DesiredValue::Reference(_) => None,
+                DesiredValue::Reference(_) | DesiredValue::Template(_) => None,
             })
             .collect()
     }
@@ -55,13 +101,15 @@ pub enum PlannedValue {
     Known(Value),
     /// Known after apply, from the referenced resource.
     Unknown(Reference),
+    /// Known after apply, once the template's references have values.
+    Template(Template),
 }
 
 impl PlannedValue {
     pub fn known(&self) -> Option<&Value> {
         match self {
             PlannedValue::Known(value) => Some(value),
-            PlannedValue::Unknown(_) => None,
+            PlannedValue::Unknown(_) | PlannedValue::Template(_) => None,
         }
     }
 }
@@ -107,6 +155,9 @@ pub enum Reason {
     AlreadyGone,
     /// A Twilio settings singleton found configured, adopted into the state.
     Adopted,
+    /// Made by an apply that was interrupted before it could record it (its intent is in the
+    /// state); nothing about it was lost, so it is recorded rather than made again.
+    CreatedByInterruptedApply,
 }
 
 impl fmt::Display for Reason {
@@ -123,6 +174,9 @@ impl fmt::Display for Reason {
             Reason::NotInSpec => f.write_str("no longer in the spec"),
             Reason::AlreadyGone => f.write_str("no longer in the spec, and already deleted outside stowage"),
             Reason::Adopted => f.write_str("Twilio's account settings, not yet managed by stowage"),
+            Reason::CreatedByInterruptedApply => {
+                f.write_str("created by an interrupted apply, which could not record it: recorded now")
+            }
         }
     }
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 use stowage_provider::{Address, Attributes, Comparison, Observed, ReplaceOrder, ResourceSchema, policy};
 
 use crate::model::{
-    ActionKind, AttributeChange, DesiredResource, DesiredValue, Plan, PlanDiagnostic, PlannedValue, Reason,
+    ActionKind, AttributeChange, DesiredResource, DesiredValue, Plan, PlanDiagnostic, PlannedValue, Reason, Reference,
     ResourceChange, ResourceDrift, Severity,
 };
 use crate::prior::{Prior, PriorResource};
@@ -82,9 +82,9 @@ fn plan_once(
 
     let mut changes: Vec<ResourceChange> = Vec::new();
     let mut diagnostics = Vec::new();
-    // `Address` orders by resource type first, and types are declared in dependency order, so
-    // everything a resource refers to is planned before it.
-    for address in addresses {
+    // Everything a resource refers to is planned before it, so a reference can tell whether its
+    // target is being (re)created.
+    for address in dependency_order(&addresses, &desired_by_address, prior) {
         let wanted = desired_by_address.get(address).copied();
         let recorded = prior.get(address);
         let found = observed.get(address).and_then(Option::as_ref);
@@ -95,8 +95,59 @@ fn plan_once(
             Err(diagnostic) => diagnostics.push(diagnostic),
         }
     }
+    // Shown in address order: by resource type, which is declared in dependency order.
+    changes.sort_by(|left, right| left.address.cmp(&right.address));
+    diagnostics.extend(changes.iter().filter_map(key_deletion_notice));
     let drift = prior.resources().filter_map(|recorded| drift(recorded, observed)).collect();
     Plan { changes, drift, diagnostics }
+}
+
+/// Deleting a KMS key makes everything encrypted with it unreadable: say plainly that it is only
+/// scheduled, and when.
+fn key_deletion_notice(change: &ResourceChange) -> Option<PlanDiagnostic> {
+    let deletes_key = change.address.resource_type == stowage_provider::ResourceType::KmsKey
+        && (matches!(change.action, ActionKind::Delete | ActionKind::Replace) || !change.deposed.is_empty());
+    deletes_key.then(|| PlanDiagnostic {
+        severity: Severity::Warning,
+        address: Some(change.address.clone()),
+        message: "the KMS key is not deleted now: its deletion is scheduled for 30 days after apply, the longest \
+                  window AWS allows; objects encrypted with it become unreadable then"
+            .to_owned(),
+        hint: Some(
+            "to keep the key, cancel the deletion within those 30 days: `aws kms cancel-key-deletion --key-id KEY_ID`"
+                .to_owned(),
+        ),
+    })
+}
+
+/// `addresses` ordered so each comes after what it depends on (in the spec, else as recorded);
+/// ties, and any cycle, fall back to address order.
+fn dependency_order<'a>(
+    addresses: &BTreeSet<&'a Address>,
+    desired: &BTreeMap<&Address, &DesiredResource>,
+    prior: &Prior,
+) -> Vec<&'a Address> {
+    let depends_on = |address: &Address| -> Vec<Address> {
+        match (desired.get(address), prior.get(address)) {
+            (Some(wanted), _) => wanted.depends_on.clone(),
+            (None, Some(recorded)) => recorded.depends_on.clone(),
+            (None, None) => Vec::new(),
+        }
+    };
+    let mut pending: Vec<&'a Address> = addresses.iter().copied().collect();
+    let mut order: Vec<&'a Address> = Vec::with_capacity(pending.len());
+    while !pending.is_empty() {
+        let ready = pending
+            .iter()
+            .position(|address| {
+                depends_on(address).iter().all(|dependency| {
+                    !addresses.contains(dependency) || order.contains(&dependency)
+                })
+            })
+            .unwrap_or(0);
+        order.push(pending.remove(ready));
+    }
+    order
 }
 
 /// How reality moved away from what the state recorded, if it did.
@@ -132,22 +183,32 @@ impl Context<'_> {
     fn resolve(&self, value: &DesiredValue) -> PlannedValue {
         match value {
             DesiredValue::Known(value) => PlannedValue::Known(value.clone()),
-            DesiredValue::Reference(reference) => {
-                let change = self.changes.iter().find(|change| change.address == reference.address);
-                let being_created =
-                    change.is_none_or(|change| matches!(change.action, ActionKind::Create | ActionKind::Replace));
-                if being_created {
-                    return PlannedValue::Unknown(reference.clone());
-                }
-                self.observed
-                    .get(&reference.address)
-                    .and_then(Option::as_ref)
-                    .and_then(|observed| observed.attributes.get(&reference.attribute))
-                    .filter(|value| !value.is_null())
-                    .map(|value| PlannedValue::Known(value.clone()))
-                    .unwrap_or_else(|| PlannedValue::Unknown(reference.clone()))
-            }
+            DesiredValue::Reference(reference) => self
+                .lookup(reference)
+                .map(PlannedValue::Known)
+                .unwrap_or_else(|| PlannedValue::Unknown(reference.clone())),
+            DesiredValue::Template(template) => template
+                .render(|reference| self.lookup(reference))
+                .map(PlannedValue::Known)
+                .unwrap_or_else(|| PlannedValue::Template(template.clone())),
         }
+    }
+
+    /// A referenced attribute's value, when it is known now: the resource is not (re)created
+    /// by this plan and was read with that attribute set.
+    fn lookup(&self, reference: &Reference) -> Option<Value> {
+        let change = self.changes.iter().find(|change| change.address == reference.address);
+        let being_created =
+            change.is_none_or(|change| matches!(change.action, ActionKind::Create | ActionKind::Replace));
+        if being_created {
+            return None;
+        }
+        self.observed
+            .get(&reference.address)
+            .and_then(Option::as_ref)
+            .and_then(|observed| observed.attributes.get(&reference.attribute))
+            .filter(|value| !value.is_null())
+            .cloned()
     }
 }
 
@@ -160,11 +221,16 @@ fn plan_resource(
     context: &Context<'_>,
 ) -> Result<Option<ResourceChange>, PlanDiagnostic> {
     let schema = address.resource_type.schema();
-    let depends_on = match (wanted, recorded) {
-        (Some(wanted), _) => wanted.depends_on.clone(),
-        (None, Some(recorded)) => recorded.depends_on.clone(),
-        (None, None) => Vec::new(),
-    };
+    // What it depends on now and what it depended on when last applied: a dependency the spec
+    // dropped (the bucket's KMS key) must outlive the update that stops using it.
+    let mut depends_on: Vec<Address> = wanted
+        .map(|wanted| wanted.depends_on.clone())
+        .into_iter()
+        .chain(recorded.map(|recorded| recorded.depends_on.clone()))
+        .flatten()
+        .collect();
+    depends_on.sort();
+    depends_on.dedup();
     let base = |action: ActionKind, reason: Option<Reason>| ResourceChange {
         address: address.clone(),
         action,
@@ -330,7 +396,7 @@ fn diff(schema: &ResourceSchema, after: &BTreeMap<String, PlannedValue>, before:
         let Some(wanted) = after.get(attribute.name) else { continue };
         let current = before.get(attribute.name).cloned().unwrap_or(Value::Null);
         let same = match wanted {
-            PlannedValue::Unknown(_) => false,
+            PlannedValue::Unknown(_) | PlannedValue::Template(_) => false,
             PlannedValue::Known(wanted) => equal(attribute.comparison, wanted, &current),
         };
         if !same {
@@ -392,11 +458,13 @@ fn storage_enabled(attributes: &Attributes) -> bool {
 fn noun(schema: &ResourceSchema) -> &'static str {
     use stowage_provider::ResourceType::*;
     match schema.resource_type {
+        KmsKey => "KMS key",
         S3Bucket => "bucket",
         IamUser => "IAM user",
         IamUserPolicy => "inline policy",
         IamAccessKey => "access key",
         TwilioAwsCredential => "Twilio AWS credential",
+        TwilioPublicKey => "Twilio public key",
         TwilioRecordingSettings => "recording settings",
         TwilioCompositionSettings => "composition settings",
     }

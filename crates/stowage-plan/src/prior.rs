@@ -17,11 +17,40 @@ pub struct PriorResource {
     pub deposed: Vec<Deposed>,
 }
 
-/// An old object a replacement left behind (see `stowage_state::DeposedObject`).
+/// An object to delete that is not the resource's current one: the old half of a replacement
+/// (see `stowage_state::DeposedObject`), or what an interrupted apply left behind.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Deposed {
     pub id: String,
     pub attributes: Attributes,
+    #[serde(default, skip_serializing_if = "DeposedOrigin::is_replacement")]
+    pub origin: DeposedOrigin,
+}
+
+/// How an object came to be deposed: what the plan says about it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeposedOrigin {
+    /// Recorded in the state as the old half of a create-before-destroy replacement.
+    #[default]
+    Replacement,
+    /// Found by a refresh after an interrupted create: nothing records it (see
+    /// `stowage_provider::Provider::find_leftovers`).
+    InterruptedApply,
+}
+
+impl DeposedOrigin {
+    fn is_replacement(&self) -> bool {
+        *self == DeposedOrigin::Replacement
+    }
+
+    /// Why the object is destroyed, for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            DeposedOrigin::Replacement => "left behind by an earlier replacement",
+            DeposedOrigin::InterruptedApply => "left by an interrupted apply",
+        }
+    }
 }
 
 /// Everything the state records, by address.
@@ -64,6 +93,7 @@ impl Prior {
                         .map(|object| Deposed {
                             id: object.id.clone(),
                             attributes: object.attributes.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                            origin: DeposedOrigin::Replacement,
                         })
                         .collect(),
                 },

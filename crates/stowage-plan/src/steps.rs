@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use stowage_provider::Address;
 
 use crate::model::{ActionKind, Plan, ReplaceOrderName};
+use crate::prior::DeposedOrigin;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum StepKind {
@@ -36,11 +37,15 @@ pub struct CycleError(pub String);
 ///
 /// Rules: creates and updates wait for the creates and updates of what they depend on; the
 /// deletion of an object waits until everything that depended on it was repointed or deleted;
-/// a create-before-destroy replacement deletes the old object only after the new one exists.
+/// a create-before-destroy replacement deletes the old object only after the new one exists;
+/// what an interrupted apply left is deleted before the object that takes its place is created.
 pub fn steps(plan: &Plan) -> Result<Vec<Step>, CycleError> {
     let mut steps: Vec<Step> = Vec::new();
     let mut put_steps: BTreeMap<&Address, usize> = BTreeMap::new();
     let mut delete_steps: BTreeMap<&Address, Vec<usize>> = BTreeMap::new();
+    // Objects an interrupted apply left: nothing uses them (nothing could learn their ids), so
+    // they go first, and the new object waits for them: IAM allows two keys per user.
+    let mut leftover_steps: BTreeMap<&Address, Vec<usize>> = BTreeMap::new();
 
     for change in &plan.changes {
         let mut push = |kind, object: Option<&String>| {
@@ -49,7 +54,10 @@ pub fn steps(plan: &Plan) -> Result<Vec<Step>, CycleError> {
         };
         for deposed in &change.deposed {
             let index = push(StepKind::Delete, Some(&deposed.id));
-            delete_steps.entry(&change.address).or_default().push(index);
+            match deposed.origin {
+                DeposedOrigin::Replacement => delete_steps.entry(&change.address).or_default().push(index),
+                DeposedOrigin::InterruptedApply => leftover_steps.entry(&change.address).or_default().push(index),
+            }
         }
         match change.action {
             ActionKind::NoOp => {}
@@ -105,6 +113,11 @@ pub fn steps(plan: &Plan) -> Result<Vec<Step>, CycleError> {
                     && steps[delete].object == change.prior_id;
                 if destroy_first { steps[put].waits_for.push(delete) } else { steps[delete].waits_for.push(put) }
             }
+        }
+    }
+    for (address, leftovers) in &leftover_steps {
+        if let Some(&put) = put_steps.get(address) {
+            steps[put].waits_for.extend(leftovers);
         }
     }
     for step in &mut steps {

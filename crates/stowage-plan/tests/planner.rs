@@ -318,8 +318,9 @@ fn a_replacement_interrupted_before_the_settings_were_repointed_is_finished() {
     let (desired, mut prior, mut observations) = converged();
     let second_key = "AKIAEXAMPLE000000002";
     let second_credential = "CR00000000000000000000000000000002";
-    let deposed =
-        |resource: &PriorResource| vec![Deposed { id: resource.id.clone(), attributes: resource.attributes.clone() }];
+    let deposed = |resource: &PriorResource| {
+        vec![Deposed { id: resource.id.clone(), attributes: resource.attributes.clone(), origin: Default::default() }]
+    };
     let key = prior.get(&access_key_address()).expect("key recorded").clone();
     let credential = prior.get(&credential_address()).expect("credential recorded").clone();
     let mut new_key_attributes = key.attributes.clone();

@@ -77,7 +77,10 @@ fn deposed_access_key() -> Plan {
     let old_id = "AKIAEXAMPLE000000000";
     let mut old_attributes = key.attributes.clone();
     old_attributes.insert("access_key_id".to_owned(), json!(old_id));
-    prior.insert(PriorResource { deposed: vec![Deposed { id: old_id.to_owned(), attributes: old_attributes }], ..key });
+    prior.insert(PriorResource {
+        deposed: vec![Deposed { id: old_id.to_owned(), attributes: old_attributes, origin: Default::default() }],
+        ..key
+    });
     plan(&desired, &prior, &observations)
 }
 

@@ -11,6 +11,8 @@ use crate::schema::{self, ResourceSchema};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResourceType {
+    #[serde(rename = "aws_kms_key")]
+    KmsKey,
     #[serde(rename = "aws_s3_bucket")]
     S3Bucket,
     #[serde(rename = "aws_iam_user")]
@@ -21,6 +23,8 @@ pub enum ResourceType {
     IamAccessKey,
     #[serde(rename = "twilio_aws_credential")]
     TwilioAwsCredential,
+    #[serde(rename = "twilio_public_key")]
+    TwilioPublicKey,
     #[serde(rename = "twilio_video_recording_settings")]
     TwilioRecordingSettings,
     #[serde(rename = "twilio_video_composition_settings")]
@@ -45,23 +49,27 @@ impl ProviderName {
 }
 
 impl ResourceType {
-    pub const ALL: [ResourceType; 7] = [
+    pub const ALL: [ResourceType; 9] = [
+        ResourceType::KmsKey,
         ResourceType::S3Bucket,
         ResourceType::IamUser,
         ResourceType::IamUserPolicy,
         ResourceType::IamAccessKey,
         ResourceType::TwilioAwsCredential,
+        ResourceType::TwilioPublicKey,
         ResourceType::TwilioRecordingSettings,
         ResourceType::TwilioCompositionSettings,
     ];
 
     pub fn as_str(self) -> &'static str {
         match self {
+            ResourceType::KmsKey => "aws_kms_key",
             ResourceType::S3Bucket => "aws_s3_bucket",
             ResourceType::IamUser => "aws_iam_user",
             ResourceType::IamUserPolicy => "aws_iam_user_policy",
             ResourceType::IamAccessKey => "aws_iam_access_key",
             ResourceType::TwilioAwsCredential => "twilio_aws_credential",
+            ResourceType::TwilioPublicKey => "twilio_public_key",
             ResourceType::TwilioRecordingSettings => "twilio_video_recording_settings",
             ResourceType::TwilioCompositionSettings => "twilio_video_composition_settings",
         }
@@ -69,11 +77,13 @@ impl ResourceType {
 
     pub fn provider(self) -> ProviderName {
         match self {
-            ResourceType::S3Bucket
+            ResourceType::KmsKey
+            | ResourceType::S3Bucket
             | ResourceType::IamUser
             | ResourceType::IamUserPolicy
             | ResourceType::IamAccessKey => ProviderName::Aws,
             ResourceType::TwilioAwsCredential
+            | ResourceType::TwilioPublicKey
             | ResourceType::TwilioRecordingSettings
             | ResourceType::TwilioCompositionSettings => ProviderName::Twilio,
         }

@@ -8,6 +8,7 @@
 pub mod address;
 pub mod error;
 pub mod evaluate;
+pub mod marker;
 pub mod policy;
 pub mod resource;
 pub mod schema;
@@ -16,8 +17,8 @@ pub mod secret;
 pub use address::{Address, AddressError, ProviderName, ResourceType};
 pub use error::{ErrorKind, ProviderError};
 pub use resource::{
-    Applied, Attributes, AttributesExt, CreateRequest, DeleteRequest, NewAccessKey, Observed, Provider, ReadRequest,
-    SecretHandoff, UpdateRequest,
+    Applied, Attributes, AttributesExt, CreateRequest, DeleteRequest, LeftoverRequest, NewAccessKey, Observed,
+    Provider, ReadRequest, SecretHandoff, UpdateRequest,
 };
 pub use schema::{AttributeSchema, Comparison, ReplaceOrder, ResourceSchema};
 pub use secret::Secret;

@@ -51,6 +51,9 @@ pub struct CreateRequest<'a> {
     /// Desired attributes, every reference already resolved.
     pub attributes: &'a Attributes,
     pub handoff: &'a SecretHandoff,
+    /// For types that record an intent ([`crate::ResourceSchema::records_intent`]): what to
+    /// put on the new object so that `find_leftovers` can recognise it (see [`crate::marker`]).
+    pub marker: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -62,6 +65,23 @@ pub struct UpdateRequest<'a> {
     pub after: &'a Attributes,
     /// The attributes that differ; the provider changes only these.
     pub changed: &'a [String],
+    /// The marker the object carries (as in [`CreateRequest::marker`]): an update keeps it.
+    pub marker: Option<&'a str>,
+}
+
+/// Look for objects an interrupted create may have left: the create was recorded as an
+/// intent, then the process died (or the answer was lost) before the object was recorded.
+#[derive(Debug, Clone, Copy)]
+pub struct LeftoverRequest<'a> {
+    pub address: &'a Address,
+    /// What the create put on the object, if the type carries a marker.
+    pub marker: Option<&'a str>,
+    /// When the earliest such create was about to be sent: older objects are not leftovers.
+    pub since: std::time::SystemTime,
+    /// The attributes the create was sent with (e.g. the access key's user).
+    pub attributes: &'a Attributes,
+    /// Objects the state records at this address (current and deposed): never leftovers.
+    pub known_ids: &'a [String],
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -135,6 +155,18 @@ pub trait Provider: Send + Sync {
     fn update<'a>(&'a self, request: UpdateRequest<'a>) -> BoxFuture<'a, Result<Applied, ProviderError>>;
     /// Deleting something that is already gone succeeds.
     fn delete<'a>(&'a self, request: DeleteRequest<'a>) -> BoxFuture<'a, Result<(), ProviderError>>;
+
+    /// Objects an interrupted create of `request.address` left behind, which nothing records
+    /// (each with the attributes its delete needs). Only types with
+    /// [`crate::ResourceSchema::records_intent`] are asked; the default finds nothing, which
+    /// is right for a type whose create cannot be lost.
+    fn find_leftovers<'a>(
+        &'a self,
+        request: LeftoverRequest<'a>,
+    ) -> BoxFuture<'a, Result<Vec<Observed>, ProviderError>> {
+        let _ = request;
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }
 
 /// Typed access to attribute maps, for providers.

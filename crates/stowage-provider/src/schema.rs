@@ -55,6 +55,17 @@ pub struct ResourceSchema {
     /// True for singletons and for things that live inside a managed parent (the inline policy
     /// of the managed user); false for buckets and users, which may belong to someone else.
     pub adopt_unrecorded: bool,
+    /// Whether a create lost with the process that sent it would leave something behind that
+    /// the next run cannot deal with on its own: an access key (its secret is only in the
+    /// create's answer), a Twilio credential or public key (found by no natural key), a bucket
+    /// or user (found by name, but refused as "someone else's" when unrecorded). For these the
+    /// engine writes an intent into the state before the create, and the next refresh asks the
+    /// provider for what an interrupted create left (`Provider::find_leftovers`).
+    pub records_intent: bool,
+    /// What to do with an object an interrupted create left: record it (`true`: nothing of it
+    /// was lost, e.g. a bucket or a user, found again by name) or delete it (`false`: an access
+    /// key whose secret is gone, a Twilio credential holding such a key).
+    pub adopt_leftovers: bool,
 }
 
 impl ResourceSchema {
@@ -79,6 +90,26 @@ const fn compared(name: &'static str, comparison: Comparison) -> AttributeSchema
     AttributeSchema { name, forces_replacement: false, comparison, computed: false }
 }
 
+static KMS_KEY: ResourceSchema = ResourceSchema {
+    resource_type: ResourceType::KmsKey,
+    attributes: &[
+        identity("region"),
+        attr("description"),
+        attr("alias"),
+        attr("enabled"),
+        attr("rotation_enabled"),
+        compared("policy", Comparison::PolicyDocument),
+        // The bucket the key encrypts: deleting the key is refused while that bucket uses it.
+        compared("bucket", Comparison::NotCompared),
+        computed("arn"),
+    ],
+    replace_order: ReplaceOrder::CreateBeforeDestroy,
+    singleton: false,
+    adopt_unrecorded: false,
+    records_intent: true,
+    adopt_leftovers: true,
+};
+
 static S3_BUCKET: ResourceSchema = ResourceSchema {
     resource_type: ResourceType::S3Bucket,
     attributes: &[
@@ -89,18 +120,27 @@ static S3_BUCKET: ResourceSchema = ResourceSchema {
         attr("object_ownership"),
         attr("lifecycle"),
         attr("tags"),
+        // Default encryption: the SSE-KMS key (ARN), or null for S3's own default.
+        attr("sse_kms_key"),
+        attr("bucket_key_enabled"),
+        // `aws:kms`, `AES256` (SSE-S3) or null: what verify judges, read with the rest.
+        computed("sse_algorithm"),
     ],
     replace_order: ReplaceOrder::CreateBeforeDestroy,
     singleton: false,
     adopt_unrecorded: false,
+    records_intent: true,
+    adopt_leftovers: true,
 };
 
 static IAM_USER: ResourceSchema = ResourceSchema {
     resource_type: ResourceType::IamUser,
-    attributes: &[identity("name"), attr("path"), attr("tags"), computed("arn")],
+    attributes: &[identity("name"), attr("path"), attr("tags"), computed("arn"), computed("account_id")],
     replace_order: ReplaceOrder::CreateBeforeDestroy,
     singleton: false,
     adopt_unrecorded: false,
+    records_intent: true,
+    adopt_leftovers: true,
 };
 
 static IAM_USER_POLICY: ResourceSchema = ResourceSchema {
@@ -111,6 +151,8 @@ static IAM_USER_POLICY: ResourceSchema = ResourceSchema {
     replace_order: ReplaceOrder::CreateBeforeDestroy,
     singleton: false,
     adopt_unrecorded: true,
+    records_intent: false,
+    adopt_leftovers: false,
 };
 
 static IAM_ACCESS_KEY: ResourceSchema = ResourceSchema {
@@ -124,6 +166,8 @@ static IAM_ACCESS_KEY: ResourceSchema = ResourceSchema {
     replace_order: ReplaceOrder::CreateBeforeDestroy,
     singleton: false,
     adopt_unrecorded: false,
+    records_intent: true,
+    adopt_leftovers: false,
 };
 
 static TWILIO_AWS_CREDENTIAL: ResourceSchema = ResourceSchema {
@@ -132,6 +176,26 @@ static TWILIO_AWS_CREDENTIAL: ResourceSchema = ResourceSchema {
     replace_order: ReplaceOrder::CreateBeforeDestroy,
     singleton: false,
     adopt_unrecorded: false,
+    records_intent: true,
+    adopt_leftovers: false,
+};
+
+static TWILIO_PUBLIC_KEY: ResourceSchema = ResourceSchema {
+    resource_type: ResourceType::TwilioPublicKey,
+    attributes: &[
+        // Twilio never returns the key: the state remembers which one a credential holds, by
+        // its fingerprint, and a different PEM means a new credential.
+        identity("public_key_sha256"),
+        identity("account_sid"),
+        compared("public_key", Comparison::NotCompared),
+        attr("friendly_name"),
+        computed("sid"),
+    ],
+    replace_order: ReplaceOrder::CreateBeforeDestroy,
+    singleton: false,
+    adopt_unrecorded: false,
+    records_intent: true,
+    adopt_leftovers: false,
 };
 
 const STORAGE_SETTINGS: &[AttributeSchema] = &[
@@ -149,6 +213,8 @@ static TWILIO_RECORDING_SETTINGS: ResourceSchema = ResourceSchema {
     replace_order: ReplaceOrder::CreateBeforeDestroy,
     singleton: true,
     adopt_unrecorded: true,
+    records_intent: false,
+    adopt_leftovers: false,
 };
 
 static TWILIO_COMPOSITION_SETTINGS: ResourceSchema = ResourceSchema {
@@ -157,15 +223,19 @@ static TWILIO_COMPOSITION_SETTINGS: ResourceSchema = ResourceSchema {
     replace_order: ReplaceOrder::CreateBeforeDestroy,
     singleton: true,
     adopt_unrecorded: true,
+    records_intent: false,
+    adopt_leftovers: false,
 };
 
 pub(crate) fn of(resource_type: ResourceType) -> &'static ResourceSchema {
     match resource_type {
+        ResourceType::KmsKey => &KMS_KEY,
         ResourceType::S3Bucket => &S3_BUCKET,
         ResourceType::IamUser => &IAM_USER,
         ResourceType::IamUserPolicy => &IAM_USER_POLICY,
         ResourceType::IamAccessKey => &IAM_ACCESS_KEY,
         ResourceType::TwilioAwsCredential => &TWILIO_AWS_CREDENTIAL,
+        ResourceType::TwilioPublicKey => &TWILIO_PUBLIC_KEY,
         ResourceType::TwilioRecordingSettings => &TWILIO_RECORDING_SETTINGS,
         ResourceType::TwilioCompositionSettings => &TWILIO_COMPOSITION_SETTINGS,
     }
@@ -180,5 +250,22 @@ mod tests {
         for ty in ResourceType::ALL {
             assert_eq!(ty.schema().resource_type, ty);
         }
+    }
+
+    #[test]
+    fn creates_whose_result_could_be_lost_record_an_intent() {
+        let recording: Vec<ResourceType> =
+            ResourceType::ALL.into_iter().filter(|ty| ty.schema().records_intent).collect();
+        assert_eq!(
+            recording,
+            [
+                ResourceType::KmsKey,
+                ResourceType::S3Bucket,
+                ResourceType::IamUser,
+                ResourceType::IamAccessKey,
+                ResourceType::TwilioAwsCredential,
+                ResourceType::TwilioPublicKey
+            ]
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! The state of one environment: what stowage created, under which provider ids, with which
 //! attributes last observed or applied. This crate owns the state model, the versioned on-disk
 //! format (its JSON Schema is checked in under `state-schema/`) and the local state file with
-//! its atomic writes and `.backup`.
+//! its atomic writes and `.backup`, and the lock that keeps two runs on one state apart
+//! (`lock.rs`).
 //!
 //! Architecture invariants: only this crate knows the state file format; it does no network IO
 //! and never reads the environment; a state holds no secret, ever (for an access key only its
@@ -9,11 +10,13 @@
 
 mod error;
 mod file;
+pub mod lock;
 mod model;
 
 pub use error::StateError;
 pub use file::LocalStateFile;
-pub use model::{DeposedObject, FORMAT_VERSION, ResourceState, State};
+pub use lock::{ForceUnlocked, LockError, LockInfo, LockMode, LockRequest, StateLock, force_unlock};
+pub use model::{DeposedObject, FORMAT_VERSION, Intent, ResourceState, State};
 
 /// Refuses a state that belongs to another environment than the spec's, so that applying the
 /// `dev` spec can never rewrite the `prod` state.

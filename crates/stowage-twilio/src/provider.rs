@@ -2,12 +2,12 @@
 
 use futures::future::BoxFuture;
 use stowage_provider::{
-    Applied, CreateRequest, DeleteRequest, ErrorKind, Observed, Provider, ProviderError, ReadRequest, ResourceType,
-    UpdateRequest,
+    Applied, CreateRequest, DeleteRequest, ErrorKind, LeftoverRequest, Observed, Provider, ProviderError, ReadRequest,
+    ResourceType, UpdateRequest,
 };
 
-use crate::client::{CredentialKind, RetryPolicy, TwilioAuth, TwilioClient, TwilioEndpoints, TwilioError};
-use crate::{aws_credential, storage_settings};
+use crate::client::{CredentialKind, RetryPolicy, Timeouts, TwilioAuth, TwilioClient, TwilioEndpoints, TwilioError};
+use crate::{aws_credential, public_key, storage_settings};
 
 /// Twilio resources of one account.
 #[derive(Debug, Clone)]
@@ -20,9 +20,19 @@ pub struct TwilioProvider {
 impl TwilioProvider {
     /// A provider whose client authenticates with `auth`.
     pub fn connect(auth: TwilioAuth, endpoints: TwilioEndpoints, retry: RetryPolicy) -> Result<Self, TwilioError> {
+        Self::connect_with_timeouts(auth, endpoints, retry, Timeouts::default())
+    }
+
+    /// As [`TwilioProvider::connect`], with the client's timeouts given.
+    pub fn connect_with_timeouts(
+        auth: TwilioAuth,
+        endpoints: TwilioEndpoints,
+        retry: RetryPolicy,
+        timeouts: Timeouts,
+    ) -> Result<Self, TwilioError> {
         let authenticated_account =
             (auth.kind() == CredentialKind::AccountAuthToken).then(|| auth.username().to_owned());
-        Ok(Self { client: TwilioClient::new(auth, endpoints, retry)?, authenticated_account })
+        Ok(Self { client: TwilioClient::with_timeouts(auth, endpoints, retry, timeouts)?, authenticated_account })
     }
 
     pub fn client(&self) -> &TwilioClient {
@@ -41,6 +51,7 @@ impl Provider for TwilioProvider {
         Box::pin(async move {
             match request.address.resource_type {
                 ResourceType::TwilioAwsCredential => aws_credential::read(self, request).await,
+                ResourceType::TwilioPublicKey => public_key::read(self, request).await,
                 ResourceType::TwilioRecordingSettings | ResourceType::TwilioCompositionSettings => {
                     storage_settings::read(self, request).await
                 }
@@ -53,6 +64,7 @@ impl Provider for TwilioProvider {
         Box::pin(async move {
             match request.address.resource_type {
                 ResourceType::TwilioAwsCredential => aws_credential::create(self, request).await,
+                ResourceType::TwilioPublicKey => public_key::create(self, request).await,
                 ResourceType::TwilioRecordingSettings | ResourceType::TwilioCompositionSettings => {
                     storage_settings::create(self, request).await
                 }
@@ -65,6 +77,7 @@ impl Provider for TwilioProvider {
         Box::pin(async move {
             match request.address.resource_type {
                 ResourceType::TwilioAwsCredential => aws_credential::update(self, request).await,
+                ResourceType::TwilioPublicKey => public_key::update(self, request).await,
                 ResourceType::TwilioRecordingSettings | ResourceType::TwilioCompositionSettings => {
                     storage_settings::update(self, request).await
                 }
@@ -77,10 +90,25 @@ impl Provider for TwilioProvider {
         Box::pin(async move {
             match request.address.resource_type {
                 ResourceType::TwilioAwsCredential => aws_credential::delete(self, request).await,
+                ResourceType::TwilioPublicKey => public_key::delete(self, request).await,
                 ResourceType::TwilioRecordingSettings | ResourceType::TwilioCompositionSettings => {
                     storage_settings::delete(self, request).await
                 }
                 other => Err(not_mine(other)),
+            }
+        })
+    }
+
+    fn find_leftovers<'a>(
+        &'a self,
+        request: LeftoverRequest<'a>,
+    ) -> BoxFuture<'a, Result<Vec<Observed>, ProviderError>> {
+        Box::pin(async move {
+            match request.address.resource_type {
+                ResourceType::TwilioAwsCredential => aws_credential::find_leftovers(self, request).await,
+                ResourceType::TwilioPublicKey => public_key::find_leftovers(self, request).await,
+                // Creates that cannot be lost leave nothing to find.
+                _ => Ok(Vec::new()),
             }
         })
     }

@@ -10,22 +10,29 @@ use std::time::Instant;
 use miette::{IntoDiagnostic, Report, miette};
 use stowage_engine::ApplyError;
 use stowage_plan::Plan;
-use stowage_plan::plan_file::{SavedPlan, StateFingerprint, decode, looks_like_plan};
+use stowage_plan::plan_file::{PlanFileError, SavedPlan, StateFingerprint, decode, looks_like_plan};
 use stowage_plan::render::{HumanOptions, human};
 
-use crate::cli::ApplyArgs;
+use crate::cli::{ApplyArgs, LockArgs};
 use crate::environment::{Environment, stdout_color};
 use crate::exit;
+use crate::locking::Locking;
 use crate::progress::{StderrProgress, seconds};
 
-pub async fn run(args: &ApplyArgs) -> Result<ExitCode, Report> {
-    let bytes =
-        std::fs::read(&args.target).map_err(|error| miette!("could not read `{}`: {error}", args.target.display()))?;
+pub async fn run(args: &ApplyArgs, lock: &LockArgs) -> Result<ExitCode, Report> {
+    let bytes = std::fs::read(&args.target).map_err(|error| {
+        miette!(
+            help = "pass a spec (`.toml`) or a plan saved with `stowage plan SPEC --out FILE`",
+            "could not read `{}`: {error}",
+            args.target.display()
+        )
+    })?;
     if looks_like_plan(&bytes) {
-        return apply_saved(args, &bytes).await;
+        return apply_saved(args, lock, &bytes).await;
     }
 
-    let mut environment = Environment::open(&args.target, None, &args.state, Arc::new(StderrProgress)).await?;
+    let locking = Locking::write("apply", lock);
+    let mut environment = Environment::open(&args.target, None, &args.state, locking, Arc::new(StderrProgress)).await?;
     let (plan, observations) = environment.plan().await?;
     print!("{}", human(&plan, HumanOptions { color: stdout_color() }));
     if plan.has_errors() {
@@ -38,6 +45,13 @@ pub async fn run(args: &ApplyArgs) -> Result<ExitCode, Report> {
             environment.state.serial += 1;
             environment.state_file.write(&environment.state).into_diagnostic()?;
             eprintln!("recorded in the state the changes made outside stowage that the spec now matches");
+        }
+        // Intents of an interrupted apply whose objects never came to exist (or are gone):
+        // the refresh found nothing left, so there is nothing more to look for.
+        if !environment.state.intents.is_empty() {
+            environment.state.intents.clear();
+            environment.state.serial += 1;
+            environment.state_file.write(&environment.state).into_diagnostic()?;
         }
         return Ok(exit::OK);
     }
@@ -53,15 +67,19 @@ pub async fn run(args: &ApplyArgs) -> Result<ExitCode, Report> {
 pub fn read_saved_plan(path: &Path) -> Result<SavedPlan, Report> {
     let bytes = std::fs::read(path).map_err(|error| miette!("could not read `{}`: {error}", path.display()))?;
     decode(&bytes).map_err(|error| {
-        miette!(
-            help = "make a new plan with `stowage plan SPEC --out FILE`",
-            "cannot use the saved plan `{}`: {error}",
-            path.display()
-        )
+        let help = match error {
+            // Most likely the spec itself, given where its saved plan belongs.
+            PlanFileError::NotAPlan => format!(
+                "`show` prints a plan saved with `stowage plan SPEC --out FILE`; if `{0}` is a spec, see what it would change with `stowage plan {0}`",
+                path.display()
+            ),
+            _ => "make a new plan with `stowage plan SPEC --out FILE`".to_owned(),
+        };
+        miette!(help = help, "cannot use the saved plan `{}`: {error}", path.display())
     })
 }
 
-async fn apply_saved(args: &ApplyArgs, bytes: &[u8]) -> Result<ExitCode, Report> {
+async fn apply_saved(args: &ApplyArgs, lock: &LockArgs, bytes: &[u8]) -> Result<ExitCode, Report> {
     let path = args.target.display();
     let saved = decode(bytes).map_err(|error| {
         miette!(
@@ -79,9 +97,15 @@ async fn apply_saved(args: &ApplyArgs, bytes: &[u8]) -> Result<ExitCode, Report>
         )
     };
     let spec_path = PathBuf::from(&saved.spec.path);
-    let mut environment =
-        Environment::open(&spec_path, Some(Path::new(&saved.state_path)), &args.state, Arc::new(StderrProgress))
-            .await?;
+    // Locked before the state is read, so the staleness check below holds until apply is done.
+    let mut environment = Environment::open(
+        &spec_path,
+        Some(Path::new(&saved.state_path)),
+        &args.state,
+        Locking::write("apply", lock),
+        Arc::new(StderrProgress),
+    )
+    .await?;
 
     if environment.spec.sha256 != saved.spec.sha256 {
         return Err(stale(format!("the spec `{}` changed since the plan was made", saved.spec.path)));

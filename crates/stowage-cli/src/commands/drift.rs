@@ -7,16 +7,19 @@ use std::sync::Arc;
 use miette::{Report, miette};
 use stowage_plan::drift_report::{self, json::json_report};
 
-use crate::cli::{DriftArgs, ReportFormat};
+use crate::cli::{DriftArgs, LockArgs, ReportFormat};
 use crate::environment::Environment;
 use crate::exit;
+use crate::locking::Locking;
 use crate::progress::StderrProgress;
 
-pub async fn run(args: &DriftArgs) -> Result<ExitCode, Report> {
+pub async fn run(args: &DriftArgs, lock: &LockArgs) -> Result<ExitCode, Report> {
     // A mistyped flag fails before anything is read.
     let from_flags = args.ignore.iter().map(|rule| drift_report::parse_ignore(rule)).collect::<Result<Vec<_>, _>>();
     let mut ignore = from_flags.map_err(|error| miette!(help = IGNORE_HELP, "{error}"))?;
-    let environment = Environment::open(&args.spec, None, &args.state, Arc::new(StderrProgress)).await?;
+    let environment =
+        Environment::open(&args.spec, None, &args.state, Locking::read("drift", lock), Arc::new(StderrProgress))
+            .await?;
     for rule in &environment.spec.spec.drift.ignore {
         ignore.push(drift_report::ignore_from_rule(rule).map_err(|error| {
             miette!(help = IGNORE_HELP, "{error} (in `[drift] ignore` of `{}`)", args.spec.display())

@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod drift;
+pub mod force_unlock;
 pub mod plan;
 pub mod show;
 pub mod validate;

@@ -6,14 +6,17 @@ use std::sync::Arc;
 use miette::Report;
 use stowage_plan::plan_file::{SavedPlan, SpecFingerprint, StateFingerprint, encode};
 
-use crate::cli::PlanArgs;
+use crate::cli::{LockArgs, PlanArgs};
 use crate::environment::Environment;
+use crate::locking::Locking;
 use crate::output::render;
 use crate::progress::StderrProgress;
 use crate::{exit, files};
 
-pub async fn run(args: &PlanArgs) -> Result<ExitCode, Report> {
-    let environment = Environment::open(&args.spec, None, &args.state, Arc::new(StderrProgress)).await?;
+pub async fn run(args: &PlanArgs, lock: &LockArgs) -> Result<ExitCode, Report> {
+    // A saved plan records the state's serial: no apply may move it while the plan is made.
+    let locking = if args.out.is_some() { Locking::write("plan", lock) } else { Locking::read("plan", lock) };
+    let environment = Environment::open(&args.spec, None, &args.state, locking, Arc::new(StderrProgress)).await?;
     let (plan, _observations) = environment.plan().await?;
     print!("{}", render(&plan, args.format));
     if plan.has_errors() {

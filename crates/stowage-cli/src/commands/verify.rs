@@ -9,27 +9,31 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use miette::Report;
-use stowage_aws::inspect::{self, DefaultEncryption};
+use stowage_aws::inspect;
 use stowage_plan::verify::{
     BucketEncryption, Expected, Inspections, Outcome, outcome, render_human, render_json, test_file_locations, verify,
 };
 
-use crate::cli::{ReportFormat, VerifyArgs};
+use crate::cli::{LockArgs, ReportFormat, VerifyArgs};
 use crate::environment::Environment;
 use crate::exit;
+use crate::locking::Locking;
 use crate::progress::StderrProgress;
 
-pub async fn run(args: &VerifyArgs) -> Result<ExitCode, Report> {
-    let environment = Environment::open(&args.spec, None, &args.state, Arc::new(StderrProgress)).await?;
+pub async fn run(args: &VerifyArgs, lock: &LockArgs) -> Result<ExitCode, Report> {
+    let environment =
+        Environment::open(&args.spec, None, &args.state, Locking::read("verify", lock), Arc::new(StderrProgress))
+            .await?;
     let (_plan, observations) = environment.plan().await?;
     let expected = Expected::from_spec(&environment.spec.spec);
 
-    let bucket_exists = observations.get(&stowage_plan::desired::bucket_address()).is_some_and(Option::is_some);
-    let mut inspections = Inspections::default();
-    if bucket_exists {
-        let encryption = inspect::default_encryption(&environment.aws, &expected.bucket).await;
-        inspections.encryption = Some(encryption.map(bucket_encryption).map_err(|error| error.to_string()));
-    }
+    let bucket = observations.get(&stowage_plan::desired::bucket_address()).and_then(Option::as_ref);
+    // The refresh read the bucket's default encryption already: judge what it saw.
+    let inspections = Inspections {
+        encryption: bucket.map(|bucket| Ok(bucket_encryption(&bucket.attributes))),
+        ..Inspections::default()
+    };
+    let mut inspections = inspections;
     for location in test_file_locations(&expected, &observations) {
         let found = inspect::text_files_under(&environment.aws, &location.bucket, &location.prefix).await;
         inspections.test_files.insert(location.kind, found.map_err(|error| error.to_string()));
@@ -50,11 +54,15 @@ pub async fn run(args: &VerifyArgs) -> Result<ExitCode, Report> {
     })
 }
 
-fn bucket_encryption(found: DefaultEncryption) -> BucketEncryption {
-    match found {
-        DefaultEncryption::None => BucketEncryption::None,
-        DefaultEncryption::SseS3 => BucketEncryption::SseS3,
-        DefaultEncryption::SseKms { key_id } => BucketEncryption::SseKms { key_id },
-        DefaultEncryption::Other(algorithm) => BucketEncryption::Other(algorithm),
+/// The default encryption from the bucket's observed `sse_algorithm` and `sse_kms_key`.
+fn bucket_encryption(bucket: &stowage_provider::Attributes) -> BucketEncryption {
+    use stowage_provider::AttributesExt;
+    match bucket.str("sse_algorithm") {
+        None => BucketEncryption::None,
+        Some("AES256") => BucketEncryption::SseS3,
+        Some("aws:kms" | "aws:kms:dsse") => BucketEncryption::SseKms {
+            key_id: bucket.str("sse_kms_key").filter(|key| *key != "aws/s3").map(str::to_owned),
+        },
+        Some(other) => BucketEncryption::Other(other.to_owned()),
     }
 }

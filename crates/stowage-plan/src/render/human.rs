@@ -164,10 +164,11 @@ fn resource(out: &mut String, change: &ResourceChange, palette: &Palette) {
     for deposed in &change.deposed {
         let _ = writeln!(
             out,
-            "  {} {} (deposed object {}) will be destroyed (left behind by an earlier replacement)",
+            "  {} {} (deposed object {}) will be destroyed ({})",
             paint(palette.dim, "#"),
             paint(palette.bold, &change.address.to_string()),
-            deposed.id
+            deposed.id,
+            deposed.origin.describe()
         );
         let _ = writeln!(out, "  {} {} [id={}]", paint(palette.delete, "-"), change.address, deposed.id);
     }
@@ -210,6 +211,8 @@ fn attribute_line(out: &mut String, action: ActionKind, change: &AttributeChange
     let after_text = |value: &PlannedValue| match value {
         PlannedValue::Known(value) => inline(value),
         PlannedValue::Unknown(_) => "(known after apply)".to_owned(),
+        // The value with `${address.attribute}` where what is known after apply goes.
+        PlannedValue::Template(template) => inline(&template.value),
     };
     let forces = if change.forces_replacement {
         format!(" {}", paint(palette.replace, "# forces replacement"))

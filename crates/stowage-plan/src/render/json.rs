@@ -337,7 +337,7 @@ fn overlay(
             Some(PlannedValue::Known(value)) => {
                 attributes.insert(change.name.clone(), value.clone());
             }
-            Some(PlannedValue::Unknown(_)) => {
+            Some(PlannedValue::Unknown(_) | PlannedValue::Template(_)) => {
                 attributes.remove(&change.name);
                 unknown.insert(change.name.clone(), true);
             }
@@ -358,7 +358,7 @@ fn new_object(change: &ResourceChange) -> (Option<JsonAttributes>, BTreeMap<Stri
             PlannedValue::Known(value) => {
                 known.insert(name.clone(), value.clone());
             }
-            PlannedValue::Unknown(_) => {
+            PlannedValue::Unknown(_) | PlannedValue::Template(_) => {
                 unknown.insert(name.clone(), true);
             }
         }
@@ -381,7 +381,7 @@ fn action_reason(reason: &Reason, address: &Address) -> Option<ActionReason> {
         Reason::NotInSpec => ActionReason::DeleteBecauseNoResourceConfig,
         Reason::DeletedOutsideStowage => ActionReason::CreateBecauseDeletedOutside,
         Reason::AlreadyGone => ActionReason::ForgetBecauseDeletedOutside,
-        Reason::Adopted => ActionReason::UpdateBecauseNotYetManaged,
+        Reason::Adopted | Reason::CreatedByInterruptedApply => ActionReason::UpdateBecauseNotYetManaged,
     })
 }
 

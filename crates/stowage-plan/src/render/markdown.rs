@@ -128,9 +128,10 @@ fn document(plan: &Plan, title: &str, detail: Detail) -> String {
             for deposed in &change.deposed {
                 let _ = writeln!(
                     out,
-                    "| `{}` | `-` destroy deposed object `{}` | left behind by an earlier replacement |",
+                    "| `{}` | `-` destroy deposed object `{}` | {} |",
                     change.address,
-                    cell(&deposed.id)
+                    cell(&deposed.id),
+                    deposed.origin.describe()
                 );
             }
             if let Some((symbol, verb)) = label(change) {
@@ -239,6 +240,8 @@ fn attribute_lines(out: &mut String, action: ActionKind, change: &AttributeChang
     let after_text = |value: &PlannedValue| match value {
         PlannedValue::Known(value) => inline(value),
         PlannedValue::Unknown(_) => "(known after apply)".to_owned(),
+        // The value with `${address.attribute}` where what is known after apply goes.
+        PlannedValue::Template(template) => inline(&template.value),
     };
     let forces = if change.forces_replacement { "  # forces replacement" } else { "" };
     let whole_document = |out: &mut String, symbol: char, value: &serde_json::Value| {

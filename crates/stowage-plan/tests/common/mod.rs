@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 use stowage_plan::render::{self, HumanOptions};
 use stowage_plan::{
-    ActionKind, DesiredResource, Observations, Plan, PlannedValue, Prior, PriorResource, StepKind, desired_resources,
-    plan, read_targets, steps,
+    ActionKind, DesiredResource, Observations, Plan, PlannedValue, Prior, PriorResource, Reference, StepKind,
+    desired_resources, plan, read_targets, steps,
 };
 use stowage_provider::{Address, Attributes, Comparison, Observed, ResourceType};
 
@@ -72,9 +72,18 @@ pub fn applied(desired: &[DesiredResource], plan: &Plan) -> (Prior, Observations
     let mut ids = FakeIds::after(plan);
     let mut prior = Prior::empty();
     let mut observations = Observations::new();
-    // The plan lists resources in dependency order, so every reference resolves to something
-    // already applied.
-    for change in &plan.changes {
+    // In the order of the apply's steps, so every reference resolves to something already
+    // applied; what the steps do not touch (no-ops) exists from the start.
+    let steps = steps(plan).expect("the plan's steps are ordered");
+    let mut order: Vec<&stowage_plan::ResourceChange> =
+        plan.changes.iter().filter(|change| change.action == ActionKind::NoOp).collect();
+    for step in &steps {
+        let change = plan.change(&step.address).expect("every step belongs to a planned change");
+        if !order.iter().any(|placed| placed.address == change.address) {
+            order.push(change);
+        }
+    }
+    for change in order {
         let (id, attributes) = match change.action {
             ActionKind::Delete | ActionKind::Forget => continue,
             ActionKind::NoOp => (
@@ -220,14 +229,18 @@ pub fn changed_attributes(plan: &Plan, address: &Address) -> Vec<String> {
 }
 
 fn resolve(value: &PlannedValue, applied: &Observations) -> Value {
-    match value {
-        PlannedValue::Known(value) => value.clone(),
-        PlannedValue::Unknown(reference) => applied
+    let lookup = |reference: &Reference| {
+        applied
             .get(&reference.address)
             .and_then(Option::as_ref)
             .and_then(|observed| observed.attributes.get(&reference.attribute))
             .cloned()
-            .unwrap_or_else(|| panic!("`{}.{}` is not applied before its use", reference.address, reference.attribute)),
+            .unwrap_or_else(|| panic!("`{}.{}` is not applied before its use", reference.address, reference.attribute))
+    };
+    match value {
+        PlannedValue::Known(value) => value.clone(),
+        PlannedValue::Unknown(reference) => lookup(reference),
+        PlannedValue::Template(template) => template.render(|reference| Some(lookup(reference))).unwrap_or_default(),
     }
 }
 
@@ -235,11 +248,12 @@ fn resolve(value: &PlannedValue, applied: &Observations) -> Value {
 struct FakeIds {
     last_access_key: u64,
     last_credential: u64,
+    last_kms_key: u64,
 }
 
 impl FakeIds {
     fn after(plan: &Plan) -> Self {
-        let mut ids = FakeIds { last_access_key: 0, last_credential: 0 };
+        let mut ids = FakeIds { last_access_key: 0, last_credential: 0, last_kms_key: 0 };
         let mut seen = |text: &str| {
             if let Some(number) = access_key_number(text) {
                 ids.last_access_key = ids.last_access_key.max(number);
@@ -266,6 +280,7 @@ impl FakeIds {
                 let name = text("name");
                 attributes
                     .insert("arn".to_owned(), json!(format!("arn:aws:iam::{ACCOUNT_ID}:user{}{name}", text("path"))));
+                attributes.insert("account_id".to_owned(), json!(ACCOUNT_ID));
                 name
             }
             ResourceType::IamUserPolicy => format!("{}:{}", text("user_name"), text("policy_name")),
@@ -282,6 +297,19 @@ impl FakeIds {
                 sid
             }
             ResourceType::TwilioRecordingSettings | ResourceType::TwilioCompositionSettings => SETTINGS_ID.to_owned(),
+            ResourceType::KmsKey => {
+                self.last_kms_key += 1;
+                let id = format!("{:08x}-0000-4000-8000-000000000000", self.last_kms_key);
+                let region = text("region");
+                attributes.insert("arn".to_owned(), json!(format!("arn:aws:kms:{region}:{ACCOUNT_ID}:key/{id}")));
+                id
+            }
+            ResourceType::TwilioPublicKey => {
+                self.last_credential += 1;
+                let sid = format!("{CREDENTIAL_PREFIX}{:032x}", self.last_credential);
+                attributes.insert("sid".to_owned(), json!(sid));
+                sid
+            }
         }
     }
 }
