@@ -12,6 +12,7 @@ use stowage_provider::{
 
 use crate::TwilioProvider;
 use crate::client::CreateAwsCredential;
+use crate::marked::{Listed, leftovers, marked};
 
 pub(crate) async fn read(twilio: &TwilioProvider, request: ReadRequest<'_>) -> Result<Option<Observed>, ProviderError> {
     // Only a credential stowage made is ours: it is found by the SID the state recorded.
@@ -93,14 +94,6 @@ pub(crate) async fn delete(twilio: &TwilioProvider, request: DeleteRequest<'_>) 
     Ok(())
 }
 
-/// The name with the apply's marker at its end, within Twilio's 64 characters.
-fn marked(name: Option<&str>, with: Option<&str>) -> Option<String> {
-    match with {
-        Some(with) => Some(marker::with_marker(name.unwrap_or_default(), with, marker::FRIENDLY_NAME_LIMIT)),
-        None => name.map(str::to_owned),
-    }
-}
-
 /// Credentials an interrupted create left: those whose `FriendlyName` carries this state's
 /// marker and that the state does not record. The marker names the environment and the
 /// state's lineage, so another environment's credentials, or another state's, never match.
@@ -110,23 +103,13 @@ pub(crate) async fn find_leftovers(
     twilio: &TwilioProvider,
     request: LeftoverRequest<'_>,
 ) -> Result<Vec<Observed>, ProviderError> {
-    let Some(wanted) = request.marker else { return Ok(Vec::new()) };
-    let credentials = twilio.client.list_aws_credentials().await?;
-    let leftovers = credentials
-        .into_iter()
-        .filter_map(|credential| {
-            let sid = credential.sid?;
-            let name = credential.friendly_name.unwrap_or_default();
-            let ours = marker::has_marker(&name, wanted) && !request.known_ids.contains(&sid);
-            ours.then(|| Observed {
-                id: sid.clone(),
-                attributes: Attributes::from([
-                    ("sid".to_owned(), json!(sid)),
-                    ("friendly_name".to_owned(), json!(name)),
-                    ("account_sid".to_owned(), json!(credential.account_sid)),
-                ]),
-            })
-        })
-        .collect();
-    Ok(leftovers)
+    if request.marker.is_none() {
+        return Ok(Vec::new());
+    }
+    let listed = twilio.client.list_aws_credentials().await?.into_iter().map(|credential| Listed {
+        sid: credential.sid,
+        friendly_name: credential.friendly_name,
+        account_sid: credential.account_sid,
+    });
+    Ok(leftovers(listed, &request))
 }

@@ -19,6 +19,7 @@ use stowage_provider::{
 
 use crate::TwilioProvider;
 use crate::client::CreatePublicKey;
+use crate::marked::{Listed, leftovers, marked};
 
 /// What only the state knows about a credential: Twilio does not return the key.
 const RECORDED_ONLY: [&str; 2] = ["public_key_sha256", "public_key"];
@@ -92,14 +93,6 @@ pub(crate) async fn delete(twilio: &TwilioProvider, request: DeleteRequest<'_>) 
     Ok(())
 }
 
-/// The name with the apply's marker at its end, within Twilio's 64 characters.
-fn marked(name: Option<&str>, with: Option<&str>) -> Option<String> {
-    match with {
-        Some(with) => Some(marker::with_marker(name.unwrap_or_default(), with, marker::FRIENDLY_NAME_LIMIT)),
-        None => name.map(str::to_owned),
-    }
-}
-
 /// Public keys an interrupted create left: those whose `FriendlyName` carries this state's
 /// marker and that the state does not record. Which key such a credential holds is unknown
 /// (Twilio does not return it), so a leftover is deleted, never adopted.
@@ -107,23 +100,13 @@ pub(crate) async fn find_leftovers(
     twilio: &TwilioProvider,
     request: LeftoverRequest<'_>,
 ) -> Result<Vec<Observed>, ProviderError> {
-    let Some(wanted) = request.marker else { return Ok(Vec::new()) };
-    let keys = twilio.client.list_public_keys().await?;
-    let leftovers = keys
-        .into_iter()
-        .filter_map(|key| {
-            let sid = key.sid?;
-            let name = key.friendly_name.unwrap_or_default();
-            let ours = marker::has_marker(&name, wanted) && !request.known_ids.contains(&sid);
-            ours.then(|| Observed {
-                id: sid.clone(),
-                attributes: Attributes::from([
-                    ("sid".to_owned(), json!(sid)),
-                    ("friendly_name".to_owned(), json!(name)),
-                    ("account_sid".to_owned(), json!(key.account_sid)),
-                ]),
-            })
-        })
-        .collect();
-    Ok(leftovers)
+    if request.marker.is_none() {
+        return Ok(Vec::new());
+    }
+    let listed = twilio.client.list_public_keys().await?.into_iter().map(|credential| Listed {
+        sid: credential.sid,
+        friendly_name: credential.friendly_name,
+        account_sid: credential.account_sid,
+    });
+    Ok(leftovers(listed, &request))
 }
