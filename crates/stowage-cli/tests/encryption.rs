@@ -183,13 +183,36 @@ async fn turning_encryption_on_creates_the_key_then_points_the_bucket_then_the_p
     assert_exit(&world.stowage(&["plan", "dev.toml", "--detailed-exitcode"]).await, 0);
 
     // Drift away from SSE-KMS is seen, and named.
+    // Someone switches the bucket to SSE-S3, which Twilio does not support.
     let s3 = world.moto.s3_client(REGION);
-    s3.delete_bucket_encryption().bucket(common::BUCKET).send().await.unwrap();
+    let sse_s3 = aws_sdk_s3::types::ServerSideEncryptionConfiguration::builder()
+        .rules(
+            aws_sdk_s3::types::ServerSideEncryptionRule::builder()
+                .apply_server_side_encryption_by_default(
+                    aws_sdk_s3::types::ServerSideEncryptionByDefault::builder()
+                        .sse_algorithm(aws_sdk_s3::types::ServerSideEncryption::Aes256)
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .build()
+        .unwrap();
+    s3.put_bucket_encryption()
+        .bucket(common::BUCKET)
+        .server_side_encryption_configuration(sse_s3)
+        .send()
+        .await
+        .unwrap();
     let drift = world.stowage(&["drift", "dev.toml"]).await;
     assert_exit(&drift, 2);
     insta::with_settings!({filters => insta_filters()}, {
-        insta::assert_snapshot!("encryption_removed_drift", stdout(&drift));
+        insta::assert_snapshot!("encryption_changed_drift", stdout(&drift));
     });
+    // apply puts SSE-KMS back, and drift is quiet again.
+    assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
+    assert_eq!(bucket_encryption(&world, common::BUCKET).await.map(|found| found.0), Some("aws:kms".to_owned()));
+    assert_exit(&world.stowage(&["drift", "dev.toml"]).await, 0);
 
     // Turning it off again: the bucket and the policy stop using the key first; the key is
     // only scheduled for deletion, 30 days out, and the plan and apply say so.

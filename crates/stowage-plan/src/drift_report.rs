@@ -309,7 +309,7 @@ fn judge_attribute(resource_type: ResourceType, attribute: &AttributeDrift) -> (
         (IamUserPolicy, "document") => critical(policy_risk(expected, actual)),
         (S3Bucket, "sse_kms_key") => critical(format!(
             "the bucket's default encryption is {} instead of SSE-KMS with {}: Twilio may be denied uploads (debugger 53615).",
-            if actual.is_null() { "S3's own".to_owned() } else { format!("SSE-KMS with {}", inline(actual)) },
+            if actual.is_null() { "SSE-S3 or none".to_owned() } else { format!("SSE-KMS with {}", inline(actual)) },
             inline(expected)
         )),
         (S3Bucket, "bucket_key_enabled") => {
