@@ -6,12 +6,12 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{BIN, TIMEOUT, World, assert_exit, dev_spec, stderr, stdout};
 use stowage_state::lock::{lock_info_path, lock_path, read_info};
 use stowage_state::{LocalStateFile, LockInfo, LockMode, LockRequest, StateLock};
-use stowage_test_support::{insta_filters, stowage_command, twilio_env};
+use stowage_test_support::{Fault, FaultAction, FaultMatch, insta_filters, stowage_command, twilio_env};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 
@@ -56,16 +56,15 @@ async fn finish(child: Child) -> Output {
     tokio::time::timeout(TIMEOUT, child.wait_with_output()).await.expect("stowage finished in time").expect("ran")
 }
 
-/// Waits until a run records itself as the lock's holder, and returns the record.
-async fn wait_for_holder(world: &World) -> LockInfo {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        if let Ok(Some(info)) = read_info(&state_path(world)) {
-            return info;
-        }
-        assert!(Instant::now() < deadline, "no run took the lock within {TIMEOUT:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+/// Starts `apply` with its first AWS request held by the proxy, and returns once that request
+/// arrived: the run took the lock before reading anything, so it holds it now. Returns the
+/// child and its lock record. Nothing waits on time: the hold is an event.
+async fn apply_holding_the_lock(world: &World) -> (Child, LockInfo) {
+    world.proxy.inject(Fault::new(FaultMatch::Nth(0), FaultAction::HoldRequest, 1));
+    let child = spawn(world, &["apply", "dev.toml", "--auto-approve"]);
+    tokio::time::timeout(TIMEOUT, world.proxy.held()).await.expect("the apply reached AWS in time");
+    let info = read_info(&state_path(world)).unwrap().expect("the holder recorded itself before any request");
+    (child, info)
 }
 
 fn recorded_addresses(world: &World) -> Vec<String> {
@@ -109,10 +108,8 @@ async fn apply_is_refused_while_another_run_holds_the_lock_and_changes_nothing()
 #[tokio::test(flavor = "multi_thread")]
 async fn of_two_concurrent_applies_the_second_is_refused_and_the_first_completes() {
     let world = World::new(&dev_spec()).await;
-    // Every Twilio answer takes a while, so apply A holds the lock for several seconds.
-    world.twilio.set_latency(Duration::from_millis(1500));
-    let first = spawn(&world, &["apply", "dev.toml", "--auto-approve"]);
-    let holder = wait_for_holder(&world).await;
+    // Apply A waits on its first AWS read, lock in hand, until the proxy lets go.
+    let (first, holder) = apply_holding_the_lock(&world).await;
     assert_eq!(holder.operation, "apply");
     assert_eq!(Some(holder.pid), first.id());
 
@@ -120,7 +117,8 @@ async fn of_two_concurrent_applies_the_second_is_refused_and_the_first_completes
     assert_exit(&second, 1);
     assert!(stderr(&second).contains(&holder.id.to_string()), "{}", stderr(&second));
 
-    world.twilio.set_latency(Duration::ZERO);
+    // Let go: the held read fails like a dropped connection, and the SDK retries it.
+    world.proxy.clear();
     let first = finish(first).await;
     assert_exit(&first, 0);
     assert_eq!(recorded_addresses(&world), ALL_RESOURCES);
@@ -132,15 +130,13 @@ async fn of_two_concurrent_applies_the_second_is_refused_and_the_first_completes
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_holder_leaves_no_stuck_lock() {
     let world = World::new(&dev_spec()).await;
-    world.twilio.set_latency(Duration::from_millis(1500));
-    let mut first = spawn(&world, &["apply", "dev.toml", "--auto-approve"]);
-    let dead = wait_for_holder(&world).await;
+    let (mut first, dead) = apply_holding_the_lock(&world).await;
     first.start_kill().expect("SIGKILL sent");
     let killed = finish(first).await;
     assert_eq!(killed.status.code(), None, "killed by a signal");
     assert_eq!(read_info(&state_path(&world)).unwrap(), Some(dead.clone()), "a killed run cannot clean up");
 
-    world.twilio.set_latency(Duration::ZERO);
+    world.proxy.clear();
     let next = world.stowage(&["apply", "dev.toml", "--auto-approve"]).await;
     assert_exit(&next, 0);
     let message = stderr(&next);
