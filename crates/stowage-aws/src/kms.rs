@@ -7,6 +7,9 @@
 //! (30 days, during which `aws kms cancel-key-deletion` brings it back), and is refused while
 //! the bucket still encrypts with the key.
 
+use std::future::Future;
+use std::time::{Duration, Instant};
+
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 use serde_json::{Value, json};
 use stowage_provider::{
@@ -105,7 +108,11 @@ pub(crate) async fn create(aws: &AwsProvider, request: CreateRequest<'_>) -> Res
     if let Some(policy) = attributes.get("policy").filter(|policy| !policy.is_null()) {
         create = create.policy(policy.to_string());
     }
-    let output = create.send().await.map_err(|error| classify(KMS, "CreateKey", error))?;
+    let output = while_principals_propagate(aws, || {
+        let create = create.clone();
+        async move { create.send().await.map_err(|error| classify(KMS, "CreateKey", error)) }
+    })
+    .await?;
     let Some(metadata) = output.key_metadata() else {
         return Err(ProviderError::new(ErrorKind::Internal, KMS, "CreateKey", "the response has no key metadata"));
     };
@@ -160,13 +167,12 @@ pub(crate) async fn update(aws: &AwsProvider, request: UpdateRequest<'_>) -> Res
     if wants("policy")
         && let Some(policy) = after.get("policy").filter(|policy| !policy.is_null())
     {
-        kms.put_key_policy()
-            .key_id(key_id)
-            .policy_name(POLICY_NAME)
-            .policy(policy.to_string())
-            .send()
-            .await
-            .map_err(|error| classify(KMS, "PutKeyPolicy", error))?;
+        let put = kms.put_key_policy().key_id(key_id).policy_name(POLICY_NAME).policy(policy.to_string());
+        while_principals_propagate(aws, || {
+            let put = put.clone();
+            async move { put.send().await.map_err(|error| classify(KMS, "PutKeyPolicy", error)) }
+        })
+        .await?;
     }
     if wants("rotation_enabled") {
         if after.bool("rotation_enabled") == Some(true) {
@@ -295,6 +301,34 @@ pub(crate) async fn find_leftovers(
         }
     }
     Ok(found)
+}
+
+/// A key policy that names an IAM user created moments ago is refused as malformed ("invalid
+/// principals") until IAM's change reaches KMS. Retry that, and only that, within the window
+/// the provider allows for IAM to propagate (none against a local emulator).
+async fn while_principals_propagate<T, Attempt, Sent>(
+    aws: &AwsProvider,
+    mut attempt: Attempt,
+) -> Result<T, ProviderError>
+where
+    Attempt: FnMut() -> Sent,
+    Sent: Future<Output = Result<T, ProviderError>>,
+{
+    let deadline = Instant::now() + aws.iam_propagation_window();
+    let mut pause = Duration::from_millis(500);
+    loop {
+        match attempt().await {
+            Err(error)
+                if error.code.as_deref() == Some("MalformedPolicyDocumentException")
+                    && Instant::now() + pause < deadline =>
+            {
+                tracing::debug!("KMS does not know the uploader yet ({error}); retrying in {pause:?}");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(4));
+            }
+            result => return result,
+        }
+    }
 }
 
 async fn delete_alias(aws: &AwsProvider, alias: &str) -> Result<(), ProviderError> {

@@ -121,9 +121,10 @@ impl AwsProvider {
         self.path_style
     }
 
-    /// How long the write test retries access errors of a new key. AWS needs a few seconds
-    /// before a new key works everywhere; a local emulator needs none.
-    pub(crate) fn write_test_window(&self) -> Duration {
+    /// How long to retry what fails only because IAM has not propagated a change yet: the
+    /// write test's access errors with a new key, a key policy naming a new user. AWS needs a
+    /// few seconds before such changes are seen everywhere; a local emulator needs none.
+    pub(crate) fn iam_propagation_window(&self) -> Duration {
         if self.path_style { Duration::ZERO } else { Duration::from_secs(30) }
     }
 

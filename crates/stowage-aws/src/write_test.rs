@@ -63,7 +63,7 @@ pub(crate) async fn run(
 
     for prefix in &target.prefixes {
         let key = test_object_key(prefix, access_key_id);
-        let deadline = Instant::now() + aws.write_test_window();
+        let deadline = Instant::now() + aws.iam_propagation_window();
         let mut pause = Duration::from_millis(250);
         let written = loop {
             let attempt = uploader
