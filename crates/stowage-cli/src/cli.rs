@@ -108,6 +108,11 @@ pub struct PlanArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 
+    /// Only what changed outside stowage since the last apply, no action: applying such a
+    /// saved plan records it in the state and calls neither AWS nor Twilio.
+    #[arg(long)]
+    pub refresh_only: bool,
+
     /// How to print the plan.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,

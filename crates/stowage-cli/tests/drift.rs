@@ -446,3 +446,38 @@ async fn a_hand_made_change_the_spec_adopts_is_recorded_by_apply_and_drift_goes_
     assert!(stderr(&applied).contains("recorded in the state"), "{}", stderr(&applied));
     assert_exit(&drift(&world, &[]).await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refresh_only_plan_records_what_moved_and_calls_nothing() {
+    let world = applied_world().await;
+    let s3 = world.moto.s3_client(REGION);
+    let tagging = aws_sdk_s3::types::Tagging::builder()
+        .tag_set(aws_sdk_s3::types::Tag::builder().key("team").value("finance").build().unwrap())
+        .build()
+        .unwrap();
+    s3.put_bucket_tagging().bucket(BUCKET).tagging(tagging).send().await.unwrap();
+
+    // The refresh-only plan shows only the drift, no action, and says what applying it does.
+    let plan = world.stowage(&["plan", "dev.toml", "--refresh-only", "--detailed-exitcode"]).await;
+    assert_exit(&plan, 2);
+    insta::with_settings!({filters => insta_filters()}, {
+        insta::assert_snapshot!("refresh_only_plan", stdout(&plan));
+    });
+
+    // Applied from a saved plan: the state takes reality, and nothing is called that writes.
+    assert_exit(&world.stowage(&["plan", "dev.toml", "--refresh-only", "--out", "refresh.plan"]).await, 0);
+    world.proxy.clear();
+    let twilio_writes = world.twilio_writes().await.len();
+    let applied = world.stowage(&["apply", "refresh.plan"]).await;
+    assert_exit(&applied, 0);
+    assert!(stdout(&applied).contains("Recorded 1 change(s)"), "{}", stdout(&applied));
+    assert_eq!(world.proxy.writes(), vec![], "a refresh-only apply writes nothing to AWS");
+    assert_eq!(world.twilio_writes().await.len(), twilio_writes, "nor to Twilio");
+
+    // Nothing moved since the state was told: only the spec's wish is left to apply.
+    let again = world.stowage(&["plan", "dev.toml", "--refresh-only", "--detailed-exitcode"]).await;
+    assert_exit(&again, 0);
+    let plan = world.stowage(&["plan", "dev.toml"]).await;
+    assert!(!stdout(&plan).contains("changed outside of stowage"), "{}", stdout(&plan));
+    assert!(stdout(&plan).contains("aws_s3_bucket.main will be updated"), "{}", stdout(&plan));
+}

@@ -380,6 +380,29 @@ fn verb(kind: StepKind) -> StepVerb {
     }
 }
 
+/// Apply a refresh-only plan: what it saw changed outside stowage becomes what the state
+/// records (attributes as found; a resource deleted outside stowage is forgotten). No call is
+/// made. Returns how many resources were recorded anew.
+pub fn record_refreshed(plan: &Plan, state: &mut State) -> usize {
+    let mut recorded = 0;
+    for drift in &plan.drift {
+        let address = drift.address.to_string();
+        if drift.deleted {
+            recorded += usize::from(state.remove(&address).is_some());
+            continue;
+        }
+        let Some(mut resource) = state.get(&address).cloned() else { continue };
+        for change in &drift.changes {
+            if let Some(stowage_plan::PlannedValue::Known(value)) = &change.after {
+                resource.attributes.insert(change.name.clone(), value.clone());
+            }
+        }
+        state.upsert(resource);
+        recorded += 1;
+    }
+    recorded
+}
+
 /// Record what was just read for resources the plan leaves alone but that moved outside
 /// stowage to where the spec now wants them (the spec was edited to match a hand-made change).
 /// Without this, the state would keep the old values and `drift` would report them forever.

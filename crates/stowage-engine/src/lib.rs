@@ -13,7 +13,7 @@ mod apply;
 mod progress;
 mod refresh;
 
-pub use apply::{ApplyError, ApplyOutcome, apply, record_accepted_drift};
+pub use apply::{ApplyError, ApplyOutcome, apply, record_accepted_drift, record_refreshed};
 pub use progress::{Event, NoProgress, Progress, StepVerb};
 pub use refresh::{RefreshError, find_leftovers, refresh};
 

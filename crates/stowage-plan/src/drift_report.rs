@@ -653,7 +653,7 @@ mod tests {
     }
 
     fn plan_with(drift: Vec<ResourceDrift>) -> Plan {
-        Plan { changes: Vec::new(), drift, diagnostics: Vec::new() }
+        Plan { changes: Vec::new(), drift, diagnostics: Vec::new(), refresh_only: false }
     }
 
     fn only(report: &DriftReport) -> &DriftEntry {
@@ -853,6 +853,7 @@ mod tests {
             )],
             drift: Vec::new(),
             diagnostics: Vec::new(),
+            refresh_only: false,
         };
         assert!(report(&plan, &[]).in_sync());
     }

@@ -275,6 +275,10 @@ pub struct Plan {
     #[serde(default)]
     pub drift: Vec<ResourceDrift>,
     pub diagnostics: Vec<PlanDiagnostic>,
+    /// Made by `plan --refresh-only`: no action, only the drift, which applying the plan
+    /// records in the state without a call to AWS or Twilio.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refresh_only: bool,
 }
 
 /// Counts for the summary line.
@@ -287,8 +291,23 @@ pub struct Summary {
 }
 
 impl Plan {
+    /// Whether applying the plan changes anything: an action, or for a refresh-only plan, drift
+    /// to record in the state.
     pub fn has_changes(&self) -> bool {
+        if self.refresh_only {
+            return !self.drift.is_empty();
+        }
         self.changes.iter().any(ResourceChange::is_change)
+    }
+
+    /// The refresh-only form of this plan: the drift, and none of the actions (nor the warnings
+    /// about them). Errors stay: a plan that cannot be made cannot be refreshed either.
+    #[must_use]
+    pub fn refresh_only(mut self) -> Plan {
+        self.changes.clear();
+        self.diagnostics.retain(|diagnostic| diagnostic.severity == Severity::Error || diagnostic.address.is_none());
+        self.refresh_only = true;
+        self
     }
 
     pub fn has_errors(&self) -> bool {

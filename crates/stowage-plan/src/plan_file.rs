@@ -118,7 +118,7 @@ mod tests {
             spec: SpecFingerprint { path: "dev.toml".to_owned(), sha256: sha256_hex(b"[environment]") },
             state: Some(StateFingerprint { lineage: uuid::Uuid::nil(), serial: 7 }),
             state_path: "dev.state.json".to_owned(),
-            plan: Plan { changes: Vec::new(), drift: Vec::new(), diagnostics: Vec::new() },
+            plan: Plan { changes: Vec::new(), drift: Vec::new(), diagnostics: Vec::new(), refresh_only: false },
         }
     }
 

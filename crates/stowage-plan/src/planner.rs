@@ -99,7 +99,7 @@ fn plan_once(
     changes.sort_by(|left, right| left.address.cmp(&right.address));
     diagnostics.extend(changes.iter().filter_map(key_deletion_notice));
     let drift = prior.resources().filter_map(|recorded| drift(recorded, observed)).collect();
-    Plan { changes, drift, diagnostics }
+    Plan { changes, drift, diagnostics, refresh_only: false }
 }
 
 /// Deleting a KMS key makes everything encrypted with it unreadable: say plainly that it is only
@@ -140,9 +140,9 @@ fn dependency_order<'a>(
         let ready = pending
             .iter()
             .position(|address| {
-                depends_on(address).iter().all(|dependency| {
-                    !addresses.contains(dependency) || order.contains(&dependency)
-                })
+                depends_on(address)
+                    .iter()
+                    .all(|dependency| !addresses.contains(dependency) || order.contains(&dependency))
             })
             .unwrap_or(0);
         order.push(pending.remove(ready));

@@ -147,6 +147,17 @@ async fn apply_saved(args: &ApplyArgs, lock: &LockArgs, bytes: &[u8]) -> Result<
     if !saved.plan.has_changes() {
         return Ok(exit::OK);
     }
+    if saved.plan.refresh_only {
+        let recorded = stowage_engine::record_refreshed(&saved.plan, &mut environment.state);
+        environment.state.serial += 1;
+        environment.state_file.write(&environment.state).into_diagnostic()?;
+        println!(
+            "\nRecorded {recorded} change(s) made outside stowage in the state. State: {} (serial {}).",
+            environment.state_file.path().display(),
+            environment.state.serial
+        );
+        return Ok(exit::OK);
+    }
     execute(&mut environment, &saved.plan).await
 }
 

@@ -18,6 +18,7 @@ pub async fn run(args: &PlanArgs, lock: &LockArgs) -> Result<ExitCode, Report> {
     let locking = if args.out.is_some() { Locking::write("plan", lock) } else { Locking::read("plan", lock) };
     let environment = Environment::open(&args.spec, None, &args.state, locking, Arc::new(StderrProgress)).await?;
     let (plan, _observations) = environment.plan().await?;
+    let plan = if args.refresh_only { plan.refresh_only() } else { plan };
     print!("{}", render(&plan, args.format));
     if plan.has_errors() {
         return Ok(exit::ERROR);

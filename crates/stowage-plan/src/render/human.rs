@@ -104,6 +104,17 @@ pub fn human(plan: &Plan, options: HumanOptions) -> String {
 
     if plan.has_errors() {
         let _ = writeln!(out, "This plan cannot be applied until the errors above are fixed.");
+    } else if plan.refresh_only {
+        if plan.drift.is_empty() {
+            let _ = writeln!(out, "{} the state matches reality.", paint(palette.bold, "No changes:"));
+        } else {
+            let _ = writeln!(
+                out,
+                "{} record {} change(s) made outside stowage in the state; nothing in AWS or Twilio changes.",
+                paint(palette.bold, "Refresh-only plan:"),
+                plan.drift.len()
+            );
+        }
     } else if plan.has_changes() {
         let summary = plan.summary();
         let _ = write!(

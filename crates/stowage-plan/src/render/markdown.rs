@@ -87,6 +87,8 @@ fn document(plan: &Plan, title: &str, detail: Detail) -> String {
     let summary = plan.summary();
     let headline = if plan.has_errors() {
         "cannot be applied until the errors are fixed".to_owned()
+    } else if plan.refresh_only {
+        format!("refresh only, {} change(s) made outside stowage to record in the state", plan.drift.len())
     } else if plan.has_changes() {
         let mut counts =
             format!("{} to add, {} to change, {} to destroy", summary.add, summary.change, summary.destroy);
