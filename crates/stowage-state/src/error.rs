@@ -1,9 +1,8 @@
 //! Everything that can go wrong with a state, each with the path and what to do about it.
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use crate::file::backup_path_for;
 use crate::model::FORMAT_VERSION;
 
 /// Messages include the underlying IO or JSON error themselves (it is not also a `source`, so a
@@ -15,27 +14,20 @@ pub enum StateError {
     Read { path: PathBuf, error: io::Error },
 
     /// Not JSON at all, or cut short (a truncated write, a copy that stopped half way).
-    #[error(
-        "state file `{path}` {} ({error}): restore it from `{}` or fix it by hand",
-        describe_syntax(.error),
-        backup(.path)
-    )]
-    Syntax { path: PathBuf, error: serde_json::Error },
+    #[error("state file `{path}` {} ({error}): {}", describe_syntax(.error), repair(.backup))]
+    Syntax { path: PathBuf, error: serde_json::Error, backup: Option<PathBuf> },
 
     /// JSON, but not in the shape of a state (a missing field, a wrong type, an unknown key).
-    #[error(
-        "state file `{path}` is not a valid stowage state ({error}): restore it from `{}` or fix it by hand",
-        backup(.path)
-    )]
-    Invalid { path: PathBuf, error: serde_json::Error },
+    #[error("state file `{path}` is not a valid stowage state ({error}): {}", repair(.backup))]
+    Invalid { path: PathBuf, error: serde_json::Error, backup: Option<PathBuf> },
 
     /// `version` is missing, not a positive integer, or 0. `found` is the JSON text found.
     #[error(
-        "state file `{path}` has {}: it was not written by stowage or it is damaged; restore it from `{}`",
+        "state file `{path}` has {}: it was not written by stowage or it is damaged; {}",
         describe_version(.found),
-        backup(.path)
+        repair(.backup)
     )]
-    InvalidVersion { path: PathBuf, found: Option<String> },
+    InvalidVersion { path: PathBuf, found: Option<String>, backup: Option<PathBuf> },
 
     #[error(
         "state file `{path}` was written by {} in format {format}; this stowage reads format <= {FORMAT_VERSION}: upgrade stowage",
@@ -65,9 +57,29 @@ pub enum StateError {
     EnvironmentMismatch { state_environment: String, spec_environment: String },
 }
 
-fn backup(path: &Path) -> String {
-    backup_path_for(path).display().to_string()
+impl StateError {
+    /// Forget the backup in the advice when there is none to restore (found out by the caller
+    /// that read the file: errors do no IO).
+    #[must_use]
+    pub(crate) fn without_missing_backup(mut self) -> Self {
+        if let Self::Syntax { backup, .. } | Self::Invalid { backup, .. } | Self::InvalidVersion { backup, .. } =
+            &mut self
+            && backup.as_ref().is_some_and(|path| !path.exists())
+        {
+            *backup = None;
+        }
+        self
+    }
 }
+
+/// What to do about a damaged state: restore the backup, or, without one, fix it by hand.
+fn repair(backup: &Option<PathBuf>) -> String {
+    match backup {
+        Some(backup) => format!("restore it from `{}` or fix it by hand", backup.display()),
+        None => "there is no backup to restore: fix it by hand".to_owned(),
+    }
+}
+
 
 fn describe_syntax(error: &serde_json::Error) -> &'static str {
     if error.is_eof() { "is truncated" } else { "is not valid JSON" }

@@ -43,7 +43,7 @@ impl LocalStateFile {
                 return Err(StateError::Read { path: self.path.clone(), error });
             }
         };
-        parse(&self.path, &contents).map(Some)
+        parse(&self.path, &contents).map(Some).map_err(StateError::without_missing_backup)
     }
 
     /// Writes `state` atomically and keeps the previous file as the backup. Writing the state
@@ -133,13 +133,19 @@ fn render(state: &State) -> serde_json::Result<Vec<u8>> {
 fn parse(path: &Path, contents: &[u8]) -> Result<State, StateError> {
     // The format is read leniently first, so that a newer format is reported as such even when
     // the rest of the file means nothing to this stowage.
-    let document: Value =
-        serde_json::from_slice(contents).map_err(|error| StateError::Syntax { path: path.to_owned(), error })?;
+    let document: Value = serde_json::from_slice(contents).map_err(|error| StateError::Syntax {
+        path: path.to_owned(),
+        error,
+        backup: Some(backup_path_for(path)),
+    })?;
     check_format(path, &document)?;
 
     // Parsed again from the bytes rather than from `document`, so errors keep their line:column.
-    let mut state: State =
-        serde_json::from_slice(contents).map_err(|error| StateError::Invalid { path: path.to_owned(), error })?;
+    let mut state: State = serde_json::from_slice(contents).map_err(|error| StateError::Invalid {
+        path: path.to_owned(),
+        error,
+        backup: Some(backup_path_for(path)),
+    })?;
     // Files edited by hand may be out of order; the model relies on the order.
     state.resources.sort_by(|left, right| left.address.cmp(&right.address));
     check_resources(path, &state.resources)?;
@@ -149,7 +155,11 @@ fn parse(path: &Path, contents: &[u8]) -> Result<State, StateError> {
 fn check_format(path: &Path, document: &Value) -> Result<(), StateError> {
     let found = document.get("version");
     match found.and_then(Value::as_u64) {
-        None | Some(0) => Err(StateError::InvalidVersion { path: path.to_owned(), found: found.map(Value::to_string) }),
+        None | Some(0) => Err(StateError::InvalidVersion {
+            path: path.to_owned(),
+            found: found.map(Value::to_string),
+            backup: Some(backup_path_for(path)),
+        }),
         Some(format) if format > u64::from(FORMAT_VERSION) => Err(StateError::NewerFormat {
             path: path.to_owned(),
             format,
