@@ -198,6 +198,14 @@ impl From<TwilioError> for ProviderError {
             failure => (failure.to_string(), None, None),
         };
         let mut hints = Vec::new();
+        if matches!(error.failure, Failure::Api { status: 401, .. }) {
+            // The credentials themselves, not a permission: say where they come from.
+            hints.push(
+                "Twilio did not accept the credentials: check TWILIO_API_KEY and TWILIO_API_SECRET, or \
+                 TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
+                    .to_owned(),
+            );
+        }
         if let Some(link) = link {
             hints.push(format!("see {link}"));
         }
