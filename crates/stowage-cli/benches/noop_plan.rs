@@ -1,4 +1,5 @@
-//! `cargo xtask bench`: how long a no-op plan of `examples/dev.toml` takes, and what it costs
+//! `cargo xtask bench`: how long a no-op plan of `examples/dev.toml` and of `examples/prod.toml`
+//! (SSE-KMS: the KMS key's reads too) takes, and what it costs
 //! in API calls, against moto and the Twilio emulator, with stowage's library API in process.
 //!
 //! AWS calls go through an [`AwsProxy`], so each count of stowage's own is checked against an
@@ -55,10 +56,26 @@ fn main() -> ExitCode {
     }
 }
 
+/// The examples measured, each in a world of its own.
+const EXAMPLES: [&str; 2] = ["dev", "prod"];
+
 async fn run() -> Result<(), String> {
-    let world = World::start().await?;
+    let mut failures = Vec::new();
+    for (index, example) in EXAMPLES.into_iter().enumerate() {
+        if index > 0 {
+            println!("\n{}\n", "=".repeat(100));
+        }
+        if let Err(problem) = run_example(example).await {
+            failures.push(format!("examples/{example}.toml: {problem}"));
+        }
+    }
+    if failures.is_empty() { Ok(()) } else { Err(failures.join("\n")) }
+}
+
+async fn run_example(example: &str) -> Result<(), String> {
+    let world = World::start(example).await?;
     println!(
-        "stowage: a no-op plan of examples/dev.toml, against moto (via a recording proxy) and the Twilio emulator\n"
+        "stowage: a no-op plan of examples/{example}.toml, against moto (via a recording proxy) and the Twilio emulator\n"
     );
 
     let mut environment = world.fresh_environment()?;
@@ -195,13 +212,13 @@ struct World {
 }
 
 impl World {
-    async fn start() -> Result<World, String> {
-        let spec_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/dev.toml");
+    async fn start(example: &str) -> Result<World, String> {
+        let name = format!("examples/{example}.toml");
+        let spec_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(&name);
         let text = std::fs::read_to_string(&spec_path)
             .map_err(|error| format!("could not read {}: {error}", spec_path.display()))?;
-        let spec = stowage_spec::parse("examples/dev.toml", &text)
-            .map_err(|errors| format!("examples/dev.toml is not a valid spec: {errors}"))?
-            .spec;
+        let spec =
+            stowage_spec::parse(&name, &text).map_err(|errors| format!("{name} is not a valid spec: {errors}"))?.spec;
 
         let moto = Moto::start();
         let proxy = AwsProxy::start(&moto.endpoint()).await;
@@ -272,7 +289,7 @@ impl World {
         let plan = self.plan(&engine, &prior).await?;
         let plan_time = started.elapsed();
         if plan.has_errors() {
-            return Err("the plan of examples/dev.toml has errors".to_owned());
+            return Err(format!("the plan of `{}` has errors", self.environment_name));
         }
         let started = Instant::now();
         stowage_engine::apply(&engine.engine, &plan, &mut environment.state, &environment.file)
