@@ -4,15 +4,14 @@
 //! means a new credential. The state records the credential SID and the access key id it was
 //! made from; the secret comes from the in-memory handoff of the apply that created the key.
 
-use serde_json::json;
 use stowage_provider::{
-    Applied, Attributes, AttributesExt, CreateRequest, DeleteRequest, ErrorKind, LeftoverRequest, Observed,
-    ProviderError, ReadRequest, UpdateRequest, marker,
+    Applied, AttributesExt, CreateRequest, DeleteRequest, ErrorKind, LeftoverRequest, Observed, ProviderError,
+    ReadRequest, UpdateRequest,
 };
 
 use crate::TwilioProvider;
 use crate::client::CreateAwsCredential;
-use crate::marked::{Listed, leftovers, marked};
+use crate::credential::{self, Credential, marked};
 
 pub(crate) async fn read(twilio: &TwilioProvider, request: ReadRequest<'_>) -> Result<Option<Observed>, ProviderError> {
     // Only a credential stowage made is ours: it is found by the SID the state recorded.
@@ -22,19 +21,8 @@ pub(crate) async fn read(twilio: &TwilioProvider, request: ReadRequest<'_>) -> R
     let Some(credential) = twilio.client.fetch_aws_credential(sid).await? else {
         return Ok(None);
     };
-    // The marker stowage appends is its own business: the spec's name is what compares.
-    let wanted = request.attribute("friendly_name");
-    let friendly_name = credential.friendly_name.as_deref().map(|name| marker::without_marker(name, wanted));
-    let mut attributes = Attributes::from([
-        ("sid".to_owned(), json!(credential.sid.as_deref().unwrap_or(sid))),
-        ("friendly_name".to_owned(), json!(friendly_name)),
-        ("account_sid".to_owned(), json!(credential.account_sid)),
-    ]);
     // Twilio does not say which key a credential holds; the state remembers it.
-    if let Some(access_key_id) = request.recorded.and_then(|recorded| recorded.get("access_key_id")) {
-        attributes.insert("access_key_id".to_owned(), access_key_id.clone());
-    }
-    Ok(Some(Observed { id: sid.to_owned(), attributes }))
+    Ok(Some(credential::observed(sid, credential.into(), &request, &["access_key_id"])))
 }
 
 pub(crate) async fn create(twilio: &TwilioProvider, request: CreateRequest<'_>) -> Result<Applied, ProviderError> {
@@ -64,28 +52,13 @@ pub(crate) async fn create(twilio: &TwilioProvider, request: CreateRequest<'_>) 
         })
         .await?;
     request.handoff.delivered(access_key_id);
-    let Some(sid) = credential.sid else {
-        return Err(ProviderError::new(
-            ErrorKind::Internal,
-            "twilio",
-            "CreateAwsCredential",
-            "the response has no `sid`",
-        ));
-    };
-    let mut applied = attributes.clone();
-    applied.insert("sid".to_owned(), json!(sid));
-    if let Some(account) = credential.account_sid {
-        applied.insert("account_sid".to_owned(), json!(account));
-    }
-    Ok(Applied { id: sid, attributes: applied })
+    credential::created(attributes, credential.into(), "CreateAwsCredential")
 }
 
 pub(crate) async fn update(twilio: &TwilioProvider, request: UpdateRequest<'_>) -> Result<Applied, ProviderError> {
-    let friendly_name = marked(request.after.str("friendly_name"), request.marker).unwrap_or_default();
+    let (friendly_name, applied) = credential::renamed(&request);
     twilio.client.update_aws_credential(request.id, &friendly_name).await?;
-    let mut applied = request.after.clone();
-    applied.insert("sid".to_owned(), json!(request.id));
-    Ok(Applied { id: request.id.to_owned(), attributes: applied })
+    Ok(applied)
 }
 
 pub(crate) async fn delete(twilio: &TwilioProvider, request: DeleteRequest<'_>) -> Result<(), ProviderError> {
@@ -106,10 +79,6 @@ pub(crate) async fn find_leftovers(
     if request.marker.is_none() {
         return Ok(Vec::new());
     }
-    let listed = twilio.client.list_aws_credentials().await?.into_iter().map(|credential| Listed {
-        sid: credential.sid,
-        friendly_name: credential.friendly_name,
-        account_sid: credential.account_sid,
-    });
-    Ok(leftovers(listed, &request))
+    let listed = twilio.client.list_aws_credentials().await?.into_iter().map(Credential::from);
+    Ok(credential::leftovers(listed, &request))
 }

@@ -6,7 +6,7 @@
 
 mod aws_credential;
 pub mod client;
-mod marked;
+mod credential;
 mod provider;
 mod public_key;
 mod storage_settings;

@@ -11,15 +11,14 @@
 //! carries the apply's marker at the end of its `FriendlyName` (see
 //! [`stowage_provider::marker`]) and [`find_leftovers`] finds what such a create left.
 
-use serde_json::json;
 use stowage_provider::{
-    Applied, Attributes, AttributesExt, CreateRequest, DeleteRequest, ErrorKind, LeftoverRequest, Observed,
-    ProviderError, ReadRequest, UpdateRequest, marker,
+    Applied, AttributesExt, CreateRequest, DeleteRequest, LeftoverRequest, Observed, ProviderError, ReadRequest,
+    UpdateRequest,
 };
 
 use crate::TwilioProvider;
 use crate::client::CreatePublicKey;
-use crate::marked::{Listed, leftovers, marked};
+use crate::credential::{self, Credential, marked};
 
 /// What only the state knows about a credential: Twilio does not return the key.
 const RECORDED_ONLY: [&str; 2] = ["public_key_sha256", "public_key"];
@@ -32,22 +31,7 @@ pub(crate) async fn read(twilio: &TwilioProvider, request: ReadRequest<'_>) -> R
     let Some(key) = twilio.client.fetch_public_key(sid).await? else {
         return Ok(None);
     };
-    // The marker stowage appends is its own business: the spec's name is what compares.
-    let wanted = request.attribute("friendly_name");
-    let friendly_name = key.friendly_name.as_deref().map(|name| marker::without_marker(name, wanted));
-    let mut attributes = Attributes::from([
-        ("sid".to_owned(), json!(key.sid.as_deref().unwrap_or(sid))),
-        ("friendly_name".to_owned(), json!(friendly_name)),
-        ("account_sid".to_owned(), json!(key.account_sid)),
-    ]);
-    if let Some(recorded) = request.recorded {
-        for name in RECORDED_ONLY {
-            if let Some(value) = recorded.get(name) {
-                attributes.insert(name.to_owned(), value.clone());
-            }
-        }
-    }
-    Ok(Some(Observed { id: sid.to_owned(), attributes }))
+    Ok(Some(credential::observed(sid, key.into(), &request, &RECORDED_ONLY)))
 }
 
 pub(crate) async fn create(twilio: &TwilioProvider, request: CreateRequest<'_>) -> Result<Applied, ProviderError> {
@@ -65,26 +49,15 @@ pub(crate) async fn create(twilio: &TwilioProvider, request: CreateRequest<'_>) 
             account_sid: account_sid.filter(|sid| twilio.is_other_account(sid)),
         })
         .await?;
-    let Some(sid) = key.sid else {
-        return Err(ProviderError::new(ErrorKind::Internal, "twilio", "CreatePublicKey", "the response has no `sid`"));
-    };
-    let mut applied = attributes.clone();
-    applied.insert("sid".to_owned(), json!(sid));
-    if let Some(account) = key.account_sid {
-        applied.insert("account_sid".to_owned(), json!(account));
-    }
-    Ok(Applied { id: sid, attributes: applied })
+    credential::created(attributes, key.into(), "CreatePublicKey")
 }
 
 pub(crate) async fn update(twilio: &TwilioProvider, request: UpdateRequest<'_>) -> Result<Applied, ProviderError> {
     // The planner replaces on any other change (the key and account are identity), so the name
     // is all an update can be about.
-    // The marker stays: without it a lost answer to a later replace could not be told apart.
-    let friendly_name = marked(request.after.str("friendly_name"), request.marker).unwrap_or_default();
+    let (friendly_name, applied) = credential::renamed(&request);
     twilio.client.update_public_key(request.id, &friendly_name).await?;
-    let mut applied = request.after.clone();
-    applied.insert("sid".to_owned(), json!(request.id));
-    Ok(Applied { id: request.id.to_owned(), attributes: applied })
+    Ok(applied)
 }
 
 pub(crate) async fn delete(twilio: &TwilioProvider, request: DeleteRequest<'_>) -> Result<(), ProviderError> {
@@ -103,10 +76,6 @@ pub(crate) async fn find_leftovers(
     if request.marker.is_none() {
         return Ok(Vec::new());
     }
-    let listed = twilio.client.list_public_keys().await?.into_iter().map(|credential| Listed {
-        sid: credential.sid,
-        friendly_name: credential.friendly_name,
-        account_sid: credential.account_sid,
-    });
-    Ok(leftovers(listed, &request))
+    let listed = twilio.client.list_public_keys().await?.into_iter().map(Credential::from);
+    Ok(credential::leftovers(listed, &request))
 }
