@@ -118,15 +118,17 @@ pub(crate) async fn read(aws: &AwsProvider, request: ReadRequest<'_>) -> Result<
 }
 
 /// A bucket's default encryption, as the resource reports it.
-struct Encryption {
+pub(crate) struct Encryption {
     /// The SSE-KMS key (null for S3's own default, SSE-S3 or none).
-    key: Value,
-    bucket_key_enabled: bool,
+    pub key: Value,
+    pub bucket_key_enabled: bool,
     /// `aws:kms`, `AES256`, …; `None` when nothing is configured.
-    algorithm: Option<String>,
+    pub algorithm: Option<String>,
 }
 
-async fn encryption(aws: &AwsProvider, name: &str) -> Result<Encryption, ProviderError> {
+/// The bucket's default encryption (`GetBucketEncryption`; a bucket without one, or gone, has
+/// none). The first rule decides: S3 allows one.
+pub(crate) async fn encryption(aws: &AwsProvider, name: &str) -> Result<Encryption, ProviderError> {
     let output = aws.s3().get_bucket_encryption().bucket(name).send().await;
     let output = absent_if_not_found(output.map_err(|error| classify(S3, "GetBucketEncryption", error)))?;
     let rule = output

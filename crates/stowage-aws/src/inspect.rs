@@ -1,49 +1,12 @@
-//! Read-only facts `stowage verify` needs beyond what a resource read observes: the bucket's
-//! default encryption, and whether Twilio's write-test file is where Twilio writes.
+//! Read-only facts beyond what a resource read observes: whether Twilio's write-test file is
+//! where Twilio writes (for `verify`), and whether a KMS key the spec names is usable (for plan).
 
-use aws_sdk_s3::types::ServerSideEncryption;
 use stowage_provider::ProviderError;
 
 use crate::errors::classify;
 use crate::{AwsProvider, absent_if_not_found};
 
 const S3: &str = "s3";
-
-/// How S3 encrypts new objects in a bucket by default.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DefaultEncryption {
-    /// No default encryption configured.
-    None,
-    /// SSE-S3 (`AES256`).
-    SseS3,
-    /// SSE-KMS (`aws:kms` or `aws:kms:dsse`), with the key as configured (id, alias or ARN),
-    /// or `None` for the AWS-managed `aws/s3` key.
-    SseKms { key_id: Option<String> },
-    /// An algorithm this version of stowage does not know.
-    Other(String),
-}
-
-/// The bucket's default encryption (`GetBucketEncryption`; "not configured" is
-/// [`DefaultEncryption::None`]). The first rule decides: S3 allows one.
-pub async fn default_encryption(aws: &AwsProvider, bucket: &str) -> Result<DefaultEncryption, ProviderError> {
-    let output = aws.s3().get_bucket_encryption().bucket(bucket).send().await;
-    let output = absent_if_not_found(output.map_err(|error| classify(S3, "GetBucketEncryption", error)))?;
-    let Some(default) = output
-        .as_ref()
-        .and_then(|output| output.server_side_encryption_configuration())
-        .and_then(|configuration| configuration.rules().first())
-        .and_then(|rule| rule.apply_server_side_encryption_by_default())
-    else {
-        return Ok(DefaultEncryption::None);
-    };
-    Ok(match default.sse_algorithm() {
-        ServerSideEncryption::Aes256 => DefaultEncryption::SseS3,
-        ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse => {
-            DefaultEncryption::SseKms { key_id: default.kms_master_key_id().map(str::to_owned) }
-        }
-        other => DefaultEncryption::Other(other.as_str().to_owned()),
-    })
-}
 
 /// The keys of the `.txt` objects directly under `prefix` (`""` for the bucket's top level;
 /// otherwise ending in `/`), from the first page of `ListObjectsV2` (up to 1,000 keys):

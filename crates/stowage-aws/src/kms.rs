@@ -19,7 +19,6 @@ use stowage_provider::{
 use tracing::warn;
 
 use crate::errors::{build_error, classify};
-use crate::inspect::{self, DefaultEncryption};
 use crate::{AwsProvider, absent_if_not_found};
 
 const KMS: &str = "kms";
@@ -209,25 +208,19 @@ pub(crate) async fn delete(aws: &AwsProvider, request: DeleteRequest<'_>) -> Res
     let key_id = request.id;
     if let Some(bucket) = request.attributes.str("bucket") {
         let arn = request.attributes.str("arn");
-        match inspect::default_encryption(aws, bucket).await {
-            Ok(DefaultEncryption::SseKms { key_id: Some(used) })
-                if used == key_id || Some(used.as_str()) == arn || arn.is_some_and(|arn| arn.ends_with(&used)) =>
-            {
-                return Err(ProviderError::new(
-                    ErrorKind::Conflict,
-                    KMS,
-                    "ScheduleKeyDeletion",
-                    format!("bucket `{bucket}` still encrypts new objects with KMS key `{key_id}`"),
-                )
-                .with_hint(
-                    "stowage deletes a key only after the bucket stops using it: apply again once the bucket's \
-                            encryption changed",
-                ));
-            }
-            // A bucket that is gone, or encrypts otherwise, no longer needs the key.
-            Ok(_) => {}
-            Err(error) if error.kind == ErrorKind::NotFound => {}
-            Err(error) => return Err(error),
+        // A bucket that is gone, or encrypts otherwise, no longer needs the key.
+        let used = crate::bucket::encryption(aws, bucket).await?.key;
+        if used.as_str().is_some_and(|used| same_key(used, arn.unwrap_or(key_id))) {
+            return Err(ProviderError::new(
+                ErrorKind::Conflict,
+                KMS,
+                "ScheduleKeyDeletion",
+                format!("bucket `{bucket}` still encrypts new objects with KMS key `{key_id}`"),
+            )
+            .with_hint(
+                "stowage deletes a key only after the bucket stops using it: apply again once the bucket's \
+                 encryption changed",
+            ));
         }
     }
     if let Some(alias) = request.attributes.str("alias") {
@@ -303,6 +296,12 @@ pub(crate) async fn find_leftovers(
     Ok(found)
 }
 
+/// Whether two KMS key references name the same key: an ARN and the key id in it, or equal.
+pub(crate) fn same_key(left: &str, right: &str) -> bool {
+    let id = |reference: &str| reference.rsplit_once("key/").map_or(reference, |(_, id)| id).to_owned();
+    left == right || id(left) == id(right)
+}
+
 /// A key policy that names an IAM user created moments ago is refused as malformed ("invalid
 /// principals") until IAM's change reaches KMS. Retry that, and only that, within the window
 /// the provider allows for IAM to propagate (none against a local emulator).
@@ -339,4 +338,18 @@ async fn delete_alias(aws: &AwsProvider, alias: &str) -> Result<(), ProviderErro
 
 fn tag(key: &str, value: &str) -> Result<Tag, ProviderError> {
     Tag::builder().tag_key(key).tag_value(value).build().map_err(|error| build_error(KMS, "CreateKey", error))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_is_the_same_by_arn_or_id() {
+        let arn = "arn:aws:kms:us-east-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        assert!(same_key(arn, arn));
+        assert!(same_key(arn, "1234abcd-12ab-34cd-56ef-1234567890ab"));
+        assert!(!same_key(arn, "arn:aws:kms:us-east-2:123456789012:key/ffffffff-12ab-34cd-56ef-1234567890ab"));
+        assert!(!same_key(arn, "alias/stowage-dev"));
+    }
 }

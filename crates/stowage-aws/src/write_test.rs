@@ -12,6 +12,7 @@ use stowage_provider::{ErrorKind, ProviderError, Secret};
 
 use crate::AwsProvider;
 use crate::errors::classify;
+use crate::kms::same_key;
 
 /// Where the test writes: from the access key's `write_test` attribute.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,12 +146,6 @@ async fn check_encryption(
     ))
 }
 
-/// Whether two KMS key references name the same key: an ARN and the key id in it, or equal.
-fn same_key(left: &str, right: &str) -> bool {
-    let id = |reference: &str| reference.rsplit_once("key/").map_or(reference, |(_, id)| id).to_owned();
-    left == right || id(left) == id(right)
-}
-
 fn failed(target: &WriteTarget, key: &str, error: ProviderError) -> ProviderError {
     let twilio_code = match error.kind {
         ErrorKind::Unauthorized if error.code.as_deref() == Some("AccessDenied") => "53615",
@@ -191,13 +186,5 @@ mod tests {
         let arn = "arn:aws:kms:us-east-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
         let with_key = json!({"bucket": "b", "region": "us-east-2", "prefixes": [], "kms_key": arn});
         assert_eq!(WriteTarget::from_attribute(Some(&with_key)).unwrap().kms_key.as_deref(), Some(arn));
-    }
-
-    #[test]
-    fn a_key_is_the_same_by_arn_or_id() {
-        let arn = "arn:aws:kms:us-east-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-        assert!(same_key(arn, arn));
-        assert!(same_key(arn, "1234abcd-12ab-34cd-56ef-1234567890ab"));
-        assert!(!same_key(arn, "arn:aws:kms:us-east-2:123456789012:key/ffffffff-12ab-34cd-56ef-1234567890ab"));
     }
 }
