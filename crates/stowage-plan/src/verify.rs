@@ -121,6 +121,22 @@ pub enum BucketEncryption {
     Other(String),
 }
 
+impl BucketEncryption {
+    /// What the bucket's read observed (`sse_algorithm`, `sse_kms_key`): the refresh reads the
+    /// default encryption with the rest of the bucket, so verify reads it no second time.
+    pub fn observed(bucket: &stowage_provider::Attributes) -> Self {
+        use stowage_provider::AttributesExt;
+        match bucket.str("sse_algorithm") {
+            None => Self::None,
+            Some("AES256") => Self::SseS3,
+            Some("aws:kms" | "aws:kms:dsse") => {
+                Self::SseKms { key_id: bucket.str("sse_kms_key").filter(|key| *key != "aws/s3").map(str::to_owned) }
+            }
+            Some(other) => Self::Other(other.to_owned()),
+        }
+    }
+}
+
 /// Where to look for Twilio's write-test file: the bucket and prefix the observed S3 URL names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestFileLocation {
@@ -133,8 +149,6 @@ pub struct TestFileLocation {
 /// Facts read for verify beyond the observations. `Err` holds why a fact could not be read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Inspections {
-    /// `None` when the bucket was not inspected (it does not exist).
-    pub encryption: Option<Result<BucketEncryption, String>>,
     /// The `.txt` keys found at each [`TestFileLocation`].
     pub test_files: BTreeMap<StorageKind, Result<Vec<String>, String>>,
 }
@@ -229,9 +243,10 @@ pub fn verify(expected: &Expected, observations: &Observations, inspections: &In
     for stored in &expected.stored {
         findings.extend(storage_url(expected, stored, observations, bucket));
     }
-    findings.extend(encryption(expected, inspections));
+    let encryption = bucket.map(|bucket| BucketEncryption::observed(&bucket.attributes));
+    findings.extend(encryption.as_ref().map(|encryption| encryption_finding(expected, encryption)));
     if expected.uploader_for_twilio {
-        findings.extend(uploader_policy(expected, observations, inspections));
+        findings.extend(uploader_policy(expected, observations, encryption.as_ref()));
         findings.push(access_key(expected, observations));
         findings.extend(credential(expected, observations));
         for stored in &expected.stored {
@@ -341,32 +356,31 @@ fn storage_url(
 
 /// Default encryption: SSE-S3 is what Twilio says it does not support (a warning: AWS turns it
 /// on for every new bucket, and Twilio's uploads can still work).
-fn encryption(expected: &Expected, inspections: &Inspections) -> Option<Finding> {
+fn encryption_finding(expected: &Expected, encryption: &BucketEncryption) -> Finding {
     let check = "bucket_encryption";
     let denied = codes(expected, ACCESS_DENIED);
-    Some(match inspections.encryption.as_ref()? {
-        Err(why) => Finding::new(check, Status::Unknown, denied, format!("could not read the default encryption: {why}")),
-        Ok(BucketEncryption::None) => Finding::new(check, Status::Pass, denied, "no default encryption"),
-        Ok(BucketEncryption::SseKms { key_id }) => Finding::new(
+    match encryption {
+        BucketEncryption::None => Finding::new(check, Status::Pass, denied, "no default encryption"),
+        BucketEncryption::SseKms { key_id } => Finding::new(
             check,
             Status::Pass,
             denied,
             format!("default encryption is SSE-KMS with key `{}`", key_id.as_deref().unwrap_or("aws/s3")),
         ),
-        Ok(BucketEncryption::SseS3) => Finding::new(
+        BucketEncryption::SseS3 => Finding::new(
             check,
             Status::Warn,
             denied,
             "default encryption is SSE-S3 (AES256): Twilio documents SSE-KMS as the only default encryption it supports",
         )
         .hint("if Twilio reports access denied, set the bucket's default encryption to SSE-KMS with a key the uploader may use"),
-        Ok(BucketEncryption::Other(algorithm)) => Finding::new(
+        BucketEncryption::Other(algorithm) => Finding::new(
             check,
             Status::Warn,
             denied,
             format!("default encryption is `{algorithm}`: Twilio documents SSE-KMS as the only one it supports"),
         ),
-    })
+    }
 }
 
 /// A request the uploader's policy must allow or must not allow.
@@ -375,7 +389,11 @@ struct Probe {
     resource: String,
 }
 
-fn uploader_policy(expected: &Expected, observations: &Observations, inspections: &Inspections) -> Vec<Finding> {
+fn uploader_policy(
+    expected: &Expected,
+    observations: &Observations,
+    encryption: Option<&BucketEncryption>,
+) -> Vec<Finding> {
     if expected.stored.is_empty() {
         return Vec::new();
     }
@@ -471,7 +489,7 @@ fn uploader_policy(expected: &Expected, observations: &Observations, inspections
         Finding::new(check, Status::Pass, vec![], "the uploader's policy allows nothing else")
     });
 
-    if let Some(Ok(BucketEncryption::SseKms { key_id })) = &inspections.encryption {
+    if let Some(BucketEncryption::SseKms { key_id }) = encryption {
         findings.push(kms(expected, document, key_id.as_deref()));
     }
     findings
@@ -733,9 +751,17 @@ mod tests {
         ])
     }
 
+    /// `healthy()` with the bucket's default encryption as the refresh would read it.
+    fn encrypted(algorithm: &str, key: Option<&str>) -> Observations {
+        let mut observations = healthy();
+        let bucket =
+            json!({"name": "acme-video-dev", "region": "us-east-2", "sse_algorithm": algorithm, "sse_kms_key": key});
+        observations.insert(bucket_address(), found("acme-video-dev", bucket));
+        observations
+    }
+
     fn inspected() -> Inspections {
         Inspections {
-            encryption: Some(Ok(BucketEncryption::None)),
             test_files: BTreeMap::from([
                 (StorageKind::Recordings, Ok(vec!["recordings/twilio-storage-test-recordings.txt".to_owned()])),
                 (StorageKind::Compositions, Ok(vec!["compositions/twilio-storage-test-compositions.txt".to_owned()])),
@@ -809,8 +835,7 @@ mod tests {
     fn a_missing_bucket_fails_without_a_region_check() {
         let mut observations = healthy();
         observations.insert(bucket_address(), None);
-        let inspections = Inspections { encryption: None, ..inspected() };
-        let findings = verify(&expected(), &observations, &inspections);
+        let findings = verify(&expected(), &observations, &inspected());
         assert_eq!(not_passed(&findings), vec![("bucket".to_owned(), Status::Fail, vec![53610, 53620])]);
     }
 
@@ -867,13 +892,12 @@ mod tests {
     #[test]
     fn sse_s3_and_a_missing_test_file_warn_without_failing() {
         let inspections = Inspections {
-            encryption: Some(Ok(BucketEncryption::SseS3)),
             test_files: BTreeMap::from([
                 (StorageKind::Recordings, Ok(vec![])),
                 (StorageKind::Compositions, Err("AccessDenied".to_owned())),
             ]),
         };
-        let findings = verify(&expected(), &healthy(), &inspections);
+        let findings = verify(&expected(), &encrypted("AES256", None), &inspections);
         assert_eq!(
             not_passed(&findings),
             vec![
@@ -887,27 +911,22 @@ mod tests {
 
     #[test]
     fn sse_kms_needs_the_kms_actions_on_the_key() {
-        let inspections = Inspections {
-            encryption: Some(Ok(BucketEncryption::SseKms { key_id: Some(KMS_KEY.to_owned()) })),
-            ..inspected()
-        };
-        let findings = verify(&expected(), &healthy(), &inspections);
+        let findings = verify(&expected(), &encrypted("aws:kms", Some(KMS_KEY)), &inspected());
         assert_eq!(not_passed(&findings), vec![("uploader_policy.kms".to_owned(), Status::Fail, vec![53615, 53625])]);
 
-        let mut observations = healthy();
+        let mut observations = encrypted("aws:kms", Some(KMS_KEY));
         let mut document =
             policy(&["arn:aws:s3:::acme-video-dev/recordings/*", "arn:aws:s3:::acme-video-dev/compositions/*"]);
         document["Statement"].as_array_mut().unwrap().push(json!({"Effect": "Allow",
             "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"], "Resource": KMS_KEY}));
         observations.insert(policy_address(), found("u:p", json!({"document": document})));
-        let findings = verify(&expected(), &observations, &inspections);
+        let findings = verify(&expected(), &observations, &inspected());
         assert_eq!(not_passed(&findings), vec![]);
 
-        let by_alias = Inspections {
-            encryption: Some(Ok(BucketEncryption::SseKms { key_id: Some("alias/video".to_owned()) })),
-            ..inspected()
-        };
-        let findings = verify(&expected(), &observations, &by_alias);
+        let policy_with_kms = observations[&policy_address()].clone();
+        let mut by_alias = encrypted("aws:kms", Some("alias/video"));
+        by_alias.insert(policy_address(), policy_with_kms);
+        let findings = verify(&expected(), &by_alias, &inspected());
         assert_eq!(
             not_passed(&findings),
             vec![("uploader_policy.kms".to_owned(), Status::Unknown, vec![53615, 53625])]

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use miette::Report;
 use stowage_aws::inspect;
 use stowage_plan::verify::{
-    BucketEncryption, Expected, Inspections, Outcome, outcome, render_human, render_json, test_file_locations, verify,
+    Expected, Inspections, Outcome, outcome, render_human, render_json, test_file_locations, verify,
 };
 
 use crate::cli::{LockArgs, ReportFormat, VerifyArgs};
@@ -27,13 +27,7 @@ pub async fn run(args: &VerifyArgs, lock: &LockArgs) -> Result<ExitCode, Report>
     let (_plan, observations) = environment.plan().await?;
     let expected = Expected::from_spec(&environment.spec.spec);
 
-    let bucket = observations.get(&stowage_plan::desired::bucket_address()).and_then(Option::as_ref);
-    // The refresh read the bucket's default encryption already: judge what it saw.
-    let inspections = Inspections {
-        encryption: bucket.map(|bucket| Ok(bucket_encryption(&bucket.attributes))),
-        ..Inspections::default()
-    };
-    let mut inspections = inspections;
+    let mut inspections = Inspections::default();
     for location in test_file_locations(&expected, &observations) {
         let found = inspect::text_files_under(&environment.aws, &location.bucket, &location.prefix).await;
         inspections.test_files.insert(location.kind, found.map_err(|error| error.to_string()));
@@ -52,17 +46,4 @@ pub async fn run(args: &VerifyArgs, lock: &LockArgs) -> Result<ExitCode, Report>
         Outcome::Findings => exit::changes(),
         Outcome::Incomplete => exit::ERROR,
     })
-}
-
-/// The default encryption from the bucket's observed `sse_algorithm` and `sse_kms_key`.
-fn bucket_encryption(bucket: &stowage_provider::Attributes) -> BucketEncryption {
-    use stowage_provider::AttributesExt;
-    match bucket.str("sse_algorithm") {
-        None => BucketEncryption::None,
-        Some("AES256") => BucketEncryption::SseS3,
-        Some("aws:kms" | "aws:kms:dsse") => BucketEncryption::SseKms {
-            key_id: bucket.str("sse_kms_key").filter(|key| *key != "aws/s3").map(str::to_owned),
-        },
-        Some(other) => BucketEncryption::Other(other.to_owned()),
-    }
 }
