@@ -11,7 +11,7 @@ mod reliability;
 use std::process::Stdio;
 use std::time::Duration;
 
-use reliability::{Rig, SHORT_TIMEOUT, describe};
+use reliability::{Rig, SHORT_TIMEOUT, Tally, describe};
 use stowage_test_support::{AwsProxy, Fault, FaultAction, FaultMatch};
 
 /// How long a held request may take to arrive; a run that reaches it does so in seconds.
@@ -54,8 +54,8 @@ async fn crash_matrix(name: &str, rig: Rig) {
     assert_eq!(rig.orphans().await, Ok(Vec::new()), "a clean apply leaves orphans");
     assert!(positions.iter().all(|(_, count)| *count > 0) && writes > 0, "no requests seen: {positions:?}");
 
-    let (mut runs, mut killed, mut converged, mut orphans, mut leftovers) = (0, 0, 0, 0, 0);
-    let mut failures = Vec::new();
+    let (mut runs, mut killed) = (0, 0);
+    let mut tally = Tally::default();
     for (side, count) in positions {
         for position in 0..count {
             rig.reset().await;
@@ -70,29 +70,16 @@ async fn crash_matrix(name: &str, rig: Rig) {
             // Let go of the held connection before anything else runs.
             rig.aws.clear();
             rig.twilio.clear();
-
-            match rig.converge().await {
-                Ok(deleted) => {
-                    converged += 1;
-                    leftovers += deleted;
-                }
-                Err(problem) => {
-                    if problem.starts_with("orphans:") {
-                        orphans += problem.matches(',').count() + 1;
-                    }
-                    failures.push(format!("{side:?} request {position} ({}): {problem}", held.unwrap_or_default()));
-                }
-            }
+            tally.converge(&rig, &format!("{side:?} request {position} ({})", held.unwrap_or_default())).await;
         }
     }
 
     eprintln!(
         "crash safety ({name}): {runs} runs, {killed} killed at a held request ({writes} writes in a clean apply), \
-         {converged} converged ({leftovers} leftovers of interrupted applies deleted), {orphans} orphans left"
+         {} converged ({} leftovers of interrupted applies deleted), {} orphans left",
+        tally.converged, tally.leftovers, tally.orphans
     );
-    assert_eq!(orphans, 0, "orphans were left:\n{}", failures.join("\n"));
-    assert!(failures.is_empty(), "{} of {runs} runs did not converge:\n{}", failures.len(), failures.join("\n"));
-    assert!(leftovers > 0, "no run left anything behind for the next one to find: the intents went untested");
+    tally.assert_clean(runs);
     assert_eq!(killed, runs, "every position of a clean apply is reached again");
 }
 

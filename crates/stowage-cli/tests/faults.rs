@@ -9,7 +9,7 @@ mod reliability;
 
 use std::time::Duration;
 
-use reliability::{Rig, SHORT_TIMEOUT, describe};
+use reliability::{Rig, SHORT_TIMEOUT, Tally, describe};
 use stowage_test_support::twilio_emulator::FaultRule;
 use stowage_test_support::{Fault, FaultAction, FaultMatch};
 
@@ -47,8 +47,8 @@ async fn every_request_of_an_apply_survives_a_fault_and_the_next_run_converges()
         cases.extend(KINDS.map(|kind| ("twilio", position, kind)));
     }
 
-    let (mut succeeded, mut failed_cleanly, mut converged, mut orphans, mut leftovers) = (0, 0, 0, 0, 0);
-    let mut problems = Vec::new();
+    let (mut succeeded, mut failed_cleanly) = (0, 0);
+    let mut tally = Tally::default();
     for &(side, position, kind) in &cases {
         rig.reset().await;
         inject(&rig, side, position, kind);
@@ -57,7 +57,8 @@ async fn every_request_of_an_apply_survives_a_fault_and_the_next_run_converges()
         match apply.status.code() {
             Some(0) => succeeded += 1,
             Some(1) if names_an_operation(&String::from_utf8_lossy(&apply.stderr)) => failed_cleanly += 1,
-            other => problems
+            other => tally
+                .problems
                 .push(format!("{case}: apply exited {other:?} without naming an operation\n{}", describe(&apply))),
         }
         // A delayed request still reaches moto or the emulator after its client gave up: let
@@ -66,28 +67,19 @@ async fn every_request_of_an_apply_survives_a_fault_and_the_next_run_converges()
         tokio::time::timeout(Duration::from_secs(30), settled).await.expect("delayed requests landed");
         rig.aws.clear();
         rig.twilio.clear();
-        match rig.converge().await {
-            Ok(deleted) => {
-                converged += 1;
-                leftovers += deleted;
-            }
-            Err(problem) => {
-                if problem.starts_with("orphans:") {
-                    orphans += problem.matches(',').count() + 1;
-                }
-                problems.push(format!("{case}: {problem}"));
-            }
-        }
+        tally.converge(&rig, &case).await;
     }
 
     eprintln!(
         "fault matrix: {} runs ({aws_positions} AWS and {twilio_positions} Twilio positions), {succeeded} applied \
-         despite the fault, {failed_cleanly} failed with a clear error, {converged} converged ({leftovers} leftovers of interrupted applies deleted), {orphans} orphans left",
-        cases.len()
+         despite the fault, {failed_cleanly} failed with a clear error, {} converged ({} leftovers of interrupted \
+         applies deleted), {} orphans left",
+        cases.len(),
+        tally.converged,
+        tally.leftovers,
+        tally.orphans
     );
-    assert_eq!(orphans, 0, "orphans were left:\n{}", problems.join("\n"));
-    assert!(problems.is_empty(), "{} of {} runs went wrong:\n{}", problems.len(), cases.len(), problems.join("\n\n"));
-    assert!(leftovers > 0, "no run left anything behind for the next one to find: the intents went untested");
+    tally.assert_clean(cases.len());
     for kind in KINDS {
         for side in ["aws", "twilio"] {
             let positions = cases.iter().filter(|case| case.0 == side && case.2 == kind).count();

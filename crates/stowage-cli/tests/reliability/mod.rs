@@ -98,20 +98,22 @@ impl Rig {
     }
 
     /// Apply again without faults and check that everything converged: `Ok` with how many
-    /// objects that apply deleted as left by an interrupted apply, or the problems.
-    pub async fn converge(&self) -> Result<usize, String> {
+    /// objects that apply deleted as left by an interrupted apply.
+    pub async fn converge(&self) -> Result<usize, NotConverged> {
         let spec = self.spec.display().to_string();
         let apply = self.run(&["apply", &spec, "--auto-approve"], "30s").await;
         if apply.status.code() != Some(0) {
-            return Err(format!("the second apply exited with {:?}:\n{}", apply.status.code(), describe(&apply)));
+            let why = format!("the second apply exited with {:?}:\n{}", apply.status.code(), describe(&apply));
+            return Err(NotConverged::Failed(why));
         }
         let plan = self.run(&["plan", &spec, "--detailed-exitcode"], "30s").await;
         if plan.status.code() != Some(0) {
-            return Err(format!("the plan after it exited with {:?}:\n{}", plan.status.code(), describe(&plan)));
+            let why = format!("the plan after it exited with {:?}:\n{}", plan.status.code(), describe(&plan));
+            return Err(NotConverged::Failed(why));
         }
-        let orphans = self.orphans().await?;
+        let orphans = self.orphans().await.map_err(NotConverged::Failed)?;
         if !orphans.is_empty() {
-            return Err(format!("orphans: {}", orphans.join(", ")));
+            return Err(NotConverged::Orphans(orphans));
         }
         Ok(String::from_utf8_lossy(&apply.stdout).matches("will be destroyed (left by an interrupted apply)").count())
     }
@@ -227,6 +229,53 @@ impl Rig {
             .expect("the emulator answers");
         assert!(response.status().is_success(), "GET {path}: {}", response.status());
         response.json().await.expect("JSON")
+    }
+}
+
+/// Why a run after a crash or a fault did not converge.
+#[derive(Debug)]
+pub enum NotConverged {
+    /// Objects exist that the state does not record.
+    Orphans(Vec<String>),
+    Failed(String),
+}
+
+/// The outcome of the runs that converge after each crash or fault.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub converged: usize,
+    /// Objects deleted or adopted as left by an interrupted apply.
+    pub leftovers: usize,
+    pub orphans: usize,
+    pub problems: Vec<String>,
+}
+
+impl Tally {
+    /// Converge `rig` once more and count how it went; `case` names the run in a problem.
+    pub async fn converge(&mut self, rig: &Rig, case: &str) {
+        match rig.converge().await {
+            Ok(deleted) => {
+                self.converged += 1;
+                self.leftovers += deleted;
+            }
+            Err(NotConverged::Orphans(orphans)) => {
+                self.orphans += orphans.len();
+                self.problems.push(format!("{case}: orphans: {}", orphans.join(", ")));
+            }
+            Err(NotConverged::Failed(why)) => self.problems.push(format!("{case}: {why}")),
+        }
+    }
+
+    /// No orphan, no problem, and the intents were exercised at all.
+    pub fn assert_clean(&self, runs: usize) {
+        assert_eq!(self.orphans, 0, "orphans were left:\n{}", self.problems.join("\n"));
+        assert!(
+            self.problems.is_empty(),
+            "{} of {runs} runs went wrong:\n{}",
+            self.problems.len(),
+            self.problems.join("\n\n")
+        );
+        assert!(self.leftovers > 0, "no run left anything behind for the next one to find: the intents went untested");
     }
 }
 
