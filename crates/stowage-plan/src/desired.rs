@@ -277,21 +277,19 @@ fn bucket(spec: &Spec, kms_key: &KmsKey) -> DesiredResource {
         .map(|rule| json!({"prefix": rule.prefix.as_str(), "expire_after_days": rule.expire_after_days}))
         .collect();
     lifecycle.sort_by_key(Value::to_string);
-    DesiredResource {
-        address: bucket_address(),
-        attributes: known([
-            ("name", json!(spec.bucket.name.as_str())),
-            ("region", json!(spec.aws.region.as_str())),
-            ("versioning", json!(spec.bucket.versioning)),
-            ("block_public_access", json!(spec.bucket.block_public_access)),
-            ("object_ownership", json!("BucketOwnerEnforced")),
-            ("lifecycle", Value::Array(lifecycle)),
-            ("tags", json!(spec.bucket.tags)),
-            ("bucket_key_enabled", json!(*kms_key != KmsKey::None)),
-        ]),
-        depends_on: if *kms_key == KmsKey::Created { vec![kms_key_address()] } else { vec![] },
-    }
-    .with("sse_kms_key", kms_key.arn_value())
+    let mut attributes = known([
+        ("name", json!(spec.bucket.name.as_str())),
+        ("region", json!(spec.aws.region.as_str())),
+        ("versioning", json!(spec.bucket.versioning)),
+        ("block_public_access", json!(spec.bucket.block_public_access)),
+        ("object_ownership", json!("BucketOwnerEnforced")),
+        ("lifecycle", Value::Array(lifecycle)),
+        ("tags", json!(spec.bucket.tags)),
+        ("bucket_key_enabled", json!(*kms_key != KmsKey::None)),
+    ]);
+    attributes.insert("sse_kms_key".to_owned(), kms_key.arn_value());
+    let depends_on = if *kms_key == KmsKey::Created { vec![kms_key_address()] } else { vec![] };
+    DesiredResource { address: bucket_address(), attributes, depends_on }
 }
 
 fn storage_settings(spec: &Spec, address: Address, storage: &StorageSpec) -> DesiredResource {
@@ -403,13 +401,6 @@ pub fn uploader_policy(partition: &str, bucket: &str, prefixes: &[String], kms_k
         }));
     }
     stowage_provider::policy::canonical(&json!({"Version": "2012-10-17", "Statement": statements}))
-}
-
-impl DesiredResource {
-    fn with(mut self, name: &str, value: DesiredValue) -> Self {
-        self.attributes.insert(name.to_owned(), value);
-        self
-    }
 }
 
 fn known<const N: usize>(pairs: [(&str, Value); N]) -> BTreeMap<String, DesiredValue> {

@@ -97,26 +97,21 @@ fn plan_once(
     }
     // Shown in address order: by resource type, which is declared in dependency order.
     changes.sort_by(|left, right| left.address.cmp(&right.address));
-    diagnostics.extend(changes.iter().filter_map(key_deletion_notice));
+    diagnostics.extend(changes.iter().filter_map(delete_notice));
     let drift = prior.resources().filter_map(|recorded| drift(recorded, observed)).collect();
     Plan { changes, drift, diagnostics, refresh_only: false }
 }
 
-/// Deleting a KMS key makes everything encrypted with it unreadable: say plainly that it is only
-/// scheduled, and when.
-fn key_deletion_notice(change: &ResourceChange) -> Option<PlanDiagnostic> {
-    let deletes_key = change.address.resource_type == stowage_provider::ResourceType::KmsKey
-        && (matches!(change.action, ActionKind::Delete | ActionKind::Replace) || !change.deposed.is_empty());
-    deletes_key.then(|| PlanDiagnostic {
+/// What the schema says a plan must tell about deleting an object of this type (a KMS key is
+/// only scheduled for deletion, and everything encrypted with it becomes unreadable then).
+fn delete_notice(change: &ResourceChange) -> Option<PlanDiagnostic> {
+    let (message, hint) = change.address.resource_type.schema().delete_notice?;
+    let deletes = matches!(change.action, ActionKind::Delete | ActionKind::Replace) || !change.deposed.is_empty();
+    deletes.then(|| PlanDiagnostic {
         severity: Severity::Warning,
         address: Some(change.address.clone()),
-        message: "the KMS key is not deleted now: its deletion is scheduled for 30 days after apply, the longest \
-                  window AWS allows; objects encrypted with it become unreadable then"
-            .to_owned(),
-        hint: Some(
-            "to keep the key, cancel the deletion within those 30 days: `aws kms cancel-key-deletion --key-id KEY_ID`"
-                .to_owned(),
-        ),
+        message: message.to_owned(),
+        hint: Some(hint.to_owned()),
     })
 }
 

@@ -66,6 +66,9 @@ pub struct ResourceSchema {
     /// was lost, e.g. a bucket or a user, found again by name) or delete it (`false`: an access
     /// key whose secret is gone, a Twilio credential holding such a key).
     pub adopt_leftovers: bool,
+    /// What a plan that deletes such an object must tell the reader, when its delete is not
+    /// what the word suggests (a KMS key's deletion is only scheduled): `(message, hint)`.
+    pub delete_notice: Option<(&'static str, &'static str)>,
 }
 
 impl ResourceSchema {
@@ -108,6 +111,11 @@ static KMS_KEY: ResourceSchema = ResourceSchema {
     adopt_unrecorded: false,
     records_intent: true,
     adopt_leftovers: true,
+    delete_notice: Some((
+        "the KMS key is not deleted now: its deletion is scheduled for 30 days after apply, the longest \
+         window AWS allows; objects encrypted with it become unreadable then",
+        "to keep the key, cancel the deletion within those 30 days: `aws kms cancel-key-deletion --key-id KEY_ID`",
+    )),
 };
 
 static S3_BUCKET: ResourceSchema = ResourceSchema {
@@ -131,6 +139,7 @@ static S3_BUCKET: ResourceSchema = ResourceSchema {
     adopt_unrecorded: false,
     records_intent: true,
     adopt_leftovers: true,
+    delete_notice: None,
 };
 
 static IAM_USER: ResourceSchema = ResourceSchema {
@@ -141,6 +150,7 @@ static IAM_USER: ResourceSchema = ResourceSchema {
     adopt_unrecorded: false,
     records_intent: true,
     adopt_leftovers: true,
+    delete_notice: None,
 };
 
 static IAM_USER_POLICY: ResourceSchema = ResourceSchema {
@@ -153,6 +163,7 @@ static IAM_USER_POLICY: ResourceSchema = ResourceSchema {
     adopt_unrecorded: true,
     records_intent: false,
     adopt_leftovers: false,
+    delete_notice: None,
 };
 
 static IAM_ACCESS_KEY: ResourceSchema = ResourceSchema {
@@ -168,6 +179,7 @@ static IAM_ACCESS_KEY: ResourceSchema = ResourceSchema {
     adopt_unrecorded: false,
     records_intent: true,
     adopt_leftovers: false,
+    delete_notice: None,
 };
 
 static TWILIO_AWS_CREDENTIAL: ResourceSchema = ResourceSchema {
@@ -178,6 +190,7 @@ static TWILIO_AWS_CREDENTIAL: ResourceSchema = ResourceSchema {
     adopt_unrecorded: false,
     records_intent: true,
     adopt_leftovers: false,
+    delete_notice: None,
 };
 
 static TWILIO_PUBLIC_KEY: ResourceSchema = ResourceSchema {
@@ -196,6 +209,7 @@ static TWILIO_PUBLIC_KEY: ResourceSchema = ResourceSchema {
     adopt_unrecorded: false,
     records_intent: true,
     adopt_leftovers: false,
+    delete_notice: None,
 };
 
 const STORAGE_SETTINGS: &[AttributeSchema] = &[
@@ -215,6 +229,7 @@ static TWILIO_RECORDING_SETTINGS: ResourceSchema = ResourceSchema {
     adopt_unrecorded: true,
     records_intent: false,
     adopt_leftovers: false,
+    delete_notice: None,
 };
 
 static TWILIO_COMPOSITION_SETTINGS: ResourceSchema = ResourceSchema {
@@ -225,6 +240,7 @@ static TWILIO_COMPOSITION_SETTINGS: ResourceSchema = ResourceSchema {
     adopt_unrecorded: true,
     records_intent: false,
     adopt_leftovers: false,
+    delete_notice: None,
 };
 
 pub(crate) fn of(resource_type: ResourceType) -> &'static ResourceSchema {
