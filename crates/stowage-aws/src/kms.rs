@@ -10,7 +10,7 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
+use aws_sdk_kms::types::{KeyMetadata, KeySpec, KeyState, KeyUsageType, Tag};
 use serde_json::{Value, json};
 use stowage_provider::{
     Applied, Attributes, AttributesExt, CreateRequest, DeleteRequest, ErrorKind, LeftoverRequest, Observed,
@@ -41,10 +41,20 @@ pub(crate) async fn read(aws: &AwsProvider, request: ReadRequest<'_>) -> Result<
         return Ok(None);
     };
     let Some(metadata) = described.key_metadata() else { return Ok(None) };
-    // A key waiting for deletion is, for stowage, already gone.
+    observe(aws, metadata, &request).await
+}
+
+/// The rest of a read, once `DescribeKey` answered: rotation, policy and aliases at once.
+/// A key waiting for deletion is, for stowage, already gone.
+async fn observe(
+    aws: &AwsProvider,
+    metadata: &KeyMetadata,
+    request: &ReadRequest<'_>,
+) -> Result<Option<Observed>, ProviderError> {
     if matches!(metadata.key_state(), Some(KeyState::PendingDeletion | KeyState::PendingReplicaDeletion)) {
         return Ok(None);
     }
+    let kms = aws.kms();
     let key_id = metadata.key_id().to_owned();
     let (rotation, policy, aliases) = tokio::try_join!(
         async {
@@ -280,8 +290,8 @@ pub(crate) async fn find_leftovers(
             }
             let described = kms.describe_key().key_id(key_id).send().await;
             let described = described.map_err(|error| classify(KMS, "DescribeKey", error))?;
-            let created = described.key_metadata().and_then(|metadata| metadata.creation_date());
-            if !crate::leftovers::made_since(created, request.since) {
+            let Some(metadata) = described.key_metadata() else { continue };
+            if !crate::leftovers::made_since(metadata.creation_date(), request.since) {
                 continue;
             }
             let read_request = ReadRequest {
@@ -290,7 +300,7 @@ pub(crate) async fn find_leftovers(
                 desired: Some(request.attributes),
                 recorded: None,
             };
-            found.extend(read(aws, read_request).await?);
+            found.extend(observe(aws, metadata, &read_request).await?);
         }
     }
     Ok(found)
