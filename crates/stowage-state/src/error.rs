@@ -80,7 +80,6 @@ fn repair(backup: &Option<PathBuf>) -> String {
     }
 }
 
-
 fn describe_syntax(error: &serde_json::Error) -> &'static str {
     if error.is_eof() { "is truncated" } else { "is not valid JSON" }
 }
