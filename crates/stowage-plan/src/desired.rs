@@ -418,4 +418,56 @@ mod tests {
         let whole_bucket = uploader_policy("aws", "b", &[String::new()], None);
         assert_eq!(whole_bucket["Statement"][0]["Resource"], json!(["arn:aws:s3:::b/*"]));
     }
+
+    /// IAM limits a user's inline policies to 2,048 characters, not counting whitespace. The
+    /// longest spec the validation allows (a 63-character bucket, two prefixes of the longest
+    /// length, the longest partition, a multi-Region KMS key ARN) must fit, with room to spare.
+    #[test]
+    fn the_longest_allowed_spec_makes_a_policy_within_iams_limit() {
+        let prefix = |first: char| {
+            let body: String =
+                std::iter::once(first).chain(std::iter::repeat_n('x', stowage_spec::MAX_PREFIX_LENGTH - 2)).collect();
+            format!("{body}/")
+        };
+        let (recordings, compositions) = (prefix('r'), prefix('c'));
+        let bucket = "b".repeat(63);
+        let text = format!(
+            r#"
+[environment]
+name = "production-eu"
+[aws]
+region = "us-gov-west-1"
+[twilio]
+account_sid = "AC0123456789abcdef0123456789abcdef"
+[bucket]
+name = "{bucket}"
+encryption = {{ kms_key = "arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef" }}
+[uploader]
+user_name = "{user}"
+path = "/twilio/"
+[recordings]
+store_in_s3 = true
+prefix = "{recordings}"
+[compositions]
+store_in_s3 = true
+prefix = "{compositions}"
+"#,
+            user = "u".repeat(64)
+        );
+        let spec = stowage_spec::parse("longest.toml", &text).unwrap_or_else(|errors| panic!("{errors}")).spec;
+        assert_eq!(stowage_spec::Prefix::new(&recordings).unwrap().as_str().len(), stowage_spec::MAX_PREFIX_LENGTH);
+        let policy = desired_resources(&spec)
+            .into_iter()
+            .find(|resource| resource.address == policy_address())
+            .and_then(|resource| match resource.attributes.get("document") {
+                Some(DesiredValue::Known(document)) => Some(document.clone()),
+                _ => None,
+            })
+            .expect("the uploader policy is known at plan time");
+        let counted =
+            serde_json::to_string(&policy).unwrap().chars().filter(|character| !character.is_whitespace()).count();
+        assert!(counted <= 2048, "the policy has {counted} characters:\n{policy:#}");
+        // Measured, so a change that grows the policy shows in review.
+        insta::assert_snapshot!(counted.to_string(), @"1025");
+    }
 }

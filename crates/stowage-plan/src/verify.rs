@@ -351,7 +351,42 @@ fn storage_url(
             .hint("run `stowage apply` to set the URL stowage builds")
         });
     }
+    let bucket_region = bucket.and_then(|bucket| text(bucket, "region"));
+    // A URL naming another region already failed above; its host is beside the point.
+    if bucket_region.is_none_or(|region| region == location.region) {
+        findings.push(host_form(&location, kind));
+    }
     findings
+}
+
+/// The URL's host exists for the bucket's region: AWS has no `s3-REGION` host for regions
+/// launched after 20 March 2019, and does not redirect a request sent to one.
+fn host_form(location: &s3_url::S3Location, kind: StorageKind) -> Finding {
+    let check = format!("{}.s3_host", kind.noun());
+    let (bucket, region) = (&location.bucket, &location.region);
+    let dot_host = format!("{bucket}.s3.{region}.amazonaws.com");
+    let host = match location.form {
+        s3_url::HostForm::Dash => format!("{bucket}.s3-{region}.amazonaws.com"),
+        s3_url::HostForm::Dot => dot_host.clone(),
+    };
+    if location.host_exists_for(region) {
+        return Finding::new(
+            check,
+            Status::Pass,
+            vec![kind.code(INVALID_S3_URL)],
+            format!("S3 answers at `{host}` for a bucket in `{region}`"),
+        );
+    }
+    Finding::new(
+        check,
+        Status::Fail,
+        vec![kind.code(INVALID_S3_URL)],
+        format!(
+            "the S3 URL's host `{host}` does not exist for a bucket in `{region}`: AWS answers there only at \
+             `{dot_host}`, so every upload would fail"
+        ),
+    )
+    .hint("run `stowage apply` to set the URL stowage builds")
 }
 
 /// Default encryption: SSE-S3 is what Twilio says it does not support (a warning: AWS turns it
@@ -803,6 +838,34 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn a_dash_host_for_a_bucket_in_a_region_without_one_is_53610() {
+        let mut expected = expected();
+        expected.region = "af-south-1".to_owned();
+        let mut observations = healthy();
+        observations.insert(
+            bucket_address(),
+            found("acme-video-dev", json!({"name": "acme-video-dev", "region": "af-south-1"})),
+        );
+        let url = |form: &str, prefix: &str| format!("https://acme-video-dev.{form}af-south-1.amazonaws.com/{prefix}");
+        for (address, form, prefix) in [
+            (recording_settings_address(), "s3-", "recordings"),
+            (composition_settings_address(), "s3.", "compositions"),
+        ] {
+            observations.insert(
+                address,
+                found(
+                    "Default",
+                    json!({"aws_storage_enabled": true, "aws_credentials_sid": CREDENTIAL, "aws_s3_url": url(form, prefix)}),
+                ),
+            );
+        }
+        let findings = verify(&expected, &observations, &inspected());
+        assert_eq!(not_passed(&findings), vec![("recordings.s3_host".to_owned(), Status::Fail, vec![53610])]);
+        let failed = findings.iter().find(|finding| finding.status == Status::Fail).unwrap();
+        insta::assert_snapshot!(failed.message, @"the S3 URL's host `acme-video-dev.s3-af-south-1.amazonaws.com` does not exist for a bucket in `af-south-1`: AWS answers there only at `acme-video-dev.s3.af-south-1.amazonaws.com`, so every upload would fail");
     }
 
     #[test]

@@ -36,8 +36,8 @@ pub use spec::{
 pub use values::{
     AccountSid, AccountSidError, BucketName, BucketNameError, Encryption, EnvironmentName, EnvironmentNameError,
     IamPath, IamPathError, IamUserName, IamUserNameError, IgnoreRule, IgnoreRuleError, InvalidValue, KNOWN_REGIONS,
-    KmsKeyArn, KmsKeyArnError, MAX_TAGS, Prefix, PrefixError, PublicKeyPem, PublicKeyPemError, Region, RegionError,
-    TagError, check_public_key_pem, check_tag,
+    KmsKeyArn, KmsKeyArnError, MAX_PREFIX_LENGTH, MAX_TAGS, Prefix, PrefixError, PublicKeyPem, PublicKeyPemError,
+    Region, RegionError, S3HostForm, TagError, check_public_key_pem, check_tag, s3_host_form,
 };
 
 /// A spec that passed validation, with the warnings found on the way.

@@ -53,8 +53,13 @@ pub(crate) fn validate(structure: Structure, source: &SpecSource, diagnostics: &
     if recordings.as_ref().is_some_and(|recordings| recordings.store_in_s3) {
         checker.recordings_not_composable();
     }
+    // Twilio stores in the bucket: what it cannot reach is an error, not a lint.
+    let twilio_stores = !stored.is_empty();
     if let Some(bucket) = &bucket {
-        checker.dots_in_bucket_name(&bucket.name);
+        checker.dots_in_bucket_name(&bucket.name, twilio_stores);
+    }
+    if let Some(aws) = &aws {
+        checker.s3_reachable_by_twilio(&aws.region, twilio_stores);
     }
 
     // Every value that failed a check was reported as an error, so past this point every
@@ -448,16 +453,69 @@ impl Checker<'_> {
         );
     }
 
-    fn dots_in_bucket_name(&mut self, name: &BucketName) {
+    /// Twilio uploads to the virtual-hosted HTTPS URL `https://BUCKET.s3-REGION.amazonaws.com`,
+    /// whose certificate (`*.s3-REGION.amazonaws.com`) covers one DNS label: a dotted name fails
+    /// TLS validation. SDKs quietly fall back to path-style (so stowage's own write test would
+    /// pass); Twilio's uploader does not, and every upload fails.
+    fn dots_in_bucket_name(&mut self, name: &BucketName, twilio_stores: bool) {
         if !name.has_dots() {
             return;
         }
         let span = self.source.nearest_span(&KeyPath::root().key("bucket").key("name"));
-        self.push(
-            Diagnostic::warning(self.source, format!("bucket name `{name}` contains dots"))
-                .with_label(span, None)
-                .with_help("Twilio writes to the virtual-hosted HTTPS URL, where S3's certificate does not cover names with dots; prefer hyphens"),
+        let repaired = name.as_str().replace('.', "-");
+        if twilio_stores {
+            self.push(
+                Diagnostic::error(
+                    self.source,
+                    format!("Twilio cannot store into bucket `{name}`: its name contains dots"),
+                )
+                .with_label(span, Some("dots here".to_owned()))
+                .with_help(format!(
+                    "Twilio uploads over HTTPS to `{name}.s3-REGION.amazonaws.com`, and S3's certificate covers \
+                     one label only, so every upload would fail TLS validation (Twilio error 53610); choose a \
+                     name without dots, such as `{repaired}`"
+                )),
+            );
+        } else {
+            self.push(
+                Diagnostic::warning(self.source, format!("bucket name `{name}` contains dots"))
+                    .with_label(span, None)
+                    .with_help(format!(
+                        "Twilio writes to the virtual-hosted HTTPS URL, where S3's certificate does not cover \
+                         names with dots: storing in this bucket later would fail; prefer `{repaired}`"
+                    )),
+            );
+        }
+    }
+
+    /// Twilio's uploads go to `*.amazonaws.com`: partitions whose S3 hosts are elsewhere (China)
+    /// or off the internet (the isolated partitions) cannot be stored into.
+    fn s3_reachable_by_twilio(&mut self, region: &Region, twilio_stores: bool) {
+        let crate::values::S3HostForm::Unreachable { partition } = region.s3_host_form() else {
+            return;
+        };
+        let span = self.source.nearest_span(&KeyPath::root().key("aws").key("region"));
+        let hosts = match partition {
+            "aws-cn" => format!("its S3 endpoints are under `amazonaws.com.cn` (`s3.{region}.amazonaws.com.cn`)"),
+            "aws-eusc" => "its S3 endpoints are under `amazonaws.eu`".to_owned(),
+            _ => "it is isolated from the internet".to_owned(),
+        };
+        let why = format!(
+            "`{region}` is in the `{partition}` partition: {hosts}, and Twilio uploads only to S3 URLs under \
+             `amazonaws.com`"
         );
+        let diagnostic = if twilio_stores {
+            Diagnostic::error(self.source, format!("Twilio cannot store into a bucket in `{region}`"))
+                .with_label(span, Some(format!("`{partition}` partition")))
+                .with_help(format!(
+                    "{why}; put the bucket in a region of the `aws` partition, such as `us-east-2` or `eu-central-1`"
+                ))
+        } else {
+            Diagnostic::warning(self.source, format!("Twilio could not store into a bucket in `{region}`"))
+                .with_label(span, None)
+                .with_help(why)
+        };
+        self.push(diagnostic);
     }
 
     /// The checked value, or `None` after reporting why it is not acceptable.

@@ -105,6 +105,13 @@ fn prepare_write_test(
             format!("Invalid AwsS3Url for {}: {problem}", kind.noun()),
         )
     })?;
+    if let Some(problem) = location.unreachable_because() {
+        return Err(TwilioError::new(
+            StatusCode::BAD_REQUEST,
+            codes.invalid_url,
+            format!("Invalid AwsS3Url for {}: {problem}", kind.noun()),
+        ));
+    }
     let CredentialMaterial::Aws { access_key_id, secret_access_key } = &credential.material else {
         return Err(missing_reference("AwsCredentialsSid", "an AWS credential", &credential.sid));
     };

@@ -19,13 +19,41 @@ const WRITE_TEST_TIMEOUT: Duration = Duration::from_secs(20);
 
 const TEST_FILE_BODY: &str = "Twilio storage write test: Twilio checked it can write here. Safe to delete.\n";
 
-/// Where an `AwsS3Url` points: bucket, region and key prefix (no leading or trailing `/`).
+/// Where an `AwsS3Url` points: bucket, region and key prefix (no leading or trailing `/`),
+/// and whether the host is the legacy dash form `s3-REGION`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct S3Location {
     pub bucket: String,
     pub region: String,
     pub prefix: String,
+    pub dash_host: bool,
 }
+
+/// The regions where AWS has the legacy `BUCKET.s3-REGION.amazonaws.com` host: those launched
+/// before 20 March 2019, and GovCloud. Newer regions answer only at `s3.REGION`, with no
+/// redirect from a dash host. (The emulator keeps its own list: it shares no code with the
+/// client it fakes.)
+const REGIONS_WITH_DASH_HOSTS: [&str; 19] = [
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "ca-central-1",
+    "sa-east-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-central-1",
+    "eu-north-1",
+    "ap-south-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "us-gov-west-1",
+    "us-gov-east-1",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum S3UrlProblem {
@@ -56,18 +84,45 @@ impl S3Location {
             return Err(S3UrlProblem::ExtraParts);
         }
         let host = url.host_str().ok_or(S3UrlProblem::NotS3VirtualHost)?;
-        let (bucket, region) = host
+        let (bucket, region, dash_host) = host
             .strip_suffix(".amazonaws.com")
             .and_then(|rest| {
                 // The bucket may itself contain dots, so look for the last S3 marker.
-                [".s3.", ".s3-"]
+                [(".s3.", false), (".s3-", true)]
                     .into_iter()
-                    .filter_map(|marker| rest.rsplit_once(marker))
-                    .find(|(bucket, region)| !bucket.is_empty() && is_region(region))
+                    .filter_map(|(marker, dash)| {
+                        rest.rsplit_once(marker).map(|(bucket, region)| (bucket, region, dash))
+                    })
+                    .find(|(bucket, region, _)| !bucket.is_empty() && is_region(region))
             })
             .ok_or(S3UrlProblem::NotS3VirtualHost)?;
         let path = percent_encoding::percent_decode_str(url.path()).decode_utf8().map_err(|_| S3UrlProblem::NotUrl)?;
-        Ok(Self { bucket: bucket.to_owned(), region: region.to_owned(), prefix: path.trim_matches('/').to_owned() })
+        Ok(Self {
+            bucket: bucket.to_owned(),
+            region: region.to_owned(),
+            prefix: path.trim_matches('/').to_owned(),
+            dash_host,
+        })
+    }
+
+    /// Why Twilio's uploader, which writes over HTTPS to the URL's own host, could never reach
+    /// the bucket there, where real S3 would not answer: a dash host in a region without one
+    /// (no such endpoint, no redirect), or a dotted bucket name (S3's certificate,
+    /// `*.s3.REGION.amazonaws.com`, covers one label, so TLS validation fails).
+    pub fn unreachable_because(&self) -> Option<String> {
+        if self.dash_host && !REGIONS_WITH_DASH_HOSTS.contains(&self.region.as_str()) {
+            return Some(format!(
+                "S3 has no endpoint s3-{0}.amazonaws.com; buckets in {0} are reached at s3.{0}.amazonaws.com",
+                self.region
+            ));
+        }
+        if self.bucket.contains('.') {
+            return Some(format!(
+                "TLS certificate validation fails for {}: S3's certificate does not cover bucket names with dots",
+                self.bucket
+            ));
+        }
+        None
     }
 
     /// The key of the write test's object for `kind`, under the URL's path.
@@ -164,14 +219,14 @@ mod tests {
     use super::*;
 
     fn location(bucket: &str, region: &str, prefix: &str) -> S3Location {
-        S3Location { bucket: bucket.into(), region: region.into(), prefix: prefix.into() }
+        S3Location { bucket: bucket.into(), region: region.into(), prefix: prefix.into(), dash_host: false }
     }
 
     #[test]
     fn parses_both_regional_host_forms() {
         assert_eq!(
             S3Location::parse("https://acme-video.s3-us-east-2.amazonaws.com/recordings"),
-            Ok(location("acme-video", "us-east-2", "recordings"))
+            Ok(S3Location { dash_host: true, ..location("acme-video", "us-east-2", "recordings") })
         );
         assert_eq!(
             S3Location::parse("https://acme.video.s3.eu-west-1.amazonaws.com/a/b/"),
@@ -185,6 +240,20 @@ mod tests {
             S3Location::parse("https://b.s3.us-east-2.amazonaws.com/with%20space"),
             Ok(location("b", "us-east-2", "with space"))
         );
+    }
+
+    #[test]
+    fn hosts_real_s3_would_not_answer_are_unreachable() {
+        let parse = |url: &str| S3Location::parse(url).unwrap();
+        assert_eq!(parse("https://b.s3-us-east-2.amazonaws.com/r").unreachable_because(), None);
+        assert_eq!(parse("https://b.s3.af-south-1.amazonaws.com/r").unreachable_because(), None);
+        assert_eq!(
+            parse("https://b.s3-af-south-1.amazonaws.com/r").unreachable_because().as_deref(),
+            Some(
+                "S3 has no endpoint s3-af-south-1.amazonaws.com; buckets in af-south-1 are reached at s3.af-south-1.amazonaws.com"
+            )
+        );
+        assert!(parse("https://a.b.s3.us-east-2.amazonaws.com/r").unreachable_because().unwrap().contains("TLS"));
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub enum IamPathError {
     TooLong { length: usize },
     #[error("IAM path `{path}` contains {characters}, IAM allows printable ASCII without spaces")]
     Characters { path: String, characters: String },
+    #[error("IAM path `{path}` contains `//`")]
+    EmptySegment { path: String },
 }
 
 impl IamUserName {
@@ -61,6 +63,10 @@ impl IamPath {
             Err(IamPathError::Slashes { path: path.to_owned() })
         } else if length > MAX_PATH {
             Err(IamPathError::TooLong { length })
+        } else if path.contains("//") {
+            // IAM's pattern refuses `//` alone but takes `/a//b/`, which names no real path
+            // segment and reads as a mistake everywhere the path is shown.
+            Err(IamPathError::EmptySegment { path: path.to_owned() })
         } else {
             Ok(Self(path.to_owned()))
         }
@@ -92,6 +98,11 @@ impl InvalidValue for IamPathError {
             Self::Slashes { path } => {
                 let trimmed = path.trim_matches('/');
                 let repaired = if trimmed.is_empty() { "/".to_owned() } else { format!("/{trimmed}/") };
+                Some(format!("did you mean `{repaired}`?"))
+            }
+            Self::EmptySegment { path } => {
+                let segments: Vec<&str> = path.split('/').filter(|segment| !segment.is_empty()).collect();
+                let repaired = if segments.is_empty() { "/".to_owned() } else { format!("/{}/", segments.join("/")) };
                 Some(format!("did you mean `{repaired}`?"))
             }
             Self::TooLong { .. } | Self::Characters { .. } => None,
@@ -138,5 +149,10 @@ mod tests {
         assert!(matches!(IamPath::new("/é/"), Err(IamPathError::Characters { .. })));
         assert!(matches!(IamPath::new(&format!("/{}/", "p".repeat(511))), Err(IamPathError::TooLong { length: 513 })));
         assert_eq!(IamPath::new("twilio").expect_err("no slashes").hint().as_deref(), Some("did you mean `/twilio/`?"));
+        for doubled in ["//", "/twilio//", "/a//b/", "///"] {
+            assert!(matches!(IamPath::new(doubled), Err(IamPathError::EmptySegment { .. })), "{doubled}");
+        }
+        assert_eq!(IamPath::new("/a//b/").expect_err("doubled").hint().as_deref(), Some("did you mean `/a/b/`?"));
+        assert_eq!(IamPath::new("//").expect_err("doubled").hint().as_deref(), Some("did you mean `/`?"));
     }
 }

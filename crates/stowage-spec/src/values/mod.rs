@@ -19,9 +19,9 @@ pub use environment_name::{EnvironmentName, EnvironmentNameError};
 pub use iam::{IamPath, IamPathError, IamUserName, IamUserNameError};
 pub use ignore_rule::{IgnoreRule, IgnoreRuleError};
 pub use kms::{Encryption, KmsKeyArn, KmsKeyArnError};
-pub use prefix::{Prefix, PrefixError};
+pub use prefix::{MAX_PREFIX_LENGTH, Prefix, PrefixError};
 pub use public_key::{PublicKeyPem, PublicKeyPemError, check_public_key_pem};
-pub use region::{KNOWN_REGIONS, Region, RegionError};
+pub use region::{KNOWN_REGIONS, Region, RegionError, S3HostForm, s3_host_form};
 pub use tags::{MAX_TAGS, TagError, check_tag};
 
 /// A rule a value broke. The message (its `Display`) says what is wrong; the hint, when there
