@@ -7,9 +7,6 @@
 //! (30 days, during which `aws kms cancel-key-deletion` brings it back), and is refused while
 //! the bucket still encrypts with the key.
 
-use std::future::Future;
-use std::time::{Duration, Instant};
-
 use aws_sdk_kms::types::{KeyMetadata, KeySpec, KeyState, KeyUsageType, Tag};
 use serde_json::{Value, json};
 use stowage_provider::{
@@ -19,6 +16,7 @@ use stowage_provider::{
 use tracing::warn;
 
 use crate::errors::{build_error, classify};
+use crate::propagation::{Awaited, principal_not_yet_seen};
 use crate::{AwsProvider, absent_if_not_found};
 
 const KMS: &str = "kms";
@@ -117,11 +115,13 @@ pub(crate) async fn create(aws: &AwsProvider, request: CreateRequest<'_>) -> Res
     if let Some(policy) = attributes.get("policy").filter(|policy| !policy.is_null()) {
         create = create.policy(policy.to_string());
     }
-    let output = while_principals_propagate(aws, || {
-        let create = create.clone();
-        async move { create.send().await.map_err(|error| classify(KMS, "CreateKey", error)) }
-    })
-    .await?;
+    let output = aws
+        .propagation()
+        .retry(Awaited::UserToKms, principal_not_yet_seen, || {
+            let create = create.clone();
+            async move { create.send().await.map_err(|error| classify(KMS, "CreateKey", error)) }
+        })
+        .await?;
     let Some(metadata) = output.key_metadata() else {
         return Err(ProviderError::new(ErrorKind::Internal, KMS, "CreateKey", "the response has no key metadata"));
     };
@@ -177,11 +177,12 @@ pub(crate) async fn update(aws: &AwsProvider, request: UpdateRequest<'_>) -> Res
         && let Some(policy) = after.get("policy").filter(|policy| !policy.is_null())
     {
         let put = kms.put_key_policy().key_id(key_id).policy_name(POLICY_NAME).policy(policy.to_string());
-        while_principals_propagate(aws, || {
-            let put = put.clone();
-            async move { put.send().await.map_err(|error| classify(KMS, "PutKeyPolicy", error)) }
-        })
-        .await?;
+        aws.propagation()
+            .retry(Awaited::UserToKms, principal_not_yet_seen, || {
+                let put = put.clone();
+                async move { put.send().await.map_err(|error| classify(KMS, "PutKeyPolicy", error)) }
+            })
+            .await?;
     }
     if wants("rotation_enabled") {
         if after.bool("rotation_enabled") == Some(true) {
@@ -310,34 +311,6 @@ pub(crate) async fn find_leftovers(
 pub(crate) fn same_key(left: &str, right: &str) -> bool {
     let id = |reference: &str| reference.rsplit_once("key/").map_or(reference, |(_, id)| id).to_owned();
     left == right || id(left) == id(right)
-}
-
-/// A key policy that names an IAM user created moments ago is refused as malformed ("invalid
-/// principals") until IAM's change reaches KMS. Retry that, and only that, within the window
-/// the provider allows for IAM to propagate (none against a local emulator).
-async fn while_principals_propagate<T, Attempt, Sent>(
-    aws: &AwsProvider,
-    mut attempt: Attempt,
-) -> Result<T, ProviderError>
-where
-    Attempt: FnMut() -> Sent,
-    Sent: Future<Output = Result<T, ProviderError>>,
-{
-    let deadline = Instant::now() + aws.iam_propagation_window();
-    let mut pause = Duration::from_millis(500);
-    loop {
-        match attempt().await {
-            Err(error)
-                if error.code.as_deref() == Some("MalformedPolicyDocumentException")
-                    && Instant::now() + pause < deadline =>
-            {
-                tracing::debug!("KMS does not know the uploader yet ({error}); retrying in {pause:?}");
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(4));
-            }
-            result => return result,
-        }
-    }
 }
 
 async fn delete_alias(aws: &AwsProvider, alias: &str) -> Result<(), ProviderError> {

@@ -15,6 +15,7 @@ pub mod inspect;
 mod kms;
 mod leftovers;
 mod moto_compat;
+mod propagation;
 mod user;
 mod user_policy;
 mod write_test;
@@ -32,6 +33,9 @@ use stowage_provider::{
 
 pub use calls::CallCounter;
 pub use credentials::AwsCredentialsError;
+pub use propagation::{REAL_AWS_WINDOW, WaitNotifier};
+
+use propagation::Propagation;
 
 /// How to reach AWS.
 #[derive(Debug, Clone, Default)]
@@ -45,6 +49,11 @@ pub struct AwsSettings {
     /// How long one attempt of a call may take (default 30 s); connecting gets at most 5 s of
     /// it, and a call with all its retries eight times as long.
     pub request_timeout: Option<Duration>,
+    /// How long to wait for IAM and KMS to propagate a change (default [`REAL_AWS_WINDOW`];
+    /// none against a loopback endpoint, whose emulator propagates at once).
+    pub propagation_window: Option<Duration>,
+    /// Told of each wait for propagation, for a progress line.
+    pub on_wait: Option<WaitNotifier>,
 }
 
 /// The AWS provider: S3, IAM and KMS clients sharing one configuration and one call counter.
@@ -56,6 +65,7 @@ pub struct AwsProvider {
     kms: aws_sdk_kms::Client,
     region: String,
     path_style: bool,
+    propagation: Propagation,
     calls: CallCounter,
 }
 
@@ -82,7 +92,12 @@ impl AwsProvider {
             loader = loader.profile_name(profile);
         }
         let config = loader.load().await;
-        Self::from_config(&config, settings.region.clone())
+        let mut provider = Self::from_config(&config, settings.region.clone());
+        if let Some(window) = settings.propagation_window {
+            provider.propagation.window = window;
+        }
+        provider.propagation.notifier = settings.on_wait.clone();
+        provider
     }
 
     /// Build from an existing SDK configuration (tests, embedding).
@@ -101,7 +116,9 @@ impl AwsProvider {
         let kms = aws_sdk_kms::Client::from_conf(
             aws_sdk_kms::config::Builder::from(config).interceptor(calls.clone()).build(),
         );
-        Self { config: config.clone(), s3, iam, kms, region, path_style, calls }
+        let window = if path_style { Duration::ZERO } else { REAL_AWS_WINDOW };
+        let propagation = Propagation { window, notifier: None };
+        Self { config: config.clone(), s3, iam, kms, region, path_style, propagation, calls }
     }
 
     /// The calls made so far, by `service:Operation`.
@@ -121,11 +138,10 @@ impl AwsProvider {
         self.path_style
     }
 
-    /// How long to retry what fails only because IAM has not propagated a change yet: the
-    /// write test's access errors with a new key, a key policy naming a new user. AWS needs a
-    /// few seconds before such changes are seen everywhere; a local emulator needs none.
-    pub(crate) fn iam_propagation_window(&self) -> Duration {
-        if self.path_style { Duration::ZERO } else { Duration::from_secs(30) }
+    /// How long, and with whom told, to retry what fails only because IAM or KMS has not
+    /// propagated a change yet: the write test with a new key, a key policy naming a new user.
+    pub(crate) fn propagation(&self) -> &Propagation {
+        &self.propagation
     }
 
     pub(crate) fn s3(&self) -> &aws_sdk_s3::Client {

@@ -3,8 +3,6 @@
 //! credentials. A policy or encryption mistake fails the apply here, with a clear message,
 //! instead of failing later inside Twilio, where recordings are lost.
 
-use std::time::{Duration, Instant};
-
 use aws_credential_types::Credentials;
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::Value;
@@ -13,6 +11,7 @@ use stowage_provider::{ErrorKind, ProviderError, Secret};
 use crate::AwsProvider;
 use crate::errors::classify;
 use crate::kms::same_key;
+use crate::propagation::{Awaited, new_key_not_yet_seen};
 
 /// Where the test writes: from the access key's `write_test` attribute.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,8 +43,9 @@ pub(crate) fn test_object_key(prefix: &str, access_key_id: &str) -> String {
 
 const BODY: &str = "stowage checked that Twilio's uploader can write here. This file is deleted right away.\n";
 
-/// Run the test. New IAM keys take a moment to work on AWS, so access errors are retried
-/// until the provider's write-test window has passed; anything else fails at once.
+/// Run the test. New IAM keys take a moment to work on AWS, so the errors a key not yet
+/// propagated causes are retried within the provider's propagation window (see
+/// [`crate::propagation`]); anything else fails at once.
 pub(crate) async fn run(
     aws: &AwsProvider,
     target: &WriteTarget,
@@ -64,30 +64,19 @@ pub(crate) async fn run(
 
     for prefix in &target.prefixes {
         let key = test_object_key(prefix, access_key_id);
-        let deadline = Instant::now() + aws.iam_propagation_window();
-        let mut pause = Duration::from_millis(250);
-        let written = loop {
-            let attempt = uploader
-                .put_object()
-                .bucket(&target.bucket)
-                .key(&key)
-                .content_type("text/plain")
-                .body(ByteStream::from_static(BODY.as_bytes()))
-                .send()
-                .await;
-            match attempt {
-                Ok(output) => break output,
-                Err(error) => {
-                    let error = classify("s3", "PutObject", error);
-                    if error.kind == ErrorKind::Unauthorized && Instant::now() + pause < deadline {
-                        tokio::time::sleep(pause).await;
-                        pause = (pause * 2).min(Duration::from_secs(4));
-                        continue;
-                    }
-                    return Err(failed(target, &key, error));
-                }
-            }
-        };
+        let written = aws
+            .propagation()
+            .retry(Awaited::NewAccessKey, new_key_not_yet_seen, || async {
+                let put = uploader
+                    .put_object()
+                    .bucket(&target.bucket)
+                    .key(&key)
+                    .content_type("text/plain")
+                    .body(ByteStream::from_static(BODY.as_bytes()));
+                put.send().await.map_err(|error| classify("s3", "PutObject", error))
+            })
+            .await
+            .map_err(|error| failed(target, &key, error))?;
         if let Some(expected) = &target.kms_key {
             check_encryption(aws, target, &key, written.version_id(), expected).await?;
         }
@@ -147,7 +136,9 @@ async fn check_encryption(
 }
 
 fn failed(target: &WriteTarget, key: &str, error: ProviderError) -> ProviderError {
+    let kms_refused = error.code.as_deref().is_some_and(|code| code.starts_with("KMS."));
     let twilio_code = match error.kind {
+        _ if kms_refused => "53615",
         ErrorKind::Unauthorized if error.code.as_deref() == Some("AccessDenied") => "53615",
         ErrorKind::Unauthorized => "53611",
         ErrorKind::NotFound => "53610",

@@ -138,12 +138,15 @@ impl Environment {
         let prior = Prior::from_state(&state).into_diagnostic()?;
         let desired = stowage_plan::desired_resources(&spec.spec);
         let request_timeout = request_timeout()?;
+        let propagation_window = propagation_window()?;
 
         let aws = AwsProvider::connect(&AwsSettings {
             region: spec.spec.aws.region.as_str().to_owned(),
             profile: spec.spec.aws.profile.clone(),
             max_attempts: None,
             request_timeout,
+            propagation_window,
+            on_wait: Some(crate::progress::propagation_notifier()),
         })
         .await;
         aws.check_credentials().await.map_err(|error| miette!("{error}"))?;
@@ -257,15 +260,26 @@ fn check_state_directory(path: &Path) -> Result<(), Report> {
 /// `STOWAGE_REQUEST_TIMEOUT` (e.g. `30s`, `1500ms`): how long one request to AWS or Twilio
 /// may take before it is abandoned (and retried when that is safe). Unset: 30 seconds.
 fn request_timeout() -> Result<Option<std::time::Duration>, Report> {
-    const NAME: &str = "STOWAGE_REQUEST_TIMEOUT";
-    let Some(value) = std::env::var_os(NAME) else { return Ok(None) };
+    duration_variable("STOWAGE_REQUEST_TIMEOUT", "30 seconds", false)
+}
+
+/// `STOWAGE_PROPAGATION_WINDOW` (e.g. `2m`, `0s`): how long to wait for IAM and KMS to
+/// propagate a new access key or user. Unset: two minutes on AWS, none against a loopback
+/// endpoint (an emulator propagates at once).
+fn propagation_window() -> Result<Option<std::time::Duration>, Report> {
+    duration_variable("STOWAGE_PROPAGATION_WINDOW", "two minutes on AWS, none against a local emulator", true)
+}
+
+/// A duration from the environment variable `name`, if set; `default` is said in the help.
+fn duration_variable(name: &str, default: &str, zero_allowed: bool) -> Result<Option<std::time::Duration>, Report> {
+    let Some(value) = std::env::var_os(name) else { return Ok(None) };
     let text = value.to_string_lossy();
     match humantime::parse_duration(text.trim()) {
-        Ok(timeout) if !timeout.is_zero() => Ok(Some(timeout)),
-        Ok(_) => Err(miette!(help = "give a positive duration, e.g. `30s` or `1500ms`", "{NAME} is zero")),
+        Ok(duration) if zero_allowed || !duration.is_zero() => Ok(Some(duration)),
+        Ok(_) => Err(miette!(help = "give a positive duration, e.g. `30s` or `1500ms`", "{name} is zero")),
         Err(error) => Err(miette!(
-            help = "give a duration such as `30s` or `1500ms`, or unset it for the default of 30 seconds",
-            "{NAME}=`{text}` is not a duration: {error}"
+            help = format!("give a duration such as `30s` or `1500ms`, or unset it for the default of {default}"),
+            "{name}=`{text}` is not a duration: {error}"
         )),
     }
 }

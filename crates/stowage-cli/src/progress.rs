@@ -26,6 +26,14 @@ impl Progress for StderrProgress {
     }
 }
 
+/// A stderr line for each wait for AWS to propagate a change: "waiting for AWS to propagate
+/// the new access key, 14 s".
+pub fn propagation_notifier() -> stowage_aws::WaitNotifier {
+    stowage_aws::WaitNotifier::new(|line| {
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
+    })
+}
+
 pub fn seconds(elapsed: Duration) -> String {
     format!("{:.1}s", elapsed.as_secs_f64())
 }

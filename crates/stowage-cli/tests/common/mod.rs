@@ -44,8 +44,14 @@ impl World {
     }
 
     pub async fn stowage(&self, args: &[&str]) -> Output {
+        self.stowage_with(args, &[]).await
+    }
+
+    /// `stowage` with `extra` environment variables besides the world's.
+    pub async fn stowage_with(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
         let mut environment = self.moto.aws_env_via(&self.proxy.endpoint());
         environment.extend(twilio_env(&self.twilio.base_url()));
+        environment.extend(extra.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
         let mut command = tokio::process::Command::from(stowage_command(Path::new(BIN), &self.sandbox, environment));
         command.args(args);
         tokio::time::timeout(TIMEOUT, command.output()).await.expect("stowage finished in time").expect("stowage ran")
