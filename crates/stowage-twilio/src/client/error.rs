@@ -206,6 +206,17 @@ impl From<TwilioError> for ProviderError {
                     .to_owned(),
             );
         }
+        if matches!(&error.failure, Failure::Api { status: 403, error } if error.code == Some(20003)) {
+            // Accepted credentials without the permission. Twilio's key types: Main and Standard
+            // keys reach every API but `/Accounts` and `/Keys` (Standard only; the Credentials and
+            // Video endpoints are neither), Restricted keys only what they were granted.
+            hints.push(
+                "Twilio accepted the credentials but they may not do this: a Restricted API key needs \
+                 permission for Accounts v1 Credentials and Video v1 settings (a Standard or Main key, or the \
+                 account's auth token, has it)"
+                    .to_owned(),
+            );
+        }
         if let Some(link) = link {
             hints.push(format!("see {link}"));
         }
@@ -307,6 +318,14 @@ mod tests {
             },
         );
         assert!(!read.outcome_unknown());
+    }
+
+    #[test]
+    fn a_permission_refusal_says_which_keys_may_manage_credentials() {
+        let refused = ProviderError::from(api(403, Some(20003)));
+        insta::assert_snapshot!(refused.hint.unwrap_or_default(), @"Twilio accepted the credentials but they may not do this: a Restricted API key needs permission for Accounts v1 Credentials and Video v1 settings (a Standard or Main key, or the account's auth token, has it)");
+        let unauthenticated = ProviderError::from(api(401, Some(20003)));
+        assert!(!unauthenticated.hint.unwrap_or_default().contains("Restricted"));
     }
 
     #[test]
