@@ -216,9 +216,21 @@ impl Environment {
     }
 
     /// Read the given targets, each once, at the same time.
+    ///
+    /// When the spec names a Twilio account, what was read must be that account's: the
+    /// storage settings say which account the Twilio credentials act as, and a mismatch is
+    /// refused here, before any command can write (see `stowage_plan::account`). Reads that
+    /// reach Twilio without either settings (a saved plan's apply reads only what it touches)
+    /// read one of them too, for this check only.
     pub async fn refresh(&self, targets: &[stowage_plan::ReadTarget]) -> Result<Observations, Report> {
         let started = Instant::now();
-        let observations = stowage_engine::refresh(&self.engine, targets).await.map_err(|error| {
+        let account_reads = account_reads(&self.spec.spec, &self.desired, &self.prior, targets);
+        let reads: std::borrow::Cow<'_, [stowage_plan::ReadTarget]> = if account_reads.is_empty() {
+            std::borrow::Cow::Borrowed(targets)
+        } else {
+            std::borrow::Cow::Owned(targets.iter().chain(&account_reads).cloned().collect())
+        };
+        let mut observations = stowage_engine::refresh(&self.engine, &reads).await.map_err(|error| {
             let details: Vec<String> = error
                 .failures
                 .iter()
@@ -230,11 +242,18 @@ impl Environment {
             miette!("could not read the current state of the environment:\n{}", details.join("\n"))
         })?;
         tracing::info!(
-            reads = targets.len(),
+            reads = reads.len(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             calls = ?self.aws.calls().snapshot(),
             "refreshed"
         );
+        if let Some(twilio) = &self.spec.spec.twilio {
+            stowage_plan::account::check_twilio_account(&twilio.account_sid, &observations)
+                .map_err(|mismatch| account_mismatch(&mismatch, &self.spec.path))?;
+        }
+        for read in &account_reads {
+            observations.remove(&read.address);
+        }
         Ok(observations)
     }
 }
@@ -288,4 +307,110 @@ fn duration_variable(name: &str, default: &str, zero_allowed: bool) -> Result<Op
 pub fn stdout_color() -> bool {
     use std::io::IsTerminal;
     std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty()) && std::io::stdout().is_terminal()
+}
+
+/// The storage settings read `refresh` adds to learn which account the Twilio credentials act
+/// as: one, when the spec names an account and `targets` reach Twilio without reading either
+/// settings; none otherwise (the settings are read anyway, or nothing is asked of Twilio).
+fn account_reads(
+    spec: &Spec,
+    desired: &[DesiredResource],
+    prior: &Prior,
+    targets: &[stowage_plan::ReadTarget],
+) -> Vec<stowage_plan::ReadTarget> {
+    let reaches_twilio = targets.iter().any(|target| target.address.resource_type.provider() == ProviderName::Twilio);
+    let reads_settings = targets.iter().any(|target| stowage_plan::account::is_settings(target.address.resource_type));
+    if spec.twilio.is_none() || !reaches_twilio || reads_settings {
+        return Vec::new();
+    }
+    stowage_plan::read_targets(desired, prior)
+        .into_iter()
+        .filter(|target| stowage_plan::account::is_settings(target.address.resource_type))
+        .take(1)
+        .collect()
+}
+
+/// The refusal of Twilio credentials that act as another account than the spec's: both SIDs,
+/// the credentials in use (their SID only, never a secret), and the two ways out.
+fn account_mismatch(mismatch: &stowage_plan::account::AccountMismatch, spec_path: &Path) -> Report {
+    let stowage_plan::account::AccountMismatch { expected, actual, .. } = mismatch;
+    let in_use = twilio_credentials_in_use().map(|in_use| format!("These are {in_use}. ")).unwrap_or_default();
+    miette!(
+        help = format!(
+            "Twilio applies storage settings to the account the credentials act as. {in_use}Use credentials of \
+             {expected}: an API key made in it (`TWILIO_API_KEY` and `TWILIO_API_SECRET`) or its `TWILIO_ACCOUNT_SID` \
+             and `TWILIO_AUTH_TOKEN`. Or, if {actual} is the account you mean, set \
+             `[twilio] account_sid = \"{actual}\"` in `{}`",
+            spec_path.display()
+        ),
+        "{mismatch}"
+    )
+}
+
+/// Which Twilio credentials the environment holds, by SID (an identifier, not a secret).
+fn twilio_credentials_in_use() -> Option<String> {
+    let auth = stowage_twilio::TwilioAuth::from_lookup(|name| std::env::var(name).ok()).ok()?;
+    Some(match auth.kind() {
+        stowage_twilio::CredentialKind::ApiKey => {
+            let mut text =
+                format!("the API key {} (`TWILIO_API_KEY`), which acts as the account it was made in", auth.username());
+            if std::env::var_os("TWILIO_ACCOUNT_SID").is_some() {
+                text.push_str(", whatever `TWILIO_ACCOUNT_SID` says");
+            }
+            text
+        }
+        stowage_twilio::CredentialKind::AccountAuthToken => {
+            format!("the auth token of account {} (`TWILIO_ACCOUNT_SID`)", auth.username())
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use stowage_plan::account::is_settings;
+    use stowage_provider::Address;
+
+    use super::*;
+
+    fn dev() -> (Spec, Vec<DesiredResource>, Prior) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/dev.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let spec = stowage_spec::parse("dev.toml", &text).unwrap().spec;
+        let desired = stowage_plan::desired_resources(&spec);
+        let prior = Prior::from_state(&State::new("dev", "0.0.0")).unwrap();
+        (spec, desired, prior)
+    }
+
+    fn addresses(targets: &[stowage_plan::ReadTarget]) -> Vec<String> {
+        targets.iter().map(|target| target.address.to_string()).collect()
+    }
+
+    #[test]
+    fn a_read_reaching_twilio_without_the_settings_adds_one_settings_read() {
+        let (spec, desired, prior) = dev();
+        let all = stowage_plan::read_targets(&desired, &prior);
+        let only = |wanted: &dyn Fn(&Address) -> bool| -> Vec<_> {
+            all.iter().filter(|target| wanted(&target.address)).cloned().collect()
+        };
+
+        // A saved plan that touches the credential only.
+        let credential = only(&|address| address.resource_type == ResourceType::TwilioAwsCredential);
+        assert_eq!(
+            addresses(&account_reads(&spec, &desired, &prior, &credential)),
+            ["twilio_video_recording_settings.main"]
+        );
+
+        // The settings are read anyway, or Twilio is not asked at all: nothing to add.
+        assert!(account_reads(&spec, &desired, &prior, &all).is_empty());
+        let settings = only(&|address| is_settings(address.resource_type));
+        assert!(account_reads(&spec, &desired, &prior, &settings[1..]).is_empty());
+        let aws = only(&|address| address.resource_type.provider() == ProviderName::Aws);
+        assert!(account_reads(&spec, &desired, &prior, &aws).is_empty());
+        assert!(account_reads(&spec, &desired, &prior, &[]).is_empty());
+
+        // A spec without `[twilio]` names no account to check.
+        let mut without_twilio = spec.clone();
+        without_twilio.twilio = None;
+        assert!(account_reads(&without_twilio, &desired, &prior, &credential).is_empty());
+    }
 }

@@ -6,6 +6,7 @@
 //! byte for byte. Domain knowledge about what the spec means (the uploader policy, the Twilio S3
 //! URL) lives in [`desired`]; the planner itself is generic over the resource schemas.
 
+pub mod account;
 pub mod desired;
 pub mod drift_report;
 pub mod leftovers;

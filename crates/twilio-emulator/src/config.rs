@@ -16,17 +16,21 @@ pub struct EmulatorConfig {
     pub listen: SocketAddr,
     /// The S3 endpoint the storage write test puts its object to (moto in tests).
     pub s3_endpoint: String,
-    /// The accounts that exist; requests authenticate as one of them.
+    /// The accounts that exist, subaccounts included; requests authenticate as one of them.
     pub accounts: Vec<Account>,
     /// API keys, each belonging to one of `accounts`.
     pub api_keys: Vec<ApiKey>,
 }
 
-/// A Twilio account: its SID and auth token.
+/// A Twilio account: its SID and auth token, and the account it is a subaccount of, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
     pub sid: String,
     pub auth_token: Secret,
+    /// The account that owns this one (Twilio's `owner_account_sid`); `None` for a main
+    /// account. Its owner may make resources for it (a credential's `AccountSid`); nobody else
+    /// may, and a subaccount may act for itself only.
+    pub owner: Option<String>,
 }
 
 /// A Twilio API key (`SK…`), authenticating as the account it belongs to.
@@ -51,7 +55,24 @@ impl EmulatorConfig {
     /// Adds an account that authenticates with `sid:auth_token`.
     #[must_use]
     pub fn account(mut self, sid: impl Into<String>, auth_token: impl Into<String>) -> Self {
-        self.accounts.push(Account { sid: sid.into(), auth_token: Secret::new(auth_token) });
+        self.accounts.push(Account { sid: sid.into(), auth_token: Secret::new(auth_token), owner: None });
+        self
+    }
+
+    /// Adds a subaccount of `owner_sid` (an account added with [`EmulatorConfig::account`]) that
+    /// authenticates with `sid:auth_token`.
+    #[must_use]
+    pub fn subaccount(
+        mut self,
+        sid: impl Into<String>,
+        auth_token: impl Into<String>,
+        owner_sid: impl Into<String>,
+    ) -> Self {
+        self.accounts.push(Account {
+            sid: sid.into(),
+            auth_token: Secret::new(auth_token),
+            owner: Some(owner_sid.into()),
+        });
         self
     }
 
@@ -74,9 +95,24 @@ impl EmulatorConfig {
         self
     }
 
+    /// Whether a request authenticated as `caller` may make resources for `account`: its own
+    /// account, or one of its subaccounts (Twilio: "Must be a valid Subaccount of the account
+    /// issuing the request"). A subaccount never acts for its owner or a sibling.
+    pub fn may_act_for(&self, caller: &str, account: &str) -> bool {
+        caller == account
+            || self.accounts.iter().any(|known| known.sid == account && known.owner.as_deref() == Some(caller))
+    }
+
     pub(crate) fn validate(&self) -> Result<(), EmulatorError> {
         if let Some(account) = self.accounts.iter().find(|account| !sid::is_sid(&account.sid, "AC")) {
             return Err(EmulatorError::InvalidAccountSid(account.sid.clone()));
+        }
+        // An owner that is not configured is allowed: nobody can then act for the subaccount
+        // but itself. A malformed one is a mistake.
+        if let Some(owner) =
+            self.accounts.iter().filter_map(|account| account.owner.as_ref()).find(|owner| !sid::is_sid(owner, "AC"))
+        {
+            return Err(EmulatorError::InvalidAccountSid(owner.clone()));
         }
         for api_key in &self.api_keys {
             if !sid::is_sid(&api_key.sid, "SK") {
@@ -112,10 +148,23 @@ impl FromStr for Account {
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         match value.split_once(':') {
             Some((sid, auth_token)) if !sid.is_empty() && !auth_token.is_empty() => {
-                Ok(Self { sid: sid.to_owned(), auth_token: Secret::new(auth_token) })
+                Ok(Self { sid: sid.to_owned(), auth_token: Secret::new(auth_token), owner: None })
             }
             _ => Err(ParseCredentialError { expected: "ACCOUNT_SID:AUTH_TOKEN" }),
         }
+    }
+}
+
+impl Account {
+    /// Parses `SID:AUTH_TOKEN:OWNER_SID` (the `--subaccount` option). The token may hold
+    /// colons; the owner, an account SID, cannot.
+    pub fn parse_subaccount(value: &str) -> Result<Self, ParseCredentialError> {
+        let error = ParseCredentialError { expected: "SUBACCOUNT_SID:AUTH_TOKEN:OWNER_ACCOUNT_SID" };
+        let Some((account, owner)) = value.rsplit_once(':').filter(|(_, owner)| !owner.is_empty()) else {
+            return Err(error);
+        };
+        let Self { sid, auth_token, .. } = account.parse::<Self>().map_err(|_| error)?;
+        Ok(Self { sid, auth_token, owner: Some(owner.to_owned()) })
     }
 }
 
@@ -151,6 +200,41 @@ mod tests {
         assert!(!format!("{account:?}").contains("to:ken"));
     }
 
+    const SUBACCOUNT: &str = "ACfedcba9876543210fedcba9876543210";
+    const STRANGER: &str = "AC99999999999999999999999999999999";
+
+    #[test]
+    fn subaccount_option_parses_and_keeps_colons_in_the_token() {
+        let subaccount = Account::parse_subaccount(&format!("{SUBACCOUNT}:to:ken:{ACCOUNT}")).unwrap();
+        assert_eq!(subaccount.sid, SUBACCOUNT);
+        assert_eq!(subaccount.auth_token.expose(), "to:ken");
+        assert_eq!(subaccount.owner.as_deref(), Some(ACCOUNT));
+        assert!(!format!("{subaccount:?}").contains("to:ken"));
+        let account: Account = format!("{ACCOUNT}:token").parse().unwrap();
+        assert_eq!(account.owner, None, "`--account` makes a main account");
+        for malformed in
+            [format!("{SUBACCOUNT}:{ACCOUNT}"), format!("{SUBACCOUNT}:token:"), format!(":token:{ACCOUNT}")]
+        {
+            let error = Account::parse_subaccount(&malformed).unwrap_err();
+            assert_eq!(error.to_string(), "expected SUBACCOUNT_SID:AUTH_TOKEN:OWNER_ACCOUNT_SID", "{malformed}");
+        }
+    }
+
+    #[test]
+    fn an_account_acts_for_itself_and_its_subaccounts_only() {
+        let config = EmulatorConfig::new("http://127.0.0.1:5000")
+            .account(ACCOUNT, "t")
+            .subaccount(SUBACCOUNT, "s", ACCOUNT)
+            .account(STRANGER, "x");
+        assert!(config.may_act_for(ACCOUNT, ACCOUNT));
+        assert!(config.may_act_for(ACCOUNT, SUBACCOUNT), "an owner acts for its subaccount");
+        assert!(config.may_act_for(SUBACCOUNT, SUBACCOUNT));
+        assert!(!config.may_act_for(SUBACCOUNT, ACCOUNT), "never for its owner");
+        assert!(!config.may_act_for(ACCOUNT, STRANGER), "nor for an unrelated account");
+        assert!(!config.may_act_for(STRANGER, SUBACCOUNT), "nor for someone else's subaccount");
+        assert!(!config.may_act_for(ACCOUNT, "AC00000000000000000000000000000000"), "nor for an unknown one");
+    }
+
     #[test]
     fn malformed_options_say_what_is_expected() {
         let error = "ACnotoken".parse::<Account>().unwrap_err();
@@ -171,6 +255,11 @@ mod tests {
         let base = || EmulatorConfig::new("http://127.0.0.1:5000");
         assert!(base().account(ACCOUNT, "t").api_key(API_KEY, "s", ACCOUNT).validate().is_ok());
         assert!(matches!(base().account("AC123", "t").validate(), Err(EmulatorError::InvalidAccountSid(_))));
+        assert!(base().account(ACCOUNT, "t").subaccount(SUBACCOUNT, "s", ACCOUNT).validate().is_ok());
+        assert!(matches!(
+            base().account(ACCOUNT, "t").subaccount(SUBACCOUNT, "s", "ACowner").validate(),
+            Err(EmulatorError::InvalidAccountSid(owner)) if owner == "ACowner"
+        ));
         assert!(matches!(
             base().account(ACCOUNT, "t").api_key("SKxyz", "s", ACCOUNT).validate(),
             Err(EmulatorError::InvalidApiKeySid(_))

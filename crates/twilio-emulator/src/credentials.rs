@@ -42,15 +42,9 @@ pub(crate) fn create(
     form: &Parameters,
 ) -> Result<ApiResponse, TwilioError> {
     let friendly_name = friendly_name(form)?;
-    let owner = match parameter(form, "AccountSid") {
-        None => account_sid.to_owned(),
-        Some(subaccount) if emulator.is_account(subaccount) => subaccount.to_owned(),
-        Some(subaccount) => {
-            return Err(TwilioError::invalid_parameter(format!(
-                "AccountSid {subaccount} is not a subaccount of {account_sid}"
-            )));
-        }
-    };
+    let owner = credential_owner(account_sid, parameter(form, "AccountSid"), |account| {
+        emulator.may_act_for(account_sid, account)
+    })?;
     let material = match kind {
         CredentialKind::Aws => aws_material(parameter(form, "Credentials").unwrap_or_default())?,
         CredentialKind::PublicKey => {
@@ -107,6 +101,28 @@ pub(crate) fn delete(
         Ok(ApiResponse::no_content())
     } else {
         Err(TwilioError::not_found(path))
+    }
+}
+
+/// The account a new credential belongs to: the caller's own, or the one `AccountSid` names,
+/// which the OpenAPI documents allow only for "a valid Subaccount of the account issuing the
+/// request" (`may_act_for` says which accounts the caller may act for). Any other account is
+/// refused as Twilio refuses credentials used on an account they are not scoped to: 20003,
+/// Permission Denied. The status is 403, not 401: the caller did authenticate, and a 401 would
+/// tell a client its credentials are wrong.
+fn credential_owner(
+    caller: &str,
+    requested: Option<&str>,
+    may_act_for: impl Fn(&str) -> bool,
+) -> Result<String, TwilioError> {
+    match requested {
+        None => Ok(caller.to_owned()),
+        Some(account) if account == caller || may_act_for(account) => Ok(account.to_owned()),
+        Some(account) => Err(TwilioError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            20003,
+            format!("Permission denied: AccountSid {account} is neither {caller} nor one of its subaccounts"),
+        )),
     }
 }
 
@@ -196,6 +212,24 @@ mod tests {
         assert_eq!(friendly_name(&form("é".repeat(64))).unwrap(), Some("é".repeat(64)));
         assert_eq!(friendly_name(&form("x".repeat(65))).unwrap_err().code, 20001);
         assert_eq!(friendly_name(&Vec::new()).unwrap(), None);
+    }
+
+    #[test]
+    fn a_credential_belongs_to_the_caller_or_a_subaccount_it_may_act_for() {
+        const CALLER: &str = "AC0123456789abcdef0123456789abcdef";
+        const SUBACCOUNT: &str = "ACfedcba9876543210fedcba9876543210";
+        const STRANGER: &str = "AC99999999999999999999999999999999";
+        let subaccounts_only = |account: &str| account == SUBACCOUNT;
+        assert_eq!(credential_owner(CALLER, None, subaccounts_only).unwrap(), CALLER);
+        assert_eq!(credential_owner(CALLER, Some(CALLER), subaccounts_only).unwrap(), CALLER);
+        assert_eq!(credential_owner(CALLER, Some(SUBACCOUNT), subaccounts_only).unwrap(), SUBACCOUNT);
+        let refused = credential_owner(CALLER, Some(STRANGER), subaccounts_only).unwrap_err();
+        assert_eq!((refused.status.as_u16(), refused.code), (403, 20003));
+        assert_eq!(
+            refused.message,
+            "Permission denied: AccountSid AC99999999999999999999999999999999 is neither \
+             AC0123456789abcdef0123456789abcdef nor one of its subaccounts"
+        );
     }
 
     #[test]

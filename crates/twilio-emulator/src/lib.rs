@@ -19,7 +19,9 @@
 //!   5362x for compositions, as in Twilio's error catalogue).
 //!
 //! Every request authenticates with HTTP Basic, as a configured account (SID and auth token)
-//! or API key (SID and secret), and sees only that account's resources. Errors are Twilio's
+//! or API key (SID and secret), and sees only that account's resources. A credential's
+//! `AccountSid` may name the caller or one of its subaccounts ([`EmulatorConfig::subaccount`],
+//! `--subaccount`); any other account is refused with 403, code 20003 (Permission Denied). Errors are Twilio's
 //! JSON: `{"code", "message", "more_info", "status"}`.
 //!
 //! Every request is checked against the OpenAPI documents: unknown parameters, wrong types,
@@ -34,7 +36,8 @@
 //!
 //! ```text
 //! twilio-emulator --listen 127.0.0.1:0 --s3-endpoint http://127.0.0.1:5000 \
-//!     --account AC0123456789abcdef0123456789abcdef:TOKEN [--api-key SK…:SECRET:AC…]
+//!     --account AC0123456789abcdef0123456789abcdef:TOKEN [--api-key SK…:SECRET:AC…] \
+//!     [--subaccount AC…:TOKEN:OWNER_AC…]
 //! ```
 //!
 //! which prints `twilio-emulator listening on http://IP:PORT` as its first stdout line and
@@ -50,7 +53,9 @@
 //! # Limits: what is not emulated
 //!
 //! - Only the operations above; every other Twilio path answers 404.
-//! - Subaccounts: `AccountSid` may name any configured account; there is no account hierarchy.
+//! - Subaccounts exist only as configured: there is no `/2010-04-01/Accounts` API to make or
+//!   close them, and a subaccount's API keys are its own (a main account's key acting for a
+//!   subaccount is not modelled).
 //! - A URL naming the wrong region fails the write test only if the S3 endpoint refuses it:
 //!   AWS does, moto does not.
 //! - The write test checks only that one `PutObject` succeeds. Twilio's later, asynchronous

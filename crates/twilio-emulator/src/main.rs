@@ -23,6 +23,10 @@ struct Arguments {
     /// An account that may call the emulator; repeat for more.
     #[arg(long = "account", value_name = "SID:AUTH_TOKEN")]
     accounts: Vec<Account>,
+    /// A subaccount of OWNER_SID (an `--account`) that may call the emulator; repeat for more.
+    /// Its owner may make credentials for it (`AccountSid`); it may not for its owner.
+    #[arg(long = "subaccount", value_name = "SID:AUTH_TOKEN:OWNER_SID", value_parser = Account::parse_subaccount)]
+    subaccounts: Vec<Account>,
     /// An API key of one of the accounts; repeat for more.
     #[arg(long = "api-key", value_name = "SK…:SECRET:AC…")]
     api_keys: Vec<ApiKey>,
@@ -58,7 +62,7 @@ async fn run(arguments: Arguments) -> Result<(), Box<dyn std::error::Error>> {
     let config = EmulatorConfig {
         listen: arguments.listen,
         s3_endpoint: arguments.s3_endpoint,
-        accounts: arguments.accounts,
+        accounts: arguments.accounts.into_iter().chain(arguments.subaccounts).collect(),
         api_keys: arguments.api_keys,
     };
     let emulator = twilio_emulator::spawn(config).await?;

@@ -64,8 +64,10 @@ impl Emulator {
         self.control.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub fn is_account(&self, sid: &str) -> bool {
-        self.config.accounts.iter().any(|account| account.sid == sid)
+    /// Whether a request authenticated as `caller` may make resources for `account`: its own,
+    /// or one of its subaccounts.
+    pub fn may_act_for(&self, caller: &str, account: &str) -> bool {
+        self.config.may_act_for(caller, account)
     }
 
     /// Forgets every resource, fault, the latency and the request log; accounts stay.

@@ -84,3 +84,63 @@ async fn refuses_a_malformed_account_option() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn serves_subaccounts_given_with_their_owner() {
+    within(60, async {
+        let account = format!("{ACCOUNT_SID}:{AUTH_TOKEN}");
+        // The token may hold colons; the owner is what follows the last one.
+        let subaccount = format!("{SUBACCOUNT_SID}:sub:token:{ACCOUNT_SID}");
+        let mut child = emulator_command(&[
+            "--s3-endpoint",
+            UNUSED_S3_ENDPOINT,
+            "--account",
+            &account,
+            "--subaccount",
+            &subaccount,
+        ])
+        .spawn()
+        .expect("the binary starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let first_line =
+            BufReader::new(stdout).lines().next_line().await.expect("stdout is readable").expect("a first line");
+        let base_url = first_line.strip_prefix("twilio-emulator listening on ").expect("the address line");
+
+        let as_subaccount = Twilio::new(base_url, SUBACCOUNT_SID, "sub:token");
+        let settings = as_subaccount.get("/v1/RecordingSettings/Default").await;
+        assert_eq!(settings.status, 200, "{:#}", settings.body);
+        assert_eq!(settings.body["account_sid"], SUBACCOUNT_SID);
+
+        let credentials = format!("{AWS_ACCESS_KEY_ID}:{AWS_SECRET_ACCESS_KEY}");
+        let owner = Twilio::new(base_url, ACCOUNT_SID, AUTH_TOKEN);
+        let created =
+            owner.post("/v1/Credentials/AWS", &[("Credentials", &credentials), ("AccountSid", SUBACCOUNT_SID)]).await;
+        assert_eq!(created.status, 201, "{:#}", created.body);
+        assert_eq!(created.body["account_sid"], SUBACCOUNT_SID);
+
+        child.kill().await.expect("the emulator stops");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn refuses_a_subaccount_option_without_its_owner() {
+    within(60, async {
+        let account = format!("{ACCOUNT_SID}:{AUTH_TOKEN}");
+        let output = emulator_command(&[
+            "--s3-endpoint",
+            UNUSED_S3_ENDPOINT,
+            "--account",
+            &account,
+            "--subaccount",
+            &format!("{SUBACCOUNT_SID}:{ACCOUNT_SID}"),
+        ])
+        .output()
+        .await
+        .expect("the binary runs");
+        assert_eq!(output.status.code(), Some(2));
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        insta::assert_snapshot!("subaccount_option_without_owner", stderr);
+    })
+    .await;
+}

@@ -254,16 +254,82 @@ async fn authentication_is_required_and_scopes_every_resource_to_its_account() {
         assert_twilio_error(&other.delete(&path).await, 404, 20404);
         assert_eq!(other.get("/v1/Credentials/AWS").await.body["credentials"], Value::Array(vec![]));
 
-        // `AccountSid` makes a credential for another configured account, and only those.
-        let for_other = twilio
-            .post("/v1/Credentials/AWS", &[("Credentials", &credentials), ("AccountSid", OTHER_ACCOUNT_SID)])
-            .await;
-        assert_eq!(for_other.status, 201);
-        assert_eq!(for_other.body["account_sid"], OTHER_ACCOUNT_SID);
+        // `AccountSid` makes a credential for a subaccount, which holds it alone.
+        let for_subaccount =
+            twilio.post("/v1/Credentials/AWS", &[("Credentials", &credentials), ("AccountSid", SUBACCOUNT_SID)]).await;
+        assert_eq!(for_subaccount.status, 201);
+        assert_eq!(for_subaccount.body["account_sid"], SUBACCOUNT_SID);
+        let held = format!("/v1/Credentials/AWS/{}", for_subaccount.body["sid"].as_str().unwrap());
+        let subaccount = twilio.as_principal(SUBACCOUNT_SID, SUBACCOUNT_AUTH_TOKEN);
+        assert_eq!(subaccount.get(&held).await.status, 200);
+        assert_twilio_error(&twilio.get(&held).await, 404, 20404);
+        // Naming itself is the same as naming nothing.
+        let for_itself =
+            twilio.post("/v1/Credentials/AWS", &[("Credentials", &credentials), ("AccountSid", ACCOUNT_SID)]).await;
+        assert_eq!(for_itself.body["account_sid"], ACCOUNT_SID);
+        // An account the caller may not act for: Twilio's 20003, Permission Denied. Another
+        // main account, an unknown one, and a subaccount's owner are all refused alike.
         let unknown_account = "AC99999999999999999999999999999999";
-        let refused =
-            twilio.post("/v1/Credentials/AWS", &[("Credentials", &credentials), ("AccountSid", unknown_account)]).await;
-        assert_twilio_error(&refused, 400, 20001);
+        for (principal, account) in [
+            (&twilio, OTHER_ACCOUNT_SID),
+            (&twilio, unknown_account),
+            (&subaccount, ACCOUNT_SID),
+            (&by_api_key, OTHER_ACCOUNT_SID),
+        ] {
+            let refused =
+                principal.post("/v1/Credentials/AWS", &[("Credentials", &credentials), ("AccountSid", account)]).await;
+            assert_twilio_error(&refused, 403, 20003);
+            assert_eq!(refused.www_authenticate, None, "the caller did authenticate");
+        }
+        let public_key = [("PublicKey", RSA_PUBLIC_KEY), ("AccountSid", OTHER_ACCOUNT_SID)];
+        assert_twilio_error(&twilio.post("/v1/Credentials/PublicKeys", &public_key).await, 403, 20003);
+        assert_eq!(other.get("/v1/Credentials/AWS").await.body["credentials"], Value::Array(vec![]), "nothing made");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_settings_are_those_of_the_account_the_credentials_act_as() {
+    within(60, async {
+        let emulator = start_emulator(UNUSED_S3_ENDPOINT).await;
+        let account = CheckedTwilio::new(Twilio::account(&emulator));
+        let by_api_key = account.as_principal(API_KEY_SID, API_KEY_SECRET);
+        let other = account.as_principal(OTHER_ACCOUNT_SID, OTHER_AUTH_TOKEN);
+        let subaccount = account.as_principal(SUBACCOUNT_SID, SUBACCOUNT_AUTH_TOKEN);
+
+        // The settings' `account_sid` names the account: the API key's is the one it was made in.
+        for path in ["/v1/RecordingSettings/Default", "/v1/CompositionSettings/Default"] {
+            assert_eq!(account.get(path).await.body["account_sid"], ACCOUNT_SID, "{path}");
+            assert_eq!(by_api_key.get(path).await.body["account_sid"], ACCOUNT_SID, "{path}");
+            assert_eq!(other.get(path).await.body["account_sid"], OTHER_ACCOUNT_SID, "{path}");
+            assert_eq!(subaccount.get(path).await.body["account_sid"], SUBACCOUNT_SID, "{path}");
+        }
+
+        // A POST changes its own account's settings, no one else's.
+        let saved = other.post("/v1/RecordingSettings/Default", &[("FriendlyName", "other's")]).await;
+        assert_eq!(saved.status, 200, "{:#}", saved.body);
+        assert_eq!(saved.body["account_sid"], OTHER_ACCOUNT_SID);
+        for unchanged in [&account, &by_api_key, &subaccount] {
+            assert_eq!(unchanged.get("/v1/RecordingSettings/Default").await.body["friendly_name"], "");
+        }
+        assert_eq!(other.get("/v1/RecordingSettings/Default").await.body["friendly_name"], "other's");
+
+        // Settings may use only their own account's credentials, even one its owner made.
+        let credentials = aws_credentials();
+        let mine = account.post("/v1/Credentials/AWS", &[("Credentials", &credentials)]).await;
+        let mine = mine.body["sid"].as_str().unwrap().to_owned();
+        let for_subaccount =
+            account.post("/v1/Credentials/AWS", &[("Credentials", &credentials), ("AccountSid", SUBACCOUNT_SID)]).await;
+        let for_subaccount = for_subaccount.body["sid"].as_str().unwrap().to_owned();
+        for (principal, sid) in [(&other, &mine), (&subaccount, &mine), (&account, &for_subaccount)] {
+            let form = [
+                ("AwsCredentialsSid", sid.as_str()),
+                ("AwsS3Url", "https://bucket.s3-us-east-1.amazonaws.com/recordings"),
+                ("AwsStorageEnabled", "false"),
+            ];
+            let refused = principal.post("/v1/RecordingSettings/Default", &form).await;
+            assert!(refused.status.is_client_error(), "{sid}: {:#}", refused.body);
+        }
     })
     .await;
 }

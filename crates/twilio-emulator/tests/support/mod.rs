@@ -16,6 +16,9 @@ pub const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
 pub const AUTH_TOKEN: &str = "emulator-auth-token";
 pub const OTHER_ACCOUNT_SID: &str = "ACfedcba9876543210fedcba9876543210";
 pub const OTHER_AUTH_TOKEN: &str = "other-auth-token";
+/// A subaccount of [`ACCOUNT_SID`].
+pub const SUBACCOUNT_SID: &str = "AC00112233445566778899aabbccddeeff";
+pub const SUBACCOUNT_AUTH_TOKEN: &str = "subaccount-auth-token";
 pub const API_KEY_SID: &str = "SK0123456789abcdef0123456789abcdef";
 pub const API_KEY_SECRET: &str = "emulator-api-key-secret";
 
@@ -33,12 +36,14 @@ pub async fn within<T>(seconds: u64, future: impl Future<Output = T>) -> T {
         .unwrap_or_else(|_| panic!("the test did not finish within {seconds} s"))
 }
 
-/// An emulator with two accounts (the first also with an API key), writing to `s3_endpoint`.
+/// An emulator with two accounts (the first also with an API key and a subaccount), writing
+/// to `s3_endpoint`.
 pub async fn start_emulator(s3_endpoint: &str) -> RunningEmulator {
     twilio_emulator::spawn(
         EmulatorConfig::new(s3_endpoint)
             .account(ACCOUNT_SID, AUTH_TOKEN)
             .account(OTHER_ACCOUNT_SID, OTHER_AUTH_TOKEN)
+            .subaccount(SUBACCOUNT_SID, SUBACCOUNT_AUTH_TOKEN, ACCOUNT_SID)
             .api_key(API_KEY_SID, API_KEY_SECRET, ACCOUNT_SID),
     )
     .await
