@@ -11,7 +11,7 @@ mod sandbox;
 mod snapshot_filters;
 mod twilio;
 
-pub use moto::{MOTO_REGION, MOTO_SERVER_VARIABLE, Moto, path_style_s3_client};
+pub use moto::{MOTO_REGION, MOTO_SERVER_VARIABLE, Moto, moto_server_program, path_style_s3_client};
 pub use proxy::{AwsProxy, Fault, FaultAction, FaultMatch, ObservedRequest};
 pub use sandbox::{Sandbox, stowage_command};
 pub use snapshot_filters::insta_filters;

@@ -6,12 +6,12 @@
 
 mod blocking_http;
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::fmt;
 use std::fs::File;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread;
@@ -28,11 +28,11 @@ use tempfile::TempDir;
 
 /// The region [`Moto::aws_env`] hands to child processes.
 pub const MOTO_REGION: &str = "us-east-1";
-/// Overrides the `moto_server` program (a name on `PATH` or a path).
+/// Overrides the `moto_server` program: a path.
 pub const MOTO_SERVER_VARIABLE: &str = "STOWAGE_MOTO_SERVER";
 
-const INSTALL_HINT: &str = "hint: install moto with `pip install 'moto[server]==5.2.1'`, \
-     or set `STOWAGE_MOTO_SERVER` to the path of its `moto_server`";
+const INSTALL_HINT: &str = "hint: `cargo xtask moto` installs moto 5.2.1 into target/tools/moto \
+     (`cargo xtask test` does it too), or set `STOWAGE_MOTO_SERVER` to the path of a `moto_server`";
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
 const LOG_TAIL_LINES: usize = 20;
@@ -90,8 +90,9 @@ impl Moto {
     /// When moto cannot start: the message says what was tried, ends with moto's log and
     /// how to install it. Tests that need moto fail without it; they never skip.
     pub fn start() -> Moto {
-        let program = std::env::var_os(MOTO_SERVER_VARIABLE).unwrap_or_else(|| OsString::from("moto_server"));
-        Moto::start_program(&program).unwrap_or_else(|error| panic!("could not start moto: {error}\n{INSTALL_HINT}"))
+        let program = moto_server_program();
+        Moto::start_program(program.as_os_str())
+            .unwrap_or_else(|error| panic!("could not start moto: {error}\n{INSTALL_HINT}"))
     }
 
     fn start_program(program: &OsStr) -> Result<Moto, StartError> {
@@ -374,6 +375,20 @@ impl fmt::Display for LogTail {
         }
         Ok(())
     }
+}
+
+/// The `moto_server` tests run: `$STOWAGE_MOTO_SERVER`, else the one `cargo xtask` installs
+/// into the project (`target/tools/moto`, under `CARGO_TARGET_DIR` when set). Never a
+/// `moto_server` found on `PATH`: the machine CI runs on may have one a fresh machine lacks,
+/// and then the README's test command would pass there and fail here.
+pub fn moto_server_program() -> PathBuf {
+    if let Some(program) = std::env::var_os(MOTO_SERVER_VARIABLE) {
+        return PathBuf::from(program);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    target.join("tools").join("moto").join("bin").join("moto_server")
 }
 
 /// A port the OS just handed out and we released: free unless someone grabs it first, a
