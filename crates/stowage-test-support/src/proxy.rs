@@ -8,9 +8,10 @@
 mod classify;
 mod fault;
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use http_body_util::{BodyExt, Full};
@@ -67,6 +68,13 @@ struct Shared {
     holds: Notify,
     /// Requests being handled (held ones included).
     in_flight: AtomicUsize,
+    /// Whether new buckets come with Block Public Access on, as on AWS (see
+    /// [`AwsProxy::new_buckets_like_aws`]).
+    like_aws: AtomicBool,
+    /// Buckets created while `like_aws` was on that have had no public access block written or
+    /// deleted since: AWS's default block is still theirs. Kept by [`AwsProxy::clear`]: it is
+    /// the account's state, not the journal's.
+    blocked_by_default: Mutex<BTreeSet<String>>,
 }
 
 #[derive(Default)]
@@ -110,6 +118,8 @@ impl AwsProxy {
             journal: Mutex::new(Journal::default()),
             holds: Notify::new(),
             in_flight: AtomicUsize::new(0),
+            like_aws: AtomicBool::new(false),
+            blocked_by_default: Mutex::new(BTreeSet::new()),
         });
         let server = tokio::spawn(serve(listener, Arc::clone(&shared)));
         AwsProxy { address, shared, server }
@@ -171,6 +181,16 @@ impl AwsProxy {
             }
             notified.await;
         }
+    }
+
+    /// From now on, answer for a new bucket as AWS does and moto does not: since April 2023 AWS
+    /// turns Block Public Access on (all four flags) for every new bucket. For a bucket whose
+    /// `CreateBucket` this proxy saw succeed, a `GetPublicAccessBlock` that moto answers with
+    /// `NoSuchPublicAccessBlockConfiguration` is answered with all four flags on instead, until
+    /// a `PutPublicAccessBlock` or `DeletePublicAccessBlock` for that bucket succeeds. No
+    /// request of the proxy's own reaches moto.
+    pub fn new_buckets_like_aws(&self) {
+        self.shared.like_aws.store(true, Ordering::SeqCst);
     }
 
     /// Adds a fault; when several match a request, the first added wins.
@@ -324,14 +344,16 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
     let (ticket, fault) = shared.arrive(&call);
 
     let response = match fault {
-        None => forward(&shared, parts, body, &call.service).await,
+        None => forward(&shared, parts, body, &call).await,
         Some(FaultAction::HoldRequest) => return Err(shared.hold(&ticket).await),
         Some(FaultAction::HoldAnswer) => {
-            let response = forward(&shared, parts, body, &call.service).await;
+            let response = forward(&shared, parts, body, &call).await;
             shared.answered(&ticket, response.status().as_u16());
             return Err(shared.hold(&ticket).await);
         }
         Some(FaultAction::Status(status)) => fault::status_response(&call.service, status),
+        Some(FaultAction::Error { status, code }) => fault::error_code_response(&call.service, status, &code),
+        Some(FaultAction::Bare { status, headers }) => fault::bare_response(status, &headers),
         Some(FaultAction::Throttle) => fault::throttle_response(&call.service),
         Some(FaultAction::DropConnection) => return Err(Unanswered::InjectedDrop),
         Some(FaultAction::Delay(delay)) => {
@@ -339,11 +361,11 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
             // (as one already on the wire would), so a timed-out create still creates.
             let in_flight = InFlight::enter(&shared);
             let delayed = Arc::clone(&shared);
-            let service = call.service.clone();
+            let delayed_call = call.clone();
             let task = tokio::spawn(async move {
                 let _in_flight = in_flight;
                 tokio::time::sleep(delay).await;
-                forward(&delayed, parts, body, &service).await
+                forward(&delayed, parts, body, &delayed_call).await
             });
             task.await.unwrap_or_else(|error| fault::bad_gateway_response(&call.service, &error.to_string()))
         }
@@ -352,7 +374,8 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
     Ok(response)
 }
 
-async fn forward(shared: &Shared, parts: Parts, body: Bytes, service: &str) -> Response<Full<Bytes>> {
+async fn forward(shared: &Shared, parts: Parts, body: Bytes, call: &Call) -> Response<Full<Bytes>> {
+    let service = call.service.as_str();
     let path_and_query = parts.uri.path_and_query().map_or("/", |path_and_query| path_and_query.as_str());
     let uri = match format!("{}{path_and_query}", shared.upstream).parse::<Uri>() {
         Ok(uri) => uri,
@@ -379,7 +402,48 @@ async fn forward(shared: &Shared, parts: Parts, body: Bytes, service: &str) -> R
     };
     // Content-Length stays: for HEAD it tells the object's size, not this empty body's.
     response_parts.headers = without_hop_by_hop(response_parts.headers);
+    if shared.like_aws.load(Ordering::SeqCst)
+        && let Some(answer) = shared.as_aws_would(call, response_parts.status.as_u16(), &response_body)
+    {
+        return answer;
+    }
     Response::from_parts(response_parts, Full::new(response_body))
+}
+
+/// What AWS answers `GetPublicAccessBlock` with for a new bucket: every flag on.
+const DEFAULT_PUBLIC_ACCESS_BLOCK: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+    <PublicAccessBlockConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\
+    <BlockPublicAcls>true</BlockPublicAcls><IgnorePublicAcls>true</IgnorePublicAcls>\
+    <BlockPublicPolicy>true</BlockPublicPolicy><RestrictPublicBuckets>true</RestrictPublicBuckets>\
+    </PublicAccessBlockConfiguration>";
+
+impl Shared {
+    /// Keeps track of new buckets' default public access block and, for a read of one that
+    /// moto says has none, the answer AWS would give instead.
+    fn as_aws_would(&self, call: &Call, status: u16, body: &Bytes) -> Option<Response<Full<Bytes>>> {
+        let bucket = call.bucket.as_ref().filter(|_| call.service == "s3")?;
+        let succeeded = (200..300).contains(&status);
+        let mut blocked = self.blocked_by_default.lock().unwrap_or_else(PoisonError::into_inner);
+        match call.operation.as_str() {
+            "CreateBucket" if succeeded => {
+                blocked.insert(bucket.clone());
+            }
+            "PutPublicAccessBlock" | "DeletePublicAccessBlock" | "DeleteBucket" if succeeded => {
+                blocked.remove(bucket);
+            }
+            "GetPublicAccessBlock"
+                if status == 404
+                    && blocked.contains(bucket)
+                    && String::from_utf8_lossy(body).contains("<Code>NoSuchPublicAccessBlockConfiguration</Code>") =>
+            {
+                let mut answer = Response::new(Full::new(Bytes::from_static(DEFAULT_PUBLIC_ACCESS_BLOCK.as_bytes())));
+                answer.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/xml"));
+                return Some(answer);
+            }
+            _ => {}
+        }
+        None
+    }
 }
 
 /// Headers that describe one connection, not the message: hyper sets its own.

@@ -9,6 +9,8 @@ pub(crate) struct Call {
     pub service: String,
     pub operation: String,
     pub is_write: bool,
+    /// The S3 bucket a request addresses (path-style: `/BUCKET/KEY`), if any.
+    pub bucket: Option<String>,
 }
 
 pub(crate) fn classify(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Call {
@@ -18,6 +20,7 @@ pub(crate) fn classify(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[
             service: "twilio".to_owned(),
             operation: format!("{method} {}", uri.path()),
             is_write: !matches!(*method, Method::GET | Method::HEAD),
+            bucket: None,
         };
     }
     let scope_service = credential_scope_service(headers);
@@ -52,10 +55,12 @@ pub(crate) fn classify(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[
         }
     }
 
+    let bucket = uri.path().trim_start_matches('/').split('/').next().filter(|bucket| !bucket.is_empty());
     Call {
         service: scope_service.unwrap_or_else(|| "s3".to_owned()),
         operation: s3_operation(method, uri, headers),
         is_write: !matches!(*method, Method::GET | Method::HEAD),
+        bucket: bucket.map(str::to_owned),
     }
 }
 
@@ -65,6 +70,7 @@ fn query_style_call(service: String, operation: &str) -> Call {
         service,
         operation: operation.to_owned(),
         is_write: !READ_PREFIXES.iter().any(|prefix| operation.starts_with(prefix)),
+        bucket: None,
     }
 }
 
@@ -270,6 +276,18 @@ mod tests {
             .map(|(method, path)| format!("{method:<6} {path:<40} -> {}", row(&s3(method, path))))
             .collect();
         insta::assert_snapshot!(table.join("\n"));
+    }
+
+    #[test]
+    fn an_s3_request_names_its_bucket_and_others_none() {
+        let bucket = |method: &str, path: &str| s3(method, path).bucket;
+        assert_eq!(bucket("GET", "/b?publicAccessBlock").as_deref(), Some("b"));
+        assert_eq!(bucket("DELETE", "/b?publicAccessBlock").as_deref(), Some("b"));
+        assert_eq!(bucket("PUT", "/b/recordings/RT1.mka").as_deref(), Some("b"));
+        assert_eq!(bucket("GET", "/"), None);
+        let form = ("content-type", "application/x-www-form-urlencoded");
+        let iam = classify_with("POST", "/", &[("authorization", &signature("iam")), form], "Action=CreateUser");
+        assert_eq!(iam.bucket, None);
     }
 
     #[test]

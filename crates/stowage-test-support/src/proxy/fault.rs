@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use http_body_util::Full;
 use hyper::body::Bytes;
-use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use hyper::{Response, StatusCode};
 
 /// One fault: what it matches, what it does, and how many matching requests it hits.
@@ -43,6 +43,13 @@ pub enum FaultMatch {
 pub enum FaultAction {
     /// Answer with this status and an error body in the service's own shape.
     Status(u16),
+    /// Answer with exactly this status and error code, in the service's own error shape: S3
+    /// `403 InvalidAccessKeyId`, S3 `400 KMS.NotFoundException`, S3 `409 OperationAborted`.
+    Error { status: u16, code: String },
+    /// Answer with this status and these headers and no body, as S3 answers a `HEAD`: a
+    /// `HeadBucket` for a bucket in another region is `301` with `x-amz-bucket-region`, one
+    /// for another account's bucket a bare `403`.
+    Bare { status: u16, headers: Vec<(String, String)> },
     /// Answer as AWS does when it throttles: S3 `503 SlowDown`, query APIs `400 Throttling`,
     /// KMS `400 ThrottlingException`.
     Throttle,
@@ -86,6 +93,24 @@ const INJECTED_MESSAGE: &str = "injected by the stowage-test-support AwsProxy";
 pub(crate) fn status_response(service: &str, status: u16) -> Response<Full<Bytes>> {
     let protocol = Protocol::of(service);
     error_response(protocol, status, error_code(protocol, status), INJECTED_MESSAGE)
+}
+
+/// The answer for an injected [`FaultAction::Error`].
+pub(crate) fn error_code_response(service: &str, status: u16, code: &str) -> Response<Full<Bytes>> {
+    error_response(Protocol::of(service), status, code, INJECTED_MESSAGE)
+}
+
+/// The answer for an injected [`FaultAction::Bare`]; a header that is not valid HTTP is left
+/// out.
+pub(crate) fn bare_response(status: u16, headers: &[(String, String)]) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+            response.headers_mut().append(name, value);
+        }
+    }
+    response
 }
 
 /// The answer for an injected [`FaultAction::Throttle`].
@@ -206,6 +231,34 @@ mod tests {
             rendered.push(format!("{service}: {}", render(throttle_response(service)).await));
         }
         insta::assert_snapshot!(rendered.join("\n\n"));
+    }
+
+    #[tokio::test]
+    async fn an_exact_error_code_takes_each_service_shape() {
+        let mut rendered = Vec::new();
+        for (service, status, code) in
+            [("s3", 403, "InvalidAccessKeyId"), ("s3", 400, "KMS.NotFoundException"), ("s3", 409, "OperationAborted")]
+        {
+            rendered.push(format!(
+                "{service} {status} {code}: {}",
+                render(error_code_response(service, status, code)).await
+            ));
+        }
+        rendered.push(format!("iam 409: {}", render(error_code_response("iam", 409, "EntityAlreadyExists")).await));
+        rendered.push(format!("kms 400: {}", render(error_code_response("kms", 400, "NotFoundException")).await));
+        insta::assert_snapshot!(rendered.join("\n\n"));
+    }
+
+    #[tokio::test]
+    async fn a_bare_answer_has_its_headers_and_no_body() {
+        let headers = vec![("x-amz-bucket-region".to_owned(), "eu-west-1".to_owned())];
+        let response = bare_response(301, &headers);
+        assert_eq!(response.status(), StatusCode::MOVED_PERMANENTLY);
+        assert_eq!(response.headers()["x-amz-bucket-region"], "eu-west-1");
+        assert!(!response.headers().contains_key(CONTENT_TYPE));
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert!(body.is_empty());
+        assert_eq!(bare_response(403, &[]).status(), StatusCode::FORBIDDEN);
     }
 
     #[tokio::test]
