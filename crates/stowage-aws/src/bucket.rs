@@ -3,16 +3,20 @@
 //!
 //! Also its default encryption: SSE-KMS with a key and S3 Bucket Keys, or S3's own default.
 //!
-//! A read makes one `HeadBucket`, then reads the six configurations at the same time.
+//! A read makes one `HeadBucket`, then reads the six configurations at the same time. Writes go
+//! one at a time: S3 refuses concurrent configuration writes on one bucket.
 
 use std::collections::BTreeMap;
 
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::head_bucket::HeadBucketError;
 use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
     ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, ObjectOwnership, OwnershipControls,
     OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
     ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging, VersioningConfiguration,
 };
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use serde_json::{Value, json};
 use stowage_provider::{
     Applied, Attributes, AttributesExt, CreateRequest, DeleteRequest, ErrorKind, Observed, ProviderError, ReadRequest,
@@ -20,6 +24,7 @@ use stowage_provider::{
 };
 
 use crate::errors::{build_error, classify};
+use crate::waiting::{Awaited, bucket_not_yet_settled};
 use crate::{AwsProvider, absent_if_not_found};
 
 const S3: &str = "s3";
@@ -30,20 +35,10 @@ pub(crate) async fn read(aws: &AwsProvider, request: ReadRequest<'_>) -> Result<
 
     let head = match s3.head_bucket().bucket(name).send().await {
         Ok(head) => head,
-        Err(error) => {
-            let error = classify(S3, "HeadBucket", error);
-            return match error.kind {
-                ErrorKind::NotFound => Ok(None),
-                ErrorKind::Unauthorized => Err(error.with_hint(format!(
-                    "bucket names are global: `{name}` may belong to another AWS account; \
-                     otherwise the operator's credentials lack `s3:ListBucket` on it"
-                ))),
-                _ => Err(error),
-            };
-        }
+        Err(error) => return head_failed(aws, name, error),
     };
     let region = match head.bucket_region() {
-        Some(region) => region.to_owned(),
+        Some(constraint) => region_of(constraint),
         None => location(aws, name).await?,
     };
 
@@ -153,15 +148,64 @@ pub(crate) async fn encryption(aws: &AwsProvider, name: &str) -> Result<Encrypti
     })
 }
 
+/// What a failed `HeadBucket` means. S3 answers a `HEAD` without a body, so the status and the
+/// `x-amz-bucket-region` header are all there is: a bucket that lives in another region answers
+/// `301` (or `400`) naming it; a name another AWS account holds answers `403`.
+fn head_failed(
+    aws: &AwsProvider,
+    name: &str,
+    error: SdkError<HeadBucketError, HttpResponse>,
+) -> Result<Option<Observed>, ProviderError> {
+    let elsewhere = error
+        .raw_response()
+        .and_then(|response| response.headers().get("x-amz-bucket-region"))
+        .map(region_of)
+        .filter(|region| region != aws.region());
+    let error = classify(S3, "HeadBucket", error);
+    if let Some(region) = elsewhere {
+        let spec_region = aws.region();
+        return Err(ProviderError {
+            kind: ErrorKind::Conflict,
+            message: format!("bucket `{name}` exists in `{region}`, the spec says `{spec_region}`"),
+            hint: Some(format!(
+                "if it is this environment's bucket, set `[aws] region = \"{region}\"`; \
+                 otherwise choose another `[bucket] name` (bucket names are global)"
+            )),
+            ..error
+        });
+    }
+    match error.kind {
+        ErrorKind::NotFound => Ok(None),
+        ErrorKind::Unauthorized => Err(ProviderError {
+            message: format!(
+                "the bucket name `{name}` is taken by another AWS account (or these credentials may not read it)"
+            ),
+            hint: Some(
+                "bucket names are global: choose another `[bucket] name`; if the bucket is yours, allow these \
+                 credentials `s3:ListBucket` on it"
+                    .to_owned(),
+            ),
+            ..error
+        }),
+        _ => Err(error),
+    }
+}
+
 async fn location(aws: &AwsProvider, name: &str) -> Result<String, ProviderError> {
     let output = aws.s3().get_bucket_location().bucket(name).send().await;
     let output = output.map_err(|error| classify(S3, "GetBucketLocation", error))?;
-    // An empty location constraint is us-east-1, for historical reasons.
-    Ok(output
-        .location_constraint()
-        .map(|constraint| constraint.as_str().to_owned())
-        .filter(|region| !region.is_empty())
-        .unwrap_or_else(|| "us-east-1".to_owned()))
+    Ok(region_of(output.location_constraint().map_or("", BucketLocationConstraint::as_str)))
+}
+
+/// The region of a bucket's location constraint. Two are spelled for historical reasons: none
+/// (empty) is `us-east-1`, and the legacy `EU` is `eu-west-1`.
+fn region_of(constraint: &str) -> String {
+    match constraint.trim() {
+        "" => "us-east-1",
+        "EU" => "eu-west-1",
+        region => region,
+    }
+    .to_owned()
 }
 
 /// Stowage's rules have the shape `{prefix, expire_after_days}`; anything else found in the
@@ -222,7 +266,9 @@ pub(crate) async fn update(aws: &AwsProvider, request: UpdateRequest<'_>) -> Res
     Ok(Applied { id: request.id.to_owned(), attributes: request.after.clone() })
 }
 
-/// Apply the changed configurations, at the same time: they are independent sub-resources.
+/// Apply the changed configurations one at a time, in a fixed order: S3 refuses concurrent
+/// configuration writes on one bucket with `409 OperationAborted`. The bucket is locked down
+/// (ownership, public access, encryption) before the rest.
 async fn configure(
     aws: &AwsProvider,
     name: &str,
@@ -233,118 +279,9 @@ async fn configure(
     let s3 = aws.s3();
     let wants = |attribute: &str| changed.iter().any(|name| name == attribute);
 
-    let public_access = async {
-        if !wants("block_public_access") {
-            return Ok(());
-        }
-        if attributes.bool("block_public_access").unwrap_or(true) {
-            let block = PublicAccessBlockConfiguration::builder()
-                .block_public_acls(true)
-                .ignore_public_acls(true)
-                .block_public_policy(true)
-                .restrict_public_buckets(true)
-                .build();
-            s3.put_public_access_block()
-                .bucket(name)
-                .public_access_block_configuration(block)
-                .send()
-                .await
-                .map_err(|error| classify(S3, "PutPublicAccessBlock", error))?;
-        } else if !fresh {
-            s3.delete_public_access_block()
-                .bucket(name)
-                .send()
-                .await
-                .map_err(|error| classify(S3, "DeletePublicAccessBlock", error))?;
-        }
-        Ok::<_, ProviderError>(())
-    };
-
-    let versioning = async {
-        if !wants("versioning") {
-            return Ok(());
-        }
-        let enabled = attributes.bool("versioning").unwrap_or(false);
-        // A bucket that never had versioning needs no call to keep it off.
-        if !enabled && fresh {
-            return Ok(());
-        }
-        let status = if enabled { BucketVersioningStatus::Enabled } else { BucketVersioningStatus::Suspended };
-        s3.put_bucket_versioning()
-            .bucket(name)
-            .versioning_configuration(VersioningConfiguration::builder().status(status).build())
-            .send()
-            .await
-            .map_err(|error| classify(S3, "PutBucketVersioning", error))?;
-        Ok::<_, ProviderError>(())
-    };
-
-    let lifecycle = async {
-        if !wants("lifecycle") {
-            return Ok(());
-        }
-        let rules = lifecycle_rules(attributes)?;
-        if rules.is_empty() {
-            if !fresh {
-                s3.delete_bucket_lifecycle()
-                    .bucket(name)
-                    .send()
-                    .await
-                    .map_err(|error| classify(S3, "DeleteBucketLifecycle", error))?;
-            }
-            return Ok(());
-        }
-        let configuration = BucketLifecycleConfiguration::builder()
-            .set_rules(Some(rules))
-            .build()
-            .map_err(|error| build_error(S3, "PutBucketLifecycleConfiguration", error))?;
-        s3.put_bucket_lifecycle_configuration()
-            .bucket(name)
-            .lifecycle_configuration(configuration)
-            .send()
-            .await
-            .map_err(|error| classify(S3, "PutBucketLifecycleConfiguration", error))?;
-        Ok::<_, ProviderError>(())
-    };
-
-    let tags = async {
-        if !wants("tags") {
-            return Ok(());
-        }
-        let tags = string_map(attributes.get("tags"));
-        if tags.is_empty() {
-            if !fresh {
-                s3.delete_bucket_tagging()
-                    .bucket(name)
-                    .send()
-                    .await
-                    .map_err(|error| classify(S3, "DeleteBucketTagging", error))?;
-            }
-            return Ok(());
-        }
-        let tag_set = tags
-            .iter()
-            .map(|(key, value)| Tag::builder().key(key).value(value).build())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|error| build_error(S3, "PutBucketTagging", error))?;
-        let tagging = Tagging::builder()
-            .set_tag_set(Some(tag_set))
-            .build()
-            .map_err(|error| build_error(S3, "PutBucketTagging", error))?;
-        s3.put_bucket_tagging()
-            .bucket(name)
-            .tagging(tagging)
-            .send()
-            .await
-            .map_err(|error| classify(S3, "PutBucketTagging", error))?;
-        Ok::<_, ProviderError>(())
-    };
-
-    let ownership = async {
-        if !wants("object_ownership") {
-            return Ok(());
-        }
-        let Some(ownership) = attributes.str("object_ownership") else { return Ok(()) };
+    if wants("object_ownership")
+        && let Some(ownership) = attributes.str("object_ownership")
+    {
         let rule = OwnershipControlsRule::builder()
             .object_ownership(ObjectOwnership::from(ownership))
             .build()
@@ -353,54 +290,126 @@ async fn configure(
             .rules(rule)
             .build()
             .map_err(|error| build_error(S3, "PutBucketOwnershipControls", error))?;
-        s3.put_bucket_ownership_controls()
-            .bucket(name)
-            .ownership_controls(controls)
-            .send()
-            .await
-            .map_err(|error| classify(S3, "PutBucketOwnershipControls", error))?;
-        Ok::<_, ProviderError>(())
-    };
+        let request = s3.put_bucket_ownership_controls().bucket(name).ownership_controls(controls);
+        configuration_write(aws, "PutBucketOwnershipControls", fresh, || request.clone().send()).await?;
+    }
 
-    let encryption = async {
-        if !wants("sse_kms_key") && !wants("bucket_key_enabled") {
-            return Ok(());
-        }
-        let Some(key) = attributes.str("sse_kms_key") else {
-            // Back to S3's own default (SSE-S3 on AWS); a new bucket has it already.
-            if !fresh {
-                s3.delete_bucket_encryption()
-                    .bucket(name)
-                    .send()
-                    .await
-                    .map_err(|error| classify(S3, "DeleteBucketEncryption", error))?;
+    if wants("block_public_access") {
+        if attributes.bool("block_public_access").unwrap_or(true) {
+            let block = PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .ignore_public_acls(true)
+                .block_public_policy(true)
+                .restrict_public_buckets(true)
+                .build();
+            let request = s3.put_public_access_block().bucket(name).public_access_block_configuration(block);
+            configuration_write(aws, "PutPublicAccessBlock", fresh, || request.clone().send()).await?;
+        } else {
+            // A new bucket has one too: AWS blocks public access on every new bucket (since
+            // April 2023). Deleting a block already gone is done.
+            let request = s3.delete_public_access_block().bucket(name);
+            match configuration_write(aws, "DeletePublicAccessBlock", fresh, || request.clone().send()).await {
+                Err(error) if error.code.as_deref() != Some("NoSuchPublicAccessBlockConfiguration") => {
+                    return Err(error);
+                }
+                _ => {}
             }
-            return Ok(());
-        };
-        let default = ServerSideEncryptionByDefault::builder()
-            .sse_algorithm(ServerSideEncryption::AwsKms)
-            .kms_master_key_id(key)
-            .build()
-            .map_err(|error| build_error(S3, "PutBucketEncryption", error))?;
-        let rule = ServerSideEncryptionRule::builder()
-            .apply_server_side_encryption_by_default(default)
-            .bucket_key_enabled(attributes.bool("bucket_key_enabled").unwrap_or(true))
-            .build();
-        let configuration = ServerSideEncryptionConfiguration::builder()
-            .rules(rule)
-            .build()
-            .map_err(|error| build_error(S3, "PutBucketEncryption", error))?;
-        s3.put_bucket_encryption()
-            .bucket(name)
-            .server_side_encryption_configuration(configuration)
-            .send()
-            .await
-            .map_err(|error| classify(S3, "PutBucketEncryption", error))?;
-        Ok::<_, ProviderError>(())
-    };
+        }
+    }
 
-    tokio::try_join!(public_access, versioning, lifecycle, tags, ownership, encryption)?;
+    if wants("sse_kms_key") || wants("bucket_key_enabled") {
+        if let Some(key) = attributes.str("sse_kms_key") {
+            let default = ServerSideEncryptionByDefault::builder()
+                .sse_algorithm(ServerSideEncryption::AwsKms)
+                .kms_master_key_id(key)
+                .build()
+                .map_err(|error| build_error(S3, "PutBucketEncryption", error))?;
+            let rule = ServerSideEncryptionRule::builder()
+                .apply_server_side_encryption_by_default(default)
+                .bucket_key_enabled(attributes.bool("bucket_key_enabled").unwrap_or(true))
+                .build();
+            let configuration = ServerSideEncryptionConfiguration::builder()
+                .rules(rule)
+                .build()
+                .map_err(|error| build_error(S3, "PutBucketEncryption", error))?;
+            let request = s3.put_bucket_encryption().bucket(name).server_side_encryption_configuration(configuration);
+            configuration_write(aws, "PutBucketEncryption", fresh, || request.clone().send()).await?;
+        } else if !fresh {
+            // Back to S3's own default (SSE-S3 on AWS); a new bucket has it already.
+            let request = s3.delete_bucket_encryption().bucket(name);
+            configuration_write(aws, "DeleteBucketEncryption", fresh, || request.clone().send()).await?;
+        }
+    }
+
+    if wants("versioning") {
+        let enabled = attributes.bool("versioning").unwrap_or(false);
+        // A bucket that never had versioning needs no call to keep it off.
+        if enabled || !fresh {
+            let status = if enabled { BucketVersioningStatus::Enabled } else { BucketVersioningStatus::Suspended };
+            let request = s3
+                .put_bucket_versioning()
+                .bucket(name)
+                .versioning_configuration(VersioningConfiguration::builder().status(status).build());
+            configuration_write(aws, "PutBucketVersioning", fresh, || request.clone().send()).await?;
+        }
+    }
+
+    if wants("lifecycle") {
+        let rules = lifecycle_rules(attributes)?;
+        if !rules.is_empty() {
+            let configuration = BucketLifecycleConfiguration::builder()
+                .set_rules(Some(rules))
+                .build()
+                .map_err(|error| build_error(S3, "PutBucketLifecycleConfiguration", error))?;
+            let request = s3.put_bucket_lifecycle_configuration().bucket(name).lifecycle_configuration(configuration);
+            configuration_write(aws, "PutBucketLifecycleConfiguration", fresh, || request.clone().send()).await?;
+        } else if !fresh {
+            let request = s3.delete_bucket_lifecycle().bucket(name);
+            configuration_write(aws, "DeleteBucketLifecycle", fresh, || request.clone().send()).await?;
+        }
+    }
+
+    if wants("tags") {
+        let tags = string_map(attributes.get("tags"));
+        if !tags.is_empty() {
+            let tag_set = tags
+                .iter()
+                .map(|(key, value)| Tag::builder().key(key).value(value).build())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|error| build_error(S3, "PutBucketTagging", error))?;
+            let tagging = Tagging::builder()
+                .set_tag_set(Some(tag_set))
+                .build()
+                .map_err(|error| build_error(S3, "PutBucketTagging", error))?;
+            let request = s3.put_bucket_tagging().bucket(name).tagging(tagging);
+            configuration_write(aws, "PutBucketTagging", fresh, || request.clone().send()).await?;
+        } else if !fresh {
+            let request = s3.delete_bucket_tagging().bucket(name);
+            configuration_write(aws, "DeleteBucketTagging", fresh, || request.clone().send()).await?;
+        }
+    }
     Ok(())
+}
+
+/// Sends one configuration write (`send` builds the request afresh for every attempt), retrying
+/// what S3 refuses only for now (see [`bucket_not_yet_settled`]) within the provider's patience.
+/// Every configuration write goes through here.
+async fn configuration_write<T, E, Sent>(
+    aws: &AwsProvider,
+    operation: &'static str,
+    fresh: bool,
+    send: impl Fn() -> Sent,
+) -> Result<T, ProviderError>
+where
+    Sent: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let settled = |error: &ProviderError| bucket_not_yet_settled(error, fresh);
+    aws.waiting()
+        .retry(Awaited::BucketSettled, settled, || async {
+            send().await.map_err(|error| classify(S3, operation, error))
+        })
+        .await
 }
 
 fn lifecycle_rules(attributes: &Attributes) -> Result<Vec<LifecycleRule>, ProviderError> {
@@ -448,4 +457,18 @@ fn string_map(value: Option<&Value>) -> BTreeMap<String, String> {
             object.iter().map(|(key, value)| (key.clone(), value.as_str().unwrap_or_default().to_owned())).collect()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_location_constraints_name_their_regions() {
+        assert_eq!(region_of(BucketLocationConstraint::Eu.as_str()), "eu-west-1");
+        assert_eq!(region_of("EU"), "eu-west-1");
+        assert_eq!(region_of(""), "us-east-1");
+        assert_eq!(region_of("eu-west-1"), "eu-west-1");
+        assert_eq!(region_of("us-east-2"), "us-east-2");
+    }
 }

@@ -16,7 +16,7 @@ use stowage_provider::{
 use tracing::warn;
 
 use crate::errors::{build_error, classify};
-use crate::propagation::{Awaited, principal_not_yet_seen};
+use crate::waiting::{Awaited, principal_not_yet_seen};
 use crate::{AwsProvider, absent_if_not_found};
 
 const KMS: &str = "kms";
@@ -116,7 +116,7 @@ pub(crate) async fn create(aws: &AwsProvider, request: CreateRequest<'_>) -> Res
         create = create.policy(policy.to_string());
     }
     let output = aws
-        .propagation()
+        .waiting()
         .retry(Awaited::UserToKms, principal_not_yet_seen, || {
             let create = create.clone();
             async move { create.send().await.map_err(|error| classify(KMS, "CreateKey", error)) }
@@ -177,7 +177,7 @@ pub(crate) async fn update(aws: &AwsProvider, request: UpdateRequest<'_>) -> Res
         && let Some(policy) = after.get("policy").filter(|policy| !policy.is_null())
     {
         let put = kms.put_key_policy().key_id(key_id).policy_name(POLICY_NAME).policy(policy.to_string());
-        aws.propagation()
+        aws.waiting()
             .retry(Awaited::UserToKms, principal_not_yet_seen, || {
                 let put = put.clone();
                 async move { put.send().await.map_err(|error| classify(KMS, "PutKeyPolicy", error)) }

@@ -15,9 +15,9 @@ pub mod inspect;
 mod kms;
 mod leftovers;
 mod moto_compat;
-mod propagation;
 mod user;
 mod user_policy;
+mod waiting;
 mod write_test;
 
 use std::time::Duration;
@@ -33,9 +33,9 @@ use stowage_provider::{
 
 pub use calls::CallCounter;
 pub use credentials::AwsCredentialsError;
-pub use propagation::{REAL_AWS_WINDOW, WaitNotifier};
+pub use waiting::{REAL_AWS_WINDOW, WaitNotifier};
 
-use propagation::Propagation;
+use waiting::Waiting;
 
 /// How to reach AWS.
 #[derive(Debug, Clone, Default)]
@@ -65,7 +65,7 @@ pub struct AwsProvider {
     kms: aws_sdk_kms::Client,
     region: String,
     path_style: bool,
-    propagation: Propagation,
+    waiting: Waiting,
     calls: CallCounter,
 }
 
@@ -94,9 +94,9 @@ impl AwsProvider {
         let config = loader.load().await;
         let mut provider = Self::from_config(&config, settings.region.clone());
         if let Some(window) = settings.propagation_window {
-            provider.propagation.window = window;
+            provider.waiting.propagation.window = window;
         }
-        provider.propagation.notifier = settings.on_wait.clone();
+        provider.waiting.notifier = settings.on_wait.clone();
         provider
     }
 
@@ -116,9 +116,8 @@ impl AwsProvider {
         let kms = aws_sdk_kms::Client::from_conf(
             aws_sdk_kms::config::Builder::from(config).interceptor(calls.clone()).build(),
         );
-        let window = if path_style { Duration::ZERO } else { REAL_AWS_WINDOW };
-        let propagation = Propagation { window, notifier: None };
-        Self { config: config.clone(), s3, iam, kms, region, path_style, propagation, calls }
+        let waiting = Waiting::new(path_style);
+        Self { config: config.clone(), s3, iam, kms, region, path_style, waiting, calls }
     }
 
     /// The calls made so far, by `service:Operation`.
@@ -138,10 +137,11 @@ impl AwsProvider {
         self.path_style
     }
 
-    /// How long, and with whom told, to retry what fails only because IAM or KMS has not
-    /// propagated a change yet: the write test with a new key, a key policy naming a new user.
-    pub(crate) fn propagation(&self) -> &Propagation {
-        &self.propagation
+    /// How long, and with whom told, to retry what fails only because AWS has not caught up
+    /// yet: the write test with a new key, a key policy naming a new user, a new bucket's
+    /// configuration writes.
+    pub(crate) fn waiting(&self) -> &Waiting {
+        &self.waiting
     }
 
     pub(crate) fn s3(&self) -> &aws_sdk_s3::Client {

@@ -11,7 +11,7 @@ use stowage_provider::{ErrorKind, ProviderError, Secret};
 use crate::AwsProvider;
 use crate::errors::classify;
 use crate::kms::same_key;
-use crate::propagation::{Awaited, new_key_not_yet_seen};
+use crate::waiting::{Awaited, new_key_not_yet_seen};
 
 /// Where the test writes: from the access key's `write_test` attribute.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +45,7 @@ const BODY: &str = "stowage checked that Twilio's uploader can write here. This 
 
 /// Run the test. New IAM keys take a moment to work on AWS, so the errors a key not yet
 /// propagated causes are retried within the provider's propagation window (see
-/// [`crate::propagation`]); anything else fails at once.
+/// [`crate::waiting`]); anything else fails at once.
 pub(crate) async fn run(
     aws: &AwsProvider,
     target: &WriteTarget,
@@ -65,7 +65,7 @@ pub(crate) async fn run(
     for prefix in &target.prefixes {
         let key = test_object_key(prefix, access_key_id);
         let written = aws
-            .propagation()
+            .waiting()
             .retry(Awaited::NewAccessKey, new_key_not_yet_seen, || async {
                 let put = uploader
                     .put_object()

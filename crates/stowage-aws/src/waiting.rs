@@ -1,13 +1,20 @@
-//! Waiting for IAM and KMS to propagate a change.
+//! Waiting for AWS to catch up with a change: the one retry loop of the provider.
 //!
-//! IAM is eventually consistent: a new access key can be refused by S3 for seconds after
-//! `CreateAccessKey` answered, a new user's policy takes as long to apply, and a KMS key policy
-//! naming a user created moments ago is refused as "invalid principals" until KMS sees the
-//! user. AWS's KMS documentation says new principals "might not be immediately visible" and
-//! that callers may "need to enforce a delay"; Terraform's AWS provider waits up to two minutes
-//! for the same thing (`PropagationTimeout` in its KMS package). So stowage retries exactly the
-//! errors that waiting can fix, with backoff, for up to [`REAL_AWS_WINDOW`], saying on stderr
-//! what it waits for; anything else fails at once. See docs/real-services.md.
+//! **Propagation.** IAM is eventually consistent: a new access key can be refused by S3 for
+//! seconds after `CreateAccessKey` answered, a new user's policy takes as long to apply, and a
+//! KMS key policy naming a user created moments ago is refused as "invalid principals" until KMS
+//! sees the user. AWS's KMS documentation says new principals "might not be immediately visible"
+//! and that callers may "need to enforce a delay"; Terraform's AWS provider waits up to two
+//! minutes for the same thing (`PropagationTimeout` in its KMS package). So stowage waits up to
+//! [`REAL_AWS_WINDOW`] for these.
+//!
+//! **Settling.** S3 refuses concurrent configuration writes on one bucket with `409
+//! OperationAborted`, and a bucket just created can briefly answer `NoSuchBucket`: both pass
+//! within seconds.
+//!
+//! Either way only the errors that waiting can fix are retried, with backoff, and each wait is
+//! told to the [`WaitNotifier`] (a stderr line at the CLI); anything else fails at once. See
+//! docs/real-services.md.
 
 use std::fmt;
 use std::sync::Arc;
@@ -16,25 +23,26 @@ use std::time::Duration;
 use stowage_provider::ProviderError;
 use tokio::time::Instant;
 
-/// How long to wait for a change to reach every AWS endpoint.
+/// How long to wait for IAM and KMS to propagate a change on AWS.
 pub const REAL_AWS_WINDOW: Duration = Duration::from_secs(120);
-const FIRST_PAUSE: Duration = Duration::from_millis(500);
-const LONGEST_PAUSE: Duration = Duration::from_secs(8);
 
-/// What stowage waits for AWS to propagate.
+/// What stowage waits for AWS to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Awaited {
     /// A new access key and its user's policy, as S3 sees them (the write test).
     NewAccessKey,
     /// A new IAM user, as KMS sees it (a key policy naming the uploader).
     UserToKms,
+    /// A bucket's configuration writes, one at a time, right after it was created.
+    BucketSettled,
 }
 
 impl Awaited {
     fn describe(self) -> &'static str {
         match self {
-            Awaited::NewAccessKey => "the new access key",
-            Awaited::UserToKms => "the new IAM user to KMS",
+            Awaited::NewAccessKey => "AWS to propagate the new access key",
+            Awaited::UserToKms => "AWS to propagate the new IAM user to KMS",
+            Awaited::BucketSettled => "S3 to settle the bucket's configuration",
         }
     }
 }
@@ -55,17 +63,59 @@ impl fmt::Debug for WaitNotifier {
     }
 }
 
-/// How long to wait, and whom to tell.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Propagation {
+/// How long to keep trying, and how to space the tries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Patience {
     pub window: Duration,
+    pub first_pause: Duration,
+    pub longest_pause: Duration,
+}
+
+impl Patience {
+    /// IAM and KMS propagation on AWS.
+    pub(crate) const PROPAGATION: Patience = Patience {
+        window: REAL_AWS_WINDOW,
+        first_pause: Duration::from_millis(500),
+        longest_pause: Duration::from_secs(8),
+    };
+    /// A bucket's configuration settling on AWS.
+    pub(crate) const SETTLING: Patience = Patience {
+        window: Duration::from_secs(30),
+        first_pause: Duration::from_millis(200),
+        longest_pause: Duration::from_secs(4),
+    };
+    /// Against a local emulator, which refuses only when a test makes it: as many tries, quickly.
+    pub(crate) const LOCAL_SETTLING: Patience = Patience {
+        window: Duration::from_secs(2),
+        first_pause: Duration::from_millis(10),
+        longest_pause: Duration::from_millis(200),
+    };
+}
+
+/// The provider's patience for each kind of wait, and whom to tell.
+#[derive(Debug, Clone)]
+pub(crate) struct Waiting {
+    pub propagation: Patience,
+    pub settling: Patience,
     pub notifier: Option<WaitNotifier>,
 }
 
-impl Propagation {
-    /// Retry `attempt` while it fails with an error `waiting_can_fix`, backing off from half a
-    /// second to eight, until the window has passed; then the last error, saying how long
-    /// stowage waited.
+impl Waiting {
+    /// For AWS, or (`local`) for an emulator on a loopback endpoint, which propagates at once.
+    pub(crate) fn new(local: bool) -> Self {
+        if local {
+            Self {
+                propagation: Patience { window: Duration::ZERO, ..Patience::PROPAGATION },
+                settling: Patience::LOCAL_SETTLING,
+                notifier: None,
+            }
+        } else {
+            Self { propagation: Patience::PROPAGATION, settling: Patience::SETTLING, notifier: None }
+        }
+    }
+
+    /// Retry `attempt` while it fails with an error `waiting_can_fix`, backing off, until the
+    /// patience for `awaited` runs out; then the last error, saying how long stowage waited.
     pub(crate) async fn retry<T, Attempt, Sent>(
         &self,
         awaited: Awaited,
@@ -76,9 +126,13 @@ impl Propagation {
         Attempt: FnMut() -> Sent,
         Sent: Future<Output = Result<T, ProviderError>>,
     {
+        let patience = match awaited {
+            Awaited::NewAccessKey | Awaited::UserToKms => self.propagation,
+            Awaited::BucketSettled => self.settling,
+        };
         let started = Instant::now();
-        let deadline = started + self.window;
-        let mut pause = FIRST_PAUSE;
+        let deadline = started + patience.window;
+        let mut pause = patience.first_pause;
         loop {
             let error = match attempt().await {
                 Err(error) if waiting_can_fix(&error) => error,
@@ -91,7 +145,7 @@ impl Propagation {
                 } else {
                     ProviderError {
                         message: format!(
-                            "{} (still failing after waiting {} s for AWS to propagate {})",
+                            "{} (still failing after waiting {} s for {})",
                             error.message,
                             waited.as_secs(),
                             awaited.describe()
@@ -100,13 +154,13 @@ impl Propagation {
                     }
                 });
             }
-            let line = format!("waiting for AWS to propagate {}, {} s", awaited.describe(), waited.as_secs());
+            let line = format!("waiting for {}, {} s", awaited.describe(), waited.as_secs());
             tracing::debug!(%error, ?pause, "{line}");
             if let Some(notifier) = &self.notifier {
                 (notifier.0)(&line);
             }
             tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(LONGEST_PAUSE);
+            pause = (pause * 2).min(patience.longest_pause);
         }
     }
 }
@@ -128,6 +182,17 @@ pub(crate) fn new_key_not_yet_seen(error: &ProviderError) -> bool {
 /// KMS refuses a key policy naming a principal it does not see yet as malformed.
 pub(crate) fn principal_not_yet_seen(error: &ProviderError) -> bool {
     error.code.as_deref() == Some("MalformedPolicyDocumentException")
+}
+
+/// S3 refuses a configuration write while another is in progress on the bucket
+/// (`OperationAborted`), and a bucket just created (`fresh`) may not be visible yet
+/// (`NoSuchBucket`); an existing bucket that answers `NoSuchBucket` is gone.
+pub(crate) fn bucket_not_yet_settled(error: &ProviderError, fresh: bool) -> bool {
+    match error.code.as_deref() {
+        Some("OperationAborted") => true,
+        Some("NoSuchBucket") => fresh,
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -167,6 +232,10 @@ mod tests {
         assert!(!new_key_not_yet_seen(&ProviderError::new(ErrorKind::Unavailable, "s3", "PutObject", "timed out")));
         assert!(principal_not_yet_seen(&error("MalformedPolicyDocumentException")));
         assert!(!principal_not_yet_seen(&error("AccessDeniedException")));
+        assert!(bucket_not_yet_settled(&error("OperationAborted"), false));
+        assert!(bucket_not_yet_settled(&error("NoSuchBucket"), true));
+        assert!(!bucket_not_yet_settled(&error("NoSuchBucket"), false));
+        assert!(!bucket_not_yet_settled(&error("AccessDenied"), true));
     }
 
     /// Fails with `codes` in turn, then succeeds.
@@ -185,19 +254,22 @@ mod tests {
         (remaining, attempt)
     }
 
-    fn recording(window: Duration) -> (Propagation, Arc<Mutex<Vec<String>>>) {
+    fn recording(window: Duration) -> (Waiting, Arc<Mutex<Vec<String>>>) {
         let lines = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&lines);
         let notifier = WaitNotifier::new(move |line| sink.lock().unwrap().push(line.to_owned()));
-        (Propagation { window, notifier: Some(notifier) }, lines)
+        let mut waiting = Waiting::new(false);
+        waiting.propagation.window = window;
+        waiting.notifier = Some(notifier);
+        (waiting, lines)
     }
 
     #[tokio::test(start_paused = true)]
     async fn retries_with_backoff_and_says_what_it_waits_for() {
-        let (propagation, lines) = recording(REAL_AWS_WINDOW);
+        let (waiting, lines) = recording(REAL_AWS_WINDOW);
         let (_, attempt) = attempts(&["InvalidAccessKeyId"; 6]);
         let started = Instant::now();
-        let result = propagation.retry(Awaited::NewAccessKey, new_key_not_yet_seen, attempt).await;
+        let result = waiting.retry(Awaited::NewAccessKey, new_key_not_yet_seen, attempt).await;
         assert_eq!(result.unwrap(), 7);
         // 0.5 + 1 + 2 + 4 + 8 + 8 seconds of backoff.
         assert_eq!(started.elapsed(), Duration::from_millis(23_500));
@@ -209,10 +281,10 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn what_waiting_cannot_fix_fails_at_once() {
-        let (propagation, lines) = recording(REAL_AWS_WINDOW);
+        let (waiting, lines) = recording(REAL_AWS_WINDOW);
         let (remaining, attempt) = attempts(&["KMS.DisabledException", "AccessDenied"]);
         let started = Instant::now();
-        let result = propagation.retry(Awaited::NewAccessKey, new_key_not_yet_seen, attempt).await;
+        let result = waiting.retry(Awaited::NewAccessKey, new_key_not_yet_seen, attempt).await;
         assert_eq!(result.unwrap_err().code.as_deref(), Some("KMS.DisabledException"));
         assert_eq!(started.elapsed(), Duration::ZERO);
         assert!(lines.lock().unwrap().is_empty());
@@ -221,12 +293,12 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn gives_up_when_the_window_has_passed_and_says_how_long_it_waited() {
-        let (propagation, lines) = recording(REAL_AWS_WINDOW);
+        let (waiting, lines) = recording(REAL_AWS_WINDOW);
         let (_, attempt) = attempts(&["AccessDenied"; 100]);
         let started = Instant::now();
-        let error = propagation.retry(Awaited::NewAccessKey, new_key_not_yet_seen, attempt).await.unwrap_err();
+        let error = waiting.retry(Awaited::NewAccessKey, new_key_not_yet_seen, attempt).await.unwrap_err();
         assert!(started.elapsed() <= REAL_AWS_WINDOW, "{:?}", started.elapsed());
-        assert!(started.elapsed() >= REAL_AWS_WINDOW - LONGEST_PAUSE, "{:?}", started.elapsed());
+        assert!(started.elapsed() >= REAL_AWS_WINDOW - Patience::PROPAGATION.longest_pause, "{:?}", started.elapsed());
         assert_eq!(error.code.as_deref(), Some("AccessDenied"));
         insta::assert_snapshot!(error.message, @"refused (still failing after waiting 119 s for AWS to propagate the new access key)");
         // 0.5, 1, 2 and 4 seconds, then 14 pauses of 8: 119.5 s.
@@ -235,9 +307,9 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn without_a_window_the_first_error_is_the_answer() {
-        let (propagation, lines) = recording(Duration::ZERO);
+        let (waiting, lines) = recording(Duration::ZERO);
         let (_, attempt) = attempts(&["InvalidAccessKeyId"]);
-        let error = propagation.retry(Awaited::NewAccessKey, new_key_not_yet_seen, attempt).await.unwrap_err();
+        let error = waiting.retry(Awaited::NewAccessKey, new_key_not_yet_seen, attempt).await.unwrap_err();
         assert_eq!(error.message, "refused");
         assert!(lines.lock().unwrap().is_empty());
     }
