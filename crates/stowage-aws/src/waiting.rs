@@ -238,11 +238,12 @@ mod tests {
         assert!(!bucket_not_yet_settled(&error("AccessDenied"), true));
     }
 
+    /// The codes an attempt has yet to fail with, in reverse order.
+    type Remaining = Arc<Mutex<Vec<String>>>;
+
     /// Fails with `codes` in turn, then succeeds.
-    fn attempts(
-        codes: &[&str],
-    ) -> (Arc<Mutex<Vec<String>>>, impl FnMut() -> std::future::Ready<Result<u32, ProviderError>>) {
-        let remaining = Arc::new(Mutex::new(codes.iter().rev().map(|code| (*code).to_owned()).collect::<Vec<_>>()));
+    fn attempts(codes: &[&str]) -> (Remaining, impl FnMut() -> std::future::Ready<Result<u32, ProviderError>>) {
+        let remaining: Remaining = Arc::new(Mutex::new(codes.iter().rev().map(|code| (*code).to_owned()).collect()));
         let calls = Arc::clone(&remaining);
         let attempt = move || {
             let next = calls.lock().unwrap().pop();
