@@ -571,7 +571,7 @@ proptest! {
     #[test]
     fn applying_a_plan_converges(
         versioning in any::<bool>(),
-        tags in proptest::collection::btree_map("[a-z][a-z0-9-]{0,7}", "[a-z0-9 ]{0,8}", 0..4),
+        tags in proptest::collection::btree_map("[a-z][a-z0-9-]{0,7}", "([a-z0-9]([a-z0-9 ]{0,6}[a-z0-9])?)?", 0..4),
         recordings_days in proptest::option::of(1u32..=3650),
         compositions_days in proptest::option::of(1u32..=3650),
     ) {

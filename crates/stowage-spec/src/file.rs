@@ -114,8 +114,9 @@ pub(crate) struct LifecycleRuleEntry {
     /// bucket.
     #[schemars(example = &"recordings/")]
     pub prefix: String,
-    /// Days after which an object is deleted; at least 1.
-    #[schemars(range(min = 1), example = 90)]
+    /// Days after which an object is deleted; at least 1, at most 2147483647 (S3 counts the
+    /// days in a 32-bit signed integer).
+    #[schemars(range(min = 1, max = 2147483647), example = 90)]
     pub expire_after_days: u32,
 }
 

@@ -21,6 +21,8 @@ pub enum TagError {
     ValueTooLong { key: String, length: usize },
     #[error("tag `{key}` contains {characters}, S3 allows letters, digits, spaces and `_.:/=+-@`")]
     Characters { key: String, characters: String },
+    #[error("tag {what} `{text}` starts or ends with a space")]
+    OuterSpace { what: &'static str, text: String },
 }
 
 /// Checks one tag against S3's rules.
@@ -39,6 +41,10 @@ pub fn check_tag(key: &str, value: &str) -> Result<(), TagError> {
     } else if !key.chars().chain(value.chars()).all(allowed) {
         let characters = offending_characters(&format!("{key}{value}"), allowed);
         Err(TagError::Characters { key: key.to_owned(), characters })
+    } else if key.trim() != key {
+        Err(TagError::OuterSpace { what: "key", text: key.to_owned() })
+    } else if value.trim() != value {
+        Err(TagError::OuterSpace { what: "value", text: value.to_owned() })
     } else {
         Ok(())
     }
@@ -48,6 +54,9 @@ impl InvalidValue for TagError {
     fn hint(&self) -> Option<String> {
         match self {
             Self::ReservedKey { key } => Some(format!("did you mean `{}`?", key.trim_start_matches("aws:"))),
+            // Invisible in a spec and in the console; S3's tagging API does not keep them
+            // reliably (moto trims them), so the bucket would never match the spec.
+            Self::OuterSpace { text, .. } => Some(format!("did you mean `{}`?", text.trim())),
             Self::EmptyKey | Self::KeyTooLong { .. } | Self::ValueTooLong { .. } | Self::Characters { .. } => None,
         }
     }
@@ -75,5 +84,9 @@ mod tests {
             matches!(check_tag("team", "a&b"), Err(TagError::Characters { characters, .. }) if characters == "`&`")
         );
         assert_eq!(check_tag("aws:team", "x").expect_err("reserved").hint().as_deref(), Some("did you mean `team`?"));
+        assert_eq!(check_tag("team ", "x"), Err(TagError::OuterSpace { what: "key", text: "team ".to_owned() }));
+        assert_eq!(check_tag("team", " x"), Err(TagError::OuterSpace { what: "value", text: " x".to_owned() }));
+        assert_eq!(check_tag("team", "x ").expect_err("space").hint().as_deref(), Some("did you mean `x`?"));
+        assert_eq!(check_tag("my team", "a b"), Ok(()));
     }
 }
