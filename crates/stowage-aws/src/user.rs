@@ -105,7 +105,20 @@ pub(crate) async fn update(aws: &AwsProvider, request: UpdateRequest<'_>) -> Res
             applied.insert(computed.to_owned(), value.clone());
         }
     }
+    // The ARN holds the path: what refers to it (a KMS key policy) is rendered from this.
+    if changed("path")
+        && let Some(arn) =
+            request.before.str("arn").and_then(|arn| arn_with_path(arn, request.after.str("path")?, name))
+    {
+        applied.insert("arn".to_owned(), json!(arn));
+    }
     Ok(Applied { id: name.to_owned(), attributes: applied })
+}
+
+/// A user's ARN with another path: `arn:P:iam::A:user/OLD/PATH/NAME` to `…:user/NEW/NAME`.
+fn arn_with_path(arn: &str, path: &str, name: &str) -> Option<String> {
+    let (prefix, _) = arn.split_once(":user/")?;
+    Some(format!("{prefix}:user{path}{name}"))
 }
 
 pub(crate) async fn delete(aws: &AwsProvider, request: DeleteRequest<'_>) -> Result<(), ProviderError> {
@@ -143,4 +156,23 @@ fn tags(value: Option<&Value>) -> Result<Vec<Tag>, ProviderError> {
 /// The account id in an ARN (`arn:aws:iam::123456789012:user/...`), if it has one.
 pub(crate) fn account_of(arn: &str) -> Option<&str> {
     arn.split(':').nth(4).filter(|account| !account.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_path_is_a_new_arn() {
+        let arn = "arn:aws:iam::123456789012:user/twilio/uploader";
+        assert_eq!(
+            arn_with_path(arn, "/twilio/video/", "uploader").as_deref(),
+            Some("arn:aws:iam::123456789012:user/twilio/video/uploader")
+        );
+        assert_eq!(
+            arn_with_path("arn:aws-us-gov:iam::123456789012:user/uploader", "/a/", "uploader").as_deref(),
+            Some("arn:aws-us-gov:iam::123456789012:user/a/uploader")
+        );
+        assert_eq!(arn_with_path("not an arn", "/", "uploader"), None);
+    }
 }

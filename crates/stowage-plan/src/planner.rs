@@ -190,12 +190,23 @@ impl Context<'_> {
     }
 
     /// A referenced attribute's value, when it is known now: the resource is not (re)created
-    /// by this plan and was read with that attribute set.
+    /// by this plan, nor updated in what the attribute is made from, and was read with that
+    /// attribute set.
     fn lookup(&self, reference: &Reference) -> Option<Value> {
         let change = self.changes.iter().find(|change| change.address == reference.address);
         let being_created =
             change.is_none_or(|change| matches!(change.action, ActionKind::Create | ActionKind::Replace));
-        if being_created {
+        let derived_from = reference
+            .address
+            .resource_type
+            .schema()
+            .attribute(&reference.attribute)
+            .map_or(&[][..], |attribute| attribute.derived_from);
+        let being_remade = change.is_some_and(|change| {
+            change.action == ActionKind::Update
+                && change.changes.iter().any(|changed| derived_from.contains(&changed.name.as_str()))
+        });
+        if being_created || being_remade {
             return None;
         }
         self.observed
@@ -336,17 +347,31 @@ fn plan_resource(
 
     let mut change = base(action, reason);
     if action == ActionKind::Replace {
-        change.replace_order = Some(
-            match schema.replace_order {
-                ReplaceOrder::CreateBeforeDestroy => ReplaceOrder::CreateBeforeDestroy,
-                ReplaceOrder::DestroyBeforeCreate => ReplaceOrder::DestroyBeforeCreate,
-            }
-            .into(),
-        );
+        let order = if secret_unused(change.reason.as_ref(), found, context.observed) {
+            ReplaceOrder::DestroyBeforeCreate
+        } else {
+            schema.replace_order
+        };
+        change.replace_order = Some(order.into());
     }
     change.changes = attribute_changes;
     change.after = Some(after);
     Ok(Some(change))
+}
+
+/// Whether a replacement is made only for a new secret (the old one never reached Twilio, or
+/// a dependent is made anew and needs one) of an object that nothing observed names: no
+/// credential was made from the key, or the one that was is gone. Such an object is destroyed
+/// before its replacement is created: nothing is lost by removing it first, and a quota may
+/// leave no room for both (IAM allows two access keys per user, and the other may be a deposed
+/// key that Twilio's current credential still uses). One that something names keeps the
+/// schema's order: create before destroy, so Twilio never writes with a deleted key.
+fn secret_unused(reason: Option<&Reason>, found: &Observed, observed: &Observations) -> bool {
+    if !matches!(reason, Some(Reason::Tainted { .. } | Reason::SecretNeededBy { .. })) {
+        return false;
+    }
+    let names_it = |other: &Observed| other.attributes.values().any(|value| value.as_str() == Some(&found.id));
+    !observed.values().flatten().filter(|other| other.id != found.id).any(names_it)
 }
 
 /// Where an attribute stands in its schema, so every render lists attributes in one order.

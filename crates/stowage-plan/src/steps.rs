@@ -99,7 +99,12 @@ pub fn steps(plan: &Plan) -> Result<Vec<Step>, CycleError> {
             }
         }
         for &delete in delete_steps.get(&change.address).into_iter().flatten() {
-            for dependent in dependents.get(&change.address).into_iter().flatten() {
+            let destroy_first = change.replace_order == Some(ReplaceOrderName::DestroyBeforeCreate)
+                && steps[delete].object == change.prior_id;
+            // An object destroyed before its replacement is one nothing uses (the planner
+            // decided so): its dependents are not waited for, they move to the new one.
+            let dependents_of_this = if destroy_first { None } else { dependents.get(&change.address) };
+            for dependent in dependents_of_this.into_iter().flatten() {
                 let dependent_steps =
                     put_steps.get(dependent).into_iter().chain(delete_steps.get(dependent).into_iter().flatten());
                 for &step in dependent_steps {
@@ -109,8 +114,6 @@ pub fn steps(plan: &Plan) -> Result<Vec<Step>, CycleError> {
                 }
             }
             if let Some(&put) = put_steps.get(&change.address) {
-                let destroy_first = change.replace_order == Some(ReplaceOrderName::DestroyBeforeCreate)
-                    && steps[delete].object == change.prior_id;
                 if destroy_first { steps[put].waits_for.push(delete) } else { steps[delete].waits_for.push(put) }
             }
         }

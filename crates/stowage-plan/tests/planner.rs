@@ -228,17 +228,18 @@ fn a_credential_deleted_outside_stowage_needs_a_new_key() {
         ),
         "the credential is made from the new key, not the old one"
     );
-    // The old credential is gone already, so nothing still uses the old key once the new
-    // credential exists: its deletion need not wait for the settings.
+    // The old credential is gone already, so nothing uses the old key: it is deleted before
+    // the new one is made, which IAM's two keys per user may need (a deposed key can hold the
+    // other place).
     let order = step_order(&plan);
     let position =
         |step: &str| order.iter().position(|line| line == step).unwrap_or_else(|| panic!("no step `{step}`"));
     let new_key = position("create aws_iam_access_key.uploader");
     let credential = position("create twilio_aws_credential.main");
+    assert!(position("delete aws_iam_access_key.uploader") < new_key);
     assert!(new_key < credential);
     assert!(credential < position("update twilio_video_recording_settings.main"));
     assert!(credential < position("update twilio_video_composition_settings.main"));
-    assert!(credential < position("delete aws_iam_access_key.uploader"));
     assert_eq!(order.len(), 5);
     assert_converges(&desired, &plan);
     assert_snapshot!(report(&plan));

@@ -40,6 +40,10 @@ pub struct AttributeSchema {
     pub comparison: Comparison,
     /// Set by the service, never by the spec (an ARN, a creation date): shown, never compared.
     pub computed: bool,
+    /// For a computed attribute, the attributes it is made from: an update that changes one of
+    /// them changes it too (an IAM user's ARN holds its path), so what refers to it is known
+    /// only after that update.
+    pub derived_from: &'static [&'static str],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,19 +82,42 @@ impl ResourceSchema {
 }
 
 const fn attr(name: &'static str) -> AttributeSchema {
-    AttributeSchema { name, forces_replacement: false, comparison: Comparison::Exact, computed: false }
+    AttributeSchema {
+        name,
+        forces_replacement: false,
+        comparison: Comparison::Exact,
+        computed: false,
+        derived_from: &[],
+    }
 }
 
 const fn identity(name: &'static str) -> AttributeSchema {
-    AttributeSchema { name, forces_replacement: true, comparison: Comparison::Exact, computed: false }
+    AttributeSchema {
+        name,
+        forces_replacement: true,
+        comparison: Comparison::Exact,
+        computed: false,
+        derived_from: &[],
+    }
 }
 
 const fn computed(name: &'static str) -> AttributeSchema {
-    AttributeSchema { name, forces_replacement: false, comparison: Comparison::Exact, computed: true }
+    AttributeSchema {
+        name,
+        forces_replacement: false,
+        comparison: Comparison::Exact,
+        computed: true,
+        derived_from: &[],
+    }
+}
+
+/// A computed attribute made from others of the same resource.
+const fn computed_from(name: &'static str, derived_from: &'static [&'static str]) -> AttributeSchema {
+    AttributeSchema { name, forces_replacement: false, comparison: Comparison::Exact, computed: true, derived_from }
 }
 
 const fn compared(name: &'static str, comparison: Comparison) -> AttributeSchema {
-    AttributeSchema { name, forces_replacement: false, comparison, computed: false }
+    AttributeSchema { name, forces_replacement: false, comparison, computed: false, derived_from: &[] }
 }
 
 static KMS_KEY: ResourceSchema = ResourceSchema {
@@ -144,7 +171,14 @@ static S3_BUCKET: ResourceSchema = ResourceSchema {
 
 static IAM_USER: ResourceSchema = ResourceSchema {
     resource_type: ResourceType::IamUser,
-    attributes: &[identity("name"), attr("path"), attr("tags"), computed("arn"), computed("account_id")],
+    // `arn:PARTITION:iam::ACCOUNT:user/PATH/NAME`: a new path is a new ARN.
+    attributes: &[
+        identity("name"),
+        attr("path"),
+        attr("tags"),
+        computed_from("arn", &["path"]),
+        computed("account_id"),
+    ],
     replace_order: ReplaceOrder::CreateBeforeDestroy,
     singleton: false,
     adopt_unrecorded: false,
