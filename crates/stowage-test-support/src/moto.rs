@@ -116,6 +116,8 @@ impl Moto {
             .env_remove("INITIAL_NO_AUTH_ACTION_COUNT")
             // So the log is complete when a failed start quotes it.
             .env("PYTHONUNBUFFERED", "1")
+            // Where moto differs from AWS in ways that would mislead the tests, made like AWS.
+            .env("PYTHONPATH", patches_directory())
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_for_stderr)
@@ -375,6 +377,12 @@ impl fmt::Display for LogTail {
         }
         Ok(())
     }
+}
+
+/// The directory of `sitecustomize.py`, which makes moto behave like AWS where it does not
+/// (see that file); Python imports it at start-up from `PYTHONPATH`.
+pub fn patches_directory() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("moto")
 }
 
 /// The `moto_server` tests run: `$STOWAGE_MOTO_SERVER`, else the one `cargo xtask` installs

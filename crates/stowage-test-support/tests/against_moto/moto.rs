@@ -145,3 +145,24 @@ async fn put(
         .await
         .map(drop)
 }
+
+/// AWS keeps a user's tags when its path changes; moto 5.2.1 keyed them by the old ARN and lost
+/// them, until the launcher's `sitecustomize.py` made it keep them.
+#[tokio::test]
+async fn a_users_tags_survive_a_new_path_as_on_aws() {
+    bounded(async {
+        let moto = Moto::start();
+        let iam = moto.iam_client();
+        let tag = aws_sdk_iam::types::Tag::builder().key("managed-by").value("stowage").build().unwrap();
+        iam.create_user().user_name("u").path("/twilio/").tags(tag).send().await.unwrap();
+        iam.update_user().user_name("u").new_path("/twilio/video/").send().await.unwrap();
+
+        let user = iam.get_user().user_name("u").send().await.unwrap();
+        let user = user.user().unwrap();
+        assert_eq!(user.arn(), "arn:aws:iam::123456789012:user/twilio/video/u");
+        let tags: Vec<(String, String)> =
+            user.tags().iter().map(|tag| (tag.key().to_owned(), tag.value().to_owned())).collect();
+        assert_eq!(tags, [("managed-by".to_owned(), "stowage".to_owned())]);
+    })
+    .await;
+}

@@ -1,0 +1,27 @@
+"""Where moto 5.2.1 differs from AWS in a way that would mislead stowage's tests, made like AWS.
+
+Python imports this module at start-up when its directory is on PYTHONPATH; the project's one
+moto launcher (stowage_test_support::Moto) puts it there. Each patch names the AWS behaviour it
+restores; docs/real-services.md lists them.
+"""
+
+try:
+    from moto.iam.models import IAMBackend
+except ImportError:  # not moto's interpreter: nothing to patch
+    IAMBackend = None
+
+if IAMBackend is not None:
+    _update_user = IAMBackend.update_user
+
+    def update_user(self, user_name, new_path=None, new_user_name=None):
+        """AWS keeps a user's tags when UpdateUser gives it a new path or name; moto keys tags
+        by ARN, which holds both, and so lost them."""
+        user = self.users.get(user_name)
+        old_arn = user.arn if user is not None else None
+        tags = self.tagger.list_tags_for_resource(old_arn)["Tags"] if old_arn else []
+        _update_user(self, user_name, new_path=new_path, new_user_name=new_user_name)
+        if user is not None and tags and user.arn != old_arn:
+            self.tagger.delete_all_tags_for_resource(old_arn)
+            self.tagger.tag_resource(user.arn, tags)
+
+    IAMBackend.update_user = update_user
