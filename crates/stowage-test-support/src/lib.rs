@@ -12,7 +12,7 @@ mod snapshot_filters;
 mod twilio;
 
 pub use moto::{MOTO_REGION, MOTO_SERVER_VARIABLE, Moto, moto_server_program, path_style_s3_client};
-pub use proxy::{AwsProxy, Fault, FaultAction, FaultMatch, ObservedRequest};
+pub use proxy::{AwsProxy, Fault, FaultAction, FaultMatch, ObservedRequest, operation_shape};
 pub use sandbox::{Sandbox, stowage_command};
 pub use snapshot_filters::insta_filters;
 pub use twilio::{TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, start_emulator, twilio_env};

@@ -232,11 +232,17 @@ impl Shared {
             is_write: call.is_write,
             status: 0,
         });
+        let earlier = |shape: &str| {
+            journal.requests[..index].iter().filter(|seen| operation_shape(&seen.operation) == shape).count()
+        };
         let matching = journal.faults.iter().position(|fault| {
             fault.times > 0
                 && match &fault.matches {
                     FaultMatch::Any => true,
                     FaultMatch::Operation(operation) => *operation == call.operation,
+                    FaultMatch::Occurrence { operation, nth } => {
+                        *operation == operation_shape(&call.operation) && earlier(operation) == *nth
+                    }
                     FaultMatch::Nth(nth) => *nth == index,
                 }
         });
@@ -285,6 +291,22 @@ impl Shared {
             request.status = status;
         }
     }
+}
+
+/// An operation's name with the Twilio SIDs in its path (`CR` and 32 hex digits) as `{Sid}`:
+/// `DELETE /v1/Credentials/AWS/{Sid}` is the same point of every run, whatever SID it deletes.
+/// AWS operation names have none and are their own shape.
+pub fn operation_shape(operation: &str) -> String {
+    operation
+        .split('/')
+        .map(|segment| {
+            let is_sid = segment.len() == 34
+                && segment.as_bytes()[..2].iter().all(u8::is_ascii_uppercase)
+                && segment[2..].bytes().all(|byte| byte.is_ascii_hexdigit());
+            if is_sid { "{Sid}" } else { segment }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 async fn serve(listener: TcpListener, shared: Arc<Shared>) {

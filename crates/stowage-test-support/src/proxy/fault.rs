@@ -37,6 +37,13 @@ pub enum FaultMatch {
     /// The request at this index of [`crate::AwsProxy::requests`]: `Nth(0)` is the first one
     /// since the proxy started or was last cleared.
     Nth(usize),
+    /// The `nth` request (from 0) for `operation` since the proxy started or was last cleared:
+    /// the same point of a run even when concurrent steps reorder its requests. Operations are
+    /// compared by [`crate::operation_shape`] (Twilio SIDs in a path as `{Sid}`).
+    Occurrence {
+        operation: String,
+        nth: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,276 @@
+//! Crash safety beyond a fresh apply: `stowage apply` killed (SIGKILL) at every write of an
+//! apply that updates every resource type, of one that replaces the access key and Twilio
+//! credential and the Twilio public key (create before destroy), and of a recovering apply
+//! killed a second time. The next apply must converge with nothing orphaned.
+//!
+//! Points are named by operation and occurrence (`CreateAccessKey` #0), not by arrival index:
+//! concurrent steps reorder requests between runs, and a kill must land on the same change
+//! each time. Only writes are enumerated here: dying before a write is dying after the read
+//! before it, which the fresh-apply matrix of `crash.rs` covers at every request.
+
+mod reliability;
+
+use std::collections::BTreeMap;
+use std::process::Stdio;
+use std::time::Duration;
+
+use reliability::{Rig, SHORT_TIMEOUT, Tally, describe};
+use stowage_test_support::{AwsProxy, Fault, FaultAction, FaultMatch, ObservedRequest, operation_shape};
+
+/// How long a held request may take to arrive; a run that reaches it does so in seconds.
+const HOLD_LIMIT: Duration = Duration::from_secs(60);
+
+/// The spec every scenario starts from: everything stowage makes, KMS key and public key too.
+fn encrypted_spec(public_key: &str) -> String {
+    reliability::dev_spec()
+        .replace("block_public_access = true\n", "block_public_access = true\nencryption = { kms_key = \"create\" }\n")
+        .replace(
+            "[recordings]\nstore_in_s3 = true\n",
+            &format!("[recordings]\nstore_in_s3 = true\nencryption_public_key = \"{public_key}\"\n"),
+        )
+}
+
+/// A point of a run: the side, the operation and which of its requests.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Point {
+    twilio: bool,
+    operation: String,
+    nth: usize,
+}
+
+impl std::fmt::Display for Point {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let side = if self.twilio { "twilio" } else { "aws" };
+        write!(formatter, "{side} {} #{}", self.operation, self.nth)
+    }
+}
+
+/// The writes a run sent, as points.
+fn write_points(twilio: bool, requests: &[ObservedRequest]) -> Vec<Point> {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    requests
+        .iter()
+        .filter_map(|request| {
+            let operation = operation_shape(&request.operation);
+            let nth = seen.entry(operation.clone()).or_default();
+            let point = Point { twilio, operation, nth: *nth };
+            *nth += 1;
+            request.is_write.then_some(point)
+        })
+        .collect()
+}
+
+fn proxy_of<'a>(rig: &'a Rig, point: &Point) -> &'a AwsProxy {
+    if point.twilio { &rig.twilio } else { &rig.aws }
+}
+
+fn hold_at(rig: &Rig, point: &Point) {
+    let matches = FaultMatch::Occurrence { operation: point.operation.clone(), nth: point.nth };
+    proxy_of(rig, point).inject(Fault::new(matches, FaultAction::HoldAnswer, 1));
+}
+
+/// How a scenario gets from an untouched account to the apply under test.
+trait Scenario {
+    /// Make the environment as it was before the apply under test (after `rig.reset()`).
+    async fn before(&self, rig: &Rig);
+}
+
+/// Applies `spec` as the spec the scenario starts from.
+async fn apply_clean(rig: &Rig, spec: &str) {
+    std::fs::write(&rig.spec, spec).expect("the spec is written");
+    let apply = rig.run(&["apply", &rig.spec.display().to_string(), "--auto-approve"], "30s").await;
+    assert_eq!(apply.status.code(), Some(0), "the starting apply fails:\n{}", describe(&apply));
+}
+
+fn copy_fixture(rig: &Rig, fixture: &str, name: &str) {
+    let pem = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(fixture);
+    std::fs::copy(pem, rig.sandbox.path().join(name)).expect("the key is copied");
+}
+
+/// Every updatable resource type changes in place: the bucket's versioning and tags, the
+/// user's path (and with it its ARN, so the KMS key policy), the uploader policy and the
+/// recording settings (a new prefix).
+struct UpdateEverything;
+
+impl Scenario for UpdateEverything {
+    async fn before(&self, rig: &Rig) {
+        copy_fixture(rig, "recordings-2025.pem", "recordings.pem");
+        apply_clean(rig, &encrypted_spec("recordings.pem")).await;
+        let edited = encrypted_spec("recordings.pem")
+            .replace("versioning = true", "versioning = false")
+            .replace("tags = { team = \"video\", env = \"dev\" }", "tags = { team = \"media\" }")
+            .replace("path = \"/twilio/\"", "path = \"/twilio/video/\"")
+            .replace(
+                "encryption_public_key = \"recordings.pem\"\nprefix = \"recordings/\"",
+                "encryption_public_key = \"recordings.pem\"\nprefix = \"calls/\"",
+            );
+        assert_ne!(edited, encrypted_spec("recordings.pem"), "the edit changes the spec");
+        std::fs::write(&rig.spec, edited).expect("the edited spec is written");
+    }
+}
+
+/// Replacements, created before the old ones are destroyed: the Twilio credential deleted
+/// behind stowage's back (so a new access key and credential are made and the old key
+/// deleted), and a new recordings public key (new Twilio public key, settings repointed, the
+/// old one deleted).
+struct ReplaceKeys;
+
+impl Scenario for ReplaceKeys {
+    async fn before(&self, rig: &Rig) {
+        copy_fixture(rig, "recordings-2025.pem", "recordings.pem");
+        apply_clean(rig, &encrypted_spec("recordings.pem")).await;
+        for sid in rig.credentials().await {
+            delete_credential(rig, &sid).await;
+        }
+        copy_fixture(rig, "recordings-2026.pem", "recordings.pem");
+    }
+}
+
+/// Deletes a Twilio AWS credential as a person would, in the Console.
+async fn delete_credential(rig: &Rig, sid: &str) {
+    let url = format!("{}/v1/Credentials/AWS/{sid}", rig.emulator.base_url());
+    let response = reqwest::Client::new()
+        .delete(url)
+        .basic_auth(stowage_test_support::TEST_ACCOUNT_SID, Some(stowage_test_support::TEST_AUTH_TOKEN))
+        .send()
+        .await
+        .expect("the emulator answers");
+    assert_eq!(response.status().as_u16(), 204, "the credential is deleted");
+}
+
+/// Reset, reach the apply under test, and clear what the proxies saw, so points count from it.
+async fn prepare(rig: &Rig, scenario: &impl Scenario) {
+    rig.reset().await;
+    scenario.before(rig).await;
+    rig.aws.clear();
+    rig.twilio.clear();
+}
+
+#[expect(clippy::print_stderr, reason = "the counts are the report of this test")]
+async fn crash_matrix(name: &str, rig: Rig, scenario: impl Scenario) -> Tally {
+    // The apply under test, clean: the points to kill at, and that it converges at all.
+    prepare(&rig, &scenario).await;
+    let apply = rig.run(&as_str(&rig.apply_args()), SHORT_TIMEOUT).await;
+    assert_eq!(apply.status.code(), Some(0), "a clean apply fails:\n{}", describe(&apply));
+    let mut points = write_points(false, &rig.aws.requests());
+    points.extend(write_points(true, &rig.twilio.requests()));
+    assert_eq!(rig.orphans().await, Ok(Vec::new()), "a clean apply leaves orphans");
+    assert!(points.len() >= 4, "too few writes to be the scenario: {points:?}");
+    // One apply is enough: the next plan has nothing left to do.
+    let plan = rig.run(&["plan", &rig.spec.display().to_string(), "--detailed-exitcode"], "30s").await;
+    assert_eq!(plan.status.code(), Some(0), "a clean apply leaves changes for the next one:\n{}", describe(&plan));
+
+    let (mut killed, mut missed, mut tally) = (0, Vec::new(), Tally::default());
+    for point in &points {
+        prepare(&rig, &scenario).await;
+        hold_at(&rig, point);
+        let held = kill_at_hold(&rig, proxy_of(&rig, point)).await;
+        killed += usize::from(held.is_some());
+        if held.is_none() {
+            missed.push(point.to_string());
+        }
+        after_kill(&rig).await;
+        tally.converge(&rig, &format!("{name}: killed at {point}")).await;
+    }
+    let shown: Vec<String> = points.iter().map(ToString::to_string).collect();
+    eprintln!(
+        "crash safety ({name}): {} runs, one per write ({}), {killed} killed at a held request, {} converged ({} \
+         leftovers of interrupted applies deleted), {} orphans left",
+        points.len(),
+        shown.join(", "),
+        tally.converged,
+        tally.leftovers,
+        tally.orphans
+    );
+    assert_eq!(tally.orphans, 0, "orphans were left:\n{}", tally.problems.join("\n"));
+    assert!(tally.problems.is_empty(), "{} runs went wrong:\n{}", tally.problems.len(), tally.problems.join("\n\n"));
+    assert!(missed.is_empty(), "writes of the clean apply not reached again: {missed:?}");
+    tally
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_of_every_resource_type_killed_at_any_write_converges() {
+    crash_matrix("update", Rig::new().await, UpdateEverything).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_before_destroy_replacement_killed_at_any_write_converges() {
+    let tally = crash_matrix("replacement", Rig::new().await, ReplaceKeys).await;
+    assert!(tally.leftovers > 0, "no kill left anything for the next run to find: the intents went untested");
+}
+
+/// A fresh apply killed at a write, then the apply that recovers from it killed at the same
+/// write (the riskiest: it redoes that very change, around the leftovers of the first), then a
+/// third apply must converge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(clippy::print_stderr, reason = "the counts are the report of this test")]
+async fn a_recovering_apply_killed_again_converges() {
+    let rig = Rig::new().await;
+    let apply = rig.run(&as_str(&rig.apply_args()), SHORT_TIMEOUT).await;
+    assert_eq!(apply.status.code(), Some(0), "a clean apply fails:\n{}", describe(&apply));
+    let mut points = write_points(false, &rig.aws.requests());
+    points.extend(write_points(true, &rig.twilio.requests()));
+
+    let (mut first_kills, mut second_kills, mut tally) = (0, 0, Tally::default());
+    for point in &points {
+        rig.reset().await;
+        hold_at(&rig, point);
+        first_kills += usize::from(kill_at_hold(&rig, proxy_of(&rig, point)).await.is_some());
+        after_kill(&rig).await;
+        hold_at(&rig, point);
+        second_kills += usize::from(kill_at_hold(&rig, proxy_of(&rig, point)).await.is_some());
+        after_kill(&rig).await;
+        tally.converge(&rig, &format!("killed twice at {point}")).await;
+    }
+    eprintln!(
+        "crash safety (killed twice): {} runs, {first_kills} first kills, {second_kills} recovering applies killed \
+         at the same write, {} converged ({} leftovers deleted), {} orphans left",
+        points.len(),
+        tally.converged,
+        tally.leftovers,
+        tally.orphans
+    );
+    tally.assert_clean(points.len());
+    assert_eq!(first_kills, points.len(), "every write of the clean apply is reached again");
+    // A recovering apply redoes most writes; the ones it skips (a leftover adopted instead of
+    // made again) are the point of the recovery, so no count is demanded of them.
+    assert!(second_kills > 0, "no recovering apply reached its first kill's write");
+}
+
+/// Lets go of held requests and waits until the requests the killed process had on their way
+/// (concurrent steps) have landed: they reach the services within moments, long before a
+/// person runs apply again.
+async fn after_kill(rig: &Rig) {
+    rig.aws.clear();
+    rig.twilio.clear();
+    let settled = async { tokio::join!(rig.aws.settled(), rig.twilio.settled()) };
+    tokio::time::timeout(reliability::SETTLE_LIMIT, settled).await.expect("the killed run's requests landed");
+}
+
+/// Starts an apply, waits until `proxy` holds a request, and kills the process there.
+/// Returns the held request, or `None` when the apply ended without reaching it.
+async fn kill_at_hold(rig: &Rig, proxy: &AwsProxy) -> Option<String> {
+    let mut command = rig.command(&as_str(&rig.apply_args()), SHORT_TIMEOUT);
+    command.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = command.spawn().expect("stowage starts");
+    let outcome = tokio::time::timeout(HOLD_LIMIT, async {
+        tokio::select! {
+            held = proxy.held() => Some(held.to_string()),
+            _ = child.wait() => None,
+        }
+    })
+    .await
+    .expect("the apply reached the held request or ended in time");
+    if outcome.is_some() {
+        child.start_kill().expect("SIGKILL sent");
+    }
+    let status = child.wait().await.expect("stowage is reaped");
+    if outcome.is_some() {
+        assert_eq!(status.code(), None, "stowage was killed by a signal, it did not exit");
+    }
+    outcome
+}
+
+fn as_str(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
