@@ -7,6 +7,7 @@
 //! (30 days, during which `aws kms cancel-key-deletion` brings it back), and is refused while
 //! the bucket still encrypts with the key.
 
+use aws_config::retry::RetryConfig;
 use aws_sdk_kms::types::{KeyMetadata, KeySpec, KeyState, KeyUsageType, Tag};
 use serde_json::{Value, json};
 use stowage_provider::{
@@ -115,10 +116,15 @@ pub(crate) async fn create(aws: &AwsProvider, request: CreateRequest<'_>) -> Res
     if let Some(policy) = attributes.get("policy").filter(|policy| !policy.is_null()) {
         create = create.policy(policy.to_string());
     }
+    // Each attempt is sent once, never retried by the SDK: an attempt that timed out may still
+    // have made a key, and a retry would make a second one that nothing records (the intent is
+    // cleared when the retry's key is). The failure leaves the intent, and the next run adopts
+    // the key the attempt made. Waiting for the uploader to reach KMS retries only a refusal.
+    let once = || aws_sdk_kms::config::Builder::default().retry_config(RetryConfig::disabled());
     let output = aws
         .waiting()
         .retry(Awaited::UserToKms, principal_not_yet_seen, || {
-            let create = create.clone();
+            let create = create.clone().customize().config_override(once());
             async move { create.send().await.map_err(|error| classify(KMS, "CreateKey", error)) }
         })
         .await?;

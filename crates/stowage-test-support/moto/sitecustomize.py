@@ -5,6 +5,38 @@ moto launcher (stowage_test_support::Moto) puts it there. Each patch names the A
 restores; docs/real-services.md lists them.
 """
 
+# A clock the tests can turn back (stowage_test_support::Moto::start_with_clock): the seconds in
+# the file named by STOWAGE_MOTO_CLOCK_FILE are added to every `datetime.now()` and `utcnow()`,
+# where moto takes every creation time from; without the file the clock is the real one.
+import datetime as _datetime
+import os as _os
+
+_CLOCK_FILE = _os.environ.get("STOWAGE_MOTO_CLOCK_FILE")
+
+
+def _offset():
+    try:
+        with open(_CLOCK_FILE, encoding="ascii") as clock:
+            text = clock.read().strip()
+    except OSError:
+        return _datetime.timedelta(0)
+    return _datetime.timedelta(seconds=float(text or "0"))
+
+
+class _ClockedDatetime(_datetime.datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return super().now(tz) + _offset()
+
+    @classmethod
+    def utcnow(cls):
+        return super().utcnow() + _offset()
+
+
+if _CLOCK_FILE and _os.path.exists(_CLOCK_FILE):
+    _datetime.datetime = _ClockedDatetime
+
+# After the clock: moto must import the clocked datetime.
 try:
     from moto.iam.models import IAMBackend
 except ImportError:  # not moto's interpreter: nothing to patch

@@ -58,10 +58,16 @@ pub struct Moto {
     // Declared first so the process stops before its scratch directory is removed.
     server: ServerProcess,
     address: SocketAddr,
-    /// moto's log and the never-created AWS config paths given to child processes.
+    /// moto's log, its clock file, and the never-created AWS config paths given to child
+    /// processes.
     scratch: TempDir,
+    /// Started with a clock the test can turn back.
+    clocked: bool,
     iam: Mutex<IamState>,
 }
+
+/// In the scratch directory: seconds to add to moto's clock (negative: behind).
+const CLOCK_FILE: &str = "clock";
 
 /// Invariant: `enforcing` implies `admin` is set, or nobody could call moto at all.
 #[derive(Debug, Default)]
@@ -90,21 +96,46 @@ impl Moto {
     /// When moto cannot start: the message says what was tried, ends with moto's log and
     /// how to install it. Tests that need moto fail without it; they never skip.
     pub fn start() -> Moto {
+        Moto::start_with(false)
+    }
+
+    /// [`Moto::start`], with a clock the test can turn back ([`Moto::clock_behind`]): what it
+    /// makes then is that much older, as a person's objects made before a run would be.
+    pub fn start_with_clock() -> Moto {
+        Moto::start_with(true)
+    }
+
+    fn start_with(clock: bool) -> Moto {
         let program = moto_server_program();
-        Moto::start_program(program.as_os_str())
+        Moto::start_program(program.as_os_str(), clock)
             .unwrap_or_else(|error| panic!("could not start moto: {error}\n{INSTALL_HINT}"))
     }
 
-    fn start_program(program: &OsStr) -> Result<Moto, StartError> {
-        match Moto::start_once(program) {
+    /// moto's clock runs `by` behind from now on (`Duration::ZERO` puts it right): every
+    /// creation time it records comes from it. Only for a moto from [`Moto::start_with_clock`].
+    ///
+    /// # Panics
+    /// For a moto started without a clock, or when the clock file cannot be written.
+    pub fn clock_behind(&self, by: Duration) {
+        assert!(self.clocked, "moto was started without a clock: use Moto::start_with_clock");
+        std::fs::write(self.scratch.path().join(CLOCK_FILE), format!("-{}", by.as_secs_f64()))
+            .unwrap_or_else(|error| panic!("moto's clock file cannot be written: {error}"));
+    }
+
+    fn start_program(program: &OsStr, clock: bool) -> Result<Moto, StartError> {
+        match Moto::start_once(program, clock) {
             // Another process took the port between our probe and moto's bind: once more.
-            Err(StartError::ExitedEarly { port_taken: true, .. }) => Moto::start_once(program),
+            Err(StartError::ExitedEarly { port_taken: true, .. }) => Moto::start_once(program, clock),
             outcome => outcome,
         }
     }
 
-    fn start_once(program: &OsStr) -> Result<Moto, StartError> {
+    fn start_once(program: &OsStr, clocked: bool) -> Result<Moto, StartError> {
         let scratch = tempfile::tempdir().map_err(StartError::Scratch)?;
+        let clock_file = scratch.path().join(CLOCK_FILE);
+        if clocked {
+            std::fs::write(&clock_file, "0").map_err(StartError::Scratch)?;
+        }
         let log_path = scratch.path().join("moto.log");
         let log = File::create(&log_path).map_err(StartError::Scratch)?;
         let log_for_stderr = log.try_clone().map_err(StartError::Scratch)?;
@@ -118,6 +149,8 @@ impl Moto {
             .env("PYTHONUNBUFFERED", "1")
             // Where moto differs from AWS in ways that would mislead the tests, made like AWS.
             .env("PYTHONPATH", patches_directory())
+            // Read by sitecustomize.py only when the file exists (a clocked moto).
+            .env("STOWAGE_MOTO_CLOCK_FILE", &clock_file)
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_for_stderr)
@@ -125,7 +158,7 @@ impl Moto {
             .map_err(|source| StartError::Spawn { program: program.to_string_lossy().into_owned(), source })?;
         let mut server = ServerProcess(child);
         wait_until_ready(&mut server, program, address, &log_path)?;
-        Ok(Moto { server, address, scratch, iam: Mutex::new(IamState::default()) })
+        Ok(Moto { server, address, scratch, clocked, iam: Mutex::new(IamState::default()) })
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -455,7 +488,7 @@ mod tests {
     use super::*;
 
     fn start_error(program: &str) -> String {
-        match Moto::start_program(OsStr::new(program)) {
+        match Moto::start_program(OsStr::new(program), false) {
             Ok(moto) => panic!("{program} should not start as moto, got {moto:?}"),
             Err(error) => format!("could not start moto: {error}\n{INSTALL_HINT}"),
         }
