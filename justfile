@@ -12,9 +12,10 @@ demo *args:
 test *args:
     cargo xtask test {{args}}
 
-# Wall time and API calls of a no-op plan of examples/dev.toml.
-bench:
-    cargo xtask bench
+# Wall time, API calls (as the proxy and the emulator saw them) and peak memory of a no-op plan
+# and a fresh apply of the examples; `just bench --quick` is CI's few runs on the debug build.
+bench *args:
+    cargo xtask bench {{args}}
 
 # Formatting and lints, as a reviewer would run them.
 lint:

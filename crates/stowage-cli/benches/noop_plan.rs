@@ -1,20 +1,30 @@
-//! `cargo xtask bench`: how long a no-op plan of `examples/dev.toml` and of `examples/prod.toml`
-//! (SSE-KMS: the KMS key's reads too) takes, and what it costs
-//! in API calls, against moto and the Twilio emulator, with stowage's library API in process.
+//! `cargo xtask bench`: what a no-op plan and a fresh apply of `examples/dev.toml` and of
+//! `examples/prod.toml` (SSE-KMS: the KMS key's calls too) cost, measured on the real `stowage`
+//! binary against moto (behind a recording proxy) and the Twilio emulator.
 //!
-//! AWS calls go through an [`AwsProxy`], so each count of stowage's own is checked against an
-//! observer outside it (the proxy for AWS, the emulator's request log for Twilio). The
-//! emulator's write test goes to moto directly and is not counted as stowage's.
+//! Every figure comes from an observer outside stowage. AWS calls are counted by the proxy's
+//! log (service, operation, and whether it writes); Twilio calls by the emulator's request log
+//! (method and path; `GET` and `HEAD` read, anything else writes). The emulator's own write test
+//! goes to moto directly and is not counted as stowage's. Per operation: wall time of the
+//! process (min, median, p90 of the measured runs), peak resident memory (the highest `VmHWM` in
+//! `/proc/PID/status`, sampled every millisecond until the process exits; Linux only), and the
+//! calls of one run by kind. A no-op plan is timed at parallelism 16 and 1, on loopback and with
+//! a simulated network round trip added to every call.
 //!
-//! Figures: wall time of a no-op plan (refresh + plan) at parallelism 16 and 1, on loopback and
-//! with a simulated network round trip added to every call; the calls of one no-op plan by kind
-//! and by resource, each resource read once; one apply of a fresh environment with its calls.
-//! Every figure is printed first; a count that disagrees with its observer then fails the bench.
+//! stowage's own call counters appear only in a cross-check at the end, run in process through
+//! the library API: they must agree with the observers call for call. The cross-check also lists
+//! the calls each resource's read needs, and proves each resource is read once.
+//!
+//! `--quick` (what `cargo xtask test`, and so CI, runs on the debug build the tests made): one
+//! warm-up and two measured runs of each operation. The bench fails only when it is broken (a
+//! run that fails, a no-op plan that finds changes or writes, a resource read other than once,
+//! stowage's counters disagreeing with the observers), never on a time.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::ExitCode;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{ExitCode, ExitStatus};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -23,23 +33,84 @@ use stowage_engine::{Engine, Event, Progress};
 use stowage_plan::{DesiredResource, Plan, Prior, ReadTarget};
 use stowage_provider::Address;
 use stowage_state::{LocalStateFile, State};
-use stowage_test_support::twilio_emulator::RunningEmulator;
+use stowage_test_support::twilio_emulator::{RecordedRequest, RunningEmulator};
 use stowage_test_support::{
-    AwsProxy, Fault, FaultAction, FaultMatch, Moto, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, start_emulator,
+    AwsProxy, Fault, FaultAction, FaultMatch, Moto, ObservedRequest, Sandbox, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN,
+    start_emulator, stowage_command, twilio_env,
 };
 use stowage_twilio::{Operation, RetryPolicy, TwilioAuth, TwilioEndpoints, TwilioProvider};
 
-/// Timed no-op plans per parallelism, after the warm-ups.
-const RUNS: usize = 20;
-/// Untimed plans first: connections, the SDKs' lazy setup, moto's first-call costs.
-const WARM_UPS: usize = 2;
+/// The binary measured: the `stowage` of the profile this bench is built with (`cargo bench`:
+/// release; `cargo bench --profile dev`: the debug build the tests use).
+const STOWAGE: &str = env!("CARGO_BIN_EXE_stowage");
+/// The examples measured, each in a world of its own.
+const EXAMPLES: [&str; 2] = ["dev", "prod"];
 /// stowage's default `--parallelism`.
 const DEFAULT_PARALLELISM: usize = 16;
 /// Added to every AWS and Twilio call for the second timing: on loopback, moto and the emulator
 /// answer in about a millisecond, which leaves concurrency little to hide.
 const SIMULATED_ROUND_TRIP: Duration = Duration::from_millis(25);
+/// A run taking longer than this is broken, not slow.
+const RUN_TIMEOUT: Duration = Duration::from_secs(300);
+/// How often the peak resident memory of a running `stowage` is sampled.
+const MEMORY_SAMPLING: Duration = Duration::from_millis(1);
+
+const USAGE: &str = "usage: noop_plan [--quick]\n\n  \
+    --quick   one warm-up and two measured runs per operation (CI), instead of the full counts\n\n\
+    (cargo bench adds `--bench`, which is ignored)";
+
+/// How many runs of each operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Settings {
+    quick: bool,
+    plans: Runs,
+    applies: Runs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Runs {
+    /// Untimed runs first: moto's and the emulator's first-call costs, the page cache.
+    warm_ups: usize,
+    measured: usize,
+}
+
+impl Settings {
+    const FULL: Settings = Settings {
+        quick: false,
+        plans: Runs { warm_ups: 2, measured: 20 },
+        applies: Runs { warm_ups: 1, measured: 5 },
+    };
+    const QUICK: Settings =
+        Settings { quick: true, plans: Runs { warm_ups: 1, measured: 2 }, applies: Runs { warm_ups: 1, measured: 2 } };
+
+    /// The settings the arguments ask for; `None` for `--help`.
+    fn from_args(args: impl IntoIterator<Item = String>) -> Result<Option<Settings>, String> {
+        let mut settings = Settings::FULL;
+        for arg in args {
+            match arg.as_str() {
+                "--quick" => settings = Settings::QUICK,
+                // `cargo bench` passes `--bench` to every bench target.
+                "--bench" => {}
+                "--help" | "-h" => return Ok(None),
+                other => return Err(format!("unexpected argument `{other}`")),
+            }
+        }
+        Ok(Some(settings))
+    }
+}
 
 fn main() -> ExitCode {
+    let settings = match Settings::from_args(std::env::args().skip(1)) {
+        Ok(Some(settings)) => settings,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("bench: {message}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -47,7 +118,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run()) {
+    match runtime.block_on(run(settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("\nbench failed: {message}");
@@ -56,42 +127,52 @@ fn main() -> ExitCode {
     }
 }
 
-/// The examples measured, each in a world of its own.
-const EXAMPLES: [&str; 2] = ["dev", "prod"];
-
-async fn run() -> Result<(), String> {
+async fn run(settings: Settings) -> Result<(), String> {
+    let build = if cfg!(debug_assertions) { "debug build: not release figures" } else { "optimized build" };
+    println!("stowage binary: {STOWAGE} ({build})");
+    println!(
+        "{}: per operation, {} warm-up(s) then {} measured runs of apply, {} then {} of each no-op plan; \
+         times are figures, never a verdict",
+        if settings.quick { "quick" } else { "full" },
+        settings.applies.warm_ups,
+        settings.applies.measured,
+        settings.plans.warm_ups,
+        settings.plans.measured,
+    );
     let mut failures = Vec::new();
-    for (index, example) in EXAMPLES.into_iter().enumerate() {
-        if index > 0 {
-            println!("\n{}\n", "=".repeat(100));
-        }
-        if let Err(problem) = run_example(example).await {
+    for example in EXAMPLES {
+        println!("\n{}\n", "=".repeat(100));
+        if let Err(problem) = run_example(example, &settings).await {
             failures.push(format!("examples/{example}.toml: {problem}"));
         }
     }
     if failures.is_empty() { Ok(()) } else { Err(failures.join("\n")) }
 }
 
-async fn run_example(example: &str) -> Result<(), String> {
+async fn run_example(example: &str, settings: &Settings) -> Result<(), String> {
     let world = World::start(example).await?;
     println!(
-        "stowage: a no-op plan of examples/{example}.toml, against moto (via a recording proxy) and the Twilio emulator\n"
+        "examples/{example}.toml: the stowage binary against moto (via a recording proxy) and the Twilio emulator"
     );
 
-    let mut environment = world.fresh_environment()?;
-    let started = Instant::now();
-    world.plan_and_apply(&mut environment, DEFAULT_PARALLELISM).await?;
-    println!("setup: first apply of the environment in {}", millis(started.elapsed()));
-    let prior = environment.prior()?;
-
-    // Every figure is printed before a disagreeing count fails the bench.
+    // Every figure is printed before a problem fails the bench.
     let mut problems = Vec::new();
-    report_no_op_plan_times(&world, &prior).await?;
-    report_no_op_plan_calls(&world, &prior, &mut problems).await?;
-    report_fresh_apply(&world, &mut problems).await?;
+    let (apply, environment) = world.fresh_applies(settings.applies).await?;
+    let mut plans = Vec::new();
+    for round_trip in [Duration::ZERO, SIMULATED_ROUND_TRIP] {
+        for parallelism in [DEFAULT_PARALLELISM, 1] {
+            let measured = world.no_op_plans(&environment, parallelism, round_trip, settings.plans).await?;
+            plans.push((round_trip, parallelism, measured));
+        }
+    }
+    report_operations(&apply, &plans);
+    report_calls(&apply, &plans, &mut problems);
+
+    world.cross_check(&mut problems).await?;
     if problems.is_empty() {
         println!(
-            "\nok: every no-op plan found no changes, read each resource once, and stowage's call counts match its observers'"
+            "\nok: every run succeeded, every no-op plan found no changes and wrote nothing, read each resource once, \
+             and stowage's own call counts match its observers'"
         );
         Ok(())
     } else {
@@ -99,105 +180,93 @@ async fn run_example(example: &str) -> Result<(), String> {
     }
 }
 
-/// How long: the same no-op plan, one call at a time and DEFAULT_PARALLELISM at a time, on
-/// loopback and with a simulated network round trip.
-async fn report_no_op_plan_times(world: &World, prior: &Prior) -> Result<(), String> {
-    section(&format!("no-op plan (refresh + plan), {RUNS} runs after {WARM_UPS} warm-ups"));
-    println!("  {:<36} {:>9} {:>9} {:>9}", "", "min", "median", "p90");
+/// Wall time, peak memory and calls per operation.
+fn report_operations(apply: &Measured, plans: &[(Duration, usize, Measured)]) {
+    section("per operation (the stowage process: wall time, peak resident memory; calls as observed)");
+    println!(
+        "  {:<44} {:>4} {:>10} {:>10} {:>10} {:>9} {:>6} {:>6} {:>7}",
+        "", "runs", "min", "median", "p90", "peak RSS", "calls", "reads", "writes"
+    );
+    let row = |name: String, measured: &Measured| {
+        let timing = Timing::of(&measured.times);
+        println!(
+            "  {name:<44} {:>4} {:>10} {:>10} {:>10} {:>9} {:>6} {:>6} {:>7}",
+            measured.times.len(),
+            millis(timing.min),
+            millis(timing.median),
+            millis(timing.p90),
+            measured.peak_kib.map_or_else(|| "n/a".to_owned(), mebibytes),
+            measured.calls.total(),
+            measured.calls.reads(),
+            measured.calls.writes(),
+        );
+    };
+    row("apply of a fresh environment".to_owned(), apply);
     let mut gains = Vec::new();
     for round_trip in [Duration::ZERO, SIMULATED_ROUND_TRIP] {
-        world.add_latency(round_trip);
-        let network =
-            if round_trip.is_zero() { "loopback".to_owned() } else { format!("+{} per call", millis(round_trip)) };
         let mut medians = BTreeMap::new();
-        for parallelism in [DEFAULT_PARALLELISM, 1] {
-            let timing = Timing::of(world.time_no_op_plans(prior, parallelism).await?);
-            println!(
-                "  {:<36} {:>9} {:>9} {:>9}",
-                format!("{network}, parallelism {parallelism}"),
-                millis(timing.min),
-                millis(timing.median),
-                millis(timing.p90)
-            );
-            medians.insert(parallelism, timing.median);
+        for (_, parallelism, measured) in plans.iter().filter(|(time, _, _)| *time == round_trip) {
+            row(format!("no-op plan, {}, parallelism {parallelism}", network(round_trip)), measured);
+            medians.insert(*parallelism, Timing::of(&measured.times).median);
         }
-        let gain = medians[&1].as_secs_f64() / medians[&DEFAULT_PARALLELISM].as_secs_f64();
-        gains.push(format!("{gain:.1}x {network}"));
+        if let (Some(one), Some(many)) = (medians.get(&1), medians.get(&DEFAULT_PARALLELISM)) {
+            gains.push(format!("{:.1}x {}", one.as_secs_f64() / many.as_secs_f64(), network(round_trip)));
+        }
     }
-    world.add_latency(Duration::ZERO);
     println!("  concurrency gain (median at 1 / median at {DEFAULT_PARALLELISM}): {}", gains.join(", "));
-    Ok(())
 }
 
-/// What it costs: one no-op plan's calls by kind, then each resource's read on its own.
-async fn report_no_op_plan_calls(world: &World, prior: &Prior, problems: &mut Vec<String>) -> Result<(), String> {
-    let engine = world.engine(DEFAULT_PARALLELISM);
-    let (plan, calls) = world.count(world.no_op_plan(&engine, prior)).await;
-    plan?;
-    section(&format!("API calls of one no-op plan: {} in all, {} writes", calls.total(), calls.writes()));
-    problems.extend(calls.print());
-    if calls.writes() > 0 {
-        problems.push("a no-op plan wrote something".to_owned());
-    }
-
-    let targets = stowage_plan::read_targets(&world.desired, prior);
-    let reads = engine.progress_log.take();
-    check_each_read_once(&targets, &reads)?;
-    section(&format!(
-        "resources read: {} distinct, {} reads (each resource once), and the calls each needs",
-        targets.len(),
-        reads.values().sum::<u32>()
-    ));
-    let mut one_by_one = Calls::default();
-    for target in &targets {
-        let (result, resource_calls) = world.count(world.read_alone(&engine, target)).await;
-        result?;
+/// The calls of one fresh apply and one no-op plan by kind, and what the plans must not do.
+fn report_calls(apply: &Measured, plans: &[(Duration, usize, Measured)], problems: &mut Vec<String>) {
+    let Some((_, _, plan)) = plans.first() else { return };
+    section(
+        "API calls by kind, one run each (AWS: the proxy's log; Twilio: the emulator's request log, method and path)",
+    );
+    let kinds: BTreeSet<&String> = apply.calls.kinds().chain(plan.calls.kinds()).collect();
+    println!("  {:<58} {:<6} {:>11} {:>10}", "call", "", "fresh apply", "no-op plan");
+    for kind in kinds {
+        let write = apply.calls.is_write(kind).or_else(|| plan.calls.is_write(kind)).unwrap_or(false);
         println!(
-            "  {:<40} {:>3}  {}",
-            target.address.to_string(),
-            resource_calls.total(),
-            resource_calls.kinds().join(", ")
+            "  {kind:<58} {:<6} {:>11} {:>10}",
+            if write { "write" } else { "read" },
+            apply.calls.count(kind),
+            plan.calls.count(kind)
         );
-        one_by_one.add(&resource_calls);
     }
-    if one_by_one.by_kind() == calls.by_kind() {
-        println!("  (read one by one they make exactly the calls of the whole plan: no call is repeated)");
-    } else {
-        problems.push(format!(
-            "the resources read one by one make other calls than the whole plan: {:?} alone, {:?} together",
-            one_by_one.by_kind(),
-            calls.by_kind()
-        ));
+    for (name, of) in [("AWS", Side::Aws), ("Twilio", Side::Twilio)] {
+        println!(
+            "  {:<58} {:<6} {:>11} {:>10}",
+            format!("{name} in all (reads + writes)"),
+            "",
+            format!("{} + {}", apply.calls.side_reads(of), apply.calls.side_writes(of)),
+            format!("{} + {}", plan.calls.side_reads(of), plan.calls.side_writes(of)),
+        );
     }
-    Ok(())
+
+    let mut varied = Vec::new();
+    if apply.calls_varied {
+        varied.push("apply".to_owned());
+    }
+    for (round_trip, parallelism, measured) in plans {
+        if measured.calls != plan.calls || measured.calls_varied {
+            varied.push(format!("no-op plan ({}, parallelism {parallelism})", network(*round_trip)));
+        }
+        if measured.calls.writes() > 0 {
+            problems.push(format!(
+                "a no-op plan ({}, parallelism {parallelism}) wrote: {}",
+                network(*round_trip),
+                measured.calls.write_kinds().join(", ")
+            ));
+        }
+    }
+    if !varied.is_empty() {
+        // Retries and waits can add calls; a figure, not a failure.
+        println!("  (the calls of some runs differed from the run shown: {})", varied.join(", "));
+    }
 }
 
-/// One apply of a fresh environment: moto and the emulator emptied, no state.
-async fn report_fresh_apply(world: &World, problems: &mut Vec<String>) -> Result<(), String> {
-    world.moto.reset();
-    world.twilio_emulator.reset();
-    let mut fresh = world.fresh_environment()?;
-    let (outcome, calls) = world.count(world.plan_and_apply(&mut fresh, DEFAULT_PARALLELISM)).await;
-    let applied = outcome?;
-    section(&format!(
-        "apply of a fresh environment: {} ({} to plan, {} to apply), {} added, {} changed; {} API calls, {} writes",
-        millis(applied.plan_time + applied.apply_time),
-        millis(applied.plan_time),
-        millis(applied.apply_time),
-        applied.added,
-        applied.changed,
-        calls.total(),
-        calls.writes()
-    ));
-    problems.extend(calls.print());
-    world
-        .no_op_plan(&world.engine(DEFAULT_PARALLELISM), &fresh.prior()?)
-        .await
-        .map(drop)
-        .map_err(|error| format!("after the fresh apply: {error}"))
-}
-
-/// moto behind a recording proxy, the Twilio emulator, and stowage's providers pointed at them.
+/// moto behind a recording proxy, the Twilio emulator, and stowage's providers pointed at them
+/// (for the in-process cross-check).
 struct World {
     // Fields drop in order: the providers and the emulator stop before moto.
     aws: AwsProvider,
@@ -205,20 +274,25 @@ struct World {
     twilio_emulator: RunningEmulator,
     proxy: AwsProxy,
     moto: Moto,
+    spec_text: String,
     desired: Vec<DesiredResource>,
     environment_name: String,
-    /// Holds each environment's state file.
+    /// Holds the in-process environments' state files.
     scratch: tempfile::TempDir,
 }
+
+/// The spec's name in every sandbox.
+const SPEC: &str = "env.toml";
 
 impl World {
     async fn start(example: &str) -> Result<World, String> {
         let name = format!("examples/{example}.toml");
         let spec_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(&name);
-        let text = std::fs::read_to_string(&spec_path)
+        let spec_text = std::fs::read_to_string(&spec_path)
             .map_err(|error| format!("could not read {}: {error}", spec_path.display()))?;
-        let spec =
-            stowage_spec::parse(&name, &text).map_err(|errors| format!("{name} is not a valid spec: {errors}"))?.spec;
+        let spec = stowage_spec::parse(&name, &spec_text)
+            .map_err(|errors| format!("{name} is not a valid spec: {errors}"))?
+            .spec;
 
         let moto = Moto::start();
         let proxy = AwsProxy::start(&moto.endpoint()).await;
@@ -244,18 +318,152 @@ impl World {
             moto,
             desired: stowage_plan::desired_resources(&spec),
             environment_name: spec.environment.name.as_str().to_owned(),
+            spec_text,
             scratch: tempfile::tempdir().map_err(|error| format!("could not make a scratch directory: {error}"))?,
         })
     }
 
-    /// Delays every AWS call (at the proxy) and every Twilio call (at the emulator) by
-    /// `round_trip`; zero takes the delay away.
-    fn add_latency(&self, round_trip: Duration) {
+    /// Starts observing: forgets the proxy's log, delays every AWS call (at the proxy) and every
+    /// Twilio call (at the emulator) by `round_trip`, and returns where the emulator's log is.
+    fn observe(&self, round_trip: Duration) -> usize {
         self.proxy.clear();
         if !round_trip.is_zero() {
             self.proxy.inject(Fault::new(FaultMatch::Any, FaultAction::Delay(round_trip), usize::MAX));
         }
         self.twilio_emulator.set_latency(round_trip);
+        self.twilio_emulator.requests().len()
+    }
+
+    /// What the observers saw since [`World::observe`] returned `mark`.
+    async fn observed(&self, mark: usize) -> Result<Observed, String> {
+        tokio::time::timeout(RUN_TIMEOUT, self.proxy.settled())
+            .await
+            .map_err(|_| "the proxy still had requests in flight".to_owned())?;
+        let twilio = self.twilio_emulator.requests();
+        Ok(Observed::from_logs(&self.proxy.requests(), twilio.get(mark..).unwrap_or_default()))
+    }
+
+    /// `stowage ARGS` in `sandbox`, pointed at the proxy and the emulator.
+    async fn stowage(&self, sandbox: &Sandbox, args: &[&str]) -> Result<StowageRun, String> {
+        let mut environment = self.moto.aws_env_via(&self.proxy.endpoint());
+        environment.extend(twilio_env(&self.twilio_emulator.base_url()));
+        let mut command = stowage_command(Path::new(STOWAGE), sandbox, environment);
+        command.args(args);
+        let output = |name: &str| {
+            let path = sandbox.path().join(name);
+            std::fs::File::create(&path)
+                .map(|file| (path.clone(), file))
+                .map_err(|error| format!("could not create {}: {error}", path.display()))
+        };
+        let (stdout, stdout_file) = output("stowage.stdout")?;
+        let (stderr, stderr_file) = output("stowage.stderr")?;
+        command.stdout(stdout_file).stderr(stderr_file);
+        let (status, elapsed, peak_kib) = run_sampled(command).await?;
+        Ok(StowageRun { args: args.join(" "), status, elapsed, peak_kib, stdout, stderr })
+    }
+
+    /// A sandbox with the example spec in it.
+    fn sandbox(&self) -> Sandbox {
+        let sandbox = Sandbox::new();
+        sandbox.write_spec(SPEC, &self.spec_text);
+        sandbox
+    }
+
+    /// `stowage apply --auto-approve` of a fresh environment (moto and the emulator emptied, no
+    /// state), over and over; the last one's sandbox, converged, is returned.
+    async fn fresh_applies(&self, runs: Runs) -> Result<(Measured, Sandbox), String> {
+        let mut measured = Measured::default();
+        let mut last = None;
+        for run in 0..runs.warm_ups + runs.measured {
+            self.moto.reset();
+            self.twilio_emulator.reset();
+            let sandbox = self.sandbox();
+            let mark = self.observe(Duration::ZERO);
+            let outcome = self.stowage(&sandbox, &["apply", "--auto-approve", SPEC]).await?;
+            outcome.expect_exit(0, "an apply that succeeds")?;
+            let calls = self.observed(mark).await?;
+            if run >= runs.warm_ups {
+                measured.add(&outcome, calls);
+            }
+            last = Some(sandbox);
+        }
+        Ok((measured, last.ok_or("no apply ran")?))
+    }
+
+    /// `stowage plan --detailed-exitcode` of the converged `environment`, over and over.
+    async fn no_op_plans(
+        &self,
+        environment: &Sandbox,
+        parallelism: usize,
+        round_trip: Duration,
+        runs: Runs,
+    ) -> Result<Measured, String> {
+        let mut measured = Measured::default();
+        let parallelism_arg = parallelism.to_string();
+        for run in 0..runs.warm_ups + runs.measured {
+            let mark = self.observe(round_trip);
+            let outcome = self
+                .stowage(environment, &["plan", "--detailed-exitcode", "--parallelism", &parallelism_arg, SPEC])
+                .await?;
+            let calls = self.observed(mark).await?;
+            outcome.expect_exit(0, "a plan with no changes")?;
+            if run >= runs.warm_ups {
+                measured.add(&outcome, calls);
+            }
+        }
+        self.observe(Duration::ZERO);
+        Ok(measured)
+    }
+
+    // The in-process cross-check: stowage's own counters against the observers.
+
+    /// A fresh apply and a no-op plan through stowage's library API, each resource's read on
+    /// its own, and stowage's own call counts compared with the observers'.
+    async fn cross_check(&self, problems: &mut Vec<String>) -> Result<(), String> {
+        section("cross-check, in process through stowage's library API: its own call counters against the observers");
+        self.moto.reset();
+        self.twilio_emulator.reset();
+        let mut environment = self.fresh_environment()?;
+        let (applied, calls) = self.count(self.plan_and_apply(&mut environment, DEFAULT_PARALLELISM)).await?;
+        applied?;
+        calls.check("fresh apply", problems);
+        let prior = environment.prior()?;
+        let engine = self.engine(DEFAULT_PARALLELISM);
+        let (plan, calls) = self.count(self.no_op_plan(&engine, &prior)).await?;
+        plan?;
+        calls.check("no-op plan", problems);
+        let whole_plan = calls.observed;
+
+        let targets = stowage_plan::read_targets(&self.desired, &prior);
+        let reads = engine.progress_log.take();
+        check_each_read_once(&targets, &reads)?;
+        section(&format!(
+            "resources a no-op plan reads: {} distinct, {} reads (each resource once), and the calls each needs (observed)",
+            targets.len(),
+            reads.values().sum::<u32>()
+        ));
+        let mut one_by_one = Observed::default();
+        for target in &targets {
+            let (result, calls) = self.count(self.read_alone(&engine, target)).await?;
+            result?;
+            println!(
+                "  {:<40} {:>3}  {}",
+                target.address.to_string(),
+                calls.observed.total(),
+                calls.observed.kinds_with_counts().join(", ")
+            );
+            one_by_one.add(&calls.observed);
+        }
+        if one_by_one == whole_plan {
+            println!("  (read one by one they make exactly the calls of the whole plan: no call is repeated)");
+        } else {
+            problems.push(format!(
+                "the resources read one by one make other calls than the whole plan: {:?} alone, {:?} together",
+                one_by_one.kinds_with_counts(),
+                whole_plan.kinds_with_counts()
+            ));
+        }
+        Ok(())
     }
 
     fn engine(&self, parallelism: usize) -> CountingEngine {
@@ -273,7 +481,7 @@ impl World {
     fn fresh_environment(&self) -> Result<Environment, String> {
         let directory = tempfile::tempdir_in(self.scratch.path())
             .map_err(|error| format!("could not make a state directory: {error}"))?;
-        let file = LocalStateFile::new(directory.path().join("dev.state.json"));
+        let file = LocalStateFile::new(directory.path().join("env.state.json"));
         Ok(Environment {
             state: State::new(self.environment_name.clone(), env!("CARGO_PKG_VERSION")),
             file,
@@ -282,21 +490,17 @@ impl World {
     }
 
     /// Refresh, plan and apply, as `stowage apply --auto-approve` does.
-    async fn plan_and_apply(&self, environment: &mut Environment, parallelism: usize) -> Result<Applied, String> {
+    async fn plan_and_apply(&self, environment: &mut Environment, parallelism: usize) -> Result<(), String> {
         let engine = self.engine(parallelism);
         let prior = environment.prior()?;
-        let started = Instant::now();
         let plan = self.plan(&engine, &prior).await?;
-        let plan_time = started.elapsed();
         if plan.has_errors() {
             return Err(format!("the plan of `{}` has errors", self.environment_name));
         }
-        let started = Instant::now();
         stowage_engine::apply(&engine.engine, &plan, &mut environment.state, &environment.file)
             .await
-            .map_err(|error| format!("apply failed: {error}"))?;
-        let summary = plan.summary();
-        Ok(Applied { plan_time, apply_time: started.elapsed(), added: summary.add, changed: summary.change })
+            .map(drop)
+            .map_err(|error| format!("apply failed: {error}"))
     }
 
     async fn plan(&self, engine: &CountingEngine, prior: &Prior) -> Result<Plan, String> {
@@ -307,7 +511,7 @@ impl World {
         Ok(stowage_plan::plan(&self.desired, prior, &observations))
     }
 
-    /// A plan that must find nothing to do: otherwise the bench would time something else.
+    /// A plan that must find nothing to do.
     async fn no_op_plan(&self, engine: &CountingEngine, prior: &Prior) -> Result<Plan, String> {
         let plan = self.plan(engine, prior).await?;
         if plan.has_changes() || plan.has_errors() {
@@ -320,20 +524,6 @@ impl World {
         Ok(plan)
     }
 
-    async fn time_no_op_plans(&self, prior: &Prior, parallelism: usize) -> Result<Vec<Duration>, String> {
-        let engine = self.engine(parallelism);
-        for _ in 0..WARM_UPS {
-            self.no_op_plan(&engine, prior).await?;
-        }
-        let mut times = Vec::with_capacity(RUNS);
-        for _ in 0..RUNS {
-            let started = Instant::now();
-            self.no_op_plan(&engine, prior).await?;
-            times.push(started.elapsed());
-        }
-        Ok(times)
-    }
-
     async fn read_alone(&self, engine: &CountingEngine, target: &ReadTarget) -> Result<(), String> {
         stowage_engine::refresh(&engine.engine, std::slice::from_ref(target))
             .await
@@ -341,34 +531,294 @@ impl World {
             .map_err(|error| format!("reading {}: {error}", target.address))
     }
 
-    /// Runs `work` and counts the calls it makes: stowage's own counters and the observers'.
-    async fn count<T>(&self, work: impl Future<Output = T>) -> (T, Calls) {
-        self.proxy.clear();
+    /// Runs `work` in process and counts the calls it makes: stowage's own counters and the
+    /// observers'.
+    async fn count<T>(&self, work: impl Future<Output = T>) -> Result<(T, Counted), String> {
+        let mark = self.observe(Duration::ZERO);
         let aws_before = self.aws.calls().snapshot();
         let twilio_before = self.twilio.client().calls();
-        let emulator_before = self.twilio_emulator.requests().len();
 
         let output = work.await;
 
-        let mut calls = Calls::default();
+        let mut counted = Counted::default();
         for (kind, count) in self.aws.calls().snapshot() {
             let delta = count - aws_before.get(&kind).copied().unwrap_or(0);
             if delta > 0 {
-                calls.aws.insert(kind, delta);
+                counted.aws.insert(kind, delta);
             }
         }
         let twilio_after = self.twilio.client().calls();
         for operation in Operation::ALL {
             let delta = twilio_after.get(operation) - twilio_before.get(operation);
             if delta > 0 {
-                calls.twilio.insert(operation, delta);
+                counted.twilio.insert(operation, delta);
             }
         }
-        for request in self.proxy.requests() {
-            *calls.proxy.entry(format!("{}:{}", request.service, request.operation)).or_default() += 1;
+        counted.observed = self.observed(mark).await?;
+        Ok((output, counted))
+    }
+}
+
+/// One run of the binary.
+struct StowageRun {
+    args: String,
+    status: ExitStatus,
+    elapsed: Duration,
+    peak_kib: Option<u64>,
+    stdout: PathBuf,
+    stderr: PathBuf,
+}
+
+impl StowageRun {
+    fn expect_exit(&self, code: i32, meaning: &str) -> Result<(), String> {
+        if self.status.code() == Some(code) {
+            return Ok(());
         }
-        calls.emulator = (self.twilio_emulator.requests().len() - emulator_before) as u64;
-        (output, calls)
+        let read = |path: &Path| std::fs::read_to_string(path).unwrap_or_else(|error| format!("({error})"));
+        Err(format!(
+            "`stowage {}` exited with {} where {meaning} exits {code}\n--- stdout\n{}\n--- stderr\n{}",
+            self.args,
+            self.status,
+            read(&self.stdout),
+            read(&self.stderr)
+        ))
+    }
+}
+
+/// Runs `command`, timing it and sampling its peak resident memory until it exits.
+async fn run_sampled(command: std::process::Command) -> Result<(ExitStatus, Duration, Option<u64>), String> {
+    let mut command = tokio::process::Command::from(command);
+    command.kill_on_drop(true);
+    let started = Instant::now();
+    let mut child = command.spawn().map_err(|error| format!("could not run {STOWAGE}: {error}"))?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = child.id().map(|pid| {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || sample_peak_memory(pid, &stop))
+    });
+    let status = tokio::time::timeout(RUN_TIMEOUT, child.wait()).await;
+    let elapsed = started.elapsed();
+    stop.store(true, Ordering::SeqCst);
+    let peak_kib = sampler.and_then(|sampler| sampler.join().ok().flatten());
+    match status {
+        Ok(Ok(status)) => Ok((status, elapsed, peak_kib)),
+        Ok(Err(error)) => Err(format!("could not wait for {STOWAGE}: {error}")),
+        Err(_) => Err(format!("{STOWAGE} ran longer than {}", millis(RUN_TIMEOUT))),
+    }
+}
+
+/// The highest `VmHWM` (peak resident set, KiB) of process `pid` seen until `stop`. The kernel
+/// keeps the high-water mark itself, so only growth in the last sampling interval can be missed.
+fn sample_peak_memory(pid: u32, stop: &AtomicBool) -> Option<u64> {
+    let path = format!("/proc/{pid}/status");
+    let mut peak = None;
+    while !stop.load(Ordering::SeqCst) {
+        // Gone, or a zombie (no memory lines): keep what was seen.
+        if let Some(kib) = std::fs::read_to_string(&path).ok().as_deref().and_then(vm_hwm_kib) {
+            peak = peak.max(Some(kib));
+        }
+        std::thread::sleep(MEMORY_SAMPLING);
+    }
+    peak
+}
+
+/// `VmHWM:    12345 kB` (a tab after the colon) -> 12345.
+fn vm_hwm_kib(status: &str) -> Option<u64> {
+    let line = status.lines().find_map(|line| line.strip_prefix("VmHWM:"))?;
+    line.trim().strip_suffix("kB")?.trim().parse().ok()
+}
+
+/// The measured runs of one operation.
+#[derive(Default)]
+struct Measured {
+    times: Vec<Duration>,
+    peak_kib: Option<u64>,
+    /// The calls of the first measured run.
+    calls: Observed,
+    /// Whether a later run's calls differed.
+    calls_varied: bool,
+}
+
+impl Measured {
+    fn add(&mut self, run: &StowageRun, calls: Observed) {
+        if self.times.is_empty() {
+            self.calls = calls;
+        } else if calls != self.calls {
+            self.calls_varied = true;
+        }
+        self.times.push(run.elapsed);
+        self.peak_kib = self.peak_kib.max(run.peak_kib);
+    }
+}
+
+/// Calls as the observers saw them, by kind: `s3:GetBucketVersioning` (the proxy's log),
+/// `twilio:GET /v1/Credentials/AWS/{Sid}` (the emulator's log, SIDs folded).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct Observed {
+    aws: BTreeMap<String, Tally>,
+    twilio: BTreeMap<String, Tally>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Tally {
+    write: bool,
+    count: u64,
+}
+
+#[derive(Clone, Copy)]
+enum Side {
+    Aws,
+    Twilio,
+}
+
+impl Observed {
+    fn from_logs(proxy: &[ObservedRequest], emulator: &[RecordedRequest]) -> Observed {
+        let mut observed = Observed::default();
+        for request in proxy {
+            let tally = observed.aws.entry(format!("{}:{}", request.service, request.operation)).or_default();
+            tally.write = request.is_write;
+            tally.count += 1;
+        }
+        for request in emulator {
+            let tally = observed.twilio.entry(twilio_kind(&request.method, &request.path)).or_default();
+            tally.write = !matches!(request.method.as_str(), "GET" | "HEAD");
+            tally.count += 1;
+        }
+        observed
+    }
+
+    fn side(&self, side: Side) -> &BTreeMap<String, Tally> {
+        match side {
+            Side::Aws => &self.aws,
+            Side::Twilio => &self.twilio,
+        }
+    }
+
+    fn tallies(&self) -> impl Iterator<Item = (&String, &Tally)> {
+        self.aws.iter().chain(&self.twilio)
+    }
+
+    fn kinds(&self) -> impl Iterator<Item = &String> {
+        self.tallies().map(|(kind, _)| kind)
+    }
+
+    fn count(&self, kind: &str) -> u64 {
+        self.aws.get(kind).or_else(|| self.twilio.get(kind)).map_or(0, |tally| tally.count)
+    }
+
+    fn is_write(&self, kind: &str) -> Option<bool> {
+        self.aws.get(kind).or_else(|| self.twilio.get(kind)).map(|tally| tally.write)
+    }
+
+    fn side_writes(&self, side: Side) -> u64 {
+        self.side(side).values().filter(|tally| tally.write).map(|tally| tally.count).sum()
+    }
+
+    fn side_reads(&self, side: Side) -> u64 {
+        self.side(side).values().filter(|tally| !tally.write).map(|tally| tally.count).sum()
+    }
+
+    fn writes(&self) -> u64 {
+        self.side_writes(Side::Aws) + self.side_writes(Side::Twilio)
+    }
+
+    fn reads(&self) -> u64 {
+        self.side_reads(Side::Aws) + self.side_reads(Side::Twilio)
+    }
+
+    fn total(&self) -> u64 {
+        self.reads() + self.writes()
+    }
+
+    fn write_kinds(&self) -> Vec<String> {
+        self.tallies().filter(|(_, tally)| tally.write).map(|(kind, _)| kind.clone()).collect()
+    }
+
+    /// `s3:GetBucketVersioning`, `twilio:GET /v1/RecordingSettings/Default x2`.
+    fn kinds_with_counts(&self) -> Vec<String> {
+        self.tallies()
+            .map(|(kind, tally)| if tally.count > 1 { format!("{kind} x{}", tally.count) } else { kind.clone() })
+            .collect()
+    }
+
+    fn add(&mut self, other: &Observed) {
+        for (mine, theirs) in [(&mut self.aws, &other.aws), (&mut self.twilio, &other.twilio)] {
+            for (kind, tally) in theirs {
+                let entry = mine.entry(kind.clone()).or_default();
+                entry.write = tally.write;
+                entry.count += tally.count;
+            }
+        }
+    }
+}
+
+/// `twilio:GET /v1/Credentials/AWS/{Sid}`: the method and the path, with SIDs folded so that
+/// runs compare.
+fn twilio_kind(method: &str, path: &str) -> String {
+    let is_sid = |segment: &str| {
+        segment.len() == 34
+            && segment.chars().take(2).all(|character| character.is_ascii_uppercase())
+            && segment.chars().skip(2).all(|character| character.is_ascii_hexdigit())
+    };
+    let path: Vec<&str> = path.split('/').map(|segment| if is_sid(segment) { "{Sid}" } else { segment }).collect();
+    format!("twilio:{method} {}", path.join("/"))
+}
+
+/// The calls of one piece of in-process work: stowage's own counters, and the observers'.
+#[derive(Default)]
+struct Counted {
+    /// stowage's AWS counter, by `service:Operation` (once per operation, retries not counted).
+    aws: BTreeMap<String, u64>,
+    /// stowage's Twilio counter, every request sent.
+    twilio: BTreeMap<Operation, u64>,
+    observed: Observed,
+}
+
+impl Counted {
+    /// stowage's counts against the observers': AWS call for call by kind and by read or write;
+    /// Twilio reads and writes.
+    fn check(&self, what: &str, problems: &mut Vec<String>) {
+        let observed_aws: BTreeMap<String, u64> =
+            self.observed.aws.iter().map(|(kind, tally)| (kind.clone(), tally.count)).collect();
+        let mut agree = true;
+        if self.aws != observed_aws {
+            agree = false;
+            problems.push(format!(
+                "{what}: stowage's AWS call counter (AwsProvider::calls) disagrees with the proxy: {:?} against {:?}",
+                self.aws, observed_aws
+            ));
+        }
+        for (kind, tally) in &self.observed.aws {
+            let operation = kind.split_once(':').map_or(kind.as_str(), |(_, operation)| operation);
+            if stowage_aws::calls::is_read(operation) == tally.write {
+                agree = false;
+                problems.push(format!(
+                    "{what}: stowage and the proxy classify {kind} differently (the proxy: {})",
+                    if tally.write { "write" } else { "read" }
+                ));
+            }
+        }
+        let count = |write: bool| {
+            self.twilio.iter().filter(|(operation, _)| operation.is_write() == write).map(|(_, count)| count).sum()
+        };
+        let (twilio_reads, twilio_writes): (u64, u64) = (count(false), count(true));
+        let observed = (self.observed.side_reads(Side::Twilio), self.observed.side_writes(Side::Twilio));
+        if (twilio_reads, twilio_writes) != observed {
+            agree = false;
+            problems.push(format!(
+                "{what}: stowage's Twilio client counted {twilio_reads} reads and {twilio_writes} writes where the \
+                 emulator logged {} and {}",
+                observed.0, observed.1
+            ));
+        }
+        println!(
+            "  {what:<12} AWS {} calls ({} writes), Twilio {} requests ({} writes): {}",
+            self.observed.side(Side::Aws).values().map(|tally| tally.count).sum::<u64>(),
+            self.observed.side_writes(Side::Aws),
+            self.observed.side(Side::Twilio).values().map(|tally| tally.count).sum::<u64>(),
+            self.observed.side_writes(Side::Twilio),
+            if agree { "stowage's counters agree with the proxy and the emulator's log" } else { "DISAGREE" }
+        );
     }
 }
 
@@ -412,7 +862,7 @@ fn check_each_read_once(targets: &[ReadTarget], reads: &BTreeMap<Address, u32>) 
     Ok(())
 }
 
-/// The state of one environment and its file.
+/// The state of one in-process environment and its file.
 struct Environment {
     state: State,
     file: LocalStateFile,
@@ -425,111 +875,6 @@ impl Environment {
     }
 }
 
-struct Applied {
-    plan_time: Duration,
-    apply_time: Duration,
-    added: usize,
-    changed: usize,
-}
-
-/// The calls made by one piece of work, as stowage counted them and as the observers saw them.
-#[derive(Default)]
-struct Calls {
-    /// stowage's AWS counter, by `service:Operation` (once per operation, retries not counted).
-    aws: BTreeMap<String, u64>,
-    /// stowage's Twilio counter, every request sent.
-    twilio: BTreeMap<Operation, u64>,
-    /// The proxy's log, by `service:Operation` (every request it forwarded).
-    proxy: BTreeMap<String, u64>,
-    /// Requests in the emulator's log.
-    emulator: u64,
-}
-
-/// Totals and kinds take AWS calls from the proxy, which sees every request whatever stowage
-/// counts, and Twilio calls from stowage's client, which names them (the emulator's log only
-/// confirms how many). [`Calls::print`] compares each count with its observer.
-impl Calls {
-    fn total(&self) -> u64 {
-        self.by_kind().values().sum()
-    }
-
-    fn writes(&self) -> u64 {
-        let aws = self.proxy.iter().filter(|(kind, _)| !is_aws_read(kind)).map(|(_, count)| count).sum::<u64>();
-        let twilio =
-            self.twilio.iter().filter(|(operation, _)| operation.is_write()).map(|(_, count)| count).sum::<u64>();
-        aws + twilio
-    }
-
-    /// `s3:GetBucketVersioning`, `twilio:FetchRecordingSettings`, with a count when above one.
-    fn kinds(&self) -> Vec<String> {
-        self.by_kind()
-            .into_iter()
-            .map(|(kind, count)| if count > 1 { format!("{kind} x{count}") } else { kind })
-            .collect()
-    }
-
-    /// AWS and Twilio calls in one map, by `service:Operation`.
-    fn by_kind(&self) -> BTreeMap<String, u64> {
-        let twilio = self.twilio.iter().map(|(operation, &count)| (format!("twilio:{}", operation.name()), count));
-        self.proxy.clone().into_iter().chain(twilio).collect()
-    }
-
-    fn add(&mut self, other: &Calls) {
-        for (kind, count) in &other.aws {
-            *self.aws.entry(kind.clone()).or_default() += count;
-        }
-        for (operation, count) in &other.twilio {
-            *self.twilio.entry(*operation).or_default() += count;
-        }
-        for (kind, count) in &other.proxy {
-            *self.proxy.entry(kind.clone()).or_default() += count;
-        }
-        self.emulator += other.emulator;
-    }
-
-    /// A table of the calls by kind, stowage's count beside the observer's; returns where they
-    /// disagree.
-    fn print(&self) -> Vec<String> {
-        println!("  {:<40} {:>7} {:>9}", "call", "stowage", "observed");
-        let mut kinds: Vec<&String> = self.aws.keys().chain(self.proxy.keys()).collect();
-        kinds.sort();
-        kinds.dedup();
-        for kind in kinds {
-            let counted = self.aws.get(kind).copied().unwrap_or(0);
-            let observed = self.proxy.get(kind).copied().unwrap_or(0);
-            println!("  {kind:<40} {counted:>7} {observed:>9}");
-        }
-        for (operation, count) in &self.twilio {
-            println!("  {:<40} {count:>7} {:>9}", format!("twilio:{}", operation.name()), "");
-        }
-        let aws: u64 = self.aws.values().sum();
-        let proxy: u64 = self.proxy.values().sum();
-        let twilio: u64 = self.twilio.values().sum();
-        println!("  {:<40} {aws:>7} {proxy:>9}  (observed by the proxy)", "AWS in all");
-        println!("  {:<40} {twilio:>7} {:>9}  (observed in the emulator's log)", "Twilio in all", self.emulator);
-        let mut problems = Vec::new();
-        if self.aws != self.proxy {
-            problems.push(format!(
-                "stowage's AWS call counter (AwsProvider::calls) says {aws} calls where the proxy saw {proxy}: {:?} against {:?}",
-                self.aws, self.proxy
-            ));
-        }
-        if twilio != self.emulator {
-            problems.push(format!(
-                "stowage's Twilio client counted {twilio} requests where the emulator logged {}",
-                self.emulator
-            ));
-        }
-        problems
-    }
-}
-
-/// Whether an AWS `service:Operation` only reads.
-fn is_aws_read(kind: &str) -> bool {
-    let operation = kind.split_once(':').map_or(kind, |(_, operation)| operation);
-    stowage_aws::calls::is_read(operation)
-}
-
 /// Min, median and 90th percentile (nearest rank).
 struct Timing {
     min: Duration,
@@ -538,10 +883,13 @@ struct Timing {
 }
 
 impl Timing {
-    fn of(mut times: Vec<Duration>) -> Timing {
+    fn of(times: &[Duration]) -> Timing {
+        let mut times = times.to_vec();
         times.sort();
-        let rank = |percent: usize| times[(times.len() * percent).div_ceil(100).saturating_sub(1)];
-        Timing { min: times[0], median: rank(50), p90: rank(90) }
+        let rank = |percent: usize| {
+            times.get((times.len() * percent).div_ceil(100).saturating_sub(1)).copied().unwrap_or_default()
+        };
+        Timing { min: rank(0), median: rank(50), p90: rank(90) }
     }
 }
 
@@ -549,6 +897,14 @@ fn section(title: &str) {
     println!("\n{title}");
 }
 
+fn network(round_trip: Duration) -> String {
+    if round_trip.is_zero() { "loopback".to_owned() } else { format!("+{} ms/call", round_trip.as_millis()) }
+}
+
 fn millis(duration: Duration) -> String {
     format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
+}
+
+fn mebibytes(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
 }

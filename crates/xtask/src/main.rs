@@ -3,6 +3,10 @@
 //!
 //! Both install `moto[server]==5.2.1` into a project-local virtual environment
 //! (`target/tools/moto`) the first time, so nothing is installed system-wide.
+//!
+//! `cargo xtask test` (the README's test command, and so CI's) ends with `bench --quick` on the
+//! debug build the tests made, so the benchmark cannot rot unnoticed. `XTASK_DRY_RUN=1` prints
+//! the commands a task would run instead of running them (for `crates/xtask/tests`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::path::{Path, PathBuf};
@@ -15,15 +19,18 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo(&args[1..]),
         Some("test") => test(&args[1..]),
-        Some("bench") => bench(),
+        Some("bench") => bench(&args[1..]),
         Some("moto") => moto_server().map(|path| println!("{}", path.display())),
         _ => {
             eprintln!(
                 "usage: cargo xtask <task>\n\n\
                  tasks:\n  \
                  demo    run moto and the Twilio emulator locally, then plan, apply, and plan again\n  \
-                 test    run every test of the workspace (installs moto first)\n  \
-                 bench   time a no-op plan of the example environment and count its API calls\n  \
+                 test    run every test of the workspace (installs moto first), then `bench --quick`\n          \
+                 (the bench is left out when arguments narrow the test run)\n  \
+                 bench   wall time, API calls (as the proxy and the emulator saw them) and peak memory\n          \
+                 of a no-op plan and a fresh apply of the examples, on the release build;\n          \
+                 `--quick`: a few runs on the debug build, as CI runs it\n  \
                  moto    install moto if needed and print the path of `moto_server`"
             );
             return ExitCode::from(2);
@@ -49,10 +56,28 @@ fn target_dir() -> PathBuf {
 fn cargo() -> Command {
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     command.current_dir(workspace_root());
+    // `cargo xtask` runs this process with xtask's own package variables (`CARGO_PKG_NAME`,
+    // `CARGO_MANIFEST_DIR`, ...). Build scripts that rerun when those change (ring's does) would
+    // then see other values than under a plain `cargo build`, and rebuild ring and everything
+    // above it, the AWS SDK included, on every switch: minutes on 2 cores. The nested cargo
+    // sets them itself for what it runs.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_MANIFEST_")
+            || ["CARGO_CRATE_NAME", "CARGO_BIN_NAME", "CARGO_PRIMARY_PACKAGE"].contains(&name.as_ref())
+        {
+            command.env_remove(name.as_ref());
+        }
+    }
     command
 }
 
 fn run(command: &mut Command) -> Result<(), String> {
+    if std::env::var_os("XTASK_DRY_RUN").is_some() {
+        println!("{command:?}");
+        return Ok(());
+    }
     let status = command.status().map_err(|error| format!("could not run {command:?}: {error}"))?;
     if status.success() { Ok(()) } else { Err(format!("{command:?} failed with {status}")) }
 }
@@ -98,6 +123,12 @@ fn test(extra: &[String]) -> Result<(), String> {
         // nextest does not run doctests.
         run(cargo().args(["test", "--workspace", "--doc"]).env("STOWAGE_MOTO_SERVER", &server))?;
     }
+    // The whole run (the README's command, CI's) also runs the benchmark, quickly, on the
+    // debug build just made: it costs seconds, and a bench nobody runs rots. A run narrowed by
+    // arguments is someone after a few tests: no bench.
+    if extra.is_empty() {
+        bench(&["--quick".to_owned()])?;
+    }
     Ok(())
 }
 
@@ -120,7 +151,23 @@ fn demo(extra: &[String]) -> Result<(), String> {
     run(&mut command)
 }
 
-fn bench() -> Result<(), String> {
+/// `bench [--quick]`: `crates/stowage-cli/benches/noop_plan.rs`. The full bench measures the
+/// release build; `--quick` the debug build (`--profile dev`), which the tests have already
+/// built, so CI pays for compiling the bench target alone, not a release build of everything.
+fn bench(args: &[String]) -> Result<(), String> {
+    let mut quick = false;
+    for arg in args {
+        match arg.as_str() {
+            "--quick" => quick = true,
+            other => return Err(format!("bench: unexpected argument `{other}` (usage: cargo xtask bench [--quick])")),
+        }
+    }
     let server = moto_server()?;
-    run(cargo().args(["bench", "--package", "stowage-cli", "--bench", "noop_plan"]).env("STOWAGE_MOTO_SERVER", &server))
+    let mut command = cargo();
+    // `--workspace`: the features the tests' build resolved, so nothing is rebuilt for the bench.
+    command.args(["bench", "--workspace", "--bench", "noop_plan"]);
+    if quick {
+        command.args(["--profile", "dev", "--", "--quick"]);
+    }
+    run(command.env("STOWAGE_MOTO_SERVER", &server))
 }
