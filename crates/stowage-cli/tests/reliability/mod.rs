@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 use stowage_state::LocalStateFile;
-use stowage_test_support::twilio_emulator::RunningEmulator;
+use stowage_test_support::twilio_emulator::{RecordedRequest, RunningEmulator};
 use stowage_test_support::{
-    AwsProxy, Moto, Sandbox, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, start_emulator, stowage_command, twilio_env,
+    AwsProxy, Moto, ObservedRequest, Sandbox, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, start_emulator, stowage_command,
+    twilio_env,
 };
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_stowage");
@@ -22,6 +23,8 @@ pub const RUN_LIMIT: Duration = Duration::from_secs(60);
 /// The request timeout of the runs with faults: short, so that "latency beyond the timeout"
 /// costs little, yet far above what moto needs for one request on a busy machine.
 pub const SHORT_TIMEOUT: &str = "2s";
+/// How long requests still on their way after a run may take to land.
+pub const SETTLE_LIMIT: Duration = Duration::from_secs(30);
 
 pub fn dev_spec() -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/dev.toml");
@@ -100,13 +103,41 @@ impl Rig {
     /// Apply again without faults and check that everything converged: `Ok` with how many
     /// objects that apply deleted as left by an interrupted apply.
     pub async fn converge(&self) -> Result<usize, NotConverged> {
+        self.converge_observed().await.1
+    }
+
+    /// [`Rig::converge`], also returning what the converging apply did.
+    pub async fn converge_observed(&self) -> (Observed, Result<usize, NotConverged>) {
         let spec = self.spec.display().to_string();
-        let apply = self.run(&["apply", &spec, "--auto-approve"], "30s").await;
+        let apply = self.run_observed(&["apply", &spec, "--auto-approve"], "30s").await;
+        let outcome = self.converged(&spec, &apply.output).await;
+        (apply, outcome)
+    }
+
+    /// [`Rig::run`], and what the proxies and the emulator saw of it, once every request it
+    /// sent has landed (a delayed one reaches upstream after its client gave up).
+    pub async fn run_observed(&self, args: &[&str], timeout: &str) -> Observed {
+        let marks = (self.aws.requests().len(), self.twilio.requests().len(), self.emulator.requests().len());
+        let started = std::time::Instant::now();
+        let output = self.run(args, timeout).await;
+        let elapsed = started.elapsed();
+        let settled = async { tokio::join!(self.aws.settled(), self.twilio.settled()) };
+        tokio::time::timeout(SETTLE_LIMIT, settled).await.expect("delayed requests landed");
+        Observed {
+            output,
+            elapsed,
+            aws: self.aws.requests().split_off(marks.0),
+            twilio: self.twilio.requests().split_off(marks.1),
+            emulator: self.emulator.requests().split_off(marks.2),
+        }
+    }
+
+    async fn converged(&self, spec: &str, apply: &Output) -> Result<usize, NotConverged> {
         if apply.status.code() != Some(0) {
-            let why = format!("the second apply exited with {:?}:\n{}", apply.status.code(), describe(&apply));
+            let why = format!("the second apply exited with {:?}:\n{}", apply.status.code(), describe(apply));
             return Err(NotConverged::Failed(why));
         }
-        let plan = self.run(&["plan", &spec, "--detailed-exitcode"], "30s").await;
+        let plan = self.run(&["plan", spec, "--detailed-exitcode"], "30s").await;
         if plan.status.code() != Some(0) {
             let why = format!("the plan after it exited with {:?}:\n{}", plan.status.code(), describe(&plan));
             return Err(NotConverged::Failed(why));
@@ -116,6 +147,14 @@ impl Rig {
             return Err(NotConverged::Orphans(orphans));
         }
         Ok(String::from_utf8_lossy(&apply.stdout).matches("will be destroyed (left by an interrupted apply)").count())
+    }
+
+    /// Forgets the emulator's faults not yet spent (`DELETE /__emulator/faults`), and nothing
+    /// else: its resources and request log stay.
+    pub async fn clear_emulator_faults(&self) {
+        let url = format!("{}/__emulator/faults", self.emulator.base_url());
+        let cleared = self.http.delete(url).send().await.expect("the emulator answers a fault clear");
+        assert!(cleared.status().is_success(), "emulator fault clear: {}", cleared.status());
     }
 
     /// What exists but is not the state's: access keys of the uploader, Twilio credentials,
@@ -232,6 +271,20 @@ impl Rig {
     }
 }
 
+/// One run of `stowage` and what the observers outside it saw of it.
+#[derive(Debug)]
+pub struct Observed {
+    pub output: Output,
+    /// From start to exit.
+    pub elapsed: Duration,
+    /// Through the proxy in front of moto, in arrival order.
+    pub aws: Vec<ObservedRequest>,
+    /// Through the proxy in front of the emulator, in arrival order.
+    pub twilio: Vec<ObservedRequest>,
+    /// The emulator's own log: what reached it, with the status it answered.
+    pub emulator: Vec<RecordedRequest>,
+}
+
 /// Why a run after a crash or a fault did not converge.
 #[derive(Debug)]
 pub enum NotConverged {
@@ -253,7 +306,12 @@ pub struct Tally {
 impl Tally {
     /// Converge `rig` once more and count how it went; `case` names the run in a problem.
     pub async fn converge(&mut self, rig: &Rig, case: &str) {
-        match rig.converge().await {
+        self.record(rig.converge().await, case);
+    }
+
+    /// Count how a converging run went ([`Rig::converge`], [`Rig::converge_observed`]).
+    pub fn record(&mut self, outcome: Result<usize, NotConverged>, case: &str) {
+        match outcome {
             Ok(deleted) => {
                 self.converged += 1;
                 self.leftovers += deleted;
