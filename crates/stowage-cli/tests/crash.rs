@@ -8,14 +8,8 @@
 
 mod reliability;
 
-use std::process::Stdio;
-use std::time::Duration;
-
 use reliability::{Rig, SHORT_TIMEOUT, Tally, describe};
-use stowage_test_support::{AwsProxy, Fault, FaultAction, FaultMatch};
-
-/// How long a held request may take to arrive; a run that reaches it does so in seconds.
-const HOLD_LIMIT: Duration = Duration::from_secs(60);
+use stowage_test_support::{Fault, FaultAction, FaultMatch};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Side {
@@ -65,7 +59,7 @@ async fn crash_matrix(name: &str, rig: Rig) {
                 Side::Twilio => &rig.twilio,
             };
             proxy.inject(Fault::new(FaultMatch::Nth(position), FaultAction::HoldAnswer, 1));
-            let held = kill_at_hold(&rig, proxy).await;
+            let held = rig.kill_at_hold(proxy).await;
             killed += usize::from(held.is_some());
             // Let go of the held connection before anything else runs.
             rig.aws.clear();
@@ -81,30 +75,6 @@ async fn crash_matrix(name: &str, rig: Rig) {
     );
     tally.assert_clean(runs);
     assert_eq!(killed, runs, "every position of a clean apply is reached again");
-}
-
-/// Starts an apply, waits until `proxy` holds a request, and kills the process there.
-/// Returns the held request, or `None` when the apply ended without reaching it.
-async fn kill_at_hold(rig: &Rig, proxy: &AwsProxy) -> Option<String> {
-    let mut command = rig.command(&as_str(&rig.apply_args()), SHORT_TIMEOUT);
-    command.stdout(Stdio::null()).stderr(Stdio::null());
-    let mut child = command.spawn().expect("stowage starts");
-    let outcome = tokio::time::timeout(HOLD_LIMIT, async {
-        tokio::select! {
-            held = proxy.held() => Some(held.to_string()),
-            _ = child.wait() => None,
-        }
-    })
-    .await
-    .expect("the apply reached the held request or ended in time");
-    if outcome.is_some() {
-        child.start_kill().expect("SIGKILL sent");
-    }
-    let status = child.wait().await.expect("stowage is reaped");
-    if outcome.is_some() {
-        assert_eq!(status.code(), None, "stowage was killed by a signal, it did not exit");
-    }
-    outcome
 }
 
 fn as_str(args: &[String]) -> Vec<&str> {

@@ -11,14 +11,9 @@
 mod reliability;
 
 use std::collections::BTreeMap;
-use std::process::Stdio;
-use std::time::Duration;
 
 use reliability::{Rig, SHORT_TIMEOUT, Tally, describe};
 use stowage_test_support::{AwsProxy, Fault, FaultAction, FaultMatch, ObservedRequest, operation_shape};
-
-/// How long a held request may take to arrive; a run that reaches it does so in seconds.
-const HOLD_LIMIT: Duration = Duration::from_secs(60);
 
 /// The spec every scenario starts from: everything stowage makes, KMS key and public key too.
 fn encrypted_spec(public_key: &str) -> String {
@@ -164,7 +159,7 @@ async fn crash_matrix(name: &str, rig: Rig, scenario: impl Scenario) -> Tally {
     for point in &points {
         prepare(&rig, &scenario).await;
         hold_at(&rig, point);
-        let held = kill_at_hold(&rig, proxy_of(&rig, point)).await;
+        let held = rig.kill_at_hold(proxy_of(&rig, point)).await;
         killed += usize::from(held.is_some());
         if held.is_none() {
             missed.push(point.to_string());
@@ -215,10 +210,10 @@ async fn a_recovering_apply_killed_again_converges() {
     for point in &points {
         rig.reset().await;
         hold_at(&rig, point);
-        first_kills += usize::from(kill_at_hold(&rig, proxy_of(&rig, point)).await.is_some());
+        first_kills += usize::from(rig.kill_at_hold(proxy_of(&rig, point)).await.is_some());
         after_kill(&rig).await;
         hold_at(&rig, point);
-        second_kills += usize::from(kill_at_hold(&rig, proxy_of(&rig, point)).await.is_some());
+        second_kills += usize::from(rig.kill_at_hold(proxy_of(&rig, point)).await.is_some());
         after_kill(&rig).await;
         tally.converge(&rig, &format!("killed twice at {point}")).await;
     }
@@ -245,30 +240,6 @@ async fn after_kill(rig: &Rig) {
     rig.twilio.clear();
     let settled = async { tokio::join!(rig.aws.settled(), rig.twilio.settled()) };
     tokio::time::timeout(reliability::SETTLE_LIMIT, settled).await.expect("the killed run's requests landed");
-}
-
-/// Starts an apply, waits until `proxy` holds a request, and kills the process there.
-/// Returns the held request, or `None` when the apply ended without reaching it.
-async fn kill_at_hold(rig: &Rig, proxy: &AwsProxy) -> Option<String> {
-    let mut command = rig.command(&as_str(&rig.apply_args()), SHORT_TIMEOUT);
-    command.stdout(Stdio::null()).stderr(Stdio::null());
-    let mut child = command.spawn().expect("stowage starts");
-    let outcome = tokio::time::timeout(HOLD_LIMIT, async {
-        tokio::select! {
-            held = proxy.held() => Some(held.to_string()),
-            _ = child.wait() => None,
-        }
-    })
-    .await
-    .expect("the apply reached the held request or ended in time");
-    if outcome.is_some() {
-        child.start_kill().expect("SIGKILL sent");
-    }
-    let status = child.wait().await.expect("stowage is reaped");
-    if outcome.is_some() {
-        assert_eq!(status.code(), None, "stowage was killed by a signal, it did not exit");
-    }
-    outcome
 }
 
 fn as_str(args: &[String]) -> Vec<&str> {

@@ -348,3 +348,34 @@ pub fn describe(output: &Output) -> String {
 fn common_region() -> &'static str {
     "us-east-2"
 }
+
+/// How long a held request may take to arrive; a run that reaches it does so in seconds.
+pub const HOLD_LIMIT: Duration = Duration::from_secs(60);
+
+impl Rig {
+    /// Starts an apply, waits until `proxy` holds a request, and kills the process there
+    /// (SIGKILL). Returns the held request, or `None` when the apply ended without reaching it.
+    pub async fn kill_at_hold(&self, proxy: &AwsProxy) -> Option<String> {
+        let args = self.apply_args();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut command = self.command(&args, SHORT_TIMEOUT);
+        command.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        let mut child = command.spawn().expect("stowage starts");
+        let outcome = tokio::time::timeout(HOLD_LIMIT, async {
+            tokio::select! {
+                held = proxy.held() => Some(held.to_string()),
+                _ = child.wait() => None,
+            }
+        })
+        .await
+        .expect("the apply reached the held request or ended in time");
+        if outcome.is_some() {
+            child.start_kill().expect("SIGKILL sent");
+        }
+        let status = child.wait().await.expect("stowage is reaped");
+        if outcome.is_some() {
+            assert_eq!(status.code(), None, "stowage was killed by a signal, it did not exit");
+        }
+        outcome
+    }
+}
