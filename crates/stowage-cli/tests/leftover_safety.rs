@@ -23,7 +23,7 @@
 mod reliability;
 
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_iam::primitives::DateTime;
@@ -44,8 +44,6 @@ const CLOCK_BACK: Duration = Duration::from_secs(3600);
 /// What a shifted creation time must at least show: well beyond the allowance, well within
 /// the shift.
 const SHOWN_OLDER_BY: Duration = Duration::from_secs(1800);
-/// How long a held request may take to arrive; a run that reaches it does so in seconds.
-const HOLD_LIMIT: Duration = Duration::from_secs(60);
 /// The request timeout of the runs that are killed: long, so that the kill, which follows the
 /// hold at once, always comes before stowage gives up on the held request (and perhaps tries
 /// again, which would let the create through).
@@ -201,7 +199,7 @@ async fn a_create_key_whose_answer_times_out_leaves_no_second_key() {
     let run = rig.command(&["apply", &spec, "--auto-approve"], SHORT_TIMEOUT).output();
     let first = tokio::time::timeout(RUN_LIMIT, run).await.expect("stowage finished in time").expect("stowage ran");
     // The late CreateKey reaches moto after the run gave up on it.
-    tokio::time::timeout(HOLD_LIMIT, rig.aws.settled()).await.expect("the late request arrived");
+    tokio::time::timeout(reliability::HOLD_LIMIT, rig.aws.settled()).await.expect("the late request arrived");
     let creates = rig.aws.requests().iter().filter(|request| request.operation == "CreateKey").count();
     assert_eq!(creates, 1, "CreateKey was sent again after its answer was lost:\n{}", describe(&first));
     assert_eq!(first.status.code(), Some(1), "the apply did not fail with its CreateKey:\n{}", describe(&first));
@@ -327,29 +325,15 @@ impl Rig {
     async fn kill_at(&self, operation: &str, action: FaultAction) -> Option<String> {
         self.aws.inject(Fault::once(operation, action));
         let spec = self.spec.display().to_string();
-        let mut command = self.command(&["apply", &spec, "--auto-approve"], KILLED_RUN_TIMEOUT);
-        command.stdout(Stdio::null()).stderr(Stdio::null());
-        let mut child = command.spawn().expect("stowage starts");
-        let outcome = tokio::time::timeout(HOLD_LIMIT, async {
-            tokio::select! {
-                held = self.aws.held() => Some(held.to_string()),
-                _ = child.wait() => None,
-            }
-        })
-        .await
-        .expect("the apply reached the held request or ended in time");
-        if outcome.is_some() {
-            child.start_kill().expect("SIGKILL sent");
-        }
-        let status = child.wait().await.expect("stowage is reaped");
-        if outcome.is_some() {
-            assert_eq!(status.code(), None, "stowage was killed by a signal, it did not exit");
-        }
+        let command = self.command(&["apply", &spec, "--auto-approve"], KILLED_RUN_TIMEOUT);
+        let outcome = reliability::kill_at_hold(command, &self.aws).await;
         // Lets go of the held connection, and of the fault if it was never used; then waits
         // for what the process sent before it died to reach moto, so nothing of stowage's is
         // made while moto's clock is turned back.
         self.aws.clear();
-        tokio::time::timeout(HOLD_LIMIT, self.aws.settled()).await.expect("the killed run's requests settled");
+        tokio::time::timeout(reliability::HOLD_LIMIT, self.aws.settled())
+            .await
+            .expect("the killed run's requests settled");
         outcome
     }
 

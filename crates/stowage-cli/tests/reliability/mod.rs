@@ -358,24 +358,29 @@ impl Rig {
     pub async fn kill_at_hold(&self, proxy: &AwsProxy) -> Option<String> {
         let args = self.apply_args();
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let mut command = self.command(&args, SHORT_TIMEOUT);
-        command.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
-        let mut child = command.spawn().expect("stowage starts");
-        let outcome = tokio::time::timeout(HOLD_LIMIT, async {
-            tokio::select! {
-                held = proxy.held() => Some(held.to_string()),
-                _ = child.wait() => None,
-            }
-        })
-        .await
-        .expect("the apply reached the held request or ended in time");
-        if outcome.is_some() {
-            child.start_kill().expect("SIGKILL sent");
-        }
-        let status = child.wait().await.expect("stowage is reaped");
-        if outcome.is_some() {
-            assert_eq!(status.code(), None, "stowage was killed by a signal, it did not exit");
-        }
-        outcome
+        kill_at_hold(self.command(&args, SHORT_TIMEOUT), proxy).await
     }
+}
+
+/// Starts `command`, waits until `proxy` holds a request, and kills the process there
+/// (SIGKILL). Returns the held request, or `None` when the run ended without reaching it.
+pub async fn kill_at_hold(mut command: tokio::process::Command, proxy: &AwsProxy) -> Option<String> {
+    command.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    let mut child = command.spawn().expect("stowage starts");
+    let outcome = tokio::time::timeout(HOLD_LIMIT, async {
+        tokio::select! {
+            held = proxy.held() => Some(held.to_string()),
+            _ = child.wait() => None,
+        }
+    })
+    .await
+    .expect("the run reached the held request or ended in time");
+    if outcome.is_some() {
+        child.start_kill().expect("SIGKILL sent");
+    }
+    let status = child.wait().await.expect("stowage is reaped");
+    if outcome.is_some() {
+        assert_eq!(status.code(), None, "stowage was killed by a signal, it did not exit");
+    }
+    outcome
 }
