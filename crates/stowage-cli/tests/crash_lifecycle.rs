@@ -1,7 +1,8 @@
-//! Crash safety beyond a fresh apply: `stowage apply` killed (SIGKILL) at every write of an
-//! apply that updates every resource type, of one that replaces the access key and Twilio
-//! credential and the Twilio public key (create before destroy), and of a recovering apply
-//! killed a second time. The next apply must converge with nothing orphaned.
+//! Crash and fault safety beyond a fresh apply: `stowage apply` killed (SIGKILL) at every
+//! write, or given a fault at every write, of an apply that updates every resource type and of
+//! one that replaces the access key and Twilio credential and the Twilio public key (create
+//! before destroy), both on the encrypted example; and a recovering apply killed a second time.
+//! The next apply must converge with nothing orphaned.
 //!
 //! Points are named by operation and occurrence (`CreateAccessKey` #0), not by arrival index:
 //! concurrent steps reorder requests between runs, and a kill must land on the same change
@@ -12,7 +13,10 @@ mod reliability;
 
 use std::collections::BTreeMap;
 
+use std::time::Duration;
+
 use reliability::{Rig, SHORT_TIMEOUT, Tally, describe};
+use stowage_test_support::twilio_emulator::FaultRule;
 use stowage_test_support::{AwsProxy, Fault, FaultAction, FaultMatch, ObservedRequest, operation_shape};
 
 /// The spec every scenario starts from: everything stowage makes, KMS key and public key too.
@@ -240,6 +244,134 @@ async fn after_kill(rig: &Rig) {
     rig.twilio.clear();
     let settled = async { tokio::join!(rig.aws.settled(), rig.twilio.settled()) };
     tokio::time::timeout(reliability::SETTLE_LIMIT, settled).await.expect("the killed run's requests landed");
+}
+
+/// A fault at a write: what the fault matrix of `faults.rs` injects at every request of a
+/// fresh apply, here at the writes of an update and a replacement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    ServerError,
+    /// AWS throttling; for Twilio a 429 with `Retry-After`.
+    Throttled,
+    DroppedConnection,
+    /// Longer than the request timeout.
+    Latency,
+    /// S3's `409 OperationAborted` (AWS only).
+    OperationAborted,
+}
+
+const AWS_KINDS: [Kind; 5] =
+    [Kind::ServerError, Kind::Throttled, Kind::DroppedConnection, Kind::Latency, Kind::OperationAborted];
+const TWILIO_KINDS: [Kind; 4] = [Kind::ServerError, Kind::Throttled, Kind::DroppedConnection, Kind::Latency];
+const BEYOND_TIMEOUT: Duration = Duration::from_millis(2500);
+
+/// Injects `kind` at `point`: through the proxy in front of moto, or in front of the emulator
+/// (a dropped connection, latency), or as the emulator's own error answers (500, 429).
+fn inject(rig: &Rig, point: &Point, kind: Kind) {
+    let matches = FaultMatch::Occurrence { operation: point.operation.clone(), nth: point.nth };
+    let proxy = proxy_of(rig, point);
+    let action = match kind {
+        Kind::DroppedConnection => FaultAction::DropConnection,
+        Kind::Latency => FaultAction::Delay(BEYOND_TIMEOUT),
+        Kind::ServerError if !point.twilio => FaultAction::Status(500),
+        Kind::Throttled if !point.twilio => FaultAction::Throttle,
+        Kind::OperationAborted => FaultAction::Error { status: 409, code: "OperationAborted".to_owned() },
+        Kind::ServerError | Kind::Throttled => {
+            // `METHOD /path/{Sid}`: the emulator matches a method and a path prefix, and lets
+            // `after` matching requests through first.
+            let (method, path) = point.operation.split_once(' ').expect("a Twilio operation is METHOD PATH");
+            let prefix = path.split("{Sid}").next().unwrap_or(path);
+            let (status, retry_after) = if kind == Kind::Throttled { (429, Some(1)) } else { (500, None) };
+            let rule = FaultRule {
+                method: Some(method.to_owned()),
+                after: u32::try_from(point.nth).expect("a small count"),
+                retry_after,
+                ..FaultRule::new(status, prefix)
+            };
+            rig.emulator.add_fault(rule).expect("a valid fault rule");
+            return;
+        }
+    };
+    proxy.inject(Fault::new(matches, action, 1));
+}
+
+/// Whether the fault at `point` answered its request: the status the proxy passed on (none for
+/// a dropped connection or a request given up), or the emulator's log.
+fn fault_fired(rig: &Rig, point: &Point, kind: Kind) -> bool {
+    let expected: &[u16] = match (kind, point.twilio) {
+        (Kind::DroppedConnection | Kind::Latency, _) => &[0],
+        (Kind::ServerError, _) => &[500],
+        (Kind::Throttled, false) => &[503, 400],
+        (Kind::Throttled, true) => &[429],
+        (Kind::OperationAborted, _) => &[409],
+    };
+    let seen = proxy_of(rig, point)
+        .requests()
+        .into_iter()
+        .filter(|request| operation_shape(&request.operation) == point.operation)
+        .nth(point.nth);
+    seen.is_some_and(|request| expected.contains(&request.status))
+}
+
+/// Each write of the apply under test gets one fault, the kinds taken in turn (the fault matrix
+/// gives a fresh apply every kind at every request); each apply either succeeds or fails
+/// naming the operation, and the next converges.
+#[expect(clippy::print_stderr, reason = "the counts are the report of this test")]
+async fn fault_matrix(name: &str, rig: Rig, scenario: impl Scenario) {
+    prepare(&rig, &scenario).await;
+    let apply = rig.run(&as_str(&rig.apply_args()), SHORT_TIMEOUT).await;
+    assert_eq!(apply.status.code(), Some(0), "a clean apply fails:\n{}", describe(&apply));
+    let mut points = write_points(false, &rig.aws.requests());
+    points.extend(write_points(true, &rig.twilio.requests()));
+
+    let (mut applied, mut failed_cleanly, mut tally) = (0, 0, Tally::default());
+    for (index, point) in points.iter().enumerate() {
+        let kinds: &[Kind] = if point.twilio { &TWILIO_KINDS } else { &AWS_KINDS };
+        let kind = kinds[index % kinds.len()];
+        prepare(&rig, &scenario).await;
+        rig.clear_emulator_faults().await;
+        inject(&rig, point, kind);
+        let run = rig.run(&as_str(&rig.apply_args()), SHORT_TIMEOUT).await;
+        let case = format!("{name}: {kind:?} at {point}");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        match run.status.code() {
+            Some(0) => applied += 1,
+            Some(1) if regex::Regex::new(r"\b(s3|iam|kms|twilio) [A-Z][A-Za-z]+: ").unwrap().is_match(&stderr) => {
+                failed_cleanly += 1;
+            }
+            other => {
+                tally.problems.push(format!("{case}: exited {other:?} without naming an operation\n{}", describe(&run)))
+            }
+        }
+        let settled = async { tokio::join!(rig.aws.settled(), rig.twilio.settled()) };
+        tokio::time::timeout(reliability::SETTLE_LIMIT, settled).await.expect("delayed requests landed");
+        if !fault_fired(&rig, point, kind) {
+            tally.problems.push(format!("{case}: the fault never answered its request"));
+        }
+        rig.aws.clear();
+        rig.twilio.clear();
+        rig.clear_emulator_faults().await;
+        tally.converge(&rig, &case).await;
+    }
+    eprintln!(
+        "fault safety ({name}): {} runs, one fault per write, {applied} applied despite the fault, {failed_cleanly} \
+         failed with a clear error, {} converged, {} orphans left",
+        points.len(),
+        tally.converged,
+        tally.orphans
+    );
+    assert_eq!(tally.orphans, 0, "orphans were left:\n{}", tally.problems.join("\n"));
+    assert!(tally.problems.is_empty(), "{} runs went wrong:\n{}", tally.problems.len(), tally.problems.join("\n\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_of_every_resource_type_survives_a_fault_at_any_write() {
+    fault_matrix("update", Rig::new().await, UpdateEverything).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_before_destroy_replacement_survives_a_fault_at_any_write() {
+    fault_matrix("replacement", Rig::new().await, ReplaceKeys).await;
 }
 
 fn as_str(args: &[String]) -> Vec<&str> {
