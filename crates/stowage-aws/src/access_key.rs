@@ -10,10 +10,10 @@ use stowage_provider::{
     Observed, ProviderError, ReadRequest, Secret, UpdateRequest,
 };
 
-use crate::AwsProvider;
 use crate::errors::classify;
 use crate::leftovers::made_since;
 use crate::write_test::{self, WriteTarget};
+use crate::{AwsProvider, absent_if_not_found, done_if_gone};
 
 const IAM: &str = "iam";
 
@@ -38,13 +38,11 @@ async fn list_keys(aws: &AwsProvider, user: &str) -> Result<Option<Vec<AccessKey
     let mut keys = Vec::new();
     let mut pages = aws.iam().list_access_keys().user_name(user).into_paginator().send();
     while let Some(page) = pages.next().await {
-        match page {
-            Ok(page) => keys.extend(page.access_key_metadata().to_vec()),
-            Err(error) => {
-                let error = classify(IAM, "ListAccessKeys", error);
-                return if error.kind == ErrorKind::NotFound { Ok(None) } else { Err(error) };
-            }
-        }
+        // The user gone: it has no keys.
+        let Some(page) = absent_if_not_found(page.map_err(|error| classify(IAM, "ListAccessKeys", error)))? else {
+            return Ok(None);
+        };
+        keys.extend(page.access_key_metadata().to_vec());
     }
     Ok(Some(keys))
 }
@@ -154,11 +152,6 @@ pub(crate) async fn delete(aws: &AwsProvider, request: DeleteRequest<'_>) -> Res
 }
 
 async fn delete_key(aws: &AwsProvider, user: &str, id: &str) -> Result<(), ProviderError> {
-    match aws.iam().delete_access_key().user_name(user).access_key_id(id).send().await {
-        Ok(_) => Ok(()),
-        Err(error) => {
-            let error = classify(IAM, "DeleteAccessKey", error);
-            if error.kind == ErrorKind::NotFound { Ok(()) } else { Err(error) }
-        }
-    }
+    let result = aws.iam().delete_access_key().user_name(user).access_key_id(id).send().await;
+    done_if_gone(result.map_err(|error| classify(IAM, "DeleteAccessKey", error)))
 }

@@ -25,7 +25,7 @@ use stowage_provider::{
 
 use crate::errors::{build_error, classify};
 use crate::waiting::{Awaited, bucket_not_yet_settled};
-use crate::{AwsProvider, absent_if_not_found};
+use crate::{AwsProvider, absent_if_not_found, done_if_gone};
 
 const S3: &str = "s3";
 
@@ -433,21 +433,18 @@ fn lifecycle_rules(attributes: &Attributes) -> Result<Vec<LifecycleRule>, Provid
 }
 
 pub(crate) async fn delete(aws: &AwsProvider, request: DeleteRequest<'_>) -> Result<(), ProviderError> {
-    match aws.s3().delete_bucket().bucket(request.id).send().await {
-        Ok(_) => Ok(()),
-        Err(error) => {
-            let error = classify(S3, "DeleteBucket", error);
-            match error.kind {
-                ErrorKind::NotFound => Ok(()),
-                _ if error.code.as_deref() == Some("BucketNotEmpty") => Err(error.with_hint(format!(
-                    "stowage never deletes objects: bucket `{}` still holds recordings or compositions; \
-                     move or delete them yourself if you mean to, then apply again",
-                    request.id
-                ))),
-                _ => Err(error),
-            }
+    let result = aws.s3().delete_bucket().bucket(request.id).send().await;
+    done_if_gone(result.map_err(|error| classify(S3, "DeleteBucket", error))).map_err(|error| {
+        if error.code.as_deref() == Some("BucketNotEmpty") {
+            error.with_hint(format!(
+                "stowage never deletes objects: bucket `{}` still holds recordings or compositions; move or \
+                 delete them yourself if you mean to, then apply again",
+                request.id
+            ))
+        } else {
+            error
         }
-    }
+    })
 }
 
 fn string_map(value: Option<&Value>) -> BTreeMap<String, String> {

@@ -18,7 +18,7 @@ use tracing::warn;
 
 use crate::errors::{build_error, classify};
 use crate::waiting::{Awaited, principal_not_yet_seen};
-use crate::{AwsProvider, absent_if_not_found};
+use crate::{AwsProvider, absent_if_not_found, done_if_gone};
 
 const KMS: &str = "kms";
 /// The tag that carries the create's intent marker, so an interrupted apply's key is found.
@@ -321,8 +321,7 @@ pub(crate) fn same_key(left: &str, right: &str) -> bool {
 
 async fn delete_alias(aws: &AwsProvider, alias: &str) -> Result<(), ProviderError> {
     let result = aws.kms().delete_alias().alias_name(alias).send().await;
-    absent_if_not_found(result.map_err(|error| classify(KMS, "DeleteAlias", error)))?;
-    Ok(())
+    done_if_gone(result.map_err(|error| classify(KMS, "DeleteAlias", error)))
 }
 
 fn tag(key: &str, value: &str) -> Result<Tag, ProviderError> {

@@ -6,10 +6,10 @@
 use std::time::{Duration, SystemTime};
 
 use serde_json::json;
-use stowage_provider::{Attributes, AttributesExt, ErrorKind, LeftoverRequest, Observed, ProviderError};
+use stowage_provider::{Attributes, AttributesExt, LeftoverRequest, Observed, ProviderError};
 
-use crate::AwsProvider;
 use crate::errors::classify;
+use crate::{AwsProvider, absent_if_not_found};
 
 /// How far AWS's clock may be behind this machine's.
 pub(crate) const CLOCK_SKEW: Duration = Duration::from_secs(300);
@@ -44,14 +44,9 @@ pub(crate) async fn bucket(aws: &AwsProvider, request: LeftoverRequest<'_>) -> R
 
 pub(crate) async fn user(aws: &AwsProvider, request: LeftoverRequest<'_>) -> Result<Vec<Observed>, ProviderError> {
     let Some(name) = request.attributes.str("name") else { return Ok(Vec::new()) };
-    let user = match aws.iam().get_user().user_name(name).send().await {
-        Ok(output) => output.user,
-        Err(error) => {
-            let error = classify("iam", "GetUser", error);
-            return if error.kind == ErrorKind::NotFound { Ok(Vec::new()) } else { Err(error) };
-        }
-    };
-    let Some(user) = user else { return Ok(Vec::new()) };
+    let output = aws.iam().get_user().user_name(name).send().await;
+    let output = absent_if_not_found(output.map_err(|error| classify("iam", "GetUser", error)))?;
+    let Some(user) = output.and_then(|output| output.user) else { return Ok(Vec::new()) };
     let ours = made_since(Some(user.create_date()), request.since) && !request.known_ids.iter().any(|id| id == name);
     Ok(ours
         .then(|| Observed { id: name.to_owned(), attributes: Attributes::from([("name".to_owned(), json!(name))]) })

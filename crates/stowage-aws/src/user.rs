@@ -9,19 +9,16 @@ use stowage_provider::{
     UpdateRequest,
 };
 
-use crate::AwsProvider;
 use crate::errors::{build_error, classify};
+use crate::{AwsProvider, absent_if_not_found, done_if_gone};
 
 const IAM: &str = "iam";
 
 pub(crate) async fn read(aws: &AwsProvider, request: ReadRequest<'_>) -> Result<Option<Observed>, ProviderError> {
     let Some(name) = request.id.or_else(|| request.attribute("name")) else { return Ok(None) };
-    let output = match aws.iam().get_user().user_name(name).send().await {
-        Ok(output) => output,
-        Err(error) => {
-            let error = classify(IAM, "GetUser", error);
-            return if error.kind == ErrorKind::NotFound { Ok(None) } else { Err(error) };
-        }
+    let output = aws.iam().get_user().user_name(name).send().await;
+    let Some(output) = absent_if_not_found(output.map_err(|error| classify(IAM, "GetUser", error)))? else {
+        return Ok(None);
     };
     let Some(user) = output.user() else { return Ok(None) };
     // GetUser includes the user's tags, so no ListUserTags call is needed.
@@ -122,21 +119,15 @@ fn arn_with_path(arn: &str, path: &str, name: &str) -> Option<String> {
 }
 
 pub(crate) async fn delete(aws: &AwsProvider, request: DeleteRequest<'_>) -> Result<(), ProviderError> {
-    match aws.iam().delete_user().user_name(request.id).send().await {
-        Ok(_) => Ok(()),
-        Err(error) => {
-            let error = classify(IAM, "DeleteUser", error);
-            match error.kind {
-                ErrorKind::NotFound => Ok(()),
-                ErrorKind::Conflict => Err(error.with_hint(format!(
-                    "IAM user `{}` still has access keys, policies or a login profile that stowage does not \
-                     manage: remove them, then apply again",
-                    request.id
-                ))),
-                _ => Err(error),
-            }
-        }
-    }
+    let result = aws.iam().delete_user().user_name(request.id).send().await;
+    done_if_gone(result.map_err(|error| classify(IAM, "DeleteUser", error))).map_err(|error| match error.kind {
+        ErrorKind::Conflict => error.with_hint(format!(
+            "IAM user `{}` still has access keys, policies or a login profile that stowage does not manage: \
+             remove them, then apply again",
+            request.id
+        )),
+        _ => error,
+    })
 }
 
 fn tags(value: Option<&Value>) -> Result<Vec<Tag>, ProviderError> {

@@ -6,8 +6,8 @@ use stowage_provider::{
     Address, Applied, Attributes, AttributesExt, DeleteRequest, ErrorKind, Observed, ProviderError, ReadRequest, policy,
 };
 
-use crate::AwsProvider;
 use crate::errors::classify;
+use crate::{AwsProvider, absent_if_not_found, done_if_gone};
 
 const IAM: &str = "iam";
 
@@ -23,12 +23,9 @@ fn split_id(id: &str) -> Option<(&str, &str)> {
 pub(crate) async fn read(aws: &AwsProvider, request: ReadRequest<'_>) -> Result<Option<Observed>, ProviderError> {
     let from_attributes = request.attribute("user_name").zip(request.attribute("policy_name"));
     let Some((user, policy_name)) = request.id.and_then(split_id).or(from_attributes) else { return Ok(None) };
-    let output = match aws.iam().get_user_policy().user_name(user).policy_name(policy_name).send().await {
-        Ok(output) => output,
-        Err(error) => {
-            let error = classify(IAM, "GetUserPolicy", error);
-            return if error.kind == ErrorKind::NotFound { Ok(None) } else { Err(error) };
-        }
+    let output = aws.iam().get_user_policy().user_name(user).policy_name(policy_name).send().await;
+    let Some(output) = absent_if_not_found(output.map_err(|error| classify(IAM, "GetUserPolicy", error)))? else {
+        return Ok(None);
     };
     let document = policy::parse(output.policy_document()).map_err(|error| {
         ProviderError::new(ErrorKind::Internal, IAM, "GetUserPolicy", format!("policy `{policy_name}`: {error}"))
@@ -74,11 +71,6 @@ pub(crate) async fn delete(aws: &AwsProvider, request: DeleteRequest<'_>) -> Res
             format!("`{}` is not a policy id of the form USER:POLICY", request.id),
         ));
     };
-    match aws.iam().delete_user_policy().user_name(user).policy_name(policy_name).send().await {
-        Ok(_) => Ok(()),
-        Err(error) => {
-            let error = classify(IAM, "DeleteUserPolicy", error);
-            if error.kind == ErrorKind::NotFound { Ok(()) } else { Err(error) }
-        }
-    }
+    let result = aws.iam().delete_user_policy().user_name(user).policy_name(policy_name).send().await;
+    done_if_gone(result.map_err(|error| classify(IAM, "DeleteUserPolicy", error)))
 }
