@@ -26,7 +26,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use stowage_test_support::twilio_emulator::RunningEmulator;
-use stowage_test_support::{AwsProxy, Moto, Sandbox, insta_filters, start_emulator, stowage_command, twilio_env};
+use stowage_test_support::{
+    AwsProxy, Moto, Sandbox, dev_spec, insta_filters, start_emulator, stowage_command, twilio_env,
+};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_stowage");
 /// One `stowage` run; a hung run is killed when this passes.
@@ -119,11 +121,6 @@ impl World {
 
 fn corpus_directory() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad_input")
-}
-
-fn dev_spec() -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/dev.toml");
-    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
 }
 
 /// Every file under `root`, by path relative to it, with its bytes.

@@ -324,6 +324,7 @@ async fn fault_matrix(name: &str, rig: Rig, scenario: impl Scenario) {
     let mut points = write_points(false, &rig.aws.requests());
     points.extend(write_points(true, &rig.twilio.requests()));
 
+    let names_an_operation = regex::Regex::new(r"\b(s3|iam|kms|twilio) [A-Z][A-Za-z]+: ").expect("a valid pattern");
     let (mut applied, mut failed_cleanly, mut tally) = (0, 0, Tally::default());
     for (index, point) in points.iter().enumerate() {
         let kinds: &[Kind] = if point.twilio { &TWILIO_KINDS } else { &AWS_KINDS };
@@ -336,7 +337,7 @@ async fn fault_matrix(name: &str, rig: Rig, scenario: impl Scenario) {
         let stderr = String::from_utf8_lossy(&run.stderr);
         match run.status.code() {
             Some(0) => applied += 1,
-            Some(1) if regex::Regex::new(r"\b(s3|iam|kms|twilio) [A-Z][A-Za-z]+: ").unwrap().is_match(&stderr) => {
+            Some(1) if names_an_operation.is_match(&stderr) => {
                 failed_cleanly += 1;
             }
             other => {

@@ -39,7 +39,8 @@ use base64::Engine as _;
 use serde_json::Value;
 use stowage_test_support::twilio_emulator::{self, EmulatorConfig, FaultRule, RunningEmulator};
 use stowage_test_support::{
-    AwsProxy, Fault, FaultAction, Moto, Sandbox, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, stowage_command,
+    AwsProxy, Fault, FaultAction, Moto, Sandbox, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, dev_spec, example_spec,
+    stowage_command,
 };
 use tokio::io::AsyncReadExt;
 
@@ -471,15 +472,6 @@ fn recorded_access_key_id(sandbox: &Sandbox) -> String {
         .to_owned()
 }
 
-fn example(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
-}
-
-fn dev_spec() -> String {
-    example("dev.toml")
-}
-
 /// What one path searched: how many secrets, forms of them and places, and the leaks found.
 struct Searched {
     secrets: usize,
@@ -763,7 +755,7 @@ async fn failed_write_test(world: &World, sandbox: &Sandbox, auth: TwilioAuth) -
 /// then the same with an encryption public key for recordings, through a saved plan.
 async fn encrypted(world: &World, sandbox: &Sandbox, auth: TwilioAuth) -> Vec<Run> {
     const PATH: &str = "SSE-KMS and a public key";
-    let prod = example("prod.toml");
+    let prod = example_spec("prod.toml");
     sandbox.write_spec("prod.toml", &prod);
     let mut runs = Vec::new();
     let run = world.run(sandbox, auth, &["apply", "prod.toml", "--auto-approve"]).await;

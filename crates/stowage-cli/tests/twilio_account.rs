@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use stowage_test_support::twilio_emulator::{EmulatorConfig, RunningEmulator};
-use stowage_test_support::{AwsProxy, Moto, Sandbox, insta_filters, stowage_command};
+use stowage_test_support::{AwsProxy, Moto, Sandbox, dev_spec, insta_filters, stowage_command};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_stowage");
 const SPEC: &str = "dev.toml";
@@ -200,11 +200,6 @@ fn without_sdk_warnings(stderr: &str) -> String {
             kept
         },
     )
-}
-
-fn dev_spec() -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/dev.toml");
-    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
 }
 
 async fn bounded<Output>(body: impl Future<Output = Output>) -> Output {

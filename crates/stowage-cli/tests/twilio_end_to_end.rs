@@ -14,8 +14,8 @@ use regex::Regex;
 use serde_json::Value;
 use stowage_test_support::twilio_emulator::{RecordedRequest, RunningEmulator};
 use stowage_test_support::{
-    AwsProxy, Moto, Sandbox, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, insta_filters, start_emulator, stowage_command,
-    twilio_env,
+    AwsProxy, Moto, Sandbox, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, dev_spec, insta_filters, start_emulator,
+    stowage_command, twilio_env,
 };
 
 const BINARY: &str = env!("CARGO_BIN_EXE_stowage");
@@ -46,11 +46,6 @@ async fn bounded<Output>(body: impl Future<Output = Output>) -> Output {
     tokio::time::timeout(TEST_TIMEOUT, body)
         .await
         .unwrap_or_else(|_| panic!("the test did not finish within {TEST_TIMEOUT:?}"))
-}
-
-fn dev_spec() -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/dev.toml");
-    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
 }
 
 /// moto behind a recording proxy, the Twilio emulator, and a sandbox holding `dev.toml`.

@@ -18,3 +18,17 @@ pub use snapshot_filters::insta_filters;
 pub use twilio::{TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, start_emulator, twilio_env};
 /// The emulator itself, for its fault rules and request log.
 pub use twilio_emulator::{self, RunningEmulator};
+
+/// The text of `examples/NAME`, a spec the repository ships (`dev.toml`, `prod.toml`).
+///
+/// # Panics
+/// When the file cannot be read.
+pub fn example_spec(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
+}
+
+/// `examples/dev.toml`, the spec most tests start from.
+pub fn dev_spec() -> String {
+    example_spec("dev.toml")
+}

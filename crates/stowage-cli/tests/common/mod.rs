@@ -15,10 +15,7 @@ pub const BUCKET: &str = "acme-video-dev";
 pub const USER: &str = "twilio-video-uploader-dev";
 pub const TIMEOUT: Duration = Duration::from_secs(120);
 
-pub fn dev_spec() -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/dev.toml");
-    std::fs::read_to_string(path).expect("examples/dev.toml is readable")
-}
+pub use stowage_test_support::dev_spec;
 
 /// moto behind a recording proxy, the Twilio emulator, a sandbox with the spec.
 pub struct World {

@@ -26,10 +26,7 @@ pub const SHORT_TIMEOUT: &str = "2s";
 /// How long requests still on their way after a run may take to land.
 pub const SETTLE_LIMIT: Duration = Duration::from_secs(30);
 
-pub fn dev_spec() -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/dev.toml");
-    std::fs::read_to_string(path).expect("examples/dev.toml is readable")
-}
+pub use stowage_test_support::dev_spec;
 
 pub struct Rig {
     pub moto: Moto,
