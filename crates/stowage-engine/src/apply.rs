@@ -90,8 +90,7 @@ pub async fn apply(
                             // On disk before the request leaves: whatever happens to this
                             // process, the next run knows to look for the object.
                             intents[index] = Some(record_intent(state, &step.address, &prepared.attributes, &marker));
-                            state.serial += 1;
-                            file.write(state)?;
+                            file.commit(state)?;
                         }
                         let marker = carries_marker(step.address.resource_type).then_some(marker.as_str());
                         running.push(run(engine, index, step, change, prepared, &handoff, marker));
@@ -110,8 +109,7 @@ pub async fn apply(
                 if let Some(intent) = intents[index] {
                     state.intents.retain(|recorded| recorded.id != intent);
                 }
-                state.serial += 1;
-                file.write(state)?;
+                file.commit(state)?;
                 finished[index] = true;
                 completed += 1;
                 engine.progress.event(Event::StepFinished { address: &step.address, verb, id: id.as_deref(), elapsed });
@@ -129,8 +127,7 @@ pub async fn apply(
         state.intents.retain(|intent| !earlier_intents.contains(&intent.id));
     }
     if !tainted.is_empty() || settled {
-        state.serial += 1;
-        file.write(state)?;
+        file.commit(state)?;
     }
     if failures.is_empty() {
         Ok(ApplyOutcome { completed, tainted })

@@ -46,9 +46,16 @@ impl LocalStateFile {
         parse(&self.path, &contents).map(Some).map_err(StateError::without_missing_backup)
     }
 
+    /// Records a change of `state`: the next serial, written atomically ([`Self::write`]). Every
+    /// change a run makes to the state goes to disk this way.
+    pub fn commit(&self, state: &mut State) -> Result<(), StateError> {
+        state.serial += 1;
+        self.write(state)
+    }
+
     /// Writes `state` atomically and keeps the previous file as the backup. Writing the state
     /// that is already in the file changes nothing, so the backup keeps the last state that
-    /// differed. The caller increments `serial` when the state changed.
+    /// differed. The caller increments `serial` when the state changed ([`Self::commit`] does).
     pub fn write(&self, state: &State) -> Result<(), StateError> {
         // Never write a file that `load` would refuse.
         if state.version != FORMAT_VERSION {

@@ -104,6 +104,22 @@ fn the_file_is_pretty_json_with_sorted_keys_and_a_trailing_newline() {
 }
 
 #[test]
+fn a_commit_writes_the_next_serial() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let file = state_file(&directory);
+    let mut state = sample_state();
+    let serial = state.serial;
+
+    file.commit(&mut state).expect("committed");
+    assert_eq!(state.serial, serial + 1);
+    assert_eq!(file.load().expect("loaded").map(|loaded| loaded.serial), Some(serial + 1));
+    state.upsert(bucket("acme-video-dev-2"));
+    file.commit(&mut state).expect("committed again");
+    assert_eq!(file.load().expect("loaded"), Some(state));
+    assert_eq!(file.load().expect("loaded").map(|loaded| loaded.serial), Some(serial + 2));
+}
+
+#[test]
 fn write_keeps_the_previous_state_as_backup_and_leaves_no_temporary_files() {
     let directory = tempfile::tempdir().expect("temporary directory");
     let file = state_file(&directory);

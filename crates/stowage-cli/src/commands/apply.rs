@@ -42,16 +42,14 @@ pub async fn run(args: &ApplyArgs, lock: &LockArgs) -> Result<ExitCode, Report> 
         // Nothing to change, but the state may still hold values the spec was edited to stop
         // wanting: record reality, so drift stops reporting a change everyone accepted.
         if stowage_engine::record_accepted_drift(&plan, &observations, &mut environment.state) {
-            environment.state.serial += 1;
-            environment.state_file.write(&environment.state).into_diagnostic()?;
+            environment.state_file.commit(&mut environment.state).into_diagnostic()?;
             eprintln!("recorded in the state the changes made outside stowage that the spec now matches");
         }
         // Intents of an interrupted apply whose objects never came to exist (or are gone):
         // the refresh found nothing left, so there is nothing more to look for.
         if !environment.state.intents.is_empty() {
             environment.state.intents.clear();
-            environment.state.serial += 1;
-            environment.state_file.write(&environment.state).into_diagnostic()?;
+            environment.state_file.commit(&mut environment.state).into_diagnostic()?;
         }
         return Ok(exit::OK);
     }
@@ -149,8 +147,7 @@ async fn apply_saved(args: &ApplyArgs, lock: &LockArgs, bytes: &[u8]) -> Result<
     }
     if saved.plan.refresh_only {
         let recorded = stowage_engine::record_refreshed(&saved.plan, &mut environment.state);
-        environment.state.serial += 1;
-        environment.state_file.write(&environment.state).into_diagnostic()?;
+        environment.state_file.commit(&mut environment.state).into_diagnostic()?;
         println!(
             "\nRecorded {recorded} change(s) made outside stowage in the state. State: {} (serial {}).",
             environment.state_file.path().display(),
