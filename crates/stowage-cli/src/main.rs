@@ -1,6 +1,7 @@
 //! `stowage`: the binary. The only crate that prints, reads the process environment, or
 //! decides exit codes.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
+#![allow(clippy::disallowed_methods, reason = "the one crate that reads the process environment")]
 
 mod cli;
 mod commands;

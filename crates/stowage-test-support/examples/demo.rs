@@ -7,6 +7,10 @@
 //! `stowage`). `--keep-running` leaves both emulators up at the end and prints how to run
 //! `stowage` by hand against them, until Ctrl-C.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the demo is run by xtask, which hands it its settings in the environment"
+)]
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

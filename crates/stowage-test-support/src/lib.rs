@@ -4,6 +4,10 @@
 //!
 //! Everything listens on loopback only; no test built on this crate touches the internet,
 //! and [`stowage_command`] keeps a developer's real AWS and Twilio credentials out of tests.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "test tooling: it reads the test run's settings (STOWAGE_MOTO_SERVER, CARGO_TARGET_DIR) and keeps the developer's own out of tests"
+)]
 
 mod moto;
 mod proxy;

@@ -8,6 +8,7 @@
 //! debug build the tests made, so the benchmark cannot rot unnoticed. `XTASK_DRY_RUN=1` prints
 //! the commands a task would run instead of running them (for `crates/xtask/tests`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
+#![allow(clippy::disallowed_methods, reason = "a developer tool: cargo hands it its settings in the environment")]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
