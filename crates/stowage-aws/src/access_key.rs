@@ -11,7 +11,7 @@ use stowage_provider::{
 };
 
 use crate::errors::classify;
-use crate::leftovers::made_since;
+use crate::leftovers::made_by_the_intent;
 use crate::write_test::{self, WriteTarget};
 use crate::{AwsProvider, absent_if_not_found, done_if_gone};
 
@@ -62,7 +62,7 @@ pub(crate) async fn find_leftovers(
         .iter()
         .filter_map(|key| {
             let id = key.access_key_id()?;
-            let recent = made_since(key.create_date(), request.since);
+            let recent = made_by_the_intent(key.create_date(), &request);
             (recent && !request.known_ids.iter().any(|known| known == id)).then(|| Observed {
                 id: id.to_owned(),
                 attributes: Attributes::from([

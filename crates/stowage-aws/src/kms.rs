@@ -298,7 +298,7 @@ pub(crate) async fn find_leftovers(
             let described = kms.describe_key().key_id(key_id).send().await;
             let described = described.map_err(|error| classify(KMS, "DescribeKey", error))?;
             let Some(metadata) = described.key_metadata() else { continue };
-            if !crate::leftovers::made_since(metadata.creation_date(), request.since) {
+            if !crate::leftovers::made_by_the_intent(metadata.creation_date(), &request) {
                 continue;
             }
             let read_request = ReadRequest {

@@ -14,11 +14,16 @@ use crate::{AwsProvider, absent_if_not_found};
 /// How far AWS's clock may be behind this machine's.
 pub(crate) const CLOCK_SKEW: Duration = Duration::from_secs(300);
 
-/// Whether `created` is late enough to be the intent's object.
-pub(crate) fn made_since(created: Option<&aws_smithy_types::DateTime>, since: SystemTime) -> bool {
-    let since = since.checked_sub(CLOCK_SKEW).unwrap_or(SystemTime::UNIX_EPOCH);
+/// Whether `created` falls in the window the intents' creates could have made something in
+/// (`request.since` to `request.until`, each widened by the clock skew): anything older or
+/// younger is someone else's.
+pub(crate) fn made_by_the_intent(created: Option<&aws_smithy_types::DateTime>, request: &LeftoverRequest<'_>) -> bool {
+    let since = request.since.checked_sub(CLOCK_SKEW).unwrap_or(SystemTime::UNIX_EPOCH);
+    let until = request.until.checked_add(CLOCK_SKEW).unwrap_or(request.until);
     // Without a creation time it cannot be told apart: better left alone than taken.
-    created.and_then(|created| SystemTime::try_from(*created).ok()).is_some_and(|created| created >= since)
+    created
+        .and_then(|created| SystemTime::try_from(*created).ok())
+        .is_some_and(|created| created >= since && created <= until)
 }
 
 pub(crate) async fn bucket(aws: &AwsProvider, request: LeftoverRequest<'_>) -> Result<Vec<Observed>, ProviderError> {
@@ -29,7 +34,7 @@ pub(crate) async fn bucket(aws: &AwsProvider, request: LeftoverRequest<'_>) -> R
         let found = page.buckets().iter().find(|bucket| bucket.name() == Some(name));
         if let Some(bucket) = found {
             let ours =
-                made_since(bucket.creation_date(), request.since) && !request.known_ids.iter().any(|id| id == name);
+                made_by_the_intent(bucket.creation_date(), &request) && !request.known_ids.iter().any(|id| id == name);
             return Ok(ours
                 .then(|| Observed {
                     id: name.to_owned(),
@@ -47,7 +52,7 @@ pub(crate) async fn user(aws: &AwsProvider, request: LeftoverRequest<'_>) -> Res
     let output = aws.iam().get_user().user_name(name).send().await;
     let output = absent_if_not_found(output.map_err(|error| classify("iam", "GetUser", error)))?;
     let Some(user) = output.and_then(|output| output.user) else { return Ok(Vec::new()) };
-    let ours = made_since(Some(user.create_date()), request.since) && !request.known_ids.iter().any(|id| id == name);
+    let ours = made_by_the_intent(Some(user.create_date()), &request) && !request.known_ids.iter().any(|id| id == name);
     Ok(ours
         .then(|| Observed { id: name.to_owned(), attributes: Attributes::from([("name".to_owned(), json!(name))]) })
         .into_iter()

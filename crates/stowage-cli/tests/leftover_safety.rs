@@ -111,6 +111,40 @@ async fn an_older_access_key_of_the_uploader_is_not_taken_for_a_leftover() {
     assert_eq!(rig.credentials().await.len(), 1, "exactly one Twilio credential");
 }
 
+/// An intent stays in the state until an apply completes, which may be days after it was
+/// written. A key a person makes on the uploader in the meantime, long after any create of the
+/// intent could have ended, is theirs: the next apply keeps it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_made_long_after_the_intent_is_not_taken_for_a_leftover() {
+    let rig = Rig::start("dev.toml", &dev_spec()).await;
+
+    // The first apply dies while its key create is on the way: the state holds the intent.
+    let held = rig.kill_at("CreateAccessKey", FaultAction::HoldRequest).await;
+    assert!(held.is_some(), "the first apply never sent CreateAccessKey");
+    assert!(rig.state().intents.iter().any(|intent| intent.address == address("access_key")));
+
+    // Two hours later by moto's clock, a person makes a key on the uploader.
+    let iam = rig.moto.iam();
+    let person_key = rig
+        .moto
+        .later(Duration::from_secs(2 * 3600), || async {
+            let made = iam.create_access_key().user_name(DEV_USER).send().await.expect("moto makes the key");
+            made.access_key().expect("a key").access_key_id().to_owned()
+        })
+        .await;
+
+    let apply = rig.apply().await;
+    rig.assert_converged(&apply).await;
+    let Some(metadata) = key_metadata(&iam, &person_key).await else {
+        panic!(
+            "the person's access key {person_key}, made long after the intent, was deleted as a leftover:\n{}",
+            describe(&apply)
+        );
+    };
+    assert_eq!(metadata.status().map(|status| status.as_str()), Some("Active"), "the person's key was deactivated");
+    rig.assert_not_in_state(&person_key);
+}
+
 /// KMS keys tagged `stowage-intent` that the interrupted create did not make: one tagged by
 /// another environment, one by another state of this environment, and one with this state's
 /// own marker but made before the intent. The next runs adopt the key the create made and
@@ -569,6 +603,18 @@ impl ClockedMoto {
         Made: std::future::Future<Output = Output>,
     {
         self.0.clock_behind(CLOCK_BACK);
+        let made = make().await;
+        self.0.clock_behind(Duration::ZERO);
+        made
+    }
+
+    /// Runs `make` with moto's clock `by` ahead, and puts it right again after.
+    async fn later<Make, Made, Output>(&self, by: Duration, make: Make) -> Output
+    where
+        Make: FnOnce() -> Made,
+        Made: std::future::Future<Output = Output>,
+    {
+        self.0.clock_ahead(by);
         let made = make().await;
         self.0.clock_behind(Duration::ZERO);
         made

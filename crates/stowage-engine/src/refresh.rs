@@ -7,6 +7,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use futures::stream::{self, StreamExt};
 use stowage_plan::{Leftovers, Observations, ReadTarget};
+use stowage_provider::resource::CREATE_WINDOW;
 use stowage_provider::{Address, Attributes, LeftoverRequest, Observed, ProviderError, ReadRequest};
 use stowage_state::{Intent, State};
 
@@ -87,11 +88,15 @@ pub async fn find_leftovers(engine: &Engine, state: &State) -> Result<Leftovers,
         };
         // An unreadable time means "look at everything": a wider search only finds more of
         // what nothing records.
-        let since = jiff::Timestamp::from_str(&intent.started_at).map(SystemTime::from).unwrap_or(UNIX_EPOCH);
-        let search = searches.entry(address).or_insert_with(|| Search { since, intent });
+        let started = jiff::Timestamp::from_str(&intent.started_at).map(SystemTime::from).ok();
+        let since = started.unwrap_or(UNIX_EPOCH);
+        // Unreadable: no end either.
+        let until = started.map_or_else(far_future, |started| started + CREATE_WINDOW);
+        let search = searches.entry(address).or_insert_with(|| Search { since, until, intent });
         if since < search.since {
-            *search = Search { since, intent };
+            *search = Search { since, until: search.until.max(until), intent };
         }
+        search.until = search.until.max(until);
     }
 
     let results: Vec<(Address, Result<Vec<Observed>, ProviderError>)> = stream::iter(searches)
@@ -113,6 +118,7 @@ pub async fn find_leftovers(engine: &Engine, state: &State) -> Result<Leftovers,
                             address: &address,
                             marker: search.intent.marker.as_deref(),
                             since: search.since,
+                            until: search.until,
                             attributes: &attributes,
                             known_ids: &known_ids,
                         })
@@ -145,8 +151,14 @@ pub async fn find_leftovers(engine: &Engine, state: &State) -> Result<Leftovers,
     }
 }
 
-/// The earliest intent for one address.
+/// The intents for one address: from the earliest to the end of the latest's create window.
 struct Search<'a> {
     since: SystemTime,
+    until: SystemTime,
     intent: &'a Intent,
+}
+
+/// The end of a window that has none: far beyond any creation date.
+fn far_future() -> SystemTime {
+    UNIX_EPOCH + std::time::Duration::from_secs(1 << 40)
 }

@@ -69,6 +69,12 @@ pub struct UpdateRequest<'a> {
     pub marker: Option<&'a str>,
 }
 
+/// How long after its intent a create may still make its object: longer than any create
+/// stowage sends can last (one attempt of `CreateAccessKey`, a credential POST, the KMS key's
+/// wait for IAM to propagate), so that what an interrupted create made is always found, yet an
+/// object someone makes later, while the intent waits for an apply to complete, is not taken.
+pub const CREATE_WINDOW: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
 /// Look for objects an interrupted create may have left: the create was recorded as an
 /// intent, then the process died (or the answer was lost) before the object was recorded.
 #[derive(Debug, Clone, Copy)]
@@ -78,6 +84,9 @@ pub struct LeftoverRequest<'a> {
     pub marker: Option<&'a str>,
     /// When the earliest such create was about to be sent: older objects are not leftovers.
     pub since: std::time::SystemTime,
+    /// When the latest such create had surely ended ([`CREATE_WINDOW`] after it was about to be
+    /// sent): objects made later are someone else's, however long the intent stays.
+    pub until: std::time::SystemTime,
     /// The attributes the create was sent with (e.g. the access key's user).
     pub attributes: &'a Attributes,
     /// Objects the state records at this address (current and deposed): never leftovers.

@@ -117,8 +117,21 @@ impl Moto {
     /// # Panics
     /// For a moto started without a clock, or when the clock file cannot be written.
     pub fn clock_behind(&self, by: Duration) {
+        self.set_clock(-by.as_secs_f64());
+    }
+
+    /// moto's clock runs `by` ahead from now on, as if a later day had come: what it makes
+    /// then was made long after anything made before. See [`Moto::clock_behind`].
+    ///
+    /// # Panics
+    /// As [`Moto::clock_behind`].
+    pub fn clock_ahead(&self, by: Duration) {
+        self.set_clock(by.as_secs_f64());
+    }
+
+    fn set_clock(&self, offset_seconds: f64) {
         assert!(self.clocked, "moto was started without a clock: use Moto::start_with_clock");
-        std::fs::write(self.scratch.path().join(CLOCK_FILE), format!("-{}", by.as_secs_f64()))
+        std::fs::write(self.scratch.path().join(CLOCK_FILE), offset_seconds.to_string())
             .unwrap_or_else(|error| panic!("moto's clock file cannot be written: {error}"));
     }
 

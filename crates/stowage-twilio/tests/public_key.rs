@@ -249,6 +249,7 @@ async fn the_intent_marker_is_kept_in_twilio_hidden_from_reads_and_finds_leftove
             address: &fixture.address,
             marker: Some(&marker),
             since: std::time::SystemTime::UNIX_EPOCH,
+            until: std::time::SystemTime::now() + stowage_provider::resource::CREATE_WINDOW,
             attributes: &desired,
             known_ids: &known,
         })
