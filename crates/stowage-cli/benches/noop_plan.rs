@@ -753,15 +753,9 @@ impl Observed {
 }
 
 /// `twilio:GET /v1/Credentials/AWS/{Sid}`: the method and the path, with SIDs folded so that
-/// runs compare.
+/// runs compare ([`stowage_test_support::operation_shape`], as the proxy names Twilio requests).
 fn twilio_kind(method: &str, path: &str) -> String {
-    let is_sid = |segment: &str| {
-        segment.len() == 34
-            && segment.chars().take(2).all(|character| character.is_ascii_uppercase())
-            && segment.chars().skip(2).all(|character| character.is_ascii_hexdigit())
-    };
-    let path: Vec<&str> = path.split('/').map(|segment| if is_sid(segment) { "{Sid}" } else { segment }).collect();
-    format!("twilio:{method} {}", path.join("/"))
+    format!("twilio:{}", stowage_test_support::operation_shape(&format!("{method} {path}")))
 }
 
 /// The calls of one piece of in-process work: stowage's own counters, and the observers'.

@@ -13,9 +13,9 @@ mod reliability;
 
 use std::collections::BTreeMap;
 
-use std::time::Duration;
-
-use reliability::{Rig, SHORT_TIMEOUT, Tally, describe};
+use reliability::{
+    AWS_FAULT_KINDS, FaultKind as Kind, Injection, Rig, SHORT_TIMEOUT, TWILIO_FAULT_KINDS, Tally, describe,
+};
 use stowage_test_support::twilio_emulator::FaultRule;
 use stowage_test_support::{AwsProxy, Fault, FaultAction, FaultMatch, ObservedRequest, operation_shape};
 
@@ -246,53 +246,26 @@ async fn after_kill(rig: &Rig) {
     tokio::time::timeout(reliability::SETTLE_LIMIT, settled).await.expect("the killed run's requests landed");
 }
 
-/// A fault at a write: what the fault matrix of `faults.rs` injects at every request of a
-/// fresh apply, here at the writes of an update and a replacement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    ServerError,
-    /// AWS throttling; for Twilio a 429 with `Retry-After`.
-    Throttled,
-    DroppedConnection,
-    /// Longer than the request timeout.
-    Latency,
-    /// S3's `409 OperationAborted` (AWS only).
-    OperationAborted,
-}
-
-const AWS_KINDS: [Kind; 5] =
-    [Kind::ServerError, Kind::Throttled, Kind::DroppedConnection, Kind::Latency, Kind::OperationAborted];
-const TWILIO_KINDS: [Kind; 4] = [Kind::ServerError, Kind::Throttled, Kind::DroppedConnection, Kind::Latency];
-const BEYOND_TIMEOUT: Duration = Duration::from_millis(2500);
-
-/// Injects `kind` at `point`: through the proxy in front of moto, or in front of the emulator
-/// (a dropped connection, latency), or as the emulator's own error answers (500, 429).
+/// Injects `kind` at `point` (the kinds of the fault matrix of `faults.rs`, which injects them
+/// at every request of a fresh apply), by occurrence: through a proxy, or as the emulator's own
+/// answer (it matches a method and a path prefix, and lets `after` matching requests through).
 fn inject(rig: &Rig, point: &Point, kind: Kind) {
-    let matches = FaultMatch::Occurrence { operation: point.operation.clone(), nth: point.nth };
-    let proxy = proxy_of(rig, point);
-    let action = match kind {
-        Kind::DroppedConnection => FaultAction::DropConnection,
-        Kind::Latency => FaultAction::Delay(BEYOND_TIMEOUT),
-        Kind::ServerError if !point.twilio => FaultAction::Status(500),
-        Kind::Throttled if !point.twilio => FaultAction::Throttle,
-        Kind::OperationAborted => FaultAction::Error { status: 409, code: "OperationAborted".to_owned() },
-        Kind::ServerError | Kind::Throttled => {
-            // `METHOD /path/{Sid}`: the emulator matches a method and a path prefix, and lets
-            // `after` matching requests through first.
+    match kind.injection(point.twilio) {
+        Injection::Proxy(action) => {
+            let matches = FaultMatch::Occurrence { operation: point.operation.clone(), nth: point.nth };
+            proxy_of(rig, point).inject(Fault::new(matches, action, 1));
+        }
+        Injection::Emulator { status, retry_after } => {
             let (method, path) = point.operation.split_once(' ').expect("a Twilio operation is METHOD PATH");
-            let prefix = path.split("{Sid}").next().unwrap_or(path);
-            let (status, retry_after) = if kind == Kind::Throttled { (429, Some(1)) } else { (500, None) };
             let rule = FaultRule {
                 method: Some(method.to_owned()),
                 after: u32::try_from(point.nth).expect("a small count"),
                 retry_after,
-                ..FaultRule::new(status, prefix)
+                ..FaultRule::new(status, path.split("{Sid}").next().unwrap_or(path))
             };
             rig.emulator.add_fault(rule).expect("a valid fault rule");
-            return;
         }
-    };
-    proxy.inject(Fault::new(matches, action, 1));
+    }
 }
 
 /// Whether the fault at `point` answered its request: the status the proxy passed on (none for
@@ -327,7 +300,7 @@ async fn fault_matrix(name: &str, rig: Rig, scenario: impl Scenario) {
     let names_an_operation = regex::Regex::new(r"\b(s3|iam|kms|twilio) [A-Z][A-Za-z]+: ").expect("a valid pattern");
     let (mut applied, mut failed_cleanly, mut tally) = (0, 0, Tally::default());
     for (index, point) in points.iter().enumerate() {
-        let kinds: &[Kind] = if point.twilio { &TWILIO_KINDS } else { &AWS_KINDS };
+        let kinds: &[Kind] = if point.twilio { &TWILIO_FAULT_KINDS } else { &AWS_FAULT_KINDS };
         let kind = kinds[index % kinds.len()];
         prepare(&rig, &scenario).await;
         rig.clear_emulator_faults().await;

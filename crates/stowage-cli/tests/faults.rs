@@ -17,22 +17,9 @@ mod reliability;
 
 use std::time::{Duration, Instant};
 
-use reliability::{Observed, Rig, SHORT_TIMEOUT, Tally, describe};
+use reliability::{FaultKind as Kind, Injection, Observed, Rig, SHORT_TIMEOUT, Tally, describe};
 use stowage_test_support::twilio_emulator::FaultRule;
-use stowage_test_support::{Fault, FaultAction, FaultMatch, ObservedRequest};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    ServerError,
-    /// AWS throttling; for Twilio a 429 with `Retry-After`.
-    Throttled,
-    DroppedConnection,
-    /// Longer than `SHORT_TIMEOUT`.
-    Latency,
-    /// `409 OperationAborted`: S3's answer to a configuration write while another one on the
-    /// same bucket is in progress. AWS only.
-    OperationAborted,
-}
+use stowage_test_support::{Fault, FaultMatch, ObservedRequest};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Side {
@@ -40,10 +27,8 @@ enum Side {
     Twilio,
 }
 
-const AWS_KINDS: [Kind; 5] =
-    [Kind::ServerError, Kind::Throttled, Kind::DroppedConnection, Kind::Latency, Kind::OperationAborted];
-const TWILIO_KINDS: [Kind; 4] = [Kind::ServerError, Kind::Throttled, Kind::DroppedConnection, Kind::Latency];
-const BEYOND_TIMEOUT: Duration = Duration::from_millis(2500);
+const AWS_KINDS: [Kind; 5] = reliability::AWS_FAULT_KINDS;
+const TWILIO_KINDS: [Kind; 4] = reliability::TWILIO_FAULT_KINDS;
 /// `SHORT_TIMEOUT`: a run whose request was delayed beyond it waited at least this long.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 /// The Twilio request that creates an AWS credential, as the proxy names it.
@@ -285,29 +270,15 @@ fn is_bucket_configuration_write(request: &ObservedRequest) -> bool {
 }
 
 fn inject(rig: &Rig, side: Side, position: usize, kind: Kind) {
-    let nth = FaultMatch::Nth(position);
-    match (side, kind) {
-        (Side::Aws, Kind::ServerError) => rig.aws.inject(Fault::new(nth, FaultAction::Status(500), 1)),
-        (Side::Aws, Kind::Throttled) => rig.aws.inject(Fault::new(nth, FaultAction::Throttle, 1)),
-        (Side::Aws, Kind::DroppedConnection) => rig.aws.inject(Fault::new(nth, FaultAction::DropConnection, 1)),
-        (Side::Aws, Kind::Latency) => rig.aws.inject(Fault::new(nth, FaultAction::Delay(BEYOND_TIMEOUT), 1)),
-        (Side::Aws, Kind::OperationAborted) => {
-            let action = FaultAction::Error { status: 409, code: "OperationAborted".to_owned() };
-            rig.aws.inject(Fault::new(nth, action, 1));
-        }
-        (Side::Twilio, Kind::OperationAborted) => unreachable!("OperationAborted is injected at AWS positions only"),
+    let proxy = if side == Side::Aws { &rig.aws } else { &rig.twilio };
+    match kind.injection(side == Side::Twilio) {
+        Injection::Proxy(action) => proxy.inject(Fault::new(FaultMatch::Nth(position), action, 1)),
         // Twilio's own error bodies come from the emulator: its `after` counts the requests
         // before the one to fail, as the proxy's position does.
-        (Side::Twilio, Kind::ServerError) => {
-            let rule = FaultRule { after: position as u32, ..FaultRule::new(500, "") };
+        Injection::Emulator { status, retry_after } => {
+            let rule = FaultRule { after: position as u32, retry_after, ..FaultRule::new(status, "") };
             rig.emulator.add_fault(rule).expect("a valid fault rule");
         }
-        (Side::Twilio, Kind::Throttled) => {
-            let rule = FaultRule { after: position as u32, retry_after: Some(1), ..FaultRule::new(429, "") };
-            rig.emulator.add_fault(rule).expect("a valid fault rule");
-        }
-        (Side::Twilio, Kind::DroppedConnection) => rig.twilio.inject(Fault::new(nth, FaultAction::DropConnection, 1)),
-        (Side::Twilio, Kind::Latency) => rig.twilio.inject(Fault::new(nth, FaultAction::Delay(BEYOND_TIMEOUT), 1)),
     }
 }
 

@@ -381,3 +381,59 @@ pub async fn kill_at_hold(mut command: tokio::process::Command, proxy: &AwsProxy
     }
     outcome
 }
+
+/// A fault the reliability tests inject at a request: what real services and networks do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultKind {
+    ServerError,
+    /// AWS throttling; for Twilio a 429 with `Retry-After`.
+    Throttled,
+    DroppedConnection,
+    /// Longer than `SHORT_TIMEOUT`.
+    Latency,
+    /// `409 OperationAborted`: S3's answer to a configuration write while another one on the
+    /// same bucket is in progress. AWS only.
+    OperationAborted,
+}
+
+pub const AWS_FAULT_KINDS: [FaultKind; 5] = [
+    FaultKind::ServerError,
+    FaultKind::Throttled,
+    FaultKind::DroppedConnection,
+    FaultKind::Latency,
+    FaultKind::OperationAborted,
+];
+pub const TWILIO_FAULT_KINDS: [FaultKind; 4] =
+    [FaultKind::ServerError, FaultKind::Throttled, FaultKind::DroppedConnection, FaultKind::Latency];
+/// Beyond `SHORT_TIMEOUT`: the client gives up first.
+pub const BEYOND_TIMEOUT: Duration = Duration::from_millis(2500);
+
+/// Who injects a fault, and how.
+pub enum Injection {
+    /// The proxy in front of moto, or of the emulator.
+    Proxy(stowage_test_support::FaultAction),
+    /// The emulator itself, so the answer has Twilio's own error body (Twilio's 500 and 429).
+    Emulator { status: u16, retry_after: Option<u64> },
+}
+
+impl FaultKind {
+    /// How this kind is injected on AWS's side or (`twilio`) on Twilio's.
+    ///
+    /// # Panics
+    /// For `OperationAborted` on Twilio's side: it is S3's.
+    pub fn injection(self, twilio: bool) -> Injection {
+        use stowage_test_support::FaultAction;
+        match (self, twilio) {
+            (FaultKind::DroppedConnection, _) => Injection::Proxy(FaultAction::DropConnection),
+            (FaultKind::Latency, _) => Injection::Proxy(FaultAction::Delay(BEYOND_TIMEOUT)),
+            (FaultKind::ServerError, false) => Injection::Proxy(FaultAction::Status(500)),
+            (FaultKind::Throttled, false) => Injection::Proxy(FaultAction::Throttle),
+            (FaultKind::OperationAborted, false) => {
+                Injection::Proxy(FaultAction::Error { status: 409, code: "OperationAborted".to_owned() })
+            }
+            (FaultKind::OperationAborted, true) => unreachable!("OperationAborted is injected at AWS requests only"),
+            (FaultKind::ServerError, true) => Injection::Emulator { status: 500, retry_after: None },
+            (FaultKind::Throttled, true) => Injection::Emulator { status: 429, retry_after: Some(1) },
+        }
+    }
+}
