@@ -6,12 +6,13 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{BUCKET, REGION, USER, World, assert_exit, dev_spec, exit_code, stderr, stdout};
-use stowage_test_support::insta_filters;
+use common::world;
+use stowage_test_support::dev::{BUCKET, REGION, USER};
+use stowage_test_support::{assert_exit, dev_spec, insta_filters};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_creates_exactly_the_configured_resources_and_a_second_run_writes_nothing() {
-    let world = World::new(&dev_spec()).await;
+    let world = world().start().await;
     let applied = world.stowage(&["apply", "dev.toml", "--auto-approve"]).await;
     assert_exit(&applied, 0);
 
@@ -19,7 +20,7 @@ async fn apply_creates_exactly_the_configured_resources_and_a_second_run_writes_
     let s3 = world.moto.s3_client(REGION);
     let location = s3.get_bucket_location().bucket(BUCKET).send().await.unwrap();
     assert_eq!(location.location_constraint().map(|constraint| constraint.as_str()), Some(REGION));
-    assert_eq!(world.versioning_status().await.as_deref(), Some("Enabled"));
+    assert_eq!(world.moto.versioning_status(BUCKET).as_deref(), Some("Enabled"));
     let block = s3.get_public_access_block().bucket(BUCKET).send().await.unwrap();
     let block = block.public_access_block_configuration().unwrap();
     assert_eq!(
@@ -62,17 +63,17 @@ async fn apply_creates_exactly_the_configured_resources_and_a_second_run_writes_
     assert_eq!(keys.access_key_metadata().len(), 1);
 
     // A second plan sees no changes and exits 0; a second apply writes nothing anywhere.
-    world.proxy.clear();
+    world.aws.clear();
     let plan = world.stowage(&["plan", "dev.toml", "--detailed-exitcode"]).await;
     assert_exit(&plan, 0);
-    assert!(stdout(&plan).contains("No changes"), "{}", stdout(&plan));
-    let before = world.twilio_writes().await.len();
+    assert!(plan.stdout.contains("No changes"), "{}", plan.stdout);
+    let before = world.twilio_writes_since(0).len();
     let again = world.stowage(&["apply", "dev.toml", "--auto-approve"]).await;
     assert_exit(&again, 0);
-    assert_eq!(world.proxy.writes(), vec![], "a converged apply must make no AWS write");
-    assert_eq!(world.twilio_writes().await.len(), before, "a converged apply must make no Twilio write");
+    assert_eq!(world.aws.writes(), vec![], "a converged apply must make no AWS write");
+    assert_eq!(world.twilio_writes_since(0).len(), before, "a converged apply must make no Twilio write");
     // Each thing read once per run: reads are distinct.
-    let reads: Vec<String> = world.proxy.requests().iter().map(ToString::to_string).collect();
+    let reads: Vec<String> = world.aws.requests().iter().map(ToString::to_string).collect();
     let mut distinct = reads.clone();
     distinct.sort();
     distinct.dedup();
@@ -81,7 +82,7 @@ async fn apply_creates_exactly_the_configured_resources_and_a_second_run_writes_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_changed_spec_value_plans_exactly_that_update() {
-    let world = World::new(&dev_spec()).await;
+    let world = world().start().await;
     assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
 
     let changed = dev_spec()
@@ -93,11 +94,11 @@ async fn a_changed_spec_value_plans_exactly_that_update() {
     let plan = world.stowage(&["plan", "dev.toml", "--detailed-exitcode"]).await;
     assert_exit(&plan, 2);
     insta::with_settings!({filters => insta_filters()}, {
-        insta::assert_snapshot!("changed_spec_plan", stdout(&plan));
+        insta::assert_snapshot!("changed_spec_plan", plan.stdout);
     });
 
     assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
-    assert_eq!(world.versioning_status().await.as_deref(), Some("Suspended"));
+    assert_eq!(world.moto.versioning_status(BUCKET).as_deref(), Some("Suspended"));
     let tagging = world.moto.s3_client(REGION).get_bucket_tagging().bucket(BUCKET).send().await.unwrap();
     assert!(tagging.tag_set().iter().any(|tag| tag.key() == "team" && tag.value() == "audio"));
     let policy = world
@@ -115,7 +116,7 @@ async fn a_changed_spec_value_plans_exactly_that_update() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn removing_the_uploader_deletes_policy_and_key_before_the_user() {
-    let world = World::new(&dev_spec()).await;
+    let world = world().start().await;
     assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
 
     // Keep only the bucket: the Twilio sections need the uploader.
@@ -123,11 +124,11 @@ async fn removing_the_uploader_deletes_policy_and_key_before_the_user() {
     let bucket_only = &spec[..spec.find("[uploader]").unwrap()];
     let bucket_only = bucket_only.replace("[twilio]\naccount_sid = \"AC0123456789abcdef0123456789abcdef\"\n", "");
     world.rewrite_spec(&bucket_only);
-    world.proxy.clear();
+    world.aws.clear();
     assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
 
     let deletes: Vec<String> = world
-        .proxy
+        .aws
         .writes()
         .into_iter()
         .filter(|request| request.service == "iam")
@@ -141,22 +142,14 @@ async fn removing_the_uploader_deletes_policy_and_key_before_the_user() {
     let error = world.moto.iam_client().get_user().user_name(USER).send().await.unwrap_err();
     assert_eq!(aws_sdk_iam::error::ProvideErrorMetadata::code(&error), Some("NoSuchEntity"));
     // Twilio storage was switched off before the credential went.
-    let settings: serde_json::Value = reqwest::Client::new()
-        .get(format!("{}/v1/RecordingSettings/Default", world.twilio.base_url()))
-        .basic_auth(stowage_test_support::TEST_ACCOUNT_SID, Some(stowage_test_support::TEST_AUTH_TOKEN))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let settings = world.twilio_get("/v1/RecordingSettings/Default").await;
     assert_eq!(settings["aws_storage_enabled"], serde_json::json!(false));
     assert_exit(&world.stowage(&["plan", "dev.toml", "--detailed-exitcode"]).await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_policy_reordered_out_of_band_is_no_change_and_a_wider_one_is() {
-    let world = World::new(&dev_spec()).await;
+    let world = world().start().await;
     assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
     let iam = world.moto.iam_client();
     let put = |document: serde_json::Value| {
@@ -185,7 +178,7 @@ async fn a_policy_reordered_out_of_band_is_no_change_and_a_wider_one_is() {
     let plan = world.stowage(&["plan", "dev.toml", "--detailed-exitcode"]).await;
     assert_exit(&plan, 2);
     insta::with_settings!({filters => insta_filters()}, {
-        insta::assert_snapshot!("widened_policy_plan", stdout(&plan));
+        insta::assert_snapshot!("widened_policy_plan", plan.stdout);
     });
 }
 
@@ -200,7 +193,7 @@ async fn every_bad_spec_fails_with_line_and_column_and_makes_no_call() {
     files.sort();
     assert!(files.len() >= 25, "the bad spec corpus is in {}", bad.display());
 
-    let world = World::new(&dev_spec()).await;
+    let world = world().start().await;
     let location = regex::Regex::new(r"bad\.toml:\d+:\d+").unwrap();
     for file in &files {
         std::fs::copy(file, world.sandbox.path().join("bad.toml")).unwrap();
@@ -208,25 +201,25 @@ async fn every_bad_spec_fails_with_line_and_column_and_makes_no_call() {
         {
             let output = world.stowage(command).await;
             let name = file.file_name().unwrap().to_string_lossy();
-            assert_eq!(exit_code(&output), 1, "{name}: {command:?}\n{}", stderr(&output));
-            assert!(location.is_match(&stderr(&output)), "{name}: no file:line:col in\n{}", stderr(&output));
+            assert_eq!(output.code, Some(1), "{name}: {command:?}\n{}", output.stderr);
+            assert!(location.is_match(&output.stderr), "{name}: no file:line:col in\n{}", output.stderr);
         }
     }
-    assert_eq!(world.proxy.requests(), vec![], "a bad spec must not reach AWS");
-    assert_eq!(world.twilio_requests().await, vec![], "a bad spec must not reach Twilio");
+    assert_eq!(world.aws.requests(), vec![], "a bad spec must not reach AWS");
+    assert_eq!(world.emulator.requests(), vec![], "a bad spec must not reach Twilio");
     assert!(!world.sandbox.state_path("bad.toml").exists(), "a bad spec must not write a state");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_lost_handoff_marks_the_key_and_the_next_apply_replaces_it() {
-    let world = World::new(&dev_spec()).await;
+    let world = world().start().await;
     // The credential POST fails after the key exists: its secret can never reach Twilio now.
     let mut fault = stowage_test_support::twilio_emulator::FaultRule::new(500, "/v1/Credentials/AWS");
     fault.method = Some("POST".to_owned());
-    world.twilio.add_fault(fault).unwrap();
+    world.emulator.add_fault(fault).unwrap();
     let failed = world.stowage(&["apply", "dev.toml", "--auto-approve"]).await;
     assert_exit(&failed, 1);
-    assert!(stderr(&failed).contains("twilio_aws_credential.main"), "{}", stderr(&failed));
+    assert!(failed.stderr.contains("twilio_aws_credential.main"), "{}", failed.stderr);
 
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(world.sandbox.state_path("dev.toml")).unwrap()).unwrap();
@@ -240,7 +233,7 @@ async fn a_lost_handoff_marks_the_key_and_the_next_apply_replaces_it() {
     assert!(key["tainted"].as_str().unwrap().contains("secret"), "the key is marked: {key:#}");
 
     let plan = world.stowage(&["plan", "dev.toml"]).await;
-    assert!(stdout(&plan).contains("aws_iam_access_key.uploader must be replaced"), "{}", stdout(&plan));
+    assert!(plan.stdout.contains("aws_iam_access_key.uploader must be replaced"), "{}", plan.stdout);
     assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
 
     let keys = world.moto.iam_client().list_access_keys().user_name(USER).send().await.unwrap();
@@ -253,13 +246,13 @@ async fn a_lost_handoff_marks_the_key_and_the_next_apply_replaces_it() {
 #[tokio::test(flavor = "multi_thread")]
 async fn throttling_and_server_errors_are_retried() {
     use stowage_test_support::{Fault, FaultAction};
-    let world = World::new(&dev_spec()).await;
-    world.proxy.inject(Fault::once("CreateUser", FaultAction::Status(500)));
-    world.proxy.inject(Fault::once("CreateBucket", FaultAction::Throttle));
-    world.proxy.inject(Fault::once("PutUserPolicy", FaultAction::Throttle));
+    let world = world().start().await;
+    world.aws.inject(Fault::once("CreateUser", FaultAction::Status(500)));
+    world.aws.inject(Fault::once("CreateBucket", FaultAction::Throttle));
+    world.aws.inject(Fault::once("PutUserPolicy", FaultAction::Throttle));
     assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
     let statuses: Vec<(String, u16)> =
-        world.proxy.requests().into_iter().map(|request| (request.operation, request.status)).collect();
+        world.aws.requests().into_iter().map(|request| (request.operation, request.status)).collect();
     for (operation, failure) in [("CreateUser", 500), ("CreateBucket", 503), ("PutUserPolicy", 400)] {
         let attempts: Vec<u16> =
             statuses.iter().filter(|(name, _)| name == operation).map(|(_, status)| *status).collect();

@@ -18,21 +18,17 @@
 //!
 //! Cases run one after another, with moto and the emulator reset in between.
 
-use std::collections::{BTreeMap, HashMap};
-use std::fmt;
+mod common;
+
+use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use common::world;
 use serde::Deserialize;
-use stowage_test_support::twilio_emulator::RunningEmulator;
-use stowage_test_support::{
-    AwsProxy, Moto, Sandbox, dev_spec, insta_filters, start_emulator, stowage_command, twilio_env,
-};
+use stowage_test_support::{Entry, Sandbox, World, dev_spec, insta_filters, within};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_stowage");
-/// One `stowage` run; a hung run is killed when this passes.
-const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 /// The whole corpus, once moto is up.
 const CORPUS_TIMEOUT: Duration = Duration::from_secs(600);
 /// Files of a case directory that describe the case rather than belong in its sandbox.
@@ -67,80 +63,8 @@ struct Edit {
     remove: bool,
 }
 
-/// What one `stowage` run printed and how it ended.
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl fmt::Display for Run {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "exit {:?}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
-    }
-}
-
-/// moto behind the recording proxy, and the Twilio emulator: shared by every case.
-struct World {
-    moto: Moto,
-    proxy: AwsProxy,
-    emulator: RunningEmulator,
-}
-
-impl World {
-    fn environment(&self) -> HashMap<String, String> {
-        let mut environment: HashMap<String, String> =
-            self.moto.aws_env_via(&self.proxy.endpoint()).into_iter().collect();
-        environment.extend(twilio_env(&self.emulator.base_url()));
-        // A developer's own RUST_LOG would add log lines to the snapshots.
-        environment.insert("RUST_LOG".to_owned(), "warn".to_owned());
-        environment.insert("NO_COLOR".to_owned(), "1".to_owned());
-        environment
-    }
-
-    async fn run(&self, sandbox: &Sandbox, args: &[String], environment: HashMap<String, String>) -> Run {
-        let mut command = tokio::process::Command::from(stowage_command(Path::new(BINARY), sandbox, environment));
-        command.args(args).kill_on_drop(true);
-        let output = tokio::time::timeout(RUN_TIMEOUT, command.output())
-            .await
-            .unwrap_or_else(|_| panic!("`stowage {}` did not finish within {RUN_TIMEOUT:?}", args.join(" ")))
-            .unwrap_or_else(|error| panic!("could not run {BINARY}: {error}"));
-        Run {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-
-    fn reset(&self) {
-        self.moto.reset();
-        self.emulator.reset();
-        self.proxy.clear();
-    }
-}
-
 fn corpus_directory() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad_input")
-}
-
-/// Every file under `root`, by path relative to it, with its bytes.
-fn files_under(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut pending = vec![root.to_owned()];
-    while let Some(directory) = pending.pop() {
-        for entry in std::fs::read_dir(&directory).unwrap() {
-            let path = entry.unwrap().path();
-            let relative = path.strip_prefix(root).unwrap().to_owned();
-            if path.is_dir() {
-                // Directories are recorded too (empty), so a new one is noticed.
-                files.insert(relative.join(""), Vec::new());
-                pending.push(path);
-            } else {
-                files.insert(relative, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    files
 }
 
 fn apply_edit(sandbox: &Sandbox, edit: &Edit) {
@@ -181,7 +105,8 @@ async fn run_case(world: &World, directory: &Path) -> Result<(), String> {
         sandbox.write_spec("dev.toml", &dev_spec());
     }
     for args in &case.setup {
-        let run = world.run(&sandbox, args, world.environment()).await;
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = world.stowage(&args).in_sandbox(&sandbox).await;
         if run.code != Some(0) {
             return Err(format!("setup `stowage {}` failed\n{run}", args.join(" ")));
         }
@@ -190,39 +115,36 @@ async fn run_case(world: &World, directory: &Path) -> Result<(), String> {
         apply_edit(&sandbox, edit);
     }
 
-    let mut environment = world.environment();
+    let args: Vec<&str> = case.args.iter().map(String::as_str).collect();
+    let mut invocation = world.stowage(&args).in_sandbox(&sandbox);
     for name in &case.unset {
-        environment.remove(name);
+        invocation = invocation.env_remove(name);
     }
-    environment.extend(case.set.clone());
-    let before = files_under(sandbox.path());
-    world.proxy.clear();
-    let twilio_seen = world.emulator.requests().len();
+    let invocation = invocation.envs(case.set.clone());
+    let before = sandbox.entries();
+    world.aws.clear();
+    let twilio_seen = world.twilio_log_mark();
 
-    let run = world.run(&sandbox, &case.args, environment).await;
+    let run = invocation.await;
 
     let mut problems = Vec::new();
     if run.code != Some(1) {
         problems.push(format!("expected exit 1\n{run}"));
     }
-    let aws_writes = world.proxy.writes();
+    let aws_writes = world.aws.writes();
     if !aws_writes.is_empty() {
         let writes: Vec<String> = aws_writes.iter().map(ToString::to_string).collect();
         problems.push(format!("AWS writes: {writes:?}"));
     }
-    let twilio_writes: Vec<String> = world.emulator.requests()[twilio_seen..]
-        .iter()
-        .filter(|request| request.method != "GET")
-        .map(|request| format!("{} {}", request.method, request.path))
-        .collect();
+    let twilio_writes = world.twilio_writes_since(twilio_seen);
     if !twilio_writes.is_empty() {
         problems.push(format!("Twilio writes: {twilio_writes:?}"));
     }
-    let mut after = files_under(sandbox.path());
+    let mut after = sandbox.entries();
     // The state lock's file stays on purpose once made (see stowage-state's `lock.rs`): it
     // is empty and says nothing. Its `.lock.info` must be gone, and is not exempt.
-    after.retain(|path, bytes| {
-        before.contains_key(path) || !(path.to_string_lossy().ends_with(".lock") && bytes.is_empty())
+    after.retain(|path, entry: &mut Entry| {
+        before.contains_key(path) || !(path.to_string_lossy().ends_with(".lock") && entry.bytes.is_empty())
     });
     if after != before {
         let changed: Vec<String> = before
@@ -234,7 +156,7 @@ async fn run_case(world: &World, directory: &Path) -> Result<(), String> {
         problems.push(format!("the sandbox changed: {changed:?}"));
     }
 
-    let mut shown = run.stderr.clone();
+    let mut shown = run.diagnostics();
     if !run.stdout.is_empty() {
         shown.push_str("--- stdout\n");
         shown.push_str(&run.stdout);
@@ -246,9 +168,6 @@ async fn run_case(world: &World, directory: &Path) -> Result<(), String> {
         settings.set_omit_expression(true);
         settings.set_description(format!("{}\nstowage {}", case.about, case.args.join(" ")));
         settings.set_input_file(directory.join("case.toml"));
-        // The test support points the AWS config files at paths that do not exist, so that a
-        // developer's own cannot leak in; the SDK warns about that on every run.
-        settings.add_filter(r"(?m)^.*WARN config file overridden via environment variable not found.*\n", "");
         // How many writes an apply makes is the engine's business, not these messages'.
         settings.add_filter(r"\bserial \d+", "serial [SERIAL]");
         for (pattern, replacement) in insta_filters() {
@@ -265,10 +184,7 @@ async fn run_case(world: &World, directory: &Path) -> Result<(), String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_bad_input_is_refused_clearly_and_changes_nothing() {
-    let moto = Moto::start();
-    let proxy = AwsProxy::start(&moto.endpoint()).await;
-    let emulator = start_emulator(&moto.endpoint()).await;
-    let world = World { moto, proxy, emulator };
+    let world = world().plain_output().start().await;
 
     let mut cases: Vec<PathBuf> = std::fs::read_dir(corpus_directory())
         .unwrap()
@@ -278,7 +194,7 @@ async fn every_bad_input_is_refused_clearly_and_changes_nothing() {
     cases.sort();
     assert!(cases.len() >= 40, "the corpus should hold at least 40 cases, found {}", cases.len());
 
-    let failures = tokio::time::timeout(CORPUS_TIMEOUT, async {
+    let failures = within(CORPUS_TIMEOUT, async {
         let mut failures = Vec::new();
         for case in &cases {
             if let Err(failure) = run_case(&world, case).await {
@@ -287,7 +203,6 @@ async fn every_bad_input_is_refused_clearly_and_changes_nothing() {
         }
         failures
     })
-    .await
-    .unwrap_or_else(|_| panic!("the corpus did not finish within {CORPUS_TIMEOUT:?}"));
+    .await;
     assert!(failures.is_empty(), "{} of {} cases failed:\n\n{}", failures.len(), cases.len(), failures.join("\n\n"));
 }

@@ -8,8 +8,11 @@
 mod common;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
-use common::{BUCKET, REGION, World, assert_exit, dev_spec, stderr, stdout};
-use stowage_test_support::{Fault, FaultAction, FaultMatch, insta_filters, path_style_s3_client};
+use common::world;
+use stowage_test_support::dev::{BUCKET, REGION};
+use stowage_test_support::{
+    Fault, FaultAction, FaultMatch, World, assert_exit, dev_spec, insta_filters, path_style_s3_client,
+};
 
 fn error(status: u16, code: &str) -> FaultAction {
     FaultAction::Error { status, code: code.to_owned() }
@@ -18,19 +21,13 @@ fn error(status: u16, code: &str) -> FaultAction {
 /// The bucket's configuration writes, in the order the proxy saw them, with their statuses.
 fn bucket_writes(world: &World) -> String {
     world
-        .proxy
+        .aws
         .writes()
         .iter()
         .filter(|request| request.service == "s3" && !request.operation.contains("Object"))
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// What stowage said, without the SDK's timestamped log lines.
-fn diagnostics(output: &std::process::Output) -> String {
-    let timestamped = regex::Regex::new(r"^\d{4}-\d\d-\d\dT").expect("a valid pattern");
-    stderr(output).lines().filter(|line| !timestamped.is_match(line)).collect::<Vec<_>>().join("\n")
 }
 
 /// Whether the bucket's public access block, as moto holds it, has all four flags on.
@@ -49,15 +46,15 @@ async fn fully_blocked(s3: &aws_sdk_s3::Client) -> Result<bool, String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_new_bucket_is_configured_despite_operation_aborted_and_a_late_visible_bucket() {
-    let world = World::new(&dev_spec()).await;
+    let world = world().start().await;
     // Real S3: another configuration write still in progress on the bucket...
-    world.proxy.inject(Fault::new(
+    world.aws.inject(Fault::new(
         FaultMatch::Operation("PutBucketVersioning".to_owned()),
         error(409, "OperationAborted"),
         2,
     ));
     // ...and the bucket just created not yet visible to the first configuration write.
-    world.proxy.inject(Fault::once("PutBucketOwnershipControls", error(404, "NoSuchBucket")));
+    world.aws.inject(Fault::once("PutBucketOwnershipControls", error(404, "NoSuchBucket")));
 
     let applied = world.stowage(&["apply", "dev.toml", "--auto-approve"]).await;
     assert_exit(&applied, 0);
@@ -67,7 +64,7 @@ async fn a_new_bucket_is_configured_despite_operation_aborted_and_a_late_visible
 
     // The bucket ends configured, as moto reports it.
     let s3 = world.moto.s3_client(REGION);
-    assert_eq!(world.versioning_status().await.as_deref(), Some("Enabled"));
+    assert_eq!(world.moto.versioning_status(BUCKET).as_deref(), Some("Enabled"));
     assert_eq!(fully_blocked(&s3).await, Ok(true));
     let ownership = s3.get_bucket_ownership_controls().bucket(BUCKET).send().await.unwrap();
     assert_eq!(ownership.ownership_controls().unwrap().rules()[0].object_ownership().as_str(), "BucketOwnerEnforced");
@@ -80,51 +77,51 @@ async fn a_new_bucket_is_configured_despite_operation_aborted_and_a_late_visible
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_such_bucket_on_an_existing_bucket_is_not_waited_for() {
-    let world = World::new(&dev_spec()).await;
+    let world = world().start().await;
     assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
     world.rewrite_spec(&dev_spec().replace(r#"team = "video""#, r#"team = "audio""#));
-    world.proxy.clear();
-    world.proxy.inject(Fault::once("PutBucketTagging", error(404, "NoSuchBucket")));
+    world.aws.clear();
+    world.aws.inject(Fault::once("PutBucketTagging", error(404, "NoSuchBucket")));
 
     let applied = world.stowage(&["apply", "dev.toml", "--auto-approve"]).await;
     assert_exit(&applied, 1);
-    assert!(stderr(&applied).contains("s3 PutBucketTagging"), "{}", stderr(&applied));
-    let attempts = world.proxy.requests().iter().filter(|request| request.operation == "PutBucketTagging").count();
+    assert!(applied.stderr.contains("s3 PutBucketTagging"), "{}", applied.stderr);
+    let attempts = world.aws.requests().iter().filter(|request| request.operation == "PutBucketTagging").count();
     assert_eq!(attempts, 1, "a bucket stowage did not just create is gone, not late");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bucket_in_another_region_fails_the_plan_with_where_it_is() {
-    let world = World::new(&dev_spec()).await;
+    let world = world().start().await;
     let region = vec![("x-amz-bucket-region".to_owned(), "eu-west-1".to_owned())];
-    world.proxy.inject(Fault::once("HeadBucket", FaultAction::Bare { status: 301, headers: region }));
+    world.aws.inject(Fault::once("HeadBucket", FaultAction::Bare { status: 301, headers: region }));
 
     let plan = world.stowage(&["plan", "dev.toml"]).await;
     assert_exit(&plan, 1);
-    assert_eq!(world.proxy.writes(), vec![], "a plan writes nothing");
+    assert_eq!(world.aws.writes(), vec![], "a plan writes nothing");
     insta::with_settings!({filters => insta_filters()}, {
-        insta::assert_snapshot!("bucket_in_another_region", diagnostics(&plan));
+        insta::assert_snapshot!("bucket_in_another_region", plan.diagnostics());
     });
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn another_accounts_bucket_fails_the_plan_with_a_name_hint() {
-    let world = World::new(&dev_spec()).await;
-    world.proxy.inject(Fault::once("HeadBucket", FaultAction::Bare { status: 403, headers: Vec::new() }));
+    let world = world().start().await;
+    world.aws.inject(Fault::once("HeadBucket", FaultAction::Bare { status: 403, headers: Vec::new() }));
 
     let plan = world.stowage(&["plan", "dev.toml"]).await;
     assert_exit(&plan, 1);
-    assert_eq!(world.proxy.writes(), vec![], "a plan writes nothing");
+    assert_eq!(world.aws.writes(), vec![], "a plan writes nothing");
     insta::with_settings!({filters => insta_filters()}, {
-        insta::assert_snapshot!("bucket_of_another_account", diagnostics(&plan));
+        insta::assert_snapshot!("bucket_of_another_account", plan.diagnostics());
     });
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_proxy_gives_a_new_bucket_the_block_aws_gives_it() {
-    let world = World::new(&dev_spec()).await;
-    world.proxy.new_buckets_like_aws();
-    let through_proxy = path_style_s3_client(&world.moto.aws_sdk_config_via(&world.proxy.endpoint(), REGION));
+    let world = world().start().await;
+    world.aws.new_buckets_like_aws();
+    let through_proxy = path_style_s3_client(&world.moto.aws_sdk_config_via(&world.aws.endpoint(), REGION));
     let location = aws_sdk_s3::types::CreateBucketConfiguration::builder()
         .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(REGION))
         .build();
@@ -136,7 +133,7 @@ async fn the_proxy_gives_a_new_bucket_the_block_aws_gives_it() {
     // Once the block is deleted, what moto says holds.
     through_proxy.delete_public_access_block().bucket(BUCKET).send().await.unwrap();
     assert_eq!(fully_blocked(&through_proxy).await, Err("NoSuchPublicAccessBlockConfiguration".into()));
-    let observed: Vec<String> = world.proxy.requests().iter().map(ToString::to_string).collect();
+    let observed: Vec<String> = world.aws.requests().iter().map(ToString::to_string).collect();
     insta::assert_snapshot!("proxy_default_block", observed.join("\n"));
 }
 
@@ -144,24 +141,24 @@ async fn the_proxy_gives_a_new_bucket_the_block_aws_gives_it() {
 async fn block_public_access_false_holds_after_one_apply_on_a_bucket_like_aws() {
     let spec = dev_spec().replace("block_public_access = true", "block_public_access = false");
     assert_ne!(spec, dev_spec(), "examples/dev.toml sets block_public_access");
-    let world = World::new(&spec).await;
-    world.proxy.new_buckets_like_aws();
+    let world = world().spec(&spec).start().await;
+    world.aws.new_buckets_like_aws();
 
     assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
-    world.proxy.clear();
+    world.aws.clear();
     let plan = world.stowage(&["plan", "dev.toml", "--detailed-exitcode"]).await;
     assert_exit(&plan, 0);
-    assert!(stdout(&plan).contains("No changes"), "{}", stdout(&plan));
+    assert!(plan.stdout.contains("No changes"), "{}", plan.stdout);
 
     // What the proxy told the plan: no block (moto's answer, not AWS's default any more).
     let reads: Vec<String> = world
-        .proxy
+        .aws
         .requests()
         .iter()
         .filter(|request| request.operation == "GetPublicAccessBlock")
         .map(ToString::to_string)
         .collect();
     assert_eq!(reads, vec!["s3 GetPublicAccessBlock read 404"]);
-    let through_proxy = path_style_s3_client(&world.moto.aws_sdk_config_via(&world.proxy.endpoint(), REGION));
+    let through_proxy = path_style_s3_client(&world.moto.aws_sdk_config_via(&world.aws.endpoint(), REGION));
     assert_eq!(fully_blocked(&through_proxy).await, Err("NoSuchPublicAccessBlockConfiguration".into()));
 }

@@ -11,13 +11,11 @@ mod common;
 #[path = "../../stowage-plan/tests/spec_model/mod.rs"]
 mod spec_model;
 
-use std::process::Output;
-
-use common::{World, dev_spec, exit_code, stderr, stdout};
+use common::world;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use spec_model::{Kms, SpecModel, spec_model};
-use stowage_test_support::TEST_ACCOUNT_SID;
+use stowage_test_support::{Run, TEST_ACCOUNT_SID, World};
 
 /// Generated cases per property: each costs a few seconds of moto and the emulator.
 const CASES: u32 = 5;
@@ -44,28 +42,11 @@ fn runner() -> TestRunner {
     TestRunner::new(Config { cases: CASES, max_shrink_iters: 0, failure_persistence: None, ..Config::default() })
 }
 
-/// A world wiped clean for the next case: moto, the emulator, the proxy's log, the state.
-async fn wipe(world: &World) {
-    world.moto.reset();
-    world.proxy.clear();
-    let url = format!("{}/__emulator/reset", world.twilio.base_url());
-    let reset = reqwest::Client::new().post(url).send().await.expect("the emulator answers a reset");
-    assert!(reset.status().is_success(), "emulator reset: {}", reset.status());
-    for path in [world.sandbox.state_path("dev.toml"), world.sandbox.backup_path("dev.toml")] {
-        let _ = std::fs::remove_file(path);
-    }
-}
-
-fn check(output: &Output, expected: i32, what: &str, spec: &str) -> Result<(), TestCaseError> {
-    if exit_code(output) == expected {
+fn check(output: &Run, expected: i32, what: &str, spec: &str) -> Result<(), TestCaseError> {
+    if output.code == Some(expected) {
         return Ok(());
     }
-    Err(TestCaseError::fail(format!(
-        "{what} exited {} (expected {expected})\n--- spec\n{spec}\n--- stdout\n{}\n--- stderr\n{}",
-        exit_code(output),
-        stdout(output),
-        stderr(output)
-    )))
+    Err(TestCaseError::fail(format!("{what}: expected exit {expected}\n--- spec\n{spec}\n{output}")))
 }
 
 /// Applies `spec` and checks that the next plan has nothing to do.
@@ -78,11 +59,11 @@ async fn apply_converges(world: &World, spec: &str) -> Result<(), TestCaseError>
 #[test]
 fn applying_a_generated_spec_from_nothing_converges() {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-    let world = runtime.block_on(World::new(&dev_spec()));
+    let world = runtime.block_on(world().start());
     runner()
         .run(&spec_model().prop_map(servable), |model| {
             runtime.block_on(async {
-                wipe(&world).await;
+                world.reset();
                 apply_converges(&world, &model.toml()).await
             })
         })
@@ -92,7 +73,7 @@ fn applying_a_generated_spec_from_nothing_converges() {
 #[test]
 fn applying_an_edit_of_a_generated_spec_converges() {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-    let world = runtime.block_on(World::new(&dev_spec()));
+    let world = runtime.block_on(world().start());
     let cases = (spec_model().prop_map(servable), spec_model().prop_map(servable), 1u16..(1 << 10));
     runner()
         .run(&cases, |(model, other, mask)| {
@@ -103,7 +84,7 @@ fn applying_an_edit_of_a_generated_spec_converges() {
             edited.location = model.location.clone();
             edited.environment.clone_from(&model.environment);
             runtime.block_on(async {
-                wipe(&world).await;
+                world.reset();
                 apply_converges(&world, &model.toml()).await?;
                 apply_converges(&world, &edited.toml()).await
             })

@@ -9,25 +9,18 @@
 //! each time. Only writes are enumerated here: dying before a write is dying after the read
 //! before it, which the fresh-apply matrix of `crash.rs` covers at every request.
 
+mod common;
 mod reliability;
 
 use std::collections::BTreeMap;
 
+use common::world;
 use reliability::{
-    AWS_FAULT_KINDS, FaultKind as Kind, Injection, Rig, SHORT_TIMEOUT, TWILIO_FAULT_KINDS, Tally, describe,
+    AWS_FAULT_KINDS, CONVERGING_TIMEOUT, FaultKind as Kind, Injection, SHORT_TIMEOUT, TWILIO_FAULT_KINDS, Tally,
+    copy_fixture, encrypted_spec, kill_apply_at_hold, names_an_operation,
 };
 use stowage_test_support::twilio_emulator::FaultRule;
-use stowage_test_support::{AwsProxy, Fault, FaultAction, FaultMatch, ObservedRequest, operation_shape};
-
-/// The spec every scenario starts from: everything stowage makes, KMS key and public key too.
-fn encrypted_spec(public_key: &str) -> String {
-    reliability::dev_spec()
-        .replace("block_public_access = true\n", "block_public_access = true\nencryption = { kms_key = \"create\" }\n")
-        .replace(
-            "[recordings]\nstore_in_s3 = true\n",
-            &format!("[recordings]\nstore_in_s3 = true\nencryption_public_key = \"{public_key}\"\n"),
-        )
-}
+use stowage_test_support::{AwsProxy, Fault, FaultAction, FaultMatch, ObservedRequest, World, operation_shape};
 
 /// A point of a run: the side, the operation and which of its requests.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -59,31 +52,26 @@ fn write_points(twilio: bool, requests: &[ObservedRequest]) -> Vec<Point> {
         .collect()
 }
 
-fn proxy_of<'a>(rig: &'a Rig, point: &Point) -> &'a AwsProxy {
-    if point.twilio { &rig.twilio } else { &rig.aws }
+fn proxy_of<'a>(world: &'a World, point: &Point) -> &'a AwsProxy {
+    if point.twilio { &world.twilio } else { &world.aws }
 }
 
-fn hold_at(rig: &Rig, point: &Point) {
+fn hold_at(world: &World, point: &Point) {
     let matches = FaultMatch::Occurrence { operation: point.operation.clone(), nth: point.nth };
-    proxy_of(rig, point).inject(Fault::new(matches, FaultAction::HoldAnswer, 1));
+    proxy_of(world, point).inject(Fault::new(matches, FaultAction::HoldAnswer, 1));
 }
 
 /// How a scenario gets from an untouched account to the apply under test.
 trait Scenario {
-    /// Make the environment as it was before the apply under test (after `rig.reset()`).
-    async fn before(&self, rig: &Rig);
+    /// Make the environment as it was before the apply under test (after `world.reset()`).
+    async fn before(&self, world: &World);
 }
 
 /// Applies `spec` as the spec the scenario starts from.
-async fn apply_clean(rig: &Rig, spec: &str) {
-    std::fs::write(&rig.spec, spec).expect("the spec is written");
-    let apply = rig.run(&["apply", &rig.spec.display().to_string(), "--auto-approve"], "30s").await;
-    assert_eq!(apply.status.code(), Some(0), "the starting apply fails:\n{}", describe(&apply));
-}
-
-fn copy_fixture(rig: &Rig, fixture: &str, name: &str) {
-    let pem = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(fixture);
-    std::fs::copy(pem, rig.sandbox.path().join(name)).expect("the key is copied");
+async fn apply_clean(world: &World, spec: &str) {
+    world.rewrite_spec(spec);
+    let apply = reliability::apply(world).request_timeout(CONVERGING_TIMEOUT).await;
+    assert_eq!(apply.code, Some(0), "the starting apply fails:\n{apply}");
 }
 
 /// Every updatable resource type changes in place: the bucket's versioning and tags, the
@@ -92,9 +80,9 @@ fn copy_fixture(rig: &Rig, fixture: &str, name: &str) {
 struct UpdateEverything;
 
 impl Scenario for UpdateEverything {
-    async fn before(&self, rig: &Rig) {
-        copy_fixture(rig, "recordings-2025.pem", "recordings.pem");
-        apply_clean(rig, &encrypted_spec("recordings.pem")).await;
+    async fn before(&self, world: &World) {
+        copy_fixture(world, "recordings-2025.pem", "recordings.pem");
+        apply_clean(world, &encrypted_spec("recordings.pem")).await;
         let edited = encrypted_spec("recordings.pem")
             .replace("versioning = true", "versioning = false")
             .replace("tags = { team = \"video\", env = \"dev\" }", "tags = { team = \"media\" }")
@@ -104,7 +92,7 @@ impl Scenario for UpdateEverything {
                 "encryption_public_key = \"recordings.pem\"\nprefix = \"calls/\"",
             );
         assert_ne!(edited, encrypted_spec("recordings.pem"), "the edit changes the spec");
-        std::fs::write(&rig.spec, edited).expect("the edited spec is written");
+        world.rewrite_spec(&edited);
     }
 }
 
@@ -115,61 +103,57 @@ impl Scenario for UpdateEverything {
 struct ReplaceKeys;
 
 impl Scenario for ReplaceKeys {
-    async fn before(&self, rig: &Rig) {
-        copy_fixture(rig, "recordings-2025.pem", "recordings.pem");
-        apply_clean(rig, &encrypted_spec("recordings.pem")).await;
-        for sid in rig.credentials().await {
-            delete_credential(rig, &sid).await;
+    async fn before(&self, world: &World) {
+        copy_fixture(world, "recordings-2025.pem", "recordings.pem");
+        apply_clean(world, &encrypted_spec("recordings.pem")).await;
+        for sid in world.twilio_aws_credentials().await {
+            delete_credential(world, &sid).await;
         }
-        copy_fixture(rig, "recordings-2026.pem", "recordings.pem");
+        copy_fixture(world, "recordings-2026.pem", "recordings.pem");
     }
 }
 
 /// Deletes a Twilio AWS credential as a person would, in the Console.
-async fn delete_credential(rig: &Rig, sid: &str) {
-    let url = format!("{}/v1/Credentials/AWS/{sid}", rig.emulator.base_url());
-    let response = reqwest::Client::new()
-        .delete(url)
-        .basic_auth(stowage_test_support::TEST_ACCOUNT_SID, Some(stowage_test_support::TEST_AUTH_TOKEN))
-        .send()
-        .await
-        .expect("the emulator answers");
+async fn delete_credential(world: &World, sid: &str) {
+    let path = format!("/v1/Credentials/AWS/{sid}");
+    let response = world.twilio_request(reqwest::Method::DELETE, &path).send().await.expect("the emulator answers");
     assert_eq!(response.status().as_u16(), 204, "the credential is deleted");
 }
 
 /// Reset, reach the apply under test, and clear what the proxies saw, so points count from it.
-async fn prepare(rig: &Rig, scenario: &impl Scenario) {
-    rig.reset().await;
-    scenario.before(rig).await;
-    rig.aws.clear();
-    rig.twilio.clear();
+async fn prepare(world: &World, scenario: &impl Scenario) {
+    world.reset();
+    scenario.before(world).await;
+    world.aws.clear();
+    world.twilio.clear();
 }
 
 #[expect(clippy::print_stderr, reason = "the counts are the report of this test")]
-async fn crash_matrix(name: &str, rig: Rig, scenario: impl Scenario) -> Tally {
+async fn crash_matrix(name: &str, world: World, scenario: impl Scenario) -> Tally {
     // The apply under test, clean: the points to kill at, and that it converges at all.
-    prepare(&rig, &scenario).await;
-    let apply = rig.run(&as_str(&rig.apply_args()), SHORT_TIMEOUT).await;
-    assert_eq!(apply.status.code(), Some(0), "a clean apply fails:\n{}", describe(&apply));
-    let mut points = write_points(false, &rig.aws.requests());
-    points.extend(write_points(true, &rig.twilio.requests()));
-    assert_eq!(rig.orphans().await, Ok(Vec::new()), "a clean apply leaves orphans");
+    prepare(&world, &scenario).await;
+    let apply = reliability::apply(&world).request_timeout(SHORT_TIMEOUT).await;
+    assert_eq!(apply.code, Some(0), "a clean apply fails:\n{apply}");
+    let mut points = write_points(false, &world.aws.requests());
+    points.extend(write_points(true, &world.twilio.requests()));
+    assert_eq!(reliability::orphans(&world).await, Ok(Vec::new()), "a clean apply leaves orphans");
     assert!(points.len() >= 4, "too few writes to be the scenario: {points:?}");
     // One apply is enough: the next plan has nothing left to do.
-    let plan = rig.run(&["plan", &rig.spec.display().to_string(), "--detailed-exitcode"], "30s").await;
-    assert_eq!(plan.status.code(), Some(0), "a clean apply leaves changes for the next one:\n{}", describe(&plan));
+    let plan = world.stowage(&["plan", &world.spec.display().to_string(), "--detailed-exitcode"]);
+    let plan = plan.request_timeout(CONVERGING_TIMEOUT).await;
+    assert_eq!(plan.code, Some(0), "a clean apply leaves changes for the next one:\n{plan}");
 
     let (mut killed, mut missed, mut tally) = (0, Vec::new(), Tally::default());
     for point in &points {
-        prepare(&rig, &scenario).await;
-        hold_at(&rig, point);
-        let held = rig.kill_at_hold(proxy_of(&rig, point)).await;
+        prepare(&world, &scenario).await;
+        hold_at(&world, point);
+        let held = kill_apply_at_hold(&world, proxy_of(&world, point)).await;
         killed += usize::from(held.is_some());
         if held.is_none() {
             missed.push(point.to_string());
         }
-        after_kill(&rig).await;
-        tally.converge(&rig, &format!("{name}: killed at {point}")).await;
+        after_kill(&world).await;
+        tally.converge(&world, &format!("{name}: killed at {point}")).await;
     }
     let shown: Vec<String> = points.iter().map(ToString::to_string).collect();
     eprintln!(
@@ -189,12 +173,12 @@ async fn crash_matrix(name: &str, rig: Rig, scenario: impl Scenario) -> Tally {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_of_every_resource_type_killed_at_any_write_converges() {
-    crash_matrix("update", Rig::new().await, UpdateEverything).await;
+    crash_matrix("update", world().start().await, UpdateEverything).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_create_before_destroy_replacement_killed_at_any_write_converges() {
-    let tally = crash_matrix("replacement", Rig::new().await, ReplaceKeys).await;
+    let tally = crash_matrix("replacement", world().start().await, ReplaceKeys).await;
     assert!(tally.leftovers > 0, "no kill left anything for the next run to find: the intents went untested");
 }
 
@@ -204,22 +188,22 @@ async fn a_create_before_destroy_replacement_killed_at_any_write_converges() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[expect(clippy::print_stderr, reason = "the counts are the report of this test")]
 async fn a_recovering_apply_killed_again_converges() {
-    let rig = Rig::new().await;
-    let apply = rig.run(&as_str(&rig.apply_args()), SHORT_TIMEOUT).await;
-    assert_eq!(apply.status.code(), Some(0), "a clean apply fails:\n{}", describe(&apply));
-    let mut points = write_points(false, &rig.aws.requests());
-    points.extend(write_points(true, &rig.twilio.requests()));
+    let world = world().start().await;
+    let apply = reliability::apply(&world).request_timeout(SHORT_TIMEOUT).await;
+    assert_eq!(apply.code, Some(0), "a clean apply fails:\n{apply}");
+    let mut points = write_points(false, &world.aws.requests());
+    points.extend(write_points(true, &world.twilio.requests()));
 
     let (mut first_kills, mut second_kills, mut tally) = (0, 0, Tally::default());
     for point in &points {
-        rig.reset().await;
-        hold_at(&rig, point);
-        first_kills += usize::from(rig.kill_at_hold(proxy_of(&rig, point)).await.is_some());
-        after_kill(&rig).await;
-        hold_at(&rig, point);
-        second_kills += usize::from(rig.kill_at_hold(proxy_of(&rig, point)).await.is_some());
-        after_kill(&rig).await;
-        tally.converge(&rig, &format!("killed twice at {point}")).await;
+        world.reset();
+        hold_at(&world, point);
+        first_kills += usize::from(kill_apply_at_hold(&world, proxy_of(&world, point)).await.is_some());
+        after_kill(&world).await;
+        hold_at(&world, point);
+        second_kills += usize::from(kill_apply_at_hold(&world, proxy_of(&world, point)).await.is_some());
+        after_kill(&world).await;
+        tally.converge(&world, &format!("killed twice at {point}")).await;
     }
     eprintln!(
         "crash safety (killed twice): {} runs, {first_kills} first kills, {second_kills} recovering applies killed \
@@ -239,21 +223,20 @@ async fn a_recovering_apply_killed_again_converges() {
 /// Lets go of held requests and waits until the requests the killed process had on their way
 /// (concurrent steps) have landed: they reach the services within moments, long before a
 /// person runs apply again.
-async fn after_kill(rig: &Rig) {
-    rig.aws.clear();
-    rig.twilio.clear();
-    let settled = async { tokio::join!(rig.aws.settled(), rig.twilio.settled()) };
-    tokio::time::timeout(reliability::SETTLE_LIMIT, settled).await.expect("the killed run's requests landed");
+async fn after_kill(world: &World) {
+    world.aws.clear();
+    world.twilio.clear();
+    world.settled().await;
 }
 
 /// Injects `kind` at `point` (the kinds of the fault matrix of `faults.rs`, which injects them
 /// at every request of a fresh apply), by occurrence: through a proxy, or as the emulator's own
 /// answer (it matches a method and a path prefix, and lets `after` matching requests through).
-fn inject(rig: &Rig, point: &Point, kind: Kind) {
+fn inject(world: &World, point: &Point, kind: Kind) {
     match kind.injection(point.twilio) {
         Injection::Proxy(action) => {
             let matches = FaultMatch::Occurrence { operation: point.operation.clone(), nth: point.nth };
-            proxy_of(rig, point).inject(Fault::new(matches, action, 1));
+            proxy_of(world, point).inject(Fault::new(matches, action, 1));
         }
         Injection::Emulator { status, retry_after } => {
             let (method, path) = point.operation.split_once(' ').expect("a Twilio operation is METHOD PATH");
@@ -263,14 +246,14 @@ fn inject(rig: &Rig, point: &Point, kind: Kind) {
                 retry_after,
                 ..FaultRule::new(status, path.split("{Sid}").next().unwrap_or(path))
             };
-            rig.emulator.add_fault(rule).expect("a valid fault rule");
+            world.emulator.add_fault(rule).expect("a valid fault rule");
         }
     }
 }
 
 /// Whether the fault at `point` answered its request: the status the proxy passed on (none for
 /// a dropped connection or a request given up), or the emulator's log.
-fn fault_fired(rig: &Rig, point: &Point, kind: Kind) -> bool {
+fn fault_fired(world: &World, point: &Point, kind: Kind) -> bool {
     let expected: &[u16] = match (kind, point.twilio) {
         (Kind::DroppedConnection | Kind::Latency, _) => &[0],
         (Kind::ServerError, _) => &[500],
@@ -278,7 +261,7 @@ fn fault_fired(rig: &Rig, point: &Point, kind: Kind) -> bool {
         (Kind::Throttled, true) => &[429],
         (Kind::OperationAborted, _) => &[409],
     };
-    let seen = proxy_of(rig, point)
+    let seen = proxy_of(world, point)
         .requests()
         .into_iter()
         .filter(|request| operation_shape(&request.operation) == point.operation)
@@ -290,42 +273,35 @@ fn fault_fired(rig: &Rig, point: &Point, kind: Kind) -> bool {
 /// gives a fresh apply every kind at every request); each apply either succeeds or fails
 /// naming the operation, and the next converges.
 #[expect(clippy::print_stderr, reason = "the counts are the report of this test")]
-async fn fault_matrix(name: &str, rig: Rig, scenario: impl Scenario) {
-    prepare(&rig, &scenario).await;
-    let apply = rig.run(&as_str(&rig.apply_args()), SHORT_TIMEOUT).await;
-    assert_eq!(apply.status.code(), Some(0), "a clean apply fails:\n{}", describe(&apply));
-    let mut points = write_points(false, &rig.aws.requests());
-    points.extend(write_points(true, &rig.twilio.requests()));
+async fn fault_matrix(name: &str, world: World, scenario: impl Scenario) {
+    prepare(&world, &scenario).await;
+    let apply = reliability::apply(&world).request_timeout(SHORT_TIMEOUT).await;
+    assert_eq!(apply.code, Some(0), "a clean apply fails:\n{apply}");
+    let mut points = write_points(false, &world.aws.requests());
+    points.extend(write_points(true, &world.twilio.requests()));
 
-    let names_an_operation = regex::Regex::new(r"\b(s3|iam|kms|twilio) [A-Z][A-Za-z]+: ").expect("a valid pattern");
     let (mut applied, mut failed_cleanly, mut tally) = (0, 0, Tally::default());
     for (index, point) in points.iter().enumerate() {
         let kinds: &[Kind] = if point.twilio { &TWILIO_FAULT_KINDS } else { &AWS_FAULT_KINDS };
         let kind = kinds[index % kinds.len()];
-        prepare(&rig, &scenario).await;
-        rig.clear_emulator_faults().await;
-        inject(&rig, point, kind);
-        let run = rig.run(&as_str(&rig.apply_args()), SHORT_TIMEOUT).await;
+        prepare(&world, &scenario).await;
+        world.clear_emulator_faults().await;
+        inject(&world, point, kind);
+        let run = reliability::apply(&world).request_timeout(SHORT_TIMEOUT).await;
         let case = format!("{name}: {kind:?} at {point}");
-        let stderr = String::from_utf8_lossy(&run.stderr);
-        match run.status.code() {
+        match run.code {
             Some(0) => applied += 1,
-            Some(1) if names_an_operation.is_match(&stderr) => {
-                failed_cleanly += 1;
-            }
-            other => {
-                tally.problems.push(format!("{case}: exited {other:?} without naming an operation\n{}", describe(&run)))
-            }
+            Some(1) if names_an_operation(&run.stderr) => failed_cleanly += 1,
+            other => tally.problems.push(format!("{case}: exited {other:?} without naming an operation\n{run}")),
         }
-        let settled = async { tokio::join!(rig.aws.settled(), rig.twilio.settled()) };
-        tokio::time::timeout(reliability::SETTLE_LIMIT, settled).await.expect("delayed requests landed");
-        if !fault_fired(&rig, point, kind) {
+        world.settled().await;
+        if !fault_fired(&world, point, kind) {
             tally.problems.push(format!("{case}: the fault never answered its request"));
         }
-        rig.aws.clear();
-        rig.twilio.clear();
-        rig.clear_emulator_faults().await;
-        tally.converge(&rig, &case).await;
+        world.aws.clear();
+        world.twilio.clear();
+        world.clear_emulator_faults().await;
+        tally.converge(&world, &case).await;
     }
     eprintln!(
         "fault safety ({name}): {} runs, one fault per write, {applied} applied despite the fault, {failed_cleanly} \
@@ -340,14 +316,10 @@ async fn fault_matrix(name: &str, rig: Rig, scenario: impl Scenario) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_of_every_resource_type_survives_a_fault_at_any_write() {
-    fault_matrix("update", Rig::new().await, UpdateEverything).await;
+    fault_matrix("update", world().start().await, UpdateEverything).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_create_before_destroy_replacement_survives_a_fault_at_any_write() {
-    fault_matrix("replacement", Rig::new().await, ReplaceKeys).await;
-}
-
-fn as_str(args: &[String]) -> Vec<&str> {
-    args.iter().map(String::as_str).collect()
+    fault_matrix("replacement", world().start().await, ReplaceKeys).await;
 }

@@ -5,22 +5,19 @@
 
 mod common;
 
-use std::process::Output;
-
-use common::{BUCKET, REGION, USER, World, assert_exit, dev_spec, stderr, stdout};
+use common::{put_policy, world};
 use serde_json::{Value, json};
-use stowage_test_support::{TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, insta_filters};
-
-const POLICY_NAME: &str = "stowage-twilio-video-upload";
+use stowage_test_support::dev::{BUCKET, POLICY_NAME, REGION, USER};
+use stowage_test_support::{Run, World, assert_exit, dev_spec, insta_filters};
 
 /// The dev environment, applied.
 async fn applied_world() -> World {
-    let world = World::new(&dev_spec()).await;
+    let world = world().start().await;
     assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
     world
 }
 
-async fn drift(world: &World, extra: &[&str]) -> Output {
+async fn drift(world: &World, extra: &[&str]) -> Run {
     let mut args = vec!["drift", "dev.toml"];
     args.extend_from_slice(extra);
     world.stowage(&args).await
@@ -30,7 +27,7 @@ async fn drift(world: &World, extra: &[&str]) -> Output {
 async fn drift_json(world: &World, expected: i32) -> Value {
     let output = drift(world, &["--format", "json"]).await;
     assert_exit(&output, expected);
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| panic!("not JSON ({error}):\n{}", stdout(&output)))
+    serde_json::from_str(&output.stdout).unwrap_or_else(|error| panic!("not JSON ({error}):\n{}", output.stdout))
 }
 
 /// The one entry of `report` about `address`, of `kind`.
@@ -64,50 +61,14 @@ async fn reapply_and_expect_no_drift(world: &World) {
     assert_exit(&drift(world, &[]).await, 0);
 }
 
-fn twilio_url(world: &World, path: &str) -> String {
-    format!("{}{path}", world.twilio.base_url())
-}
-
-async fn twilio_get(world: &World, path: &str) -> Value {
-    reqwest::Client::new()
-        .get(twilio_url(world, path))
-        .basic_auth(TEST_ACCOUNT_SID, Some(TEST_AUTH_TOKEN))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 /// POSTs Twilio settings as someone in the console would: the whole form, as Twilio asks.
 async fn twilio_post_settings(world: &World, path: &str, form: &[(&str, &str)]) {
-    let response = reqwest::Client::new()
-        .post(twilio_url(world, path))
-        .basic_auth(TEST_ACCOUNT_SID, Some(TEST_AUTH_TOKEN))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
+    let response = world.twilio_request(reqwest::Method::POST, path).form(form).send().await.unwrap();
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
 }
 
 async fn access_key_id(world: &World) -> String {
-    let keys = world.moto.iam_client().list_access_keys().user_name(USER).send().await.unwrap();
-    keys.access_key_metadata()[0].access_key_id().unwrap().to_owned()
-}
-
-async fn put_policy(world: &World, document: Value) {
-    world
-        .moto
-        .iam_client()
-        .put_user_policy()
-        .user_name(USER)
-        .policy_name(POLICY_NAME)
-        .policy_document(document.to_string())
-        .send()
-        .await
-        .unwrap();
+    world.moto.access_key_ids(USER).await.remove(0)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -117,8 +78,8 @@ async fn an_untouched_environment_is_in_sync_and_drift_only_reads() {
     let backup = world.sandbox.backup_path("dev.toml");
     let state_before = std::fs::read(&state).unwrap();
     let backup_before = std::fs::read(&backup).ok();
-    world.proxy.clear();
-    let twilio_writes_before = world.twilio_writes().await;
+    world.aws.clear();
+    let twilio_writes_before = world.twilio_writes_since(0);
 
     for format in ["human", "json", "human"] {
         let output = drift(&world, &["--format", format]).await;
@@ -126,11 +87,11 @@ async fn an_untouched_environment_is_in_sync_and_drift_only_reads() {
     }
     let human = drift(&world, &[]).await;
     assert_exit(&human, 0);
-    insta::assert_snapshot!(stdout(&human), @"No drift in `dev`: reality matches the state and the spec.");
+    insta::assert_snapshot!(human.stdout, @"No drift in `dev`: reality matches the state and the spec.");
 
-    assert_eq!(world.proxy.writes(), vec![], "drift must make no AWS write");
-    assert!(!world.proxy.requests().is_empty(), "drift read AWS");
-    assert_eq!(world.twilio_writes().await, twilio_writes_before, "drift must make no Twilio write");
+    assert_eq!(world.aws.writes(), vec![], "drift must make no AWS write");
+    assert!(!world.aws.requests().is_empty(), "drift read AWS");
+    assert_eq!(world.twilio_writes_since(0), twilio_writes_before, "drift must make no Twilio write");
     assert_eq!(std::fs::read(&state).unwrap(), state_before, "drift must not write the state");
     assert_eq!(std::fs::read(&backup).ok(), backup_before, "drift must not write a backup");
 }
@@ -152,7 +113,7 @@ async fn a_deleted_bucket_is_critical_and_apply_brings_it_back() {
 
     let human = drift(&world, &[]).await;
     assert_exit(&human, 2);
-    assert!(stdout(&human).contains("CRITICAL aws_s3_bucket.main: deleted outside stowage\n"), "{}", stdout(&human));
+    assert!(human.stdout.contains("CRITICAL aws_s3_bucket.main: deleted outside stowage\n"), "{}", human.stdout);
     let report = drift_json(&world, 2).await;
     let deleted = only_entry(&report, "aws_s3_bucket.main", "deleted_outside");
     assert_eq!(deleted["severity"], "critical");
@@ -168,7 +129,7 @@ async fn a_removed_public_access_block_is_critical_and_reported_for_people_and_t
     let human = drift(&world, &[]).await;
     assert_exit(&human, 2);
     insta::with_settings!({filters => insta_filters()}, {
-        insta::assert_snapshot!("public_access_block_removed_human", stdout(&human));
+        insta::assert_snapshot!("public_access_block_removed_human", human.stdout);
     });
 
     let report = drift_json(&world, 2).await;
@@ -235,7 +196,7 @@ async fn changed_tags_are_a_warning_and_can_be_accepted_by_flag_or_spec() {
 
     let accepted = drift(&world, &["--ignore", "aws_s3_bucket.main.tags"]).await;
     assert_exit(&accepted, 0);
-    assert!(stdout(&accepted).contains("1 accepted difference ignored"), "{}", stdout(&accepted));
+    assert!(accepted.stdout.contains("1 accepted difference ignored"), "{}", accepted.stdout);
     world.rewrite_spec(&format!("{}\n[drift]\nignore = [\"aws_s3_bucket.main\"]\n", dev_spec()));
     assert_exit(&drift(&world, &[]).await, 0);
 }
@@ -282,7 +243,7 @@ async fn a_widened_policy_is_critical_and_a_reordered_one_is_no_drift() {
     let human = drift(&world, &[]).await;
     assert_exit(&human, 2);
     insta::with_settings!({filters => insta_filters()}, {
-        insta::assert_snapshot!("widened_policy_human", stdout(&human));
+        insta::assert_snapshot!("widened_policy_human", human.stdout);
     });
     let report = drift_json(&world, 2).await;
     let changed = only_entry(&report, "aws_iam_user_policy.uploader", "changed_outside");
@@ -331,14 +292,9 @@ async fn a_deleted_access_key_is_critical_and_apply_rotates_it() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_deleted_twilio_credential_is_critical() {
     let world = applied_world().await;
-    let listed = twilio_get(&world, "/v1/Credentials/AWS").await;
-    let sid = listed["credentials"][0]["sid"].as_str().unwrap().to_owned();
-    let response = reqwest::Client::new()
-        .delete(twilio_url(&world, &format!("/v1/Credentials/AWS/{sid}")))
-        .basic_auth(TEST_ACCOUNT_SID, Some(TEST_AUTH_TOKEN))
-        .send()
-        .await
-        .unwrap();
+    let sid = world.twilio_aws_credentials().await.remove(0);
+    let response =
+        world.twilio_request(reqwest::Method::DELETE, &format!("/v1/Credentials/AWS/{sid}")).send().await.unwrap();
     assert_eq!(response.status(), 204);
 
     let report = drift_json(&world, 2).await;
@@ -350,7 +306,7 @@ async fn a_deleted_twilio_credential_is_critical() {
 #[tokio::test(flavor = "multi_thread")]
 async fn recording_storage_switched_off_is_critical() {
     let world = applied_world().await;
-    let settings = twilio_get(&world, "/v1/RecordingSettings/Default").await;
+    let settings = world.twilio_get("/v1/RecordingSettings/Default").await;
     twilio_post_settings(
         &world,
         "/v1/RecordingSettings/Default",
@@ -382,7 +338,7 @@ async fn composition_settings_pointed_elsewhere_are_critical() {
         .send()
         .await
         .unwrap();
-    let settings = twilio_get(&world, "/v1/CompositionSettings/Default").await;
+    let settings = world.twilio_get("/v1/CompositionSettings/Default").await;
     let url = format!("https://{elsewhere}.s3-{REGION}.amazonaws.com/compositions");
     twilio_post_settings(
         &world,
@@ -416,14 +372,14 @@ async fn a_spec_edit_not_yet_applied_is_reported_as_such() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_malformed_ignore_rule_fails_before_anything_is_read() {
-    let world = World::new(&dev_spec()).await;
+    let world = world().start().await;
     for rule in ["aws_s3_bucket", "aws_s3_bucket.main.tag", "bucket.main"] {
         let output = drift(&world, &["--ignore", rule]).await;
         assert_exit(&output, 1);
-        assert!(stderr(&output).contains(&format!("ignore rule `{rule}`")), "{}", stderr(&output));
+        assert!(output.stderr.contains(&format!("ignore rule `{rule}`")), "{}", output.stderr);
     }
-    assert_eq!(world.proxy.requests(), vec![]);
-    assert_eq!(world.twilio_requests().await, vec![]);
+    assert_eq!(world.aws.requests(), vec![]);
+    assert_eq!(world.emulator.requests(), vec![]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -439,11 +395,11 @@ async fn a_hand_made_change_the_spec_adopts_is_recorded_by_apply_and_drift_goes_
     world.rewrite_spec(&dev_spec().replace(r#"team = "video""#, r#"team = "audio""#));
     assert_exit(&world.stowage(&["plan", "dev.toml", "--detailed-exitcode"]).await, 0);
 
-    world.proxy.clear();
+    world.aws.clear();
     let applied = world.stowage(&["apply", "dev.toml", "--auto-approve"]).await;
     assert_exit(&applied, 0);
-    assert_eq!(world.proxy.writes(), vec![], "nothing to change in AWS: only the state learns");
-    assert!(stderr(&applied).contains("recorded in the state"), "{}", stderr(&applied));
+    assert_eq!(world.aws.writes(), vec![], "nothing to change in AWS: only the state learns");
+    assert!(applied.stderr.contains("recorded in the state"), "{}", applied.stderr);
     assert_exit(&drift(&world, &[]).await, 0);
 }
 
@@ -461,23 +417,23 @@ async fn a_refresh_only_plan_records_what_moved_and_calls_nothing() {
     let plan = world.stowage(&["plan", "dev.toml", "--refresh-only", "--detailed-exitcode"]).await;
     assert_exit(&plan, 2);
     insta::with_settings!({filters => insta_filters()}, {
-        insta::assert_snapshot!("refresh_only_plan", stdout(&plan));
+        insta::assert_snapshot!("refresh_only_plan", plan.stdout);
     });
 
     // Applied from a saved plan: the state takes reality, and nothing is called that writes.
     assert_exit(&world.stowage(&["plan", "dev.toml", "--refresh-only", "--out", "refresh.plan"]).await, 0);
-    world.proxy.clear();
-    let twilio_writes = world.twilio_writes().await.len();
+    world.aws.clear();
+    let twilio_writes = world.twilio_writes_since(0).len();
     let applied = world.stowage(&["apply", "refresh.plan"]).await;
     assert_exit(&applied, 0);
-    assert!(stdout(&applied).contains("Recorded 1 change(s)"), "{}", stdout(&applied));
-    assert_eq!(world.proxy.writes(), vec![], "a refresh-only apply writes nothing to AWS");
-    assert_eq!(world.twilio_writes().await.len(), twilio_writes, "nor to Twilio");
+    assert!(applied.stdout.contains("Recorded 1 change(s)"), "{}", applied.stdout);
+    assert_eq!(world.aws.writes(), vec![], "a refresh-only apply writes nothing to AWS");
+    assert_eq!(world.twilio_writes_since(0).len(), twilio_writes, "nor to Twilio");
 
     // Nothing moved since the state was told: only the spec's wish is left to apply.
     let again = world.stowage(&["plan", "dev.toml", "--refresh-only", "--detailed-exitcode"]).await;
     assert_exit(&again, 0);
     let plan = world.stowage(&["plan", "dev.toml"]).await;
-    assert!(!stdout(&plan).contains("changed outside of stowage"), "{}", stdout(&plan));
-    assert!(stdout(&plan).contains("aws_s3_bucket.main will be updated"), "{}", stdout(&plan));
+    assert!(!plan.stdout.contains("changed outside of stowage"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("aws_s3_bucket.main will be updated"), "{}", plan.stdout);
 }

@@ -6,18 +6,13 @@ mod common;
 use std::path::Path;
 
 use aws_sdk_kms::types::KeyState;
-use common::{REGION, World, assert_exit, dev_spec, stderr, stdout};
+use common::world;
 use serde_json::{Value, json};
-use stowage_test_support::insta_filters;
+use stowage_test_support::dev::{BUCKET, POLICY_NAME, REGION, USER};
+use stowage_test_support::{World, assert_exit, dev_spec, example_spec, insta_filters};
 
 const PROD_BUCKET: &str = "acme-video-prod";
 const PROD_USER: &str = "twilio-video-uploader-prod";
-const POLICY_NAME: &str = "stowage-twilio-video-upload";
-
-fn prod_spec() -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/prod.toml");
-    std::fs::read_to_string(path).expect("examples/prod.toml is readable")
-}
 
 /// The dev example with a bucket encryption line.
 fn dev_with_encryption(kms_key: &str) -> String {
@@ -76,7 +71,7 @@ fn uploader_kms_actions() -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn prod_creates_a_rotated_key_the_bucket_encrypts_with_and_only_the_uploader_uses() {
-    let world = World::new(&prod_spec()).await;
+    let world = world().spec(&example_spec("prod.toml")).start().await;
     let applied = world.stowage(&["apply", "dev.toml", "--auto-approve"]).await;
     assert_exit(&applied, 0);
 
@@ -116,7 +111,7 @@ async fn prod_creates_a_rotated_key_the_bucket_encrypts_with_and_only_the_upload
     assert_eq!(kms_statements(&document), vec![(uploader_kms_actions(), vec![key_arn.clone()])], "{document:#}");
 
     // The write test checked the object landed encrypted with the key.
-    let requests: Vec<String> = world.proxy.requests().iter().map(ToString::to_string).collect();
+    let requests: Vec<String> = world.aws.requests().iter().map(ToString::to_string).collect();
     let put = requests.iter().position(|request| request == "s3 PutObject write 200").expect("the write test ran");
     assert_eq!(requests.get(put + 1).map(String::as_str), Some("s3 HeadObject read 200"), "{requests:#?}");
 
@@ -128,14 +123,14 @@ async fn prod_creates_a_rotated_key_the_bucket_encrypts_with_and_only_the_upload
     let verify = world.stowage(&["verify", "dev.toml"]).await;
     assert_exit(&verify, 0);
     for check in ["bucket_encryption", "uploader_policy.kms"] {
-        let line = stdout(&verify).lines().find(|line| line.contains(check)).map(str::to_owned);
-        assert!(line.as_deref().is_some_and(|line| line.starts_with('✓')), "{check}: {}", stdout(&verify));
+        let line = verify.stdout.lines().find(|line| line.contains(check)).map(str::to_owned);
+        assert!(line.as_deref().is_some_and(|line| line.starts_with('✓')), "{check}: {}", verify.stdout);
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn turning_encryption_on_creates_the_key_then_points_the_bucket_then_the_policy_at_it() {
-    let world = World::new(&dev_spec()).await;
+    let world = world().start().await;
     assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
 
     world.rewrite_spec(&dev_with_encryption("create"));
@@ -143,7 +138,7 @@ async fn turning_encryption_on_creates_the_key_then_points_the_bucket_then_the_p
     assert_exit(&plan, 2);
     let plan_json = world.stowage(&["plan", "dev.toml", "--format", "json"]).await;
     assert_exit(&plan_json, 0);
-    let plan_json: Value = serde_json::from_slice(&plan_json.stdout).unwrap();
+    let plan_json: Value = serde_json::from_str(&plan_json.stdout).unwrap();
     let actions: Vec<(String, Vec<String>)> = plan_json["resource_changes"]
         .as_array()
         .unwrap()
@@ -165,15 +160,15 @@ async fn turning_encryption_on_creates_the_key_then_points_the_bucket_then_the_p
             ("aws_iam_user_policy.uploader".to_owned(), vec!["update".to_owned()]),
         ],
         "{}",
-        stdout(&plan)
+        plan.stdout
     );
     insta::with_settings!({filters => insta_filters()}, {
-        insta::assert_snapshot!("encryption_on_plan", stdout(&plan));
+        insta::assert_snapshot!("encryption_on_plan", plan.stdout);
     });
 
-    world.proxy.clear();
+    world.aws.clear();
     assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
-    let writes: Vec<String> = world.proxy.writes().iter().map(|request| request.operation.clone()).collect();
+    let writes: Vec<String> = world.aws.writes().iter().map(|request| request.operation.clone()).collect();
     let at = |operation: &str| {
         writes.iter().position(|write| write == operation).unwrap_or_else(|| panic!("no {operation} in {writes:?}"))
     };
@@ -198,20 +193,15 @@ async fn turning_encryption_on_creates_the_key_then_points_the_bucket_then_the_p
         )
         .build()
         .unwrap();
-    s3.put_bucket_encryption()
-        .bucket(common::BUCKET)
-        .server_side_encryption_configuration(sse_s3)
-        .send()
-        .await
-        .unwrap();
+    s3.put_bucket_encryption().bucket(BUCKET).server_side_encryption_configuration(sse_s3).send().await.unwrap();
     let drift = world.stowage(&["drift", "dev.toml"]).await;
     assert_exit(&drift, 2);
     insta::with_settings!({filters => insta_filters()}, {
-        insta::assert_snapshot!("encryption_changed_drift", stdout(&drift));
+        insta::assert_snapshot!("encryption_changed_drift", drift.stdout);
     });
     // apply puts SSE-KMS back, and drift is quiet again.
     assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
-    assert_eq!(bucket_encryption(&world, common::BUCKET).await.map(|found| found.0), Some("aws:kms".to_owned()));
+    assert_eq!(bucket_encryption(&world, BUCKET).await.map(|found| found.0), Some("aws:kms".to_owned()));
     assert_exit(&world.stowage(&["drift", "dev.toml"]).await, 0);
 
     // Turning it off again: the bucket and the policy stop using the key first; the key is
@@ -219,17 +209,17 @@ async fn turning_encryption_on_creates_the_key_then_points_the_bucket_then_the_p
     world.rewrite_spec(&dev_spec());
     let plan = world.stowage(&["plan", "dev.toml"]).await;
     assert_exit(&plan, 0);
-    assert!(stdout(&plan).contains("30 days"), "{}", stdout(&plan));
+    assert!(plan.stdout.contains("30 days"), "{}", plan.stdout);
     let key_id = {
         let kms = world.moto.kms_client(REGION);
         let key = kms.describe_key().key_id("alias/stowage-dev").send().await.unwrap();
         key.key_metadata().unwrap().key_id().to_owned()
     };
-    world.proxy.clear();
+    world.aws.clear();
     let applied = world.stowage(&["apply", "dev.toml", "--auto-approve"]).await;
     assert_exit(&applied, 0);
-    assert!(stderr(&applied).contains("scheduled for deletion"), "{}", stderr(&applied));
-    let writes: Vec<String> = world.proxy.writes().iter().map(|request| request.operation.clone()).collect();
+    assert!(applied.stderr.contains("scheduled for deletion"), "{}", applied.stderr);
+    let writes: Vec<String> = world.aws.writes().iter().map(|request| request.operation.clone()).collect();
     let at = |operation: &str| {
         writes.iter().position(|write| write == operation).unwrap_or_else(|| panic!("no {operation} in {writes:?}"))
     };
@@ -241,13 +231,13 @@ async fn turning_encryption_on_creates_the_key_then_points_the_bucket_then_the_p
     let days = (key.deletion_date().unwrap().secs() - key.creation_date().unwrap().secs()) / 86_400;
     assert!((29..=30).contains(&days), "deletion in {days} days");
     assert!(kms.describe_key().key_id("alias/stowage-dev").send().await.is_err(), "the alias is gone");
-    assert!(kms_statements(&uploader_policy(&world, common::USER).await).is_empty());
+    assert!(kms_statements(&uploader_policy(&world, USER).await).is_empty());
     assert_exit(&world.stowage(&["plan", "dev.toml", "--detailed-exitcode"]).await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_existing_key_is_used_not_managed_and_must_be_usable() {
-    let world = World::new(&dev_spec()).await;
+    let world = world().start().await;
     let kms = world.moto.kms_client(REGION);
     let key = kms.create_key().description("the customer's own key").send().await.unwrap();
     let key_arn = key.key_metadata().unwrap().arn().unwrap().to_owned();
@@ -255,10 +245,10 @@ async fn an_existing_key_is_used_not_managed_and_must_be_usable() {
     world.rewrite_spec(&dev_with_encryption(&key_arn));
     assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
     assert_eq!(
-        bucket_encryption(&world, common::BUCKET).await,
+        bucket_encryption(&world, BUCKET).await,
         Some(("aws:kms".to_owned(), Some(key_arn.clone()), Some(true)))
     );
-    let document = uploader_policy(&world, common::USER).await;
+    let document = uploader_policy(&world, USER).await;
     assert_eq!(kms_statements(&document), vec![(uploader_kms_actions(), vec![key_arn.clone()])]);
     let keys = kms.list_keys().send().await.unwrap();
     assert_eq!(keys.keys().len(), 1, "stowage made no key of its own");
@@ -268,36 +258,36 @@ async fn an_existing_key_is_used_not_managed_and_must_be_usable() {
     let key_id = key_arn.rsplit('/').next().unwrap();
     // moto answers DisableKey by ARN with a 500: by id it works.
     kms.disable_key().key_id(key_id).send().await.unwrap();
-    world.proxy.clear();
+    world.aws.clear();
     let plan = world.stowage(&["plan", "dev.toml"]).await;
     assert_exit(&plan, 1);
-    assert!(stderr(&plan).contains(&key_arn) && stderr(&plan).contains("Disabled"), "{}", stderr(&plan));
-    assert_eq!(world.proxy.writes(), vec![]);
+    assert!(plan.stderr.contains(&key_arn) && plan.stderr.contains("Disabled"), "{}", plan.stderr);
+    assert_eq!(world.aws.writes(), vec![]);
 
     // So does a key that does not exist.
     let missing = key_arn.replace(key_arn.rsplit('/').next().unwrap(), "00000000-0000-4000-8000-000000000000");
     world.rewrite_spec(&dev_with_encryption(&missing));
     let plan = world.stowage(&["plan", "dev.toml"]).await;
     assert_exit(&plan, 1);
-    assert!(stderr(&plan).contains("does not exist"), "{}", stderr(&plan));
-    assert_eq!(world.proxy.writes(), vec![]);
+    assert!(plan.stderr.contains("does not exist"), "{}", plan.stderr);
+    assert_eq!(world.aws.writes(), vec![]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_key_arns_are_refused_before_any_request() {
-    let world = World::new(&dev_spec()).await;
+    let world = world().start().await;
     for (kms_key, expected) in [
         ("arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab", "is in `eu-west-1`"),
         ("arn:aws:kms:us-east-2:123456789012:alias/video", "is an alias ARN, a key ARN is needed"),
         ("kms-key-please", "neither `create` nor a KMS key ARN"),
     ] {
         world.rewrite_spec(&dev_with_encryption(kms_key));
-        world.proxy.clear();
+        world.aws.clear();
         let plan = world.stowage(&["plan", "dev.toml"]).await;
         assert_exit(&plan, 1);
-        assert!(stderr(&plan).contains(expected), "{kms_key}: {}", stderr(&plan));
-        assert!(stderr(&plan).contains("dev.toml:"), "names the place in the spec: {}", stderr(&plan));
-        assert_eq!(world.proxy.requests(), vec![], "{kms_key}: no request at all");
+        assert!(plan.stderr.contains(expected), "{kms_key}: {}", plan.stderr);
+        assert!(plan.stderr.contains("dev.toml:"), "names the place in the spec: {}", plan.stderr);
+        assert_eq!(world.aws.requests(), vec![], "{kms_key}: no request at all");
     }
 }
 
@@ -306,34 +296,26 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(path).expect("fixture is readable")
 }
 
-async fn emulator_get(world: &World, path: &str) -> Value {
-    let url = format!("{}{path}", world.twilio.base_url());
-    let client = reqwest::Client::new();
-    let response =
-        client.get(url).basic_auth(stowage_test_support::TEST_ACCOUNT_SID, Some(stowage_test_support::TEST_AUTH_TOKEN));
-    response.send().await.unwrap().json().await.unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn client_side_encryption_keys_go_to_twilio_and_a_new_pem_repoints_settings_before_the_old_key_goes() {
     let spec = dev_spec().replace(
         "[recordings]\nstore_in_s3 = true\n",
         "[recordings]\nstore_in_s3 = true\nencryption_public_key = \"keys/recordings.pem\"\n",
     );
-    let world = World::new(&spec).await;
+    let world = world().spec(&spec).start().await;
     let keys = world.sandbox.path().join("keys");
     std::fs::create_dir_all(&keys).unwrap();
     std::fs::write(keys.join("recordings.pem"), fixture("recordings-2025.pem")).unwrap();
     assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
 
-    let public_keys = emulator_get(&world, "/v1/Credentials/PublicKeys").await;
+    let public_keys = world.twilio_get("/v1/Credentials/PublicKeys").await;
     let public_keys = public_keys["credentials"].as_array().unwrap().clone();
     assert_eq!(public_keys.len(), 1, "{public_keys:#?}");
     let first_sid = public_keys[0]["sid"].as_str().unwrap().to_owned();
-    let settings = emulator_get(&world, "/v1/RecordingSettings/Default").await;
+    let settings = world.twilio_get("/v1/RecordingSettings/Default").await;
     assert_eq!(settings["encryption_enabled"], json!(true));
     assert_eq!(settings["encryption_key_sid"], json!(first_sid));
-    let compositions = emulator_get(&world, "/v1/CompositionSettings/Default").await;
+    let compositions = world.twilio_get("/v1/CompositionSettings/Default").await;
     assert_eq!(compositions["encryption_enabled"], json!(false), "only recordings asked for it");
     assert_exit(&world.stowage(&["plan", "dev.toml", "--detailed-exitcode"]).await, 0);
 
@@ -341,13 +323,14 @@ async fn client_side_encryption_keys_go_to_twilio_and_a_new_pem_repoints_setting
     std::fs::write(keys.join("recordings.pem"), fixture("recordings-2026.pem")).unwrap();
     let plan = world.stowage(&["plan", "dev.toml"]).await;
     assert_exit(&plan, 0);
-    assert!(stdout(&plan).contains("twilio_public_key.recordings must be replaced"), "{}", stdout(&plan));
-    let before = world.twilio_requests().await.len();
+    assert!(plan.stdout.contains("twilio_public_key.recordings must be replaced"), "{}", plan.stdout);
+    let before = world.twilio_log_mark();
     assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
-    let writes: Vec<String> = world.twilio_requests().await[before..]
+    let writes: Vec<String> = world
+        .twilio_requests_since(before)
         .iter()
-        .filter(|(method, _)| method != "GET")
-        .map(|(method, path)| format!("{method} {path}"))
+        .filter(|request| request.method != "GET")
+        .map(|request| format!("{} {}", request.method, request.path))
         .collect();
     assert_eq!(
         writes,
@@ -357,7 +340,7 @@ async fn client_side_encryption_keys_go_to_twilio_and_a_new_pem_repoints_setting
             format!("DELETE /v1/Credentials/PublicKeys/{first_sid}"),
         ]
     );
-    let settings = emulator_get(&world, "/v1/RecordingSettings/Default").await;
+    let settings = world.twilio_get("/v1/RecordingSettings/Default").await;
     assert_ne!(settings["encryption_key_sid"], json!(first_sid));
     assert_exit(&world.stowage(&["plan", "dev.toml", "--detailed-exitcode"]).await, 0);
 }

@@ -13,13 +13,17 @@
 //! cleared on both sides, a second apply converges with nothing orphaned, sending each create
 //! once too.
 
+mod common;
 mod reliability;
 
 use std::time::{Duration, Instant};
 
-use reliability::{FaultKind as Kind, Injection, Observed, Rig, SHORT_TIMEOUT, Tally, describe};
+use common::world;
+use reliability::{
+    FaultKind as Kind, Injection, Observed, SHORT_TIMEOUT, Tally, converge_observed, names_an_operation, run_observed,
+};
 use stowage_test_support::twilio_emulator::FaultRule;
-use stowage_test_support::{Fault, FaultMatch, ObservedRequest};
+use stowage_test_support::{Fault, FaultMatch, ObservedRequest, World};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Side {
@@ -38,9 +42,9 @@ const CREDENTIAL_POST: &str = "POST /v1/Credentials/AWS";
 #[expect(clippy::print_stderr, reason = "the counts are the report of this test")]
 async fn every_request_of_an_apply_survives_every_fault_and_the_next_run_converges() {
     let started = Instant::now();
-    let rig = Rig::new().await;
-    let clean = rig.run_observed(&as_str(&rig.apply_args()), SHORT_TIMEOUT).await;
-    assert_eq!(clean.output.status.code(), Some(0), "a clean apply fails:\n{}", describe(&clean.output));
+    let world = world().start().await;
+    let clean = run_observed(&world, reliability::apply(&world).request_timeout(SHORT_TIMEOUT)).await;
+    assert_eq!(clean.output.code, Some(0), "a clean apply fails:\n{}", clean.output);
     assert_eq!(creates_sent(&clean), Ok(Creates { keys: 1, credentials: 1 }), "a clean apply creates once each");
     let aws_positions = clean.aws.len();
     let twilio_positions = clean.twilio.len();
@@ -59,9 +63,9 @@ async fn every_request_of_an_apply_survives_every_fault_and_the_next_run_converg
     let (mut key_creates, mut credential_creates, mut retried_after_429) = (0, 0, 0);
     let mut tally = Tally::default();
     for &(side, position, kind) in &cases {
-        rig.reset().await;
-        inject(&rig, side, position, kind);
-        let apply = rig.run_observed(&as_str(&rig.apply_args()), SHORT_TIMEOUT).await;
+        world.reset();
+        inject(&world, side, position, kind);
+        let apply = run_observed(&world, reliability::apply(&world).request_timeout(SHORT_TIMEOUT)).await;
         let case = format!("{side:?} request {position}, {kind:?}");
         match fault_fired(&apply, side, position, kind) {
             Ok(hit) => {
@@ -70,46 +74,42 @@ async fn every_request_of_an_apply_survives_every_fault_and_the_next_run_converg
                 // apply.
                 if kind == Kind::OperationAborted && is_bucket_configuration_write(&hit) {
                     aborted_configuration_writes += 1;
-                    if apply.output.status.code() != Some(0) {
-                        let problem =
-                            format!("{case}: OperationAborted on {hit} ended the apply\n{}", describe(&apply.output));
+                    if apply.output.code != Some(0) {
+                        let problem = format!("{case}: OperationAborted on {hit} ended the apply\n{}", apply.output);
                         tally.problems.push(problem);
                     }
                 }
             }
             Err(why) => tally.problems.push(format!("{case}: the injected fault did not fire: {why}")),
         }
-        match apply.output.status.code() {
+        match apply.output.code {
             Some(0) => succeeded += 1,
-            Some(1) if names_an_operation(&String::from_utf8_lossy(&apply.output.stderr)) => failed_cleanly += 1,
-            other => tally.problems.push(format!(
-                "{case}: apply exited {other:?} without naming an operation\n{}",
-                describe(&apply.output)
-            )),
+            Some(1) if names_an_operation(&apply.output.stderr) => failed_cleanly += 1,
+            other => tally
+                .problems
+                .push(format!("{case}: apply exited {other:?} without naming an operation\n{}", apply.output)),
         }
         let mut creates = Creates::default();
         match creates_sent(&apply) {
             Ok(sent) => {
-                if apply.output.status.code() == Some(0) && sent != (Creates { keys: 1, credentials: 1 }) {
+                if apply.output.code == Some(0) && sent != (Creates { keys: 1, credentials: 1 }) {
                     tally.problems.push(format!("{case}: a fresh apply succeeded with {sent:?}"));
                 }
                 creates.add(sent);
             }
-            Err(why) => tally.problems.push(format!("{case}: {why}\n{}", describe(&apply.output))),
+            Err(why) => tally.problems.push(format!("{case}: {why}\n{}", apply.output)),
         }
         retried_after_429 += credential_posts(&apply.twilio).filter(|post| post.status == 429).count();
 
         // Nothing injected outlives its run: not a proxy fault, not an emulator rule.
-        rig.aws.clear();
-        rig.twilio.clear();
-        rig.clear_emulator_faults().await;
-        let (converging, outcome) = rig.converge_observed().await;
+        world.aws.clear();
+        world.twilio.clear();
+        world.clear_emulator_faults().await;
+        let (converging, outcome) = converge_observed(&world).await;
         tally.record(outcome, &case);
         match creates_sent(&converging) {
             Ok(sent) => creates.add(sent),
-            Err(why) => {
-                tally.problems.push(format!("{case}, converging apply: {why}\n{}", describe(&converging.output)))
-            }
+            Err(why) => tally.problems.push(format!("{case}, converging apply: {why}\n{}", converging.output)),
         }
         if creates.keys == 0 || creates.credentials == 0 {
             tally.problems.push(format!("{case}: the two applies created {creates:?}, yet the environment has both"));
@@ -159,7 +159,7 @@ impl Creates {
 /// A credential POST answered 429 is not counted: Twilio refused it before doing anything, and
 /// the client retries it by design.
 fn creates_sent(run: &Observed) -> Result<Creates, String> {
-    let stderr = String::from_utf8_lossy(&run.output.stderr);
+    let stderr = &run.output.stderr;
     let started = |address: String| stderr.lines().filter(|line| *line == format!("{address}: creating...")).count();
     let key_creates = started(stowage_plan::desired::access_key_address().to_string());
     let credential_creates = started(stowage_plan::desired::credential_address().to_string());
@@ -269,26 +269,15 @@ fn is_bucket_configuration_write(request: &ObservedRequest) -> bool {
         && !["CreateBucket", "DeleteBucket"].contains(&request.operation.as_str())
 }
 
-fn inject(rig: &Rig, side: Side, position: usize, kind: Kind) {
-    let proxy = if side == Side::Aws { &rig.aws } else { &rig.twilio };
+fn inject(world: &World, side: Side, position: usize, kind: Kind) {
+    let proxy = if side == Side::Aws { &world.aws } else { &world.twilio };
     match kind.injection(side == Side::Twilio) {
         Injection::Proxy(action) => proxy.inject(Fault::new(FaultMatch::Nth(position), action, 1)),
         // Twilio's own error bodies come from the emulator: its `after` counts the requests
         // before the one to fail, as the proxy's position does.
         Injection::Emulator { status, retry_after } => {
             let rule = FaultRule { after: position as u32, retry_after, ..FaultRule::new(status, "") };
-            rig.emulator.add_fault(rule).expect("a valid fault rule");
+            world.emulator.add_fault(rule).expect("a valid fault rule");
         }
     }
-}
-
-/// Whether a failed run's diagnostics name the operation that failed, as a provider error
-/// does: `iam CreateAccessKey: ...`, `twilio CreateAwsCredential: ...`.
-fn names_an_operation(stderr: &str) -> bool {
-    let pattern = regex::Regex::new(r"\b(s3|iam|sts|kms|twilio) [A-Z][A-Za-z]+: ").expect("a valid pattern");
-    pattern.is_match(stderr)
-}
-
-fn as_str(args: &[String]) -> Vec<&str> {
-    args.iter().map(String::as_str).collect()
 }

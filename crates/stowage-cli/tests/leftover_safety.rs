@@ -20,23 +20,19 @@
 //! The other way round, one test checks that a create whose answer is lost to a timeout is not
 //! sent again behind the intent's back, which would leave a key no search ever finds.
 
+mod common;
 mod reliability;
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_iam::primitives::DateTime;
 use aws_sdk_kms::types::{KeyState, Tag};
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Tagging};
-use reliability::{BIN, RUN_LIMIT, SHORT_TIMEOUT, describe, dev_spec};
-use serde_json::Value;
-use stowage_state::{LocalStateFile, State};
-use stowage_test_support::twilio_emulator::RunningEmulator;
-use stowage_test_support::{
-    AwsProxy, Fault, FaultAction, Moto, Sandbox, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, insta_filters, start_emulator,
-    stowage_command, twilio_env,
-};
+use common::world;
+use reliability::{CONVERGING_TIMEOUT, SHORT_TIMEOUT};
+use stowage_state::State;
+use stowage_test_support::dev::{BUCKET as DEV_BUCKET, REGION, USER as DEV_USER};
+use stowage_test_support::{Fault, FaultAction, Moto, Run, World, example_spec, insta_filters};
 
 /// How far back moto's clock is turned while the person makes their things: far beyond the
 /// five minutes of clock skew the leftover search allows.
@@ -50,9 +46,6 @@ const SHOWN_OLDER_BY: Duration = Duration::from_secs(1800);
 const KILLED_RUN_TIMEOUT: &str = "30s";
 /// A delay that outlasts [`SHORT_TIMEOUT`]: the request arrives, its answer is lost.
 const SLOWER_THAN_THE_TIMEOUT: Duration = Duration::from_secs(4);
-const REGION: &str = "us-east-2";
-const DEV_USER: &str = "twilio-video-uploader-dev";
-const DEV_BUCKET: &str = "acme-video-dev";
 const INTENT_TAG: &str = "stowage-intent";
 
 /// An access key of the uploader that a person added, older than the intent of the key
@@ -60,55 +53,38 @@ const INTENT_TAG: &str = "stowage-intent";
 /// is lost) and leave the person's key alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_older_access_key_of_the_uploader_is_not_taken_for_a_leftover() {
-    let rig = Rig::start("dev.toml", &dev_spec()).await;
+    let world = start("dev.toml").await;
 
     // The first apply dies while its key create is on the way (it never reaches IAM): the
     // uploader is made and recorded, and the state holds the key's intent.
-    let held = rig.kill_at("CreateAccessKey", FaultAction::HoldRequest).await;
-    assert!(held.is_some(), "the first apply never sent CreateAccessKey");
-    assert!(rig.state().intents.iter().any(|intent| intent.address == address("access_key")));
+    interrupt_create(&world, "CreateAccessKey", "access_key").await;
 
     // A person's own key on the uploader, from before the intent.
-    let iam = rig.moto.iam();
-    let person_key = rig
-        .moto
-        .an_hour_ago(|| async {
-            let made = iam.create_access_key().user_name(DEV_USER).send().await.expect("moto makes the key");
-            made.access_key().expect("a key").access_key_id().to_owned()
-        })
-        .await;
+    let iam = world.moto.iam_client();
+    let person_key = world.moto.with_clock_behind(CLOCK_BACK, || person_access_key(&iam)).await;
     let created = key_metadata(&iam, &person_key).await.expect("the person's key").create_date().copied();
     assert_made_an_hour_ago(created.as_ref(), "the person's access key");
 
     // The second apply makes a key and dies with the answer lost: a key nobody can use.
-    let held = rig.kill_at("CreateAccessKey", FaultAction::HoldAnswer).await;
-    let lost: Vec<String> = user_keys(&iam).await.into_iter().filter(|id| *id != person_key).collect();
+    let held = kill_at(&world, "CreateAccessKey", FaultAction::HoldAnswer).await;
+    let lost: Vec<String> =
+        world.moto.access_key_ids(DEV_USER).await.into_iter().filter(|id| *id != person_key).collect();
 
-    let apply = rig.apply().await;
-    rig.assert_converged(&apply).await;
-
-    // The person's key: there, still active, and nobody's in the state.
-    let metadata = key_metadata(&iam, &person_key).await;
-    let Some(metadata) = metadata else {
-        panic!(
-            "the person's access key {person_key}, made before the intent, was deleted as a leftover:\n{}",
-            describe(&apply)
-        );
-    };
-    assert_eq!(metadata.status().map(|status| status.as_str()), Some("Active"), "the person's key was deactivated");
-    rig.assert_not_in_state(&person_key);
+    let apply = apply_again(&world).await;
+    assert_converged(&world, &apply).await;
+    assert_person_key_kept(&world, &person_key, "made before the intent", &apply).await;
 
     // And stowage's own leftover is gone, its current key the only other key.
     assert!(held.is_some(), "the second apply never reached CreateAccessKey: it took something else for its key");
     assert_eq!(lost.len(), 1, "the interrupted create left exactly one key: {lost:?}");
-    let recorded = rig.state().get(&address("access_key")).map(|key| key.id.clone()).expect("a recorded key");
-    let mut keys = user_keys(&iam).await;
+    let recorded = state(&world).get(&address("access_key")).map(|key| key.id.clone()).expect("a recorded key");
+    let mut keys = world.moto.access_key_ids(DEV_USER).await;
     keys.sort();
     let mut expected = vec![person_key.clone(), recorded.clone()];
     expected.sort();
     assert_eq!(keys, expected, "the uploader has the person's key and the recorded one, nothing else");
     assert!(!keys.contains(&lost[0]), "the key whose answer was lost is still there");
-    assert_eq!(rig.credentials().await.len(), 1, "exactly one Twilio credential");
+    assert_eq!(world.twilio_aws_credentials().await.len(), 1, "exactly one Twilio credential");
 }
 
 /// An intent stays in the state until an apply completes, which may be days after it was
@@ -116,33 +92,18 @@ async fn an_older_access_key_of_the_uploader_is_not_taken_for_a_leftover() {
 /// intent could have ended, is theirs: the next apply keeps it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_made_long_after_the_intent_is_not_taken_for_a_leftover() {
-    let rig = Rig::start("dev.toml", &dev_spec()).await;
+    let world = start("dev.toml").await;
 
     // The first apply dies while its key create is on the way: the state holds the intent.
-    let held = rig.kill_at("CreateAccessKey", FaultAction::HoldRequest).await;
-    assert!(held.is_some(), "the first apply never sent CreateAccessKey");
-    assert!(rig.state().intents.iter().any(|intent| intent.address == address("access_key")));
+    interrupt_create(&world, "CreateAccessKey", "access_key").await;
 
     // Two hours later by moto's clock, a person makes a key on the uploader.
-    let iam = rig.moto.iam();
-    let person_key = rig
-        .moto
-        .later(Duration::from_secs(2 * 3600), || async {
-            let made = iam.create_access_key().user_name(DEV_USER).send().await.expect("moto makes the key");
-            made.access_key().expect("a key").access_key_id().to_owned()
-        })
-        .await;
+    let iam = world.moto.iam_client();
+    let person_key = world.moto.with_clock_ahead(Duration::from_secs(2 * 3600), || person_access_key(&iam)).await;
 
-    let apply = rig.apply().await;
-    rig.assert_converged(&apply).await;
-    let Some(metadata) = key_metadata(&iam, &person_key).await else {
-        panic!(
-            "the person's access key {person_key}, made long after the intent, was deleted as a leftover:\n{}",
-            describe(&apply)
-        );
-    };
-    assert_eq!(metadata.status().map(|status| status.as_str()), Some("Active"), "the person's key was deactivated");
-    rig.assert_not_in_state(&person_key);
+    let apply = apply_again(&world).await;
+    assert_converged(&world, &apply).await;
+    assert_person_key_kept(&world, &person_key, "made long after the intent", &apply).await;
 }
 
 /// KMS keys tagged `stowage-intent` that the interrupted create did not make: one tagged by
@@ -151,13 +112,13 @@ async fn a_key_made_long_after_the_intent_is_not_taken_for_a_leftover() {
 /// leave the others exactly as they were.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kms_keys_the_interrupted_create_did_not_make_are_neither_adopted_nor_deleted() {
-    let rig = Rig::start("prod.toml", &example("prod.toml")).await;
-    let kms = rig.moto.kms();
+    let world = start("prod.toml").await;
+    let kms = world.moto.kms_client(REGION);
 
     // Another environment's key and another state's, there before any run.
-    let others = rig
+    let others = world
         .moto
-        .an_hour_ago(|| async {
+        .with_clock_behind(CLOCK_BACK, || async {
             let staging = person_kms_key(&kms, "[staging:0badc0de]", "staging recordings").await;
             let other_state = person_kms_key(&kms, "[prod:0badc0de]", "recordings of another prod state").await;
             [staging, other_state]
@@ -165,17 +126,18 @@ async fn kms_keys_the_interrupted_create_did_not_make_are_neither_adopted_nor_de
         .await;
 
     // The first apply dies while its CreateKey is on the way: the state holds the key's intent.
-    let held = rig.kill_at("CreateKey", FaultAction::HoldRequest).await;
+    let held = kill_at(&world, "CreateKey", FaultAction::HoldRequest).await;
     assert!(held.is_some(), "the first apply never sent CreateKey");
-    let marker = rig
-        .state()
+    let marker = state(&world)
         .intents
         .iter()
         .find(|intent| intent.address == address("kms_key"))
         .and_then(|intent| intent.marker.clone())
         .expect("the state holds the key's intent, with its marker");
-    let same_marker =
-        rig.moto.an_hour_ago(|| person_kms_key(&kms, &marker, "older key with this state's marker")).await;
+    let same_marker = world
+        .moto
+        .with_clock_behind(CLOCK_BACK, || person_kms_key(&kms, &marker, "older key with this state's marker"))
+        .await;
     let created = kms.describe_key().key_id(&same_marker).send().await.expect("moto describes the key");
     assert_made_an_hour_ago(created.key_metadata().and_then(|key| key.creation_date()), "the older KMS key");
 
@@ -183,14 +145,14 @@ async fn kms_keys_the_interrupted_create_did_not_make_are_neither_adopted_nor_de
     let before = kms_snapshots(&kms, &people).await;
 
     // The second apply makes its key and dies with the answer lost.
-    let held = rig.kill_at("CreateKey", FaultAction::HoldAnswer).await;
-    let apply = rig.apply().await;
-    rig.assert_converged(&apply).await;
+    let held = kill_at(&world, "CreateKey", FaultAction::HoldAnswer).await;
+    let apply = apply_again(&world).await;
+    assert_converged(&world, &apply).await;
 
     let after = kms_snapshots(&kms, &people).await;
     for ((key, before), after) in people.iter().zip(&before).zip(&after) {
-        assert_eq!(before, after, "KMS key {key} (not stowage's) was changed:\n{}", describe(&apply));
-        rig.assert_not_in_state(key);
+        assert_eq!(before, after, "KMS key {key} (not stowage's) was changed:\n{}", apply);
+        assert_not_in_state(&world, key);
     }
     let aliases = kms.list_aliases().send().await.expect("moto lists the aliases");
     for alias in aliases.aliases() {
@@ -202,13 +164,13 @@ async fn kms_keys_the_interrupted_create_did_not_make_are_neither_adopted_nor_de
     }
 
     assert!(held.is_some(), "the second apply never reached CreateKey: it took another key for its own");
-    let recorded = rig.state().get(&address("kms_key")).map(|key| key.id.clone()).expect("a recorded KMS key");
+    let recorded = state(&world).get(&address("kms_key")).map(|key| key.id.clone()).expect("a recorded KMS key");
     let tags = kms.list_resource_tags().key_id(&recorded).send().await.expect("moto lists the tags");
     assert!(
         tags.tags().iter().any(|tag| tag.tag_key() == INTENT_TAG && tag.tag_value() == marker),
         "the recorded key {recorded} is not the one the interrupted create made"
     );
-    let encryption = rig.moto.s3().get_bucket_encryption().bucket("acme-video-prod").send().await;
+    let encryption = world.moto.s3_client(REGION).get_bucket_encryption().bucket("acme-video-prod").send().await;
     let encryption = encryption.expect("the bucket has default encryption");
     let rules = encryption.server_side_encryption_configuration().map(|configuration| configuration.rules());
     let key = rules
@@ -227,29 +189,19 @@ async fn kms_keys_the_interrupted_create_did_not_make_are_neither_adopted_nor_de
 /// run adopts the key that attempt made; KMS then holds exactly the recorded key.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_create_key_whose_answer_times_out_leaves_no_second_key() {
-    let rig = Rig::start("prod.toml", &example("prod.toml")).await;
-    rig.aws.inject(Fault::once("CreateKey", FaultAction::Delay(SLOWER_THAN_THE_TIMEOUT)));
-    let spec = rig.spec.display().to_string();
-    let run = rig.command(&["apply", &spec, "--auto-approve"], SHORT_TIMEOUT).output();
-    let first = tokio::time::timeout(RUN_LIMIT, run).await.expect("stowage finished in time").expect("stowage ran");
+    let world = start("prod.toml").await;
+    world.aws.inject(Fault::once("CreateKey", FaultAction::Delay(SLOWER_THAN_THE_TIMEOUT)));
+    let first = reliability::apply(&world).request_timeout(SHORT_TIMEOUT).await;
     // The late CreateKey reaches moto after the run gave up on it.
-    tokio::time::timeout(reliability::HOLD_LIMIT, rig.aws.settled()).await.expect("the late request arrived");
-    let creates = rig.aws.requests().iter().filter(|request| request.operation == "CreateKey").count();
-    assert_eq!(creates, 1, "CreateKey was sent again after its answer was lost:\n{}", describe(&first));
-    assert_eq!(first.status.code(), Some(1), "the apply did not fail with its CreateKey:\n{}", describe(&first));
+    world.settled().await;
+    let creates = world.aws.requests().iter().filter(|request| request.operation == "CreateKey").count();
+    assert_eq!(creates, 1, "CreateKey was sent again after its answer was lost:\n{}", first);
+    assert_eq!(first.code, Some(1), "the apply did not fail with its CreateKey:\n{}", first);
 
-    let apply = rig.apply().await;
-    rig.assert_converged(&apply).await;
-    let recorded = rig.state().get(&address("kms_key")).map(|key| key.id.clone()).expect("a recorded KMS key");
-    let kms = rig.moto.kms();
-    let listed = kms.list_keys().send().await.expect("moto lists the keys");
-    let mut in_use = Vec::new();
-    for key in listed.keys().iter().filter_map(|key| key.key_id()) {
-        let described = kms.describe_key().key_id(key).send().await.expect("moto describes the key");
-        if described.key_metadata().and_then(|metadata| metadata.key_state()) != Some(&KeyState::PendingDeletion) {
-            in_use.push(key.to_owned());
-        }
-    }
+    let apply = apply_again(&world).await;
+    assert_converged(&world, &apply).await;
+    let recorded = state(&world).get(&address("kms_key")).map(|key| key.id.clone()).expect("a recorded KMS key");
+    let in_use = world.moto.kms_keys_in_use(REGION).await;
     assert_eq!(in_use, vec![recorded], "KMS holds keys the state does not record");
 }
 
@@ -258,26 +210,25 @@ async fn a_create_key_whose_answer_times_out_leaves_no_second_key() {
 /// as not recorded, and neither adopts, changes nor deletes it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_older_user_of_the_spec_name_is_not_adopted() {
-    let rig = Rig::start("dev.toml", &dev_spec()).await;
-    let held = rig.kill_at("CreateUser", FaultAction::HoldRequest).await;
-    assert!(held.is_some(), "the first apply never sent CreateUser");
-    assert!(rig.state().intents.iter().any(|intent| intent.address == address("user")));
+    let world = start("dev.toml").await;
+    interrupt_create(&world, "CreateUser", "user").await;
 
-    let iam = rig.moto.iam();
-    rig.moto
-        .an_hour_ago(|| async {
+    let iam = world.moto.iam_client();
+    world
+        .moto
+        .with_clock_behind(CLOCK_BACK, || async {
             let owner = aws_sdk_iam::types::Tag::builder().key("owner").value("a person").build().expect("a tag");
             iam.create_user().user_name(DEV_USER).path("/people/").tags(owner).send().await.expect("moto makes it");
         })
         .await;
-    let before = user_snapshot(&iam).await;
+    let before = user_snapshot(&world.moto).await;
     assert_made_an_hour_ago(Some(&before.created), "the person's user");
 
-    let apply = rig.apply().await;
-    assert_eq!(apply.status.code(), Some(1), "the apply took the person's user:\n{}", describe(&apply));
-    assert_eq!(user_snapshot(&iam).await, before, "the person's user was changed:\n{}", describe(&apply));
-    assert!(rig.state().get(&address("user")).is_none(), "the person's user is recorded");
-    rig.assert_refusal(&apply, "user");
+    let apply = apply_again(&world).await;
+    assert_eq!(apply.code, Some(1), "the apply took the person's user:\n{}", apply);
+    assert_eq!(user_snapshot(&world.moto).await, before, "the person's user was changed:\n{}", apply);
+    assert!(state(&world).get(&address("user")).is_none(), "the person's user is recorded");
+    assert_refusal(&apply, "user");
 }
 
 /// A bucket of the spec's name, made before the intent of the bucket create a kill
@@ -285,14 +236,13 @@ async fn an_older_user_of_the_spec_name_is_not_adopted() {
 /// objects as they were.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_older_bucket_of_the_spec_name_is_not_adopted() {
-    let rig = Rig::start("dev.toml", &dev_spec()).await;
-    let held = rig.kill_at("CreateBucket", FaultAction::HoldRequest).await;
-    assert!(held.is_some(), "the first apply never sent CreateBucket");
-    assert!(rig.state().intents.iter().any(|intent| intent.address == address("bucket")));
+    let world = start("dev.toml").await;
+    interrupt_create(&world, "CreateBucket", "bucket").await;
 
-    let s3 = rig.moto.s3();
-    rig.moto
-        .an_hour_ago(|| async {
+    let s3 = world.moto.s3_client(REGION);
+    world
+        .moto
+        .with_clock_behind(CLOCK_BACK, || async {
             let location = CreateBucketConfiguration::builder()
                 .location_constraint(BucketLocationConstraint::from(REGION))
                 .build();
@@ -304,129 +254,99 @@ async fn an_older_bucket_of_the_spec_name_is_not_adopted() {
             s3.put_object().bucket(DEV_BUCKET).key("notes.txt").body(body).send().await.expect("written");
         })
         .await;
-    let before = bucket_snapshot(&rig.moto).await;
+    let before = bucket_snapshot(&world.moto).await;
     assert_made_an_hour_ago(before.created.as_ref(), "the person's bucket");
 
-    let apply = rig.apply().await;
-    assert_eq!(apply.status.code(), Some(1), "the apply took the person's bucket:\n{}", describe(&apply));
-    assert_eq!(bucket_snapshot(&rig.moto).await, before, "the person's bucket was changed:\n{}", describe(&apply));
-    assert!(rig.state().get(&address("bucket")).is_none(), "the person's bucket is recorded");
-    rig.assert_refusal(&apply, "bucket");
+    let apply = apply_again(&world).await;
+    assert_eq!(apply.code, Some(1), "the apply took the person's bucket:\n{}", apply);
+    assert_eq!(bucket_snapshot(&world.moto).await, before, "the person's bucket was changed:\n{}", apply);
+    assert!(state(&world).get(&address("bucket")).is_none(), "the person's bucket is recorded");
+    assert_refusal(&apply, "bucket");
 }
 
-/// moto, with the AWS SDK clients and `stowage`'s environment for it, one proxy in front, the
-/// Twilio emulator (its write test goes to moto directly), and a sandbox holding one spec.
-struct Rig {
-    moto: ClockedMoto,
-    aws: AwsProxy,
-    emulator: RunningEmulator,
-    sandbox: Sandbox,
-    spec_name: &'static str,
-    spec: PathBuf,
+/// moto with a clock the test turns back ([`Moto::with_clock_behind`]), behind its proxy, the
+/// Twilio emulator (its write test goes to moto directly), and a sandbox holding the example
+/// spec `spec_name`.
+async fn start(spec_name: &str) -> World {
+    world().spec_named(spec_name, &example_spec(spec_name)).clocked_moto().start().await
 }
 
-impl Rig {
-    async fn start(spec_name: &'static str, spec_text: &str) -> Rig {
-        let moto = ClockedMoto::start().await;
-        let aws = AwsProxy::start(&moto.endpoint()).await;
-        let emulator = start_emulator(&moto.endpoint()).await;
-        let sandbox = Sandbox::new();
-        let spec = sandbox.write_spec(spec_name, spec_text);
-        Rig { moto, aws, emulator, sandbox, spec_name, spec }
-    }
+/// `stowage apply` after an interruption, to its end.
+async fn apply_again(world: &World) -> Run {
+    reliability::apply(world).request_timeout(CONVERGING_TIMEOUT).await
+}
 
-    fn command(&self, args: &[&str], timeout: &str) -> tokio::process::Command {
-        let mut environment = self.moto.aws_env_via(&self.aws.endpoint());
-        environment.extend(twilio_env(&self.emulator.base_url()));
-        environment.push(("STOWAGE_REQUEST_TIMEOUT".to_owned(), timeout.to_owned()));
-        let mut command = tokio::process::Command::from(stowage_command(Path::new(BIN), &self.sandbox, environment));
-        command.args(args).kill_on_drop(true);
-        command
-    }
+/// Starts an apply with `action` on its next `operation`, and kills it (SIGKILL) once the
+/// proxy holds that request. Returns the held request, or `None` when the apply ended without
+/// sending one (it then ran to its end).
+async fn kill_at(world: &World, operation: &str, action: FaultAction) -> Option<String> {
+    world.aws.inject(Fault::once(operation, action));
+    let (_, held) = reliability::apply(world).request_timeout(KILLED_RUN_TIMEOUT).kill_at_hold(&world.aws).await;
+    // Lets go of the held connection, and of the fault if it was never used; then waits for
+    // what the process sent before it died to reach moto, so nothing of stowage's is made
+    // while moto's clock is turned back.
+    world.aws.clear();
+    world.settled().await;
+    held.map(|held| held.to_string())
+}
 
-    async fn run(&self, args: &[&str]) -> Output {
-        let run = self.command(args, "30s").output();
-        tokio::time::timeout(RUN_LIMIT, run).await.expect("stowage finished in time").expect("stowage ran")
-    }
+fn state(world: &World) -> State {
+    common::state(&world.state_path())
+}
 
-    async fn apply(&self) -> Output {
-        self.run(&["apply", &self.spec.display().to_string(), "--auto-approve"]).await
-    }
+/// The first apply dies while its create of `resource` (`operation`) is on the way: it never
+/// reaches AWS, and the state holds the create's intent.
+async fn interrupt_create(world: &World, operation: &str, resource: &str) {
+    let held = kill_at(world, operation, FaultAction::HoldRequest).await;
+    assert!(held.is_some(), "the first apply never sent {operation}");
+    assert!(state(world).intents.iter().any(|intent| intent.address == address(resource)));
+}
 
-    /// Starts an apply with `action` on its next `operation`, and kills it (SIGKILL) once the
-    /// proxy holds that request. Returns the held request, or `None` when the apply ended
-    /// without sending one (it then ran to its end).
-    async fn kill_at(&self, operation: &str, action: FaultAction) -> Option<String> {
-        self.aws.inject(Fault::once(operation, action));
-        let spec = self.spec.display().to_string();
-        let command = self.command(&["apply", &spec, "--auto-approve"], KILLED_RUN_TIMEOUT);
-        let outcome = reliability::kill_at_hold(command, &self.aws).await;
-        // Lets go of the held connection, and of the fault if it was never used; then waits
-        // for what the process sent before it died to reach moto, so nothing of stowage's is
-        // made while moto's clock is turned back.
-        self.aws.clear();
-        tokio::time::timeout(reliability::HOLD_LIMIT, self.aws.settled())
-            .await
-            .expect("the killed run's requests settled");
-        outcome
-    }
+/// A key a person makes on the uploader; its id.
+async fn person_access_key(iam: &aws_sdk_iam::Client) -> String {
+    let made = iam.create_access_key().user_name(DEV_USER).send().await.expect("moto makes the key");
+    made.access_key().expect("a key").access_key_id().to_owned()
+}
 
-    fn state(&self) -> State {
-        LocalStateFile::new(self.sandbox.state_path(self.spec_name))
-            .load()
-            .expect("the state loads")
-            .expect("there is a state file")
-    }
+/// The person's key `id` (`made` when) is there after `apply`, still active, and nobody's in
+/// the state.
+async fn assert_person_key_kept(world: &World, id: &str, made: &str, apply: &Run) {
+    let Some(metadata) = key_metadata(&world.moto.iam_client(), id).await else {
+        panic!("the person's access key {id}, {made}, was deleted as a leftover:\n{apply}");
+    };
+    assert_eq!(metadata.status().map(|status| status.as_str()), Some("Active"), "the person's key was deactivated");
+    assert_not_in_state(world, id);
+}
 
-    /// `id` appears nowhere in the state: not as a resource, not deposed, not in an attribute.
-    fn assert_not_in_state(&self, id: &str) {
-        let text = std::fs::read_to_string(self.sandbox.state_path(self.spec_name)).expect("the state is readable");
-        assert!(!text.contains(id), "`{id}`, which stowage did not make, is in the state:\n{text}");
-    }
+/// `id` appears nowhere in the state: not as a resource, not deposed, not in an attribute.
+fn assert_not_in_state(world: &World, id: &str) {
+    let text = std::fs::read_to_string(world.state_path()).expect("the state is readable");
+    assert!(!text.contains(id), "`{id}`, which stowage did not make, is in the state:\n{text}");
+}
 
-    /// The apply succeeded, the state holds no intent, and the next plan has nothing to do.
-    async fn assert_converged(&self, apply: &Output) {
-        assert_eq!(apply.status.code(), Some(0), "the apply after the kill failed:\n{}", describe(apply));
-        assert!(self.state().intents.is_empty(), "intents are left after a complete apply");
-        let plan = self.run(&["plan", &self.spec.display().to_string(), "--detailed-exitcode"]).await;
-        assert_eq!(plan.status.code(), Some(0), "the plan after the apply has changes:\n{}", describe(&plan));
-    }
+/// The apply succeeded, the state holds no intent, and the next plan has nothing to do.
+async fn assert_converged(world: &World, apply: &Run) {
+    assert_eq!(apply.code, Some(0), "the apply after the kill failed:\n{apply}");
+    assert!(state(world).intents.is_empty(), "intents are left after a complete apply");
+    let plan = world.stowage(&["plan", &world.spec.display().to_string(), "--detailed-exitcode"]);
+    let plan = plan.request_timeout(CONVERGING_TIMEOUT).await;
+    assert_eq!(plan.code, Some(0), "the plan after the apply has changes:\n{plan}");
+}
 
-    /// The apply refused the unrecorded `resource` (the error and its hint), as a person reads
-    /// it.
-    fn assert_refusal(&self, apply: &Output, resource: &str) {
-        let address = address(resource);
-        let stdout = String::from_utf8_lossy(&apply.stdout);
-        let refusal: Vec<&str> = stdout
-            .lines()
-            .skip_while(|line| !line.starts_with(&format!("error: {address}:")))
-            .take_while(|line| line.starts_with("error: ") || line.starts_with("  hint: "))
-            .take(2)
-            .collect();
-        assert!(!refusal.is_empty(), "the apply did not say why it refused `{address}`:\n{}", describe(apply));
-        insta::with_settings!({ filters => insta_filters() }, {
-            insta::assert_snapshot!(format!("refusal_of_an_older_{resource}"), refusal.join("\n"));
-        });
-    }
-
-    /// The SIDs of the emulator's AWS credentials.
-    async fn credentials(&self) -> Vec<String> {
-        let response = reqwest::Client::new()
-            .get(format!("{}/v1/Credentials/AWS?PageSize=100", self.emulator.base_url()))
-            .basic_auth(TEST_ACCOUNT_SID, Some(TEST_AUTH_TOKEN))
-            .timeout(Duration::from_secs(10))
-            .send()
-            .await
-            .expect("the emulator answers");
-        assert!(response.status().is_success(), "listing credentials: {}", response.status());
-        let list: Value = response.json().await.expect("JSON");
-        list["credentials"]
-            .as_array()
-            .expect("a list of credentials")
-            .iter()
-            .filter_map(|credential| credential["sid"].as_str().map(str::to_owned))
-            .collect()
-    }
+/// The apply refused the unrecorded `resource` (the error and its hint), as a person reads it.
+fn assert_refusal(apply: &Run, resource: &str) {
+    let address = address(resource);
+    let refusal: Vec<&str> = apply
+        .stdout
+        .lines()
+        .skip_while(|line| !line.starts_with(&format!("error: {address}:")))
+        .take_while(|line| line.starts_with("error: ") || line.starts_with("  hint: "))
+        .take(2)
+        .collect();
+    assert!(!refusal.is_empty(), "the apply did not say why it refused `{address}`:\n{apply}");
+    insta::with_settings!({ filters => insta_filters() }, {
+        insta::assert_snapshot!(format!("refusal_of_an_older_{resource}"), refusal.join("\n"));
+    });
 }
 
 /// The state address of one of the spec's resources.
@@ -442,11 +362,6 @@ fn address(resource: &str) -> String {
     .to_string()
 }
 
-fn example(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name);
-    std::fs::read_to_string(path).expect("the example is readable")
-}
-
 fn assert_made_an_hour_ago(created: Option<&DateTime>, what: &str) {
     let created = created.and_then(|created| SystemTime::try_from(*created).ok());
     let created = created.unwrap_or_else(|| panic!("moto gives {what} no creation time"));
@@ -455,12 +370,6 @@ fn assert_made_an_hour_ago(created: Option<&DateTime>, what: &str) {
         age >= SHOWN_OLDER_BY,
         "moto shows {what} as made {age:?} ago: its clock was not turned back, so the test proves nothing"
     );
-}
-
-/// The uploader's access key ids, from moto.
-async fn user_keys(iam: &aws_sdk_iam::Client) -> Vec<String> {
-    let keys = iam.list_access_keys().user_name(DEV_USER).send().await.expect("moto lists the keys");
-    keys.access_key_metadata().iter().filter_map(|key| key.access_key_id().map(str::to_owned)).collect()
 }
 
 async fn key_metadata(iam: &aws_sdk_iam::Client, id: &str) -> Option<aws_sdk_iam::types::AccessKeyMetadata> {
@@ -527,7 +436,8 @@ struct UserSnapshot {
     access_keys: Vec<String>,
 }
 
-async fn user_snapshot(iam: &aws_sdk_iam::Client) -> UserSnapshot {
+async fn user_snapshot(moto: &Moto) -> UserSnapshot {
+    let iam = moto.iam_client();
     let user = iam.get_user().user_name(DEV_USER).send().await.expect("the person's user exists");
     let user = user.user().expect("a user");
     let tags = user.tags().iter().map(|tag| (tag.key().to_owned(), tag.value().to_owned())).collect();
@@ -539,7 +449,7 @@ async fn user_snapshot(iam: &aws_sdk_iam::Client) -> UserSnapshot {
         tags,
         inline_policies: inline.policy_names().to_vec(),
         attached_policies: attached.attached_policies().len(),
-        access_keys: user_keys(iam).await,
+        access_keys: moto.access_key_ids(DEV_USER).await,
     }
 }
 
@@ -557,19 +467,12 @@ struct BucketSnapshot {
     objects: Vec<String>,
 }
 
-async fn bucket_snapshot(moto: &ClockedMoto) -> BucketSnapshot {
-    let s3 = moto.s3();
+async fn bucket_snapshot(moto: &Moto) -> BucketSnapshot {
+    let s3 = moto.s3_client(REGION);
     let buckets = s3.list_buckets().send().await.expect("moto lists the buckets");
     let bucket = buckets.buckets().iter().find(|bucket| bucket.name() == Some(DEV_BUCKET)).expect("the bucket exists");
     let tags = s3.get_bucket_tagging().bucket(DEV_BUCKET).send().await.expect("the bucket's tags");
-    let versioning = reqwest::Client::new()
-        .get(format!("{}/{DEV_BUCKET}?versioning", moto.endpoint()))
-        .timeout(Duration::from_secs(10))
-        .send()
-        .await
-        .expect("moto answers GetBucketVersioning");
-    assert!(versioning.status().is_success(), "GetBucketVersioning: {}", versioning.status());
-    let versioning = versioning.text().await.expect("the versioning configuration");
+    let versioning = moto.versioning_configuration(DEV_BUCKET);
     let objects = s3.list_objects_v2().bucket(DEV_BUCKET).send().await.expect("the bucket's objects");
     BucketSnapshot {
         created: bucket.creation_date().copied(),
@@ -579,61 +482,5 @@ async fn bucket_snapshot(moto: &ClockedMoto) -> BucketSnapshot {
         policy: s3.get_bucket_policy().bucket(DEV_BUCKET).send().await.is_ok(),
         public_access_block: s3.get_public_access_block().bucket(DEV_BUCKET).send().await.is_ok(),
         objects: objects.contents().iter().filter_map(|object| object.key().map(str::to_owned)).collect(),
-    }
-}
-
-/// The project's moto with a clock the test turns back ([`Moto::start_with_clock`]): what a
-/// person makes "an hour ago" carries creation times an hour old in IAM, S3 and KMS alike.
-struct ClockedMoto(Moto);
-
-impl ClockedMoto {
-    async fn start() -> ClockedMoto {
-        ClockedMoto(Moto::start_with_clock())
-    }
-
-    /// `http://127.0.0.1:PORT`.
-    fn endpoint(&self) -> String {
-        self.0.endpoint()
-    }
-
-    /// Runs `make` with moto's clock [`CLOCK_BACK`] behind, and puts it right again after.
-    async fn an_hour_ago<Make, Made, Output>(&self, make: Make) -> Output
-    where
-        Make: FnOnce() -> Made,
-        Made: std::future::Future<Output = Output>,
-    {
-        self.0.clock_behind(CLOCK_BACK);
-        let made = make().await;
-        self.0.clock_behind(Duration::ZERO);
-        made
-    }
-
-    /// Runs `make` with moto's clock `by` ahead, and puts it right again after.
-    async fn later<Make, Made, Output>(&self, by: Duration, make: Make) -> Output
-    where
-        Make: FnOnce() -> Made,
-        Made: std::future::Future<Output = Output>,
-    {
-        self.0.clock_ahead(by);
-        let made = make().await;
-        self.0.clock_behind(Duration::ZERO);
-        made
-    }
-
-    /// `stowage`'s AWS environment for this moto, through `endpoint`.
-    fn aws_env_via(&self, endpoint: &str) -> Vec<(String, String)> {
-        self.0.aws_env_via(endpoint)
-    }
-
-    fn iam(&self) -> aws_sdk_iam::Client {
-        self.0.iam_client()
-    }
-
-    fn kms(&self) -> aws_sdk_kms::Client {
-        self.0.kms_client(REGION)
-    }
-
-    fn s3(&self) -> aws_sdk_s3::Client {
-        stowage_test_support::path_style_s3_client(&self.0.aws_sdk_config(REGION))
     }
 }

@@ -4,16 +4,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{BIN, TIMEOUT, World, assert_exit, dev_spec, stderr, stdout};
+use common::world;
 use stowage_state::lock::{lock_info_path, lock_path, read_info};
-use stowage_state::{LocalStateFile, LockInfo, LockMode, LockRequest, StateLock};
-use stowage_test_support::{Fault, FaultAction, FaultMatch, insta_filters, stowage_command, twilio_env};
+use stowage_state::{LockInfo, LockMode, LockRequest, StateLock};
+use stowage_test_support::{Fault, FaultAction, FaultMatch, RUN_TIMEOUT, Running, World, assert_exit, insta_filters};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Child;
 
 /// Every resource `examples/dev.toml` declares.
 const ALL_RESOURCES: [&str; 7] = [
@@ -27,7 +25,7 @@ const ALL_RESOURCES: [&str; 7] = [
 ];
 
 fn state_path(world: &World) -> PathBuf {
-    world.sandbox.state_path("dev.toml")
+    world.state_path()
 }
 
 /// The lock as another run would hold it, taken by this test through the library.
@@ -43,32 +41,19 @@ fn hold(world: &World, mode: LockMode) -> StateLock {
     StateLock::acquire(&state_path(world), &request).expect("the state is free")
 }
 
-/// `stowage ARGS` started in the background, as `World::stowage` would run it.
-fn spawn(world: &World, args: &[&str]) -> Child {
-    let mut environment = world.moto.aws_env_via(&world.proxy.endpoint());
-    environment.extend(twilio_env(&world.twilio.base_url()));
-    let mut command = tokio::process::Command::from(stowage_command(Path::new(BIN), &world.sandbox, environment));
-    command.args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
-    command.spawn().expect("stowage started")
-}
-
-async fn finish(child: Child) -> Output {
-    tokio::time::timeout(TIMEOUT, child.wait_with_output()).await.expect("stowage finished in time").expect("ran")
-}
-
 /// Starts `apply` with its first AWS request held by the proxy, and returns once that request
 /// arrived: the run took the lock before reading anything, so it holds it now. Returns the
 /// child and its lock record. Nothing waits on time: the hold is an event.
-async fn apply_holding_the_lock(world: &World) -> (Child, LockInfo) {
-    world.proxy.inject(Fault::new(FaultMatch::Nth(0), FaultAction::HoldRequest, 1));
-    let child = spawn(world, &["apply", "dev.toml", "--auto-approve"]);
-    tokio::time::timeout(TIMEOUT, world.proxy.held()).await.expect("the apply reached AWS in time");
+async fn apply_holding_the_lock(world: &World) -> (Running, LockInfo) {
+    world.aws.inject(Fault::new(FaultMatch::Nth(0), FaultAction::HoldRequest, 1));
+    let running = world.stowage(&["apply", "dev.toml", "--auto-approve"]).spawn();
+    tokio::time::timeout(RUN_TIMEOUT, world.aws.held()).await.expect("the apply reached AWS in time");
     let info = read_info(&state_path(world)).unwrap().expect("the holder recorded itself before any request");
-    (child, info)
+    (running, info)
 }
 
 fn recorded_addresses(world: &World) -> Vec<String> {
-    let state = LocalStateFile::new(state_path(world)).load().unwrap().expect("a state was written");
+    let state = common::state(&state_path(world));
     state.resources.iter().map(|resource| resource.address.clone()).collect()
 }
 
@@ -82,15 +67,15 @@ fn lock_filters() -> Vec<(&'static str, &'static str)> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_is_refused_while_another_run_holds_the_lock_and_changes_nothing() {
-    let world = World::new(&dev_spec()).await;
+    let world = world().start().await;
     let holder = hold(&world, LockMode::Exclusive);
 
     let refused = world.stowage(&["apply", "dev.toml", "--auto-approve"]).await;
     assert_exit(&refused, 1);
-    let message = stderr(&refused);
+    let message = refused.stderr;
     assert!(message.contains(&holder.info().id.to_string()), "{message}");
-    assert_eq!(world.proxy.requests(), vec![], "a refused apply must not even read AWS");
-    assert_eq!(world.twilio_requests().await, vec![], "a refused apply must not reach Twilio");
+    assert_eq!(world.aws.requests(), vec![], "a refused apply must not even read AWS");
+    assert_eq!(world.emulator.requests(), vec![], "a refused apply must not reach Twilio");
     assert!(!state_path(&world).exists(), "a refused apply writes no state");
     assert_eq!(read_info(&state_path(&world)).unwrap().as_ref(), Some(holder.info()), "the holder's record is intact");
     insta::with_settings!({filters => lock_filters()}, {
@@ -100,26 +85,26 @@ async fn apply_is_refused_while_another_run_holds_the_lock_and_changes_nothing()
     // `--lock=false` is no way around it for a command that writes.
     let unlocked = world.stowage(&["apply", "dev.toml", "--auto-approve", "--lock=false"]).await;
     assert_exit(&unlocked, 1);
-    assert!(stderr(&unlocked).contains("always takes the state lock"), "{}", stderr(&unlocked));
-    assert_eq!(world.proxy.writes(), vec![]);
+    assert!(unlocked.stderr.contains("always takes the state lock"), "{}", unlocked.stderr);
+    assert_eq!(world.aws.writes(), vec![]);
     assert!(!state_path(&world).exists());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn of_two_concurrent_applies_the_second_is_refused_and_the_first_completes() {
-    let world = World::new(&dev_spec()).await;
+    let world = world().start().await;
     // Apply A waits on its first AWS read, lock in hand, until the proxy lets go.
     let (first, holder) = apply_holding_the_lock(&world).await;
     assert_eq!(holder.operation, "apply");
-    assert_eq!(Some(holder.pid), first.id());
+    assert_eq!(Some(holder.pid), first.child.id());
 
     let second = world.stowage(&["apply", "dev.toml", "--auto-approve"]).await;
     assert_exit(&second, 1);
-    assert!(stderr(&second).contains(&holder.id.to_string()), "{}", stderr(&second));
+    assert!(second.stderr.contains(&holder.id.to_string()), "{}", second.stderr);
 
     // Let go: the held read fails like a dropped connection, and the SDK retries it.
-    world.proxy.clear();
-    let first = finish(first).await;
+    world.aws.clear();
+    let first = first.finish().await;
     assert_exit(&first, 0);
     assert_eq!(recorded_addresses(&world), ALL_RESOURCES);
     assert!(!lock_info_path(&state_path(&world)).exists(), "A released the lock");
@@ -129,17 +114,17 @@ async fn of_two_concurrent_applies_the_second_is_refused_and_the_first_completes
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_holder_leaves_no_stuck_lock() {
-    let world = World::new(&dev_spec()).await;
+    let world = world().start().await;
     let (mut first, dead) = apply_holding_the_lock(&world).await;
-    first.start_kill().expect("SIGKILL sent");
-    let killed = finish(first).await;
-    assert_eq!(killed.status.code(), None, "killed by a signal");
+    first.child.start_kill().expect("SIGKILL sent");
+    let killed = first.finish().await;
+    assert_eq!(killed.code, None, "killed by a signal");
     assert_eq!(read_info(&state_path(&world)).unwrap(), Some(dead.clone()), "a killed run cannot clean up");
 
-    world.proxy.clear();
+    world.aws.clear();
     let next = world.stowage(&["apply", "dev.toml", "--auto-approve"]).await;
     assert_exit(&next, 0);
-    let message = stderr(&next);
+    let message = next.stderr;
     assert!(message.contains("took over the lock") && message.contains(&dead.id.to_string()), "{message}");
     assert_eq!(recorded_addresses(&world), ALL_RESOURCES);
     assert!(!lock_info_path(&state_path(&world)).exists());
@@ -147,13 +132,13 @@ async fn a_killed_holder_leaves_no_stuck_lock() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lock_timeout_waits_for_the_holder_and_then_applies() {
-    let world = World::new(&dev_spec()).await;
+    let world = world().start().await;
     let holder = hold(&world, LockMode::Exclusive);
-    let mut waiting = spawn(&world, &["apply", "dev.toml", "--auto-approve", "--lock-timeout", "2m"]);
+    let mut waiting = world.stowage(&["apply", "dev.toml", "--auto-approve", "--lock-timeout", "2m"]).spawn();
 
     // The run says it waits, and for whom; only then does the holder let go.
-    let mut lines = BufReader::new(waiting.stderr.take().expect("stderr is piped")).lines();
-    let announcement = tokio::time::timeout(TIMEOUT, async {
+    let mut lines = BufReader::new(waiting.child.stderr.take().expect("stderr is piped")).lines();
+    let announcement = tokio::time::timeout(RUN_TIMEOUT, async {
         while let Some(line) = lines.next_line().await.expect("stderr is readable") {
             if line.starts_with("waiting") {
                 return line;
@@ -165,7 +150,7 @@ async fn lock_timeout_waits_for_the_holder_and_then_applies() {
     .expect("the run said it waits, in time");
     assert!(announcement.starts_with("waiting up to 2m for the lock on state `dev.state.json`"), "{announcement}");
     assert!(announcement.contains(&holder.info().id.to_string()), "{announcement}");
-    assert_eq!(world.proxy.requests(), vec![], "nothing is read while waiting");
+    assert_eq!(world.aws.requests(), vec![], "nothing is read while waiting");
     drop(holder);
 
     let rest = tokio::spawn(async move {
@@ -175,26 +160,26 @@ async fn lock_timeout_waits_for_the_holder_and_then_applies() {
         }
         rest.join("\n")
     });
-    let output = finish(waiting).await;
-    assert_eq!(output.status.code(), Some(0), "stderr:\n{}", rest.await.unwrap());
+    let output = waiting.finish().await;
+    assert_eq!(output.code, Some(0), "stderr:\n{}", rest.await.unwrap());
     assert_eq!(recorded_addresses(&world), ALL_RESOURCES);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn force_unlock_removes_only_the_lock_with_the_given_id() {
-    let world = World::new(&dev_spec()).await;
+    let world = world().start().await;
     let holder = hold(&world, LockMode::Exclusive);
     let id = holder.info().id.to_string();
     let state = state_path(&world);
 
     let wrong = world.stowage(&["force-unlock", "0b9d1c3e-6f2a-4e8b-9c1d-2a3b4c5d6e7f", "dev.toml"]).await;
     assert_exit(&wrong, 1);
-    assert!(stderr(&wrong).contains("nothing was removed") && stderr(&wrong).contains(&id), "{}", stderr(&wrong));
+    assert!(wrong.stderr.contains("nothing was removed") && wrong.stderr.contains(&id), "{}", wrong.stderr);
     assert!(lock_info_path(&state).exists() && lock_path(&state).exists());
 
     let right = world.stowage(&["force-unlock", &id, "--state", "dev.state.json"]).await;
     assert_exit(&right, 0);
-    let said = stderr(&right);
+    let said = right.stderr;
     assert!(said.contains(&format!("removed the lock {id}")), "{said}");
     assert!(said.contains("dev.state.json.lock.info") && said.contains("`dev.state.json.lock`"), "{said}");
     assert!(!lock_info_path(&state).exists() && !lock_path(&state).exists());
@@ -204,33 +189,33 @@ async fn force_unlock_removes_only_the_lock_with_the_given_id() {
     assert_exit(&plan, 0);
     let again = world.stowage(&["force-unlock", &id, "dev.toml"]).await;
     assert_exit(&again, 1);
-    assert!(stderr(&again).contains("no lock is recorded"), "{}", stderr(&again));
+    assert!(again.stderr.contains("no lock is recorded"), "{}", again.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn read_only_commands_share_the_lock_and_writers_wait_for_them() {
-    let world = World::new(&dev_spec()).await;
+    let world = world().start().await;
     let reader = hold(&world, LockMode::Shared);
 
     let plan = world.stowage(&["plan", "dev.toml", "--detailed-exitcode"]).await;
     assert_exit(&plan, 2);
-    assert!(stdout(&plan).contains("aws_s3_bucket.main"), "{}", stdout(&plan));
+    assert!(plan.stdout.contains("aws_s3_bucket.main"), "{}", plan.stdout);
 
     // Writers, `plan --out` included, wait for the readers.
     let saved = world.stowage(&["plan", "dev.toml", "--out", "dev.plan"]).await;
     assert_exit(&saved, 1);
-    assert!(stderr(&saved).contains("read-only runs"), "{}", stderr(&saved));
+    assert!(saved.stderr.contains("read-only runs"), "{}", saved.stderr);
     assert!(!world.sandbox.path().join("dev.plan").exists());
     let apply = world.stowage(&["apply", "dev.toml", "--auto-approve"]).await;
     assert_exit(&apply, 1);
-    assert_eq!(world.proxy.writes(), vec![]);
+    assert_eq!(world.aws.writes(), vec![]);
     drop(reader);
 
     // A reader may also go without the lock, even past a writer.
     let writer = hold(&world, LockMode::Exclusive);
     let refused = world.stowage(&["plan", "dev.toml"]).await;
     assert_exit(&refused, 1);
-    assert!(stderr(&refused).contains(&writer.info().id.to_string()), "{}", stderr(&refused));
+    assert!(refused.stderr.contains(&writer.info().id.to_string()), "{}", refused.stderr);
     let unlocked = world.stowage(&["plan", "dev.toml", "--detailed-exitcode", "--lock=false"]).await;
     assert_exit(&unlocked, 2);
     assert_eq!(read_info(&state_path(&world)).unwrap().as_ref(), Some(writer.info()));
@@ -238,7 +223,7 @@ async fn read_only_commands_share_the_lock_and_writers_wait_for_them() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_saved_plan_whose_state_directory_is_gone_can_still_be_shown() {
-    let world = World::new(&dev_spec()).await;
+    let world = world().start().await;
     std::fs::create_dir(world.sandbox.path().join("states")).unwrap();
     let saved = world.stowage(&["plan", "dev.toml", "--state", "states/dev.state.json", "--out", "dev.plan"]).await;
     assert_exit(&saved, 0);
@@ -248,6 +233,6 @@ async fn a_saved_plan_whose_state_directory_is_gone_can_still_be_shown() {
     // (as for a plan copied to another machine).
     let shown = world.stowage(&["show", "dev.plan"]).await;
     assert_exit(&shown, 0);
-    assert!(stdout(&shown).contains("aws_s3_bucket.main"), "{}", stdout(&shown));
+    assert!(shown.stdout.contains("aws_s3_bucket.main"), "{}", shown.stdout);
     assert!(!world.sandbox.path().join("states").exists(), "show created nothing");
 }

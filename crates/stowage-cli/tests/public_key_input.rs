@@ -2,18 +2,14 @@
 //! with exit 1 and a diagnostic at the spec value, before any request: AWS and both Twilio APIs
 //! point at a loopback listener that must not have seen a single connection.
 
-use std::collections::HashMap;
+mod common;
+
 use std::io::ErrorKind;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::Output;
-use std::time::Duration;
 
-use stowage_test_support::{Sandbox, insta_filters, stowage_command, twilio_env};
-
-const BINARY: &str = env!("CARGO_BIN_EXE_stowage");
-/// One `stowage` run; with nothing to wait for, a run that takes this long has hung.
-const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+use common::STOWAGE;
+use stowage_test_support::{Invocation, Run, Sandbox, dev_spec, insta_filters, twilio_env, unreachable_aws_env};
 
 const RSA_PUBLIC_KEY: &str = include_str!("../../stowage-spec/tests/fixtures/rsa_public_key.pem");
 const RSA_PRIVATE_KEY: &str = include_str!("../../stowage-spec/tests/fixtures/rsa_private_key.pem");
@@ -25,7 +21,8 @@ const SPEC: &str = "specs/dev.toml";
 const KEY: &str = "specs/keys/recordings.pem";
 
 /// A sandbox with the example spec asking for encrypted recordings, and a listener standing in
-/// for AWS and Twilio that never answers.
+/// for AWS and Twilio that never answers. No world of services: a run that reached for one
+/// would already have failed the test.
 struct Fixture {
     sandbox: Sandbox,
     listener: TcpListener,
@@ -34,8 +31,7 @@ struct Fixture {
 impl Fixture {
     fn new(key: Option<&str>) -> Fixture {
         let sandbox = Sandbox::new();
-        let example = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/dev.toml"))
-            .expect("examples/dev.toml is readable");
+        let example = dev_spec();
         let recordings = "[recordings]\nstore_in_s3 = true\n";
         assert!(example.contains(recordings), "the example stores recordings in S3");
         let spec =
@@ -50,34 +46,13 @@ impl Fixture {
         Fixture { sandbox, listener }
     }
 
-    fn environment(&self) -> HashMap<String, String> {
+    /// `stowage COMMAND SPEC`, with AWS and both Twilio APIs at the listener.
+    async fn stowage(&self, command: &str) -> Run {
         let endpoint = format!("http://{}", self.listener.local_addr().expect("bound"));
-        let absent = self.sandbox.path().join("absent").to_string_lossy().into_owned();
-        let mut environment: HashMap<String, String> = twilio_env(&endpoint).into_iter().collect();
-        for (name, value) in [
-            ("AWS_ENDPOINT_URL", endpoint.as_str()),
-            ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
-            ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
-            ("AWS_REGION", "us-east-2"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-            ("AWS_CONFIG_FILE", absent.as_str()),
-            ("AWS_SHARED_CREDENTIALS_FILE", absent.as_str()),
-            ("RUST_LOG", "warn"),
-            ("NO_COLOR", "1"),
-        ] {
-            environment.insert(name.to_owned(), value.to_owned());
-        }
-        environment
-    }
-
-    async fn stowage(&self, command: &str) -> Output {
-        let mut child =
-            tokio::process::Command::from(stowage_command(Path::new(BINARY), &self.sandbox, self.environment()));
-        child.args([command, SPEC]).kill_on_drop(true);
-        tokio::time::timeout(RUN_TIMEOUT, child.output())
-            .await
-            .unwrap_or_else(|_| panic!("`stowage {command}` did not finish within {RUN_TIMEOUT:?}"))
-            .expect("stowage ran")
+        let mut environment = unreachable_aws_env(&endpoint, &self.sandbox.path().join("absent"));
+        environment.extend(twilio_env(&endpoint));
+        let invocation = Invocation::new(Path::new(STOWAGE), &self.sandbox, environment, &[command, SPEC]);
+        invocation.env("RUST_LOG", "warn").env("NO_COLOR", "1").await
     }
 
     /// Whether anything connected to the stand-in for AWS and Twilio. The kernel queues a
@@ -95,10 +70,6 @@ impl Fixture {
     }
 }
 
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
 /// Runs `validate` and `plan` on a spec whose key file is `key` (absent when `None`): both exit
 /// 1 with the same diagnostic, contact nothing and write no state. Returns the diagnostic.
 async fn refused(key: Option<&str>) -> String {
@@ -106,13 +77,13 @@ async fn refused(key: Option<&str>) -> String {
     let validate = fixture.stowage("validate").await;
     let plan = fixture.stowage("plan").await;
     for (command, output) in [("validate", &validate), ("plan", &plan)] {
-        assert_eq!(output.status.code(), Some(1), "`stowage {command}`:\n{}", stderr(output));
-        assert!(output.stdout.is_empty(), "`stowage {command}` printed {:?}", String::from_utf8_lossy(&output.stdout));
+        assert_eq!(output.code, Some(1), "`stowage {command}`:\n{}", output.stderr);
+        assert!(output.stdout.is_empty(), "`stowage {command}` printed {:?}", output.stdout);
     }
-    assert_eq!(stderr(&validate), stderr(&plan), "both commands report the same problem");
+    assert_eq!(validate.stderr, plan.stderr, "both commands report the same problem");
     assert!(!fixture.was_contacted(), "a request was made before the key was checked");
     assert!(!fixture.state_path().exists(), "a state file was written");
-    stderr(&plan)
+    plan.stderr
 }
 
 #[tokio::test]
@@ -146,7 +117,7 @@ async fn a_key_that_is_not_rsa_is_refused() {
 async fn a_valid_key_beside_the_spec_validates() {
     let fixture = Fixture::new(Some(RSA_PUBLIC_KEY));
     let output = fixture.stowage("validate").await;
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert_eq!(String::from_utf8_lossy(&output.stdout), "specs/dev.toml is valid: environment `dev`\n");
+    assert_eq!(output.code, Some(0), "{}", output.stderr);
+    assert_eq!(output.stdout, "specs/dev.toml is valid: environment `dev`\n");
     assert!(!fixture.was_contacted(), "validate makes no request");
 }

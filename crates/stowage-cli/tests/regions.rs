@@ -4,27 +4,18 @@
 
 mod common;
 
-use common::{World, assert_exit, dev_spec, stdout};
-use serde_json::Value;
-use stowage_test_support::{TEST_ACCOUNT_SID, TEST_AUTH_TOKEN};
+use common::world;
+use stowage_test_support::{World, assert_exit, dev_spec};
 
 async fn settings_url(world: &World, path: &str) -> String {
-    let settings: Value = reqwest::Client::new()
-        .get(format!("{}{path}", world.twilio.base_url()))
-        .basic_auth(TEST_ACCOUNT_SID, Some(TEST_AUTH_TOKEN))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let settings = world.twilio_get(path).await;
     settings["aws_s3_url"].as_str().unwrap_or_else(|| panic!("no URL in {settings}")).to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bucket_in_a_region_launched_after_march_2019_gets_a_url_s3_answers_at() {
     let spec = dev_spec().replacen("region = \"us-east-2\"", "region = \"af-south-1\"", 1);
-    let world = World::new(&spec).await;
+    let world = world().spec(&spec).start().await;
 
     assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
     assert_eq!(
@@ -38,7 +29,7 @@ async fn a_bucket_in_a_region_launched_after_march_2019_gets_a_url_s3_answers_at
 
     let verify = world.stowage(&["verify", "dev.toml"]).await;
     assert_exit(&verify, 0);
-    let report = stdout(&verify);
+    let report = verify.stdout;
     for line in [
         "✓ recordings.s3_host: S3 answers at `acme-video-dev.s3.af-south-1.amazonaws.com` for a bucket in `af-south-1`",
         "✓ compositions.s3_host: S3 answers at `acme-video-dev.s3.af-south-1.amazonaws.com` for a bucket in `af-south-1`",
@@ -50,7 +41,7 @@ async fn a_bucket_in_a_region_launched_after_march_2019_gets_a_url_s3_answers_at
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_guides_dash_form_stays_where_the_region_has_it() {
-    let world = World::new(&dev_spec()).await;
+    let world = world().start().await;
     assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
     assert_eq!(
         settings_url(&world, "/v1/RecordingSettings/Default").await,

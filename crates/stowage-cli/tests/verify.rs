@@ -4,28 +4,25 @@
 
 mod common;
 
-use std::process::Output;
-
-use common::{BUCKET, REGION, USER, World, assert_exit, dev_spec, stdout};
+use common::{put_policy, world};
 use serde_json::Value;
-use stowage_test_support::{TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, insta_filters};
-
-const POLICY_NAME: &str = "stowage-twilio-video-upload";
+use stowage_test_support::dev::{BUCKET, REGION, USER};
+use stowage_test_support::{Run, World, assert_exit, insta_filters};
 
 /// A world where `apply` has made everything as the spec says.
 async fn applied() -> World {
-    let world = World::new(&dev_spec()).await;
+    let world = world().start().await;
     assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
     world
 }
 
-async fn verify(world: &World) -> Output {
+async fn verify(world: &World) -> Run {
     world.stowage(&["verify", "dev.toml"]).await
 }
 
 /// The report's line for `check`, which must exist.
-fn line(output: &Output, check: &str) -> String {
-    let text = stdout(output);
+fn line(output: &Run, check: &str) -> String {
+    let text = &output.stdout;
     let prefix = format!(" {check}: ");
     text.lines()
         .find(|line| line.contains(&prefix))
@@ -34,47 +31,28 @@ fn line(output: &Output, check: &str) -> String {
 }
 
 async fn twilio_form(world: &World, method: reqwest::Method, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-    reqwest::Client::new()
-        .request(method, format!("{}{path}", world.twilio.base_url()))
-        .basic_auth(TEST_ACCOUNT_SID, Some(TEST_AUTH_TOKEN))
-        .form(form)
-        .send()
-        .await
-        .unwrap()
+    world.twilio_request(method, path).form(form).send().await.unwrap()
 }
 
 async fn recording_settings(world: &World) -> Value {
     twilio_form(world, reqwest::Method::GET, "/v1/RecordingSettings/Default", &[]).await.json().await.unwrap()
 }
 
-async fn put_policy(world: &World, document: Value) {
-    world
-        .moto
-        .iam_client()
-        .put_user_policy()
-        .user_name(USER)
-        .policy_name(POLICY_NAME)
-        .policy_document(document.to_string())
-        .send()
-        .await
-        .unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_healthy_environment_passes_and_nothing_is_written() {
     let world = applied().await;
     let state_before = std::fs::read(world.sandbox.path().join("dev.state.json")).unwrap();
-    world.proxy.clear();
-    let twilio_writes_before = world.twilio_writes().await.len();
+    world.aws.clear();
+    let twilio_writes_before = world.twilio_writes_since(0).len();
 
     let output = verify(&world).await;
     assert_exit(&output, 0);
     insta::with_settings!({filters => insta_filters()}, {
-        insta::assert_snapshot!("healthy", stdout(&output));
+        insta::assert_snapshot!("healthy", output.stdout);
     });
 
-    assert_eq!(world.proxy.writes(), vec![], "verify must make no AWS write");
-    assert_eq!(world.twilio_writes().await.len(), twilio_writes_before, "verify must make no Twilio write");
+    assert_eq!(world.aws.writes(), vec![], "verify must make no AWS write");
+    assert_eq!(world.twilio_writes_since(0).len(), twilio_writes_before, "verify must make no Twilio write");
     assert_eq!(
         std::fs::read(world.sandbox.path().join("dev.state.json")).unwrap(),
         state_before,
@@ -83,7 +61,7 @@ async fn a_healthy_environment_passes_and_nothing_is_written() {
 
     let json = world.stowage(&["verify", "dev.toml", "--format", "json"]).await;
     assert_exit(&json, 0);
-    let report: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let report: Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(report["outcome"], "passed");
     assert!(report["findings"].as_array().unwrap().iter().all(|finding| finding["status"] == "pass"), "{report:#}");
 }
@@ -285,7 +263,7 @@ async fn a_fact_that_cannot_be_read_leaves_the_run_incomplete() {
     use stowage_test_support::{Fault, FaultAction};
     let world = applied().await;
     // Looking for Twilio's test file lists the bucket: deny that, and only that.
-    world.proxy.inject(Fault::once("ListObjectsV2", FaultAction::Status(403)));
+    world.aws.inject(Fault::once("ListObjectsV2", FaultAction::Status(403)));
 
     let output = verify(&world).await;
     assert_exit(&output, 1);

@@ -129,6 +129,32 @@ impl Moto {
         self.set_clock(by.as_secs_f64());
     }
 
+    /// Runs `make` with moto's clock `by` behind, and puts it right again after: what it makes
+    /// carries creation times that much older, in IAM, S3 and KMS alike, as a person's objects
+    /// made long before a run would. See [`Moto::clock_behind`].
+    ///
+    /// # Panics
+    /// As [`Moto::clock_behind`].
+    pub async fn with_clock_behind<Output>(&self, by: Duration, make: impl AsyncFnOnce() -> Output) -> Output {
+        self.with_clock(-by.as_secs_f64(), make).await
+    }
+
+    /// Runs `make` with moto's clock `by` ahead, and puts it right again after: what it makes
+    /// was made long after anything made before. See [`Moto::clock_ahead`].
+    ///
+    /// # Panics
+    /// As [`Moto::clock_behind`].
+    pub async fn with_clock_ahead<Output>(&self, by: Duration, make: impl AsyncFnOnce() -> Output) -> Output {
+        self.with_clock(by.as_secs_f64(), make).await
+    }
+
+    async fn with_clock<Output>(&self, offset_seconds: f64, make: impl AsyncFnOnce() -> Output) -> Output {
+        self.set_clock(offset_seconds);
+        let made = make().await;
+        self.set_clock(0.0);
+        made
+    }
+
     fn set_clock(&self, offset_seconds: f64) {
         assert!(self.clocked, "moto was started without a clock: use Moto::start_with_clock");
         std::fs::write(self.scratch.path().join(CLOCK_FILE), offset_seconds.to_string())
@@ -218,23 +244,7 @@ impl Moto {
 
     /// [`Moto::aws_env`] with another endpoint, such as an [`crate::AwsProxy`] in front of moto.
     pub fn aws_env_via(&self, endpoint: &str) -> Vec<(String, String)> {
-        let key = self.access_key();
-        // Paths that never exist, so the developer's own ~/.aws cannot leak into a test.
-        let absent = self.scratch.path().join("absent");
-        let absent_config = absent.join("config").to_string_lossy().into_owned();
-        let absent_credentials = absent.join("credentials").to_string_lossy().into_owned();
-        [
-            ("AWS_ENDPOINT_URL", endpoint.to_owned()),
-            ("AWS_ACCESS_KEY_ID", key.id),
-            ("AWS_SECRET_ACCESS_KEY", key.secret),
-            ("AWS_REGION", MOTO_REGION.to_owned()),
-            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
-            ("AWS_CONFIG_FILE", absent_config),
-            ("AWS_SHARED_CREDENTIALS_FILE", absent_credentials),
-        ]
-        .into_iter()
-        .map(|(name, value)| (name.to_owned(), value))
-        .collect()
+        aws_env_at(endpoint, &self.access_key(), &self.scratch.path().join("absent"))
     }
 
     /// An AWS SDK configuration for this moto, built without reading the environment or
@@ -275,6 +285,76 @@ impl Moto {
     /// A KMS client for `region` (keys are regional).
     pub fn kms_client(&self, region: &str) -> aws_sdk_kms::Client {
         aws_sdk_kms::Client::new(&self.aws_sdk_config(region))
+    }
+
+    /// The ids of IAM user `user`'s access keys.
+    ///
+    /// # Panics
+    /// When moto cannot list them (there is no such user).
+    pub async fn access_key_ids(&self, user: &str) -> Vec<String> {
+        let listed = self.iam_client().list_access_keys().user_name(user).send().await;
+        let listed = listed.unwrap_or_else(|error| panic!("moto lists {user}'s access keys: {error:?}"));
+        listed.access_key_metadata().iter().filter_map(|key| key.access_key_id().map(str::to_owned)).collect()
+    }
+
+    /// The KMS keys of `region` in use: every key but those pending deletion (a KMS key is
+    /// never deleted at once).
+    ///
+    /// # Panics
+    /// When moto cannot list or describe them.
+    pub async fn kms_keys_in_use(&self, region: &str) -> Vec<String> {
+        let kms = self.kms_client(region);
+        let listed = kms.list_keys().send().await.expect("moto lists the KMS keys");
+        let mut in_use = Vec::new();
+        for key in listed.keys().iter().filter_map(|key| key.key_id()) {
+            let described = kms.describe_key().key_id(key).send().await.expect("moto describes the key");
+            let state = described.key_metadata().and_then(|metadata| metadata.key_state());
+            if state != Some(&aws_sdk_kms::types::KeyState::PendingDeletion) {
+                in_use.push(key.to_owned());
+            }
+        }
+        in_use
+    }
+
+    /// moto's model dump (`/moto-api/data.json`): every model it holds, deleted ones included.
+    ///
+    /// # Panics
+    /// When moto does not answer with JSON.
+    pub fn model_dump(&self) -> serde_json::Value {
+        let body = self.call("GET", "/moto-api/data.json", &[], b"");
+        serde_json::from_str(&body).unwrap_or_else(|error| panic!("moto's model dump is not JSON: {error}"))
+    }
+
+    /// `(user, secret)` of every access key moto ever made, deleted ones included: the secrets
+    /// `CreateAccessKey` answered with, which nothing but moto and the caller's memory holds.
+    ///
+    /// # Panics
+    /// When moto's dump lists no access keys.
+    pub fn access_key_secrets(&self) -> Vec<(String, String)> {
+        let dump = self.model_dump();
+        let keys = dump["iam"]["AccessKey"].as_array().expect("moto's dump lists IAM access keys");
+        keys.iter()
+            .filter_map(|key| {
+                Some((key["user_name"].as_str()?.to_owned(), key["secret_access_key"].as_str()?.to_owned()))
+            })
+            .collect()
+    }
+
+    /// `bucket`'s versioning configuration as moto answers `GetBucketVersioning`, read
+    /// straight: the SDK refuses moto 5.2.1's root element (see stowage-aws's `moto_compat`).
+    ///
+    /// # Panics
+    /// When moto does not answer 200.
+    pub fn versioning_configuration(&self, bucket: &str) -> String {
+        self.call("GET", &format!("/{bucket}?versioning"), &[], b"")
+    }
+
+    /// `Enabled` or `Suspended`; `None` for a bucket whose versioning was never set.
+    ///
+    /// # Panics
+    /// As [`Moto::versioning_configuration`].
+    pub fn versioning_status(&self, bucket: &str) -> Option<String> {
+        xml_element(&self.versioning_configuration(bucket), "Status").map(str::to_owned)
     }
 
     fn access_key(&self) -> AccessKey {
@@ -347,6 +427,36 @@ impl fmt::Debug for Moto {
             .field("iam", &*self.lock_iam())
             .finish_non_exhaustive()
     }
+}
+
+/// The environment that points a child process's AWS SDK at `endpoint` with `key`, and its
+/// config files at paths under `absent` that never exist, so that the developer's own `~/.aws`
+/// cannot leak into a test.
+fn aws_env_at(endpoint: &str, key: &AccessKey, absent: &Path) -> Vec<(String, String)> {
+    let absent_config = absent.join("config").to_string_lossy().into_owned();
+    let absent_credentials = absent.join("credentials").to_string_lossy().into_owned();
+    [
+        ("AWS_ENDPOINT_URL", endpoint.to_owned()),
+        ("AWS_ACCESS_KEY_ID", key.id.clone()),
+        ("AWS_SECRET_ACCESS_KEY", key.secret.clone()),
+        ("AWS_REGION", MOTO_REGION.to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        ("AWS_CONFIG_FILE", absent_config),
+        ("AWS_SHARED_CREDENTIALS_FILE", absent_credentials),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), value))
+    .collect()
+}
+
+/// [`Moto::aws_env_via`] without a moto: AWS at `endpoint` with AWS's documented example key,
+/// for a run that must fail before it reaches any service. Config paths are under `absent`.
+pub fn unreachable_aws_env(endpoint: &str, absent: &Path) -> Vec<(String, String)> {
+    let key = AccessKey {
+        id: "AKIAIOSFODNN7EXAMPLE".to_owned(),
+        secret: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_owned(),
+    };
+    aws_env_at(endpoint, &key, absent)
 }
 
 /// An S3 client for `config` with path-style addressing, the only style moto serves on

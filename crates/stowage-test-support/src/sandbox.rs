@@ -1,5 +1,6 @@
 //! A temporary directory to run `stowage` in, and the command that runs it there.
 
+use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -13,6 +14,22 @@ const INHERITED_VARIABLES: [&str; 3] = ["PATH", "HOME", "RUST_LOG"];
 #[derive(Debug)]
 pub struct Sandbox {
     directory: TempDir,
+}
+
+/// What [`Sandbox::entries`] found at one path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// A file's contents; none for a directory.
+    pub bytes: Vec<u8>,
+    /// The permission bits: `0o600` for a private file.
+    pub mode: u32,
+}
+
+impl Entry {
+    /// The contents as text, whatever bytes they hold.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
 }
 
 impl Sandbox {
@@ -51,6 +68,50 @@ impl Sandbox {
         path.push(".backup");
         PathBuf::from(path)
     }
+
+    /// Everything below the sandbox, by path relative to it: each file, and each directory
+    /// (its path ending in `/`) so that a new empty one shows too. What a test compares before
+    /// and after a run, or searches for secrets.
+    ///
+    /// # Panics
+    /// When the directory cannot be read.
+    pub fn entries(&self) -> BTreeMap<PathBuf, Entry> {
+        let mut entries = BTreeMap::new();
+        let mut pending = vec![self.path().to_owned()];
+        while let Some(directory) = pending.pop() {
+            let listing = std::fs::read_dir(&directory)
+                .unwrap_or_else(|error| panic!("could not list {}: {error}", directory.display()));
+            for entry in listing {
+                let path =
+                    entry.unwrap_or_else(|error| panic!("could not list {}: {error}", directory.display())).path();
+                let relative = path.strip_prefix(self.path()).expect("below the sandbox").to_owned();
+                let mode = mode(&path);
+                if path.is_dir() {
+                    entries.insert(relative.join(""), Entry { bytes: Vec::new(), mode });
+                    pending.push(path);
+                } else {
+                    let bytes = std::fs::read(&path)
+                        .unwrap_or_else(|error| panic!("could not read {}: {error}", path.display()));
+                    entries.insert(relative, Entry { bytes, mode });
+                }
+            }
+        }
+        entries
+    }
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    let metadata =
+        std::fs::metadata(path).unwrap_or_else(|error| panic!("could not read {}'s mode: {error}", path.display()));
+    metadata.permissions().mode() & 0o777
+}
+
+/// Elsewhere a file has no such bits to compare.
+#[cfg(not(unix))]
+fn mode(_path: &Path) -> u32 {
+    0
 }
 
 impl Default for Sandbox {
@@ -95,6 +156,20 @@ mod tests {
         assert_eq!(spec.parent(), Some(sandbox.path()));
         assert_eq!(sandbox.state_path("dev.toml"), sandbox.path().join("dev.state.json"));
         assert_eq!(sandbox.backup_path("dev.toml"), sandbox.path().join("dev.state.json.backup"));
+    }
+
+    #[test]
+    fn entries_list_files_with_their_bytes_and_directories_by_a_trailing_slash() {
+        let sandbox = Sandbox::new();
+        sandbox.write_spec("dev.toml", "text");
+        std::fs::create_dir(sandbox.path().join("keys")).unwrap();
+        std::fs::write(sandbox.path().join("keys/recordings.pem"), "key").unwrap();
+
+        let entries = sandbox.entries();
+        let paths: Vec<String> = entries.keys().map(|path| path.display().to_string()).collect();
+        assert_eq!(paths, ["dev.toml", "keys/", "keys/recordings.pem"]);
+        assert_eq!(entries[Path::new("keys/recordings.pem")].text(), "key");
+        assert!(entries[Path::new("keys/")].bytes.is_empty());
     }
 
     #[test]

@@ -1,102 +1,52 @@
-//! The fixture of the end-to-end tests: moto behind a recording proxy, the Twilio emulator, a
-//! sandbox holding the spec, and the `stowage` binary run against them.
+//! What the end-to-end tests of the `stowage` binary need besides `stowage-test-support`: its
+//! [`World`] bound to the binary Cargo built for them, and what stowage recorded, read through
+//! `stowage-state` (the one crate that knows the file's format).
 #![allow(dead_code)] // each test binary uses a different part
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
-use std::time::Duration;
+use std::path::Path;
 
-use stowage_test_support::twilio_emulator::RunningEmulator;
-use stowage_test_support::{AwsProxy, Moto, Sandbox, start_emulator, stowage_command, twilio_env};
+use serde_json::Value;
+use stowage_state::{LocalStateFile, State};
+use stowage_test_support::dev::{POLICY_NAME, USER};
+use stowage_test_support::{World, WorldBuilder};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_stowage");
-pub const REGION: &str = "us-east-2";
-pub const BUCKET: &str = "acme-video-dev";
-pub const USER: &str = "twilio-video-uploader-dev";
-pub const TIMEOUT: Duration = Duration::from_secs(120);
+/// The `stowage` binary Cargo built for these tests.
+pub const STOWAGE: &str = env!("CARGO_BIN_EXE_stowage");
 
-pub use stowage_test_support::dev_spec;
-
-/// moto behind a recording proxy, the Twilio emulator, a sandbox with the spec.
-pub struct World {
-    pub moto: Moto,
-    pub proxy: AwsProxy,
-    pub twilio: RunningEmulator,
-    pub sandbox: Sandbox,
-    pub spec: PathBuf,
+/// A world that runs this crate's `stowage`: moto and the emulator behind their proxies, and
+/// `examples/dev.toml` in a sandbox unless the builder says otherwise.
+pub fn world() -> WorldBuilder {
+    World::builder(STOWAGE)
 }
 
-impl World {
-    pub async fn new(spec_text: &str) -> World {
-        let moto = Moto::start();
-        let proxy = AwsProxy::start(&moto.endpoint()).await;
-        let twilio = start_emulator(&moto.endpoint()).await;
-        let sandbox = Sandbox::new();
-        let spec = sandbox.write_spec("dev.toml", spec_text);
-        World { moto, proxy, twilio, sandbox, spec }
-    }
-
-    pub fn rewrite_spec(&self, text: &str) {
-        std::fs::write(&self.spec, text).expect("spec is writable");
-    }
-
-    pub async fn stowage(&self, args: &[&str]) -> Output {
-        self.stowage_with(args, &[]).await
-    }
-
-    /// `stowage` with `extra` environment variables besides the world's.
-    pub async fn stowage_with(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
-        let mut environment = self.moto.aws_env_via(&self.proxy.endpoint());
-        environment.extend(twilio_env(&self.twilio.base_url()));
-        environment.extend(extra.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
-        let mut command = tokio::process::Command::from(stowage_command(Path::new(BIN), &self.sandbox, environment));
-        command.args(args);
-        tokio::time::timeout(TIMEOUT, command.output()).await.expect("stowage finished in time").expect("stowage ran")
-    }
-
-    /// The emulator's request log: `(method, path)` of every request since the last reset.
-    pub async fn twilio_requests(&self) -> Vec<(String, String)> {
-        let url = format!("{}/__emulator/requests", self.twilio.base_url());
-        let log: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
-        log.as_array()
-            .unwrap()
-            .iter()
-            .map(|entry| (entry["method"].as_str().unwrap().to_owned(), entry["path"].as_str().unwrap().to_owned()))
-            .collect()
-    }
-
-    pub async fn twilio_writes(&self) -> Vec<(String, String)> {
-        self.twilio_requests().await.into_iter().filter(|(method, _)| method != "GET").collect()
-    }
-
-    /// `GET /BUCKET?versioning` straight to moto: moto 5.2.1's answer has a root element the
-    /// SDK refuses (see stowage-aws's moto_compat), so read the status from the XML.
-    pub async fn versioning_status(&self) -> Option<String> {
-        let body =
-            reqwest::get(format!("{}/{BUCKET}?versioning", self.moto.endpoint())).await.unwrap().text().await.unwrap();
-        let start = body.find("<Status>")? + "<Status>".len();
-        Some(body[start..start + body[start..].find("</Status>")?].to_owned())
-    }
+/// The state at `path`.
+///
+/// # Panics
+/// When there is none, or it does not load.
+pub fn state(path: &Path) -> State {
+    LocalStateFile::new(path)
+        .load()
+        .unwrap_or_else(|error| panic!("the state {} does not load: {error}", path.display()))
+        .unwrap_or_else(|| panic!("there is no state file {}", path.display()))
 }
 
-pub fn exit_code(output: &Output) -> i32 {
-    output.status.code().expect("stowage exited, not killed")
+/// The id the state at `path` records for `address`.
+///
+/// # Panics
+/// When it records none.
+pub fn recorded_id(path: &Path, address: &str) -> String {
+    let state = state(path);
+    let resource = state.get(address).unwrap_or_else(|| panic!("no {address} in the state {}", path.display()));
+    resource.id.clone()
 }
 
-pub fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-pub fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-pub fn assert_exit(output: &Output, expected: i32) {
-    assert_eq!(
-        exit_code(output),
-        expected,
-        "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}",
-        stdout(output),
-        stderr(output)
-    );
+/// Replaces the dev uploader's policy with `document` behind stowage's back, as someone in
+/// IAM's console would.
+///
+/// # Panics
+/// When moto refuses it.
+pub async fn put_policy(world: &World, document: Value) {
+    let iam = world.moto.iam_client();
+    let put = iam.put_user_policy().user_name(USER).policy_name(POLICY_NAME).policy_document(document.to_string());
+    put.send().await.unwrap_or_else(|error| panic!("moto takes the policy: {error:?}"));
 }

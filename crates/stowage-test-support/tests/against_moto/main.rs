@@ -8,5 +8,5 @@ use std::time::Duration;
 
 /// Every test here finishes in seconds; a hang fails it instead of the whole run.
 async fn bounded<T>(test: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(90), test).await.expect("the test did not finish within 90 s")
+    stowage_test_support::within(Duration::from_secs(90), test).await
 }
