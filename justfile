@@ -22,10 +22,11 @@ lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
 
-# Regenerate the checked-in JSON Schemas after changing the spec or state types.
+# Regenerate the checked-in JSON Schemas after changing the spec, state or output types.
 schemas:
     UPDATE_SCHEMA=1 cargo test -p stowage-spec --test schema
     UPDATE_SCHEMA=1 cargo test -p stowage-state
+    UPDATE_SCHEMA=1 cargo test -p stowage-plan --test render_schemas
 
 # Fuzz the spec parser with cargo-fuzz (`cargo install cargo-fuzz`; see docs/fuzzing.md).
 # RUSTC_BOOTSTRAP lets a stable toolchain take cargo-fuzz's nightly flags.

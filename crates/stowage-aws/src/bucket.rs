@@ -17,105 +17,194 @@ use aws_sdk_s3::types::{
     ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging, VersioningConfiguration,
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use serde_json::{Value, json};
+use stowage_provider::resource::Operations;
+use stowage_provider::types::{LifecycleRule as Rule, S3Bucket};
 use stowage_provider::{
-    Applied, Attributes, AttributesExt, CreateRequest, DeleteRequest, ErrorKind, Observed, ProviderError, ReadRequest,
-    UpdateRequest,
+    Applied, AttributesExt, CreateRequest, DeleteRequest, ErrorKind, LeftoverRequest, Observed, ProviderError,
+    ReadRequest, UpdateRequest, encode, encode_known, required,
 };
 
+use crate::AwsProvider;
+use crate::errors::{absent_if_not_found, done_if_gone};
 use crate::errors::{build_error, classify};
+use crate::leftovers::made_by_the_intent;
 use crate::waiting::{Awaited, bucket_not_yet_settled};
-use crate::{AwsProvider, absent_if_not_found, done_if_gone};
 
 const S3: &str = "s3";
 
-pub(crate) async fn read(aws: &AwsProvider, request: ReadRequest<'_>) -> Result<Option<Observed>, ProviderError> {
-    let Some(name) = request.id.or_else(|| request.attribute("name")) else { return Ok(None) };
-    let s3 = aws.s3();
+/// `aws_s3_bucket`'s operations.
+pub(crate) struct Bucket;
 
-    let head = match s3.head_bucket().bucket(name).send().await {
-        Ok(head) => head,
-        Err(error) => return head_failed(aws, name, error),
-    };
-    let region = match head.bucket_region() {
-        Some(constraint) => region_of(constraint),
-        None => location(aws, name).await?,
-    };
+impl Operations<AwsProvider> for Bucket {
+    async fn read(aws: &AwsProvider, request: ReadRequest<'_>) -> Result<Option<Observed>, ProviderError> {
+        let known: S3Bucket = request.known();
+        let Some(name) = request.id.or(known.name.as_deref()) else { return Ok(None) };
+        let s3 = aws.s3();
 
-    let (versioning, public_access, ownership, lifecycle, tags, encryption) = tokio::try_join!(
-        async {
-            let output = s3.get_bucket_versioning().bucket(name).send().await;
-            let output = output.map_err(|error| classify(S3, "GetBucketVersioning", error))?;
-            Ok::<_, ProviderError>(output.status() == Some(&BucketVersioningStatus::Enabled))
-        },
-        async {
-            let output = s3.get_public_access_block().bucket(name).send().await;
-            let output = absent_if_not_found(output.map_err(|error| classify(S3, "GetPublicAccessBlock", error)))?;
-            let all_blocked =
-                output.and_then(|output| output.public_access_block_configuration().cloned()).is_some_and(|block| {
-                    [
-                        block.block_public_acls(),
-                        block.ignore_public_acls(),
-                        block.block_public_policy(),
-                        block.restrict_public_buckets(),
-                    ]
-                    .iter()
-                    .all(|flag| *flag == Some(true))
-                });
-            Ok(all_blocked)
-        },
-        async {
-            let output = s3.get_bucket_ownership_controls().bucket(name).send().await;
-            let output =
-                absent_if_not_found(output.map_err(|error| classify(S3, "GetBucketOwnershipControls", error)))?;
-            let ownership = output
-                .and_then(|output| output.ownership_controls().cloned())
-                .and_then(|controls| controls.rules().first().map(|rule| rule.object_ownership().as_str().to_owned()));
-            Ok(ownership.map(Value::String).unwrap_or(Value::Null))
-        },
-        async {
-            let output = s3.get_bucket_lifecycle_configuration().bucket(name).send().await;
-            let output =
-                absent_if_not_found(output.map_err(|error| classify(S3, "GetBucketLifecycleConfiguration", error)))?;
-            let mut rules: Vec<Value> =
-                output.map(|output| output.rules().iter().map(lifecycle_rule_value).collect()).unwrap_or_default();
-            rules.sort_by_key(Value::to_string);
-            Ok(Value::Array(rules))
-        },
-        async {
-            let output = s3.get_bucket_tagging().bucket(name).send().await;
-            let output = absent_if_not_found(output.map_err(|error| classify(S3, "GetBucketTagging", error)))?;
-            let tags: BTreeMap<String, String> = output
-                .map(|output| {
-                    output.tag_set().iter().map(|tag| (tag.key().to_owned(), tag.value().to_owned())).collect()
-                })
-                .unwrap_or_default();
-            Ok(json!(tags))
-        },
-        encryption(aws, name),
-    )?;
+        let head = match s3.head_bucket().bucket(name).send().await {
+            Ok(head) => head,
+            Err(error) => return head_failed(aws, name, error),
+        };
+        let region = match head.bucket_region() {
+            Some(constraint) => region_of(constraint),
+            None => location(aws, name).await?,
+        };
 
-    Ok(Some(Observed {
-        id: name.to_owned(),
-        attributes: Attributes::from([
-            ("name".to_owned(), json!(name)),
-            ("region".to_owned(), json!(region)),
-            ("versioning".to_owned(), json!(versioning)),
-            ("block_public_access".to_owned(), json!(public_access)),
-            ("object_ownership".to_owned(), ownership),
-            ("lifecycle".to_owned(), lifecycle),
-            ("tags".to_owned(), tags),
-            ("sse_kms_key".to_owned(), encryption.key),
-            ("bucket_key_enabled".to_owned(), json!(encryption.bucket_key_enabled)),
-            ("sse_algorithm".to_owned(), json!(encryption.algorithm)),
-        ]),
-    }))
+        let (versioning, block_public_access, object_ownership, lifecycle, tags, encryption) = tokio::try_join!(
+            versioning(aws, name),
+            public_access(aws, name),
+            ownership(aws, name),
+            lifecycle(aws, name),
+            tags(aws, name),
+            encryption(aws, name),
+        )?;
+        let observed = S3Bucket {
+            name: Some(name.to_owned()),
+            region: Some(region),
+            versioning: Some(versioning),
+            block_public_access: Some(block_public_access),
+            object_ownership,
+            lifecycle: Some(lifecycle),
+            tags: Some(tags),
+            sse_kms_key: encryption.key,
+            bucket_key_enabled: Some(encryption.bucket_key_enabled),
+            sse_algorithm: Some(encryption.algorithm),
+        };
+        Ok(Some(Observed { id: name.to_owned(), attributes: encode(&observed) }))
+    }
+
+    async fn create(aws: &AwsProvider, request: CreateRequest<'_>) -> Result<Applied, ProviderError> {
+        let wanted: S3Bucket = request.attributes.decode(request.address)?;
+        let name = required(wanted.name.as_deref(), request.address, "name")?;
+        let region = required(wanted.region.as_deref(), request.address, "region")?;
+        let mut create = aws.s3().create_bucket().bucket(name);
+        if region != "us-east-1" {
+            create = create.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(region))
+                    .build(),
+            );
+        }
+        if let Some(ownership) = &wanted.object_ownership {
+            create = create.object_ownership(ObjectOwnership::from(ownership.as_str()));
+        }
+        create.send().await.map_err(|error| {
+            let error = classify(S3, "CreateBucket", error);
+            if error.code.as_deref() == Some("BucketAlreadyExists") {
+                error.with_hint("S3 bucket names are global and this one is taken: choose another `[bucket] name`")
+            } else {
+                error
+            }
+        })?;
+
+        // A new bucket may come without ownership controls (moto, older regions): set them.
+        let changed: Vec<String> =
+            ["block_public_access", "versioning", "lifecycle", "tags", "object_ownership", "sse_kms_key"]
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+        Configure { aws, name, wanted: &wanted, fresh: true }.changed(&changed).await?;
+        Ok(Applied { id: name.to_owned(), attributes: encode(&wanted) })
+    }
+
+    async fn update(aws: &AwsProvider, request: UpdateRequest<'_>) -> Result<Applied, ProviderError> {
+        let wanted: S3Bucket = request.after.decode(request.address)?;
+        Configure { aws, name: request.id, wanted: &wanted, fresh: false }.changed(request.changed).await?;
+        Ok(Applied { id: request.id.to_owned(), attributes: encode(&wanted) })
+    }
+
+    async fn delete(aws: &AwsProvider, request: DeleteRequest<'_>) -> Result<(), ProviderError> {
+        let result = aws.s3().delete_bucket().bucket(request.id).send().await;
+        done_if_gone(result.map_err(|error| classify(S3, "DeleteBucket", error))).map_err(|error| {
+            if error.code.as_deref() == Some("BucketNotEmpty") {
+                error.with_hint(format!(
+                    "stowage never deletes objects: bucket `{}` still holds recordings or compositions; move or \
+                 delete them yourself if you mean to, then apply again",
+                    request.id
+                ))
+            } else {
+                error
+            }
+        })
+    }
+    /// What an interrupted create left: the bucket of the name the intent recorded, made while
+    /// the create could have made it. Found again by name, it lost nothing with the create's
+    /// answer, so the planner records it.
+    async fn find_leftovers(aws: &AwsProvider, request: LeftoverRequest<'_>) -> Result<Vec<Observed>, ProviderError> {
+        let sent: S3Bucket = request.attributes.decode(request.address)?;
+        let Some(name) = sent.name.as_deref() else { return Ok(Vec::new()) };
+        let mut buckets = aws.s3().list_buckets().into_paginator().send();
+        while let Some(page) = buckets.next().await {
+            let page = page.map_err(|error| classify(S3, "ListBuckets", error))?;
+            let Some(bucket) = page.buckets().iter().find(|bucket| bucket.name() == Some(name)) else { continue };
+            let ours =
+                made_by_the_intent(bucket.creation_date(), &request) && !request.known_ids.iter().any(|id| id == name);
+            let found = S3Bucket { name: Some(name.to_owned()), ..S3Bucket::default() };
+            return Ok(ours
+                .then(|| Observed { id: name.to_owned(), attributes: encode_known(&found) })
+                .into_iter()
+                .collect());
+        }
+        Ok(Vec::new())
+    }
+}
+
+/// Whether versioning is on (a bucket that never had it reports no status).
+async fn versioning(aws: &AwsProvider, name: &str) -> Result<bool, ProviderError> {
+    let output = aws.s3().get_bucket_versioning().bucket(name).send().await;
+    let output = output.map_err(|error| classify(S3, "GetBucketVersioning", error))?;
+    Ok(output.status() == Some(&BucketVersioningStatus::Enabled))
+}
+
+/// Whether all four public access blocks are on (no configuration: none is).
+async fn public_access(aws: &AwsProvider, name: &str) -> Result<bool, ProviderError> {
+    let output = aws.s3().get_public_access_block().bucket(name).send().await;
+    let output = absent_if_not_found(output.map_err(|error| classify(S3, "GetPublicAccessBlock", error)))?;
+    let all_blocked =
+        output.and_then(|output| output.public_access_block_configuration().cloned()).is_some_and(|block| {
+            [
+                block.block_public_acls(),
+                block.ignore_public_acls(),
+                block.block_public_policy(),
+                block.restrict_public_buckets(),
+            ]
+            .iter()
+            .all(|flag| *flag == Some(true))
+        });
+    Ok(all_blocked)
+}
+
+/// The object ownership rule, if the bucket has ownership controls.
+async fn ownership(aws: &AwsProvider, name: &str) -> Result<Option<String>, ProviderError> {
+    let output = aws.s3().get_bucket_ownership_controls().bucket(name).send().await;
+    let output = absent_if_not_found(output.map_err(|error| classify(S3, "GetBucketOwnershipControls", error)))?;
+    Ok(output
+        .and_then(|output| output.ownership_controls().cloned())
+        .and_then(|controls| controls.rules().first().map(|rule| rule.object_ownership().as_str().to_owned())))
+}
+
+/// The expiry rules, in the order the spec's are listed in (see `stowage_plan::desired`).
+async fn lifecycle(aws: &AwsProvider, name: &str) -> Result<Vec<Rule>, ProviderError> {
+    let output = aws.s3().get_bucket_lifecycle_configuration().bucket(name).send().await;
+    let output = absent_if_not_found(output.map_err(|error| classify(S3, "GetBucketLifecycleConfiguration", error)))?;
+    let mut rules: Vec<Rule> =
+        output.map(|output| output.rules().iter().map(lifecycle_rule).collect()).unwrap_or_default();
+    rules.sort_by_key(|rule| serde_json::to_string(rule).unwrap_or_default());
+    Ok(rules)
+}
+
+async fn tags(aws: &AwsProvider, name: &str) -> Result<BTreeMap<String, String>, ProviderError> {
+    let output = aws.s3().get_bucket_tagging().bucket(name).send().await;
+    let output = absent_if_not_found(output.map_err(|error| classify(S3, "GetBucketTagging", error)))?;
+    Ok(output
+        .map(|output| output.tag_set().iter().map(|tag| (tag.key().to_owned(), tag.value().to_owned())).collect())
+        .unwrap_or_default())
 }
 
 /// A bucket's default encryption, as the resource reports it.
 pub(crate) struct Encryption {
-    /// The SSE-KMS key (null for S3's own default, SSE-S3 or none).
-    pub key: Value,
+    /// The SSE-KMS key (none for S3's own default, SSE-S3 or none).
+    pub key: Option<String>,
     pub bucket_key_enabled: bool,
     /// `aws:kms`, `AES256`, …; `None` when nothing is configured.
     pub algorithm: Option<String>,
@@ -131,7 +220,7 @@ pub(crate) async fn encryption(aws: &AwsProvider, name: &str) -> Result<Encrypti
         .and_then(|output| output.server_side_encryption_configuration())
         .and_then(|configuration| configuration.rules().first());
     let Some(rule) = rule else {
-        return Ok(Encryption { key: Value::Null, bucket_key_enabled: false, algorithm: None });
+        return Ok(Encryption { key: None, bucket_key_enabled: false, algorithm: None });
     };
     let default = rule.apply_server_side_encryption_by_default();
     let key = default
@@ -139,8 +228,7 @@ pub(crate) async fn encryption(aws: &AwsProvider, name: &str) -> Result<Encrypti
             matches!(default.sse_algorithm(), ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse)
         })
         // SSE-KMS without a key id uses the AWS managed key `aws/s3`.
-        .map(|default| json!(default.kms_master_key_id().unwrap_or("aws/s3")))
-        .unwrap_or(Value::Null);
+        .map(|default| default.kms_master_key_id().unwrap_or("aws/s3").to_owned());
     Ok(Encryption {
         key,
         bucket_key_enabled: rule.bucket_key_enabled().unwrap_or(false),
@@ -210,7 +298,7 @@ fn region_of(constraint: &str) -> String {
 
 /// Stowage's rules have the shape `{prefix, expire_after_days}`; anything else found in the
 /// bucket is shown with what makes it different, so the plan brings it back to the spec.
-fn lifecycle_rule_value(rule: &LifecycleRule) -> Value {
+fn lifecycle_rule(rule: &LifecycleRule) -> Rule {
     let prefix = rule
         .filter()
         .and_then(|filter| filter.prefix())
@@ -219,176 +307,184 @@ fn lifecycle_rule_value(rule: &LifecycleRule) -> Value {
             rule.prefix()
         })
         .unwrap_or_default();
-    let mut value = json!({
-        "prefix": prefix,
-        "expire_after_days": rule.expiration().and_then(|expiration| expiration.days()),
-    });
-    if rule.status() != &ExpirationStatus::Enabled {
-        value["enabled"] = json!(false);
+    Rule {
+        prefix: prefix.to_owned(),
+        expire_after_days: rule
+            .expiration()
+            .and_then(|expiration| expiration.days())
+            .and_then(|days| u32::try_from(days).ok()),
+        enabled: (rule.status() != &ExpirationStatus::Enabled).then_some(false),
     }
-    value
 }
 
-pub(crate) async fn create(aws: &AwsProvider, request: CreateRequest<'_>) -> Result<Applied, ProviderError> {
-    let attributes = request.attributes;
-    let name = attributes.required_str(request.address, "name")?;
-    let region = attributes.required_str(request.address, "region")?;
-    let mut create = aws.s3().create_bucket().bucket(name);
-    if region != "us-east-1" {
-        create = create.create_bucket_configuration(
-            CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(region)).build(),
-        );
-    }
-    if let Some(ownership) = attributes.str("object_ownership") {
-        create = create.object_ownership(ObjectOwnership::from(ownership));
-    }
-    create.send().await.map_err(|error| {
-        let error = classify(S3, "CreateBucket", error);
-        if error.code.as_deref() == Some("BucketAlreadyExists") {
-            error.with_hint("S3 bucket names are global and this one is taken: choose another `[bucket] name`")
-        } else {
-            error
-        }
-    })?;
-
-    // A new bucket may come without ownership controls (moto, older regions): set them.
-    let changed: Vec<String> =
-        ["block_public_access", "versioning", "lifecycle", "tags", "object_ownership", "sse_kms_key"]
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
-    configure(aws, name, attributes, &changed, true).await?;
-    Ok(Applied { id: name.to_owned(), attributes: attributes.clone() })
-}
-
-pub(crate) async fn update(aws: &AwsProvider, request: UpdateRequest<'_>) -> Result<Applied, ProviderError> {
-    configure(aws, request.id, request.after, request.changed, false).await?;
-    Ok(Applied { id: request.id.to_owned(), attributes: request.after.clone() })
-}
-
-/// Apply the changed configurations one at a time, in a fixed order: S3 refuses concurrent
-/// configuration writes on one bucket with `409 OperationAborted`. The bucket is locked down
-/// (ownership, public access, encryption) before the rest.
-async fn configure(
-    aws: &AwsProvider,
-    name: &str,
-    attributes: &Attributes,
-    changed: &[String],
+/// Bringing one bucket's configurations to what is wanted.
+struct Configure<'a> {
+    aws: &'a AwsProvider,
+    name: &'a str,
+    wanted: &'a S3Bucket,
+    /// Just created: it has S3's defaults, and S3 may not have caught up with it yet.
     fresh: bool,
-) -> Result<(), ProviderError> {
-    let s3 = aws.s3();
-    let wants = |attribute: &str| changed.iter().any(|name| name == attribute);
+}
 
-    if wants("object_ownership")
-        && let Some(ownership) = attributes.str("object_ownership")
+impl Configure<'_> {
+    /// Apply the changed configurations one at a time, in a fixed order: S3 refuses concurrent
+    /// configuration writes on one bucket with `409 OperationAborted`. The bucket is locked
+    /// down (ownership, public access, encryption) before the rest.
+    async fn changed(&self, changed: &[String]) -> Result<(), ProviderError> {
+        let wants = |attribute: &str| changed.iter().any(|name| name == attribute);
+        if wants("object_ownership") {
+            self.ownership().await?;
+        }
+        if wants("block_public_access") {
+            self.public_access().await?;
+        }
+        if wants("sse_kms_key") || wants("bucket_key_enabled") {
+            self.encryption().await?;
+        }
+        if wants("versioning") {
+            self.versioning().await?;
+        }
+        if wants("lifecycle") {
+            self.lifecycle().await?;
+        }
+        if wants("tags") {
+            self.tags().await?;
+        }
+        Ok(())
+    }
+
+    async fn write<T, E, Sent>(&self, operation: &'static str, send: impl Fn() -> Sent) -> Result<T, ProviderError>
+    where
+        Sent: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
+        configuration_write(self.aws, operation, self.fresh, send).await
+    }
+
+    async fn ownership(&self) -> Result<(), ProviderError> {
+        let Some(ownership) = &self.wanted.object_ownership else { return Ok(()) };
         let rule = OwnershipControlsRule::builder()
-            .object_ownership(ObjectOwnership::from(ownership))
+            .object_ownership(ObjectOwnership::from(ownership.as_str()))
             .build()
             .map_err(|error| build_error(S3, "PutBucketOwnershipControls", error))?;
         let controls = OwnershipControls::builder()
             .rules(rule)
             .build()
             .map_err(|error| build_error(S3, "PutBucketOwnershipControls", error))?;
-        let request = s3.put_bucket_ownership_controls().bucket(name).ownership_controls(controls);
-        configuration_write(aws, "PutBucketOwnershipControls", fresh, || request.clone().send()).await?;
+        let request = self.aws.s3().put_bucket_ownership_controls().bucket(self.name).ownership_controls(controls);
+        self.write("PutBucketOwnershipControls", || request.clone().send()).await?;
+        Ok(())
     }
 
-    if wants("block_public_access") {
-        if attributes.bool("block_public_access").unwrap_or(true) {
+    async fn public_access(&self) -> Result<(), ProviderError> {
+        let s3 = self.aws.s3();
+        if self.wanted.block_public_access.unwrap_or(true) {
             let block = PublicAccessBlockConfiguration::builder()
                 .block_public_acls(true)
                 .ignore_public_acls(true)
                 .block_public_policy(true)
                 .restrict_public_buckets(true)
                 .build();
-            let request = s3.put_public_access_block().bucket(name).public_access_block_configuration(block);
-            configuration_write(aws, "PutPublicAccessBlock", fresh, || request.clone().send()).await?;
-        } else {
-            // A new bucket has one too: AWS blocks public access on every new bucket (since
-            // April 2023). Deleting a block already gone is done.
-            let request = s3.delete_public_access_block().bucket(name);
-            match configuration_write(aws, "DeletePublicAccessBlock", fresh, || request.clone().send()).await {
-                Err(error) if error.code.as_deref() != Some("NoSuchPublicAccessBlockConfiguration") => {
-                    return Err(error);
-                }
-                _ => {}
-            }
+            let request = s3.put_public_access_block().bucket(self.name).public_access_block_configuration(block);
+            self.write("PutPublicAccessBlock", || request.clone().send()).await?;
+            return Ok(());
+        }
+        // A new bucket has one too: AWS blocks public access on every new bucket (since April
+        // 2023). Deleting a block already gone is done.
+        let request = s3.delete_public_access_block().bucket(self.name);
+        match self.write("DeletePublicAccessBlock", || request.clone().send()).await {
+            Err(error) if error.code.as_deref() != Some("NoSuchPublicAccessBlockConfiguration") => Err(error),
+            _ => Ok(()),
         }
     }
 
-    if wants("sse_kms_key") || wants("bucket_key_enabled") {
-        if let Some(key) = attributes.str("sse_kms_key") {
-            let default = ServerSideEncryptionByDefault::builder()
-                .sse_algorithm(ServerSideEncryption::AwsKms)
-                .kms_master_key_id(key)
-                .build()
-                .map_err(|error| build_error(S3, "PutBucketEncryption", error))?;
-            let rule = ServerSideEncryptionRule::builder()
-                .apply_server_side_encryption_by_default(default)
-                .bucket_key_enabled(attributes.bool("bucket_key_enabled").unwrap_or(true))
-                .build();
-            let configuration = ServerSideEncryptionConfiguration::builder()
-                .rules(rule)
-                .build()
-                .map_err(|error| build_error(S3, "PutBucketEncryption", error))?;
-            let request = s3.put_bucket_encryption().bucket(name).server_side_encryption_configuration(configuration);
-            configuration_write(aws, "PutBucketEncryption", fresh, || request.clone().send()).await?;
-        } else if !fresh {
+    async fn encryption(&self) -> Result<(), ProviderError> {
+        let s3 = self.aws.s3();
+        let Some(key) = &self.wanted.sse_kms_key else {
             // Back to S3's own default (SSE-S3 on AWS); a new bucket has it already.
-            let request = s3.delete_bucket_encryption().bucket(name);
-            configuration_write(aws, "DeleteBucketEncryption", fresh, || request.clone().send()).await?;
-        }
+            if !self.fresh {
+                let request = s3.delete_bucket_encryption().bucket(self.name);
+                self.write("DeleteBucketEncryption", || request.clone().send()).await?;
+            }
+            return Ok(());
+        };
+        let default = ServerSideEncryptionByDefault::builder()
+            .sse_algorithm(ServerSideEncryption::AwsKms)
+            .kms_master_key_id(key)
+            .build()
+            .map_err(|error| build_error(S3, "PutBucketEncryption", error))?;
+        let rule = ServerSideEncryptionRule::builder()
+            .apply_server_side_encryption_by_default(default)
+            .bucket_key_enabled(self.wanted.bucket_key_enabled.unwrap_or(true))
+            .build();
+        let configuration = ServerSideEncryptionConfiguration::builder()
+            .rules(rule)
+            .build()
+            .map_err(|error| build_error(S3, "PutBucketEncryption", error))?;
+        let request = s3.put_bucket_encryption().bucket(self.name).server_side_encryption_configuration(configuration);
+        self.write("PutBucketEncryption", || request.clone().send()).await?;
+        Ok(())
     }
 
-    if wants("versioning") {
-        let enabled = attributes.bool("versioning").unwrap_or(false);
+    async fn versioning(&self) -> Result<(), ProviderError> {
+        let enabled = self.wanted.versioning.unwrap_or(false);
         // A bucket that never had versioning needs no call to keep it off.
-        if enabled || !fresh {
-            let status = if enabled { BucketVersioningStatus::Enabled } else { BucketVersioningStatus::Suspended };
-            let request = s3
-                .put_bucket_versioning()
-                .bucket(name)
-                .versioning_configuration(VersioningConfiguration::builder().status(status).build());
-            configuration_write(aws, "PutBucketVersioning", fresh, || request.clone().send()).await?;
+        if !enabled && self.fresh {
+            return Ok(());
         }
+        let status = if enabled { BucketVersioningStatus::Enabled } else { BucketVersioningStatus::Suspended };
+        let request = self
+            .aws
+            .s3()
+            .put_bucket_versioning()
+            .bucket(self.name)
+            .versioning_configuration(VersioningConfiguration::builder().status(status).build());
+        self.write("PutBucketVersioning", || request.clone().send()).await?;
+        Ok(())
     }
 
-    if wants("lifecycle") {
-        let rules = lifecycle_rules(attributes)?;
-        if !rules.is_empty() {
-            let configuration = BucketLifecycleConfiguration::builder()
-                .set_rules(Some(rules))
-                .build()
-                .map_err(|error| build_error(S3, "PutBucketLifecycleConfiguration", error))?;
-            let request = s3.put_bucket_lifecycle_configuration().bucket(name).lifecycle_configuration(configuration);
-            configuration_write(aws, "PutBucketLifecycleConfiguration", fresh, || request.clone().send()).await?;
-        } else if !fresh {
-            let request = s3.delete_bucket_lifecycle().bucket(name);
-            configuration_write(aws, "DeleteBucketLifecycle", fresh, || request.clone().send()).await?;
+    async fn lifecycle(&self) -> Result<(), ProviderError> {
+        let s3 = self.aws.s3();
+        let rules = lifecycle_rules(self.wanted.lifecycle.as_deref().unwrap_or_default())?;
+        if rules.is_empty() {
+            if !self.fresh {
+                let request = s3.delete_bucket_lifecycle().bucket(self.name);
+                self.write("DeleteBucketLifecycle", || request.clone().send()).await?;
+            }
+            return Ok(());
         }
+        let configuration = BucketLifecycleConfiguration::builder()
+            .set_rules(Some(rules))
+            .build()
+            .map_err(|error| build_error(S3, "PutBucketLifecycleConfiguration", error))?;
+        let request = s3.put_bucket_lifecycle_configuration().bucket(self.name).lifecycle_configuration(configuration);
+        self.write("PutBucketLifecycleConfiguration", || request.clone().send()).await?;
+        Ok(())
     }
 
-    if wants("tags") {
-        let tags = string_map(attributes.get("tags"));
-        if !tags.is_empty() {
-            let tag_set = tags
-                .iter()
-                .map(|(key, value)| Tag::builder().key(key).value(value).build())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|error| build_error(S3, "PutBucketTagging", error))?;
-            let tagging = Tagging::builder()
-                .set_tag_set(Some(tag_set))
-                .build()
-                .map_err(|error| build_error(S3, "PutBucketTagging", error))?;
-            let request = s3.put_bucket_tagging().bucket(name).tagging(tagging);
-            configuration_write(aws, "PutBucketTagging", fresh, || request.clone().send()).await?;
-        } else if !fresh {
-            let request = s3.delete_bucket_tagging().bucket(name);
-            configuration_write(aws, "DeleteBucketTagging", fresh, || request.clone().send()).await?;
+    async fn tags(&self) -> Result<(), ProviderError> {
+        let s3 = self.aws.s3();
+        let tags = self.wanted.tags.clone().unwrap_or_default();
+        if tags.is_empty() {
+            if !self.fresh {
+                let request = s3.delete_bucket_tagging().bucket(self.name);
+                self.write("DeleteBucketTagging", || request.clone().send()).await?;
+            }
+            return Ok(());
         }
+        let tag_set = tags
+            .iter()
+            .map(|(key, value)| Tag::builder().key(key).value(value).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| build_error(S3, "PutBucketTagging", error))?;
+        let tagging = Tagging::builder()
+            .set_tag_set(Some(tag_set))
+            .build()
+            .map_err(|error| build_error(S3, "PutBucketTagging", error))?;
+        let request = s3.put_bucket_tagging().bucket(self.name).tagging(tagging);
+        self.write("PutBucketTagging", || request.clone().send()).await?;
+        Ok(())
     }
-    Ok(())
 }
 
 /// Sends one configuration write (`send` builds the request afresh for every attempt), retrying
@@ -412,13 +508,12 @@ where
         .await
 }
 
-fn lifecycle_rules(attributes: &Attributes) -> Result<Vec<LifecycleRule>, ProviderError> {
-    let rules = attributes.get("lifecycle").and_then(Value::as_array).cloned().unwrap_or_default();
+fn lifecycle_rules(rules: &[Rule]) -> Result<Vec<LifecycleRule>, ProviderError> {
     rules
         .iter()
         .map(|rule| {
-            let prefix = rule.get("prefix").and_then(Value::as_str).unwrap_or_default();
-            let days = rule.get("expire_after_days").and_then(Value::as_i64).unwrap_or(1);
+            let prefix = rule.prefix.as_str();
+            let days = rule.expire_after_days.unwrap_or(1);
             let id =
                 if prefix.is_empty() { "stowage-expire-all".to_owned() } else { format!("stowage-expire-{prefix}") };
             LifecycleRule::builder()
@@ -430,30 +525,6 @@ fn lifecycle_rules(attributes: &Attributes) -> Result<Vec<LifecycleRule>, Provid
                 .map_err(|error| build_error(S3, "PutBucketLifecycleConfiguration", error))
         })
         .collect()
-}
-
-pub(crate) async fn delete(aws: &AwsProvider, request: DeleteRequest<'_>) -> Result<(), ProviderError> {
-    let result = aws.s3().delete_bucket().bucket(request.id).send().await;
-    done_if_gone(result.map_err(|error| classify(S3, "DeleteBucket", error))).map_err(|error| {
-        if error.code.as_deref() == Some("BucketNotEmpty") {
-            error.with_hint(format!(
-                "stowage never deletes objects: bucket `{}` still holds recordings or compositions; move or \
-                 delete them yourself if you mean to, then apply again",
-                request.id
-            ))
-        } else {
-            error
-        }
-    })
-}
-
-fn string_map(value: Option<&Value>) -> BTreeMap<String, String> {
-    value
-        .and_then(Value::as_object)
-        .map(|object| {
-            object.iter().map(|(key, value)| (key.clone(), value.as_str().unwrap_or_default().to_owned())).collect()
-        })
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -135,6 +135,20 @@ pub(crate) fn build_error(service: &'static str, operation: &str, error: impl st
     ProviderError::new(ErrorKind::Internal, service, operation, format!("could not build the request: {error}"))
 }
 
+/// A read of something that may not exist: "not found" is absence, `None`.
+pub(crate) fn absent_if_not_found<T>(result: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(error) if error.kind == stowage_provider::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// A delete: what is already gone is deleted, so "not found" is success.
+pub(crate) fn done_if_gone<T>(result: Result<T, ProviderError>) -> Result<(), ProviderError> {
+    absent_if_not_found(result).map(|_| ())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

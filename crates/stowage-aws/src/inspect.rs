@@ -3,8 +3,9 @@
 
 use stowage_provider::ProviderError;
 
+use crate::AwsProvider;
+use crate::errors::absent_if_not_found;
 use crate::errors::classify;
-use crate::{AwsProvider, absent_if_not_found};
 
 const S3: &str = "s3";
 

@@ -25,11 +25,6 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
-use futures::future::BoxFuture;
-use stowage_provider::{
-    Applied, CreateRequest, DeleteRequest, LeftoverRequest, Observed, Provider, ProviderError, ReadRequest,
-    ResourceType, UpdateRequest,
-};
 
 pub use calls::CallCounter;
 pub use credentials::AwsCredentialsError;
@@ -168,95 +163,10 @@ pub fn is_loopback_url(url: &str) -> bool {
     }
 }
 
-impl Provider for AwsProvider {
-    fn read<'a>(&'a self, request: ReadRequest<'a>) -> BoxFuture<'a, Result<Option<Observed>, ProviderError>> {
-        Box::pin(async move {
-            match request.address.resource_type {
-                ResourceType::KmsKey => kms::read(self, request).await,
-                ResourceType::S3Bucket => bucket::read(self, request).await,
-                ResourceType::IamUser => user::read(self, request).await,
-                ResourceType::IamUserPolicy => user_policy::read(self, request).await,
-                ResourceType::IamAccessKey => access_key::read(self, request).await,
-                other => Err(not_mine(other, "read")),
-            }
-        })
-    }
-
-    fn create<'a>(&'a self, request: CreateRequest<'a>) -> BoxFuture<'a, Result<Applied, ProviderError>> {
-        Box::pin(async move {
-            match request.address.resource_type {
-                ResourceType::KmsKey => kms::create(self, request).await,
-                ResourceType::S3Bucket => bucket::create(self, request).await,
-                ResourceType::IamUser => user::create(self, request).await,
-                ResourceType::IamUserPolicy => user_policy::put(self, request.address, request.attributes).await,
-                ResourceType::IamAccessKey => access_key::create(self, request).await,
-                other => Err(not_mine(other, "create")),
-            }
-        })
-    }
-
-    fn update<'a>(&'a self, request: UpdateRequest<'a>) -> BoxFuture<'a, Result<Applied, ProviderError>> {
-        Box::pin(async move {
-            match request.address.resource_type {
-                ResourceType::KmsKey => kms::update(self, request).await,
-                ResourceType::S3Bucket => bucket::update(self, request).await,
-                ResourceType::IamUser => user::update(self, request).await,
-                ResourceType::IamUserPolicy => user_policy::put(self, request.address, request.after).await,
-                ResourceType::IamAccessKey => access_key::update(self, request).await,
-                other => Err(not_mine(other, "update")),
-            }
-        })
-    }
-
-    fn delete<'a>(&'a self, request: DeleteRequest<'a>) -> BoxFuture<'a, Result<(), ProviderError>> {
-        Box::pin(async move {
-            match request.address.resource_type {
-                ResourceType::KmsKey => kms::delete(self, request).await,
-                ResourceType::S3Bucket => bucket::delete(self, request).await,
-                ResourceType::IamUser => user::delete(self, request).await,
-                ResourceType::IamUserPolicy => user_policy::delete(self, request).await,
-                ResourceType::IamAccessKey => access_key::delete(self, request).await,
-                other => Err(not_mine(other, "delete")),
-            }
-        })
-    }
-
-    fn find_leftovers<'a>(
-        &'a self,
-        request: LeftoverRequest<'a>,
-    ) -> BoxFuture<'a, Result<Vec<Observed>, ProviderError>> {
-        Box::pin(async move {
-            match request.address.resource_type {
-                ResourceType::IamAccessKey => access_key::find_leftovers(self, request).await,
-                ResourceType::S3Bucket => leftovers::bucket(self, request).await,
-                ResourceType::IamUser => leftovers::user(self, request).await,
-                ResourceType::KmsKey => kms::find_leftovers(self, request).await,
-                // Creates that cannot be lost leave nothing to find.
-                _ => Ok(Vec::new()),
-            }
-        })
-    }
-}
-
-fn not_mine(resource_type: ResourceType, operation: &str) -> ProviderError {
-    ProviderError::new(
-        stowage_provider::ErrorKind::Internal,
-        "stowage",
-        operation,
-        format!("the AWS provider does not manage `{resource_type}`"),
-    )
-}
-
-/// A read of something that may not exist: "not found" is absence, `None`.
-pub(crate) fn absent_if_not_found<T>(result: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
-    match result {
-        Ok(value) => Ok(Some(value)),
-        Err(error) if error.kind == stowage_provider::ErrorKind::NotFound => Ok(None),
-        Err(error) => Err(error),
-    }
-}
-
-/// A delete: what is already gone is deleted, so "not found" is success.
-pub(crate) fn done_if_gone<T>(result: Result<T, ProviderError>) -> Result<(), ProviderError> {
-    absent_if_not_found(result).map(|_| ())
-}
+stowage_provider::routes!(AwsProvider {
+    KmsKey => kms::Kms,
+    S3Bucket => bucket::Bucket,
+    IamUser => user::User,
+    IamUserPolicy => user_policy::UserPolicy,
+    IamAccessKey => access_key::AccessKey,
+});

@@ -3,113 +3,139 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_iam::types::Tag;
-use serde_json::{Value, json};
+use stowage_provider::resource::Operations;
+use stowage_provider::types::IamUser;
 use stowage_provider::{
-    Applied, Attributes, AttributesExt, CreateRequest, DeleteRequest, ErrorKind, Observed, ProviderError, ReadRequest,
-    UpdateRequest,
+    Applied, AttributesExt, CreateRequest, DeleteRequest, ErrorKind, LeftoverRequest, Observed, ProviderError,
+    ReadRequest, UpdateRequest, encode, encode_known, required,
 };
 
+use crate::AwsProvider;
+use crate::errors::{absent_if_not_found, done_if_gone};
 use crate::errors::{build_error, classify};
-use crate::{AwsProvider, absent_if_not_found, done_if_gone};
+use crate::leftovers::made_by_the_intent;
 
 const IAM: &str = "iam";
 
-pub(crate) async fn read(aws: &AwsProvider, request: ReadRequest<'_>) -> Result<Option<Observed>, ProviderError> {
-    let Some(name) = request.id.or_else(|| request.attribute("name")) else { return Ok(None) };
-    let output = aws.iam().get_user().user_name(name).send().await;
-    let Some(output) = absent_if_not_found(output.map_err(|error| classify(IAM, "GetUser", error)))? else {
-        return Ok(None);
-    };
-    let Some(user) = output.user() else { return Ok(None) };
-    // GetUser includes the user's tags, so no ListUserTags call is needed.
-    let tags: BTreeMap<&str, &str> = user.tags().iter().map(|tag| (tag.key(), tag.value())).collect();
-    Ok(Some(Observed {
-        id: user.user_name().to_owned(),
-        attributes: Attributes::from([
-            ("name".to_owned(), json!(user.user_name())),
-            ("path".to_owned(), json!(user.path())),
-            ("tags".to_owned(), json!(tags)),
-            ("arn".to_owned(), json!(user.arn())),
-            ("account_id".to_owned(), json!(account_of(user.arn()))),
-        ]),
-    }))
-}
+/// `aws_iam_user`'s operations.
+pub(crate) struct User;
 
-pub(crate) async fn create(aws: &AwsProvider, request: CreateRequest<'_>) -> Result<Applied, ProviderError> {
-    let attributes = request.attributes;
-    let name = attributes.required_str(request.address, "name")?;
-    let path = attributes.str("path").unwrap_or("/");
-    let output = aws
-        .iam()
-        .create_user()
-        .user_name(name)
-        .path(path)
-        .set_tags(Some(tags(attributes.get("tags"))?))
-        .send()
-        .await
-        .map_err(|error| classify(IAM, "CreateUser", error))?;
-    let mut applied = attributes.clone();
-    if let Some(user) = output.user() {
-        applied.insert("arn".to_owned(), json!(user.arn()));
-        applied.insert("account_id".to_owned(), json!(account_of(user.arn())));
+impl Operations<AwsProvider> for User {
+    async fn read(aws: &AwsProvider, request: ReadRequest<'_>) -> Result<Option<Observed>, ProviderError> {
+        let known: IamUser = request.known();
+        let Some(name) = request.id.or(known.name.as_deref()) else { return Ok(None) };
+        let output = aws.iam().get_user().user_name(name).send().await;
+        let Some(output) = absent_if_not_found(output.map_err(|error| classify(IAM, "GetUser", error)))? else {
+            return Ok(None);
+        };
+        let Some(user) = output.user() else { return Ok(None) };
+        // GetUser includes the user's tags, so no ListUserTags call is needed.
+        let observed = IamUser {
+            name: Some(user.user_name().to_owned()),
+            path: Some(user.path().to_owned()),
+            tags: Some(user.tags().iter().map(|tag| (tag.key().to_owned(), tag.value().to_owned())).collect()),
+            arn: Some(user.arn().to_owned()),
+            account_id: account_of(user.arn()).map(str::to_owned),
+        };
+        Ok(Some(Observed { id: user.user_name().to_owned(), attributes: encode(&observed) }))
     }
-    Ok(Applied { id: name.to_owned(), attributes: applied })
-}
 
-pub(crate) async fn update(aws: &AwsProvider, request: UpdateRequest<'_>) -> Result<Applied, ProviderError> {
-    let iam = aws.iam();
-    let name = request.id;
-    let changed = |attribute: &str| request.changed.iter().any(|name| name == attribute);
-    if changed("path") {
-        let path = request.after.str("path").unwrap_or("/");
-        iam.update_user()
-            .user_name(name)
-            .new_path(path)
+    async fn create(aws: &AwsProvider, request: CreateRequest<'_>) -> Result<Applied, ProviderError> {
+        let mut user: IamUser = request.attributes.decode(request.address)?;
+        let name = required(user.name.as_deref(), request.address, "name")?.to_owned();
+        let output = aws
+            .iam()
+            .create_user()
+            .user_name(&name)
+            .path(user.path.as_deref().unwrap_or("/"))
+            .set_tags(Some(tags(user.tags.as_ref())?))
             .send()
             .await
-            .map_err(|error| classify(IAM, "UpdateUser", error))?;
+            .map_err(|error| classify(IAM, "CreateUser", error))?;
+        if let Some(created) = output.user() {
+            user.arn = Some(created.arn().to_owned());
+            user.account_id = account_of(created.arn()).map(str::to_owned);
+        }
+        Ok(Applied { id: name, attributes: encode(&user) })
     }
-    if changed("tags") {
-        let wanted = tags(request.after.get("tags"))?;
-        let removed: Vec<String> = request
-            .before
-            .get("tags")
-            .and_then(Value::as_object)
-            .map(|before| {
-                before.keys().filter(|key| !wanted.iter().any(|tag| tag.key() == key.as_str())).cloned().collect()
-            })
-            .unwrap_or_default();
-        if !removed.is_empty() {
-            iam.untag_user()
+
+    async fn update(aws: &AwsProvider, request: UpdateRequest<'_>) -> Result<Applied, ProviderError> {
+        let iam = aws.iam();
+        let name = request.id;
+        let before: IamUser = request.before.decode(request.address)?;
+        let mut after: IamUser = request.after.decode(request.address)?;
+        let changed = |attribute: &str| request.changed.iter().any(|name| name == attribute);
+        let path = after.path.clone().unwrap_or_else(|| "/".to_owned());
+        if changed("path") {
+            iam.update_user()
                 .user_name(name)
-                .set_tag_keys(Some(removed))
+                .new_path(&path)
                 .send()
                 .await
-                .map_err(|error| classify(IAM, "UntagUser", error))?;
+                .map_err(|error| classify(IAM, "UpdateUser", error))?;
         }
-        if !wanted.is_empty() {
-            iam.tag_user()
-                .user_name(name)
-                .set_tags(Some(wanted))
-                .send()
-                .await
-                .map_err(|error| classify(IAM, "TagUser", error))?;
+        if changed("tags") {
+            let wanted = tags(after.tags.as_ref())?;
+            let kept = after.tags.clone().unwrap_or_default();
+            let removed: Vec<String> = before
+                .tags
+                .iter()
+                .flatten()
+                .map(|(key, _)| key)
+                .filter(|key| !kept.contains_key(*key))
+                .cloned()
+                .collect();
+            if !removed.is_empty() {
+                iam.untag_user()
+                    .user_name(name)
+                    .set_tag_keys(Some(removed))
+                    .send()
+                    .await
+                    .map_err(|error| classify(IAM, "UntagUser", error))?;
+            }
+            if !wanted.is_empty() {
+                iam.tag_user()
+                    .user_name(name)
+                    .set_tags(Some(wanted))
+                    .send()
+                    .await
+                    .map_err(|error| classify(IAM, "TagUser", error))?;
+            }
         }
+        after.account_id = before.account_id;
+        // The ARN holds the path: what refers to it (a KMS key policy) is rendered from this.
+        after.arn = match before.arn {
+            Some(arn) if changed("path") => arn_with_path(&arn, &path, name).or(Some(arn)),
+            arn => arn,
+        };
+        Ok(Applied { id: name.to_owned(), attributes: encode(&after) })
     }
-    let mut applied = request.after.clone();
-    for computed in ["arn", "account_id"] {
-        if let Some(value) = request.before.get(computed) {
-            applied.insert(computed.to_owned(), value.clone());
-        }
+
+    async fn delete(aws: &AwsProvider, request: DeleteRequest<'_>) -> Result<(), ProviderError> {
+        let result = aws.iam().delete_user().user_name(request.id).send().await;
+        done_if_gone(result.map_err(|error| classify(IAM, "DeleteUser", error))).map_err(|error| match error.kind {
+            ErrorKind::Conflict => error.with_hint(format!(
+                "IAM user `{}` still has access keys, policies or a login profile that stowage does not manage: \
+             remove them, then apply again",
+                request.id
+            )),
+            _ => error,
+        })
     }
-    // The ARN holds the path: what refers to it (a KMS key policy) is rendered from this.
-    if changed("path")
-        && let Some(arn) =
-            request.before.str("arn").and_then(|arn| arn_with_path(arn, request.after.str("path")?, name))
-    {
-        applied.insert("arn".to_owned(), json!(arn));
+    /// What an interrupted create left: the user of the name the intent recorded, made while the
+    /// create could have made it. Found again by name, it lost nothing with the create's answer,
+    /// so the planner records it.
+    async fn find_leftovers(aws: &AwsProvider, request: LeftoverRequest<'_>) -> Result<Vec<Observed>, ProviderError> {
+        let sent: IamUser = request.attributes.decode(request.address)?;
+        let Some(name) = sent.name.as_deref() else { return Ok(Vec::new()) };
+        let output = aws.iam().get_user().user_name(name).send().await;
+        let output = absent_if_not_found(output.map_err(|error| classify(IAM, "GetUser", error)))?;
+        let Some(user) = output.and_then(|output| output.user) else { return Ok(Vec::new()) };
+        let ours =
+            made_by_the_intent(Some(user.create_date()), &request) && !request.known_ids.iter().any(|id| id == name);
+        let found = IamUser { name: Some(name.to_owned()), ..IamUser::default() };
+        Ok(ours.then(|| Observed { id: name.to_owned(), attributes: encode_known(&found) }).into_iter().collect())
     }
-    Ok(Applied { id: name.to_owned(), attributes: applied })
 }
 
 /// A user's ARN with another path: `arn:P:iam::A:user/OLD/PATH/NAME` to `…:user/NEW/NAME`.
@@ -118,28 +144,11 @@ fn arn_with_path(arn: &str, path: &str, name: &str) -> Option<String> {
     Some(format!("{prefix}:user{path}{name}"))
 }
 
-pub(crate) async fn delete(aws: &AwsProvider, request: DeleteRequest<'_>) -> Result<(), ProviderError> {
-    let result = aws.iam().delete_user().user_name(request.id).send().await;
-    done_if_gone(result.map_err(|error| classify(IAM, "DeleteUser", error))).map_err(|error| match error.kind {
-        ErrorKind::Conflict => error.with_hint(format!(
-            "IAM user `{}` still has access keys, policies or a login profile that stowage does not manage: \
-             remove them, then apply again",
-            request.id
-        )),
-        _ => error,
-    })
-}
-
-fn tags(value: Option<&Value>) -> Result<Vec<Tag>, ProviderError> {
-    let Some(object) = value.and_then(Value::as_object) else { return Ok(Vec::new()) };
-    object
-        .iter()
+fn tags(tags: Option<&BTreeMap<String, String>>) -> Result<Vec<Tag>, ProviderError> {
+    tags.into_iter()
+        .flatten()
         .map(|(key, value)| {
-            Tag::builder()
-                .key(key)
-                .value(value.as_str().unwrap_or_default())
-                .build()
-                .map_err(|error| build_error(IAM, "TagUser", error))
+            Tag::builder().key(key).value(value).build().map_err(|error| build_error(IAM, "TagUser", error))
         })
         .collect()
 }

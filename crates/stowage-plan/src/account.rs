@@ -10,7 +10,8 @@
 //! refresh read, before anything is written.
 
 use stowage_provider::{Address, ResourceType};
-use stowage_spec::AccountSid;
+/// The account a spec names (`[twilio] account_sid`), as the engine passes it on.
+pub use stowage_spec::AccountSid;
 
 use crate::Observations;
 

@@ -3,7 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
 use serde_json::{Value, json};
+use stowage_provider::types::{
+    IamAccessKey, IamUser, IamUserPolicy, KmsKey as KmsKeyAttributes, LifecycleRule, S3Bucket, StorageSettings,
+    TwilioAwsCredential, TwilioPublicKey,
+};
 use stowage_provider::{Address, ResourceType};
 use stowage_spec::{Encryption, Spec, StorageSpec};
 
@@ -77,16 +82,8 @@ impl KmsKey {
         Reference { address: kms_key_address(), attribute: "arn".to_owned(), fresh: false }
     }
 
-    /// The key's ARN as a whole value: known, a reference, or null without encryption.
-    fn arn_value(&self) -> DesiredValue {
-        match self {
-            KmsKey::None => DesiredValue::Known(Value::Null),
-            KmsKey::Existing(arn) => DesiredValue::Known(json!(arn)),
-            KmsKey::Created => DesiredValue::Reference(Self::arn_reference()),
-        }
-    }
-
-    /// The key's ARN inside a larger value: the ARN itself, or the placeholder of a template.
+    /// The key's ARN, or the placeholder that stands for it until the key exists; none without
+    /// encryption.
     fn arn_text(&self) -> Option<String> {
         match self {
             KmsKey::None => None,
@@ -95,12 +92,46 @@ impl KmsKey {
         }
     }
 
-    /// `value` as a desired value: a template when it names the key stowage creates.
-    fn wrap(&self, value: Value) -> DesiredValue {
+    /// What a resource naming the key refers to: the key stowage creates, if it does.
+    fn references(&self) -> Vec<Reference> {
         match self {
-            KmsKey::Created => DesiredValue::Template(Template { value, references: vec![Self::arn_reference()] }),
-            KmsKey::None | KmsKey::Existing(_) => DesiredValue::Known(value),
+            KmsKey::Created => vec![Self::arn_reference()],
+            KmsKey::None | KmsKey::Existing(_) => Vec::new(),
         }
+    }
+}
+
+/// A resource's typed attributes as desired values: a string that is a reference's placeholder
+/// is that reference, a value holding placeholders is a template of the references in it, and
+/// anything else is known. Every desired resource is built through here, so its attribute
+/// names are its type's (see `stowage_provider::types`).
+fn desired<T: Serialize>(typed: &T, references: &[Reference]) -> BTreeMap<String, DesiredValue> {
+    stowage_provider::encode(typed)
+        .into_iter()
+        .map(|(name, value)| {
+            let exactly = references.iter().find(|reference| value.as_str() == Some(&Template::placeholder(reference)));
+            let inside: Vec<Reference> = references
+                .iter()
+                .filter(|reference| holds(&value, &Template::placeholder(reference)))
+                .cloned()
+                .collect();
+            let value = match (exactly, inside.is_empty()) {
+                (Some(reference), _) => DesiredValue::Reference(reference.clone()),
+                (None, true) => DesiredValue::Known(value),
+                (None, false) => DesiredValue::Template(Template { value, references: inside }),
+            };
+            (name, value)
+        })
+        .collect()
+}
+
+/// Whether some string in `value` holds `placeholder`.
+fn holds(value: &Value, placeholder: &str) -> bool {
+    match value {
+        Value::String(text) => text.contains(placeholder),
+        Value::Array(items) => items.iter().any(|item| holds(item, placeholder)),
+        Value::Object(fields) => fields.values().any(|item| holds(item, placeholder)),
+        _ => false,
     }
 }
 
@@ -115,77 +146,17 @@ pub fn desired_resources(spec: &Spec) -> Vec<DesiredResource> {
     let stored_prefixes = stored_prefixes(spec);
 
     if let Some(uploader) = &spec.uploader {
-        resources.push(DesiredResource {
-            address: user_address(),
-            attributes: known([
-                ("name", json!(uploader.user_name.as_str())),
-                ("path", json!(uploader.path.as_str())),
-                ("tags", json!({"managed-by": "stowage", "stowage-environment": spec.environment.name.as_str()})),
-            ]),
-            depends_on: vec![],
-        });
+        resources.push(user(spec, uploader));
         if !stored_prefixes.is_empty() {
-            let document = uploader_policy(
-                spec.aws.region.partition(),
-                spec.bucket.name.as_str(),
-                &stored_prefixes,
-                kms_key.arn_text().as_deref(),
-            );
-            let mut attributes = known([
-                ("user_name", json!(uploader.user_name.as_str())),
-                ("policy_name", json!(UPLOADER_POLICY_NAME)),
-            ]);
-            attributes.insert("document".to_owned(), kms_key.wrap(document));
-            let mut depends_on = vec![user_address(), bucket_address()];
-            if kms_key == KmsKey::Created {
-                depends_on.push(kms_key_address());
-            }
-            resources.push(DesiredResource { address: policy_address(), attributes, depends_on });
+            resources.push(user_policy(spec, uploader, &kms_key, &stored_prefixes));
         }
-        let mut key_attributes =
-            known([("user_name", json!(uploader.user_name.as_str())), ("status", json!("Active"))]);
-        let mut key_depends_on = vec![user_address()];
-        if spec.twilio.is_some() && !stored_prefixes.is_empty() {
-            // Before the key goes to Twilio, apply writes where Twilio will write, with the new
-            // key: a policy or encryption mistake fails the apply, not a recording weeks later.
-            // With SSE-KMS the test also checks the object landed encrypted with the key.
-            let mut target = json!({
-                "bucket": spec.bucket.name.as_str(),
-                "region": spec.aws.region.as_str(),
-                "prefixes": stored_prefixes,
-            });
-            if let Some(arn) = kms_key.arn_text() {
-                target["kms_key"] = json!(arn);
-            }
-            key_attributes.insert("write_test".to_owned(), kms_key.wrap(target));
-            key_depends_on.extend([bucket_address(), policy_address()]);
-        }
-        resources.push(DesiredResource {
-            address: access_key_address(),
-            attributes: key_attributes,
-            depends_on: key_depends_on,
-        });
+        resources.push(access_key(spec, uploader, &kms_key, &stored_prefixes));
     }
 
     if let (Some(twilio), Some(_)) = (&spec.twilio, &spec.uploader) {
         let uses_credential = stored(spec.recordings.as_ref()) || stored(spec.compositions.as_ref());
         if uses_credential {
-            resources.push(DesiredResource {
-                address: credential_address(),
-                attributes: BTreeMap::from([
-                    (
-                        "access_key_id".to_owned(),
-                        DesiredValue::Reference(Reference {
-                            address: access_key_address(),
-                            attribute: "access_key_id".to_owned(),
-                            fresh: true,
-                        }),
-                    ),
-                    ("account_sid".to_owned(), DesiredValue::Known(json!(twilio.account_sid.as_str()))),
-                    ("friendly_name".to_owned(), DesiredValue::Known(json!(credential_friendly_name(spec)))),
-                ]),
-                depends_on: vec![access_key_address()],
-            });
+            resources.push(credential(spec, twilio.account_sid.as_str()));
         }
         for (kind, address, storage) in [
             ("recordings", recording_settings_address(), spec.recordings.as_ref()),
@@ -196,37 +167,114 @@ pub fn desired_resources(spec: &Spec) -> Vec<DesiredResource> {
             if let Some(public_key) = public_key {
                 resources.push(public_key_resource(spec, twilio.account_sid.as_str(), kind, public_key));
             }
-            let mut settings = storage_settings(spec, address, storage);
-            if public_key.is_some() {
-                let sid = Reference { address: public_key_address(kind), attribute: "sid".to_owned(), fresh: false };
-                settings.attributes.insert("encryption_enabled".to_owned(), DesiredValue::Known(json!(true)));
-                settings.attributes.insert("encryption_key_sid".to_owned(), DesiredValue::Reference(sid));
-                settings.depends_on.push(public_key_address(kind));
-            }
-            resources.push(settings);
+            resources.push(storage_settings(spec, address, storage, public_key.map(|_| public_key_address(kind))));
         }
     }
     resources
+}
+
+/// The uploader: the IAM user whose key Twilio writes with, tagged as stowage's.
+fn user(spec: &Spec, uploader: &stowage_spec::Uploader) -> DesiredResource {
+    let user = IamUser {
+        name: Some(uploader.user_name.as_str().to_owned()),
+        path: Some(uploader.path.as_str().to_owned()),
+        tags: Some(BTreeMap::from([
+            ("managed-by".to_owned(), "stowage".to_owned()),
+            ("stowage-environment".to_owned(), spec.environment.name.as_str().to_owned()),
+        ])),
+        ..IamUser::default()
+    };
+    DesiredResource { address: user_address(), attributes: desired(&user, &[]), depends_on: vec![] }
+}
+
+/// The uploader's inline policy: what the key Twilio holds may do (see [`uploader_policy`]).
+fn user_policy(
+    spec: &Spec,
+    uploader: &stowage_spec::Uploader,
+    kms_key: &KmsKey,
+    stored_prefixes: &[String],
+) -> DesiredResource {
+    let policy = IamUserPolicy {
+        user_name: Some(uploader.user_name.as_str().to_owned()),
+        policy_name: Some(UPLOADER_POLICY_NAME.to_owned()),
+        document: Some(uploader_policy(
+            spec.aws.region.partition(),
+            spec.bucket.name.as_str(),
+            stored_prefixes,
+            kms_key.arn_text().as_deref(),
+        )),
+    };
+    let mut depends_on = vec![user_address(), bucket_address()];
+    if *kms_key == KmsKey::Created {
+        depends_on.push(kms_key_address());
+    }
+    DesiredResource { address: policy_address(), attributes: desired(&policy, &kms_key.references()), depends_on }
+}
+
+/// The key Twilio writes with. Before it goes to Twilio, apply writes where Twilio will write,
+/// with the new key: a policy or encryption mistake fails the apply, not a recording weeks
+/// later. With SSE-KMS the test also checks the object landed encrypted with the key.
+fn access_key(
+    spec: &Spec,
+    uploader: &stowage_spec::Uploader,
+    kms_key: &KmsKey,
+    stored_prefixes: &[String],
+) -> DesiredResource {
+    let mut key = IamAccessKey {
+        user_name: Some(uploader.user_name.as_str().to_owned()),
+        status: Some("Active".to_owned()),
+        ..IamAccessKey::default()
+    };
+    let mut depends_on = vec![user_address()];
+    if spec.twilio.is_some() && !stored_prefixes.is_empty() {
+        let mut target = json!({
+            "bucket": spec.bucket.name.as_str(),
+            "region": spec.aws.region.as_str(),
+            "prefixes": stored_prefixes,
+        });
+        if let Some(arn) = kms_key.arn_text() {
+            target["kms_key"] = json!(arn);
+        }
+        key.write_test = Some(target);
+        depends_on.extend([bucket_address(), policy_address()]);
+    }
+    DesiredResource { address: access_key_address(), attributes: desired(&key, &kms_key.references()), depends_on }
+}
+
+/// The uploader's key, stored in Twilio: made from the key's secret, which exists only while
+/// the key is created, so the key is made afresh with it.
+fn credential(spec: &Spec, account_sid: &str) -> DesiredResource {
+    let access_key_id = Reference { address: access_key_address(), attribute: "access_key_id".to_owned(), fresh: true };
+    let credential = TwilioAwsCredential {
+        access_key_id: Some(Template::placeholder(&access_key_id)),
+        account_sid: Some(account_sid.to_owned()),
+        friendly_name: Some(credential_friendly_name(spec)),
+        sid: None,
+    };
+    DesiredResource {
+        address: credential_address(),
+        attributes: desired(&credential, &[access_key_id]),
+        depends_on: vec![access_key_address()],
+    }
 }
 
 /// The SSE-KMS key stowage creates: symmetric, rotated yearly, named by an alias, with a key
 /// policy that keeps the account's administrators in control and lets the uploader use it.
 fn kms_key_resource(spec: &Spec) -> DesiredResource {
     let environment = spec.environment.name.as_str();
-    let mut attributes = known([
-        ("region", json!(spec.aws.region.as_str())),
-        (
-            "description",
-            json!(format!(
-                "stowage: SSE-KMS key of bucket {} (environment {environment}), for Twilio Video",
-                spec.bucket.name.as_str()
-            )),
-        ),
-        ("alias", json!(format!("alias/stowage-{environment}"))),
-        ("enabled", json!(true)),
-        ("rotation_enabled", json!(true)),
-        ("bucket", json!(spec.bucket.name.as_str())),
-    ]);
+    let mut key = KmsKeyAttributes {
+        region: Some(spec.aws.region.as_str().to_owned()),
+        description: Some(format!(
+            "stowage: SSE-KMS key of bucket {} (environment {environment}), for Twilio Video",
+            spec.bucket.name.as_str()
+        )),
+        alias: Some(format!("alias/stowage-{environment}")),
+        enabled: Some(true),
+        rotation_enabled: Some(true),
+        bucket: Some(spec.bucket.name.as_str().to_owned()),
+        ..KmsKeyAttributes::default()
+    };
+    let mut references = Vec::new();
     let mut depends_on = Vec::new();
     // Without an uploader the key keeps AWS's default key policy, which gives the account
     // (and so its administrators, through IAM) full control and nobody else anything.
@@ -234,15 +282,15 @@ fn kms_key_resource(spec: &Spec) -> DesiredResource {
         let user =
             |attribute: &str| Reference { address: user_address(), attribute: attribute.to_owned(), fresh: false };
         let (arn, account) = (user("arn"), user("account_id"));
-        let policy =
-            kms_key_policy(spec.aws.region.partition(), &Template::placeholder(&account), &Template::placeholder(&arn));
-        attributes.insert(
-            "policy".to_owned(),
-            DesiredValue::Template(Template { value: policy, references: vec![arn, account] }),
-        );
+        key.policy = Some(kms_key_policy(
+            spec.aws.region.partition(),
+            &Template::placeholder(&account),
+            &Template::placeholder(&arn),
+        ));
+        references = vec![arn, account];
         depends_on.push(user_address());
     }
-    DesiredResource { address: kms_key_address(), attributes, depends_on }
+    DesiredResource { address: kms_key_address(), attributes: desired(&key, &references), depends_on }
 }
 
 /// The key policy: the account's administrators keep full control (so the key can never
@@ -270,64 +318,71 @@ pub fn kms_key_policy(partition: &str, account_id: &str, uploader_arn: &str) -> 
 }
 
 fn bucket(spec: &Spec, kms_key: &KmsKey) -> DesiredResource {
-    let mut lifecycle: Vec<Value> = spec
+    let mut lifecycle: Vec<LifecycleRule> = spec
         .bucket
         .lifecycle
         .iter()
-        .map(|rule| json!({"prefix": rule.prefix.as_str(), "expire_after_days": rule.expire_after_days}))
+        .map(|rule| LifecycleRule {
+            prefix: rule.prefix.as_str().to_owned(),
+            expire_after_days: Some(rule.expire_after_days),
+            enabled: None,
+        })
         .collect();
-    lifecycle.sort_by_key(Value::to_string);
-    let mut attributes = known([
-        ("name", json!(spec.bucket.name.as_str())),
-        ("region", json!(spec.aws.region.as_str())),
-        ("versioning", json!(spec.bucket.versioning)),
-        ("block_public_access", json!(spec.bucket.block_public_access)),
-        ("object_ownership", json!("BucketOwnerEnforced")),
-        ("lifecycle", Value::Array(lifecycle)),
-        ("tags", json!(spec.bucket.tags)),
-        ("bucket_key_enabled", json!(*kms_key != KmsKey::None)),
-    ]);
-    attributes.insert("sse_kms_key".to_owned(), kms_key.arn_value());
+    // In one order, whatever the spec's: as a read lists them (by their JSON text).
+    lifecycle.sort_by_key(|rule| serde_json::to_string(rule).unwrap_or_default());
+    let bucket = S3Bucket {
+        name: Some(spec.bucket.name.as_str().to_owned()),
+        region: Some(spec.aws.region.as_str().to_owned()),
+        versioning: Some(spec.bucket.versioning),
+        block_public_access: Some(spec.bucket.block_public_access),
+        object_ownership: Some("BucketOwnerEnforced".to_owned()),
+        lifecycle: Some(lifecycle),
+        tags: Some(spec.bucket.tags.clone()),
+        sse_kms_key: kms_key.arn_text(),
+        bucket_key_enabled: Some(*kms_key != KmsKey::None),
+        sse_algorithm: None,
+    };
     let depends_on = if *kms_key == KmsKey::Created { vec![kms_key_address()] } else { vec![] };
-    DesiredResource { address: bucket_address(), attributes, depends_on }
+    DesiredResource { address: bucket_address(), attributes: desired(&bucket, &kms_key.references()), depends_on }
 }
 
-fn storage_settings(spec: &Spec, address: Address, storage: &StorageSpec) -> DesiredResource {
-    let friendly_name = format!("stowage {}", spec.environment.name.as_str());
-    let mut attributes = known([
-        ("friendly_name", json!(friendly_name)),
-        ("aws_storage_enabled", json!(storage.store_in_s3)),
-        ("encryption_enabled", json!(false)),
-        ("encryption_key_sid", Value::Null),
-    ]);
+/// Where Twilio stores `storage` (recordings or compositions): the bucket and prefix, with the
+/// credential; or Twilio's own cloud when the spec says so. Encrypted with `public_key`, the
+/// customer's key Twilio holds, if there is one.
+fn storage_settings(
+    spec: &Spec,
+    address: Address,
+    storage: &StorageSpec,
+    public_key: Option<Address>,
+) -> DesiredResource {
+    let credential_sid = Reference { address: credential_address(), attribute: "sid".to_owned(), fresh: false };
+    let mut settings = StorageSettings {
+        friendly_name: Some(format!("stowage {}", spec.environment.name.as_str())),
+        aws_storage_enabled: Some(storage.store_in_s3),
+        encryption_enabled: Some(false),
+        ..StorageSettings::default()
+    };
+    let mut references = Vec::new();
     let mut depends_on = vec![bucket_address()];
     if storage.store_in_s3 {
-        attributes.insert(
-            "aws_s3_url".to_owned(),
-            DesiredValue::Known(json!(s3_url::build(
-                spec.bucket.name.as_str(),
-                spec.aws.region.as_str(),
-                storage.prefix.as_str()
-            ))),
-        );
-        attributes.insert(
-            "aws_credentials_sid".to_owned(),
-            DesiredValue::Reference(Reference {
-                address: credential_address(),
-                attribute: "sid".to_owned(),
-                fresh: false,
-            }),
-        );
+        settings.aws_s3_url =
+            Some(s3_url::build(spec.bucket.name.as_str(), spec.aws.region.as_str(), storage.prefix.as_str()));
+        settings.aws_credentials_sid = Some(Template::placeholder(&credential_sid));
+        references.push(credential_sid);
         depends_on.push(credential_address());
-        if let Some(policy) = spec.uploader.as_ref().map(|_| policy_address()) {
+        if spec.uploader.is_some() {
             // Twilio's write test on activation needs the policy in place.
-            depends_on.push(policy);
+            depends_on.push(policy_address());
         }
-    } else {
-        attributes.insert("aws_s3_url".to_owned(), DesiredValue::Known(Value::Null));
-        attributes.insert("aws_credentials_sid".to_owned(), DesiredValue::Known(Value::Null));
     }
-    DesiredResource { address, attributes, depends_on }
+    if let Some(public_key) = public_key {
+        let key_sid = Reference { address: public_key.clone(), attribute: "sid".to_owned(), fresh: false };
+        settings.encryption_enabled = Some(true);
+        settings.encryption_key_sid = Some(Template::placeholder(&key_sid));
+        references.push(key_sid);
+        depends_on.push(public_key);
+    }
+    DesiredResource { address, attributes: desired(&settings, &references), depends_on }
 }
 
 /// The customer's RSA public key, held by Twilio to encrypt `kind` (client-side encryption).
@@ -340,16 +395,14 @@ fn public_key_resource(
     public_key: &stowage_spec::EncryptionPublicKey,
 ) -> DesiredResource {
     let pem = public_key.pem.as_ref();
-    DesiredResource {
-        address: public_key_address(kind),
-        attributes: known([
-            ("public_key_sha256", json!(pem.map(stowage_spec::PublicKeyPem::sha256))),
-            ("public_key", json!(pem.map(stowage_spec::PublicKeyPem::pem))),
-            ("account_sid", json!(account_sid)),
-            ("friendly_name", json!(format!("stowage {} {kind}", spec.environment.name.as_str()))),
-        ]),
-        depends_on: vec![],
-    }
+    let key = TwilioPublicKey {
+        public_key_sha256: pem.map(|pem| pem.sha256().to_owned()),
+        public_key: pem.map(|pem| pem.pem().to_owned()),
+        account_sid: Some(account_sid.to_owned()),
+        friendly_name: Some(format!("stowage {} {kind}", spec.environment.name.as_str())),
+        sid: None,
+    };
+    DesiredResource { address: public_key_address(kind), attributes: desired(&key, &[]), depends_on: vec![] }
 }
 
 /// `FriendlyName` of the Twilio credential: names the environment and bucket, within
@@ -403,13 +456,53 @@ pub fn uploader_policy(partition: &str, bucket: &str, prefixes: &[String], kms_k
     stowage_provider::policy::canonical(&json!({"Version": "2012-10-17", "Statement": statements}))
 }
 
-fn known<const N: usize>(pairs: [(&str, Value); N]) -> BTreeMap<String, DesiredValue> {
-    pairs.into_iter().map(|(name, value)| (name.to_owned(), DesiredValue::Known(value))).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every reference names a resource the spec asks for and an attribute its type has: the
+    /// names of the resource's own attributes are its typed struct's, checked by the compiler,
+    /// and these are checked here.
+    #[test]
+    fn references_name_attributes_their_targets_have() {
+        let text = r#"
+[environment]
+name = "dev"
+[aws]
+region = "eu-west-1"
+[twilio]
+account_sid = "AC0123456789abcdef0123456789abcdef"
+[bucket]
+name = "acme-video-dev"
+encryption = { kms_key = "create" }
+[uploader]
+user_name = "twilio-uploader"
+[recordings]
+store_in_s3 = true
+prefix = "recordings/"
+[compositions]
+store_in_s3 = true
+prefix = "compositions/"
+"#;
+        let spec = stowage_spec::parse("dev.toml", text).unwrap_or_else(|errors| panic!("{errors}")).spec;
+        let resources = desired_resources(&spec);
+        let mut references = Vec::new();
+        for resource in &resources {
+            for value in resource.attributes.values() {
+                match value {
+                    DesiredValue::Known(_) => {}
+                    DesiredValue::Reference(reference) => references.push(reference.clone()),
+                    DesiredValue::Template(template) => references.extend(template.references.iter().cloned()),
+                }
+            }
+        }
+        assert_eq!(references.len(), 8, "{references:#?}");
+        for reference in references {
+            assert!(resources.iter().any(|resource| resource.address == reference.address), "{reference:?}");
+            let schema = reference.address.resource_type.schema();
+            assert!(schema.attribute(&reference.attribute).is_some(), "{reference:?}");
+        }
+    }
 
     #[test]
     fn policy_arns_carry_the_partition() {

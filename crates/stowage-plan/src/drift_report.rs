@@ -5,25 +5,23 @@
 //! Built from a [`Plan`], so drift is judged with exactly the by-meaning comparisons planning
 //! uses: a policy IAM reordered is not drift here either. Pure: the caller passes the time.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt::{self, Write};
 
-use schemars::JsonSchema;
-use serde::Serialize;
 use serde_json::Value;
-use similar::{ChangeTag, TextDiff};
-use stowage_provider::{Address, AddressError, ResourceType, policy};
+use stowage_provider::{Address, AddressError, Harm, ResourceType, policy};
 use stowage_spec::IgnoreRule;
 
 use crate::model::{ActionKind, AttributeChange, Plan, PlannedValue, Reason, ResourceChange, ResourceDrift};
-use crate::render::{inline, pretty};
+use crate::render::{document_diff, inline, is_document};
+
+pub mod json;
 
 /// Accepted drift: a whole resource (`attribute` is `None`) or one attribute of it.
 pub type Ignore = (Address, Option<String>);
 
 /// What one entry of the report is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum DriftKind {
     /// Recorded in the state, changed since by someone else: `expected` is what the state
     /// recorded.
@@ -46,8 +44,7 @@ impl fmt::Display for DriftKind {
 }
 
 /// How bad a difference is. `Critical` sorts first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum DriftSeverity {
     /// Weakens security or loses recordings.
     Critical,
@@ -248,8 +245,9 @@ fn not_applied_entry(change: &ResourceChange, drift: Option<&ResourceDrift>) -> 
 /// The severity of an entry and the sentences saying what is at risk: the most severe of its
 /// attributes' judgements.
 fn judge(address: &Address, kind: DriftKind, attributes: &[AttributeDrift]) -> (DriftSeverity, String) {
+    let meaning = address.resource_type.schema().drift;
     if kind == DriftKind::DeletedOutside {
-        return deleted(address.resource_type);
+        return (DriftSeverity::Critical, meaning.deleted.to_owned());
     }
     let judged: Vec<(DriftSeverity, String)> =
         attributes.iter().map(|attribute| judge_attribute(address.resource_type, attribute)).collect();
@@ -261,158 +259,20 @@ fn judge(address: &Address, kind: DriftKind, attributes: &[AttributeDrift]) -> (
     (severity, sentences.join(" "))
 }
 
-fn deleted(resource_type: ResourceType) -> (DriftSeverity, String) {
-    use ResourceType::*;
-    let critical = |why: &str| (DriftSeverity::Critical, why.to_owned());
-    match resource_type {
-        KmsKey => critical(
-            "the bucket's KMS key is gone: Twilio cannot encrypt uploads (debugger 53615), and recordings are lost.",
-        ),
-        TwilioPublicKey => critical(
-            "Twilio's public key for encrypted recordings is gone: Twilio cannot encrypt them (debugger 53612).",
-        ),
-        S3Bucket => critical("the bucket is gone: Twilio cannot store recordings or compositions, and they are lost."),
-        IamUser => critical(
-            "the uploader user is gone with its key: Twilio cannot write to the bucket, and recordings are lost.",
-        ),
-        IamUserPolicy => critical("the uploader may no longer write to the bucket: recordings are lost."),
-        IamAccessKey => {
-            critical("the key Twilio writes with is gone: Twilio cannot write to the bucket, and recordings are lost.")
-        }
-        TwilioAwsCredential => critical(
-            "Twilio's AWS credential is gone: Twilio cannot write to the bucket (debugger 53613), and recordings are lost.",
-        ),
-        TwilioRecordingSettings | TwilioCompositionSettings => {
-            critical("Twilio's storage settings are gone: Twilio stores in its own cloud, not in the bucket.")
-        }
-    }
-}
-
+/// What the type's schema says the change means (see [`stowage_provider::DriftMeaning`]); a
+/// plain warning when it says nothing particular.
 fn judge_attribute(resource_type: ResourceType, attribute: &AttributeDrift) -> (DriftSeverity, String) {
-    use ResourceType::*;
-    let critical = |why: String| (DriftSeverity::Critical, why);
-    let warning = |why: String| (DriftSeverity::Warning, why);
-    let expected = attribute.expected.as_ref().unwrap_or(&Value::Null);
-    let actual = attribute.actual.as_ref().unwrap_or(&Value::Null);
-    match (resource_type, attribute.name.as_str()) {
-        (S3Bucket, "block_public_access") if *expected == Value::Bool(true) => {
-            critical("the bucket no longer blocks public access: recordings could be made public.".to_owned())
-        }
-        (S3Bucket, "versioning") => {
-            warning("overwritten or deleted recordings can no longer be recovered from earlier versions.".to_owned())
-        }
-        (S3Bucket, "lifecycle") => warning("recordings are no longer expired as the spec asks.".to_owned()),
-        (S3Bucket, "object_ownership") => {
-            warning("object ACLs may apply again, so who can read recordings changes.".to_owned())
-        }
-        (S3Bucket | IamUser, "tags") => warning("cost reports and ownership lookups by tag see other tags.".to_owned()),
-        (IamUserPolicy, "document") => critical(policy_risk(expected, actual)),
-        (S3Bucket, "sse_kms_key") => critical(format!(
-            "the bucket's default encryption is {} instead of SSE-KMS with {}: Twilio may be denied uploads (debugger 53615).",
-            if actual.is_null() { "SSE-S3 or none".to_owned() } else { format!("SSE-KMS with {}", inline(actual)) },
-            inline(expected)
-        )),
-        (S3Bucket, "bucket_key_enabled") => {
-            warning("S3 Bucket Keys are off: every upload calls KMS, which costs more and may be throttled.".to_owned())
-        }
-        (KmsKey, "enabled") if *actual != Value::Bool(true) => critical(
-            "the bucket's KMS key is disabled: Twilio cannot encrypt uploads (debugger 53615), and recordings are lost."
-                .to_owned(),
-        ),
-        (KmsKey, "policy") => critical(
-            "the KMS key policy changed: the uploader may no longer encrypt with the key, or others may use it.".to_owned(),
-        ),
-        (KmsKey, "rotation_enabled") => warning("automatic yearly rotation of the KMS key is off.".to_owned()),
-        (IamAccessKey, "status") if actual.as_str() != Some("Active") => critical(
-            "the key Twilio writes with is not active: Twilio cannot write to the bucket, and recordings are lost."
-                .to_owned(),
-        ),
-        (TwilioRecordingSettings | TwilioCompositionSettings, "aws_storage_enabled")
-            if *actual != Value::Bool(true) =>
-        {
-            critical(format!("Twilio no longer stores {} in the bucket.", stored_noun(resource_type)))
-        }
-        (TwilioRecordingSettings | TwilioCompositionSettings, "aws_s3_url") => critical(format!(
-            "Twilio stores {} at {}, not at {}: another bucket or prefix, outside this environment's policy and lifecycle.",
-            stored_noun(resource_type),
-            inline(actual),
-            inline(expected)
-        )),
-        (TwilioRecordingSettings | TwilioCompositionSettings, "aws_credentials_sid") => critical(format!(
-            "Twilio writes {} with another AWS credential than the one this environment manages.",
-            stored_noun(resource_type)
-        )),
-        (_, name) => warning(format!("`{name}` differs.")),
+    let drift = stowage_provider::AttributeDrift {
+        resource_type,
+        name: &attribute.name,
+        expected: attribute.expected.as_ref().unwrap_or(&Value::Null),
+        actual: attribute.actual.as_ref().unwrap_or(&Value::Null),
+    };
+    match (resource_type.schema().drift.attribute)(&drift) {
+        Some((Harm::Critical, why)) => (DriftSeverity::Critical, why),
+        Some((Harm::Warning, why)) => (DriftSeverity::Warning, why),
+        None => (DriftSeverity::Warning, format!("`{}` differs.", attribute.name)),
     }
-}
-
-fn stored_noun(resource_type: ResourceType) -> &'static str {
-    if resource_type == ResourceType::TwilioCompositionSettings { "compositions" } else { "recordings" }
-}
-
-/// Why a policy change matters: a wider policy lets the key Twilio holds do more than write
-/// recordings; a narrower one may stop Twilio writing them.
-fn policy_risk(expected: &Value, actual: &Value) -> String {
-    if actual.is_null() {
-        return "the uploader may no longer write to the bucket: recordings are lost.".to_owned();
-    }
-    match (grants(expected), grants(actual)) {
-        (Some(expected), Some(actual)) => {
-            let missing_from = |from: &Grants, other: &Grants| -> Vec<String> {
-                from.iter()
-                    .filter(|(pair, _)| !other.contains_key(*pair))
-                    .map(|((_, resource), action)| format!("`{action}` on `{resource}`"))
-                    .collect()
-            };
-            let wider = missing_from(&actual, &expected);
-            if !wider.is_empty() {
-                return format!(
-                    "the uploader policy is wider: the key Twilio holds now also allows {}.",
-                    wider.join(", ")
-                );
-            }
-            format!(
-                "the uploader policy is narrower: without {} Twilio cannot write (debugger 53615), and recordings are lost.",
-                missing_from(&expected, &actual).join(", ")
-            )
-        }
-        _ => {
-            "the uploader policy changed in a way that may grant more or allow less than writing recordings.".to_owned()
-        }
-    }
-}
-
-/// What a policy allows: `(action in lowercase, as IAM compares it, resource)` to the action as
-/// written.
-type Grants = BTreeMap<(String, String), String>;
-
-/// The `(action, resource)` pairs a policy of plain `Allow` statements grants, actions in
-/// lowercase as IAM compares them; `None` when it has anything else (`Deny`, conditions,
-/// `NotAction`...), which cannot be compared this simply.
-fn grants(document: &Value) -> Option<Grants> {
-    let canonical = policy::canonical(document);
-    let mut pairs = Grants::new();
-    for statement in canonical.get("Statement")?.as_array()? {
-        let statement = statement.as_object()?;
-        if statement.get("Effect")?.as_str()? != "Allow"
-            || statement.keys().any(|key| !matches!(key.as_str(), "Sid" | "Effect" | "Action" | "Resource"))
-        {
-            return None;
-        }
-        let strings = |key: &str| -> Option<Vec<String>> {
-            match statement.get(key)? {
-                Value::String(one) => Some(vec![one.clone()]),
-                Value::Array(many) => many.iter().map(|value| value.as_str().map(str::to_owned)).collect(),
-                _ => None,
-            }
-        };
-        for action in strings("Action")? {
-            for resource in strings("Resource")? {
-                pairs.insert((action.to_lowercase(), resource), action.clone());
-            }
-        }
-    }
-    Some(pairs)
 }
 
 /// The report for people: a headline, then each entry, critical first, each attribute as
@@ -470,18 +330,12 @@ fn attribute_lines(out: &mut String, attribute: &AttributeDrift, width: usize) {
     let name = format!("{:width$}", attribute.name);
     match (&attribute.expected, &attribute.actual) {
         (Some(expected), Some(actual))
-            if expected.is_object() && actual.is_object() && attribute.name == "document" =>
+            if is_document(&attribute.name, expected) && is_document(&attribute.name, actual) =>
         {
             let _ = writeln!(out, "  ~ {name} =");
-            let expected = pretty(&without_statement_ids(&policy::canonical(expected)));
-            let actual = pretty(&without_statement_ids(&policy::canonical(actual)));
-            for change in TextDiff::from_lines(&expected, &actual).iter_all_changes() {
-                let marker = match change.tag() {
-                    ChangeTag::Equal => ' ',
-                    ChangeTag::Delete => '-',
-                    ChangeTag::Insert => '+',
-                };
-                let _ = writeln!(out, "      {marker} {}", change.value().trim_end_matches('\n'));
+            // Statement ids are labels with no effect: in a diff of what changed, only noise.
+            for line in document_diff(expected, actual, policy::canonical_without_statement_ids) {
+                let _ = writeln!(out, "      {} {}", line.change.marker(), line.text);
             }
         }
         _ => {
@@ -490,147 +344,8 @@ fn attribute_lines(out: &mut String, attribute: &AttributeDrift, width: usize) {
     }
 }
 
-/// A policy without its statement ids: labels with no effect, which would only be noise in a
-/// diff of what changed.
-fn without_statement_ids(document: &Value) -> Value {
-    let mut document = document.clone();
-    if let Some(statements) = document.get_mut("Statement").and_then(Value::as_array_mut) {
-        for statement in statements.iter_mut().filter_map(Value::as_object_mut) {
-            statement.shift_remove("Sid");
-        }
-    }
-    document
-}
-
-/// The JSON report, for dashboards and alerts: `docs/drift-report.schema.json`.
-pub mod json {
-    use super::*;
-
-    /// What `stowage drift --format json` prints.
-    #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
-    #[schemars(
-        title = "stowage drift report",
-        description = "What `stowage drift --format json` prints. See docs/ci/scheduled-drift.md."
-    )]
-    pub struct JsonDriftReport {
-        pub format_version: FormatVersion,
-        /// When the comparison was made (RFC 3339, UTC).
-        #[schemars(extend("format" = "date-time"))]
-        pub generated_at: String,
-        /// The spec's `[environment] name`.
-        pub environment: String,
-        pub summary: JsonSummary,
-        /// Critical entries first, then by address.
-        pub entries: Vec<JsonEntry>,
-    }
-
-    /// The version of this format: the minor number grows with additions, the major number
-    /// with changes a reader must know about.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
-    pub enum FormatVersion {
-        #[serde(rename = "1.0")]
-        V1_0,
-    }
-
-    /// Counts for dashboards.
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
-    pub struct JsonSummary {
-        /// Nothing differs (after ignore rules): the command exited 0.
-        pub in_sync: bool,
-        pub critical: usize,
-        pub warning: usize,
-        pub by_kind: JsonByKind,
-        /// Differences left out by ignore rules (whole resources and single attributes).
-        pub ignored: usize,
-    }
-
-    /// How many entries of each kind.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
-    pub struct JsonByKind {
-        pub changed_outside: usize,
-        pub deleted_outside: usize,
-        pub not_applied: usize,
-    }
-
-    /// One resource that differs, in one way.
-    #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
-    pub struct JsonEntry {
-        /// `TYPE.NAME`, e.g. `aws_s3_bucket.main`.
-        pub address: String,
-        #[serde(rename = "type")]
-        pub resource_type: String,
-        pub name: String,
-        pub kind: DriftKind,
-        pub severity: DriftSeverity,
-        /// What is at risk, in words.
-        pub why: String,
-        /// The attributes that differ; empty when the resource was deleted.
-        pub attributes: Vec<JsonAttribute>,
-    }
-
-    /// One attribute that differs.
-    #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
-    pub struct JsonAttribute {
-        pub name: String,
-        /// What the state recorded (`changed_outside`) or the spec asks for (`not_applied`);
-        /// null when absent or known only after apply.
-        pub expected: Value,
-        /// What exists now; null when absent.
-        pub actual: Value,
-    }
-
-    /// The typed JSON report. `generated_at` is RFC 3339, from the caller's clock.
-    pub fn json_report(report: &DriftReport, environment: &str, generated_at: String) -> JsonDriftReport {
-        let by_kind = JsonByKind {
-            changed_outside: report.count_kind(DriftKind::ChangedOutside),
-            deleted_outside: report.count_kind(DriftKind::DeletedOutside),
-            not_applied: report.count_kind(DriftKind::NotApplied),
-        };
-        JsonDriftReport {
-            format_version: FormatVersion::V1_0,
-            generated_at,
-            environment: environment.to_owned(),
-            summary: JsonSummary {
-                in_sync: report.in_sync(),
-                critical: report.count(DriftSeverity::Critical),
-                warning: report.count(DriftSeverity::Warning),
-                by_kind,
-                ignored: report.ignored,
-            },
-            entries: report
-                .entries
-                .iter()
-                .map(|entry| JsonEntry {
-                    address: entry.address.to_string(),
-                    resource_type: entry.address.resource_type.as_str().to_owned(),
-                    name: entry.address.name.clone(),
-                    kind: entry.kind,
-                    severity: entry.severity,
-                    why: entry.why.clone(),
-                    attributes: entry
-                        .attributes
-                        .iter()
-                        .map(|attribute| JsonAttribute {
-                            name: attribute.name.clone(),
-                            expected: attribute.expected.clone().unwrap_or(Value::Null),
-                            actual: attribute.actual.clone().unwrap_or(Value::Null),
-                        })
-                        .collect(),
-                })
-                .collect(),
-        }
-    }
-
-    /// The JSON Schema (draft 2020-12) of [`JsonDriftReport`]: `docs/drift-report.schema.json`.
-    pub fn json_schema() -> Value {
-        schemars::schema_for!(JsonDriftReport).to_value()
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use serde_json::json;
 
     use super::*;
@@ -638,6 +353,7 @@ mod tests {
         access_key_address, bucket_address, composition_settings_address, credential_address, policy_address,
         recording_settings_address, user_address,
     };
+    use crate::model::PlanMode;
 
     fn changed(address: Address, name: &str, recorded: Value, actual: Value) -> ResourceDrift {
         ResourceDrift {
@@ -653,7 +369,7 @@ mod tests {
     }
 
     fn plan_with(drift: Vec<ResourceDrift>) -> Plan {
-        Plan { changes: Vec::new(), drift, diagnostics: Vec::new(), refresh_only: false }
+        Plan { changes: Vec::new(), drift, diagnostics: Vec::new(), mode: PlanMode::Normal }
     }
 
     fn only(report: &DriftReport) -> &DriftEntry {
@@ -712,21 +428,6 @@ mod tests {
             let report = report(&plan_with(vec![drift.clone()]), &[]);
             assert_eq!(only(&report).severity, DriftSeverity::Warning, "{drift:#?}");
         }
-    }
-
-    #[test]
-    fn a_wider_policy_names_what_it_now_allows_and_a_narrower_one_what_it_lost() {
-        let expected = policy(&["s3:PutObject"], &["arn:aws:s3:::b/r/*"]);
-        let wider = policy_risk(&expected, &policy(&["s3:PutObject", "S3:GetObject"], &["arn:aws:s3:::b/r/*"]));
-        assert!(wider.contains("wider") && wider.contains("`S3:GetObject` on `arn:aws:s3:::b/r/*`"), "{wider}");
-        let both = policy(&["s3:PutObject"], &["arn:aws:s3:::b/r/*", "arn:aws:s3:::b/c/*"]);
-        let narrower = policy_risk(&both, &expected);
-        assert!(
-            narrower.contains("narrower") && narrower.contains("`s3:PutObject` on `arn:aws:s3:::b/c/*`"),
-            "{narrower}"
-        );
-        let denying = json!({"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]});
-        assert!(policy_risk(&expected, &denying).contains("may grant more or allow less"));
     }
 
     #[test]
@@ -853,7 +554,7 @@ mod tests {
             )],
             drift: Vec::new(),
             diagnostics: Vec::new(),
-            refresh_only: false,
+            mode: PlanMode::Normal,
         };
         assert!(report(&plan, &[]).in_sync());
     }
@@ -873,23 +574,9 @@ mod tests {
         insta::assert_snapshot!(human(&DriftReport { entries: Vec::new(), ignored: 2 }, "dev"), @"No drift in `dev`: reality matches the state and the spec (2 accepted differences ignored).");
     }
 
-    fn schema_path() -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/drift-report.schema.json")
-    }
-
-    #[expect(clippy::disallowed_methods, reason = "UPDATE_SCHEMA=1 regenerates the checked-in schema")]
+    /// That `docs/drift-report.schema.json` is these types is `tests/render_schemas.rs`'s.
     #[test]
-    fn checked_in_schema_matches_the_types_and_reports_validate() {
-        let generated = serde_json::to_string_pretty(&json::json_schema()).expect("serializable") + "\n";
-        if std::env::var_os("UPDATE_SCHEMA").is_some_and(|value| value == "1") {
-            std::fs::write(schema_path(), &generated).expect("schema written");
-        }
-        let checked_in = std::fs::read_to_string(schema_path()).unwrap_or_default();
-        assert!(
-            checked_in == generated,
-            "docs/drift-report.schema.json is out of date: regenerate it with `UPDATE_SCHEMA=1 cargo test -p stowage-plan --lib drift_report`"
-        );
-
+    fn reports_validate_against_the_schema() {
         let validator = jsonschema::validator_for(&json::json_schema()).expect("the schema compiles");
         let report = report(
             &plan_with(vec![

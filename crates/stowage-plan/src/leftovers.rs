@@ -13,97 +13,114 @@ use std::collections::BTreeMap;
 
 use stowage_provider::{Address, Observed};
 
-use crate::model::{ActionKind, DesiredResource, Plan, Reason, ResourceChange};
+use crate::model::{ActionKind, DesiredResource, Plan, Reason, ResourceChange, dependencies};
 use crate::planner::{Observations, plan};
 use crate::prior::{Deposed, DeposedOrigin, Prior, PriorResource};
 
 /// What refresh found left behind, by the address whose create left it.
 pub type Leftovers = BTreeMap<Address, Vec<Observed>>;
 
-/// [`plan`], with every leftover deleted. Pure, like the planner: the same inputs give the
-/// same plan.
+/// [`plan`], with every leftover deleted or recorded. Pure, like the planner: the same inputs
+/// give the same plan.
 pub fn plan_with_leftovers(
     desired: &[DesiredResource],
     prior: &Prior,
     observed: &Observations,
     leftovers: &Leftovers,
 ) -> Plan {
-    let depends_on_of = |address: &Address| {
-        desired
-            .iter()
-            .find(|resource| &resource.address == address)
-            .map(|resource| resource.depends_on.clone())
-            .or_else(|| prior.get(address).map(|resource| resource.depends_on.clone()))
-            .unwrap_or_default()
-    };
-    let mut with_adopted = prior.clone();
-    let mut observed_with_adopted = observed.clone();
-    let mut adopted = Vec::new();
+    let adoption = Adoption::of(desired, prior, observed, leftovers);
+    let mut plan = plan(desired, &adoption.prior, &adoption.observed);
+    record_adopted(&mut plan, &adoption.adopted);
     for (address, found) in leftovers {
-        let schema = address.resource_type.schema();
-        if schema.adopt_leftovers
-            && prior.get(address).is_none()
-            && let Some(object) = found.first()
-        {
-            with_adopted.insert(PriorResource {
-                address: address.clone(),
-                id: object.id.clone(),
-                attributes: object.attributes.clone(),
-                depends_on: depends_on_of(address),
-                tainted: None,
-                deposed: Vec::new(),
-            });
-            // The refresh may not have seen it (a KMS key is read by its alias, which the
-            // interrupted apply may not have got to): what the search found is what exists.
-            if observed.get(address).and_then(Option::as_ref).is_none() {
-                observed_with_adopted.insert(address.clone(), Some(object.clone()));
-            }
-            adopted.push(address);
+        if !address.resource_type.schema().lifecycle.adopts_leftovers() {
+            delete_leftovers(&mut plan, address, found, depends_on(desired, prior, address));
         }
     }
+    plan
+}
 
-    let mut plan = plan(desired, &with_adopted, &observed_with_adopted);
+/// The leftovers of types that adopt them, taken into the prior state (and the observations)
+/// as if the interrupted apply had lived to record them.
+struct Adoption<'a> {
+    prior: Prior,
+    observed: Observations,
+    adopted: Vec<&'a Address>,
+}
+
+impl<'a> Adoption<'a> {
+    fn of(desired: &[DesiredResource], prior: &Prior, observed: &Observations, leftovers: &'a Leftovers) -> Self {
+        let mut adoption = Adoption { prior: prior.clone(), observed: observed.clone(), adopted: Vec::new() };
+        for (address, found) in leftovers {
+            if address.resource_type.schema().lifecycle.adopts_leftovers()
+                && prior.get(address).is_none()
+                && let Some(object) = found.first()
+            {
+                adoption.prior.insert(PriorResource {
+                    address: address.clone(),
+                    id: object.id.clone(),
+                    attributes: object.attributes.clone(),
+                    depends_on: depends_on(desired, prior, address),
+                    tainted: None,
+                    deposed: Vec::new(),
+                });
+                // The refresh may not have seen it (a KMS key is read by its alias, which the
+                // interrupted apply may not have got to): what the search found is what exists.
+                if observed.get(address).and_then(Option::as_ref).is_none() {
+                    adoption.observed.insert(address.clone(), Some(object.clone()));
+                }
+                adoption.adopted.push(address);
+            }
+        }
+        adoption
+    }
+}
+
+/// What a leftover's address depends on, as for any change (see [`dependencies`]).
+fn depends_on(desired: &[DesiredResource], prior: &Prior, address: &Address) -> Vec<Address> {
+    dependencies(desired.iter().find(|resource| &resource.address == address), prior.get(address))
+}
+
+/// An adopted object is recorded by its change: a no-op would leave it unrecorded, so it is an
+/// update (with nothing to send, when it matches the spec).
+fn record_adopted(plan: &mut Plan, adopted: &[&Address]) {
     for change in plan.changes.iter_mut().filter(|change| adopted.contains(&&change.address)) {
         if matches!(change.action, ActionKind::NoOp | ActionKind::Update) {
-            // A no-op would leave it unrecorded: an update with nothing to send records it.
             change.action = ActionKind::Update;
             change.reason = Some(Reason::CreatedByInterruptedApply);
         }
     }
-    for (address, found) in leftovers {
-        if address.resource_type.schema().adopt_leftovers {
-            continue;
+}
+
+/// Each object found at `address` becomes a deposed object of its change, deleted as "left by
+/// an interrupted apply"; the same object found twice is deleted once.
+fn delete_leftovers(plan: &mut Plan, address: &Address, found: &[Observed], depends_on: Vec<Address>) {
+    let mut found: Vec<&Observed> = found.iter().collect();
+    found.sort_by(|left, right| left.id.cmp(&right.id));
+    found.dedup_by(|left, right| left.id == right.id);
+    let position = match plan.changes.iter().position(|change| &change.address == address) {
+        Some(position) => position,
+        None => {
+            // Nothing else happens at this address (the spec no longer has it, the state
+            // never recorded it): a change of its own that only deletes the leftovers.
+            let position = plan.changes.partition_point(|change| &change.address < address);
+            plan.changes.insert(position, no_op(address, depends_on));
+            position
         }
-        let mut found: Vec<&Observed> = found.iter().collect();
-        found.sort_by(|left, right| left.id.cmp(&right.id));
-        found.dedup_by(|left, right| left.id == right.id);
-        let position = match plan.changes.iter().position(|change| &change.address == address) {
-            Some(position) => position,
-            None => {
-                // Nothing else happens at this address (the spec no longer has it, the state
-                // never recorded it): a change of its own that only deletes the leftovers.
-                let depends_on = depends_on_of(address);
-                let position = plan.changes.partition_point(|change| &change.address < address);
-                plan.changes.insert(position, no_op(address, depends_on));
-                position
-            }
-        };
-        let change = &mut plan.changes[position];
-        for object in found {
-            // The current object or a recorded deposed one is never a leftover; providers
-            // exclude them already, this keeps a wrong answer from deleting what is in use.
-            let recorded = change.prior_id.as_ref() == Some(&object.id)
-                || change.deposed.iter().any(|deposed| deposed.id == object.id);
-            if !recorded {
-                change.deposed.push(Deposed {
-                    id: object.id.clone(),
-                    attributes: object.attributes.clone(),
-                    origin: DeposedOrigin::InterruptedApply,
-                });
-            }
+    };
+    let change = &mut plan.changes[position];
+    for object in found {
+        // The current object or a recorded deposed one is never a leftover; providers
+        // exclude them already, this keeps a wrong answer from deleting what is in use.
+        let recorded = change.prior_id.as_ref() == Some(&object.id)
+            || change.deposed.iter().any(|deposed| deposed.id == object.id);
+        if !recorded {
+            change.deposed.push(Deposed {
+                id: object.id.clone(),
+                attributes: object.attributes.clone(),
+                origin: DeposedOrigin::InterruptedApply,
+            });
         }
     }
-    plan
 }
 
 fn no_op(address: &Address, depends_on: Vec<Address>) -> ResourceChange {

@@ -22,8 +22,8 @@ pub mod verify;
 pub use desired::desired_resources;
 pub use leftovers::{Leftovers, plan_with_leftovers};
 pub use model::{
-    ActionKind, AttributeChange, DesiredResource, DesiredValue, Plan, PlanDiagnostic, PlannedValue, Reason, Reference,
-    ResourceChange, ResourceDrift, Severity, Summary, Template,
+    ActionKind, AttributeChange, DesiredResource, DesiredValue, Plan, PlanDiagnostic, PlanMode, PlannedValue, Reason,
+    Reference, ResourceChange, ResourceDrift, Severity, Summary, Template, dependencies,
 };
 pub use planner::{Observations, ReadTarget, changed_since, plan, read_targets};
 pub use prior::{Deposed, DeposedOrigin, Prior, PriorResource};

@@ -1,16 +1,20 @@
 //! The plan model: what will change, attribute by attribute, and why. Every renderer (human,
 //! JSON, Markdown) reads this one model, so they cannot disagree.
+//!
+//! Internal: nothing here is serialized. What a person or a tool reads has its own boundary
+//! types (`render::json`, `plan_file::json`, `drift_report::json`, `verify::json`), each with a
+//! JSON Schema under `docs/`.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stowage_provider::{Address, Attributes, ReplaceOrder};
 
+use crate::prior::{Deposed, PriorResource};
+
 /// A value the spec asks for: known now, or taken from another resource once it exists.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum DesiredValue {
     Known(Value),
     Reference(Reference),
@@ -19,19 +23,18 @@ pub enum DesiredValue {
 }
 
 /// An attribute of another resource, e.g. the id of the access key a credential is made from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reference {
     pub address: Address,
     pub attribute: String,
     /// The referenced resource must be created in the same apply whenever this one is:
     /// what is handed over (an access key secret) exists only at creation.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub fresh: bool,
 }
 
 /// A JSON value whose strings hold placeholders for other resources' attributes, e.g. a policy
 /// naming a KMS key that does not exist yet: `"Resource": "${aws_kms_key.main.arn}"`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Template {
     pub value: Value,
     /// Every reference whose placeholder appears in `value`.
@@ -94,9 +97,23 @@ impl DesiredResource {
     }
 }
 
+/// What a resource's change depends on: what the spec says it depends on now and what the state
+/// says it depended on when last applied, sorted. A dependency the spec dropped (the bucket's KMS
+/// key) must outlive the update that stops using it.
+pub fn dependencies(wanted: Option<&DesiredResource>, recorded: Option<&PriorResource>) -> Vec<Address> {
+    let mut depends_on: Vec<Address> = wanted
+        .map(|wanted| wanted.depends_on.clone())
+        .into_iter()
+        .chain(recorded.map(|recorded| recorded.depends_on.clone()))
+        .flatten()
+        .collect();
+    depends_on.sort();
+    depends_on.dedup();
+    depends_on
+}
+
 /// A planned attribute value: known, or known only after apply.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum PlannedValue {
     Known(Value),
     /// Known after apply, from the referenced resource.
@@ -114,8 +131,7 @@ impl PlannedValue {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ActionKind {
     NoOp,
     Create,
@@ -133,8 +149,7 @@ impl ActionKind {
 }
 
 /// Why an action was planned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reason {
     /// In the spec, not yet created.
     New,
@@ -182,7 +197,7 @@ impl fmt::Display for Reason {
 }
 
 /// One attribute that changes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AttributeChange {
     pub name: String,
     pub before: Option<Value>,
@@ -191,16 +206,14 @@ pub struct AttributeChange {
 }
 
 /// What happens to one resource.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResourceChange {
     pub address: Address,
     pub action: ActionKind,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub replace_order: Option<ReplaceOrderName>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Which half of a replacement comes first; `None` unless the action is a replace.
+    pub replace_order: Option<ReplaceOrder>,
     pub reason: Option<Reason>,
     /// The id of the existing object this change acts on (update, replace, delete).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prior_id: Option<String>,
     /// What exists now (observed), `None` for a create.
     pub before: Option<Attributes>,
@@ -210,8 +223,7 @@ pub struct ResourceChange {
     pub changes: Vec<AttributeChange>,
     pub depends_on: Vec<Address>,
     /// Old objects of an earlier replacement that still exist: each is deleted.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub deposed: Vec<crate::prior::Deposed>,
+    pub deposed: Vec<Deposed>,
 }
 
 impl ResourceChange {
@@ -219,45 +231,36 @@ impl ResourceChange {
     pub fn is_change(&self) -> bool {
         self.action.is_change() || !self.deposed.is_empty()
     }
-}
 
-/// Serializable mirror of [`ReplaceOrder`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReplaceOrderName {
-    CreateBeforeDestroy,
-    DestroyBeforeCreate,
-}
+    /// A replacement that deletes the old object before it creates the new one.
+    pub fn destroys_first(&self) -> bool {
+        self.replace_order == Some(ReplaceOrder::DestroyBeforeCreate)
+    }
 
-impl From<ReplaceOrder> for ReplaceOrderName {
-    fn from(order: ReplaceOrder) -> Self {
-        match order {
-            ReplaceOrder::CreateBeforeDestroy => ReplaceOrderName::CreateBeforeDestroy,
-            ReplaceOrder::DestroyBeforeCreate => ReplaceOrderName::DestroyBeforeCreate,
-        }
+    /// A delete of an object that always exists (Twilio's storage settings): it is switched
+    /// off, never destroyed, so every output shows it as a change.
+    pub fn switches_off(&self) -> bool {
+        self.action == ActionKind::Delete && self.address.resource_type.schema().lifecycle.is_singleton()
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
     Error,
     Warning,
 }
 
 /// A finding of the planner about the plan as a whole or one resource.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanDiagnostic {
     pub severity: Severity,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<Address>,
     pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
 }
 
 /// What moved outside stowage: a recorded resource whose reality differs from the state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResourceDrift {
     pub address: Address,
     /// The object was deleted outside stowage.
@@ -268,21 +271,29 @@ pub struct ResourceDrift {
 }
 
 /// The plan: every resource of the environment with its action, in dependency order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     pub changes: Vec<ResourceChange>,
     /// Changes made outside stowage since the last apply, by address.
-    #[serde(default)]
     pub drift: Vec<ResourceDrift>,
     pub diagnostics: Vec<PlanDiagnostic>,
+    pub mode: PlanMode,
+}
+
+/// What a plan is for. Every output and the plan file match on it, so a new mode is a decision
+/// each of them must make.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PlanMode {
+    /// Bring reality to the spec: every action that takes.
+    #[default]
+    Normal,
     /// Made by `plan --refresh-only`: no action, only the drift, which applying the plan
     /// records in the state without a call to AWS or Twilio.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub refresh_only: bool,
+    RefreshOnly,
 }
 
 /// Counts for the summary line.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Summary {
     pub add: usize,
     pub change: usize,
@@ -294,10 +305,10 @@ impl Plan {
     /// Whether applying the plan changes anything: an action, or for a refresh-only plan, drift
     /// to record in the state.
     pub fn has_changes(&self) -> bool {
-        if self.refresh_only {
-            return !self.drift.is_empty();
+        match self.mode {
+            PlanMode::Normal => self.changes.iter().any(ResourceChange::is_change),
+            PlanMode::RefreshOnly => !self.drift.is_empty(),
         }
-        self.changes.iter().any(ResourceChange::is_change)
     }
 
     /// The refresh-only form of this plan: the drift, and none of the actions (nor the warnings
@@ -306,7 +317,7 @@ impl Plan {
     pub fn refresh_only(mut self) -> Plan {
         self.changes.clear();
         self.diagnostics.retain(|diagnostic| diagnostic.severity == Severity::Error || diagnostic.address.is_none());
-        self.refresh_only = true;
+        self.mode = PlanMode::RefreshOnly;
         self
     }
 
@@ -316,6 +327,18 @@ impl Plan {
 
     pub fn change(&self, address: &Address) -> Option<&ResourceChange> {
         self.changes.iter().find(|change| &change.address == address)
+    }
+
+    /// The other side of each change's `depends_on`: for each address, the addresses whose
+    /// changes depend on it, in plan order.
+    pub fn dependents(&self) -> BTreeMap<&Address, Vec<&Address>> {
+        let mut dependents: BTreeMap<&Address, Vec<&Address>> = BTreeMap::new();
+        for change in &self.changes {
+            for dependency in &change.depends_on {
+                dependents.entry(dependency).or_default().push(&change.address);
+            }
+        }
+        dependents
     }
 
     pub fn summary(&self) -> Summary {
@@ -329,8 +352,7 @@ impl Plan {
                     summary.add += 1;
                     summary.destroy += 1;
                 }
-                // Twilio's settings are never destroyed, only switched off: a change.
-                ActionKind::Delete if change.address.resource_type.schema().singleton => summary.change += 1,
+                ActionKind::Delete if change.switches_off() => summary.change += 1,
                 ActionKind::Delete => summary.destroy += 1,
                 ActionKind::Forget => summary.forget += 1,
             }

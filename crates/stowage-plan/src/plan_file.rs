@@ -10,18 +10,22 @@
 //!
 //! The checksum makes a truncated or edited file fail to load. A plan file holds no secret: the
 //! access key is created during apply. This module does no IO: bytes in, bytes out.
+//!
+//! The body's shape is its own boundary types ([`json`], `docs/plan-file.schema.json`), not the
+//! plan model's: the model can change without changing the files an older stowage wrote.
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::model::Plan;
+
+pub mod json;
 
 const MAGIC: &str = "stowage-plan";
 /// The plan file format this stowage reads and writes.
 pub const PLAN_FILE_VERSION: u32 = 1;
 
 /// What a plan was made against.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SavedPlan {
     pub stowage_version: String,
     pub spec: SpecFingerprint,
@@ -32,7 +36,7 @@ pub struct SavedPlan {
     pub plan: Plan,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpecFingerprint {
     /// The spec's path as given when planning (relative paths stay relative, so a plan made in
     /// one checkout applies in another).
@@ -41,7 +45,7 @@ pub struct SpecFingerprint {
     pub sha256: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StateFingerprint {
     pub lineage: uuid::Uuid,
     pub serial: u64,
@@ -70,7 +74,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 pub fn encode(saved: &SavedPlan) -> Vec<u8> {
     // Serializing plain data to a Vec cannot fail.
-    let body = serde_json::to_vec(saved).unwrap_or_default();
+    let body = serde_json::to_vec(&json::JsonSavedPlan::from(saved)).unwrap_or_default();
     let mut out = format!("{MAGIC} {PLAN_FILE_VERSION} sha256={}\n", sha256_hex(&body)).into_bytes();
     out.extend_from_slice(&body);
     out.push(b'\n');
@@ -100,7 +104,9 @@ pub fn decode(bytes: &[u8]) -> Result<SavedPlan, PlanFileError> {
     if sha256_hex(body) != checksum {
         return Err(PlanFileError::ChecksumMismatch);
     }
-    serde_json::from_slice(body).map_err(|error| PlanFileError::Malformed(error.to_string()))
+    let body: json::JsonSavedPlan =
+        serde_json::from_slice(body).map_err(|error| PlanFileError::Malformed(error.to_string()))?;
+    SavedPlan::try_from(body).map_err(PlanFileError::Malformed)
 }
 
 /// Whether bytes look like a plan file (for `apply FILE`, which takes a spec or a plan).
@@ -118,7 +124,7 @@ mod tests {
             spec: SpecFingerprint { path: "dev.toml".to_owned(), sha256: sha256_hex(b"[environment]") },
             state: Some(StateFingerprint { lineage: uuid::Uuid::nil(), serial: 7 }),
             state_path: "dev.state.json".to_owned(),
-            plan: Plan { changes: Vec::new(), drift: Vec::new(), diagnostics: Vec::new(), refresh_only: false },
+            plan: Plan { changes: Vec::new(), drift: Vec::new(), diagnostics: Vec::new(), mode: Default::default() },
         }
     }
 

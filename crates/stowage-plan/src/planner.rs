@@ -4,11 +4,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
-use stowage_provider::{Address, Attributes, Comparison, Observed, ReplaceOrder, ResourceSchema, policy};
+use stowage_provider::{Address, Attributes, Comparison, Lifecycle, Observed, ReplaceOrder, ResourceSchema, policy};
 
 use crate::model::{
     ActionKind, AttributeChange, DesiredResource, DesiredValue, Plan, PlanDiagnostic, PlannedValue, Reason, Reference,
-    ResourceChange, ResourceDrift, Severity,
+    ResourceChange, ResourceDrift, Severity, dependencies,
 };
 use crate::prior::{Prior, PriorResource};
 use crate::s3_url;
@@ -99,7 +99,7 @@ fn plan_once(
     changes.sort_by(|left, right| left.address.cmp(&right.address));
     diagnostics.extend(changes.iter().filter_map(delete_notice));
     let drift = prior.resources().filter_map(|recorded| drift(recorded, observed)).collect();
-    Plan { changes, drift, diagnostics, refresh_only: false }
+    Plan { changes, drift, diagnostics, mode: crate::model::PlanMode::Normal }
 }
 
 /// What the schema says a plan must tell about deleting an object of this type (a KMS key is
@@ -115,20 +115,14 @@ fn delete_notice(change: &ResourceChange) -> Option<PlanDiagnostic> {
     })
 }
 
-/// `addresses` ordered so each comes after what it depends on (in the spec, else as recorded);
-/// ties, and any cycle, fall back to address order.
+/// `addresses` ordered so each comes after what it depends on (see [`dependencies`]); ties, and
+/// any cycle, fall back to address order.
 fn dependency_order<'a>(
     addresses: &BTreeSet<&'a Address>,
     desired: &BTreeMap<&Address, &DesiredResource>,
     prior: &Prior,
 ) -> Vec<&'a Address> {
-    let depends_on = |address: &Address| -> Vec<Address> {
-        match (desired.get(address), prior.get(address)) {
-            (Some(wanted), _) => wanted.depends_on.clone(),
-            (None, Some(recorded)) => recorded.depends_on.clone(),
-            (None, None) => Vec::new(),
-        }
-    };
+    let depends_on = |address: &Address| dependencies(desired.get(address).copied(), prior.get(address));
     let mut pending: Vec<&'a Address> = addresses.iter().copied().collect();
     let mut order: Vec<&'a Address> = Vec::with_capacity(pending.len());
     while !pending.is_empty() {
@@ -152,9 +146,7 @@ fn drift(recorded: &PriorResource, observed: &Observations) -> Option<ResourceDr
         return Some(ResourceDrift { address: recorded.address.clone(), deleted: true, changes: Vec::new() });
     };
     let changes: Vec<AttributeChange> = schema
-        .attributes
-        .iter()
-        .filter(|attribute| !attribute.computed && attribute.comparison != Comparison::NotCompared)
+        .compared()
         .filter_map(|attribute| {
             let before = recorded.attributes.get(attribute.name)?;
             let after = found.attributes.get(attribute.name).cloned().unwrap_or(Value::Null);
@@ -218,6 +210,7 @@ impl Context<'_> {
     }
 }
 
+/// What one resource needs: dropped from the spec, made, refused, changed or left alone.
 fn plan_resource(
     address: &Address,
     wanted: Option<&DesiredResource>,
@@ -227,115 +220,159 @@ fn plan_resource(
     context: &Context<'_>,
 ) -> Result<Option<ResourceChange>, PlanDiagnostic> {
     let schema = address.resource_type.schema();
-    // What it depends on now and what it depended on when last applied: a dependency the spec
-    // dropped (the bucket's KMS key) must outlive the update that stops using it.
-    let mut depends_on: Vec<Address> = wanted
-        .map(|wanted| wanted.depends_on.clone())
-        .into_iter()
-        .chain(recorded.map(|recorded| recorded.depends_on.clone()))
-        .flatten()
-        .collect();
-    depends_on.sort();
-    depends_on.dedup();
-    let base = |action: ActionKind, reason: Option<Reason>| ResourceChange {
-        address: address.clone(),
-        action,
-        replace_order: None,
-        reason,
-        prior_id: found.map(|found| found.id.clone()),
-        before: found.map(|found| found.attributes.clone()),
-        after: None,
-        changes: Vec::new(),
-        depends_on: depends_on.clone(),
-        deposed: recorded.map(|recorded| recorded.deposed.clone()).unwrap_or_default(),
-    };
-
+    let base = Base::new(address, wanted, recorded, found);
     let Some(wanted) = wanted else {
-        // In the state but no longer in the spec.
-        let Some(_recorded) = recorded else { return Ok(None) };
-        let already_off = schema.singleton && found.is_some_and(|found| !storage_enabled(&found.attributes));
-        return Ok(Some(match found {
-            Some(_) if !already_off && schema.singleton => {
-                let mut change = base(ActionKind::Delete, Some(Reason::NotInSpec));
-                change.changes = vec![AttributeChange {
-                    name: "aws_storage_enabled".to_owned(),
-                    before: Some(Value::Bool(true)),
-                    after: Some(PlannedValue::Known(Value::Bool(false))),
-                    forces_replacement: false,
-                }];
-                change
-            }
-            Some(found) if !already_off => {
-                let mut change = base(ActionKind::Delete, Some(Reason::NotInSpec));
-                change.changes = found
-                    .attributes
-                    .iter()
-                    .map(|(name, value)| AttributeChange {
-                        name: name.clone(),
-                        before: Some(value.clone()),
-                        after: None,
-                        forces_replacement: false,
-                    })
-                    .collect();
-                change
-            }
-            _ => base(ActionKind::Forget, Some(Reason::AlreadyGone)),
-        }));
+        return Ok(recorded.map(|_| plan_removal(schema, &base, found)));
     };
-
     let after: BTreeMap<String, PlannedValue> =
         wanted.attributes.iter().map(|(name, value)| (name.clone(), context.resolve(value))).collect();
-
     let Some(found) = found else {
-        let reason = if recorded.is_some() { Reason::DeletedOutsideStowage } else { Reason::New };
-        let mut change = base(ActionKind::Create, Some(reason));
-        change.changes = after
+        return Ok(Some(plan_creation(schema, &base, recorded.is_some(), after)));
+    };
+    if recorded.is_none() && !schema.lifecycle.adopts_unrecorded() {
+        return Err(not_ours(schema, address, found));
+    }
+    let attribute_changes = diff(schema, &after, &found.attributes);
+    if let Some(diagnostic) = impossible_move(schema, address, &attribute_changes, found) {
+        return Err(diagnostic);
+    }
+    let (action, reason) = action_for(&attribute_changes, recorded, forced);
+    let mut change = base.change(action, reason);
+    if action == ActionKind::Replace {
+        let order = if secret_unused(change.reason.as_ref(), found, context.observed) {
+            ReplaceOrder::DestroyBeforeCreate
+        } else {
+            schema.replace_order
+        };
+        change.replace_order = Some(order);
+    }
+    change.changes = attribute_changes;
+    change.after = Some(after);
+    Ok(Some(change))
+}
+
+/// What every change of one resource starts from.
+struct Base<'a> {
+    address: &'a Address,
+    found: Option<&'a Observed>,
+    /// See [`dependencies`].
+    depends_on: Vec<Address>,
+    deposed: Vec<crate::prior::Deposed>,
+}
+
+impl<'a> Base<'a> {
+    fn new(
+        address: &'a Address,
+        wanted: Option<&DesiredResource>,
+        recorded: Option<&PriorResource>,
+        found: Option<&'a Observed>,
+    ) -> Self {
+        let depends_on = dependencies(wanted, recorded);
+        let deposed = recorded.map(|recorded| recorded.deposed.clone()).unwrap_or_default();
+        Self { address, found, depends_on, deposed }
+    }
+
+    fn change(&self, action: ActionKind, reason: Option<Reason>) -> ResourceChange {
+        ResourceChange {
+            address: self.address.clone(),
+            action,
+            replace_order: None,
+            reason,
+            prior_id: self.found.map(|found| found.id.clone()),
+            before: self.found.map(|found| found.attributes.clone()),
+            after: None,
+            changes: Vec::new(),
+            depends_on: self.depends_on.clone(),
+            deposed: self.deposed.clone(),
+        }
+    }
+}
+
+/// In the state but no longer in the spec: delete it (a singleton is switched off), or forget
+/// it when it is gone already.
+fn plan_removal(schema: &ResourceSchema, base: &Base<'_>, found: Option<&Observed>) -> ResourceChange {
+    let Some(found) = found.filter(|found| schema.lifecycle.is_on(&found.attributes)) else {
+        return base.change(ActionKind::Forget, Some(Reason::AlreadyGone));
+    };
+    let mut change = base.change(ActionKind::Delete, Some(Reason::NotInSpec));
+    change.changes = match schema.lifecycle {
+        Lifecycle::Singleton { switch } => vec![AttributeChange {
+            name: switch.to_owned(),
+            before: Some(Value::Bool(true)),
+            after: Some(PlannedValue::Known(Value::Bool(false))),
+            forces_replacement: false,
+        }],
+        Lifecycle::InsideParent | Lifecycle::Created { .. } => found
+            .attributes
             .iter()
             .map(|(name, value)| AttributeChange {
                 name: name.clone(),
-                before: None,
-                after: Some(value.clone()),
+                before: Some(value.clone()),
+                after: None,
                 forces_replacement: false,
             })
-            .collect();
-        change.changes.sort_by_key(|attribute| schema_position(schema, &attribute.name));
-        change.after = Some(after);
-        return Ok(Some(change));
+            .collect(),
     };
+    change
+}
 
-    if recorded.is_none() && !schema.adopt_unrecorded {
-        return Err(PlanDiagnostic {
-            severity: Severity::Error,
-            address: Some(address.clone()),
-            message: format!(
-                "{} `{}` already exists but is not recorded in this environment's state",
-                noun(schema),
-                found.id
-            ),
-            hint: Some(
-                "if it belongs to this environment, use the state file that recorded it (a `.backup` \
-                 is kept beside the state); otherwise choose another name in the spec"
-                    .to_owned(),
-            ),
-        });
+/// Not found: create it, as new or because it was deleted outside stowage.
+fn plan_creation(
+    schema: &ResourceSchema,
+    base: &Base<'_>,
+    recorded: bool,
+    after: BTreeMap<String, PlannedValue>,
+) -> ResourceChange {
+    let reason = if recorded { Reason::DeletedOutsideStowage } else { Reason::New };
+    let mut change = base.change(ActionKind::Create, Some(reason));
+    change.changes = after
+        .iter()
+        .map(|(name, value)| AttributeChange {
+            name: name.clone(),
+            before: None,
+            after: Some(value.clone()),
+            forces_replacement: false,
+        })
+        .collect();
+    change.changes.sort_by_key(|attribute| schema.position(&attribute.name));
+    change.after = Some(after);
+    change
+}
+
+/// Found by its natural key but recorded nowhere: it may be someone else's, so it is not taken.
+fn not_ours(schema: &ResourceSchema, address: &Address, found: &Observed) -> PlanDiagnostic {
+    PlanDiagnostic {
+        severity: Severity::Error,
+        address: Some(address.clone()),
+        message: format!(
+            "{} `{}` already exists but is not recorded in this environment's state",
+            schema.noun, found.id
+        ),
+        hint: Some(
+            "if it belongs to this environment, use the state file that recorded it (a `.backup` \
+             is kept beside the state); otherwise choose another name in the spec"
+                .to_owned(),
+        ),
     }
+}
 
-    let attribute_changes = diff(schema, &after, &found.attributes);
-    let tainted = recorded.and_then(|recorded| recorded.tainted.clone());
+/// What to do with an object that exists, and why: a taint or a forced recreation replaces it,
+/// as does a change the schema cannot apply in place; other changes update it; an unrecorded
+/// object is adopted.
+fn action_for(
+    changes: &[AttributeChange],
+    recorded: Option<&PriorResource>,
+    forced: Option<&Reason>,
+) -> (ActionKind, Option<Reason>) {
     let forcing: Vec<String> =
-        attribute_changes.iter().filter(|change| change.forces_replacement).map(|change| change.name.clone()).collect();
-
-    if let Some(diagnostic) = impossible_move(address, &attribute_changes, found) {
-        return Err(diagnostic);
-    }
-
-    let (action, reason) = if let Some(why) = tainted {
+        changes.iter().filter(|change| change.forces_replacement).map(|change| change.name.clone()).collect();
+    if let Some(why) = recorded.and_then(|recorded| recorded.tainted.clone()) {
         (ActionKind::Replace, Some(Reason::Tainted { why }))
     } else if let Some(reason) = forced {
         (ActionKind::Replace, Some(reason.clone()))
     } else if !forcing.is_empty() {
         (ActionKind::Replace, Some(Reason::ForcedBy { attributes: forcing }))
-    } else if !attribute_changes.is_empty() {
+    } else if !changes.is_empty() {
         let reason = if recorded.is_none() { Reason::Adopted } else { Reason::AttributesDiffer };
         (ActionKind::Update, Some(reason))
     } else if recorded.is_none() {
@@ -343,20 +380,7 @@ fn plan_resource(
         (ActionKind::Update, Some(Reason::Adopted))
     } else {
         (ActionKind::NoOp, None)
-    };
-
-    let mut change = base(action, reason);
-    if action == ActionKind::Replace {
-        let order = if secret_unused(change.reason.as_ref(), found, context.observed) {
-            ReplaceOrder::DestroyBeforeCreate
-        } else {
-            schema.replace_order
-        };
-        change.replace_order = Some(order.into());
     }
-    change.changes = attribute_changes;
-    change.after = Some(after);
-    Ok(Some(change))
 }
 
 /// Whether a replacement is made only for a new secret (the old one never reached Twilio, or
@@ -374,45 +398,29 @@ fn secret_unused(reason: Option<&Reason>, found: &Observed, observed: &Observati
     !observed.values().flatten().filter(|other| other.id != found.id).any(names_it)
 }
 
-/// Where an attribute stands in its schema, so every render lists attributes in one order.
-fn schema_position(schema: &ResourceSchema, name: &str) -> usize {
-    schema.attributes.iter().position(|attribute| attribute.name == name).unwrap_or(usize::MAX)
-}
-
-/// A bucket keeps its name for life and names are global, so a bucket cannot be recreated in
-/// another region under the same name while it exists: a replacement could never be applied.
-fn impossible_move(address: &Address, changes: &[AttributeChange], found: &Observed) -> Option<PlanDiagnostic> {
-    if address.resource_type != stowage_provider::ResourceType::S3Bucket {
-        return None;
-    }
-    let moved = changes.iter().find(|change| change.name == "region")?;
-    if changes.iter().any(|change| change.name == "name") {
+/// A change the service could never apply (see [`stowage_provider::Immovable`]): the schema's
+/// immovable attribute changes while the object keeps its name.
+fn impossible_move(
+    schema: &ResourceSchema,
+    address: &Address,
+    changes: &[AttributeChange],
+    found: &Observed,
+) -> Option<PlanDiagnostic> {
+    let immovable = schema.immovable?;
+    let moved = changes.iter().find(|change| change.name == immovable.attribute)?;
+    if changes.iter().any(|change| change.name == immovable.unless) {
         return None;
     }
     let from = moved.before.as_ref().and_then(Value::as_str).unwrap_or("?");
     let to = moved.after.as_ref().and_then(PlannedValue::known).and_then(Value::as_str).unwrap_or("?");
-    Some(PlanDiagnostic {
-        severity: Severity::Error,
-        address: Some(address.clone()),
-        message: format!(
-            "bucket `{}` is in `{from}`, the spec says `{to}`: S3 cannot move a bucket to another region",
-            found.id
-        ),
-        hint: Some(format!(
-            "keep `region = \"{from}\"`, or choose a new `[bucket] name` to create a new bucket in `{to}` \
-             (the old bucket and its recordings stay where they are until you remove them)"
-        )),
-    })
+    let (message, hint) = (immovable.refusal)(&found.id, from, to);
+    Some(PlanDiagnostic { severity: Severity::Error, address: Some(address.clone()), message, hint: Some(hint) })
 }
 
 /// The attributes whose desired value differs from the observed one.
 fn diff(schema: &ResourceSchema, after: &BTreeMap<String, PlannedValue>, before: &Attributes) -> Vec<AttributeChange> {
     let mut changes = Vec::new();
-    for attribute in schema
-        .attributes
-        .iter()
-        .filter(|attribute| !attribute.computed && attribute.comparison != Comparison::NotCompared)
-    {
+    for attribute in schema.compared() {
         let Some(wanted) = after.get(attribute.name) else { continue };
         let current = before.get(attribute.name).cloned().unwrap_or(Value::Null);
         let same = match wanted {
@@ -471,25 +479,6 @@ fn secrets_needed(
     forced
 }
 
-fn storage_enabled(attributes: &Attributes) -> bool {
-    attributes.get("aws_storage_enabled").and_then(Value::as_bool).unwrap_or(false)
-}
-
-fn noun(schema: &ResourceSchema) -> &'static str {
-    use stowage_provider::ResourceType::*;
-    match schema.resource_type {
-        KmsKey => "KMS key",
-        S3Bucket => "bucket",
-        IamUser => "IAM user",
-        IamUserPolicy => "inline policy",
-        IamAccessKey => "access key",
-        TwilioAwsCredential => "Twilio AWS credential",
-        TwilioPublicKey => "Twilio public key",
-        TwilioRecordingSettings => "recording settings",
-        TwilioCompositionSettings => "composition settings",
-    }
-}
-
 /// The resources a saved plan would touch whose reality changed since the plan was made:
 /// applying the plan then would act on something nobody reviewed.
 pub fn changed_since(plan: &Plan, observed: &Observations) -> Vec<Address> {
@@ -503,15 +492,11 @@ pub fn changed_since(plan: &Plan, observed: &Observations) -> Vec<Address> {
                 (Some(_), None) | (None, Some(_)) => true,
                 (Some(before), Some(now)) => {
                     let schema = change.address.resource_type.schema();
-                    schema
-                        .attributes
-                        .iter()
-                        .filter(|attribute| !attribute.computed && attribute.comparison != Comparison::NotCompared)
-                        .any(|attribute| {
-                            let then = before.get(attribute.name).cloned().unwrap_or(Value::Null);
-                            let now = now.attributes.get(attribute.name).cloned().unwrap_or(Value::Null);
-                            !equal(attribute.comparison, &then, &now)
-                        })
+                    schema.compared().any(|attribute| {
+                        let then = before.get(attribute.name).cloned().unwrap_or(Value::Null);
+                        let now = now.attributes.get(attribute.name).cloned().unwrap_or(Value::Null);
+                        !equal(attribute.comparison, &then, &now)
+                    })
                 }
             }
         })

@@ -19,17 +19,15 @@ pub struct PriorResource {
 
 /// An object to delete that is not the resource's current one: the old half of a replacement
 /// (see `stowage_state::DeposedObject`), or what an interrupted apply left behind.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Deposed {
     pub id: String,
     pub attributes: Attributes,
-    #[serde(default, skip_serializing_if = "DeposedOrigin::is_replacement")]
     pub origin: DeposedOrigin,
 }
 
 /// How an object came to be deposed: what the plan says about it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum DeposedOrigin {
     /// Recorded in the state as the old half of a create-before-destroy replacement.
     #[default]
@@ -40,10 +38,6 @@ pub enum DeposedOrigin {
 }
 
 impl DeposedOrigin {
-    fn is_replacement(&self) -> bool {
-        *self == DeposedOrigin::Replacement
-    }
-
     /// Why the object is destroyed, for people.
     pub fn describe(self) -> &'static str {
         match self {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use stowage_provider::Address;
 
-use crate::model::{ActionKind, Plan, ReplaceOrderName};
+use crate::model::{ActionKind, Plan, ResourceChange};
 use crate::prior::DeposedOrigin;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -40,94 +40,150 @@ pub struct CycleError(pub String);
 /// a create-before-destroy replacement deletes the old object only after the new one exists;
 /// what an interrupted apply left is deleted before the object that takes its place is created.
 pub fn steps(plan: &Plan) -> Result<Vec<Step>, CycleError> {
-    let mut steps: Vec<Step> = Vec::new();
-    let mut put_steps: BTreeMap<&Address, usize> = BTreeMap::new();
-    let mut delete_steps: BTreeMap<&Address, Vec<usize>> = BTreeMap::new();
-    // Objects an interrupted apply left: nothing uses them (nothing could learn their ids), so
-    // they go first, and the new object waits for them: IAM allows two keys per user.
-    let mut leftover_steps: BTreeMap<&Address, Vec<usize>> = BTreeMap::new();
+    let mut table = StepTable::split(plan);
+    table.puts_wait_for_dependencies(plan);
+    table.deletes_wait_for_dependents(plan);
+    table.order_the_halves_of_replacements(plan);
+    table.leftovers_go_first();
+    topological_order(table.into_steps())
+}
 
-    for change in &plan.changes {
-        let mut push = |kind, object: Option<&String>| {
-            steps.push(Step { address: change.address.clone(), kind, object: object.cloned(), waits_for: Vec::new() });
-            steps.len() - 1
+/// A plan's steps before they are ordered, and which of them belong to each address.
+struct StepTable<'a> {
+    steps: Vec<Step>,
+    /// The create or update of each address.
+    puts: BTreeMap<&'a Address, usize>,
+    /// The deletes of each address's current object and of what earlier replacements left.
+    deletes: BTreeMap<&'a Address, Vec<usize>>,
+    /// The deletes of objects an interrupted apply left: nothing uses them (nothing could learn
+    /// their ids), so they go first, and the new object waits for them: IAM allows two keys
+    /// per user.
+    leftovers: BTreeMap<&'a Address, Vec<usize>>,
+}
+
+impl<'a> StepTable<'a> {
+    /// One step per half of each change (a replacement is a create and a delete), and one
+    /// delete per deposed object, none waiting for anything yet.
+    fn split(plan: &'a Plan) -> Self {
+        let mut table = StepTable {
+            steps: Vec::new(),
+            puts: BTreeMap::new(),
+            deletes: BTreeMap::new(),
+            leftovers: BTreeMap::new(),
         };
-        for deposed in &change.deposed {
-            let index = push(StepKind::Delete, Some(&deposed.id));
-            match deposed.origin {
-                DeposedOrigin::Replacement => delete_steps.entry(&change.address).or_default().push(index),
-                DeposedOrigin::InterruptedApply => leftover_steps.entry(&change.address).or_default().push(index),
+        for change in &plan.changes {
+            let address = &change.address;
+            for deposed in &change.deposed {
+                let index = table.push(address, StepKind::Delete, Some(&deposed.id));
+                match deposed.origin {
+                    DeposedOrigin::Replacement => table.deletes.entry(address).or_default().push(index),
+                    DeposedOrigin::InterruptedApply => table.leftovers.entry(address).or_default().push(index),
+                }
             }
-        }
-        match change.action {
-            ActionKind::NoOp => {}
-            ActionKind::Create => {
-                put_steps.insert(&change.address, push(StepKind::Create, None));
-            }
-            ActionKind::Update => {
-                put_steps.insert(&change.address, push(StepKind::Update, change.prior_id.as_ref()));
-            }
-            ActionKind::Replace => {
-                put_steps.insert(&change.address, push(StepKind::Create, None));
-                let index = push(StepKind::Delete, change.prior_id.as_ref());
-                delete_steps.entry(&change.address).or_default().push(index);
-            }
-            ActionKind::Delete => {
-                let index = push(StepKind::Delete, change.prior_id.as_ref());
-                delete_steps.entry(&change.address).or_default().push(index);
-            }
-            ActionKind::Forget => {
-                push(StepKind::Forget, change.prior_id.as_ref());
-            }
-        }
-    }
-
-    // Who depends on whom, from the spec and the state alike.
-    let mut dependents: BTreeMap<&Address, Vec<&Address>> = BTreeMap::new();
-    for change in &plan.changes {
-        for dependency in &change.depends_on {
-            dependents.entry(dependency).or_default().push(&change.address);
-        }
-    }
-
-    for change in &plan.changes {
-        if let Some(&put) = put_steps.get(&change.address) {
-            for dependency in &change.depends_on {
-                if let Some(&dependency_put) = put_steps.get(dependency) {
-                    steps[put].waits_for.push(dependency_put);
+            match change.action {
+                ActionKind::NoOp => {}
+                ActionKind::Create => {
+                    let index = table.push(address, StepKind::Create, None);
+                    table.puts.insert(address, index);
+                }
+                ActionKind::Update => {
+                    let index = table.push(address, StepKind::Update, change.prior_id.as_ref());
+                    table.puts.insert(address, index);
+                }
+                ActionKind::Replace => {
+                    let create = table.push(address, StepKind::Create, None);
+                    table.puts.insert(address, create);
+                    let delete = table.push(address, StepKind::Delete, change.prior_id.as_ref());
+                    table.deletes.entry(address).or_default().push(delete);
+                }
+                ActionKind::Delete => {
+                    let index = table.push(address, StepKind::Delete, change.prior_id.as_ref());
+                    table.deletes.entry(address).or_default().push(index);
+                }
+                ActionKind::Forget => {
+                    table.push(address, StepKind::Forget, change.prior_id.as_ref());
                 }
             }
         }
-        for &delete in delete_steps.get(&change.address).into_iter().flatten() {
-            let destroy_first = change.replace_order == Some(ReplaceOrderName::DestroyBeforeCreate)
-                && steps[delete].object == change.prior_id;
-            // An object destroyed before its replacement is one nothing uses (the planner
-            // decided so): its dependents are not waited for, they move to the new one.
-            let dependents_of_this = if destroy_first { None } else { dependents.get(&change.address) };
-            for dependent in dependents_of_this.into_iter().flatten() {
-                let dependent_steps =
-                    put_steps.get(dependent).into_iter().chain(delete_steps.get(dependent).into_iter().flatten());
-                for &step in dependent_steps {
-                    if step != delete {
-                        steps[delete].waits_for.push(step);
+        table
+    }
+
+    fn push(&mut self, address: &Address, kind: StepKind, object: Option<&String>) -> usize {
+        self.steps.push(Step { address: address.clone(), kind, object: object.cloned(), waits_for: Vec::new() });
+        self.steps.len() - 1
+    }
+
+    /// Creates and updates wait for the creates and updates of what they depend on.
+    fn puts_wait_for_dependencies(&mut self, plan: &Plan) {
+        for change in &plan.changes {
+            let Some(&put) = self.puts.get(&change.address) else { continue };
+            for dependency in &change.depends_on {
+                if let Some(&dependency_put) = self.puts.get(dependency) {
+                    self.steps[put].waits_for.push(dependency_put);
+                }
+            }
+        }
+    }
+
+    /// A delete waits until everything that depended on the object was repointed or deleted,
+    /// by the spec and the state alike. Not the delete of an object destroyed before its
+    /// replacement: nothing uses it (the planner decided so), its dependents move to the new one.
+    fn deletes_wait_for_dependents(&mut self, plan: &Plan) {
+        let dependents = plan.dependents();
+        for change in &plan.changes {
+            for &delete in self.deletes.get(&change.address).into_iter().flatten() {
+                if destroyed_first(change, &self.steps[delete]) {
+                    continue;
+                }
+                for dependent in dependents.get(&change.address).into_iter().flatten() {
+                    let dependent_steps =
+                        self.puts.get(dependent).into_iter().chain(self.deletes.get(dependent).into_iter().flatten());
+                    for &step in dependent_steps {
+                        if step != delete {
+                            self.steps[delete].waits_for.push(step);
+                        }
                     }
                 }
             }
-            if let Some(&put) = put_steps.get(&change.address) {
-                if destroy_first { steps[put].waits_for.push(delete) } else { steps[delete].waits_for.push(put) }
+        }
+    }
+
+    /// The old object of a replacement goes after the new one exists, or, destroyed first,
+    /// before it is created.
+    fn order_the_halves_of_replacements(&mut self, plan: &Plan) {
+        for change in &plan.changes {
+            let Some(&put) = self.puts.get(&change.address) else { continue };
+            for &delete in self.deletes.get(&change.address).into_iter().flatten() {
+                if destroyed_first(change, &self.steps[delete]) {
+                    self.steps[put].waits_for.push(delete);
+                } else {
+                    self.steps[delete].waits_for.push(put);
+                }
             }
         }
     }
-    for (address, leftovers) in &leftover_steps {
-        if let Some(&put) = put_steps.get(address) {
-            steps[put].waits_for.extend(leftovers);
+
+    /// The new object of an address waits for the deletes of what an interrupted apply left.
+    fn leftovers_go_first(&mut self) {
+        for (address, leftovers) in &self.leftovers {
+            if let Some(&put) = self.puts.get(address) {
+                self.steps[put].waits_for.extend(leftovers);
+            }
         }
     }
-    for step in &mut steps {
-        step.waits_for.sort_unstable();
-        step.waits_for.dedup();
+
+    fn into_steps(mut self) -> Vec<Step> {
+        for step in &mut self.steps {
+            step.waits_for.sort_unstable();
+            step.waits_for.dedup();
+        }
+        self.steps
     }
-    topological_order(steps)
+}
+
+/// Whether `delete` is the first half of a destroy-before-create replacement.
+fn destroyed_first(change: &ResourceChange, delete: &Step) -> bool {
+    change.destroys_first() && delete.object == change.prior_id
 }
 
 /// Reorder so every step comes after those it waits for (stable: ties keep plan order).

@@ -8,8 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use stowage_provider::evaluate::{Decision, evaluate};
 use stowage_provider::{Address, Observed};
 use stowage_spec::Spec;
@@ -21,9 +20,10 @@ use crate::desired::{
 use crate::planner::Observations;
 use crate::s3_url;
 
+pub mod json;
+
 /// What Twilio stores in S3.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum StorageKind {
     Recordings,
     Compositions,
@@ -153,8 +153,7 @@ pub struct Inspections {
     pub test_files: BTreeMap<StorageKind, Result<Vec<String>, String>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Status {
     // Declared in the order a report shows them: what needs action first.
     Fail,
@@ -164,7 +163,7 @@ pub enum Status {
 }
 
 /// The result of one check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     /// Stable, for tools: `bucket`, `recordings.s3_url`, `uploader_policy.nothing_else`, ...
     pub check: String,
@@ -172,7 +171,6 @@ pub struct Finding {
     /// The Twilio debugger errors this check prevents.
     pub twilio_codes: Vec<u16>,
     pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
 }
 
@@ -189,8 +187,7 @@ impl Finding {
 
 /// How a verify run ends (the exit status): any failure is a finding; otherwise a check that
 /// could not be made leaves the run incomplete. Warnings do not fail a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Passed,
     Findings,
@@ -271,92 +268,112 @@ fn storage_url(
     bucket: Option<&Observed>,
 ) -> Vec<Finding> {
     let kind = stored.kind;
-    let check = format!("{}.s3_url", kind.noun());
-    let url_code = || vec![kind.code(INVALID_S3_URL)];
-    let Some(settings) = observed(observations, &kind.settings_address()) else {
-        return vec![Finding::new(
-            check,
-            Status::Unknown,
-            url_code(),
-            format!("Twilio's {} could not be read", kind.settings()),
-        )];
+    let (url, location) = match url_naming_the_bucket(expected, kind, observations) {
+        Ok(found) => found,
+        Err(finding) => return vec![finding],
     };
-    if settings.attributes.get("aws_storage_enabled").and_then(Value::as_bool) != Some(true) {
-        return vec![
-            Finding::new(
-                check,
-                Status::Fail,
-                vec![],
-                format!("Twilio's {} do not store in S3: {} stay in Twilio's cloud", kind.settings(), kind.noun()),
-            )
-            .hint("run `stowage apply` to switch storage on"),
-        ];
-    }
-    let url = text(settings, "aws_s3_url").unwrap_or_default();
-    let Some(location) = s3_url::parse(url) else {
-        return vec![
-            Finding::new(
-                check,
-                Status::Fail,
-                url_code(),
-                format!("`{url}` is not an S3 URL of the form https://BUCKET.s3-REGION.amazonaws.com/PREFIX"),
-            )
-            .hint("run `stowage apply` to set the URL stowage builds"),
-        ];
-    };
-    if location.bucket != expected.bucket {
-        return vec![
-            Finding::new(
-                check,
-                Status::Fail,
-                url_code(),
-                format!("the S3 URL `{url}` names bucket `{}`, the spec's is `{}`", location.bucket, expected.bucket),
-            )
-            .hint("run `stowage apply` to point Twilio at the spec's bucket"),
-        ];
-    }
-    let mut findings = Vec::new();
-    let prefix = stored.prefix.trim_end_matches('/');
-    findings.push(if location.path == prefix {
-        Finding::new(check, Status::Pass, url_code(), format!("`{url}` is well formed and names bucket `{}`", expected.bucket))
-    } else {
-        Finding::new(
-            check,
-            Status::Fail,
-            vec![kind.code(ACCESS_DENIED)],
-            format!(
-                "the S3 URL `{url}` writes under `{}/`, the spec's prefix (the only one the uploader may write to) is `{}`",
-                location.path, stored.prefix
-            ),
-        )
-        .hint("run `stowage apply` to set the URL stowage builds")
-    });
-    if let Some(bucket) = bucket {
-        let check = format!("{}.bucket_region", kind.noun());
-        let actual = text(bucket, "region").unwrap_or("?");
-        findings.push(if actual == location.region {
-            Finding::new(
-                check,
-                Status::Pass,
-                url_code(),
-                format!("bucket `{}` is in `{actual}`, as the S3 URL says", expected.bucket),
-            )
-        } else {
-            Finding::new(
-                check,
-                Status::Fail,
-                url_code(),
-                format!("the S3 URL names region `{}`, bucket `{}` is in `{actual}`", location.region, expected.bucket),
-            )
-            .hint("run `stowage apply` to set the URL stowage builds")
-        });
-    }
+    let mut findings = vec![url_prefix(expected, stored, url, &location)];
+    findings.extend(bucket.map(|bucket| bucket_region(expected, kind, &location, bucket)));
     let bucket_region = bucket.and_then(|bucket| text(bucket, "region"));
     // A URL naming another region already failed above; its host is beside the point.
     if bucket_region.is_none_or(|region| region == location.region) {
         findings.push(host_form(&location, kind));
     }
     findings
+}
+
+/// The S3 URL the settings store at, when they can be read, store in S3, and name the spec's
+/// bucket in a well-formed URL; else the finding that says which of these fails.
+fn url_naming_the_bucket<'a>(
+    expected: &Expected,
+    kind: StorageKind,
+    observations: &'a Observations,
+) -> Result<(&'a str, s3_url::S3Location), Finding> {
+    let check = format!("{}.s3_url", kind.noun());
+    let url_code = vec![kind.code(INVALID_S3_URL)];
+    let Some(settings) = observed(observations, &kind.settings_address()) else {
+        return Err(Finding::new(
+            check,
+            Status::Unknown,
+            url_code,
+            format!("Twilio's {} could not be read", kind.settings()),
+        ));
+    };
+    if settings.attributes.get("aws_storage_enabled").and_then(Value::as_bool) != Some(true) {
+        return Err(Finding::new(
+            check,
+            Status::Fail,
+            vec![],
+            format!("Twilio's {} do not store in S3: {} stay in Twilio's cloud", kind.settings(), kind.noun()),
+        )
+        .hint("run `stowage apply` to switch storage on"));
+    }
+    let url = text(settings, "aws_s3_url").unwrap_or_default();
+    let Some(location) = s3_url::parse(url) else {
+        return Err(Finding::new(
+            check,
+            Status::Fail,
+            url_code,
+            format!("`{url}` is not an S3 URL of the form https://BUCKET.s3-REGION.amazonaws.com/PREFIX"),
+        )
+        .hint("run `stowage apply` to set the URL stowage builds"));
+    };
+    if location.bucket != expected.bucket {
+        return Err(Finding::new(
+            check,
+            Status::Fail,
+            url_code,
+            format!("the S3 URL `{url}` names bucket `{}`, the spec's is `{}`", location.bucket, expected.bucket),
+        )
+        .hint("run `stowage apply` to point Twilio at the spec's bucket"));
+    }
+    Ok((url, location))
+}
+
+/// The URL writes under the spec's prefix, the only one the uploader may write to.
+fn url_prefix(expected: &Expected, stored: &Stored, url: &str, location: &s3_url::S3Location) -> Finding {
+    let kind = stored.kind;
+    let check = format!("{}.s3_url", kind.noun());
+    if location.path == stored.prefix.trim_end_matches('/') {
+        return Finding::new(
+            check,
+            Status::Pass,
+            vec![kind.code(INVALID_S3_URL)],
+            format!("`{url}` is well formed and names bucket `{}`", expected.bucket),
+        );
+    }
+    Finding::new(
+        check,
+        Status::Fail,
+        vec![kind.code(ACCESS_DENIED)],
+        format!(
+            "the S3 URL `{url}` writes under `{}/`, the spec's prefix (the only one the uploader may write to) is `{}`",
+            location.path, stored.prefix
+        ),
+    )
+    .hint("run `stowage apply` to set the URL stowage builds")
+}
+
+/// The bucket is in the region the URL names.
+fn bucket_region(expected: &Expected, kind: StorageKind, location: &s3_url::S3Location, bucket: &Observed) -> Finding {
+    let check = format!("{}.bucket_region", kind.noun());
+    let url_code = vec![kind.code(INVALID_S3_URL)];
+    let actual = text(bucket, "region").unwrap_or("?");
+    if actual == location.region {
+        return Finding::new(
+            check,
+            Status::Pass,
+            url_code,
+            format!("bucket `{}` is in `{actual}`, as the S3 URL says", expected.bucket),
+        );
+    }
+    Finding::new(
+        check,
+        Status::Fail,
+        url_code,
+        format!("the S3 URL names region `{}`, bucket `{}` is in `{actual}`", location.region, expected.bucket),
+    )
+    .hint("run `stowage apply` to set the URL stowage builds")
 }
 
 /// The URL's host exists for the bucket's region: AWS has no `s3-REGION` host for regions
@@ -424,6 +441,8 @@ struct Probe {
     resource: String,
 }
 
+/// The uploader's inline policy allows Twilio's uploads under each prefix, nothing else, and
+/// with SSE-KMS, the KMS actions on the bucket's key.
 fn uploader_policy(
     expected: &Expected,
     observations: &Observations,
@@ -444,38 +463,51 @@ fn uploader_policy(
             .hint("run `stowage apply` to put it back"),
         ];
     };
-    let object_arn = |key: &str| format!("arn:{}:s3:::{}/{key}", expected.partition, expected.bucket);
-    let mut findings = Vec::new();
-
-    for stored in &expected.stored {
-        let check = format!("uploader_policy.put_{}", stored.kind.noun());
-        let code = vec![stored.kind.code(ACCESS_DENIED)];
-        let resource = object_arn(&format!("{}stowage-verify-probe", stored.prefix));
-        let what = format!("`s3:PutObject` under `{}`", stored.prefix);
-        findings.push(match evaluate(document, "s3:PutObject", &resource) {
-            Decision::Allowed => {
-                Finding::new(check, Status::Pass, code, format!("the uploader's policy allows {what}"))
-            }
-            Decision::ExplicitlyDenied => {
-                Finding::new(check, Status::Fail, code, format!("the uploader's policy denies {what}"))
-                    .hint("run `stowage apply` to restore the policy")
-            }
-            Decision::ImplicitlyDenied => {
-                Finding::new(check, Status::Fail, code, format!("the uploader's policy does not allow {what}"))
-                    .hint("run `stowage apply` to restore the policy")
-            }
-            Decision::Undetermined(why) => Finding::new(
-                check,
-                Status::Unknown,
-                code,
-                format!("cannot tell whether the uploader's policy allows {what}: {why}"),
-            ),
-        });
+    let mut findings: Vec<Finding> =
+        expected.stored.iter().map(|stored| put_allowed(expected, stored, document)).collect();
+    findings.push(nothing_else(expected, document));
+    if let Some(BucketEncryption::SseKms { key_id }) = encryption {
+        findings.push(kms(expected, document, key_id.as_deref()));
     }
+    findings
+}
 
+/// The ARN of an object in the spec's bucket.
+fn object_arn(expected: &Expected, key: &str) -> String {
+    format!("arn:{}:s3:::{}/{key}", expected.partition, expected.bucket)
+}
+
+/// The policy allows `s3:PutObject` under the prefix of what is stored.
+fn put_allowed(expected: &Expected, stored: &Stored, document: &Value) -> Finding {
+    let check = format!("uploader_policy.put_{}", stored.kind.noun());
+    let code = vec![stored.kind.code(ACCESS_DENIED)];
+    let resource = object_arn(expected, &format!("{}stowage-verify-probe", stored.prefix));
+    let what = format!("`s3:PutObject` under `{}`", stored.prefix);
+    match evaluate(document, "s3:PutObject", &resource) {
+        Decision::Allowed => Finding::new(check, Status::Pass, code, format!("the uploader's policy allows {what}")),
+        Decision::ExplicitlyDenied => {
+            Finding::new(check, Status::Fail, code, format!("the uploader's policy denies {what}"))
+                .hint("run `stowage apply` to restore the policy")
+        }
+        Decision::ImplicitlyDenied => {
+            Finding::new(check, Status::Fail, code, format!("the uploader's policy does not allow {what}"))
+                .hint("run `stowage apply` to restore the policy")
+        }
+        Decision::Undetermined(why) => Finding::new(
+            check,
+            Status::Unknown,
+            code,
+            format!("cannot tell whether the uploader's policy allows {what}: {why}"),
+        ),
+    }
+}
+
+/// Requests Twilio never makes, which a leaked key should not be able to make either.
+fn probes(expected: &Expected) -> Vec<Probe> {
+    let bucket_arn = format!("arn:{}:s3:::{}", expected.partition, expected.bucket);
     let mut probes = vec![
-        Probe { action: "s3:ListBucket", resource: format!("arn:{}:s3:::{}", expected.partition, expected.bucket) },
-        Probe { action: "s3:DeleteBucket", resource: format!("arn:{}:s3:::{}", expected.partition, expected.bucket) },
+        Probe { action: "s3:ListBucket", resource: bucket_arn.clone() },
+        Probe { action: "s3:DeleteBucket", resource: bucket_arn },
         Probe {
             action: "s3:PutObject",
             resource: format!("arn:{}:s3:::stowage-verify-another-bucket/key", expected.partition),
@@ -484,16 +516,24 @@ fn uploader_policy(
     ];
     let outside = "stowage-verify-outside-the-prefixes/key";
     if !expected.stored.iter().any(|stored| outside.starts_with(&stored.prefix)) {
-        probes.push(Probe { action: "s3:PutObject", resource: object_arn(outside) });
+        probes.push(Probe { action: "s3:PutObject", resource: object_arn(expected, outside) });
     }
     for stored in &expected.stored {
         for action in ["s3:GetObject", "s3:DeleteObject", "s3:PutObjectAcl"] {
-            probes.push(Probe { action, resource: object_arn(&format!("{}stowage-verify-probe", stored.prefix)) });
+            probes.push(Probe {
+                action,
+                resource: object_arn(expected, &format!("{}stowage-verify-probe", stored.prefix)),
+            });
         }
     }
+    probes
+}
+
+/// The policy allows none of the [`probes`].
+fn nothing_else(expected: &Expected, document: &Value) -> Finding {
     let mut granted = Vec::new();
     let mut undetermined = Vec::new();
-    for probe in &probes {
+    for probe in &probes(expected) {
         match evaluate(document, probe.action, &probe.resource) {
             Decision::Allowed => granted.push(format!("`{}` on `{}`", probe.action, probe.resource)),
             Decision::Undetermined(why) => {
@@ -503,7 +543,7 @@ fn uploader_policy(
         }
     }
     let check = "uploader_policy.nothing_else";
-    findings.push(if !granted.is_empty() {
+    if !granted.is_empty() {
         Finding::new(
             check,
             Status::Fail,
@@ -522,12 +562,7 @@ fn uploader_policy(
         )
     } else {
         Finding::new(check, Status::Pass, vec![], "the uploader's policy allows nothing else")
-    });
-
-    if let Some(BucketEncryption::SseKms { key_id }) = encryption {
-        findings.push(kms(expected, document, key_id.as_deref()));
     }
-    findings
 }
 
 /// With SSE-KMS, every upload asks KMS for a data key with the uploader's credentials.
@@ -720,9 +755,10 @@ pub fn render_human(findings: &[Finding]) -> String {
     out
 }
 
-/// The report for tools.
+/// The report for tools, from its boundary types ([`json`]).
 pub fn render_json(findings: &[Finding]) -> Value {
-    json!({"outcome": outcome(findings), "findings": findings})
+    // Strings, numbers and lists only: this cannot fail.
+    serde_json::to_value(json::json_report(findings)).expect("a verify report is plain data")
 }
 
 #[cfg(test)]
@@ -1011,5 +1047,25 @@ mod tests {
         assert_eq!(json["findings"].as_array().map(Vec::len), Some(findings.len()));
         let failed: Vec<Finding> = findings.into_iter().filter(|finding| finding.status == Status::Fail).collect();
         insta::assert_snapshot!(serde_json::to_string_pretty(&render_json(&failed)).unwrap());
+    }
+
+    /// That `docs/verify-report.schema.json` is these types is `tests/render_schemas.rs`'s.
+    #[test]
+    fn reports_validate_against_the_schema() {
+        let validator = jsonschema::validator_for(&json::json_schema()).expect("the schema compiles");
+        let mut observations = healthy();
+        observations.insert(credential_address(), None);
+        let inspections =
+            Inspections { test_files: BTreeMap::from([(StorageKind::Recordings, Err("AccessDenied".to_owned()))]) };
+        for findings in
+            [verify(&expected(), &healthy(), &inspected()), verify(&expected(), &observations, &inspections)]
+        {
+            let document = render_json(&findings);
+            let errors: Vec<String> = validator.iter_errors(&document).map(|error| error.to_string()).collect();
+            assert_eq!(errors, Vec::<String>::new());
+        }
+        let mut unknown_status = render_json(&verify(&expected(), &healthy(), &inspected()));
+        unknown_status["findings"][0]["status"] = json!("maybe");
+        assert!(!validator.is_valid(&unknown_status));
     }
 }

@@ -5,8 +5,9 @@
 mod common;
 
 use common::{
-    DEV_SPEC, FIRST_ACCESS_KEY_ID, FIRST_CREDENTIAL_SID, actions, applied, assert_converges, changed_attributes,
-    converged, desired, edit, human, observed_mut, report, step_lines, untouched_account,
+    DEV_SPEC, FIRST_ACCESS_KEY_ID, FIRST_CREDENTIAL_SID, account_with_someone_elses_bucket, actions, applied,
+    assert_converges, changed_attributes, converged, desired, edit, human, observed_mut, report, step_lines,
+    untouched_account,
 };
 use insta::assert_snapshot;
 use proptest::prelude::*;
@@ -378,13 +379,7 @@ fn a_replacement_interrupted_before_the_settings_were_repointed_is_finished() {
 fn a_bucket_not_recorded_in_the_state_is_an_error_not_a_takeover() {
     let desired = desired(DEV_SPEC);
     let prior = Prior::empty();
-    let mut observations = untouched_account(&desired, &prior);
-    let bucket = desired.iter().find(|resource| resource.address == bucket_address()).expect("bucket desired");
-    observations.insert(
-        bucket_address(),
-        Some(stowage_provider::Observed { id: "acme-video-dev".to_owned(), attributes: bucket.known_attributes() }),
-    );
-    let plan = plan(&desired, &prior, &observations);
+    let plan = plan(&desired, &prior, &account_with_someone_elses_bucket(&desired, &prior));
 
     assert!(plan.has_errors());
     assert_eq!(plan.diagnostics.len(), 1);

@@ -5,31 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::schema::{self, ResourceSchema};
-
-/// Every kind of resource stowage manages, in dependency order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ResourceType {
-    #[serde(rename = "aws_kms_key")]
-    KmsKey,
-    #[serde(rename = "aws_s3_bucket")]
-    S3Bucket,
-    #[serde(rename = "aws_iam_user")]
-    IamUser,
-    #[serde(rename = "aws_iam_user_policy")]
-    IamUserPolicy,
-    #[serde(rename = "aws_iam_access_key")]
-    IamAccessKey,
-    #[serde(rename = "twilio_aws_credential")]
-    TwilioAwsCredential,
-    #[serde(rename = "twilio_public_key")]
-    TwilioPublicKey,
-    #[serde(rename = "twilio_video_recording_settings")]
-    TwilioRecordingSettings,
-    #[serde(rename = "twilio_video_composition_settings")]
-    TwilioCompositionSettings,
-}
+pub use crate::types::ResourceType;
 
 /// Which provider serves a resource type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -49,48 +25,26 @@ impl ProviderName {
 }
 
 impl ResourceType {
-    pub const ALL: [ResourceType; 9] = [
-        ResourceType::KmsKey,
-        ResourceType::S3Bucket,
-        ResourceType::IamUser,
-        ResourceType::IamUserPolicy,
-        ResourceType::IamAccessKey,
-        ResourceType::TwilioAwsCredential,
-        ResourceType::TwilioPublicKey,
-        ResourceType::TwilioRecordingSettings,
-        ResourceType::TwilioCompositionSettings,
-    ];
-
+    /// The type's name in addresses, the state and plan JSON (`aws_s3_bucket`).
     pub fn as_str(self) -> &'static str {
-        match self {
-            ResourceType::KmsKey => "aws_kms_key",
-            ResourceType::S3Bucket => "aws_s3_bucket",
-            ResourceType::IamUser => "aws_iam_user",
-            ResourceType::IamUserPolicy => "aws_iam_user_policy",
-            ResourceType::IamAccessKey => "aws_iam_access_key",
-            ResourceType::TwilioAwsCredential => "twilio_aws_credential",
-            ResourceType::TwilioPublicKey => "twilio_public_key",
-            ResourceType::TwilioRecordingSettings => "twilio_video_recording_settings",
-            ResourceType::TwilioCompositionSettings => "twilio_video_composition_settings",
-        }
+        self.schema().name
     }
 
     pub fn provider(self) -> ProviderName {
-        match self {
-            ResourceType::KmsKey
-            | ResourceType::S3Bucket
-            | ResourceType::IamUser
-            | ResourceType::IamUserPolicy
-            | ResourceType::IamAccessKey => ProviderName::Aws,
-            ResourceType::TwilioAwsCredential
-            | ResourceType::TwilioPublicKey
-            | ResourceType::TwilioRecordingSettings
-            | ResourceType::TwilioCompositionSettings => ProviderName::Twilio,
-        }
+        self.schema().provider
     }
+}
 
-    pub fn schema(self) -> &'static ResourceSchema {
-        schema::of(self)
+impl Serialize for ResourceType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ResourceType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 

@@ -13,12 +13,19 @@ pub mod policy;
 pub mod resource;
 pub mod schema;
 pub mod secret;
+pub mod types;
+
+#[doc(hidden)]
+pub use futures;
 
 pub use address::{Address, AddressError, ProviderName, ResourceType};
 pub use error::{ErrorKind, ProviderError};
 pub use resource::{
     Applied, Attributes, AttributesExt, CreateRequest, DeleteRequest, LeftoverRequest, NewAccessKey, Observed,
-    Provider, ReadRequest, SecretHandoff, UpdateRequest,
+    Provider, ReadRequest, SecretHandoff, UpdateRequest, encode, encode_known, required,
 };
-pub use schema::{AttributeSchema, Comparison, ReplaceOrder, ResourceSchema};
+pub use schema::{
+    AttributeDrift, AttributeSchema, Comparison, DriftMeaning, FoundBy, Harm, Immovable, Leftover, Lifecycle,
+    ReplaceOrder, ResourceSchema,
+};
 pub use secret::Secret;

@@ -70,6 +70,19 @@ pub fn same_meaning(left: &Value, right: &Value) -> bool {
     meaning(left) == meaning(right)
 }
 
+/// The canonical form without statement ids: labels with no effect, which would only be noise
+/// in a diff of what a document allows. Statements keep their canonical order.
+pub fn canonical_without_statement_ids(document: &Value) -> Value {
+    let mut document = canonical(document);
+    if let Some(Value::Array(statements)) = document.get_mut("Statement") {
+        for statement in statements.iter_mut().filter_map(Value::as_object_mut) {
+            // `shift_remove` keeps the other keys in canonical order.
+            statement.shift_remove("Sid");
+        }
+    }
+    document
+}
+
 fn meaning(document: &Value) -> Value {
     let mut document = canonical(document);
     if let Some(Value::Array(statements)) = document.get_mut("Statement") {

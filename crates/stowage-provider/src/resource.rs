@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use futures::future::BoxFuture;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::address::Address;
@@ -37,11 +39,15 @@ pub struct ReadRequest<'a> {
 }
 
 impl ReadRequest<'_> {
-    /// A string attribute from the spec, else from the state.
-    pub fn attribute(&self, name: &str) -> Option<&str> {
-        self.desired
-            .and_then(|attributes| attributes.str(name))
-            .or_else(|| self.recorded.and_then(|attributes| attributes.str(name)))
+    /// What the spec and the state say of the object, typed: each attribute from the spec,
+    /// else from the state. Only what a lookup needs is read from this (a name, a key), so an
+    /// attribute of another shape than the type's is left out rather than refused.
+    pub fn known<T: DeserializeOwned + Default>(&self) -> T {
+        let mut merged = self.recorded.cloned().unwrap_or_default();
+        if let Some(desired) = self.desired {
+            merged.extend(desired.iter().filter(|(_, value)| !value.is_null()).map(|(k, v)| (k.clone(), v.clone())));
+        }
+        T::deserialize(Value::Object(merged.into_iter().collect())).unwrap_or_default()
     }
 }
 
@@ -178,32 +184,137 @@ pub trait Provider: Send + Sync {
     }
 }
 
-/// Typed access to attribute maps, for providers.
+/// One resource type's operations, in its provider's file for that type; the provider routes
+/// to it with one line of [`crate::routes!`]. Reads, creates and the rest get the provider
+/// (its clients) and the request.
+pub trait Operations<P> {
+    /// `Ok(None)` when the resource does not exist.
+    fn read(
+        provider: &P,
+        request: ReadRequest<'_>,
+    ) -> impl Future<Output = Result<Option<Observed>, ProviderError>> + Send;
+    fn create(provider: &P, request: CreateRequest<'_>) -> impl Future<Output = Result<Applied, ProviderError>> + Send;
+    fn update(provider: &P, request: UpdateRequest<'_>) -> impl Future<Output = Result<Applied, ProviderError>> + Send;
+    /// Deleting something that is already gone succeeds.
+    fn delete(provider: &P, request: DeleteRequest<'_>) -> impl Future<Output = Result<(), ProviderError>> + Send;
+    /// What an interrupted create left (see [`Provider::find_leftovers`]); nothing, for a type
+    /// whose create cannot be lost.
+    fn find_leftovers(
+        provider: &P,
+        request: LeftoverRequest<'_>,
+    ) -> impl Future<Output = Result<Vec<Observed>, ProviderError>> + Send {
+        let _ = (provider, request);
+        async { Ok(Vec::new()) }
+    }
+}
+
+/// The [`Provider`] of `$provider`: each resource type it serves, routed to the
+/// [`Operations`] of that type. A type it does not serve is an internal error (and has no
+/// leftovers).
+#[macro_export]
+macro_rules! routes {
+    ($provider:ty { $($($variant:ident)|+ => $operations:ty),+ $(,)? }) => {
+        impl $crate::Provider for $provider {
+            $crate::routes!(@route $provider, read, ReadRequest, Option<$crate::Observed>,
+                other => Err($crate::resource::not_served(other, stringify!($provider))),
+                $($($variant)|+ => $operations),+);
+            $crate::routes!(@route $provider, create, CreateRequest, $crate::Applied,
+                other => Err($crate::resource::not_served(other, stringify!($provider))),
+                $($($variant)|+ => $operations),+);
+            $crate::routes!(@route $provider, update, UpdateRequest, $crate::Applied,
+                other => Err($crate::resource::not_served(other, stringify!($provider))),
+                $($($variant)|+ => $operations),+);
+            $crate::routes!(@route $provider, delete, DeleteRequest, (),
+                other => Err($crate::resource::not_served(other, stringify!($provider))),
+                $($($variant)|+ => $operations),+);
+            $crate::routes!(@route $provider, find_leftovers, LeftoverRequest, Vec<$crate::Observed>,
+                _ => Ok(Vec::new()),
+                $($($variant)|+ => $operations),+);
+        }
+    };
+    (@route $provider:ty, $method:ident, $request:ident, $answer:ty, $other:pat => $otherwise:expr,
+        $($($variant:ident)|+ => $operations:ty),+) => {
+        fn $method<'a>(
+            &'a self,
+            request: $crate::$request<'a>,
+        ) -> $crate::futures::future::BoxFuture<'a, Result<$answer, $crate::ProviderError>> {
+            Box::pin(async move {
+                match request.address.resource_type {
+                    $($($crate::ResourceType::$variant)|+ => {
+                        <$operations as $crate::resource::Operations<$provider>>::$method(self, request).await
+                    })+
+                    #[allow(unreachable_patterns)]
+                    $other => $otherwise,
+                }
+            })
+        }
+    };
+}
+
+/// A request routed to a provider that does not serve its type: a bug in the engine.
+#[doc(hidden)]
+pub fn not_served(resource_type: crate::ResourceType, provider: &str) -> ProviderError {
+    ProviderError::new(
+        crate::ErrorKind::Internal,
+        "stowage",
+        "route",
+        format!("{provider} does not manage `{resource_type}`"),
+    )
+}
+
+/// Attributes as the type's typed value (see [`crate::types`]): the one way from the generic map.
+/// A value of the wrong shape is a bug in the planner, reported as such.
+pub fn decode<T: DeserializeOwned>(address: &Address, attributes: &Attributes) -> Result<T, ProviderError> {
+    T::deserialize(Value::Object(attributes.clone().into_iter().collect())).map_err(|error| {
+        ProviderError::new(crate::ErrorKind::Internal, "stowage", "resolve", format!("{address}: {error}"))
+    })
+}
+
+/// A typed value as attributes: the one way back to the generic map.
+pub fn encode<T: Serialize>(typed: &T) -> Attributes {
+    match serde_json::to_value(typed) {
+        Ok(Value::Object(map)) => map.into_iter().collect(),
+        // The types are structs of plain fields: nothing else can come out.
+        _ => unreachable!("typed attributes serialize to a JSON object"),
+    }
+}
+
+/// A typed value as attributes, leaving out what it does not know (its `None`s): what a search
+/// found of an object, before a read tells the rest.
+pub fn encode_known<T: Serialize>(typed: &T) -> Attributes {
+    let mut attributes = encode(typed);
+    attributes.retain(|_, value| !value.is_null());
+    attributes
+}
+
+/// A required attribute of a typed value; a missing one is a bug in the planner, reported as
+/// such.
+pub fn required<'a, T: ?Sized>(value: Option<&'a T>, address: &Address, name: &str) -> Result<&'a T, ProviderError> {
+    value.ok_or_else(|| {
+        ProviderError::new(
+            crate::ErrorKind::Internal,
+            "stowage",
+            "resolve",
+            format!("{address}: attribute `{name}` is missing"),
+        )
+    })
+}
+
+/// Typed access to attribute maps.
 pub trait AttributesExt {
+    /// As [`decode`].
+    fn decode<T: DeserializeOwned>(&self, address: &Address) -> Result<T, ProviderError>;
+    /// A string attribute, for readers of observations outside a provider (verify).
     fn str(&self, name: &str) -> Option<&str>;
-    fn bool(&self, name: &str) -> Option<bool>;
-    /// A required string attribute; a missing one is a bug in the planner, reported as such.
-    fn required_str(&self, address: &Address, name: &str) -> Result<&str, ProviderError>;
 }
 
 impl AttributesExt for Attributes {
+    fn decode<T: DeserializeOwned>(&self, address: &Address) -> Result<T, ProviderError> {
+        decode(address, self)
+    }
+
     fn str(&self, name: &str) -> Option<&str> {
         self.get(name).and_then(Value::as_str)
-    }
-
-    fn bool(&self, name: &str) -> Option<bool> {
-        self.get(name).and_then(Value::as_bool)
-    }
-
-    fn required_str(&self, address: &Address, name: &str) -> Result<&str, ProviderError> {
-        self.str(name).ok_or_else(|| {
-            ProviderError::new(
-                crate::ErrorKind::Internal,
-                "stowage",
-                "resolve",
-                format!("{address}: attribute `{name}` is missing or not a string"),
-            )
-        })
     }
 }
 

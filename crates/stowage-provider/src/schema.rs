@@ -1,10 +1,13 @@
 //! What the planner needs to know about each resource type: its attributes, which of them
-//! force a replacement, how each is compared, and how a replacement is ordered.
+//! force a replacement, how each is compared, how a replacement is ordered, how its objects
+//! come to exist and go, and what it means for recordings when one drifts.
 //!
-//! This is the provider contract written as data: the planner is generic over it, and each
-//! provider implements the attributes listed here, no more.
+//! This is the provider contract written as data: the planner, the engine and the drift report
+//! are generic over it, and each type's schema lives in its own file under [`crate::types`].
 
-use crate::address::ResourceType;
+use serde_json::Value;
+
+use crate::address::{ProviderName, ResourceType};
 
 /// How two values of an attribute are compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +35,82 @@ pub enum ReplaceOrder {
     DestroyBeforeCreate,
 }
 
+/// How an object of a type comes to exist and goes, which decides what the planner may take
+/// over and what the engine guards against losing. One enum, so that no meaningless
+/// combination (a singleton that records an intent, say) can be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifecycle {
+    /// Always exists (Twilio's storage settings): never created or deleted, only configured,
+    /// so an object found unrecorded is simply adopted; "delete" switches it back off, and the
+    /// boolean attribute `switch` says whether it is on.
+    Singleton { switch: &'static str },
+    /// Lives inside a managed parent and is found by its natural key (the uploader's inline
+    /// policy): adopted when found unrecorded, and its create cannot be lost.
+    InsideParent,
+    /// Made by stowage's create. One found unrecorded may be someone else's, so it is never
+    /// taken over; and the create could be lost with the process that sent it, so the engine
+    /// writes an intent into the state first and the next refresh looks for what it left
+    /// (`Provider::find_leftovers`).
+    Created { found_by: FoundBy, leftover: Leftover },
+}
+
+/// How what an interrupted create left is found again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FoundBy {
+    /// By the intent's marker, which the create puts in a tag, description or name (a KMS key,
+    /// a Twilio credential).
+    Marker,
+    /// By the name the intent recorded (a bucket, a user).
+    Name,
+    /// Among its parent's children, by creation time (an access key among its user's keys).
+    Parent,
+}
+
+/// What becomes of an object an interrupted create left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leftover {
+    /// It is recorded: nothing of it was lost (a bucket or user, found again by name).
+    Adopt,
+    /// It is deleted: something only the create's answer held is gone (an access key's secret,
+    /// or a Twilio credential holding such a key).
+    Delete,
+}
+
+impl Lifecycle {
+    pub fn is_singleton(self) -> bool {
+        matches!(self, Lifecycle::Singleton { .. })
+    }
+
+    /// An object found by its natural key but not recorded in the state may be taken over.
+    pub fn adopts_unrecorded(self) -> bool {
+        matches!(self, Lifecycle::Singleton { .. } | Lifecycle::InsideParent)
+    }
+
+    /// Whether a create is recorded as an intent before it is sent.
+    pub fn records_intent(self) -> bool {
+        matches!(self, Lifecycle::Created { .. })
+    }
+
+    /// Whether what an interrupted create left is recorded rather than deleted.
+    pub fn adopts_leftovers(self) -> bool {
+        matches!(self, Lifecycle::Created { leftover: Leftover::Adopt, .. })
+    }
+
+    /// Whether the create puts the intent's marker on the object.
+    pub fn carries_marker(self) -> bool {
+        matches!(self, Lifecycle::Created { found_by: FoundBy::Marker, .. })
+    }
+
+    /// Whether a singleton's observed attributes say it is switched on (always true for the
+    /// other lifecycles, which exist or not).
+    pub fn is_on(self, attributes: &crate::Attributes) -> bool {
+        match self {
+            Lifecycle::Singleton { switch } => attributes.get(switch).and_then(Value::as_bool).unwrap_or(false),
+            Lifecycle::InsideParent | Lifecycle::Created { .. } => true,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AttributeSchema {
     pub name: &'static str,
@@ -46,248 +125,129 @@ pub struct AttributeSchema {
     pub derived_from: &'static [&'static str],
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+impl AttributeSchema {
+    /// Whether the attribute takes part in comparing desired with observed (and recorded with
+    /// observed): what the spec sets and the service reports.
+    pub fn is_compared(&self) -> bool {
+        !self.computed && self.comparison != Comparison::NotCompared
+    }
+}
+
+/// An identity attribute the service never lets change while the object keeps its name, and
+/// whose name cannot be reused while it exists (a bucket's region): a replacement could never
+/// be applied, so the plan refuses it.
+#[derive(Debug, Clone, Copy)]
+pub struct Immovable {
+    pub attribute: &'static str,
+    /// The attribute whose change makes it a different object after all (the bucket's name).
+    pub unless: &'static str,
+    /// What to tell, from the object's id and the attribute's value found and wanted:
+    /// `(message, hint)`.
+    pub refusal: fn(id: &str, from: &str, to: &str) -> (String, String),
+}
+
+/// How bad a piece of drift is for recordings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Harm {
+    /// Recordings are (or may be) lost or exposed.
+    Critical,
+    /// Something the spec asked for no longer holds, without loss.
+    Warning,
+}
+
+/// One attribute found different from what the state recorded.
+#[derive(Debug, Clone, Copy)]
+pub struct AttributeDrift<'a> {
+    pub resource_type: ResourceType,
+    pub name: &'a str,
+    /// What the state recorded (null when nothing).
+    pub expected: &'a Value,
+    /// What was found (null when nothing).
+    pub actual: &'a Value,
+}
+
+/// What drift of an object of this type means for recordings, in a sentence a person on call
+/// can act on.
+#[derive(Debug, Clone, Copy)]
+pub struct DriftMeaning {
+    /// The object was deleted outside stowage (always critical: each piece is needed to store
+    /// recordings).
+    pub deleted: &'static str,
+    /// An attribute changed: how bad, and why. `None` means a plain warning that it differs.
+    pub attribute: fn(&AttributeDrift<'_>) -> Option<(Harm, String)>,
+}
+
+impl DriftMeaning {
+    /// For types whose attribute drift has no particular meaning.
+    pub fn plain(_: &AttributeDrift<'_>) -> Option<(Harm, String)> {
+        None
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
 pub struct ResourceSchema {
     pub resource_type: ResourceType,
+    /// The type's name in addresses, the state and plan JSON (`aws_s3_bucket`).
+    pub name: &'static str,
+    pub provider: ProviderName,
+    /// What a person calls it (`bucket`, `IAM user`).
+    pub noun: &'static str,
     pub attributes: &'static [AttributeSchema],
     pub replace_order: ReplaceOrder,
-    /// A singleton that always exists (Twilio's settings): it is never created or deleted, only
-    /// configured, so an observed object that is not in the state is simply adopted; "delete"
-    /// means switching it back off.
-    pub singleton: bool,
-    /// An object found by its natural key but not recorded in the state may be taken over.
-    /// True for singletons and for things that live inside a managed parent (the inline policy
-    /// of the managed user); false for buckets and users, which may belong to someone else.
-    pub adopt_unrecorded: bool,
-    /// Whether a create lost with the process that sent it would leave something behind that
-    /// the next run cannot deal with on its own: an access key (its secret is only in the
-    /// create's answer), a Twilio credential or public key (found by no natural key), a bucket
-    /// or user (found by name, but refused as "someone else's" when unrecorded). For these the
-    /// engine writes an intent into the state before the create, and the next refresh asks the
-    /// provider for what an interrupted create left (`Provider::find_leftovers`).
-    pub records_intent: bool,
-    /// What to do with an object an interrupted create left: record it (`true`: nothing of it
-    /// was lost, e.g. a bucket or a user, found again by name) or delete it (`false`: an access
-    /// key whose secret is gone, a Twilio credential holding such a key).
-    pub adopt_leftovers: bool,
+    pub lifecycle: Lifecycle,
     /// What a plan that deletes such an object must tell the reader, when its delete is not
     /// what the word suggests (a KMS key's deletion is only scheduled): `(message, hint)`.
     pub delete_notice: Option<(&'static str, &'static str)>,
+    pub immovable: Option<Immovable>,
+    pub drift: DriftMeaning,
 }
 
 impl ResourceSchema {
     pub fn attribute(&self, name: &str) -> Option<&'static AttributeSchema> {
         self.attributes.iter().find(|attribute| attribute.name == name)
     }
-}
 
-const fn attr(name: &'static str) -> AttributeSchema {
-    AttributeSchema {
-        name,
-        forces_replacement: false,
-        comparison: Comparison::Exact,
-        computed: false,
-        derived_from: &[],
+    /// The attributes compared between desired, recorded and observed, in schema order.
+    pub fn compared(&self) -> impl Iterator<Item = &'static AttributeSchema> + use<> {
+        self.attributes.iter().filter(|attribute| attribute.is_compared())
+    }
+
+    /// Where an attribute stands in the schema, so every render lists attributes in one order
+    /// (unknown names last).
+    pub fn position(&self, name: &str) -> usize {
+        self.attributes.iter().position(|attribute| attribute.name == name).unwrap_or(usize::MAX)
     }
 }
 
-const fn identity(name: &'static str) -> AttributeSchema {
-    AttributeSchema {
-        name,
-        forces_replacement: true,
-        comparison: Comparison::Exact,
-        computed: false,
-        derived_from: &[],
+/// Building blocks for the schemas in [`crate::types`].
+pub(crate) mod build {
+    use super::{AttributeSchema, Comparison};
+
+    pub(crate) const fn attr(name: &'static str) -> AttributeSchema {
+        AttributeSchema {
+            name,
+            forces_replacement: false,
+            comparison: Comparison::Exact,
+            computed: false,
+            derived_from: &[],
+        }
     }
-}
 
-const fn computed(name: &'static str) -> AttributeSchema {
-    AttributeSchema {
-        name,
-        forces_replacement: false,
-        comparison: Comparison::Exact,
-        computed: true,
-        derived_from: &[],
+    pub(crate) const fn identity(name: &'static str) -> AttributeSchema {
+        AttributeSchema { forces_replacement: true, ..attr(name) }
     }
-}
 
-/// A computed attribute made from others of the same resource.
-const fn computed_from(name: &'static str, derived_from: &'static [&'static str]) -> AttributeSchema {
-    AttributeSchema { name, forces_replacement: false, comparison: Comparison::Exact, computed: true, derived_from }
-}
+    pub(crate) const fn computed(name: &'static str) -> AttributeSchema {
+        AttributeSchema { computed: true, ..attr(name) }
+    }
 
-const fn compared(name: &'static str, comparison: Comparison) -> AttributeSchema {
-    AttributeSchema { name, forces_replacement: false, comparison, computed: false, derived_from: &[] }
-}
+    /// A computed attribute made from others of the same resource.
+    pub(crate) const fn computed_from(name: &'static str, derived_from: &'static [&'static str]) -> AttributeSchema {
+        AttributeSchema { computed: true, derived_from, ..attr(name) }
+    }
 
-static KMS_KEY: ResourceSchema = ResourceSchema {
-    resource_type: ResourceType::KmsKey,
-    attributes: &[
-        identity("region"),
-        attr("description"),
-        attr("alias"),
-        attr("enabled"),
-        attr("rotation_enabled"),
-        compared("policy", Comparison::PolicyDocument),
-        // The bucket the key encrypts: deleting the key is refused while that bucket uses it.
-        compared("bucket", Comparison::NotCompared),
-        computed("arn"),
-    ],
-    replace_order: ReplaceOrder::CreateBeforeDestroy,
-    singleton: false,
-    adopt_unrecorded: false,
-    records_intent: true,
-    adopt_leftovers: true,
-    delete_notice: Some((
-        "the KMS key is not deleted now: its deletion is scheduled for 30 days after apply, the longest \
-         window AWS allows; objects encrypted with it become unreadable then",
-        "to keep the key, cancel the deletion within those 30 days: `aws kms cancel-key-deletion --key-id KEY_ID`",
-    )),
-};
-
-static S3_BUCKET: ResourceSchema = ResourceSchema {
-    resource_type: ResourceType::S3Bucket,
-    attributes: &[
-        identity("name"),
-        identity("region"),
-        attr("versioning"),
-        attr("block_public_access"),
-        attr("object_ownership"),
-        attr("lifecycle"),
-        attr("tags"),
-        // Default encryption: the SSE-KMS key (ARN), or null for S3's own default.
-        attr("sse_kms_key"),
-        attr("bucket_key_enabled"),
-        // `aws:kms`, `AES256` (SSE-S3) or null: what verify judges, read with the rest.
-        computed("sse_algorithm"),
-    ],
-    replace_order: ReplaceOrder::CreateBeforeDestroy,
-    singleton: false,
-    adopt_unrecorded: false,
-    records_intent: true,
-    adopt_leftovers: true,
-    delete_notice: None,
-};
-
-static IAM_USER: ResourceSchema = ResourceSchema {
-    resource_type: ResourceType::IamUser,
-    // `arn:PARTITION:iam::ACCOUNT:user/PATH/NAME`: a new path is a new ARN.
-    attributes: &[
-        identity("name"),
-        attr("path"),
-        attr("tags"),
-        computed_from("arn", &["path"]),
-        computed("account_id"),
-    ],
-    replace_order: ReplaceOrder::CreateBeforeDestroy,
-    singleton: false,
-    adopt_unrecorded: false,
-    records_intent: true,
-    adopt_leftovers: true,
-    delete_notice: None,
-};
-
-static IAM_USER_POLICY: ResourceSchema = ResourceSchema {
-    resource_type: ResourceType::IamUserPolicy,
-    attributes: &[identity("user_name"), identity("policy_name"), compared("document", Comparison::PolicyDocument)],
-    // Replaced only when its user or name changes, so the new policy is a different object:
-    // create it first, and Twilio's uploader is never without permission in between.
-    replace_order: ReplaceOrder::CreateBeforeDestroy,
-    singleton: false,
-    adopt_unrecorded: true,
-    records_intent: false,
-    adopt_leftovers: false,
-    delete_notice: None,
-};
-
-static IAM_ACCESS_KEY: ResourceSchema = ResourceSchema {
-    resource_type: ResourceType::IamAccessKey,
-    attributes: &[
-        identity("user_name"),
-        attr("status"),
-        compared("write_test", Comparison::NotCompared),
-        computed("access_key_id"),
-    ],
-    replace_order: ReplaceOrder::CreateBeforeDestroy,
-    singleton: false,
-    adopt_unrecorded: false,
-    records_intent: true,
-    adopt_leftovers: false,
-    delete_notice: None,
-};
-
-static TWILIO_AWS_CREDENTIAL: ResourceSchema = ResourceSchema {
-    resource_type: ResourceType::TwilioAwsCredential,
-    attributes: &[identity("access_key_id"), identity("account_sid"), attr("friendly_name"), computed("sid")],
-    replace_order: ReplaceOrder::CreateBeforeDestroy,
-    singleton: false,
-    adopt_unrecorded: false,
-    records_intent: true,
-    adopt_leftovers: false,
-    delete_notice: None,
-};
-
-static TWILIO_PUBLIC_KEY: ResourceSchema = ResourceSchema {
-    resource_type: ResourceType::TwilioPublicKey,
-    attributes: &[
-        // Twilio never returns the key: the state remembers which one a credential holds, by
-        // its fingerprint, and a different PEM means a new credential.
-        identity("public_key_sha256"),
-        identity("account_sid"),
-        compared("public_key", Comparison::NotCompared),
-        attr("friendly_name"),
-        computed("sid"),
-    ],
-    replace_order: ReplaceOrder::CreateBeforeDestroy,
-    singleton: false,
-    adopt_unrecorded: false,
-    records_intent: true,
-    adopt_leftovers: false,
-    delete_notice: None,
-};
-
-const STORAGE_SETTINGS: &[AttributeSchema] = &[
-    attr("friendly_name"),
-    attr("aws_storage_enabled"),
-    compared("aws_s3_url", Comparison::S3Url),
-    attr("aws_credentials_sid"),
-    attr("encryption_enabled"),
-    attr("encryption_key_sid"),
-];
-
-static TWILIO_RECORDING_SETTINGS: ResourceSchema = ResourceSchema {
-    resource_type: ResourceType::TwilioRecordingSettings,
-    attributes: STORAGE_SETTINGS,
-    replace_order: ReplaceOrder::CreateBeforeDestroy,
-    singleton: true,
-    adopt_unrecorded: true,
-    records_intent: false,
-    adopt_leftovers: false,
-    delete_notice: None,
-};
-
-static TWILIO_COMPOSITION_SETTINGS: ResourceSchema = ResourceSchema {
-    resource_type: ResourceType::TwilioCompositionSettings,
-    attributes: STORAGE_SETTINGS,
-    replace_order: ReplaceOrder::CreateBeforeDestroy,
-    singleton: true,
-    adopt_unrecorded: true,
-    records_intent: false,
-    adopt_leftovers: false,
-    delete_notice: None,
-};
-
-pub(crate) fn of(resource_type: ResourceType) -> &'static ResourceSchema {
-    match resource_type {
-        ResourceType::KmsKey => &KMS_KEY,
-        ResourceType::S3Bucket => &S3_BUCKET,
-        ResourceType::IamUser => &IAM_USER,
-        ResourceType::IamUserPolicy => &IAM_USER_POLICY,
-        ResourceType::IamAccessKey => &IAM_ACCESS_KEY,
-        ResourceType::TwilioAwsCredential => &TWILIO_AWS_CREDENTIAL,
-        ResourceType::TwilioPublicKey => &TWILIO_PUBLIC_KEY,
-        ResourceType::TwilioRecordingSettings => &TWILIO_RECORDING_SETTINGS,
-        ResourceType::TwilioCompositionSettings => &TWILIO_COMPOSITION_SETTINGS,
+    pub(crate) const fn compared(name: &'static str, comparison: Comparison) -> AttributeSchema {
+        AttributeSchema { comparison, ..attr(name) }
     }
 }
 
@@ -299,13 +259,14 @@ mod tests {
     fn every_schema_names_its_own_type() {
         for ty in ResourceType::ALL {
             assert_eq!(ty.schema().resource_type, ty);
+            assert_eq!(ty.schema().name, ty.as_str());
         }
     }
 
     #[test]
     fn creates_whose_result_could_be_lost_record_an_intent() {
         let recording: Vec<ResourceType> =
-            ResourceType::ALL.into_iter().filter(|ty| ty.schema().records_intent).collect();
+            ResourceType::ALL.into_iter().filter(|ty| ty.schema().lifecycle.records_intent()).collect();
         assert_eq!(
             recording,
             [
@@ -317,5 +278,12 @@ mod tests {
                 ResourceType::TwilioPublicKey
             ]
         );
+    }
+
+    #[test]
+    fn only_objects_found_by_marker_carry_one() {
+        let marked: Vec<ResourceType> =
+            ResourceType::ALL.into_iter().filter(|ty| ty.schema().lifecycle.carries_marker()).collect();
+        assert_eq!(marked, [ResourceType::KmsKey, ResourceType::TwilioAwsCredential, ResourceType::TwilioPublicKey]);
     }
 }

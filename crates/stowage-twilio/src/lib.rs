@@ -16,5 +16,5 @@ pub use provider::TwilioProvider;
 pub use client::{
     ApiError, AwsCredential, CallCounts, CreateAwsCredential, CreatePublicKey, CredentialKind, CredentialsError,
     EndpointError, Failure, Operation, PublicKey, RetryPolicy, StorageSettings, StorageSettingsKind,
-    StorageSettingsUpdate, Timeouts, TwilioAuth, TwilioClient, TwilioEndpoints, TwilioError,
+    StorageSettingsUpdate, StoredCredential, Timeouts, TwilioAuth, TwilioClient, TwilioEndpoints, TwilioError,
 };

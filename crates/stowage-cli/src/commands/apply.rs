@@ -10,7 +10,9 @@ use std::time::Instant;
 use miette::{IntoDiagnostic, Report, miette};
 use stowage_engine::ApplyError;
 use stowage_plan::Plan;
-use stowage_plan::plan_file::{PlanFileError, SavedPlan, StateFingerprint, decode, looks_like_plan};
+use stowage_plan::plan_file::{
+    PlanFileError, SavedPlan, StateFingerprint, decode, looks_like_plan,
+};
 use stowage_plan::render::{HumanOptions, human};
 
 use crate::cli::{ApplyArgs, LockArgs};
@@ -32,9 +34,24 @@ pub async fn run(args: &ApplyArgs, lock: &LockArgs) -> Result<ExitCode, Report> 
     }
 
     let locking = Locking::write("apply", lock);
-    let mut environment = Environment::open(&args.target, None, &args.state, locking, Arc::new(StderrProgress)).await?;
+    let mut environment = Environment::open(
+        &args.target,
+        None,
+        &args.state,
+        locking,
+        Arc::new(StderrProgress),
+    )
+    .await?;
     let (plan, observations) = environment.plan().await?;
-    print!("{}", human(&plan, HumanOptions { color: stdout_color() }));
+    print!(
+        "{}",
+        human(
+            &plan,
+            HumanOptions {
+                color: stdout_color()
+            }
+        )
+    );
     if plan.has_errors() {
         return Ok(exit::ERROR);
     }
@@ -42,14 +59,22 @@ pub async fn run(args: &ApplyArgs, lock: &LockArgs) -> Result<ExitCode, Report> 
         // Nothing to change, but the state may still hold values the spec was edited to stop
         // wanting: record reality, so drift stops reporting a change everyone accepted.
         if stowage_engine::record_accepted_drift(&plan, &observations, &mut environment.state) {
-            environment.state_file.commit(&mut environment.state).into_diagnostic()?;
-            eprintln!("recorded in the state the changes made outside stowage that the spec now matches");
+            environment
+                .state_file
+                .commit(&mut environment.state)
+                .into_diagnostic()?;
+            eprintln!(
+                "recorded in the state the changes made outside stowage that the spec now matches"
+            );
         }
         // Intents of an interrupted apply whose objects never came to exist (or are gone):
         // the refresh found nothing left, so there is nothing more to look for.
         if !environment.state.intents.is_empty() {
             environment.state.intents.clear();
-            environment.state_file.commit(&mut environment.state).into_diagnostic()?;
+            environment
+                .state_file
+                .commit(&mut environment.state)
+                .into_diagnostic()?;
         }
         return Ok(exit::OK);
     }
@@ -63,7 +88,8 @@ pub async fn run(args: &ApplyArgs, lock: &LockArgs) -> Result<ExitCode, Report> 
 
 /// Read and check a saved plan file.
 pub fn read_saved_plan(path: &Path) -> Result<SavedPlan, Report> {
-    let bytes = std::fs::read(path).map_err(|error| miette!("could not read `{}`: {error}", path.display()))?;
+    let bytes = std::fs::read(path)
+        .map_err(|error| miette!("could not read `{}`: {error}", path.display()))?;
     decode(&bytes).map_err(|error| {
         let help = match error {
             // Most likely the spec itself, given where its saved plan belongs.
@@ -106,11 +132,15 @@ async fn apply_saved(args: &ApplyArgs, lock: &LockArgs, bytes: &[u8]) -> Result<
     .await?;
 
     if environment.spec.sha256 != saved.spec.sha256 {
-        return Err(stale(format!("the spec `{}` changed since the plan was made", saved.spec.path)));
+        return Err(stale(format!(
+            "the spec `{}` changed since the plan was made",
+            saved.spec.path
+        )));
     }
-    let state_now = environment
-        .state_existed
-        .then_some(StateFingerprint { lineage: environment.state.lineage, serial: environment.state.serial });
+    let state_now = environment.state_existed.then_some(StateFingerprint {
+        lineage: environment.state.lineage,
+        serial: environment.state.serial,
+    });
     if state_now != saved.state {
         let describe = |state: Option<StateFingerprint>| match state {
             Some(state) => format!("serial {} of lineage {}", state.serial, state.lineage),
@@ -124,12 +154,19 @@ async fn apply_saved(args: &ApplyArgs, lock: &LockArgs, bytes: &[u8]) -> Result<
         )));
     }
     if saved.plan.has_errors() {
-        return Err(miette!("saved plan `{path}` has errors and cannot be applied"));
+        return Err(miette!(
+            "saved plan `{path}` has errors and cannot be applied"
+        ));
     }
 
     // Read again exactly what the plan would touch: if any of it moved, nobody reviewed that.
-    let touched: Vec<_> =
-        saved.plan.changes.iter().filter(|change| change.is_change()).map(|change| &change.address).collect();
+    let touched: Vec<_> = saved
+        .plan
+        .changes
+        .iter()
+        .filter(|change| change.is_change())
+        .map(|change| &change.address)
+        .collect();
     let targets: Vec<_> = stowage_plan::read_targets(&environment.desired, &environment.prior)
         .into_iter()
         .filter(|target| touched.contains(&&target.address))
@@ -138,16 +175,30 @@ async fn apply_saved(args: &ApplyArgs, lock: &LockArgs, bytes: &[u8]) -> Result<
     let moved = stowage_plan::changed_since(&saved.plan, &observed);
     if !moved.is_empty() {
         let names: Vec<String> = moved.iter().map(|address| format!("`{address}`")).collect();
-        return Err(stale(format!("{} changed outside stowage since the plan was made", names.join(", "))));
+        return Err(stale(format!(
+            "{} changed outside stowage since the plan was made",
+            names.join(", ")
+        )));
     }
 
-    print!("{}", human(&saved.plan, HumanOptions { color: stdout_color() }));
+    print!(
+        "{}",
+        human(
+            &saved.plan,
+            HumanOptions {
+                color: stdout_color()
+            }
+        )
+    );
     if !saved.plan.has_changes() {
         return Ok(exit::OK);
     }
-    if saved.plan.refresh_only {
+    if saved.plan.mode == stowage_plan::PlanMode::RefreshOnly {
         let recorded = stowage_engine::record_refreshed(&saved.plan, &mut environment.state);
-        environment.state_file.commit(&mut environment.state).into_diagnostic()?;
+        environment
+            .state_file
+            .commit(&mut environment.state)
+            .into_diagnostic()?;
         println!(
             "\nRecorded {recorded} change(s) made outside stowage in the state. State: {} (serial {}).",
             environment.state_file.path().display(),
@@ -161,8 +212,13 @@ async fn apply_saved(args: &ApplyArgs, lock: &LockArgs, bytes: &[u8]) -> Result<
 /// Apply a plan and report how it went.
 async fn execute(environment: &mut Environment, plan: &Plan) -> Result<ExitCode, Report> {
     let started = Instant::now();
-    let result =
-        stowage_engine::apply(&environment.engine, plan, &mut environment.state, &environment.state_file).await;
+    let result = stowage_engine::apply(
+        &environment.engine,
+        plan,
+        &mut environment.state,
+        &environment.state_file,
+    )
+    .await;
     let state_path = environment.state_file.path().display().to_string();
     match result {
         Ok(outcome) => {
@@ -176,15 +232,24 @@ async fn execute(environment: &mut Environment, plan: &Plan) -> Result<ExitCode,
                 environment.state.serial
             );
             for address in outcome.tainted {
-                eprintln!("warning: {address} will be replaced on the next apply: its secret never reached Twilio");
+                eprintln!(
+                    "warning: {address} will be replaced on the next apply: its secret never reached Twilio"
+                );
             }
             Ok(exit::OK)
         }
-        Err(ApplyError::Steps { failures, completed }) => {
+        Err(ApplyError::Steps {
+            failures,
+            completed,
+        }) => {
             let details: Vec<String> = failures
                 .iter()
                 .map(|(address, error)| {
-                    let hint = error.hint.as_ref().map(|hint| format!("\n    hint: {hint}")).unwrap_or_default();
+                    let hint = error
+                        .hint
+                        .as_ref()
+                        .map(|hint| format!("\n    hint: {hint}"))
+                        .unwrap_or_default();
                     format!("  {address}: {error}{hint}")
                 })
                 .collect();
@@ -212,6 +277,9 @@ fn confirmed() -> Result<bool, Report> {
     eprint!("\nDo you want to perform these actions? Only `yes` is accepted: ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
-    stdin.lock().read_line(&mut answer).map_err(|error| miette!("could not read the answer: {error}"))?;
+    stdin
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|error| miette!("could not read the answer: {error}"))?;
     Ok(answer.trim() == "yes")
 }

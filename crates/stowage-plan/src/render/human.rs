@@ -4,12 +4,10 @@
 use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style};
-use similar::{ChangeTag, TextDiff};
-use stowage_provider::policy;
 
-use super::{inline, is_document, pretty};
+use super::{AttributeView, DiffLine, LineChange, attribute_view, counts, pretty, symbol};
 use crate::model::{
-    ActionKind, AttributeChange, Plan, PlannedValue, Reason, ReplaceOrderName, ResourceChange, ResourceDrift, Severity,
+    ActionKind, AttributeChange, Plan, PlanDiagnostic, PlanMode, Reason, ResourceChange, ResourceDrift, Severity,
 };
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -63,7 +61,8 @@ fn paint(style: Style, text: &str) -> String {
     format!("{style}{text}{style:#}")
 }
 
-/// Render a plan for people.
+/// Render a plan for people: what changed outside stowage, the actions, the diagnostics, and
+/// a closing line saying what applying the plan does.
 pub fn human(plan: &Plan, options: HumanOptions) -> String {
     let palette = Palette::new(options.color);
     let mut out = String::new();
@@ -77,7 +76,6 @@ pub fn human(plan: &Plan, options: HumanOptions) -> String {
             );
         }
     }
-
     if !changing.is_empty() {
         out.push_str("stowage will perform the following actions:\n");
         for change in changing {
@@ -86,8 +84,13 @@ pub fn human(plan: &Plan, options: HumanOptions) -> String {
         }
         out.push('\n');
     }
+    diagnostics(&mut out, &plan.diagnostics, &palette);
+    closing_line(&mut out, plan, &palette);
+    out
+}
 
-    for diagnostic in &plan.diagnostics {
+fn diagnostics(out: &mut String, diagnostics: &[PlanDiagnostic], palette: &Palette) {
+    for diagnostic in diagnostics {
         let (label, style) = match diagnostic.severity {
             Severity::Error => ("error", palette.error),
             Severity::Warning => ("warning", palette.warning),
@@ -98,16 +101,23 @@ pub fn human(plan: &Plan, options: HumanOptions) -> String {
             let _ = writeln!(out, "  {} {hint}", paint(palette.dim, "hint:"));
         }
     }
-    if !plan.diagnostics.is_empty() {
+    if !diagnostics.is_empty() {
         out.push('\n');
     }
+}
 
+/// What applying the plan does, in one line.
+fn closing_line(out: &mut String, plan: &Plan, palette: &Palette) {
     if plan.has_errors() {
         let _ = writeln!(out, "This plan cannot be applied until the errors above are fixed.");
-    } else if plan.refresh_only {
-        if plan.drift.is_empty() {
-            let _ = writeln!(out, "{} the state matches reality.", paint(palette.bold, "No changes:"));
-        } else {
+        return;
+    }
+    let no_changes = paint(palette.bold, "No changes:");
+    match plan.mode {
+        PlanMode::RefreshOnly if plan.drift.is_empty() => {
+            let _ = writeln!(out, "{no_changes} the state matches reality.");
+        }
+        PlanMode::RefreshOnly => {
             let _ = writeln!(
                 out,
                 "{} record {} change(s) made outside stowage in the state; nothing in AWS or Twilio changes.",
@@ -115,27 +125,17 @@ pub fn human(plan: &Plan, options: HumanOptions) -> String {
                 plan.drift.len()
             );
         }
-    } else if plan.has_changes() {
-        let summary = plan.summary();
-        let _ = write!(
-            out,
-            "{} {} to add, {} to change, {} to destroy",
-            paint(palette.bold, "Plan:"),
-            summary.add,
-            summary.change,
-            summary.destroy
-        );
-        if summary.forget > 0 {
-            let _ = write!(out, ", {} to forget", summary.forget);
+        PlanMode::Normal if plan.has_changes() => {
+            let _ = writeln!(out, "{} {}.", paint(palette.bold, "Plan:"), counts(&plan.summary()));
         }
-        out.push_str(".\n");
-    } else if plan.drift.is_empty() {
-        let _ = writeln!(out, "{} reality matches the spec and the state.", paint(palette.bold, "No changes:"));
-    } else {
+        PlanMode::Normal if plan.drift.is_empty() => {
+            let _ = writeln!(out, "{no_changes} reality matches the spec and the state.");
+        }
         // The spec already asks for what changed outside stowage: only the state is behind.
-        let _ = writeln!(out, "{} reality matches the spec.", paint(palette.bold, "No changes:"));
+        PlanMode::Normal => {
+            let _ = writeln!(out, "{no_changes} reality matches the spec.");
+        }
     }
-    out
 }
 
 /// What moved outside stowage since the last apply, as Terraform's "Objects have changed
@@ -163,10 +163,7 @@ fn drift(out: &mut String, drift: &[ResourceDrift], palette: &Palette) {
             paint(palette.bold, &address)
         );
         let _ = writeln!(out, "  {} {address}", paint(palette.update, "~"));
-        let width = resource.changes.iter().map(|attribute| attribute.name.len()).max().unwrap_or(0);
-        for attribute in &resource.changes {
-            attribute_line(out, ActionKind::Update, attribute, width, palette);
-        }
+        attribute_lines(out, ActionKind::Update, &resource.changes, palette);
     }
     out.push('\n');
 }
@@ -183,22 +180,20 @@ fn resource(out: &mut String, change: &ResourceChange, palette: &Palette) {
         );
         let _ = writeln!(out, "  {} {} [id={}]", paint(palette.delete, "-"), change.address, deposed.id);
     }
-    let (symbol, style, verb) = match change.action {
-        ActionKind::Create => ("+", palette.create, "will be created".to_owned()),
-        ActionKind::Update => ("~", palette.update, "will be updated in place".to_owned()),
-        ActionKind::Delete if change.address.resource_type.schema().singleton => {
-            ("~", palette.update, "will be switched off: Twilio stores in its own cloud again".to_owned())
-        }
-        ActionKind::Delete => ("-", palette.delete, "will be destroyed".to_owned()),
-        ActionKind::Forget => ("-", palette.dim, "will be forgotten (already gone)".to_owned()),
-        ActionKind::Replace => {
-            let (symbol, order) = match change.replace_order {
-                Some(ReplaceOrderName::DestroyBeforeCreate) => ("-/+", "destroyed, then created"),
-                _ => ("+/-", "created anew, then the old one destroyed"),
-            };
-            (symbol, palette.replace, format!("must be replaced: {order}"))
-        }
+    let Some(symbol) = symbol(change) else { return };
+    let (style, verb) = match change.action {
         ActionKind::NoOp => return,
+        ActionKind::Create => (palette.create, "will be created"),
+        ActionKind::Update => (palette.update, "will be updated in place"),
+        ActionKind::Delete if change.switches_off() => {
+            (palette.update, "will be switched off: Twilio stores in its own cloud again")
+        }
+        ActionKind::Delete => (palette.delete, "will be destroyed"),
+        ActionKind::Forget => (palette.dim, "will be forgotten (already gone)"),
+        ActionKind::Replace if change.destroys_first() => {
+            (palette.replace, "must be replaced: destroyed, then created")
+        }
+        ActionKind::Replace => (palette.replace, "must be replaced: created anew, then the old one destroyed"),
     };
     let _ = write!(out, "  {} {} {verb}", paint(palette.dim, "#"), paint(palette.bold, &change.address.to_string()));
     if let Some(reason) = change.reason.as_ref().filter(|reason| **reason != Reason::New) {
@@ -210,82 +205,60 @@ fn resource(out: &mut String, change: &ResourceChange, palette: &Palette) {
         let _ = write!(out, " {}", paint(palette.dim, &format!("[id={id}]")));
     }
     out.push('\n');
-
-    let width = change.changes.iter().map(|attribute| attribute.name.len()).max().unwrap_or(0);
-    for attribute in &change.changes {
-        attribute_line(out, change.action, attribute, width, palette);
-    }
+    attribute_lines(out, change.action, &change.changes, palette);
 }
 
-fn attribute_line(out: &mut String, action: ActionKind, change: &AttributeChange, width: usize, palette: &Palette) {
-    let name = format!("{:width$}", change.name);
-    let after_text = |value: &PlannedValue| match value {
-        PlannedValue::Known(value) => inline(value),
-        PlannedValue::Unknown(_) => "(known after apply)".to_owned(),
-        // The value with `${address.attribute}` where what is known after apply goes.
-        PlannedValue::Template(template) => inline(&template.value),
-    };
-    let forces = if change.forces_replacement {
-        format!(" {}", paint(palette.replace, "# forces replacement"))
-    } else {
-        String::new()
-    };
-
-    match (&change.before, &change.after) {
-        (None, Some(after)) | (Some(_), Some(after)) if action == ActionKind::Create => {
-            if let PlannedValue::Known(value) = after
-                && is_document(&change.name, value)
-            {
-                let _ = writeln!(out, "      {} {name} =", paint(palette.create, "+"));
-                for line in pretty(value).lines() {
-                    let _ = writeln!(out, "          {line}");
-                }
-            } else {
-                let _ = writeln!(out, "      {} {name} = {}", paint(palette.create, "+"), after_text(after));
+/// Each attribute's change, names aligned.
+fn attribute_lines(out: &mut String, action: ActionKind, changes: &[AttributeChange], palette: &Palette) {
+    let width = changes.iter().map(|attribute| attribute.name.len()).max().unwrap_or(0);
+    for change in changes {
+        let Some(view) = attribute_view(action, change) else { continue };
+        let name = format!("{:width$}", change.name);
+        let forces = if change.forces_replacement {
+            format!(" {}", paint(palette.replace, "# forces replacement"))
+        } else {
+            String::new()
+        };
+        let (create, delete, update) =
+            (paint(palette.create, "+"), paint(palette.delete, "-"), paint(palette.update, "~"));
+        let _ = match view {
+            AttributeView::Set(value) => writeln!(out, "      {create} {name} = {value}"),
+            AttributeView::SetDocument(document) => {
+                let _ = writeln!(out, "      {create} {name} =");
+                whole_document(out, document)
             }
-        }
-        (Some(before), None) if is_document(&change.name, before) => {
-            let _ = writeln!(out, "      {} {name} =", paint(palette.delete, "-"));
-            for line in pretty(before).lines() {
-                let _ = writeln!(out, "          {line}");
+            AttributeView::Removed(value) => writeln!(out, "      {delete} {name} = {value}"),
+            AttributeView::RemovedDocument(document) => {
+                let _ = writeln!(out, "      {delete} {name} =");
+                whole_document(out, document)
             }
-        }
-        (Some(before), None) => {
-            let _ = writeln!(out, "      {} {name} = {}", paint(palette.delete, "-"), inline(before));
-        }
-        (before, Some(after)) => {
-            let before_value = before.clone().unwrap_or(serde_json::Value::Null);
-            if let PlannedValue::Known(after_value) = after
-                && is_document(&change.name, after_value)
-                && before_value.is_object()
-            {
-                let _ = writeln!(out, "      {} {name} ={forces}", paint(palette.update, "~"));
-                document_diff(out, &before_value, after_value, palette);
-            } else {
-                let _ = writeln!(
-                    out,
-                    "      {} {name} = {} -> {}{forces}",
-                    paint(palette.update, "~"),
-                    inline(&before_value),
-                    after_text(after)
-                );
+            AttributeView::Changed { before, after } => {
+                writeln!(out, "      {update} {name} = {before} -> {after}{forces}")
             }
-        }
-        (None, None) => {}
-    }
-}
-
-/// A line diff of the canonical pretty-printed documents, so only real differences show.
-fn document_diff(out: &mut String, before: &serde_json::Value, after: &serde_json::Value, palette: &Palette) {
-    let before = pretty(&policy::canonical(before));
-    let after = pretty(&policy::canonical(after));
-    let diff = TextDiff::from_lines(&before, &after);
-    for change in diff.iter_all_changes() {
-        let line = change.value().trim_end_matches('\n');
-        let _ = match change.tag() {
-            ChangeTag::Equal => writeln!(out, "            {line}"),
-            ChangeTag::Delete => writeln!(out, "          {} {line}", paint(palette.delete, "-")),
-            ChangeTag::Insert => writeln!(out, "          {} {line}", paint(palette.create, "+")),
+            AttributeView::ChangedDocument(lines) => {
+                let _ = writeln!(out, "      {update} {name} ={forces}");
+                diff_lines(out, &lines, palette)
+            }
         };
     }
+}
+
+fn whole_document(out: &mut String, document: &serde_json::Value) -> std::fmt::Result {
+    for line in pretty(document).lines() {
+        writeln!(out, "          {line}")?;
+    }
+    Ok(())
+}
+
+/// A document diff, the `+` and `-` coloured.
+fn diff_lines(out: &mut String, lines: &[DiffLine], palette: &Palette) -> std::fmt::Result {
+    for line in lines {
+        let marker = match line.change {
+            LineChange::Same => " ".to_owned(),
+            LineChange::Removed => paint(palette.delete, "-"),
+            LineChange::Added => paint(palette.create, "+"),
+        };
+        writeln!(out, "          {marker} {}", line.text)?;
+    }
+    Ok(())
 }

@@ -13,8 +13,7 @@ use serde_json::Value;
 use stowage_provider::{Address, ResourceType};
 
 use crate::model::{
-    ActionKind, AttributeChange, Plan, PlanDiagnostic, PlannedValue, Reason, ReplaceOrderName, ResourceChange,
-    ResourceDrift, Severity,
+    ActionKind, AttributeChange, Plan, PlanDiagnostic, PlannedValue, Reason, ResourceChange, ResourceDrift, Severity,
 };
 
 /// The attributes of one object, by name, sorted.
@@ -213,12 +212,10 @@ fn actions(change: &ResourceChange) -> Vec<JsonAction> {
         ActionKind::NoOp => vec![JsonAction::NoOp],
         ActionKind::Create => vec![JsonAction::Create],
         ActionKind::Update => vec![JsonAction::Update],
-        ActionKind::Replace => match change.replace_order {
-            Some(ReplaceOrderName::DestroyBeforeCreate) => vec![JsonAction::Delete, JsonAction::Create],
-            Some(ReplaceOrderName::CreateBeforeDestroy) | None => vec![JsonAction::Create, JsonAction::Delete],
-        },
+        ActionKind::Replace if change.destroys_first() => vec![JsonAction::Delete, JsonAction::Create],
+        ActionKind::Replace => vec![JsonAction::Create, JsonAction::Delete],
         // Twilio's settings always exist: "deleting" them switches S3 storage off.
-        ActionKind::Delete if is_singleton(&change.address) => vec![JsonAction::Update],
+        ActionKind::Delete if change.switches_off() => vec![JsonAction::Update],
         ActionKind::Delete => vec![JsonAction::Delete],
         ActionKind::Forget => vec![JsonAction::Forget],
     }
@@ -244,18 +241,15 @@ fn change_entries(change: &ResourceChange) -> Vec<JsonResourceChange> {
         // In place: what exists with the changing attributes changed, so `before` and `after`
         // differ in exactly the attributes the human plan lists.
         ActionKind::Update => overlay(change.before.clone().unwrap_or_default(), &change.changes),
-        ActionKind::Delete if is_singleton(&change.address) => {
+        ActionKind::Delete if change.switches_off() => {
             overlay(change.before.clone().unwrap_or_default(), &change.changes)
         }
         // A new object: what the spec asks for; what its service assigns is known after apply.
         ActionKind::Create | ActionKind::Replace => new_object(change),
         ActionKind::Delete | ActionKind::Forget => (None, BTreeMap::new()),
     };
-    let (action_reason, action_reason_detail) = change
-        .reason
-        .as_ref()
-        .and_then(|reason| Some((action_reason(reason, &change.address)?, reason.to_string())))
-        .unzip();
+    let (action_reason, action_reason_detail) =
+        change.reason.as_ref().and_then(|reason| Some((action_reason(reason, change)?, reason.to_string()))).unzip();
     entries.push(JsonResourceChange {
         change: JsonChange {
             before: change.before.clone(),
@@ -371,13 +365,13 @@ fn new_object(change: &ResourceChange) -> (Option<JsonAttributes>, BTreeMap<Stri
     (Some(known), unknown)
 }
 
-fn action_reason(reason: &Reason, address: &Address) -> Option<ActionReason> {
+fn action_reason(reason: &Reason, change: &ResourceChange) -> Option<ActionReason> {
     Some(match reason {
         Reason::New | Reason::AttributesDiffer => return None,
         Reason::Tainted { .. } => ActionReason::ReplaceBecauseTainted,
         Reason::ForcedBy { .. } => ActionReason::ReplaceBecauseCannotUpdate,
         Reason::SecretNeededBy { .. } => ActionReason::ReplaceBecauseSecretNeeded,
-        Reason::NotInSpec if is_singleton(address) => ActionReason::SwitchOffBecauseNoResourceConfig,
+        Reason::NotInSpec if change.switches_off() => ActionReason::SwitchOffBecauseNoResourceConfig,
         Reason::NotInSpec => ActionReason::DeleteBecauseNoResourceConfig,
         Reason::DeletedOutsideStowage => ActionReason::CreateBecauseDeletedOutside,
         Reason::AlreadyGone => ActionReason::ForgetBecauseDeletedOutside,
@@ -395,10 +389,6 @@ fn diagnostic(diagnostic: &PlanDiagnostic) -> JsonDiagnostic {
         summary: diagnostic.message.clone(),
         detail: diagnostic.hint.clone(),
     }
-}
-
-fn is_singleton(address: &Address) -> bool {
-    address.resource_type.schema().singleton
 }
 
 fn resource_type_schema(_: &mut SchemaGenerator) -> Schema {

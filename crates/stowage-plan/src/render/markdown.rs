@@ -5,12 +5,9 @@
 
 use std::fmt::Write;
 
-use similar::{ChangeTag, TextDiff};
-use stowage_provider::policy;
-
-use super::{inline, is_document, pretty};
+use super::{AttributeView, attribute_view, counts, pretty, symbol};
 use crate::model::{
-    ActionKind, AttributeChange, Plan, PlannedValue, Reason, ReplaceOrderName, ResourceChange, ResourceDrift, Severity,
+    ActionKind, AttributeChange, Plan, PlanDiagnostic, PlanMode, Reason, ResourceChange, ResourceDrift, Severity,
 };
 
 /// GitHub refuses comments longer than 65,536 characters; the default leaves room for a line a
@@ -84,37 +81,8 @@ fn cut(text: &str, max_chars: usize) -> String {
 
 fn document(plan: &Plan, title: &str, detail: Detail) -> String {
     let mut out = String::new();
-    let summary = plan.summary();
-    let headline = if plan.has_errors() {
-        "cannot be applied until the errors are fixed".to_owned()
-    } else if plan.refresh_only {
-        format!("refresh only, {} change(s) made outside stowage to record in the state", plan.drift.len())
-    } else if plan.has_changes() {
-        let mut counts =
-            format!("{} to add, {} to change, {} to destroy", summary.add, summary.change, summary.destroy);
-        if summary.forget > 0 {
-            let _ = write!(counts, ", {} to forget", summary.forget);
-        }
-        counts
-    } else {
-        "no changes".to_owned()
-    };
-    let _ = writeln!(out, "### {title}: {headline}\n");
-
-    for diagnostic in &plan.diagnostics {
-        let kind = match diagnostic.severity {
-            Severity::Error => "CAUTION",
-            Severity::Warning => "WARNING",
-        };
-        let subject = diagnostic.address.as_ref().map(|address| format!("`{address}`: ")).unwrap_or_default();
-        let _ = writeln!(out, "> [!{kind}]");
-        quote(&mut out, &format!("{subject}{}", diagnostic.message));
-        if let Some(hint) = &diagnostic.hint {
-            out.push_str(">\n");
-            quote(&mut out, &format!("Hint: {hint}"));
-        }
-        out.push('\n');
-    }
+    let _ = writeln!(out, "### {title}: {}\n", headline(plan));
+    alerts(&mut out, &plan.diagnostics);
 
     let changing: Vec<&ResourceChange> = plan.changes.iter().filter(|change| change.is_change()).collect();
     if changing.is_empty() && !plan.has_errors() {
@@ -125,42 +93,21 @@ fn document(plan: &Plan, title: &str, detail: Detail) -> String {
         });
     }
     if !changing.is_empty() {
-        out.push_str("| resource | action | why |\n| --- | --- | --- |\n");
-        for change in &changing {
-            for deposed in &change.deposed {
-                let _ = writeln!(
-                    out,
-                    "| `{}` | `-` destroy deposed object `{}` | {} |",
-                    change.address,
-                    cell(&deposed.id),
-                    deposed.origin.describe()
-                );
-            }
-            if let Some((symbol, verb)) = label(change) {
-                // As in the human plan, a create needs no reason.
-                let why = change
-                    .reason
-                    .as_ref()
-                    .filter(|reason| **reason != Reason::New)
-                    .map(ToString::to_string)
-                    .unwrap_or_default();
-                let _ = writeln!(out, "| `{}` | `{symbol}` {verb} | {} |", change.address, cell(&why));
+        changes_table(&mut out, &changing);
+    }
+    match detail {
+        Detail::Summary => {
+            let _ = writeln!(out, "> [!NOTE]\n> {TRUNCATED_NOTE}\n");
+        }
+        Detail::Full => {
+            for change in &changing {
+                let Some((symbol, verb)) = label(change) else { continue };
+                let heading =
+                    format!("<code>{symbol}</code> <code>{}</code> {}", html(&change.address.to_string()), html(verb));
+                details(&mut out, &heading, change.action, &change.changes);
             }
         }
-        out.push('\n');
     }
-    if detail == Detail::Summary {
-        let _ = writeln!(out, "> [!NOTE]\n> {TRUNCATED_NOTE}\n");
-    }
-    if detail == Detail::Full {
-        for change in &changing {
-            let Some((symbol, verb)) = label(change) else { continue };
-            let heading =
-                format!("<code>{symbol}</code> <code>{}</code> {}", html(&change.address.to_string()), html(verb));
-            details(&mut out, &heading, change.action, &change.changes);
-        }
-    }
-
     if !plan.drift.is_empty() {
         drift(&mut out, &plan.drift, plan.has_changes(), detail);
     }
@@ -171,24 +118,78 @@ fn document(plan: &Plan, title: &str, detail: Detail) -> String {
     out
 }
 
+/// What the plan does, after the title.
+fn headline(plan: &Plan) -> String {
+    if plan.has_errors() {
+        return "cannot be applied until the errors are fixed".to_owned();
+    }
+    match plan.mode {
+        PlanMode::RefreshOnly => {
+            format!("refresh only, {} change(s) made outside stowage to record in the state", plan.drift.len())
+        }
+        PlanMode::Normal if plan.has_changes() => counts(&plan.summary()),
+        PlanMode::Normal => "no changes".to_owned(),
+    }
+}
+
+/// Errors and warnings as GitHub alert blocks.
+fn alerts(out: &mut String, diagnostics: &[PlanDiagnostic]) {
+    for diagnostic in diagnostics {
+        let kind = match diagnostic.severity {
+            Severity::Error => "CAUTION",
+            Severity::Warning => "WARNING",
+        };
+        let subject = diagnostic.address.as_ref().map(|address| format!("`{address}`: ")).unwrap_or_default();
+        let _ = writeln!(out, "> [!{kind}]");
+        quote(out, &format!("{subject}{}", diagnostic.message));
+        if let Some(hint) = &diagnostic.hint {
+            out.push_str(">\n");
+            quote(out, &format!("Hint: {hint}"));
+        }
+        out.push('\n');
+    }
+}
+
+/// A row per changed resource and per deposed object, with why.
+fn changes_table(out: &mut String, changing: &[&ResourceChange]) {
+    out.push_str("| resource | action | why |\n| --- | --- | --- |\n");
+    for change in changing {
+        for deposed in &change.deposed {
+            let _ = writeln!(
+                out,
+                "| `{}` | `-` destroy deposed object `{}` | {} |",
+                change.address,
+                cell(&deposed.id),
+                deposed.origin.describe()
+            );
+        }
+        if let Some((symbol, verb)) = label(change) {
+            // As in the human plan, a create needs no reason.
+            let why = change
+                .reason
+                .as_ref()
+                .filter(|reason| **reason != Reason::New)
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            let _ = writeln!(out, "| `{}` | `{symbol}` {verb} | {} |", change.address, cell(&why));
+        }
+    }
+    out.push('\n');
+}
+
 /// The symbol and verb of a change, `None` when nothing happens to the object itself.
 fn label(change: &ResourceChange) -> Option<(&'static str, &'static str)> {
-    Some(match change.action {
+    let verb = match change.action {
         ActionKind::NoOp => return None,
-        ActionKind::Create => ("+", "create"),
-        ActionKind::Update => ("~", "update in place"),
-        ActionKind::Delete if change.address.resource_type.schema().singleton => {
-            ("~", "switch off: Twilio stores in its own cloud again")
-        }
-        ActionKind::Delete => ("-", "destroy"),
-        ActionKind::Forget => ("-", "forget: already gone"),
-        ActionKind::Replace => match change.replace_order {
-            Some(ReplaceOrderName::DestroyBeforeCreate) => ("-/+", "replace: destroy, then create"),
-            Some(ReplaceOrderName::CreateBeforeDestroy) | None => {
-                ("+/-", "replace: create the new one, then destroy the old one")
-            }
-        },
-    })
+        ActionKind::Create => "create",
+        ActionKind::Update => "update in place",
+        ActionKind::Delete if change.switches_off() => "switch off: Twilio stores in its own cloud again",
+        ActionKind::Delete => "destroy",
+        ActionKind::Forget => "forget: already gone",
+        ActionKind::Replace if change.destroys_first() => "replace: destroy, then create",
+        ActionKind::Replace => "replace: create the new one, then destroy the old one",
+    };
+    Some((symbol(change)?, verb))
 }
 
 fn drift(out: &mut String, drift: &[ResourceDrift], has_changes: bool, detail: Detail) {
@@ -238,59 +239,33 @@ fn details(out: &mut String, summary: &str, action: ActionKind, changes: &[Attri
 /// One attribute in a `diff` block: the `+`/`-`/`~` sits in the first column, where GitHub
 /// colours it.
 fn attribute_lines(out: &mut String, action: ActionKind, change: &AttributeChange, width: usize) {
+    let Some(view) = attribute_view(action, change) else { return };
     let name = format!("{:width$}", change.name);
-    let after_text = |value: &PlannedValue| match value {
-        PlannedValue::Known(value) => inline(value),
-        PlannedValue::Unknown(_) => "(known after apply)".to_owned(),
-        // The value with `${address.attribute}` where what is known after apply goes.
-        PlannedValue::Template(template) => inline(&template.value),
-    };
     let forces = if change.forces_replacement { "  # forces replacement" } else { "" };
-    let whole_document = |out: &mut String, symbol: char, value: &serde_json::Value| {
-        let _ = writeln!(out, "{symbol} {name} =");
-        for line in pretty(value).lines() {
-            let _ = writeln!(out, "{symbol}     {line}");
+    let whole_document = |out: &mut String, marker: char, document: &serde_json::Value| {
+        let _ = writeln!(out, "{marker} {name} =");
+        for line in pretty(document).lines() {
+            let _ = writeln!(out, "{marker}     {line}");
         }
     };
-
-    match (&change.before, &change.after) {
-        (_, Some(after)) if action == ActionKind::Create => match after {
-            PlannedValue::Known(value) if is_document(&change.name, value) => whole_document(out, '+', value),
-            _ => {
-                let _ = writeln!(out, "+ {name} = {}", after_text(after));
-            }
-        },
-        (Some(before), None) if is_document(&change.name, before) => whole_document(out, '-', before),
-        (Some(before), None) => {
-            let _ = writeln!(out, "- {name} = {}", inline(before));
+    match view {
+        AttributeView::Set(value) => {
+            let _ = writeln!(out, "+ {name} = {value}");
         }
-        (before, Some(after)) => {
-            let before = before.clone().unwrap_or(serde_json::Value::Null);
-            match after {
-                PlannedValue::Known(after) if is_document(&change.name, after) && before.is_object() => {
-                    let _ = writeln!(out, "~ {name} ={forces}");
-                    document_diff(out, &before, after);
-                }
-                _ => {
-                    let _ = writeln!(out, "~ {name} = {} -> {}{forces}", inline(&before), after_text(after));
-                }
+        AttributeView::SetDocument(document) => whole_document(out, '+', document),
+        AttributeView::Removed(value) => {
+            let _ = writeln!(out, "- {name} = {value}");
+        }
+        AttributeView::RemovedDocument(document) => whole_document(out, '-', document),
+        AttributeView::Changed { before, after } => {
+            let _ = writeln!(out, "~ {name} = {before} -> {after}{forces}");
+        }
+        AttributeView::ChangedDocument(lines) => {
+            let _ = writeln!(out, "~ {name} ={forces}");
+            for line in lines {
+                let _ = writeln!(out, "{}     {}", line.change.marker(), line.text);
             }
         }
-        (None, None) => {}
-    }
-}
-
-/// A line diff of the canonical documents, as the human plan shows it.
-fn document_diff(out: &mut String, before: &serde_json::Value, after: &serde_json::Value) {
-    let before = pretty(&policy::canonical(before));
-    let after = pretty(&policy::canonical(after));
-    for change in TextDiff::from_lines(&before, &after).iter_all_changes() {
-        let symbol = match change.tag() {
-            ChangeTag::Equal => ' ',
-            ChangeTag::Delete => '-',
-            ChangeTag::Insert => '+',
-        };
-        let _ = writeln!(out, "{symbol}     {}", change.value().trim_end_matches('\n'));
     }
 }
 

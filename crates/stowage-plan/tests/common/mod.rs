@@ -43,10 +43,21 @@ pub fn untouched_account(desired: &[DesiredResource], prior: &Prior) -> Observat
     read_targets(desired, prior)
         .into_iter()
         .map(|target| {
-            let found = target.address.resource_type.schema().singleton.then(twilio_default_settings);
+            let found = target.address.resource_type.schema().lifecycle.is_singleton().then(twilio_default_settings);
             (target.address, found)
         })
         .collect()
+}
+
+/// [`untouched_account`], but for a bucket of the spec's name that the state does not record:
+/// someone else's, which the planner must refuse to take over.
+pub fn account_with_someone_elses_bucket(desired: &[DesiredResource], prior: &Prior) -> Observations {
+    let bucket_address = stowage_plan::desired::bucket_address();
+    let mut observations = untouched_account(desired, prior);
+    let bucket = desired.iter().find(|resource| resource.address == bucket_address).expect("bucket desired");
+    let attributes = bucket.known_attributes();
+    observations.insert(bucket_address, Some(Observed { id: "acme-video-dev".to_owned(), attributes }));
+    observations
 }
 
 pub fn twilio_default_settings() -> Observed {

@@ -26,7 +26,7 @@ pub use endpoints::{EndpointError, TwilioApi, TwilioEndpoints};
 pub use error::{ApiError, Failure, TwilioError};
 pub use models::{
     AwsCredential, CreateAwsCredential, CreatePublicKey, PublicKey, StorageSettings, StorageSettingsKind,
-    StorageSettingsUpdate,
+    StorageSettingsUpdate, StoredCredential,
 };
 pub use operation::Operation;
 pub use retry::RetryPolicy;

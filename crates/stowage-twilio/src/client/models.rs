@@ -8,10 +8,12 @@
 use serde::Deserialize;
 use stowage_provider::Secret;
 
-/// An AWS credential stored in Twilio (`accounts.v1.credential.credential_aws`). The secret is
-/// write-only: Twilio never returns it.
+/// A credential stored in Twilio: an AWS credential (`accounts.v1.credential.credential_aws`,
+/// whose secret is write-only: Twilio never returns it) or a public key for encrypting
+/// recordings (`accounts.v1.credential.credential_public_key`, whose SID the settings name as
+/// `encryption_key_sid`). Both answer with the same fields.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct AwsCredential {
+pub struct StoredCredential {
     /// `CR` followed by 32 hex digits.
     pub sid: Option<String>,
     pub account_sid: Option<String>,
@@ -21,18 +23,11 @@ pub struct AwsCredential {
     pub url: Option<String>,
 }
 
-/// A public key stored in Twilio for encrypting recordings
-/// (`accounts.v1.credential.credential_public_key`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct PublicKey {
-    /// `CR` followed by 32 hex digits; the settings' `encryption_key_sid`.
-    pub sid: Option<String>,
-    pub account_sid: Option<String>,
-    pub friendly_name: Option<String>,
-    pub date_created: Option<String>,
-    pub date_updated: Option<String>,
-    pub url: Option<String>,
-}
+/// An AWS credential stored in Twilio.
+pub type AwsCredential = StoredCredential;
+
+/// A public key stored in Twilio.
+pub type PublicKey = StoredCredential;
 
 /// Recording or composition storage settings (`video.v1.recording_settings` and
 /// `video.v1.composition_settings`, which have the same fields).
