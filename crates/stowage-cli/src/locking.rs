@@ -1,38 +1,39 @@
-//! The state lock as the commands take it: which lock each command needs, the `--lock` and
-//! `--lock-timeout` flags, and who this run is (user, host), for whoever it keeps waiting.
+//! The state lock as the commands take it: which lock each command needs, and what the lock
+//! settings (`--lock`, `--lock-timeout`, who this run is) make of it.
 
 use std::path::Path;
 use std::time::Duration;
 
 use miette::{Report, miette};
-use stowage_state::{LockError, LockMode, LockRequest, StateLock};
+use stowage_state::{LockError, LockMode, LockRequest, StateLock, StateStore};
 
-use crate::cli::LockArgs;
+use crate::session::Store;
+use crate::settings::LockSettings;
 
 /// The lock a command takes on its state: shared for read-only commands, exclusive for those
 /// that may write.
 #[derive(Debug, Clone, Copy)]
-pub struct Locking<'a> {
+pub struct Locking {
     operation: &'static str,
     mode: LockMode,
-    flags: &'a LockArgs,
 }
 
-impl<'a> Locking<'a> {
+impl Locking {
     /// A command that only reads the state: `plan`, `drift`, `verify`, `show`.
-    pub fn read(operation: &'static str, flags: &'a LockArgs) -> Self {
-        Self { operation, mode: LockMode::Shared, flags }
+    pub fn read(operation: &'static str) -> Self {
+        Self { operation, mode: LockMode::Shared }
     }
 
     /// A command that may write the state or a plan of it: `apply`, `plan --out`.
-    pub fn write(operation: &'static str, flags: &'a LockArgs) -> Self {
-        Self { operation, mode: LockMode::Exclusive, flags }
+    pub fn write(operation: &'static str) -> Self {
+        Self { operation, mode: LockMode::Exclusive }
     }
 
-    /// Takes the lock on the state at `state`; `None` when the run goes without one. Blocks
-    /// while it waits for a holder (`--lock-timeout`).
-    pub fn take(&self, state: &Path) -> Result<Option<StateLock>, Report> {
-        if !self.flags.lock {
+    /// Takes the lock on the state in `store`; `None` when the run goes without one. Waits for
+    /// a holder as long as `--lock-timeout` allows, saying for whom.
+    pub async fn take(&self, store: &Store, settings: &LockSettings) -> Result<Option<StateLock>, Report> {
+        let state = store.path();
+        if !settings.enabled {
             if self.mode == LockMode::Exclusive {
                 return Err(miette!(
                     help = "drop `--lock=false`: it is for read-only commands (`plan`, `drift`, `verify`, `show`)",
@@ -54,25 +55,23 @@ impl<'a> Locking<'a> {
         let mut request = LockRequest {
             mode: self.mode,
             operation: self.operation.to_owned(),
-            user: user(),
-            host: host(),
+            user: settings.user.clone(),
+            host: settings.host.clone(),
             stowage_version: env!("CARGO_PKG_VERSION").to_owned(),
             timeout: Duration::ZERO,
         };
-        let timeout = self.flags.lock_timeout;
         // One attempt first, so a run that has to wait says for whom.
-        let first = StateLock::acquire(state, &request);
-        let acquired = match first {
-            Err(LockError::Held { holder, .. }) if !timeout.is_zero() => {
+        let acquired = match store.lock(&request).await {
+            Err(LockError::Held { holder, .. }) if !settings.timeout.is_zero() => {
                 let holder = holder.map(|holder| format!(", held by {holder}, lock id {}", holder.id));
                 eprintln!(
                     "waiting up to {} for the lock on state `{}`{}",
-                    humantime::format_duration(timeout),
+                    humantime::format_duration(settings.timeout),
                     state.display(),
                     holder.unwrap_or_default()
                 );
-                request.timeout = timeout;
-                tokio::task::block_in_place(|| StateLock::acquire(state, &request))
+                request.timeout = settings.timeout;
+                store.lock(&request).await
             }
             other => other,
         };
@@ -85,22 +84,4 @@ fn directory_of(state: &Path) -> &Path {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     }
-}
-
-/// The login name, as the shell knows it.
-fn user() -> String {
-    ["USER", "USERNAME", "LOGNAME"]
-        .into_iter()
-        .find_map(|name| std::env::var(name).ok().filter(|value| !value.is_empty()))
-        .unwrap_or_else(|| "an unknown user".to_owned())
-}
-
-#[cfg(unix)]
-fn host() -> String {
-    rustix::system::uname().nodename().to_string_lossy().into_owned()
-}
-
-#[cfg(not(unix))]
-fn host() -> String {
-    std::env::var("COMPUTERNAME").unwrap_or_else(|_| "an unknown host".to_owned())
 }

@@ -1,16 +1,21 @@
 //! `stowage`: the binary. The only crate that prints, reads the process environment, or
 //! decides exit codes.
+//!
+//! The shape: `cli` (clap structs) -> `settings` (flags and the process environment, merged
+//! once; the only module that reads the environment) -> `commands` (one module per command)
+//! -> `session` (one environment opened: spec, locked state, providers) -> the engine.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
-#![allow(clippy::disallowed_methods, reason = "the one crate that reads the process environment")]
 
 mod cli;
 mod commands;
-mod environment;
 mod exit;
 mod files;
 mod locking;
 mod output;
 mod progress;
+mod session;
+mod settings;
+mod spec_file;
 mod twilio;
 
 use std::process::ExitCode;
@@ -19,6 +24,7 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{Cli, Command};
+use crate::settings::Settings;
 
 fn main() -> ExitCode {
     // clap's own exit code for a usage error is 2, which stowage reserves for "changes" (a
@@ -30,7 +36,8 @@ fn main() -> ExitCode {
             return if error.use_stderr() { exit::ERROR } else { exit::OK };
         }
     };
-    init_logging();
+    let settings = Settings::resolve(&cli.lock);
+    init_logging(&settings);
     init_diagnostics();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -42,11 +49,11 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match &cli.command {
             Command::Validate(args) => commands::validate::run(args),
-            Command::Plan(args) => commands::plan::run(args, &cli.lock).await,
-            Command::Apply(args) => commands::apply::run(args, &cli.lock).await,
-            Command::Show(args) => commands::show::run(args, &cli.lock),
-            Command::Drift(args) => commands::drift::run(args, &cli.lock).await,
-            Command::Verify(args) => commands::verify::run(args, &cli.lock).await,
+            Command::Plan(args) => commands::plan::run(args, &settings).await,
+            Command::Apply(args) => commands::apply::run(args, &settings).await,
+            Command::Show(args) => commands::show::run(args, &settings).await,
+            Command::Drift(args) => commands::drift::run(args, &settings).await,
+            Command::Verify(args) => commands::verify::run(args, &settings).await,
             Command::ForceUnlock(args) => commands::force_unlock::run(args),
         }
     });
@@ -69,14 +76,16 @@ fn init_diagnostics() {
 
 /// Logs go to stderr, filtered by `RUST_LOG` (default: warnings only), coloured only on a
 /// terminal and never with `NO_COLOR`.
-fn init_logging() {
-    use std::io::IsTerminal;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
-    let color = std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty()) && std::io::stderr().is_terminal();
+fn init_logging(settings: &Settings) {
+    let filter = settings
+        .log_filter
+        .as_deref()
+        .and_then(|filter| EnvFilter::try_new(filter).ok())
+        .unwrap_or_else(|| EnvFilter::new("warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(color)
+        .with_ansi(settings.color.stderr)
         .with_target(false)
         .init();
 }

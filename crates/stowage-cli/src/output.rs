@@ -4,11 +4,11 @@ use stowage_plan::Plan;
 use stowage_plan::render::{HumanOptions, MarkdownOptions, human, json, markdown};
 
 use crate::cli::Format;
-use crate::environment::stdout_color;
 
-pub fn render(plan: &Plan, format: Format) -> String {
+/// `color`: whether stdout takes colour ([`crate::settings::ColorSettings`]).
+pub fn render(plan: &Plan, format: Format, color: bool) -> String {
     match format {
-        Format::Human => human(plan, HumanOptions { color: stdout_color() }),
+        Format::Human => human(plan, HumanOptions { color }),
         Format::Json => {
             let mut text = serde_json::to_string_pretty(&json(plan)).unwrap_or_default();
             text.push('\n');

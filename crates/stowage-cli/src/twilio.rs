@@ -1,23 +1,20 @@
-//! The Twilio provider, built from the process environment: credentials from
-//! `TWILIO_API_KEY` + `TWILIO_API_SECRET` or `TWILIO_ACCOUNT_SID` + `TWILIO_AUTH_TOKEN`,
-//! endpoints from `STOWAGE_TWILIO_ACCOUNTS_URL` and `STOWAGE_TWILIO_VIDEO_URL`.
+//! The Twilio provider, built from the Twilio settings (credentials and endpoints).
 
 use miette::{Report, miette};
 use std::time::Duration;
 
-use stowage_twilio::{RetryPolicy, Timeouts, TwilioAuth, TwilioEndpoints, TwilioProvider};
+use stowage_twilio::{RetryPolicy, Timeouts, TwilioEndpoints, TwilioProvider};
+
+use crate::settings::TwilioSettings;
 
 /// `request_timeout` bounds each request (the CLI's `STOWAGE_REQUEST_TIMEOUT`); connecting
 /// gets at most 5 seconds of it.
-pub fn provider(request_timeout: Option<Duration>) -> Result<TwilioProvider, Report> {
-    let lookup = |name: &str| std::env::var(name).ok();
-    let auth = TwilioAuth::from_lookup(lookup).map_err(|error| {
+pub fn provider(request_timeout: Option<Duration>, settings: &TwilioSettings) -> Result<TwilioProvider, Report> {
+    let auth = settings.auth.clone().map_err(|error| {
         miette!(help = "the spec has a `[twilio]` section, so stowage needs Twilio credentials", "{error}")
     })?;
-    let accounts = lookup("STOWAGE_TWILIO_ACCOUNTS_URL");
-    let video = lookup("STOWAGE_TWILIO_VIDEO_URL");
-    let endpoints =
-        TwilioEndpoints::from_overrides(accounts.as_deref(), video.as_deref()).map_err(|error| miette!("{error}"))?;
+    let endpoints = TwilioEndpoints::from_overrides(settings.accounts_url.as_deref(), settings.video_url.as_deref())
+        .map_err(|error| miette!("{error}"))?;
     let timeouts = match request_timeout {
         Some(request) => Timeouts { connect: request.min(Timeouts::default().connect), request },
         None => Timeouts::default(),

@@ -1,5 +1,5 @@
 //! Apply: run the plan's steps in dependency order, independent steps at the same time, and
-//! write the state after every completed step.
+//! commit the state after every completed step.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -8,24 +8,21 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use serde_json::{Map, Value};
 use stowage_plan::{ActionKind, Plan, PlannedValue, Reference, ResourceChange, Step, StepKind};
 use stowage_provider::{
-    Address, Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, ProviderError,
-    SecretHandoff, UpdateRequest,
+    Address, Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, ProviderError, SecretHandoff, UpdateRequest,
 };
-use stowage_state::{DeposedObject, Intent, LocalStateFile, ResourceState, State, StateError};
+use stowage_state::{DeposedObject, Intent, ResourceState, State, StateError, StateStore};
 use uuid::Uuid;
 
 use crate::{Engine, Event, StepVerb};
 
 /// Why an access key is tainted when its secret never reached Twilio.
-pub const SECRET_NOT_DELIVERED: &str = "its secret was lost before it reached Twilio (the apply that created it did not finish the handoff)";
+pub const SECRET_NOT_DELIVERED: &str =
+    "its secret was lost before it reached Twilio (the apply that created it did not finish the handoff)";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     #[error("{} step(s) failed: {}", failures.len(), failure_summary(failures))]
-    Steps {
-        failures: Vec<(Address, ProviderError)>,
-        completed: usize,
-    },
+    Steps { failures: Vec<(Address, ProviderError)>, completed: usize },
     #[error("could not record progress in the state file: {0}")]
     State(#[from] StateError),
     #[error(transparent)]
@@ -33,11 +30,7 @@ pub enum ApplyError {
 }
 
 fn failure_summary(failures: &[(Address, ProviderError)]) -> String {
-    failures
-        .iter()
-        .map(|(address, error)| format!("{address}: {error}"))
-        .collect::<Vec<_>>()
-        .join("; ")
+    failures.iter().map(|(address, error)| format!("{address}: {error}")).collect::<Vec<_>>().join("; ")
 }
 
 /// What an apply did.
@@ -54,149 +47,189 @@ enum StepResult {
     Forgotten,
 }
 
-/// Apply `plan`, recording progress in `state` and writing it to `file` after every step.
-pub async fn apply(
+/// Apply `plan`, recording progress in `state` and committing it to `store` after every step.
+pub async fn apply<S: StateStore>(
     engine: &Engine,
     plan: &Plan,
     state: &mut State,
-    file: &LocalStateFile,
+    store: &S,
 ) -> Result<ApplyOutcome, ApplyError> {
-    let steps = stowage_plan::steps(plan)?;
-    let changes: BTreeMap<&Address, &ResourceChange> = plan
-        .changes
-        .iter()
-        .map(|change| (&change.address, change))
-        .collect();
-    let handoff = SecretHandoff::new();
-    let marker =
-        stowage_provider::marker::intent_marker(&state.environment, &state.lineage.to_string());
-    // Intents of interrupted applies: the refresh behind this plan looked for what they left,
-    // and the plan deletes it. They are settled once every step succeeded.
-    let earlier_intents: Vec<Uuid> = state.intents.iter().map(|intent| intent.id).collect();
-    let mut intents: Vec<Option<Uuid>> = vec![None; steps.len()];
-
-    let mut finished = vec![false; steps.len()];
-    let mut started = vec![false; steps.len()];
+    let schedule = Schedule::new(plan, state)?;
+    let mut tally = Tally::new(schedule.steps.len(), state);
     let mut running = FuturesUnordered::new();
-    let mut failures: Vec<(Address, ProviderError)> = Vec::new();
-    let mut completed = 0;
-
     loop {
-        if failures.is_empty() {
-            for (index, step) in steps.iter().enumerate() {
-                if running.len() >= engine.parallelism() {
-                    break;
-                }
-                if started[index] || !step.waits_for.iter().all(|&before| finished[before]) {
-                    continue;
-                }
-                started[index] = true;
-                let change = changes[&step.address];
-                match prepare(step, change, state) {
-                    Ok(prepared) => {
-                        let records_intent = step
-                            .address
-                            .resource_type
-                            .schema()
-                            .lifecycle
-                            .records_intent();
-                        if records_intent && step.kind == StepKind::Create {
-                            // On disk before the request leaves: whatever happens to this
-                            // process, the next run knows to look for the object.
-                            intents[index] = Some(record_intent(
-                                state,
-                                &step.address,
-                                &prepared.attributes,
-                                &marker,
-                            ));
-                            file.commit(state)?;
-                        }
-                        let marker = step
-                            .address
-                            .resource_type
-                            .schema()
-                            .lifecycle
-                            .carries_marker()
-                            .then_some(marker.as_str());
-                        running.push(run(engine, index, step, change, prepared, &handoff, marker));
-                    }
-                    Err(error) => failures.push((step.address.clone(), error)),
-                }
-            }
+        let ready = start_ready(engine, &schedule, &mut tally, running.len(), state, store).await?;
+        for (index, prepared, marker) in ready {
+            let step = &schedule.steps[index];
+            let change = schedule.changes[&step.address];
+            running.push(run(engine, index, step, change, prepared, &schedule.handoff, marker));
         }
-        let Some((index, result, elapsed)) = running.next().await else {
-            break;
-        };
-        let step = &steps[index];
-        let verb = verb(step.kind);
-        match result {
-            Ok(result) => {
-                let id = record(state, step, changes[&step.address], result);
-                // Recorded in the same write that clears the intent: never neither, never both.
-                if let Some(intent) = intents[index] {
-                    state.intents.retain(|recorded| recorded.id != intent);
-                }
-                file.commit(state)?;
-                finished[index] = true;
-                completed += 1;
-                engine.progress.event(Event::StepFinished {
-                    address: &step.address,
-                    verb,
-                    id: id.as_deref(),
-                    elapsed,
-                });
-            }
-            Err(error) => {
-                engine.progress.event(Event::StepFailed {
-                    address: &step.address,
-                    verb,
-                    error: &error,
-                    elapsed,
-                });
-                failures.push((step.address.clone(), error));
-            }
-        }
+        let Some(ended) = running.next().await else { break };
+        finish(engine, &schedule, &mut tally, state, store, ended).await?;
     }
+    settle(plan, &schedule, tally, state, store).await
+}
 
-    let tainted = taint_undelivered_keys(plan, state, &handoff);
-    let settled = failures.is_empty() && !earlier_intents.is_empty();
-    if settled {
-        state
-            .intents
-            .retain(|intent| !earlier_intents.contains(&intent.id));
-    }
-    if !tainted.is_empty() || settled {
-        file.commit(state)?;
-    }
-    if failures.is_empty() {
-        Ok(ApplyOutcome { completed, tainted })
-    } else {
-        Err(ApplyError::Steps {
-            failures,
-            completed,
+/// What an apply works through, fixed when it starts.
+struct Schedule<'a> {
+    steps: Vec<Step>,
+    changes: BTreeMap<&'a Address, &'a ResourceChange>,
+    /// Access key secrets on their way to the credential.
+    handoff: SecretHandoff,
+    /// What a create puts on an object that can carry it, so that the next run finds it if
+    /// its answer is lost.
+    marker: String,
+}
+
+impl<'a> Schedule<'a> {
+    fn new(plan: &'a Plan, state: &State) -> Result<Self, ApplyError> {
+        Ok(Self {
+            steps: stowage_plan::steps(plan)?,
+            changes: plan.changes.iter().map(|change| (&change.address, change)).collect(),
+            handoff: SecretHandoff::new(),
+            marker: stowage_provider::marker::intent_marker(&state.environment, &state.lineage.to_string()),
         })
     }
 }
 
-/// Records in `state` that `address` is about to be created; returns the intent's id.
-fn record_intent(
+/// How far an apply got, step by step.
+struct Tally {
+    started: Vec<bool>,
+    finished: Vec<bool>,
+    /// The intent each create recorded before it was sent, cleared by the write that records
+    /// its object.
+    intents: Vec<Option<Uuid>>,
+    /// Intents of interrupted applies: the refresh behind this plan looked for what they left,
+    /// and the plan deletes it. They are settled once every step succeeded.
+    earlier_intents: Vec<Uuid>,
+    failures: Vec<(Address, ProviderError)>,
+    completed: usize,
+}
+
+impl Tally {
+    fn new(steps: usize, state: &State) -> Self {
+        Self {
+            started: vec![false; steps],
+            finished: vec![false; steps],
+            intents: vec![None; steps],
+            earlier_intents: state.intents.iter().map(|intent| intent.id).collect(),
+            failures: Vec::new(),
+            completed: 0,
+        }
+    }
+}
+
+/// A step that ended: its index, what it did, how long it took.
+type Ended = (usize, Result<StepResult, ProviderError>, Duration);
+
+/// The steps to start now: those whose dependencies finished, while `running` and these stay
+/// within the parallelism, and none once a step failed. Each is prepared from the state; a
+/// create whose result could be lost records and commits its intent first. Returns each with
+/// the marker its object carries, if its type carries one.
+async fn start_ready<'s>(
+    engine: &Engine,
+    schedule: &'s Schedule<'_>,
+    tally: &mut Tally,
+    running: usize,
     state: &mut State,
-    address: &Address,
-    attributes: &Attributes,
-    marker: &str,
-) -> Uuid {
+    store: &impl StateStore,
+) -> Result<Vec<(usize, Prepared, Option<&'s str>)>, ApplyError> {
+    let mut ready = Vec::new();
+    if !tally.failures.is_empty() {
+        return Ok(ready);
+    }
+    let marker = &schedule.marker;
+    for (index, step) in schedule.steps.iter().enumerate() {
+        if running + ready.len() >= engine.parallelism() {
+            break;
+        }
+        if tally.started[index] || !step.waits_for.iter().all(|&before| tally.finished[before]) {
+            continue;
+        }
+        tally.started[index] = true;
+        match prepare(step, schedule.changes[&step.address], state) {
+            Ok(prepared) => {
+                let records_intent = step.address.resource_type.schema().lifecycle.records_intent();
+                if records_intent && step.kind == StepKind::Create {
+                    // On disk before the request leaves: whatever happens to this
+                    // process, the next run knows to look for the object.
+                    tally.intents[index] = Some(record_intent(state, &step.address, &prepared.attributes, marker));
+                    store.commit(state).await?;
+                }
+                let marker = step.address.resource_type.schema().lifecycle.carries_marker().then_some(marker.as_str());
+                ready.push((index, prepared, marker));
+            }
+            Err(error) => tally.failures.push((step.address.clone(), error)),
+        }
+    }
+    Ok(ready)
+}
+
+/// Records a step that ended: a success in the state, committed, a failure in the tally.
+async fn finish(
+    engine: &Engine,
+    schedule: &Schedule<'_>,
+    tally: &mut Tally,
+    state: &mut State,
+    store: &impl StateStore,
+    (index, result, elapsed): Ended,
+) -> Result<(), ApplyError> {
+    let step = &schedule.steps[index];
+    let verb = verb(step.kind);
+    match result {
+        Ok(result) => {
+            let id = record(state, step, schedule.changes[&step.address], result);
+            // Recorded in the same write that clears the intent: never neither, never both.
+            if let Some(intent) = tally.intents[index] {
+                state.intents.retain(|recorded| recorded.id != intent);
+            }
+            store.commit(state).await?;
+            tally.finished[index] = true;
+            tally.completed += 1;
+            engine.progress.event(Event::StepFinished { address: &step.address, verb, id: id.as_deref(), elapsed });
+        }
+        Err(error) => {
+            engine.progress.event(Event::StepFailed { address: &step.address, verb, error: &error, elapsed });
+            tally.failures.push((step.address.clone(), error));
+        }
+    }
+    Ok(())
+}
+
+/// After the last step: keys whose secret never reached Twilio are tainted and, when every
+/// step succeeded, the intents of earlier runs are settled, in one commit.
+async fn settle(
+    plan: &Plan,
+    schedule: &Schedule<'_>,
+    tally: Tally,
+    state: &mut State,
+    store: &impl StateStore,
+) -> Result<ApplyOutcome, ApplyError> {
+    let tainted = taint_undelivered_keys(plan, state, &schedule.handoff);
+    let settled = tally.failures.is_empty() && !tally.earlier_intents.is_empty();
+    if settled {
+        state.intents.retain(|intent| !tally.earlier_intents.contains(&intent.id));
+    }
+    if !tainted.is_empty() || settled {
+        store.commit(state).await?;
+    }
+    let Tally { failures, completed, .. } = tally;
+    if failures.is_empty() {
+        Ok(ApplyOutcome { completed, tainted })
+    } else {
+        Err(ApplyError::Steps { failures, completed })
+    }
+}
+
+/// Records in `state` that `address` is about to be created; returns the intent's id.
+fn record_intent(state: &mut State, address: &Address, attributes: &Attributes, marker: &str) -> Uuid {
     let id = Uuid::new_v4();
     state.intents.push(Intent {
         id,
         address: address.to_string(),
         started_at: jiff::Timestamp::now().to_string(),
         // Only a type that can carry a marker gets one; the rest are found by their parent.
-        marker: address
-            .resource_type
-            .schema()
-            .lifecycle
-            .carries_marker()
-            .then(|| marker.to_owned()),
+        marker: address.resource_type.schema().lifecycle.carries_marker().then(|| marker.to_owned()),
         attributes: to_map(attributes),
     });
     id
@@ -214,10 +247,7 @@ fn prepare(step: &Step, change: &ResourceChange, state: &State) -> Result<Prepar
     let attributes = match (&change.after, step.kind) {
         (Some(after), StepKind::Create | StepKind::Update) => resolve(&step.address, after, state)?,
         (_, StepKind::Delete) => {
-            let deposed = change
-                .deposed
-                .iter()
-                .find(|deposed| Some(&deposed.id) == step.object.as_ref());
+            let deposed = change.deposed.iter().find(|deposed| Some(&deposed.id) == step.object.as_ref());
             match deposed {
                 Some(deposed) => deposed.attributes.clone(),
                 None => change.before.clone().unwrap_or_default(),
@@ -225,10 +255,7 @@ fn prepare(step: &Step, change: &ResourceChange, state: &State) -> Result<Prepar
         }
         _ => Attributes::new(),
     };
-    Ok(Prepared {
-        attributes,
-        object: step.object.clone(),
-    })
+    Ok(Prepared { attributes, object: step.object.clone() })
 }
 
 /// Values known only after apply come from the state, where the steps this one waited for
@@ -261,27 +288,20 @@ fn resolve(
         .map(|(name, value)| {
             let value = match value {
                 PlannedValue::Known(value) => value.clone(),
-                PlannedValue::Unknown(reference) => {
-                    recorded(reference).ok_or_else(|| missing(name, reference))?
-                }
+                PlannedValue::Unknown(reference) => recorded(reference).ok_or_else(|| missing(name, reference))?,
                 PlannedValue::Template(template) => match template.render(recorded) {
                     Some(value) => value,
                     // Rendering stops at the first reference without a value.
                     None => {
-                        let absent = template
-                            .references
-                            .iter()
-                            .find(|reference| recorded(reference).is_none());
-                        return Err(absent
-                            .map(|reference| missing(name, reference))
-                            .unwrap_or_else(|| {
-                                ProviderError::new(
-                                    ErrorKind::Internal,
-                                    "stowage",
-                                    "resolve",
-                                    format!("{address}: `{name}`"),
-                                )
-                            }));
+                        let absent = template.references.iter().find(|reference| recorded(reference).is_none());
+                        return Err(absent.map(|reference| missing(name, reference)).unwrap_or_else(|| {
+                            ProviderError::new(
+                                ErrorKind::Internal,
+                                "stowage",
+                                "resolve",
+                                format!("{address}: `{name}`"),
+                            )
+                        }));
                     }
                 },
             };
@@ -301,10 +321,7 @@ async fn run<'a>(
 ) -> (usize, Result<StepResult, ProviderError>, Duration) {
     let started = Instant::now();
     let verb = verb(step.kind);
-    engine.progress.event(Event::StepStarted {
-        address: &step.address,
-        verb,
-    });
+    engine.progress.event(Event::StepStarted { address: &step.address, verb });
     let result = async {
         let provider = engine.provider_for(&step.address)?;
         let empty = Attributes::new();
@@ -312,29 +329,18 @@ async fn run<'a>(
         let object = prepared.object.as_deref().unwrap_or_default();
         match step.kind {
             StepKind::Create => {
-                let request = CreateRequest {
-                    address: &step.address,
-                    attributes: &prepared.attributes,
-                    handoff,
-                    marker,
-                };
+                let request =
+                    CreateRequest { address: &step.address, attributes: &prepared.attributes, handoff, marker };
                 provider.create(request).await.map(StepResult::Put)
             }
             StepKind::Update => {
                 let id = object;
-                let changed: Vec<String> = change
-                    .changes
-                    .iter()
-                    .map(|attribute| attribute.name.clone())
-                    .collect();
+                let changed: Vec<String> = change.changes.iter().map(|attribute| attribute.name.clone()).collect();
                 if changed.is_empty() {
                     // Adopting an object that already matches: record it, send nothing.
                     let mut attributes = before.clone();
                     attributes.extend(prepared.attributes.clone());
-                    return Ok(StepResult::Put(Applied {
-                        id: id.to_owned(),
-                        attributes,
-                    }));
+                    return Ok(StepResult::Put(Applied { id: id.to_owned(), attributes }));
                 }
                 let request = UpdateRequest {
                     address: &step.address,
@@ -347,11 +353,7 @@ async fn run<'a>(
                 provider.update(request).await.map(StepResult::Put)
             }
             StepKind::Delete => {
-                let request = DeleteRequest {
-                    address: &step.address,
-                    id: object,
-                    attributes: &prepared.attributes,
-                };
+                let request = DeleteRequest { address: &step.address, id: object, attributes: &prepared.attributes };
                 provider.delete(request).await.map(|()| StepResult::Deleted)
             }
             StepKind::Forget => Ok(StepResult::Forgotten),
@@ -362,30 +364,18 @@ async fn run<'a>(
 }
 
 /// Record a finished step in the state; returns the id of the object it acted on.
-fn record(
-    state: &mut State,
-    step: &Step,
-    change: &ResourceChange,
-    result: StepResult,
-) -> Option<String> {
+fn record(state: &mut State, step: &Step, change: &ResourceChange, result: StepResult) -> Option<String> {
     let address = step.address.to_string();
     match result {
         StepResult::Put(applied) => {
             let id = applied.id.clone();
             let previous = state.get(&address);
-            let mut deposed = previous
-                .map(|previous| previous.deposed.clone())
-                .unwrap_or_default();
+            let mut deposed = previous.map(|previous| previous.deposed.clone()).unwrap_or_default();
             // The new half of a create-before-destroy replacement: the old object still exists
             // until its own delete step, so the state keeps it, deposed, in the meantime.
             let replaced_first = change.action == ActionKind::Replace && !change.destroys_first();
-            if replaced_first
-                && let (Some(old_id), Some(before)) = (&change.prior_id, &change.before)
-            {
-                deposed.push(DeposedObject {
-                    id: old_id.clone(),
-                    attributes: to_map(before),
-                });
+            if replaced_first && let (Some(old_id), Some(before)) = (&change.prior_id, &change.before) {
+                deposed.push(DeposedObject { id: old_id.clone(), attributes: to_map(before) });
             }
             state.upsert(ResourceState {
                 address,
@@ -400,17 +390,12 @@ fn record(
         }
         StepResult::Deleted => {
             let object = step.object.clone();
-            let deposed_here = state.get(&address).is_some_and(|resource| {
-                resource
-                    .deposed
-                    .iter()
-                    .any(|deposed| Some(&deposed.id) == object.as_ref())
-            });
+            let deposed_here = state
+                .get(&address)
+                .is_some_and(|resource| resource.deposed.iter().any(|deposed| Some(&deposed.id) == object.as_ref()));
             if deposed_here {
                 if let Some(mut resource) = state.get(&address).cloned() {
-                    resource
-                        .deposed
-                        .retain(|deposed| Some(&deposed.id) != object.as_ref());
+                    resource.deposed.retain(|deposed| Some(&deposed.id) != object.as_ref());
                     state.upsert(resource);
                 }
             } else if change.action == ActionKind::Delete && object == change.prior_id {
@@ -427,10 +412,7 @@ fn record(
 }
 
 fn to_map(attributes: &Attributes) -> Map<String, Value> {
-    attributes
-        .iter()
-        .map(|(name, value)| (name.clone(), value.clone()))
-        .collect()
+    attributes.iter().map(|(name, value)| (name.clone(), value.clone())).collect()
 }
 
 /// Keys created in this apply for a Twilio credential that never got their secret: nobody
@@ -445,17 +427,13 @@ fn taint_undelivered_keys(plan: &Plan, state: &mut State, handoff: &SecretHandof
             continue;
         }
         for value in after.values() {
-            let PlannedValue::Unknown(reference) = value else {
-                continue;
-            };
+            let PlannedValue::Unknown(reference) = value else { continue };
             // Only what this apply created can hold a secret still in the handoff.
             if !reference.fresh {
                 continue;
             }
             let key_address = reference.address.to_string();
-            let Some(key) = state.get(&key_address) else {
-                continue;
-            };
+            let Some(key) = state.get(&key_address) else { continue };
             if undelivered.contains(&key.id) {
                 let mut key = key.clone();
                 key.tainted = Some(SECRET_NOT_DELIVERED.to_owned());
@@ -476,63 +454,4 @@ fn verb(kind: StepKind) -> StepVerb {
         StepKind::Delete => StepVerb::Delete,
         StepKind::Forget => StepVerb::Forget,
     }
-}
-
-/// Apply a refresh-only plan: what it saw changed outside stowage becomes what the state
-/// records (attributes as found; a resource deleted outside stowage is forgotten). No call is
-/// made. Returns how many resources were recorded anew.
-pub fn record_refreshed(plan: &Plan, state: &mut State) -> usize {
-    let mut recorded = 0;
-    for drift in &plan.drift {
-        let address = drift.address.to_string();
-        if drift.deleted {
-            recorded += usize::from(state.remove(&address).is_some());
-            continue;
-        }
-        let Some(mut resource) = state.get(&address).cloned() else {
-            continue;
-        };
-        for change in &drift.changes {
-            if let Some(stowage_plan::PlannedValue::Known(value)) = &change.after {
-                resource
-                    .attributes
-                    .insert(change.name.clone(), value.clone());
-            }
-        }
-        state.upsert(resource);
-        recorded += 1;
-    }
-    recorded
-}
-
-/// Record what was just read for resources the plan leaves alone but that moved outside
-/// stowage to where the spec now wants them (the spec was edited to match a hand-made change).
-/// Without this, the state would keep the old values and `drift` would report them forever.
-/// Returns whether the state changed.
-pub fn record_accepted_drift(
-    plan: &Plan,
-    observations: &stowage_plan::Observations,
-    state: &mut State,
-) -> bool {
-    let mut changed = false;
-    for drift in plan.drift.iter().filter(|drift| !drift.deleted) {
-        let untouched = plan
-            .change(&drift.address)
-            .is_some_and(|change| !change.is_change());
-        let Some(found) = observations.get(&drift.address).and_then(Option::as_ref) else {
-            continue;
-        };
-        let Some(mut resource) = state.get(&drift.address.to_string()).cloned() else {
-            continue;
-        };
-        if !untouched {
-            continue;
-        }
-        for (name, value) in &found.attributes {
-            resource.attributes.insert(name.clone(), value.clone());
-        }
-        state.upsert(resource);
-        changed = true;
-    }
-    changed
 }

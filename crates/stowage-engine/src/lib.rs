@@ -1,20 +1,27 @@
-//! Refresh and apply orchestration.
+//! Refresh, plan and apply orchestration, and every write of the state.
 //!
 //! Refresh reads every resource of an environment at the same time (bounded by the
-//! parallelism), each exactly once. Apply runs the plan's steps in dependency order,
-//! independent steps at the same time, and writes the state after every completed step, so an
-//! interrupted apply loses track of nothing it finished.
+//! parallelism), each exactly once; [`read`] is every command's way to it, checking the Twilio
+//! account on the way. Apply runs the plan's steps in dependency order, independent steps at
+//! the same time, and commits the state after every completed step, so an interrupted apply
+//! loses track of nothing it finished.
 //!
 //! Architecture invariants: the engine makes no decisions the plan did not make; it never
 //! holds a secret longer than the apply that created it; providers are reached only through
-//! the [`Provider`](stowage_provider::Provider) trait.
+//! the [`Provider`](stowage_provider::Provider) trait, and the state only through the
+//! [`StateStore`](stowage_state::StateStore) trait; every state write of a run is made here
+//! (`apply`, `record`), each a commit of the next serial over the one read.
 
 mod apply;
 mod progress;
+mod read;
+mod record;
 mod refresh;
 
-pub use apply::{ApplyError, ApplyOutcome, apply, record_accepted_drift, record_refreshed};
+pub use apply::{ApplyError, ApplyOutcome, apply};
 pub use progress::{Event, NoProgress, Progress, StepVerb};
+pub use read::{Environment, ReadError, read, read_and_plan};
+pub use record::{apply_accepting_drift, record_accepted_drift, record_refreshed, record_unchanged};
 pub use refresh::{RefreshError, find_leftovers, refresh};
 
 use std::sync::Arc;

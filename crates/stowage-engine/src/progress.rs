@@ -32,10 +32,13 @@ impl StepVerb {
     }
 }
 
+/// What the engine is doing. `Refreshed`: a refresh read all its targets (`reads` of them, at
+/// once) without a failure.
 #[derive(Debug)]
 pub enum Event<'a> {
     ReadStarted { address: &'a Address },
     ReadFinished { address: &'a Address, found: bool, elapsed: Duration },
+    Refreshed { reads: usize, elapsed: Duration },
     StepStarted { address: &'a Address, verb: StepVerb },
     StepFinished { address: &'a Address, verb: StepVerb, id: Option<&'a str>, elapsed: Duration },
     StepFailed { address: &'a Address, verb: StepVerb, error: &'a ProviderError, elapsed: Duration },

@@ -26,48 +26,57 @@ fn summary(failures: &[(Address, ProviderError)]) -> String {
 
 /// Read every target. Targets are distinct addresses, so nothing is read twice.
 pub async fn refresh(engine: &Engine, targets: &[ReadTarget]) -> Result<Observations, RefreshError> {
-    let results: Vec<(Address, Result<_, ProviderError>)> = stream::iter(targets)
-        .map(|target| async move {
-            let started = Instant::now();
-            engine.progress.event(Event::ReadStarted { address: &target.address });
-            let result = match engine.provider_for(&target.address) {
-                Ok(provider) => {
-                    provider
-                        .read(ReadRequest {
-                            address: &target.address,
-                            id: target.id.as_deref(),
-                            desired: target.desired.as_ref(),
-                            recorded: target.recorded.as_ref(),
-                        })
-                        .await
-                }
-                Err(error) => Err(error),
-            };
-            if let Ok(found) = &result {
-                engine.progress.event(Event::ReadFinished {
-                    address: &target.address,
-                    found: found.is_some(),
-                    elapsed: started.elapsed(),
-                });
-            }
-            (target.address.clone(), result)
-        })
-        .buffer_unordered(engine.parallelism())
-        .collect()
-        .await;
+    let started = Instant::now();
+    let observations =
+        each_address(engine, targets, |target| async move { (target.address.clone(), read_one(engine, target).await) })
+            .await?;
+    engine.progress.event(Event::Refreshed { reads: targets.len(), elapsed: started.elapsed() });
+    Ok(observations)
+}
 
-    let mut observations = Observations::new();
+/// One read, with its progress events.
+async fn read_one(engine: &Engine, target: &ReadTarget) -> Result<Option<Observed>, ProviderError> {
+    let started = Instant::now();
+    let address = &target.address;
+    engine.progress.event(Event::ReadStarted { address });
+    let found = engine
+        .provider_for(address)?
+        .read(ReadRequest {
+            address,
+            id: target.id.as_deref(),
+            desired: target.desired.as_ref(),
+            recorded: target.recorded.as_ref(),
+        })
+        .await?;
+    engine.progress.event(Event::ReadFinished { address, found: found.is_some(), elapsed: started.elapsed() });
+    Ok(found)
+}
+
+/// The one loop over the answers of a refresh and of a leftover search: `call` for every item
+/// at once (bounded by the parallelism), then the answers by address, or every failure,
+/// sorted by address.
+async fn each_address<W, T, Call>(
+    engine: &Engine,
+    work: impl IntoIterator<Item = W>,
+    call: impl Fn(W) -> Call,
+) -> Result<BTreeMap<Address, T>, RefreshError>
+where
+    Call: Future<Output = (Address, Result<T, ProviderError>)>,
+{
+    let results: Vec<(Address, Result<T, ProviderError>)> =
+        stream::iter(work).map(call).buffer_unordered(engine.parallelism()).collect().await;
+    let mut found = BTreeMap::new();
     let mut failures = Vec::new();
     for (address, result) in results {
         match result {
-            Ok(found) => {
-                observations.insert(address, found);
+            Ok(value) => {
+                found.insert(address, value);
             }
             Err(error) => failures.push((address, error)),
         }
     }
     if failures.is_empty() {
-        Ok(observations)
+        Ok(found)
     } else {
         failures.sort_by(|a, b| a.0.cmp(&b.0));
         Err(RefreshError { failures })
@@ -78,6 +87,17 @@ pub async fn refresh(engine: &Engine, targets: &[ReadTarget]) -> Result<Observat
 /// an intent in the state, from the earliest such intent on. The objects the state records
 /// there (current and deposed) are never leftovers.
 pub async fn find_leftovers(engine: &Engine, state: &State) -> Result<Leftovers, RefreshError> {
+    let found = each_address(engine, searches(state), |(address, search)| async move {
+        let result = search_one(engine, state, &address, search).await;
+        (address, result)
+    })
+    .await?;
+    Ok(found.into_iter().filter(|(_, objects)| !objects.is_empty()).collect())
+}
+
+/// One search per address with an intent in `state`, from its earliest intent to the end of
+/// its latest's create window.
+fn searches(state: &State) -> BTreeMap<Address, Search<'_>> {
     let mut searches: BTreeMap<Address, Search<'_>> = BTreeMap::new();
     for intent in &state.intents {
         // Intents are written by stowage with addresses it knows; one edited beyond
@@ -98,57 +118,37 @@ pub async fn find_leftovers(engine: &Engine, state: &State) -> Result<Leftovers,
         }
         search.until = search.until.max(until);
     }
+    searches
+}
 
-    let results: Vec<(Address, Result<Vec<Observed>, ProviderError>)> = stream::iter(searches)
-        .map(|(address, search)| async move {
-            let recorded = state.get(&address.to_string());
-            let known_ids: Vec<String> = recorded
-                .map(|resource| {
-                    std::iter::once(resource.id.clone())
-                        .chain(resource.deposed.iter().map(|deposed| deposed.id.clone()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let attributes: Attributes =
-                search.intent.attributes.iter().map(|(name, value)| (name.clone(), value.clone())).collect();
-            let result = match engine.provider_for(&address) {
-                Ok(provider) => {
-                    provider
-                        .find_leftovers(LeftoverRequest {
-                            address: &address,
-                            marker: search.intent.marker.as_deref(),
-                            since: search.since,
-                            until: search.until,
-                            attributes: &attributes,
-                            known_ids: &known_ids,
-                        })
-                        .await
-                }
-                Err(error) => Err(error),
-            };
-            (address, result)
+/// One leftover search: what the provider finds that `state` does not record at `address`.
+async fn search_one(
+    engine: &Engine,
+    state: &State,
+    address: &Address,
+    search: Search<'_>,
+) -> Result<Vec<Observed>, ProviderError> {
+    let recorded = state.get(&address.to_string());
+    let known_ids: Vec<String> = recorded
+        .map(|resource| {
+            std::iter::once(resource.id.clone())
+                .chain(resource.deposed.iter().map(|deposed| deposed.id.clone()))
+                .collect()
         })
-        .buffer_unordered(engine.parallelism())
-        .collect()
-        .await;
-
-    let mut leftovers = Leftovers::new();
-    let mut failures = Vec::new();
-    for (address, result) in results {
-        match result {
-            Ok(found) if found.is_empty() => {}
-            Ok(found) => {
-                leftovers.insert(address, found);
-            }
-            Err(error) => failures.push((address, error)),
-        }
-    }
-    if failures.is_empty() {
-        Ok(leftovers)
-    } else {
-        failures.sort_by(|a, b| a.0.cmp(&b.0));
-        Err(RefreshError { failures })
-    }
+        .unwrap_or_default();
+    let attributes: Attributes =
+        search.intent.attributes.iter().map(|(name, value)| (name.clone(), value.clone())).collect();
+    engine
+        .provider_for(address)?
+        .find_leftovers(LeftoverRequest {
+            address,
+            marker: search.intent.marker.as_deref(),
+            since: search.since,
+            until: search.until,
+            attributes: &attributes,
+            known_ids: &known_ids,
+        })
+        .await
 }
 
 /// The intents for one address: from the earliest to the end of the latest's create window.

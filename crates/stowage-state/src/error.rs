@@ -3,6 +3,8 @@
 use std::io;
 use std::path::PathBuf;
 
+use uuid::Uuid;
+
 use crate::model::FORMAT_VERSION;
 
 /// Messages include the underlying IO or JSON error themselves (it is not also a `source`, so a
@@ -55,6 +57,15 @@ pub enum StateError {
         "state belongs to environment `{state_environment}`, the spec is `{spec_environment}`: pass the right `--state`"
     )]
     EnvironmentMismatch { state_environment: String, spec_environment: String },
+
+    /// The stored state is not the one the write was made from: another run wrote it, or it
+    /// was restored or replaced meanwhile. `found` says what is stored instead.
+    #[error(
+        "state `{location}` changed since this run read it: this run read {}, it now holds {found}; \
+         nothing was written: run stowage again, it starts from what the state holds now",
+        describe_read(*.expected_serial, .lineage)
+    )]
+    Conflict { location: String, expected_serial: u64, lineage: Uuid, found: String },
 }
 
 impl StateError {
@@ -91,6 +102,15 @@ fn describe_version(found: &Option<String>) -> String {
             format!("an invalid format `version` (`{found}`, expected a positive integer)")
         }
     }
+}
+
+fn describe_read(serial: u64, lineage: &Uuid) -> String {
+    if serial == 0 { "no state".to_owned() } else { describe_stored(serial, lineage) }
+}
+
+/// `serial 4 of lineage 0b9d...`: one version of a state.
+pub(crate) fn describe_stored(serial: u64, lineage: &Uuid) -> String {
+    format!("serial {serial} of lineage {lineage}")
 }
 
 fn describe_writer(written_by: &Option<String>) -> String {

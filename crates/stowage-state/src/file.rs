@@ -7,11 +7,15 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use tempfile::NamedTempFile;
+use uuid::Uuid;
 
-use crate::error::StateError;
+use crate::error::{StateError, describe_stored};
+use crate::lock::{LockError, LockRequest, StateLock};
 use crate::model::{FORMAT_VERSION, ResourceState, State};
+use crate::store::StateStore;
 
-/// A state file on the local disk, with the previous version kept at `<path>.backup`.
+/// A state file on the local disk, with the previous version kept at `<path>.backup`, locked
+/// through `<path>.lock` ([`crate::lock`]): the [`StateStore`] of a local state.
 ///
 /// At every moment `path` holds either the previous or the new state in full: a write goes to
 /// a temporary file in the same directory that is renamed over `path` only once it is on disk.
@@ -46,17 +50,18 @@ impl LocalStateFile {
         parse(&self.path, &contents).map(Some).map_err(StateError::without_missing_backup)
     }
 
-    /// Records a change of `state`: the next serial, written atomically ([`Self::write`]). Every
-    /// change a run makes to the state goes to disk this way.
-    pub fn commit(&self, state: &mut State) -> Result<(), StateError> {
-        state.serial += 1;
-        self.write(state)
+    /// Puts `state` in the file, whatever it holds now, atomically, and keeps the previous file
+    /// as the backup: for tools and tests that set a state up. A run writes through
+    /// [`StateStore::write`] instead, which refuses to replace a state it did not read. Writing
+    /// the state that is already in the file changes nothing, so the backup keeps the last state
+    /// that differed.
+    pub fn overwrite(&self, state: &State) -> Result<(), StateError> {
+        self.replace(state, None)
     }
 
-    /// Writes `state` atomically and keeps the previous file as the backup. Writing the state
-    /// that is already in the file changes nothing, so the backup keeps the last state that
-    /// differed. The caller increments `serial` when the state changed ([`Self::commit`] does).
-    pub fn write(&self, state: &State) -> Result<(), StateError> {
+    /// Writes `state` atomically over the file, first checking, when `expected` says so, that
+    /// the file holds that serial of the state's lineage.
+    fn replace(&self, state: &State, expected: Option<u64>) -> Result<(), StateError> {
         // Never write a file that `load` would refuse.
         if state.version != FORMAT_VERSION {
             return Err(StateError::UnwritableVersion { path: self.path.clone(), version: state.version });
@@ -69,6 +74,9 @@ impl LocalStateFile {
             Err(error) if error.kind() == io::ErrorKind::NotFound => None,
             Err(error) => return Err(self.write_error("reading the previous state", error)),
         };
+        if let Some(expected) = expected {
+            self.check_stored(previous.as_deref(), state, expected)?;
+        }
         if previous.as_deref() == Some(contents.as_slice()) {
             return Ok(());
         }
@@ -88,6 +96,32 @@ impl LocalStateFile {
         }
         new_state.persist(&self.path).map_err(|error| self.write_error("replacing the state file", error.error))?;
         sync_directory(self.directory()).map_err(|error| self.write_error("syncing the directory", error))
+    }
+
+    /// The file must hold serial `expected` of `state`'s lineage (nothing at all for 0). Only
+    /// the two fields are read, so a damaged file is reported as what it is, not as a JSON
+    /// error.
+    fn check_stored(&self, previous: Option<&[u8]>, state: &State, expected: u64) -> Result<(), StateError> {
+        let stored = previous.map(|bytes| {
+            let document: Option<Value> = serde_json::from_slice(bytes).ok();
+            let field = |name: &str| document.as_ref().and_then(|document| document.get(name));
+            let serial = field("serial").and_then(Value::as_u64);
+            let lineage = field("lineage").and_then(Value::as_str).and_then(|text| text.parse::<Uuid>().ok());
+            serial.zip(lineage)
+        });
+        let found = match stored {
+            None if expected == 0 => return Ok(()),
+            Some(Some((serial, lineage))) if serial == expected && lineage == state.lineage => return Ok(()),
+            None => "no state".to_owned(),
+            Some(Some((serial, lineage))) => describe_stored(serial, &lineage),
+            Some(None) => "a file that is not a state stowage can read".to_owned(),
+        };
+        Err(StateError::Conflict {
+            location: self.location(),
+            expected_serial: expected,
+            lineage: state.lineage,
+            found,
+        })
     }
 
     /// A fully written and synced temporary file next to the state file (a rename is atomic
@@ -120,6 +154,26 @@ impl LocalStateFile {
 
     fn write_error(&self, step: &'static str, error: io::Error) -> StateError {
         StateError::Write { path: self.path.clone(), step, error }
+    }
+}
+
+impl StateStore for LocalStateFile {
+    type Lock = StateLock;
+
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    async fn read(&self) -> Result<Option<State>, StateError> {
+        self.load()
+    }
+
+    async fn write(&self, state: &State, expected_serial: u64) -> Result<(), StateError> {
+        self.replace(state, Some(expected_serial))
+    }
+
+    async fn lock(&self, request: &LockRequest) -> Result<StateLock, LockError> {
+        StateLock::acquire_waiting(&self.path, request).await
     }
 }
 

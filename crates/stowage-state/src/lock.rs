@@ -147,6 +147,39 @@ fn describe_held(state: &Path, holder: &Option<Box<LockInfo>>, waited: &Duration
     }
 }
 
+/// Refused after waiting as long as `request` allowed, naming the recorded holder if any.
+fn held(state: &Path, request: &LockRequest) -> LockError {
+    LockError::Held {
+        state: state.to_owned(),
+        holder: read_info(state).ok().flatten().map(Box::new),
+        waited: request.timeout,
+    }
+}
+
+/// The waits between attempts: from [`FIRST_WAIT`], doubling up to [`LONGEST_WAIT`], never
+/// past the deadline.
+struct Backoff {
+    deadline: Instant,
+    wait: Duration,
+}
+
+impl Backoff {
+    fn until(timeout: Duration) -> Self {
+        Self { deadline: Instant::now() + timeout, wait: FIRST_WAIT }
+    }
+
+    /// How long to wait before the next attempt; `None` once the deadline has passed.
+    fn next_wait(&mut self) -> Option<Duration> {
+        let now = Instant::now();
+        if now >= self.deadline {
+            return None;
+        }
+        let wait = self.wait.min(self.deadline - now);
+        self.wait = (self.wait * 2).min(LONGEST_WAIT);
+        Some(wait)
+    }
+}
+
 fn describe_duration(duration: Duration) -> String {
     let millis = duration.as_millis();
     if millis.is_multiple_of(1000) { format!("{}s", millis / 1000) } else { format!("{:.1}s", duration.as_secs_f64()) }
@@ -184,8 +217,35 @@ impl StateLock {
     /// a short backoff; the calling thread sleeps meanwhile. The lock file is created when
     /// missing; its directory must exist.
     pub fn acquire(state: &Path, request: &LockRequest) -> Result<StateLock, LockError> {
-        let deadline = Instant::now() + request.timeout;
-        let mut wait = FIRST_WAIT;
+        let mut backoff = Backoff::until(request.timeout);
+        loop {
+            if let Some(lock) = Self::attempt(state, request)? {
+                return Ok(lock);
+            }
+            match backoff.next_wait() {
+                Some(wait) => std::thread::sleep(wait),
+                None => return Err(held(state, request)),
+            }
+        }
+    }
+
+    /// [`Self::acquire`] for async callers ([`crate::StateStore::lock`]): the task sleeps
+    /// between attempts, not the thread.
+    pub(crate) async fn acquire_waiting(state: &Path, request: &LockRequest) -> Result<StateLock, LockError> {
+        let mut backoff = Backoff::until(request.timeout);
+        loop {
+            if let Some(lock) = Self::attempt(state, request)? {
+                return Ok(lock);
+            }
+            match backoff.next_wait() {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => return Err(held(state, request)),
+            }
+        }
+    }
+
+    /// One try, without waiting: the lock, or `None` while another run holds it.
+    fn attempt(state: &Path, request: &LockRequest) -> Result<Option<StateLock>, LockError> {
         loop {
             let file = open_lock_file(state)?;
             let locked = match request.mode {
@@ -195,23 +255,13 @@ impl StateLock {
             match locked {
                 // Locked, but maybe a file `force_unlock` removed since we opened it: locking
                 // that one keeps out no one who opens the path now.
-                Ok(()) if still_at_path(&file, &lock_path(state)) => return Self::hold(file, state, request),
+                Ok(()) if still_at_path(&file, &lock_path(state)) => return Self::hold(file, state, request).map(Some),
                 Ok(()) => continue,
-                Err(TryLockError::WouldBlock) => {}
+                Err(TryLockError::WouldBlock) => return Ok(None),
                 Err(TryLockError::Error(error)) => {
                     return Err(io_error(state, "locking", lock_path(state), error));
                 }
             }
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(LockError::Held {
-                    state: state.to_owned(),
-                    holder: read_info(state).ok().flatten().map(Box::new),
-                    waited: request.timeout,
-                });
-            }
-            std::thread::sleep(wait.min(deadline - now));
-            wait = (wait * 2).min(LONGEST_WAIT);
         }
     }
 

@@ -62,7 +62,7 @@ fn golden_v1_loads_and_rewrites_byte_for_byte() {
 
     let directory = tempfile::tempdir().expect("temporary directory");
     let rewritten = LocalStateFile::new(directory.path().join("state.json"));
-    rewritten.write(&state).expect("written");
+    rewritten.overwrite(&state).expect("written");
 
     let original = fs::read_to_string(golden.path()).expect("golden readable");
     let written = fs::read_to_string(rewritten.path()).expect("written readable");
@@ -122,7 +122,7 @@ fn a_written_state_is_valid_against_the_schema() {
     let directory = tempfile::tempdir().expect("temporary directory");
     let file = LocalStateFile::new(directory.path().join("state.json"));
 
-    file.write(&state).expect("written");
+    file.overwrite(&state).expect("written");
 
     let written: Value = serde_json::from_slice(&fs::read(file.path()).expect("readable")).expect("JSON");
     assert_eq!(validation_errors(&written), Vec::<String>::new());

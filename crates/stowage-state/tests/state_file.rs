@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 
 use serde_json::json;
-use stowage_state::{LocalStateFile, ResourceState, State, StateError, check_compatible};
+use stowage_state::{LocalStateFile, ResourceState, State, StateError, StateStore, check_compatible};
 
 fn bucket(name: &str) -> ResourceState {
     // Keys deliberately out of order: the file must list them sorted.
@@ -82,7 +82,7 @@ fn write_then_load_round_trips_serial_lineage_and_resources() {
     let file = state_file(&directory);
     let state = sample_state();
 
-    file.write(&state).expect("written");
+    file.overwrite(&state).expect("written");
     let loaded = file.load().expect("loaded").expect("the file exists");
 
     assert_eq!(loaded, state);
@@ -95,7 +95,7 @@ fn the_file_is_pretty_json_with_sorted_keys_and_a_trailing_newline() {
     let directory = tempfile::tempdir().expect("temporary directory");
     let file = state_file(&directory);
 
-    file.write(&sample_state()).expect("written");
+    file.overwrite(&sample_state()).expect("written");
 
     let written = fs::read_to_string(file.path()).expect("readable");
     // Snapshots ignore trailing whitespace: check the newline on its own.
@@ -103,18 +103,20 @@ fn the_file_is_pretty_json_with_sorted_keys_and_a_trailing_newline() {
     insta::assert_snapshot!(written);
 }
 
-#[test]
-fn a_commit_writes_the_next_serial() {
+#[tokio::test]
+async fn a_commit_writes_the_next_serial() {
     let directory = tempfile::tempdir().expect("temporary directory");
     let file = state_file(&directory);
     let mut state = sample_state();
     let serial = state.serial;
+    // The state as a run read it: a commit replaces the serial it was read at.
+    file.overwrite(&state).expect("written");
 
-    file.commit(&mut state).expect("committed");
+    file.commit(&mut state).await.expect("committed");
     assert_eq!(state.serial, serial + 1);
     assert_eq!(file.load().expect("loaded").map(|loaded| loaded.serial), Some(serial + 1));
     state.upsert(bucket("acme-video-dev-2"));
-    file.commit(&mut state).expect("committed again");
+    file.commit(&mut state).await.expect("committed again");
     assert_eq!(file.load().expect("loaded"), Some(state));
     assert_eq!(file.load().expect("loaded").map(|loaded| loaded.serial), Some(serial + 2));
 }
@@ -125,13 +127,13 @@ fn write_keeps_the_previous_state_as_backup_and_leaves_no_temporary_files() {
     let file = state_file(&directory);
     let mut state = sample_state();
 
-    file.write(&state).expect("first write");
+    file.overwrite(&state).expect("first write");
     assert_eq!(file_names(directory.path()), ["state.json"], "no backup without a previous state");
     let first = fs::read(file.path()).expect("readable");
 
     state.serial += 1;
     state.upsert(bucket("acme-video-dev-2"));
-    file.write(&state).expect("second write");
+    file.overwrite(&state).expect("second write");
 
     assert_eq!(file_names(directory.path()), ["state.json", "state.json.backup"]);
     assert_eq!(fs::read(file.backup_path()).expect("backup readable"), first);
@@ -143,12 +145,12 @@ fn rewriting_an_unchanged_state_keeps_the_older_backup() {
     let directory = tempfile::tempdir().expect("temporary directory");
     let file = state_file(&directory);
     let mut state = sample_state();
-    file.write(&state).expect("first write");
+    file.overwrite(&state).expect("first write");
     let first = fs::read(file.path()).expect("readable");
     state.serial += 1;
-    file.write(&state).expect("second write");
+    file.overwrite(&state).expect("second write");
 
-    file.write(&state).expect("the same state again");
+    file.overwrite(&state).expect("the same state again");
 
     assert_eq!(fs::read(file.backup_path()).expect("backup readable"), first);
 }
@@ -166,7 +168,7 @@ fn state_and_backup_are_readable_by_their_owner_only() {
     fs::set_permissions(file.path(), fs::Permissions::from_mode(0o644)).expect("chmod");
 
     state.serial += 1;
-    file.write(&state).expect("written");
+    file.overwrite(&state).expect("written");
 
     let mode = |path: &Path| fs::metadata(path).expect("metadata").permissions().mode() & 0o777;
     assert_eq!(mode(file.path()), 0o600, "state mode");
@@ -178,13 +180,13 @@ fn a_failed_write_leaves_the_state_untouched_and_no_temporary_files() {
     let directory = tempfile::tempdir().expect("temporary directory");
     let file = state_file(&directory);
     let mut state = sample_state();
-    file.write(&state).expect("first write");
+    file.overwrite(&state).expect("first write");
     let first = fs::read(file.path()).expect("readable");
     // A non-empty directory where the backup goes: renaming over it fails.
     fs::create_dir_all(file.backup_path().join("in-the-way")).expect("directory created");
 
     state.serial += 1;
-    let error = file.write(&state).expect_err("the backup cannot be replaced");
+    let error = file.overwrite(&state).expect_err("the backup cannot be replaced");
 
     insta::assert_snapshot!(message(&error, &directory));
     assert_eq!(fs::read(file.path()).expect("readable"), first);
@@ -205,7 +207,7 @@ fn write_refuses_a_state_that_load_would_refuse() {
 
     let messages: Vec<String> = [duplicated, mismatched, wrong_version]
         .iter()
-        .map(|state| message(&file.write(state).expect_err("refused"), &directory))
+        .map(|state| message(&file.overwrite(state).expect_err("refused"), &directory))
         .collect();
     insta::assert_snapshot!(messages.join("\n"));
     assert_eq!(file.load().expect("nothing to load"), None, "nothing was written");

@@ -4,24 +4,22 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Instant;
 
 use miette::{IntoDiagnostic, Report, miette};
 use stowage_engine::ApplyError;
-use stowage_plan::Plan;
-use stowage_plan::plan_file::{
-    PlanFileError, SavedPlan, StateFingerprint, decode, looks_like_plan,
-};
+use stowage_plan::plan_file::{PlanFileError, SavedPlan, StateFingerprint, decode, looks_like_plan};
 use stowage_plan::render::{HumanOptions, human};
+use stowage_plan::{Observations, Plan};
 
-use crate::cli::{ApplyArgs, LockArgs};
-use crate::environment::{Environment, stdout_color};
+use crate::cli::ApplyArgs;
 use crate::exit;
 use crate::locking::Locking;
-use crate::progress::{StderrProgress, seconds};
+use crate::progress::seconds;
+use crate::session::Session;
+use crate::settings::{Settings, StateSettings};
 
-pub async fn run(args: &ApplyArgs, lock: &LockArgs) -> Result<ExitCode, Report> {
+pub async fn run(args: &ApplyArgs, settings: &Settings) -> Result<ExitCode, Report> {
     let bytes = std::fs::read(&args.target).map_err(|error| {
         miette!(
             help = "pass a spec (`.toml`) or a plan saved with `stowage plan SPEC --out FILE`",
@@ -30,66 +28,35 @@ pub async fn run(args: &ApplyArgs, lock: &LockArgs) -> Result<ExitCode, Report> 
         )
     })?;
     if looks_like_plan(&bytes) {
-        return apply_saved(args, lock, &bytes).await;
+        return apply_saved(args, settings, &bytes).await;
     }
 
-    let locking = Locking::write("apply", lock);
-    let mut environment = Environment::open(
-        &args.target,
-        None,
-        &args.state,
-        locking,
-        Arc::new(StderrProgress),
-    )
-    .await?;
-    let (plan, observations) = environment.plan().await?;
-    print!(
-        "{}",
-        human(
-            &plan,
-            HumanOptions {
-                color: stdout_color()
-            }
-        )
-    );
+    let state = StateSettings::resolve(&args.target, &args.state, None);
+    let mut session = Session::open(settings, &args.target, state, Locking::write("apply")).await?;
+    let (plan, observations) = session.plan().await?;
+    print!("{}", human(&plan, HumanOptions { color: settings.color.stdout }));
     if plan.has_errors() {
         return Ok(exit::ERROR);
     }
     if !plan.has_changes() {
         // Nothing to change, but the state may still hold values the spec was edited to stop
-        // wanting: record reality, so drift stops reporting a change everyone accepted.
-        if stowage_engine::record_accepted_drift(&plan, &observations, &mut environment.state) {
-            environment
-                .state_file
-                .commit(&mut environment.state)
-                .into_diagnostic()?;
-            eprintln!(
-                "recorded in the state the changes made outside stowage that the spec now matches"
-            );
-        }
-        // Intents of an interrupted apply whose objects never came to exist (or are gone):
-        // the refresh found nothing left, so there is nothing more to look for.
-        if !environment.state.intents.is_empty() {
-            environment.state.intents.clear();
-            environment
-                .state_file
-                .commit(&mut environment.state)
-                .into_diagnostic()?;
+        // wanting, or intents of an interrupted apply that left nothing: the engine records
+        // reality, so drift stops reporting a change everyone accepted.
+        if session.record_unchanged(&plan, &observations).await? {
+            eprintln!("recorded in the state the changes made outside stowage that the spec now matches");
         }
         return Ok(exit::OK);
     }
-    stowage_engine::record_accepted_drift(&plan, &observations, &mut environment.state);
     if !args.auto_approve && !confirmed()? {
         eprintln!("apply cancelled: nothing was changed");
         return Ok(exit::ERROR);
     }
-    execute(&mut environment, &plan).await
+    execute(&mut session, &plan, Some(&observations)).await
 }
 
 /// Read and check a saved plan file.
 pub fn read_saved_plan(path: &Path) -> Result<SavedPlan, Report> {
-    let bytes = std::fs::read(path)
-        .map_err(|error| miette!("could not read `{}`: {error}", path.display()))?;
+    let bytes = std::fs::read(path).map_err(|error| miette!("could not read `{}`: {error}", path.display()))?;
     decode(&bytes).map_err(|error| {
         let help = match error {
             // Most likely the spec itself, given where its saved plan belongs.
@@ -103,14 +70,41 @@ pub fn read_saved_plan(path: &Path) -> Result<SavedPlan, Report> {
     })
 }
 
-async fn apply_saved(args: &ApplyArgs, lock: &LockArgs, bytes: &[u8]) -> Result<ExitCode, Report> {
-    let path = args.target.display();
+async fn apply_saved(args: &ApplyArgs, settings: &Settings, bytes: &[u8]) -> Result<ExitCode, Report> {
     let saved = decode(bytes).map_err(|error| {
         miette!(
             help = "make a new plan with `stowage plan SPEC --out FILE`",
-            "cannot use the saved plan `{path}`: {error}"
+            "cannot use the saved plan `{}`: {error}",
+            args.target.display()
         )
     })?;
+    let spec_path = PathBuf::from(&saved.spec.path);
+    // Locked before the state is read, so the staleness check below holds until apply is done.
+    let state = StateSettings::resolve(&spec_path, &args.state, Some(Path::new(&saved.state_path)));
+    let mut session = Session::open(settings, &spec_path, state, Locking::write("apply")).await?;
+    check_applicable(&session, &saved, &args.target).await?;
+
+    print!("{}", human(&saved.plan, HumanOptions { color: settings.color.stdout }));
+    if !saved.plan.has_changes() {
+        return Ok(exit::OK);
+    }
+    if saved.plan.mode == stowage_plan::PlanMode::RefreshOnly {
+        let recorded = session.record_refreshed(&saved.plan).await?;
+        println!(
+            "\nRecorded {recorded} change(s) made outside stowage in the state. State: {} (serial {}).",
+            session.state_location(),
+            session.state().serial
+        );
+        return Ok(exit::OK);
+    }
+    execute(&mut session, &saved.plan, None).await
+}
+
+/// A saved plan applies only to what it was made against: the same spec, the state at the same
+/// serial, and the resources it touches as they were (read again now: if any of them moved,
+/// nobody reviewed that); and only without errors. `path` is the plan file's.
+async fn check_applicable(session: &Session, saved: &SavedPlan, path: &Path) -> Result<(), Report> {
+    let path = path.display();
     let stale = |why: String| {
         miette!(
             help = format!(
@@ -120,27 +114,10 @@ async fn apply_saved(args: &ApplyArgs, lock: &LockArgs, bytes: &[u8]) -> Result<
             "saved plan `{path}` is stale: {why}"
         )
     };
-    let spec_path = PathBuf::from(&saved.spec.path);
-    // Locked before the state is read, so the staleness check below holds until apply is done.
-    let mut environment = Environment::open(
-        &spec_path,
-        Some(Path::new(&saved.state_path)),
-        &args.state,
-        Locking::write("apply", lock),
-        Arc::new(StderrProgress),
-    )
-    .await?;
-
-    if environment.spec.sha256 != saved.spec.sha256 {
-        return Err(stale(format!(
-            "the spec `{}` changed since the plan was made",
-            saved.spec.path
-        )));
+    if session.spec.sha256 != saved.spec.sha256 {
+        return Err(stale(format!("the spec `{}` changed since the plan was made", saved.spec.path)));
     }
-    let state_now = environment.state_existed.then_some(StateFingerprint {
-        lineage: environment.state.lineage,
-        serial: environment.state.serial,
-    });
+    let state_now = session.fingerprint();
     if state_now != saved.state {
         let describe = |state: Option<StateFingerprint>| match state {
             Some(state) => format!("serial {} of lineage {}", state.serial, state.lineage),
@@ -148,78 +125,34 @@ async fn apply_saved(args: &ApplyArgs, lock: &LockArgs, bytes: &[u8]) -> Result<
         };
         return Err(stale(format!(
             "the state `{}` is at {}, the plan was made against {}",
-            environment.state_file.path().display(),
+            session.state_location(),
             describe(state_now),
             describe(saved.state)
         )));
     }
     if saved.plan.has_errors() {
-        return Err(miette!(
-            "saved plan `{path}` has errors and cannot be applied"
-        ));
+        return Err(miette!("saved plan `{path}` has errors and cannot be applied"));
     }
 
-    // Read again exactly what the plan would touch: if any of it moved, nobody reviewed that.
-    let touched: Vec<_> = saved
-        .plan
-        .changes
-        .iter()
-        .filter(|change| change.is_change())
-        .map(|change| &change.address)
-        .collect();
-    let targets: Vec<_> = stowage_plan::read_targets(&environment.desired, &environment.prior)
-        .into_iter()
-        .filter(|target| touched.contains(&&target.address))
-        .collect();
-    let observed = environment.refresh(&targets).await?;
+    let touched: Vec<_> =
+        saved.plan.changes.iter().filter(|change| change.is_change()).map(|change| &change.address).collect();
+    let targets: Vec<_> =
+        session.read_targets().into_iter().filter(|target| touched.contains(&&target.address)).collect();
+    let observed = session.read(&targets).await?;
     let moved = stowage_plan::changed_since(&saved.plan, &observed);
     if !moved.is_empty() {
         let names: Vec<String> = moved.iter().map(|address| format!("`{address}`")).collect();
-        return Err(stale(format!(
-            "{} changed outside stowage since the plan was made",
-            names.join(", ")
-        )));
+        return Err(stale(format!("{} changed outside stowage since the plan was made", names.join(", "))));
     }
-
-    print!(
-        "{}",
-        human(
-            &saved.plan,
-            HumanOptions {
-                color: stdout_color()
-            }
-        )
-    );
-    if !saved.plan.has_changes() {
-        return Ok(exit::OK);
-    }
-    if saved.plan.mode == stowage_plan::PlanMode::RefreshOnly {
-        let recorded = stowage_engine::record_refreshed(&saved.plan, &mut environment.state);
-        environment
-            .state_file
-            .commit(&mut environment.state)
-            .into_diagnostic()?;
-        println!(
-            "\nRecorded {recorded} change(s) made outside stowage in the state. State: {} (serial {}).",
-            environment.state_file.path().display(),
-            environment.state.serial
-        );
-        return Ok(exit::OK);
-    }
-    execute(&mut environment, &saved.plan).await
+    Ok(())
 }
 
-/// Apply a plan and report how it went.
-async fn execute(environment: &mut Environment, plan: &Plan) -> Result<ExitCode, Report> {
+/// Apply a plan and report how it went. `observations` are what a plan made just now was made
+/// from (see [`Session::apply`]).
+async fn execute(session: &mut Session, plan: &Plan, observations: Option<&Observations>) -> Result<ExitCode, Report> {
     let started = Instant::now();
-    let result = stowage_engine::apply(
-        &environment.engine,
-        plan,
-        &mut environment.state,
-        &environment.state_file,
-    )
-    .await;
-    let state_path = environment.state_file.path().display().to_string();
+    let result = session.apply(plan, observations).await;
+    let state_path = session.state_location();
     match result {
         Ok(outcome) => {
             let summary = plan.summary();
@@ -229,27 +162,18 @@ async fn execute(environment: &mut Environment, plan: &Plan) -> Result<ExitCode,
                 summary.change,
                 summary.destroy,
                 seconds(started.elapsed()),
-                environment.state.serial
+                session.state().serial
             );
             for address in outcome.tainted {
-                eprintln!(
-                    "warning: {address} will be replaced on the next apply: its secret never reached Twilio"
-                );
+                eprintln!("warning: {address} will be replaced on the next apply: its secret never reached Twilio");
             }
             Ok(exit::OK)
         }
-        Err(ApplyError::Steps {
-            failures,
-            completed,
-        }) => {
+        Err(ApplyError::Steps { failures, completed }) => {
             let details: Vec<String> = failures
                 .iter()
                 .map(|(address, error)| {
-                    let hint = error
-                        .hint
-                        .as_ref()
-                        .map(|hint| format!("\n    hint: {hint}"))
-                        .unwrap_or_default();
+                    let hint = error.hint.as_ref().map(|hint| format!("\n    hint: {hint}")).unwrap_or_default();
                     format!("  {address}: {error}{hint}")
                 })
                 .collect();
@@ -277,9 +201,6 @@ fn confirmed() -> Result<bool, Report> {
     eprint!("\nDo you want to perform these actions? Only `yes` is accepted: ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
-    stdin
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|error| miette!("could not read the answer: {error}"))?;
+    stdin.lock().read_line(&mut answer).map_err(|error| miette!("could not read the answer: {error}"))?;
     Ok(answer.trim() == "yes")
 }

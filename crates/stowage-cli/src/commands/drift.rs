@@ -2,31 +2,29 @@
 //! scheduled jobs. Exit 0 in sync, 2 drift, 1 error.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use miette::{Report, miette};
 use stowage_plan::drift_report::{self, json::json_report};
 
-use crate::cli::{DriftArgs, LockArgs, ReportFormat};
-use crate::environment::Environment;
+use crate::cli::{DriftArgs, ReportFormat};
 use crate::exit;
 use crate::locking::Locking;
-use crate::progress::StderrProgress;
+use crate::session::Session;
+use crate::settings::{Settings, StateSettings};
 
-pub async fn run(args: &DriftArgs, lock: &LockArgs) -> Result<ExitCode, Report> {
+pub async fn run(args: &DriftArgs, settings: &Settings) -> Result<ExitCode, Report> {
     // A mistyped flag fails before anything is read.
     let from_flags = args.ignore.iter().map(|rule| drift_report::parse_ignore(rule)).collect::<Result<Vec<_>, _>>();
     let mut ignore = from_flags.map_err(|error| miette!(help = IGNORE_HELP, "{error}"))?;
-    let environment =
-        Environment::open(&args.spec, None, &args.state, Locking::read("drift", lock), Arc::new(StderrProgress))
-            .await?;
-    for rule in &environment.spec.spec.drift.ignore {
+    let state = StateSettings::resolve(&args.spec, &args.state, None);
+    let session = Session::open(settings, &args.spec, state, Locking::read("drift")).await?;
+    for rule in &session.spec.spec.drift.ignore {
         ignore.push(drift_report::ignore_from_rule(rule).map_err(|error| {
             miette!(help = IGNORE_HELP, "{error} (in `[drift] ignore` of `{}`)", args.spec.display())
         })?);
     }
     // Opening and planning only read: nothing here writes the state or calls a write API.
-    let (plan, _observations) = environment.plan().await?;
+    let (plan, _observations) = session.plan().await?;
     for diagnostic in &plan.diagnostics {
         let subject = diagnostic.address.as_ref().map(|address| format!("{address}: ")).unwrap_or_default();
         let label = match diagnostic.severity {
@@ -43,7 +41,7 @@ pub async fn run(args: &DriftArgs, lock: &LockArgs) -> Result<ExitCode, Report> 
     }
 
     let report = drift_report::report(&plan, &ignore);
-    let environment_name = environment.spec.spec.environment.name.as_str();
+    let environment_name = session.spec.spec.environment.name.as_str();
     match args.format {
         ReportFormat::Human => print!("{}", drift_report::human(&report, environment_name)),
         ReportFormat::Json => {

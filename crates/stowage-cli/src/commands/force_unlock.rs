@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use miette::{Report, miette};
 
 use crate::cli::ForceUnlockArgs;
-use crate::environment::state_path;
 use crate::exit;
+use crate::settings::state_path;
 
 pub fn run(args: &ForceUnlockArgs) -> Result<ExitCode, Report> {
     let state = match (&args.state, &args.spec) {

@@ -1,25 +1,25 @@
 //! `stowage plan SPEC`: refresh, plan, show; with `--out FILE`, save the plan for `apply FILE`.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use miette::Report;
-use stowage_plan::plan_file::{SavedPlan, SpecFingerprint, StateFingerprint, encode};
+use stowage_plan::plan_file::{SavedPlan, SpecFingerprint, encode};
 
-use crate::cli::{LockArgs, PlanArgs};
-use crate::environment::Environment;
+use crate::cli::PlanArgs;
 use crate::locking::Locking;
 use crate::output::render;
-use crate::progress::StderrProgress;
+use crate::session::Session;
+use crate::settings::{Settings, StateSettings};
 use crate::{exit, files};
 
-pub async fn run(args: &PlanArgs, lock: &LockArgs) -> Result<ExitCode, Report> {
+pub async fn run(args: &PlanArgs, settings: &Settings) -> Result<ExitCode, Report> {
     // A saved plan records the state's serial: no apply may move it while the plan is made.
-    let locking = if args.out.is_some() { Locking::write("plan", lock) } else { Locking::read("plan", lock) };
-    let environment = Environment::open(&args.spec, None, &args.state, locking, Arc::new(StderrProgress)).await?;
-    let (plan, _observations) = environment.plan().await?;
+    let locking = if args.out.is_some() { Locking::write("plan") } else { Locking::read("plan") };
+    let state = StateSettings::resolve(&args.spec, &args.state, None);
+    let session = Session::open(settings, &args.spec, state, locking).await?;
+    let (plan, _observations) = session.plan().await?;
     let plan = if args.refresh_only { plan.refresh_only() } else { plan };
-    print!("{}", render(&plan, args.format));
+    print!("{}", render(&plan, args.format, settings.color.stdout));
     if plan.has_errors() {
         return Ok(exit::ERROR);
     }
@@ -27,11 +27,9 @@ pub async fn run(args: &PlanArgs, lock: &LockArgs) -> Result<ExitCode, Report> {
     if let Some(out) = &args.out {
         let saved = SavedPlan {
             stowage_version: env!("CARGO_PKG_VERSION").to_owned(),
-            spec: SpecFingerprint { path: args.spec.display().to_string(), sha256: environment.spec.sha256.clone() },
-            state: environment
-                .state_existed
-                .then_some(StateFingerprint { lineage: environment.state.lineage, serial: environment.state.serial }),
-            state_path: environment.state_file.path().display().to_string(),
+            spec: SpecFingerprint { path: args.spec.display().to_string(), sha256: session.spec.sha256.clone() },
+            state: session.fingerprint(),
+            state_path: session.state_location(),
             plan,
         };
         files::write_private(out, &encode(&saved))?;

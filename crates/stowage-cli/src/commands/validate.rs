@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use miette::Report;
 
 use crate::cli::ValidateArgs;
-use crate::environment::load_spec;
+use crate::spec_file::load_spec;
 
 pub fn run(args: &ValidateArgs) -> Result<ExitCode, Report> {
     let loaded = load_spec(&args.spec)?;

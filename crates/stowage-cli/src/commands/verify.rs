@@ -6,7 +6,6 @@
 //! written: not AWS, not Twilio, not the state.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use miette::Report;
 use stowage_aws::inspect;
@@ -14,22 +13,21 @@ use stowage_plan::verify::{
     Expected, Inspections, Outcome, outcome, render_human, render_json, test_file_locations, verify,
 };
 
-use crate::cli::{LockArgs, ReportFormat, VerifyArgs};
-use crate::environment::Environment;
+use crate::cli::{ReportFormat, VerifyArgs};
 use crate::exit;
 use crate::locking::Locking;
-use crate::progress::StderrProgress;
+use crate::session::Session;
+use crate::settings::{Settings, StateSettings};
 
-pub async fn run(args: &VerifyArgs, lock: &LockArgs) -> Result<ExitCode, Report> {
-    let environment =
-        Environment::open(&args.spec, None, &args.state, Locking::read("verify", lock), Arc::new(StderrProgress))
-            .await?;
-    let (_plan, observations) = environment.plan().await?;
-    let expected = Expected::from_spec(&environment.spec.spec);
+pub async fn run(args: &VerifyArgs, settings: &Settings) -> Result<ExitCode, Report> {
+    let state = StateSettings::resolve(&args.spec, &args.state, None);
+    let session = Session::open(settings, &args.spec, state, Locking::read("verify")).await?;
+    let (_plan, observations) = session.plan().await?;
+    let expected = Expected::from_spec(&session.spec.spec);
 
     let mut inspections = Inspections::default();
     for location in test_file_locations(&expected, &observations) {
-        let found = inspect::text_files_under(&environment.aws, &location.bucket, &location.prefix).await;
+        let found = inspect::text_files_under(session.aws(), &location.bucket, &location.prefix).await;
         inspections.test_files.insert(location.kind, found.map_err(|error| error.to_string()));
     }
 

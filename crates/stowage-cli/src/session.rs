@@ -1,0 +1,297 @@
+//! One environment opened for a command: its spec, its state (locked as the command needs,
+//! then read once), the providers, and the engine. Commands read, plan and record only through
+//! a [`Session`], which calls the engine: every state write is the engine's.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use miette::{IntoDiagnostic, Report, WrapErr, miette};
+use stowage_aws::{AwsProvider, AwsSettings};
+use stowage_engine::{ApplyError, ApplyOutcome, Engine, ReadError, RefreshError};
+use stowage_plan::plan_file::StateFingerprint;
+use stowage_plan::{DesiredResource, Observations, Plan, Prior, ReadTarget};
+use stowage_provider::{ProviderName, ResourceType};
+use stowage_state::{LocalStateFile, State, StateLock, StateStore};
+
+use crate::locking::Locking;
+use crate::progress::StderrProgress;
+use crate::settings::{Settings, StateSettings};
+use crate::spec_file::{LoadedSpec, load_spec};
+
+/// Where states are kept: the local file, for now.
+pub type Store = LocalStateFile;
+
+/// An environment ready to plan and apply.
+pub struct Session {
+    pub spec: LoadedSpec,
+    store: Store,
+    state: State,
+    /// Whether the state existed (a saved plan records the state only then).
+    state_existed: bool,
+    prior: Prior,
+    desired: Vec<DesiredResource>,
+    engine: Engine,
+    aws: AwsProvider,
+    /// The Twilio credentials in use, by SID, for the refusal of another account's.
+    twilio_credentials: Option<String>,
+    /// The state lock, held for as long as the session is open (`None` with `--lock=false`):
+    /// dropping it releases the lock.
+    _lock: Option<StateLock>,
+}
+
+impl Session {
+    /// Open the environment of the spec at `spec_path`, its state where `state` says. The
+    /// state is locked as `locking` says before it is read.
+    pub async fn open(
+        settings: &Settings,
+        spec_path: &Path,
+        state: StateSettings,
+        locking: Locking,
+    ) -> Result<Self, Report> {
+        let spec = load_spec(spec_path)?;
+        let store = Store::new(state.path);
+        // Before the lock, whose file goes into the same directory; a state whose directory is
+        // missing does not exist either.
+        check_state_directory(store.path())?;
+        let lock = locking.take(&store, &settings.lock).await?;
+        let (loaded, state_existed) = read_state(&store, spec.spec.environment.name.as_str()).await?;
+        let prior = Prior::from_state(&loaded).into_diagnostic()?;
+        let desired = stowage_plan::desired_resources(&spec.spec);
+        let request_timeout = settings.request_timeout()?;
+        let propagation_window = settings.propagation_window()?;
+
+        let aws = connect_aws(&spec.spec, request_timeout, propagation_window).await?;
+        let twilio = if needs_twilio(&desired, &prior) {
+            Some(Arc::new(crate::twilio::provider(request_timeout, &settings.twilio)?)
+                as Arc<dyn stowage_provider::Provider>)
+        } else {
+            None
+        };
+        let engine = Engine {
+            aws: Arc::new(aws.clone()),
+            twilio,
+            parallelism: state.parallelism,
+            progress: Arc::new(StderrProgress::counting(aws.calls().clone())),
+        };
+        Ok(Self {
+            spec,
+            store,
+            state: loaded,
+            state_existed,
+            prior,
+            desired,
+            engine,
+            aws,
+            twilio_credentials: settings.twilio.credentials_in_use(),
+            _lock: lock,
+        })
+    }
+
+    /// The state as read, with what this run recorded since.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Where the state is kept.
+    pub fn state_location(&self) -> String {
+        self.store.location()
+    }
+
+    /// The state a saved plan is made against: its lineage and serial, if it exists.
+    pub fn fingerprint(&self) -> Option<StateFingerprint> {
+        self.state_existed.then_some(StateFingerprint { lineage: self.state.lineage, serial: self.state.serial })
+    }
+
+    /// The AWS provider, for the extra reads of `verify`.
+    pub fn aws(&self) -> &AwsProvider {
+        &self.aws
+    }
+
+    /// Everything the environment has or wants, each address once.
+    pub fn read_targets(&self) -> Vec<ReadTarget> {
+        stowage_plan::read_targets(&self.desired, &self.prior)
+    }
+
+    /// Read everything, then plan. Returns the plan and what was observed.
+    pub async fn plan(&self) -> Result<(Plan, Observations), Report> {
+        let environment = self.environment();
+        let (planned, kms_key) =
+            tokio::join!(stowage_engine::read_and_plan(&self.engine, &environment), self.check_existing_kms_key());
+        let (mut plan, observations) = planned.map_err(|error| self.read_error(error))?;
+        kms_key?;
+        plan.diagnostics.extend(self.spec.warnings.iter().cloned());
+        Ok((plan, observations))
+    }
+
+    /// Read the given targets, each once, at the same time (checking the Twilio account, see
+    /// [`stowage_engine::read`]).
+    pub async fn read(&self, targets: &[ReadTarget]) -> Result<Observations, Report> {
+        stowage_engine::read(&self.engine, &self.environment(), targets).await.map_err(|error| self.read_error(error))
+    }
+
+    /// Apply `plan`. `observations` are what the plan was made from just now (`apply SPEC`):
+    /// the drift the spec accepts is recorded with the first step.
+    pub async fn apply(
+        &mut self,
+        plan: &Plan,
+        observations: Option<&Observations>,
+    ) -> Result<ApplyOutcome, ApplyError> {
+        match observations {
+            Some(observations) => {
+                stowage_engine::apply_accepting_drift(&self.engine, plan, observations, &mut self.state, &self.store)
+                    .await
+            }
+            None => stowage_engine::apply(&self.engine, plan, &mut self.state, &self.store).await,
+        }
+    }
+
+    /// Record what a plan with nothing to change still says (see
+    /// [`stowage_engine::record_unchanged`]); returns whether accepted drift was recorded.
+    pub async fn record_unchanged(&mut self, plan: &Plan, observations: &Observations) -> Result<bool, Report> {
+        stowage_engine::record_unchanged(plan, observations, &mut self.state, &self.store).await.into_diagnostic()
+    }
+
+    /// Record a refresh-only plan's drift in the state; returns how many resources.
+    pub async fn record_refreshed(&mut self, plan: &Plan) -> Result<usize, Report> {
+        stowage_engine::record_refreshed(plan, &mut self.state, &self.store).await.into_diagnostic()
+    }
+
+    /// The environment as the engine reads it: when the spec names a Twilio account, every
+    /// read proves the credentials act as it.
+    fn environment(&self) -> stowage_engine::Environment<'_> {
+        let account = self.spec.spec.twilio.as_ref().map(|twilio| &twilio.account_sid);
+        stowage_engine::Environment { desired: &self.desired, prior: &self.prior, state: &self.state, account }
+    }
+
+    fn read_error(&self, error: ReadError) -> Report {
+        match error {
+            ReadError::Refresh(error) => {
+                miette!("could not read the current state of the environment:\n{}", failure_lines(&error, true))
+            }
+            ReadError::Leftovers(error) => miette!(
+                help = "an earlier apply was interrupted; stowage must see what it left before it can plan",
+                "could not look for what an interrupted apply left behind:\n{}",
+                failure_lines(&error, false)
+            ),
+            ReadError::Account(mismatch) => {
+                account_mismatch(&mismatch, &self.spec.path, self.twilio_credentials.as_deref())
+            }
+        }
+    }
+
+    /// A KMS key the spec names by ARN is used, not managed: it must exist and be able to
+    /// encrypt, or every upload would fail (Twilio debugger 53615).
+    async fn check_existing_kms_key(&self) -> Result<(), Report> {
+        let Some(stowage_spec::Encryption::KmsKeyArn(arn)) = &self.spec.spec.bucket.encryption else {
+            return Ok(());
+        };
+        let status = stowage_aws::inspect::kms_key_status(&self.aws, arn.as_str()).await;
+        let problem = match status.map_err(|error| miette!("could not check KMS key `{arn}`: {error}"))? {
+            stowage_aws::inspect::KmsKeyStatus::Usable => return Ok(()),
+            stowage_aws::inspect::KmsKeyStatus::Missing => {
+                "does not exist, or these credentials may not see it".to_owned()
+            }
+            stowage_aws::inspect::KmsKeyStatus::Unusable(why) => format!("cannot encrypt: {why}"),
+        };
+        Err(miette!(
+            help = "set `[bucket] encryption = { kms_key = \"...\" }` to an enabled symmetric key in the bucket's region, \
+                    or to \"create\" to let stowage make one",
+            "the bucket's KMS key `{arn}` {problem}"
+        ))
+    }
+}
+
+/// A new state is written into the directory of its path: refuse a path whose directory is
+/// missing before anything is created, or apply would make resources it cannot record.
+fn check_state_directory(path: &Path) -> Result<(), Report> {
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => return Ok(()),
+    };
+    if directory.is_dir() {
+        return Ok(());
+    }
+    Err(miette!(
+        help = "create the directory, or pass a `--state` path in an existing one",
+        "the directory `{}` of the state file `{}` does not exist",
+        directory.display(),
+        path.display()
+    ))
+}
+
+/// The stored state of `environment` (refusing another environment's), or a new one; and
+/// whether it was stored.
+async fn read_state(store: &Store, environment: &str) -> Result<(State, bool), Report> {
+    match store.read().await.into_diagnostic()? {
+        Some(state) => {
+            stowage_state::check_compatible(&state, environment)
+                .into_diagnostic()
+                .wrap_err_with(|| format!("state file `{}`", store.location()))?;
+            Ok((state, true))
+        }
+        None => Ok((State::new(environment, env!("CARGO_PKG_VERSION")), false)),
+    }
+}
+
+/// The AWS provider for the spec's region and profile, with credentials that resolve.
+async fn connect_aws(
+    spec: &stowage_spec::Spec,
+    request_timeout: Option<std::time::Duration>,
+    propagation_window: Option<std::time::Duration>,
+) -> Result<AwsProvider, Report> {
+    let aws = AwsProvider::connect(&AwsSettings {
+        region: spec.aws.region.as_str().to_owned(),
+        profile: spec.aws.profile.clone(),
+        max_attempts: None,
+        request_timeout,
+        propagation_window,
+        on_wait: Some(crate::progress::propagation_notifier()),
+    })
+    .await;
+    aws.check_credentials().await.map_err(|error| miette!("{error}"))?;
+    Ok(aws)
+}
+
+/// Whether the environment wants or records anything in Twilio: only then are Twilio
+/// credentials needed.
+fn needs_twilio(desired: &[DesiredResource], prior: &Prior) -> bool {
+    desired
+        .iter()
+        .map(|resource| resource.address.resource_type)
+        .chain(prior.resources().map(|resource| resource.address.resource_type))
+        .any(|resource_type: ResourceType| resource_type.provider() == ProviderName::Twilio)
+}
+
+/// Each failed read on its own line, with its hint when `hints`.
+fn failure_lines(error: &RefreshError, hints: bool) -> String {
+    let lines: Vec<String> = error
+        .failures
+        .iter()
+        .map(|(address, failure)| {
+            let hint = failure.hint.as_ref().filter(|_| hints).map(|hint| format!("\n    hint: {hint}"));
+            format!("  {address}: {failure}{}", hint.unwrap_or_default())
+        })
+        .collect();
+    lines.join("\n")
+}
+
+/// The refusal of Twilio credentials that act as another account than the spec's: both SIDs,
+/// the credentials in use (their SID only, never a secret), and the two ways out.
+fn account_mismatch(
+    mismatch: &stowage_plan::account::AccountMismatch,
+    spec_path: &Path,
+    credentials_in_use: Option<&str>,
+) -> Report {
+    let stowage_plan::account::AccountMismatch { expected, actual, .. } = mismatch;
+    let in_use = credentials_in_use.map(|in_use| format!("These are {in_use}. ")).unwrap_or_default();
+    miette!(
+        help = format!(
+            "Twilio applies storage settings to the account the credentials act as. {in_use}Use credentials of \
+             {expected}: an API key made in it (`TWILIO_API_KEY` and `TWILIO_API_SECRET`) or its `TWILIO_ACCOUNT_SID` \
+             and `TWILIO_AUTH_TOKEN`. Or, if {actual} is the account you mean, set \
+             `[twilio] account_sid = \"{actual}\"` in `{}`",
+            spec_path.display()
+        ),
+        "{mismatch}"
+    )
+}
