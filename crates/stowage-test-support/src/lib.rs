@@ -10,6 +10,7 @@
     reason = "test tooling: it reads the test run's settings (STOWAGE_MOTO_SERVER, CARGO_TARGET_DIR) and keeps the developer's own out of tests"
 )]
 
+pub mod guide;
 mod leaks;
 mod moto;
 mod proxy;
@@ -21,6 +22,7 @@ mod world;
 
 use std::time::Duration;
 
+pub use guide::{GuideVariant, HandMade, HandMadeKmsKey, HandMadeSecret, fill_in_the_template, follow_the_guide};
 pub use leaks::{SecretScan, looks_like_aws_secret};
 pub use moto::{
     MOTO_REGION, MOTO_SERVER_VARIABLE, Moto, moto_server_program, path_style_s3_client, unreachable_aws_env,
