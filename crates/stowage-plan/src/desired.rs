@@ -104,7 +104,9 @@ impl KmsKey {
 /// A resource's typed attributes as desired values: a string that is a reference's placeholder
 /// is that reference, a value holding placeholders is a template of the references in it, and
 /// anything else is known. Every desired resource is built through here, so its attribute
-/// names are its type's (see `stowage_provider::types`).
+/// names are its type's (see `stowage_provider::types`). No value from a spec can hold a
+/// placeholder: validation refuses `${` in prefixes, and `$` and `{` in every name, tag and
+/// region.
 fn desired<T: Serialize>(typed: &T, references: &[Reference]) -> BTreeMap<String, DesiredValue> {
     stowage_provider::encode(typed)
         .into_iter()
