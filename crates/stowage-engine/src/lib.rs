@@ -13,12 +13,14 @@
 //! (`apply`, `record`), each a commit of the next serial over the one read.
 
 mod apply;
+pub mod import;
 mod progress;
 mod read;
 mod record;
 mod refresh;
 
 pub use apply::{ApplyError, ApplyOutcome, apply};
+pub use import::{discover, read_by_id, record_imports};
 pub use progress::{Event, NoProgress, Progress, StepVerb};
 pub use read::{Environment, ReadError, read, read_and_plan};
 pub use record::{apply_accepting_drift, record_accepted_drift, record_refreshed, record_unchanged};

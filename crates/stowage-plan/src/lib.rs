@@ -9,6 +9,7 @@
 pub mod account;
 pub mod desired;
 pub mod drift_report;
+pub mod import;
 pub mod leftovers;
 pub mod model;
 pub mod plan_file;

@@ -123,6 +123,10 @@ pub struct AttributeSchema {
     /// them changes it too (an IAM user's ARN holds its path), so what refers to it is known
     /// only after that update.
     pub derived_from: &'static [&'static str],
+    /// A read accepts this attribute's value as the object's id (a credential's SID, a KMS
+    /// key's ARN, a bucket's name): a reference to it names the object, so what refers to it
+    /// leads to it (how `import` follows the settings to the credential they point at).
+    pub identifies: bool,
 }
 
 impl AttributeSchema {
@@ -230,6 +234,7 @@ pub(crate) mod build {
             comparison: Comparison::Exact,
             computed: false,
             derived_from: &[],
+            identifies: false,
         }
     }
 
@@ -239,6 +244,17 @@ pub(crate) mod build {
 
     pub(crate) const fn computed(name: &'static str) -> AttributeSchema {
         AttributeSchema { computed: true, ..attr(name) }
+    }
+
+    /// A computed attribute a read accepts as the object's id (a SID, an ARN, an access key id).
+    pub(crate) const fn id(name: &'static str) -> AttributeSchema {
+        AttributeSchema { identifies: true, ..computed(name) }
+    }
+
+    /// An identity attribute (see [`identity`]) that is also the object's id (a bucket's or a
+    /// user's name).
+    pub(crate) const fn natural_id(name: &'static str) -> AttributeSchema {
+        AttributeSchema { identifies: true, ..identity(name) }
     }
 
     /// A computed attribute made from others of the same resource.
@@ -276,6 +292,31 @@ mod tests {
                 ResourceType::IamAccessKey,
                 ResourceType::TwilioAwsCredential,
                 ResourceType::TwilioPublicKey
+            ]
+        );
+    }
+
+    #[test]
+    fn the_attributes_a_read_accepts_as_the_id() {
+        let identifying: Vec<String> = ResourceType::ALL
+            .into_iter()
+            .flat_map(|ty| {
+                ty.schema()
+                    .attributes
+                    .iter()
+                    .filter(|attribute| attribute.identifies)
+                    .map(move |attribute| format!("{}.{}", ty.as_str(), attribute.name))
+            })
+            .collect();
+        assert_eq!(
+            identifying,
+            [
+                "aws_kms_key.arn",
+                "aws_s3_bucket.name",
+                "aws_iam_user.name",
+                "aws_iam_access_key.access_key_id",
+                "twilio_aws_credential.sid",
+                "twilio_public_key.sid"
             ]
         );
     }

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::address::{ProviderName, ResourceType};
-use crate::schema::build::{attr, compared, computed, identity};
+use crate::schema::build::{attr, compared, id, identity};
 use crate::schema::{
     AttributeDrift, Comparison, DriftMeaning, FoundBy, Harm, Leftover, Lifecycle, ReplaceOrder, ResourceSchema,
 };
@@ -18,7 +18,7 @@ pub(crate) static SCHEMA: ResourceSchema = ResourceSchema {
         identity("user_name"),
         attr("status"),
         compared("write_test", Comparison::NotCompared),
-        computed("access_key_id"),
+        id("access_key_id"),
     ],
     replace_order: ReplaceOrder::CreateBeforeDestroy,
     // Found among its user's keys; its secret was only in the create's answer, so a leftover

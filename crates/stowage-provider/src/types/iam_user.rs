@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::address::{ProviderName, ResourceType};
-use crate::schema::build::{attr, computed, computed_from, identity};
+use crate::schema::build::{attr, computed, computed_from, natural_id};
 use crate::schema::{AttributeDrift, DriftMeaning, FoundBy, Harm, Leftover, Lifecycle, ReplaceOrder, ResourceSchema};
 
 pub(crate) static SCHEMA: ResourceSchema = ResourceSchema {
@@ -15,7 +15,7 @@ pub(crate) static SCHEMA: ResourceSchema = ResourceSchema {
     noun: "IAM user",
     // `arn:PARTITION:iam::ACCOUNT:user/PATH/NAME`: a new path is a new ARN.
     attributes: &[
-        identity("name"),
+        natural_id("name"),
         attr("path"),
         attr("tags"),
         computed_from("arn", &["path"]),

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::address::{ProviderName, ResourceType};
-use crate::schema::build::{attr, compared, computed, identity};
+use crate::schema::build::{attr, compared, id, identity};
 use crate::schema::{
     AttributeDrift, Comparison, DriftMeaning, FoundBy, Harm, Leftover, Lifecycle, ReplaceOrder, ResourceSchema,
 };
@@ -23,7 +23,7 @@ pub(crate) static SCHEMA: ResourceSchema = ResourceSchema {
         compared("policy", Comparison::PolicyDocument),
         // The bucket the key encrypts: deleting the key is refused while that bucket uses it.
         compared("bucket", Comparison::NotCompared),
-        computed("arn"),
+        id("arn"),
     ],
     replace_order: ReplaceOrder::CreateBeforeDestroy,
     // Found again by the marker tag its create puts on it, and adopted: nothing of it is lost.

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::address::{ProviderName, ResourceType};
-use crate::schema::build::{attr, computed, identity};
+use crate::schema::build::{attr, computed, identity, natural_id};
 use crate::schema::{
     AttributeDrift, DriftMeaning, FoundBy, Harm, Immovable, Leftover, Lifecycle, ReplaceOrder, ResourceSchema,
 };
@@ -17,7 +17,7 @@ pub(crate) static SCHEMA: ResourceSchema = ResourceSchema {
     provider: ProviderName::Aws,
     noun: "bucket",
     attributes: &[
-        identity("name"),
+        natural_id("name"),
         identity("region"),
         attr("versioning"),
         attr("block_public_access"),

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::address::{ProviderName, ResourceType};
-use crate::schema::build::{attr, computed, identity};
+use crate::schema::build::{attr, id, identity};
 use crate::schema::{DriftMeaning, FoundBy, Leftover, Lifecycle, ReplaceOrder, ResourceSchema};
 
 pub(crate) static SCHEMA: ResourceSchema = ResourceSchema {
@@ -11,7 +11,7 @@ pub(crate) static SCHEMA: ResourceSchema = ResourceSchema {
     name: "twilio_aws_credential",
     provider: ProviderName::Twilio,
     noun: "Twilio AWS credential",
-    attributes: &[identity("access_key_id"), identity("account_sid"), attr("friendly_name"), computed("sid")],
+    attributes: &[identity("access_key_id"), identity("account_sid"), attr("friendly_name"), id("sid")],
     replace_order: ReplaceOrder::CreateBeforeDestroy,
     // Found by the marker at the end of its name; it holds a key whose secret is lost with the
     // create's answer, so a leftover is deleted.

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::address::{ProviderName, ResourceType};
-use crate::schema::build::{attr, compared, computed, identity};
+use crate::schema::build::{attr, compared, id, identity};
 use crate::schema::{Comparison, DriftMeaning, FoundBy, Leftover, Lifecycle, ReplaceOrder, ResourceSchema};
 
 pub(crate) static SCHEMA: ResourceSchema = ResourceSchema {
@@ -18,7 +18,7 @@ pub(crate) static SCHEMA: ResourceSchema = ResourceSchema {
         identity("account_sid"),
         compared("public_key", Comparison::NotCompared),
         attr("friendly_name"),
-        computed("sid"),
+        id("sid"),
     ],
     replace_order: ReplaceOrder::CreateBeforeDestroy,
     // Found by the marker at the end of its name; which key a leftover holds is unknown, so it

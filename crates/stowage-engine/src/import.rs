@@ -1,0 +1,184 @@
+//! Import's reads and its one write: find, by the spec's own names, what already exists of an
+//! environment made by hand ([`discover`], [`read_by_id`]), and record what
+//! `stowage_plan::import::plan_import` chose ([`record_imports`]). Discovery only reads: every
+//! read goes through [`read`], which checks the Twilio account, and the one search among a
+//! parent's children through the provider's `find_leftovers`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, UNIX_EPOCH};
+
+use stowage_plan::import::{Import, reference_reads};
+use stowage_plan::{Observations, ReadTarget};
+use stowage_provider::{Address, ErrorKind, FoundBy, LeftoverRequest, Lifecycle, Observed, ProviderError};
+use stowage_state::{State, StateError, StateStore};
+
+use crate::{Engine, Environment, ReadError, RefreshError, read};
+
+/// Everything that exists for the spec's resources, found by the spec's own names: reads by
+/// natural key (the environment's read targets), then `reference_reads` of what those found
+/// (repeated until nothing new), then, for a `Created { found_by: FoundBy::Parent, .. }` type
+/// not found yet (the access key), every object of its parent: the provider's `find_leftovers`
+/// with a window from `UNIX_EPOCH` to far in the future, no marker and no known ids. Reads
+/// only.
+///
+/// Each address maps to every distinct object found for it (sorted by id); an address where
+/// nothing was found is left out.
+pub async fn discover(
+    engine: &Engine,
+    environment: &Environment<'_>,
+) -> Result<BTreeMap<Address, Vec<Observed>>, ReadError> {
+    let mut observations = read(engine, environment, &environment.read_targets()).await?;
+    let mut found: BTreeMap<Address, Vec<Observed>> = BTreeMap::new();
+    for (address, object) in &observations {
+        if let Some(object) = object {
+            add(&mut found, address, object.clone());
+        }
+    }
+
+    // The first read checked the Twilio account (it reads the settings): what follows from it
+    // is read without adding a settings read each time.
+    let following = Environment { account: None, ..*environment };
+    let mut followed: BTreeSet<(Address, Option<String>)> = BTreeSet::new();
+    loop {
+        let reads: Vec<ReadTarget> = reference_reads(environment.desired, &observations)
+            .into_iter()
+            .filter(|target| followed.insert((target.address.clone(), target.id.clone())))
+            .collect();
+        if reads.is_empty() {
+            break;
+        }
+        // One read per address at a time: two objects named at one address (two settings
+        // pointing at two credentials) are read one after the other.
+        for layer in distinct_addresses(reads) {
+            for (address, object) in read(engine, &following, &layer).await? {
+                if let Some(object) = object {
+                    add(&mut found, &address, object.clone());
+                    observations.insert(address, Some(object));
+                }
+            }
+        }
+    }
+
+    for (address, objects) in among_parents(engine, environment, &found).await? {
+        for object in objects {
+            add(&mut found, &address, object);
+        }
+    }
+    for objects in found.values_mut() {
+        objects.sort_by(|left, right| left.id.cmp(&right.id));
+    }
+    Ok(found)
+}
+
+/// `object` found at `address`, once.
+fn add(found: &mut BTreeMap<Address, Vec<Observed>>, address: &Address, object: Observed) {
+    let objects = found.entry(address.clone()).or_default();
+    if !objects.iter().any(|known| known.id == object.id) {
+        objects.push(object);
+    }
+}
+
+/// `targets` in rounds in which each address is read at most once (a refresh reads each
+/// address once).
+fn distinct_addresses(targets: Vec<ReadTarget>) -> Vec<Vec<ReadTarget>> {
+    let mut layers: Vec<Vec<ReadTarget>> = Vec::new();
+    for target in targets {
+        match layers.iter_mut().find(|layer| layer.iter().all(|read| read.address != target.address)) {
+            Some(layer) => layer.push(target),
+            None => layers.push(vec![target]),
+        }
+    }
+    layers
+}
+
+/// For each desired resource found among its parent's children (the access key) that nothing
+/// found yet, every such child: what `find_leftovers` finds with no window, marker or known id.
+async fn among_parents(
+    engine: &Engine,
+    environment: &Environment<'_>,
+    found: &BTreeMap<Address, Vec<Observed>>,
+) -> Result<Vec<(Address, Vec<Observed>)>, ReadError> {
+    let searches = environment.desired.iter().filter(|resource| {
+        matches!(
+            resource.address.resource_type.schema().lifecycle,
+            Lifecycle::Created { found_by: FoundBy::Parent, .. }
+        ) && !found.contains_key(&resource.address)
+    });
+    let searches = searches.map(|resource| async move {
+        let address = &resource.address;
+        let attributes = resource.known_attributes();
+        let result = match engine.provider_for(address) {
+            Ok(provider) => {
+                provider
+                    .find_leftovers(LeftoverRequest {
+                        address,
+                        marker: None,
+                        since: UNIX_EPOCH,
+                        until: far_future(),
+                        attributes: &attributes,
+                        known_ids: &[],
+                    })
+                    .await
+            }
+            Err(error) => Err(error),
+        };
+        (address.clone(), result)
+    });
+    let mut children = Vec::new();
+    let mut failures = Vec::new();
+    for (address, result) in futures::future::join_all(searches).await {
+        match result {
+            Ok(objects) => children.push((address, objects)),
+            Err(error) => failures.push((address, error)),
+        }
+    }
+    if failures.is_empty() { Ok(children) } else { Err(ReadError::Refresh(RefreshError { failures })) }
+}
+
+/// Beyond any creation date.
+fn far_future() -> std::time::SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1 << 40)
+}
+
+/// The object `id` at `address` (which the spec must want), read by that id; `None` when it
+/// does not exist. An address the spec does not want is an error: nothing would record it.
+pub async fn read_by_id(
+    engine: &Engine,
+    environment: &Environment<'_>,
+    address: &Address,
+    id: &str,
+) -> Result<Option<Observed>, ReadError> {
+    let Some(wanted) = environment.desired.iter().find(|resource| &resource.address == address) else {
+        let error = ProviderError::new(
+            ErrorKind::Invalid,
+            "stowage",
+            "import",
+            format!("the spec does not ask for `{address}`: there is nothing to import it as"),
+        );
+        return Err(ReadError::Refresh(RefreshError { failures: vec![(address.clone(), error)] }));
+    };
+    let target = ReadTarget {
+        address: address.clone(),
+        id: Some(id.to_owned()),
+        desired: Some(wanted.known_attributes()),
+        recorded: None,
+    };
+    let mut observations: Observations = read(engine, environment, std::slice::from_ref(&target)).await?;
+    Ok(observations.remove(address).flatten())
+}
+
+/// Records the imports in one write (`StateStore::commit`), the state read under the caller's
+/// lock. Nothing to import writes nothing.
+pub async fn record_imports<S: StateStore>(imports: &[Import], state: &mut State, store: &S) -> Result<(), StateError> {
+    if imports.is_empty() {
+        return Ok(());
+    }
+    let before = state.clone();
+    stowage_plan::import::record(state, imports);
+    let committed = store.commit(state).await;
+    if committed.is_err() {
+        // The store holds what it held: so does the caller's state.
+        *state = before;
+    }
+    committed
+}
