@@ -53,6 +53,12 @@ pub enum Command {
     Drift(DriftArgs),
     /// Check, read-only, what Twilio would otherwise only report after recordings are lost.
     Verify(VerifyArgs),
+    /// Record in the state what already exists for the spec (a setup made by hand), without
+    /// changing anything in AWS or Twilio: everything found by the spec's own names
+    /// (`import SPEC`), or one object by its id (`import SPEC ADDRESS ID`).
+    #[command(override_usage = "stowage import SPEC [--auto-approve] [--dry-run] [--keep-key]\n       \
+                                stowage import SPEC ADDRESS ID [--auto-approve] [--dry-run]")]
+    Import(ImportArgs),
     /// Remove the lock of a run that is gone (killed, or its machine lost), given its lock id.
     ///
     /// The id is the one a refused run printed; the lock is removed only when it matches, so a
@@ -131,6 +137,36 @@ pub struct ApplyArgs {
     /// plan is applied without asking: it was reviewed when it was made.
     #[arg(long)]
     pub auto_approve: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The environment's spec file (TOML).
+    pub spec: PathBuf,
+
+    /// One resource to import, e.g. `aws_iam_access_key.uploader`, with `ID`.
+    #[arg(requires = "id")]
+    pub address: Option<String>,
+
+    /// The id of the object `ADDRESS` is: a bucket or user name, an access key id (`AKIA…`), a
+    /// Twilio SID (`CR…`), a KMS key id or ARN.
+    pub id: Option<String>,
+
+    #[command(flatten)]
+    pub state: StateArgs,
+
+    /// Record without asking. Required when standard input is not a terminal.
+    #[arg(long)]
+    pub auto_approve: bool,
+
+    /// Show what would be recorded, and record nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Keep the imported access key and the Twilio credential made from it, instead of having
+    /// the next apply replace them with ones whose secret no person has seen.
+    #[arg(long)]
+    pub keep_key: bool,
 }
 
 #[derive(Debug, Args)]

@@ -54,6 +54,7 @@ fn main() -> ExitCode {
             Command::Show(args) => commands::show::run(args, &settings).await,
             Command::Drift(args) => commands::drift::run(args, &settings).await,
             Command::Verify(args) => commands::verify::run(args, &settings).await,
+            Command::Import(args) => commands::import::run(args, &settings).await,
             Command::ForceUnlock(args) => commands::force_unlock::run(args),
         }
     });

@@ -2,6 +2,7 @@
 //! then read once), the providers, and the engine. Commands read, plan and record only through
 //! a [`Session`], which calls the engine: every state write is the engine's.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use stowage_aws::{AwsProvider, AwsSettings};
 use stowage_engine::{ApplyError, ApplyOutcome, Engine, ReadError, RefreshError};
 use stowage_plan::plan_file::StateFingerprint;
 use stowage_plan::{DesiredResource, Observations, Plan, Prior, ReadTarget};
-use stowage_provider::{ProviderName, ResourceType};
+use stowage_provider::{Address, Observed, ProviderName, ResourceType};
 use stowage_state::{LocalStateFile, State, StateLock, StateStore};
 
 use crate::locking::Locking;
@@ -149,6 +150,36 @@ impl Session {
     /// [`stowage_engine::record_unchanged`]); returns whether accepted drift was recorded.
     pub async fn record_unchanged(&mut self, plan: &Plan, observations: &Observations) -> Result<bool, Report> {
         stowage_engine::record_unchanged(plan, observations, &mut self.state, &self.store).await.into_diagnostic()
+    }
+
+    /// What the spec asks for.
+    pub fn desired(&self) -> &[DesiredResource] {
+        &self.desired
+    }
+
+    /// What the state records.
+    pub fn prior(&self) -> &Prior {
+        &self.prior
+    }
+
+    /// Everything that exists for the spec's resources, found by the spec's own names (see
+    /// [`stowage_engine::import::discover`]). Reads only.
+    pub async fn discover(&self) -> Result<BTreeMap<Address, Vec<Observed>>, Report> {
+        stowage_engine::import::discover(&self.engine, &self.environment())
+            .await
+            .map_err(|error| self.read_error(error))
+    }
+
+    /// The object `id` at `address`, read by that id.
+    pub async fn read_by_id(&self, address: &Address, id: &str) -> Result<Option<Observed>, Report> {
+        stowage_engine::import::read_by_id(&self.engine, &self.environment(), address, id)
+            .await
+            .map_err(|error| self.read_error(error))
+    }
+
+    /// Record `imports` in the state, in one write.
+    pub async fn record_imports(&mut self, imports: &[stowage_plan::import::Import]) -> Result<(), Report> {
+        stowage_engine::import::record_imports(imports, &mut self.state, &self.store).await.into_diagnostic()
     }
 
     /// Record a refresh-only plan's drift in the state; returns how many resources.

@@ -349,8 +349,9 @@ fn not_ours(schema: &ResourceSchema, address: &Address, found: &Observed) -> Pla
             schema.noun, found.id
         ),
         hint: Some(
-            "if it belongs to this environment, use the state file that recorded it (a `.backup` \
-             is kept beside the state); otherwise choose another name in the spec"
+            "if it belongs to this environment, record it with `stowage import SPEC` (nothing in AWS or \
+             Twilio changes), or use the state file that recorded it (a `.backup` is kept beside the state); \
+             otherwise choose another name in the spec"
                 .to_owned(),
         ),
     }

@@ -1,7 +1,6 @@
 //! `stowage apply SPEC`: plan, confirm, apply, record.
 //! `stowage apply FILE`: apply exactly a saved plan, refusing it when anything moved since.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -47,7 +46,7 @@ pub async fn run(args: &ApplyArgs, settings: &Settings) -> Result<ExitCode, Repo
         }
         return Ok(exit::OK);
     }
-    if !args.auto_approve && !confirmed()? {
+    if !args.auto_approve && !crate::output::confirmed("perform these actions", "apply", "the plan")? {
         eprintln!("apply cancelled: nothing was changed");
         return Ok(exit::ERROR);
     }
@@ -187,20 +186,4 @@ async fn execute(session: &mut Session, plan: &Plan, observations: Option<&Obser
         }
         Err(error) => Err(error).into_diagnostic(),
     }
-}
-
-/// Ask on a terminal; refuse when standard input is not one.
-fn confirmed() -> Result<bool, Report> {
-    let stdin = std::io::stdin();
-    if !stdin.is_terminal() {
-        return Err(miette!(
-            help = "pass `--auto-approve` to apply without asking (e.g. in CI), after reviewing the plan",
-            "standard input is not a terminal, so apply cannot ask for confirmation"
-        ));
-    }
-    eprint!("\nDo you want to perform these actions? Only `yes` is accepted: ");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    stdin.lock().read_line(&mut answer).map_err(|error| miette!("could not read the answer: {error}"))?;
-    Ok(answer.trim() == "yes")
 }

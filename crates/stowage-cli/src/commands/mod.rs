@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod drift;
 pub mod force_unlock;
+pub mod import;
 pub mod plan;
 pub mod show;
 pub mod validate;
