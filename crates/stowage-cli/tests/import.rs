@@ -369,6 +369,39 @@ async fn an_id_that_does_not_exist_records_nothing() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_object_is_imported_by_its_id_and_what_is_taken_over_needs_no_import() {
+    within(TEST_TIMEOUT, async {
+        let (world, made) = after_the_guide(GuideVariant::PolicyTemplate).await;
+        let marks = Marks::now(&world);
+
+        // The user by its name, the key by its id, the credential by its SID: each recorded.
+        for (address, id) in [
+            (USER_ADDRESS, USER),
+            (ACCESS_KEY_ADDRESS, made.access_key_id.as_str()),
+            (CREDENTIAL_ADDRESS, made.credential_sid.as_str()),
+        ] {
+            let import = world.stowage(&["import", SPEC, address, id, "--auto-approve"]).await;
+            assert_eq!(import.code, Some(0), "the import of {address} {id}\n{import}");
+            let recorded = state(&world.state_path());
+            let resource = recorded.get(address).unwrap_or_else(|| panic!("{address} is not recorded\n{import}"));
+            assert_eq!(resource.id, id, "{address} is recorded with another id");
+        }
+
+        // The inline policy is taken over by the plan: asking to import it says so, records nothing.
+        let bytes = state_bytes(&world);
+        let policy = world
+            .stowage(&["import", SPEC, POLICY_ADDRESS, "twilio-video-uploader-dev:stowage-twilio-video-upload"])
+            .await;
+        assert_eq!(policy.code, Some(1), "the import of what needs none\n{policy}");
+        assert!(format!("{policy}").contains("needs no import"), "the refusal does not say why\n{policy}");
+        assert_eq!(state_bytes(&world), bytes, "the refused import changed the state\n{policy}");
+
+        assert_no_writes(&world, &marks, "the imports").await;
+    })
+    .await;
+}
+
 // --- The SSE-KMS variant with a spec that asks for a KMS key: the bucket's is imported.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -70,6 +70,14 @@ async fn one(session: &Session, address: &str, id: &str, keep_key: bool) -> Resu
             "the spec does not ask for `{address}`"
         ));
     }
+    let schema = address.resource_type.schema();
+    if schema.lifecycle.adopts_unrecorded() {
+        return Err(miette!(
+            help = "run `stowage plan SPEC`: it shows what taking it over changes",
+            "`{address}` needs no import: stowage takes an existing {} over by itself, on the next apply",
+            schema.noun
+        ));
+    }
     if let Some(recorded) = session.prior().get(&address).filter(|recorded| recorded.id != id) {
         return Err(miette!(
             help = "to import another object there, make the spec stop wanting it or remove it from the state first",
