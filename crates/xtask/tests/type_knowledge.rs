@@ -3,7 +3,7 @@
 //! no type. This test reads their sources and fails when one names a `ResourceType` variant
 //! outside its tests, which is how per-type knowledge would creep back in.
 
-use std::path::{Path, PathBuf};
+mod common;
 
 /// The code that must stay generic over resource types.
 const GENERIC: &[&str] = &[
@@ -15,24 +15,6 @@ const GENERIC: &[&str] = &[
     "crates/stowage-plan/src/render",
     "crates/stowage-engine/src",
 ];
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Every `.rs` file at `path` (a file, or a directory read recursively), sorted.
-fn sources(path: &Path) -> Vec<PathBuf> {
-    if path.is_file() {
-        return vec![path.to_owned()];
-    }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-        .unwrap_or_else(|error| panic!("{}: {error}", path.display()))
-        .flat_map(|entry| sources(&entry.expect("a directory entry").path()))
-        .filter(|file| file.extension().is_some_and(|extension| extension == "rs"))
-        .collect();
-    files.sort();
-    files
-}
 
 /// The lines of `text` before its unit tests, each with its number, that name a variant of
 /// `ResourceType` (`ResourceType::ALL` lists them all and names none).
@@ -52,17 +34,10 @@ fn naming_lines(text: &str) -> Vec<(usize, String)> {
 
 #[test]
 fn the_generic_core_names_no_resource_type() {
-    let root = workspace();
-    let mut found = Vec::new();
-    for path in GENERIC {
-        let files = sources(&root.join(path));
-        assert!(!files.is_empty(), "{path} has no sources: the list above is out of date");
-        for file in files {
-            let text = std::fs::read_to_string(&file).unwrap_or_else(|error| panic!("{}: {error}", file.display()));
-            let shown = file.strip_prefix(&root).unwrap_or(&file).display().to_string();
-            found.extend(naming_lines(&text).into_iter().map(|(line, code)| format!("{shown}:{line}: {code}")));
-        }
-    }
+    let found: Vec<String> = GENERIC
+        .iter()
+        .flat_map(|path| common::offending_lines(&common::workspace().join(path), naming_lines))
+        .collect();
     assert!(found.is_empty(), "per-type knowledge outside the type files (move it into the schema):\n{found:#?}");
 }
 
