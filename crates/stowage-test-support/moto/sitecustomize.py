@@ -57,3 +57,23 @@ if IAMBackend is not None:
             self.tagger.tag_resource(user.arn, tags)
 
     IAMBackend.update_user = update_user
+
+if IAMBackend is not None:
+    from moto.iam.exceptions import DeleteConflictException as _DeleteConflict
+
+    _delete_policy = IAMBackend.delete_policy
+
+    def delete_policy(self, policy_arn):
+        """AWS refuses to delete a managed policy still attached to a user, group or role, or
+        with versions besides its default (DeleteConflict); moto 5.2.1 deleted it regardless."""
+        policy = self.get_policy(policy_arn)
+        if policy.attachment_count > 0:
+            raise _DeleteConflict("Cannot delete a policy attached to entities.")
+        if len(policy.versions) > 1:
+            raise _DeleteConflict(
+                "This policy has more than one version. Before you delete a policy, you must delete "
+                "the policy's versions. The default version is deleted with the policy."
+            )
+        return _delete_policy(self, policy_arn)
+
+    IAMBackend.delete_policy = delete_policy

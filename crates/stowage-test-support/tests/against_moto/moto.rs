@@ -166,3 +166,36 @@ async fn a_users_tags_survive_a_new_path_as_on_aws() {
     })
     .await;
 }
+
+/// AWS refuses to delete a managed policy while it is attached or has versions besides its
+/// default (`DeleteConflict`); moto 5.2.1 deleted it, until the launcher's `sitecustomize.py`
+/// made it refuse.
+#[tokio::test]
+async fn a_managed_policy_in_use_or_with_versions_cannot_be_deleted_as_on_aws() {
+    bounded(async {
+        let moto = Moto::start();
+        let iam = moto.iam_client();
+        let document =
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"*"}]}"#;
+        let policy = iam.create_policy().policy_name("p").policy_document(document).send().await.unwrap();
+        let arn = policy.policy().and_then(|policy| policy.arn()).unwrap().to_owned();
+        iam.create_user().user_name("u").send().await.unwrap();
+        iam.attach_user_policy().user_name("u").policy_arn(&arn).send().await.unwrap();
+        let code = |error: &aws_sdk_iam::error::SdkError<_>| {
+            use aws_sdk_iam::error::ProvideErrorMetadata;
+            error.as_service_error().and_then(|error: &aws_sdk_iam::operation::delete_policy::DeletePolicyError| {
+                error.code().map(str::to_owned)
+            })
+        };
+
+        let attached = iam.delete_policy().policy_arn(&arn).send().await.expect_err("deleted while attached");
+        assert_eq!(code(&attached).as_deref(), Some("DeleteConflict"), "{attached:?}");
+        iam.detach_user_policy().user_name("u").policy_arn(&arn).send().await.unwrap();
+        iam.create_policy_version().policy_arn(&arn).policy_document(document).send().await.unwrap();
+        let versioned = iam.delete_policy().policy_arn(&arn).send().await.expect_err("deleted with two versions");
+        assert_eq!(code(&versioned).as_deref(), Some("DeleteConflict"), "{versioned:?}");
+        iam.delete_policy_version().policy_arn(&arn).version_id("v2").send().await.unwrap();
+        iam.delete_policy().policy_arn(&arn).send().await.expect("an unused policy with one version is deleted");
+    })
+    .await;
+}
