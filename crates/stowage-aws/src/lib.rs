@@ -1,5 +1,6 @@
-//! The AWS side of stowage: the KMS key, the S3 bucket, the IAM user, its inline policy and its
-//! access key, each in a file of its own, behind the [`Provider`] contract.
+//! The AWS side of stowage: the KMS key, the S3 bucket, the IAM user, its inline policy, the
+//! managed policies attached to it by hand and its access key, each in a file of its own,
+//! behind the [`Provider`] contract.
 //!
 //! Configuration comes from the standard AWS credential chain (environment, profile, SSO,
 //! instance role) and `AWS_ENDPOINT_URL`; S3 uses path-style addressing when the endpoint is a
@@ -15,6 +16,7 @@ pub mod inspect;
 mod kms;
 mod leftovers;
 mod moto_compat;
+mod policy_attachment;
 mod user;
 mod user_policy;
 mod waiting;
@@ -168,5 +170,6 @@ stowage_provider::routes!(AwsProvider {
     S3Bucket => bucket::Bucket,
     IamUser => user::User,
     IamUserPolicy => user_policy::UserPolicy,
+    IamUserPolicyAttachment => policy_attachment::PolicyAttachment,
     IamAccessKey => access_key::AccessKey,
 });

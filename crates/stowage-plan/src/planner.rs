@@ -302,7 +302,7 @@ fn plan_removal(schema: &ResourceSchema, base: &Base<'_>, found: Option<&Observe
             after: Some(PlannedValue::Known(Value::Bool(false))),
             forces_replacement: false,
         }],
-        Lifecycle::InsideParent | Lifecycle::Created { .. } => found
+        Lifecycle::InsideParent | Lifecycle::Created { .. } | Lifecycle::Superseded { .. } => found
             .attributes
             .iter()
             .map(|(name, value)| AttributeChange {
@@ -313,6 +313,7 @@ fn plan_removal(schema: &ResourceSchema, base: &Base<'_>, found: Option<&Observe
             })
             .collect(),
     };
+    change.changes.sort_by_key(|attribute| schema.position(&attribute.name));
     change
 }
 

@@ -100,6 +100,10 @@ impl Prior {
         self.resources.insert(resource.address.clone(), resource);
     }
 
+    pub fn remove(&mut self, address: &Address) -> Option<PriorResource> {
+        self.resources.remove(address)
+    }
+
     pub fn get(&self, address: &Address) -> Option<&PriorResource> {
         self.resources.get(address)
     }

@@ -38,13 +38,17 @@ pub struct CycleError(pub String);
 /// Rules: creates and updates wait for the creates and updates of what they depend on; the
 /// deletion of an object waits until everything that depended on it was repointed or deleted;
 /// a create-before-destroy replacement deletes the old object only after the new one exists;
-/// what an interrupted apply left is deleted before the object that takes its place is created.
+/// what an interrupted apply left is deleted before the object that takes its place is created;
+/// what the spec no longer has goes last, once everything the spec asks for is in place (the
+/// managed policy made by hand is detached only after the inline policy that replaces it is
+/// put).
 pub fn steps(plan: &Plan) -> Result<Vec<Step>, CycleError> {
     let mut table = StepTable::split(plan);
     table.puts_wait_for_dependencies(plan);
     table.deletes_wait_for_dependents(plan);
     table.order_the_halves_of_replacements(plan);
     table.leftovers_go_first();
+    table.removals_go_last(plan);
     topological_order(table.into_steps())
 }
 
@@ -168,6 +172,20 @@ impl<'a> StepTable<'a> {
         for (address, leftovers) in &self.leftovers {
             if let Some(&put) = self.puts.get(address) {
                 self.steps[put].waits_for.extend(leftovers);
+            }
+        }
+    }
+
+    /// The deletes of what the spec no longer has wait for every create and update: the
+    /// environment takes its new shape before anything of the old one goes. (No create or
+    /// update waits for such a delete, so this adds no cycle.)
+    fn removals_go_last(&mut self, plan: &Plan) {
+        let puts: Vec<usize> = self.puts.values().copied().collect();
+        for change in plan.changes.iter().filter(|change| change.action == ActionKind::Delete) {
+            for &delete in self.deletes.get(&change.address).into_iter().flatten() {
+                if self.steps[delete].object == change.prior_id {
+                    self.steps[delete].waits_for.extend(&puts);
+                }
             }
         }
     }

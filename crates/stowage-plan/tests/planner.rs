@@ -279,6 +279,58 @@ fn removing_the_uploader_and_storage_tears_down_in_order() {
 }
 
 #[test]
+fn a_managed_policy_attached_by_hand_is_detached_only_after_the_inline_policy_is_put() {
+    // As after importing the guide's setup: the user holds the guide's managed policy, and
+    // stowage's inline policy does not exist yet.
+    let (desired, mut prior, mut observations) = converged();
+    let user = prior.get(&stowage_plan::desired::user_address()).expect("user recorded").clone();
+    let attachment = stowage_provider::Address::new(
+        stowage_provider::ResourceType::IamUserPolicyAttachment,
+        "stowage-twilio-video-upload",
+    );
+    let arn = "arn:aws:iam::123456789012:policy/twilio/stowage-twilio-video-upload";
+    let attributes: stowage_provider::Attributes = [
+        ("user_name".to_owned(), json!(user.id)),
+        ("policy_arn".to_owned(), json!(arn)),
+        ("policy_name".to_owned(), json!("stowage-twilio-video-upload")),
+    ]
+    .into_iter()
+    .collect();
+    let id = format!("{}/{arn}", user.id);
+    prior.insert(PriorResource {
+        address: attachment.clone(),
+        id: id.clone(),
+        attributes: attributes.clone(),
+        depends_on: vec![user.address.clone()],
+        tainted: None,
+        deposed: Vec::new(),
+    });
+    observations.insert(attachment.clone(), Some(stowage_provider::Observed { id, attributes }));
+    prior.remove(&policy_address());
+    observations.insert(policy_address(), None);
+    let plan = plan(&desired, &prior, &observations);
+
+    assert_eq!(
+        actions(&plan),
+        vec![
+            "create aws_iam_user_policy.uploader",
+            "delete aws_iam_user_policy_attachment.stowage-twilio-video-upload"
+        ]
+    );
+    let steps = step_lines(&plan);
+    assert!(steps[0].starts_with("#0 create aws_iam_user_policy.uploader"), "{steps:#?}");
+    assert!(
+        steps[1].starts_with("#1 delete aws_iam_user_policy_attachment.") && steps[1].ends_with("waits_for=[0]"),
+        "the detach waits for the inline policy: the uploader is never without permission to write\n{steps:#?}"
+    );
+    assert!(
+        plan.diagnostics.iter().any(|diagnostic| diagnostic.message.contains("unless another user, group or role")),
+        "the plan says the policy is kept while something else uses it"
+    );
+    assert_snapshot!(report(&plan));
+}
+
+#[test]
 fn a_tainted_access_key_is_replaced() {
     let (desired, mut prior, observations) = converged();
     let key = prior.get(&access_key_address()).expect("key recorded").clone();

@@ -52,6 +52,14 @@ pub enum Lifecycle {
     /// writes an intent into the state first and the next refresh looks for what it left
     /// (`Provider::find_leftovers`).
     Created { found_by: FoundBy, leftover: Leftover },
+    /// Never in a spec: made by hand before stowage managed the environment, and replaced by
+    /// what stowage makes in its stead (the guide's managed policy, attached to the uploader,
+    /// which stowage's inline policy replaces). `import` finds such objects
+    /// among the children of a found `parent`: the provider's `find_leftovers`, asked with the
+    /// attribute `link` set to the parent's `parent_key`. It records each at an address named
+    /// after its `named_by` attribute; the plan that follows removes them, after everything it
+    /// creates and updates.
+    Superseded { parent: ResourceType, parent_key: &'static str, link: &'static str, named_by: &'static str },
 }
 
 /// How what an interrupted create left is found again.
@@ -106,7 +114,7 @@ impl Lifecycle {
     pub fn is_on(self, attributes: &crate::Attributes) -> bool {
         match self {
             Lifecycle::Singleton { switch } => attributes.get(switch).and_then(Value::as_bool).unwrap_or(false),
-            Lifecycle::InsideParent | Lifecycle::Created { .. } => true,
+            Lifecycle::InsideParent | Lifecycle::Created { .. } | Lifecycle::Superseded { .. } => true,
         }
     }
 }

@@ -295,6 +295,7 @@ impl FakeIds {
                 name
             }
             ResourceType::IamUserPolicy => format!("{}:{}", text("user_name"), text("policy_name")),
+            ResourceType::IamUserPolicyAttachment => format!("{}/{}", text("user_name"), text("policy_arn")),
             ResourceType::IamAccessKey => {
                 self.last_access_key += 1;
                 let id = format!("{ACCESS_KEY_PREFIX}{:09}", self.last_access_key);

@@ -7,6 +7,7 @@
 mod iam_access_key;
 mod iam_user;
 mod iam_user_policy;
+mod iam_user_policy_attachment;
 mod kms_key;
 mod s3_bucket;
 mod storage_settings;
@@ -16,6 +17,7 @@ mod twilio_public_key;
 pub use iam_access_key::IamAccessKey;
 pub use iam_user::IamUser;
 pub use iam_user_policy::IamUserPolicy;
+pub use iam_user_policy_attachment::IamUserPolicyAttachment;
 pub use kms_key::KmsKey;
 pub use s3_bucket::{LifecycleRule, S3Bucket};
 pub use storage_settings::StorageSettings;
@@ -65,6 +67,9 @@ resource_types! {
     IamUser => iam_user::SCHEMA,
     /// `aws_iam_user_policy`: what the uploader may do.
     IamUserPolicy => iam_user_policy::SCHEMA,
+    /// `aws_iam_user_policy_attachment`: a managed policy attached by hand, which the inline
+    /// policy replaces.
+    IamUserPolicyAttachment => iam_user_policy_attachment::SCHEMA,
     /// `aws_iam_access_key`: the key Twilio writes with.
     IamAccessKey => iam_access_key::SCHEMA,
     /// `twilio_aws_credential`: that key, stored in Twilio.
@@ -103,6 +108,7 @@ pub(crate) mod tests {
         assert_eq!(written(&s3_bucket::full()), schema_names(ResourceType::S3Bucket));
         assert_eq!(written(&iam_user::full()), schema_names(ResourceType::IamUser));
         assert_eq!(written(&iam_user_policy::full()), schema_names(ResourceType::IamUserPolicy));
+        assert_eq!(written(&iam_user_policy_attachment::full()), schema_names(ResourceType::IamUserPolicyAttachment));
         assert_eq!(written(&iam_access_key::full()), schema_names(ResourceType::IamAccessKey));
         assert_eq!(written(&twilio_aws_credential::full()), schema_names(ResourceType::TwilioAwsCredential));
         assert_eq!(written(&twilio_public_key::full()), schema_names(ResourceType::TwilioPublicKey));
