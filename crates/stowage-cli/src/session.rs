@@ -177,6 +177,15 @@ impl Session {
             .map_err(|error| self.read_error(error))
     }
 
+    /// What the state takes on trust, by address (see `stowage_state::ResourceState::unproven`).
+    pub fn unproven(&self) -> BTreeMap<Address, String> {
+        self.state
+            .resources
+            .iter()
+            .filter_map(|resource| Some((resource.address.parse().ok()?, resource.unproven.clone()?)))
+            .collect()
+    }
+
     /// Record `imports` in the state, in one write.
     pub async fn record_imports(&mut self, imports: &[stowage_plan::import::Import]) -> Result<(), Report> {
         stowage_engine::import::record_imports(imports, &mut self.state, &self.store).await.into_diagnostic()

@@ -25,6 +25,10 @@ const POLICY_ADDRESS: &str = "aws_iam_user_policy.uploader";
 const ACCESS_KEY_ADDRESS: &str = "aws_iam_access_key.uploader";
 const CREDENTIAL_ADDRESS: &str = "twilio_aws_credential.main";
 const KMS_KEY_ADDRESS: &str = "aws_kms_key.main";
+const PUBLIC_KEY_ADDRESS: &str = "twilio_public_key.recordings";
+const PUBLIC_KEYS_PATH: &str = "/v1/Credentials/PublicKeys";
+/// The guide's managed policy, attached to the user: its address is named after the policy.
+const ATTACHMENT_ADDRESS: &str = "aws_iam_user_policy_attachment.stowage-twilio-video-upload";
 const CREDENTIALS_PATH: &str = "/v1/Credentials/AWS";
 const RECORDING_SETTINGS_PATH: &str = "/v1/RecordingSettings/Default";
 const COMPOSITION_SETTINGS_PATH: &str = "/v1/CompositionSettings/Default";
@@ -63,6 +67,7 @@ async fn import_then_import_again(variant: GuideVariant) {
         (USER_ADDRESS, USER),
         (ACCESS_KEY_ADDRESS, made.access_key_id.as_str()),
         (CREDENTIAL_ADDRESS, made.credential_sid.as_str()),
+        (ATTACHMENT_ADDRESS, made.policy_arn.as_str()),
     ] {
         assert!(
             import.stdout.lines().any(|line| line.contains(address) && line.contains(id)),
@@ -79,6 +84,10 @@ async fn import_then_import_again(variant: GuideVariant) {
     assert_eq!(id_of(CREDENTIAL_ADDRESS), Some(made.credential_sid.clone()), "the hand-made credential\n{import}");
     let key = recorded.get(ACCESS_KEY_ADDRESS).expect("the access key is recorded");
     assert!(key.tainted.is_some(), "the imported access key is not marked for replacement: {key:?}");
+    // The guide's managed policy, as attached to the user.
+    let attachment = recorded.get(ATTACHMENT_ADDRESS).unwrap_or_else(|| panic!("no attachment recorded\n{import}"));
+    assert_eq!(attachment.id, format!("{USER}/{}", made.policy_arn), "the recorded attachment");
+    assert_eq!(attachment.depends_on, vec![USER_ADDRESS.to_owned()], "the attachment hangs on the user");
     // The guide made no inline policy, and dev.toml asks for no KMS key: neither is recorded.
     assert_eq!(id_of(POLICY_ADDRESS), None, "an inline policy nobody made is recorded\n{import}");
     assert_eq!(id_of(KMS_KEY_ADDRESS), None, "a KMS key the spec does not ask for is recorded\n{import}");
@@ -144,6 +153,11 @@ async fn after_import_with_sse_kms_apply_replaces_the_hand_made_key_and_credenti
 
 async fn import_plan_apply(variant: GuideVariant, snapshot: &str) {
     let (world, made) = after_the_guide(variant).await;
+    // The policy edited once in the console: a second version, the default (IAM refuses to
+    // delete a policy with other versions, so the delete must remove them first).
+    let edited = world.moto.iam_client().create_policy_version().policy_arn(&made.policy_arn);
+    let edited = edited.policy_document(made.policy_document.to_string()).set_as_default(true).send().await;
+    edited.expect("moto makes a second version of the guide's policy");
     let import = world.stowage(&["import", SPEC, "--auto-approve"]).await;
     assert_eq!(import.code, Some(0), "the import failed\n{import}");
 
@@ -156,6 +170,7 @@ async fn import_plan_apply(variant: GuideVariant, snapshot: &str) {
         (ACCESS_KEY_ADDRESS, "must be replaced"),
         (CREDENTIAL_ADDRESS, "must be replaced"),
         (POLICY_ADDRESS, "will be created"),
+        (ATTACHMENT_ADDRESS, "will be destroyed"),
     ] {
         let header = format!("# {address} {what}");
         assert!(plan.stdout.contains(&header), "the plan has no `{header}`\n{plan}");
@@ -177,6 +192,20 @@ async fn import_plan_apply(variant: GuideVariant, snapshot: &str) {
     assert_eq!(keys.len(), 1, "the user's access keys after the apply: {keys:?}\n{apply}");
     let new_key = keys[0].clone();
     assert_ne!(new_key, made.access_key_id, "the hand-made access key was kept\n{apply}");
+
+    // IAM: the inline policy was put before the guide's managed policy was detached (the user
+    // could write throughout), and the policy, which nothing else uses, is deleted.
+    let iam: Vec<String> = world.aws.requests().iter().map(|request| request.operation.clone()).collect();
+    let put = iam.iter().position(|operation| operation == "PutUserPolicy");
+    let detached = iam.iter().position(|operation| operation == "DetachUserPolicy");
+    assert!(
+        matches!((put, detached), (Some(put), Some(detached)) if put < detached),
+        "the managed policy was not detached after the inline policy was put: {iam:?}"
+    );
+    assert_eq!(attached_policies(&world, USER).await, Vec::<String>::new(), "the user's managed policies");
+    let policy = world.moto.iam_client().get_policy().policy_arn(&made.policy_arn).send().await;
+    assert!(policy.is_err(), "the guide's policy, which nothing else uses, still exists: {policy:?}");
+    assert!(state(&world.state_path()).get(ATTACHMENT_ADDRESS).is_none(), "the detached attachment is recorded");
 
     // Twilio: one credential, a new one, which both settings store with.
     let credentials = world.twilio_aws_credentials().await;
@@ -233,6 +262,14 @@ async fn import_plan_apply(variant: GuideVariant, snapshot: &str) {
 async fn with_keep_key_the_next_plan_keeps_the_hand_made_key_and_credential() {
     within(TEST_TIMEOUT, async {
         let (world, made) = after_the_guide(GuideVariant::PolicyTemplate).await;
+        // Renamed in the console since: the apply updates it in place, and keeps it unproven.
+        let renamed = world
+            .twilio_request(reqwest::Method::POST, &format!("{CREDENTIALS_PATH}/{}", made.credential_sid))
+            .form(&[("FriendlyName", "renamed by hand")])
+            .send()
+            .await
+            .expect("the emulator answers");
+        assert_eq!(renamed.status(), 200, "the credential is renamed by hand");
         let marks = Marks::now(&world);
 
         let import = world.stowage(&["import", SPEC, "--keep-key", "--auto-approve"]).await;
@@ -242,16 +279,46 @@ async fn with_keep_key_the_next_plan_keeps_the_hand_made_key_and_credential() {
         let key = recorded.get(ACCESS_KEY_ADDRESS).expect("the access key is recorded");
         assert_eq!(key.id, made.access_key_id, "the hand-made access key\n{import}");
         assert_eq!(key.tainted, None, "--keep-key, yet the key is marked for replacement\n{import}");
+        // Which key the credential holds is recorded, and marked as taken on trust.
+        let credential = recorded.get(CREDENTIAL_ADDRESS).expect("the credential is recorded");
+        assert_eq!(credential.tainted, None, "--keep-key, yet the credential is marked for replacement\n{import}");
+        assert_eq!(
+            credential.attributes.get("access_key_id").and_then(Value::as_str),
+            Some(made.access_key_id.as_str()),
+            "the credential is not recorded as holding the hand-made key"
+        );
+        let unproven = credential.unproven.as_deref().unwrap_or_default();
+        assert!(unproven.contains("taken on trust"), "the pairing is not marked unproven: {credential:?}");
+        assert!(import.stdout.contains("taken on trust"), "the import does not say what it takes on trust\n{import}");
 
         let plan = world.stowage(&["plan", SPEC]).await;
         assert_eq!(plan.code, Some(0), "the plan after the import\n{plan}");
-        for address in [ACCESS_KEY_ADDRESS, CREDENTIAL_ADDRESS] {
-            assert!(
-                !plan.stdout.contains(&format!("# {address} ")),
-                "--keep-key, yet the plan changes {address}\n{plan}"
-            );
-        }
-        assert_no_secret(&made, &[&import, &plan], Some(&world));
+        assert!(
+            !plan.stdout.contains(&format!("# {ACCESS_KEY_ADDRESS} ")),
+            "--keep-key, yet the plan changes the key\n{plan}"
+        );
+        let in_place = format!("# {CREDENTIAL_ADDRESS} will be updated in place");
+        assert!(plan.stdout.contains(&in_place), "the renamed credential is not updated in place\n{plan}");
+
+        // The apply keeps them (and the mark); verify warns of the unproven pairing.
+        let apply = world.stowage(&["apply", SPEC, "--auto-approve"]).await;
+        assert_eq!(apply.code, Some(0), "the apply after the import failed\n{apply}");
+        assert_eq!(world.moto.access_key_ids(USER).await, vec![made.access_key_id.clone()], "the user's keys");
+        assert_eq!(world.twilio_aws_credentials().await, vec![made.credential_sid.clone()], "Twilio's credentials");
+        let after = state(&world.state_path());
+        let credential = after.get(CREDENTIAL_ADDRESS).expect("the credential is recorded");
+        assert_eq!(credential.unproven.as_deref(), Some(unproven), "the apply dropped the unproven mark");
+        let verify = world.stowage(&["verify", SPEC]).await;
+        assert_eq!(verify.code, Some(0), "a warning fails verify\n{verify}");
+        insta::with_settings!({ filters => insta_filters() }, {
+            insta::assert_snapshot!("verify_after_keep_key", verify.stdout);
+        });
+        let json = world.stowage(&["verify", SPEC, "--format", "json"]).await;
+        let report: Value = serde_json::from_str(&json.stdout).unwrap_or_else(|error| panic!("{error}\n{json}"));
+        let checks = report["findings"].as_array().cloned().unwrap_or_default();
+        let pairing = checks.iter().find(|check| check["check"] == "twilio_aws_credential.main.unproven");
+        assert_eq!(pairing.map(|check| check["status"].clone()), Some(Value::from("warn")), "{report:#}");
+        assert_no_secret(&made, &[&import, &plan, &apply, &verify, &json], Some(&world));
     })
     .await;
 }
@@ -375,11 +442,15 @@ async fn each_object_is_imported_by_its_id_and_what_is_taken_over_needs_no_impor
         let (world, made) = after_the_guide(GuideVariant::PolicyTemplate).await;
         let marks = Marks::now(&world);
 
-        // The user by its name, the key by its id, the credential by its SID: each recorded.
+        // The bucket and user by their names, the key by its id, the credential by its SID, the
+        // managed policy's attachment as `USER/POLICY_ARN`: each recorded.
+        let attachment = format!("{USER}/{}", made.policy_arn);
         for (address, id) in [
+            (BUCKET_ADDRESS, BUCKET),
             (USER_ADDRESS, USER),
             (ACCESS_KEY_ADDRESS, made.access_key_id.as_str()),
             (CREDENTIAL_ADDRESS, made.credential_sid.as_str()),
+            (ATTACHMENT_ADDRESS, attachment.as_str()),
         ] {
             let import = world.stowage(&["import", SPEC, address, id, "--auto-approve"]).await;
             assert_eq!(import.code, Some(0), "the import of {address} {id}\n{import}");
@@ -387,6 +458,14 @@ async fn each_object_is_imported_by_its_id_and_what_is_taken_over_needs_no_impor
             let resource = recorded.get(address).unwrap_or_else(|| panic!("{address} is not recorded\n{import}"));
             assert_eq!(resource.id, id, "{address} is recorded with another id");
         }
+        // The credential, imported after the key, is recorded as holding it.
+        let recorded = state(&world.state_path());
+        let credential = recorded.get(CREDENTIAL_ADDRESS).expect("the credential is recorded");
+        assert_eq!(
+            credential.attributes.get("access_key_id").and_then(Value::as_str),
+            Some(made.access_key_id.as_str()),
+            "the credential imported alone does not record the key it holds: {credential:?}"
+        );
 
         // The inline policy is taken over by the plan: asking to import it says so, records nothing.
         let bytes = state_bytes(&world);
@@ -439,6 +518,116 @@ async fn the_kms_key_the_bucket_encrypts_with_is_imported_and_kept() {
 // --- Helpers.
 
 /// A fresh world (plain output, for snapshots) in which the person followed the guide.
+// --- Encrypted recordings: the public key the settings name is imported, and replaced.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_key_made_by_hand_is_imported_and_replaced_from_the_spec() {
+    within(TEST_TIMEOUT, async {
+        let (world, made) = after_the_guide(GuideVariant::PolicyTemplate).await;
+        // By hand: the recordings' public key stored in Twilio, and the settings encrypting with it.
+        let pem_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/recordings-2025.pem");
+        let pem = std::fs::read_to_string(&pem_path).expect("the fixture key is readable");
+        std::fs::write(world.sandbox.path().join("recordings.pem"), &pem).expect("the key is copied");
+        let created = world
+            .twilio_request(reqwest::Method::POST, PUBLIC_KEYS_PATH)
+            .form(&[("PublicKey", pem.as_str()), ("FriendlyName", "recordings key")])
+            .send()
+            .await
+            .expect("the emulator answers");
+        assert_eq!(created.status(), 201, "the public key is made by hand");
+        let key: Value = created.json().await.expect("a public key");
+        let key_sid = key["sid"].as_str().expect("the key has a SID").to_owned();
+        let encrypted = world
+            .twilio_request(reqwest::Method::POST, RECORDING_SETTINGS_PATH)
+            .form(&[
+                ("FriendlyName", "stowage dev"),
+                ("AwsCredentialsSid", made.credential_sid.as_str()),
+                ("AwsS3Url", made.recordings_url.as_str()),
+                ("AwsStorageEnabled", "true"),
+                ("EncryptionKeySid", key_sid.as_str()),
+                ("EncryptionEnabled", "true"),
+            ])
+            .send()
+            .await
+            .expect("the emulator answers");
+        assert_eq!(encrypted.status(), 200, "the recordings are encrypted by hand");
+        world.rewrite_spec(&dev_spec().replace(
+            "[recordings]\nstore_in_s3 = true\n",
+            "[recordings]\nstore_in_s3 = true\nencryption_public_key = \"recordings.pem\"\n",
+        ));
+        let marks = Marks::now(&world);
+
+        // Found through the settings, recorded, and marked for replacement: Twilio never returns
+        // the key, so whether it is the spec's cannot be known.
+        let import = world.stowage(&["import", SPEC, "--auto-approve"]).await;
+        assert_eq!(import.code, Some(0), "the import failed\n{import}");
+        assert_no_writes(&world, &marks, "the import").await;
+        let recorded = state(&world.state_path());
+        let public_key = recorded.get(PUBLIC_KEY_ADDRESS).unwrap_or_else(|| panic!("no public key recorded\n{import}"));
+        assert_eq!(public_key.id, key_sid, "the recorded public key");
+        let why = public_key.tainted.as_deref().unwrap_or_default();
+        assert!(why.contains("`public_key_sha256` cannot be read back"), "not marked for replacement: {public_key:?}");
+
+        // The same, explicitly by its SID, into a fresh state.
+        std::fs::remove_file(world.state_path()).expect("the state is removed");
+        let one = world.stowage(&["import", SPEC, PUBLIC_KEY_ADDRESS, &key_sid, "--auto-approve"]).await;
+        assert_eq!(one.code, Some(0), "the import by SID failed\n{one}");
+        let recorded = state(&world.state_path());
+        let public_key = recorded.get(PUBLIC_KEY_ADDRESS).unwrap_or_else(|| panic!("no public key recorded\n{one}"));
+        assert_eq!((public_key.id.as_str(), public_key.tainted.is_some()), (key_sid.as_str(), true), "{one}");
+        std::fs::remove_file(world.state_path()).expect("the state is removed");
+        let import = world.stowage(&["import", SPEC, "--auto-approve"]).await;
+        assert_eq!(import.code, Some(0), "the import failed\n{import}");
+
+        // Apply: a public key made from the spec's PEM, the recordings encrypted with it, the
+        // hand-made one deleted; then nothing left to do.
+        let apply = world.stowage(&["apply", SPEC, "--auto-approve"]).await;
+        assert_eq!(apply.code, Some(0), "the apply after the import failed\n{apply}");
+        let keys = world.twilio_public_keys().await;
+        assert_eq!(keys.len(), 1, "Twilio's public keys after the apply: {keys:?}\n{apply}");
+        assert_ne!(keys[0], key_sid, "the hand-made public key was kept\n{apply}");
+        let settings = world.twilio_get(RECORDING_SETTINGS_PATH).await;
+        assert_eq!(settings["encryption_key_sid"], keys[0].as_str(), "{settings}");
+        assert_eq!(settings["encryption_enabled"], true, "{settings}");
+        let detailed = world.stowage(&["plan", SPEC, "--detailed-exitcode"]).await;
+        assert_eq!(detailed.code, Some(0), "the plan after the apply still has something to do\n{detailed}");
+    })
+    .await;
+}
+
+// --- The guide's managed policy, used elsewhere too: detached, never deleted.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_managed_policy_another_user_uses_is_detached_and_kept() {
+    within(TEST_TIMEOUT, async {
+        let (world, made) = after_the_guide(GuideVariant::PolicyTemplate).await;
+        let iam = world.moto.iam_client();
+        iam.create_user().user_name("someone-else").send().await.expect("moto creates the other user");
+        let attached = iam.attach_user_policy().user_name("someone-else").policy_arn(&made.policy_arn).send().await;
+        attached.expect("moto attaches the policy to the other user");
+
+        let import = world.stowage(&["import", SPEC, "--auto-approve"]).await;
+        assert_eq!(import.code, Some(0), "the import failed\n{import}");
+        let apply = world.stowage(&["apply", SPEC, "--auto-approve"]).await;
+        assert_eq!(apply.code, Some(0), "the apply after the import failed\n{apply}");
+
+        assert_eq!(attached_policies(&world, USER).await, Vec::<String>::new(), "the uploader's managed policies");
+        assert_eq!(attached_policies(&world, "someone-else").await, vec![made.policy_arn.clone()], "the other user's");
+        let policy = iam.get_policy().policy_arn(&made.policy_arn).send().await;
+        assert!(policy.is_ok(), "the policy another user uses was deleted: {policy:?}");
+        let detailed = world.stowage(&["plan", SPEC, "--detailed-exitcode"]).await;
+        assert_eq!(detailed.code, Some(0), "the plan after the apply still has something to do\n{detailed}");
+    })
+    .await;
+}
+
+/// The ARNs of the managed policies attached to `user`, as moto lists them.
+async fn attached_policies(world: &World, user: &str) -> Vec<String> {
+    let listed = world.moto.iam_client().list_attached_user_policies().user_name(user).send().await;
+    let listed = listed.unwrap_or_else(|error| panic!("moto lists {user}'s managed policies: {error:?}"));
+    listed.attached_policies().iter().filter_map(|policy| policy.policy_arn().map(str::to_owned)).collect()
+}
+
 async fn after_the_guide(variant: GuideVariant) -> (World, HandMade) {
     let world = world().plain_output().start().await;
     let made = follow_the_guide(&world, variant).await;

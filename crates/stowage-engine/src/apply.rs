@@ -371,6 +371,8 @@ fn record(state: &mut State, step: &Step, change: &ResourceChange, result: StepR
             let id = applied.id.clone();
             let previous = state.get(&address);
             let mut deposed = previous.map(|previous| previous.deposed.clone()).unwrap_or_default();
+            let previous_unproven =
+                previous.filter(|previous| previous.id == id).and_then(|previous| previous.unproven.clone());
             // The new half of a create-before-destroy replacement: the old object still exists
             // until its own delete step, so the state keeps it, deposed, in the meantime.
             let replaced_first = change.action == ActionKind::Replace && !change.destroys_first();
@@ -385,6 +387,9 @@ fn record(state: &mut State, step: &Step, change: &ResourceChange, result: StepR
                 depends_on: change.depends_on.iter().map(ToString::to_string).collect(),
                 tainted: None,
                 deposed,
+                // What was taken on trust still is while the object stays; a new one is
+                // stowage's own.
+                unproven: previous_unproven,
             });
             Some(id)
         }

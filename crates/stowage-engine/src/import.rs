@@ -7,9 +7,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, UNIX_EPOCH};
 
-use stowage_plan::import::{Import, reference_reads};
+use stowage_plan::import::{Import, reference_reads, superseded_address};
 use stowage_plan::{Observations, ReadTarget};
-use stowage_provider::{Address, ErrorKind, FoundBy, LeftoverRequest, Lifecycle, Observed, ProviderError};
+use stowage_provider::{
+    Address, Attributes, ErrorKind, FoundBy, LeftoverRequest, Lifecycle, Observed, ProviderError, ResourceType,
+};
 use stowage_state::{State, StateError, StateStore};
 
 use crate::{Engine, Environment, ReadError, RefreshError, read};
@@ -17,9 +19,9 @@ use crate::{Engine, Environment, ReadError, RefreshError, read};
 /// Everything that exists for the spec's resources, found by the spec's own names: reads by
 /// natural key (the environment's read targets), then `reference_reads` of what those found
 /// (repeated until nothing new), then, for a `Created { found_by: FoundBy::Parent, .. }` type
-/// not found yet (the access key), every object of its parent: the provider's `find_leftovers`
-/// with a window from `UNIX_EPOCH` to far in the future, no marker and no known ids. Reads
-/// only.
+/// not found yet (the access key), every object of its parent; and, under each found parent of
+/// a `Lifecycle::Superseded` type, its objects (the managed policies attached to the user by
+/// hand). Reads only.
 ///
 /// Each address maps to every distinct object found for it (sorted by id); an address where
 /// nothing was found is left out.
@@ -64,6 +66,9 @@ pub async fn discover(
             add(&mut found, &address, object);
         }
     }
+    for (address, object) in superseded(engine, &found).await? {
+        add(&mut found, &address, object);
+    }
     for objects in found.values_mut() {
         objects.sort_by(|left, right| left.id.cmp(&right.id));
     }
@@ -92,26 +97,70 @@ fn distinct_addresses(targets: Vec<ReadTarget>) -> Vec<Vec<ReadTarget>> {
 }
 
 /// For each desired resource found among its parent's children (the access key) that nothing
-/// found yet, every such child: what `find_leftovers` finds with no window, marker or known id.
+/// found yet, every such child.
 async fn among_parents(
     engine: &Engine,
     environment: &Environment<'_>,
     found: &BTreeMap<Address, Vec<Observed>>,
 ) -> Result<Vec<(Address, Vec<Observed>)>, ReadError> {
-    let searches = environment.desired.iter().filter(|resource| {
-        matches!(
-            resource.address.resource_type.schema().lifecycle,
-            Lifecycle::Created { found_by: FoundBy::Parent, .. }
-        ) && !found.contains_key(&resource.address)
-    });
-    let searches = searches.map(|resource| async move {
-        let address = &resource.address;
-        let attributes = resource.known_attributes();
-        let result = match engine.provider_for(address) {
+    let searches = environment
+        .desired
+        .iter()
+        .filter(|resource| {
+            matches!(
+                resource.address.resource_type.schema().lifecycle,
+                Lifecycle::Created { found_by: FoundBy::Parent, .. }
+            ) && !found.contains_key(&resource.address)
+        })
+        .map(|resource| (resource.address.clone(), resource.known_attributes()))
+        .collect();
+    children(engine, searches).await
+}
+
+/// The objects of each `Lifecycle::Superseded` type found under a found parent (the managed
+/// policies attached to the user), each at its `superseded_address`.
+async fn superseded(
+    engine: &Engine,
+    found: &BTreeMap<Address, Vec<Observed>>,
+) -> Result<Vec<(Address, Observed)>, ReadError> {
+    let mut searches = Vec::new();
+    for resource_type in ResourceType::ALL {
+        let Lifecycle::Superseded { parent, parent_key, link, .. } = resource_type.schema().lifecycle else {
+            continue;
+        };
+        for (parent_address, objects) in found.iter().filter(|(address, _)| address.resource_type == parent) {
+            for object in objects {
+                let Some(value) = object.attributes.get(parent_key) else { continue };
+                let attributes: Attributes = [(link.to_owned(), value.clone())].into_iter().collect();
+                searches.push((Address::new(resource_type, parent_address.name.clone()), attributes));
+            }
+        }
+    }
+    Ok(children(engine, searches)
+        .await?
+        .into_iter()
+        .flat_map(|(address, objects)| {
+            objects
+                .into_iter()
+                .filter_map(move |object| Some((superseded_address(address.resource_type, &object)?, object)))
+        })
+        .collect())
+}
+
+/// For each `(address, attributes)`, every object of the address's type among the parent the
+/// attributes name: what the provider's `find_leftovers` finds with a window from `UNIX_EPOCH`
+/// to far in the future, no marker and no known ids. Searches run together; any failure fails
+/// the lot.
+async fn children(
+    engine: &Engine,
+    searches: Vec<(Address, Attributes)>,
+) -> Result<Vec<(Address, Vec<Observed>)>, ReadError> {
+    let searches = searches.into_iter().map(|(address, attributes)| async move {
+        let result = match engine.provider_for(&address) {
             Ok(provider) => {
                 provider
                     .find_leftovers(LeftoverRequest {
-                        address,
+                        address: &address,
                         marker: None,
                         since: UNIX_EPOCH,
                         until: far_future(),
@@ -122,17 +171,17 @@ async fn among_parents(
             }
             Err(error) => Err(error),
         };
-        (address.clone(), result)
+        (address, result)
     });
-    let mut children = Vec::new();
+    let mut found = Vec::new();
     let mut failures = Vec::new();
     for (address, result) in futures::future::join_all(searches).await {
         match result {
-            Ok(objects) => children.push((address, objects)),
+            Ok(objects) => found.push((address, objects)),
             Err(error) => failures.push((address, error)),
         }
     }
-    if failures.is_empty() { Ok(children) } else { Err(ReadError::Refresh(RefreshError { failures })) }
+    if failures.is_empty() { Ok(found) } else { Err(ReadError::Refresh(RefreshError { failures })) }
 }
 
 /// Beyond any creation date.
@@ -140,15 +189,18 @@ fn far_future() -> std::time::SystemTime {
     UNIX_EPOCH + Duration::from_secs(1 << 40)
 }
 
-/// The object `id` at `address` (which the spec must want), read by that id; `None` when it
-/// does not exist. An address the spec does not want is an error: nothing would record it.
+/// The object `id` at `address` (which the spec must want, unless its type is superseded),
+/// read by that id; `None` when it does not exist. An address the spec does not want is an
+/// error: nothing would record it.
 pub async fn read_by_id(
     engine: &Engine,
     environment: &Environment<'_>,
     address: &Address,
     id: &str,
 ) -> Result<Option<Observed>, ReadError> {
-    let Some(wanted) = environment.desired.iter().find(|resource| &resource.address == address) else {
+    let superseded = matches!(address.resource_type.schema().lifecycle, Lifecycle::Superseded { .. });
+    let wanted = environment.desired.iter().find(|resource| &resource.address == address);
+    if wanted.is_none() && !superseded {
         let error = ProviderError::new(
             ErrorKind::Invalid,
             "stowage",
@@ -160,7 +212,7 @@ pub async fn read_by_id(
     let target = ReadTarget {
         address: address.clone(),
         id: Some(id.to_owned()),
-        desired: Some(wanted.known_attributes()),
+        desired: wanted.map(|wanted| wanted.known_attributes()),
         recorded: None,
     };
     let mut observations: Observations = read(engine, environment, std::slice::from_ref(&target)).await?;

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
-use stowage_provider::{Address, Lifecycle, Observed};
+use stowage_provider::{Address, Leftover, Lifecycle, Observed, ResourceType};
 
 use crate::model::{DesiredResource, DesiredValue, Reference};
 use crate::planner::{Observations, ReadTarget};
@@ -23,7 +23,10 @@ pub struct Import {
     pub address: Address,
     pub object: Observed,
     pub depends_on: Vec<Address>,
+    /// Why the next apply replaces it.
     pub tainted: Option<String>,
+    /// What the state takes on trust about it (see `stowage_state::ResourceState::unproven`).
+    pub unproven: Option<String>,
 }
 
 /// What an import of a spec would do.
@@ -88,7 +91,9 @@ fn identifies(reference: &Reference) -> bool {
 /// From what exists for each desired address (0, 1 or several objects) to the import.
 ///
 /// Only types whose lifecycle is `Lifecycle::Created` are imported (singletons and objects
-/// inside a parent are adopted by the plan anyway). An object whose secret another takes at
+/// inside a parent are adopted by the plan anyway), and every object found of a
+/// `Lifecycle::Superseded` type (a managed policy attached to the user by hand), which the plan
+/// that follows removes. An object whose secret another takes at
 /// its creation (the access key) is imported tainted with [`IMPORTED_KEY`] unless `keep_key`,
 /// so the next apply replaces it and, through the secret rules, what holds it. A recorded-only
 /// attribute (one the object's observation lacks, e.g. the credential's `access_key_id`,
@@ -132,35 +137,144 @@ pub fn plan_import(
                 object: (*object).clone(),
                 depends_on: resource.depends_on.clone(),
                 tainted: (!keep_key && secret_holders.contains(address)).then(|| IMPORTED_KEY.to_owned()),
+                unproven: None,
             }),
             several => {
                 plan.ambiguous.push((address.clone(), several.iter().map(|object| object.id.clone()).collect()));
             }
         }
     }
-    fill_recorded_only(desired, &mut plan.imports);
+    plan.imports.extend(superseded_imports(desired, prior, found, &mut plan.already_recorded));
+    plan.imports.sort_by(|left, right| left.address.cmp(&right.address));
+    fill_recorded_only(desired, prior, &mut plan.imports, keep_key);
+    taint_unreadable(desired, &mut plan.imports);
     plan
 }
 
-/// Fill each import's attributes its observation lacks, whose desired value references
-/// another imported object, from that object.
-fn fill_recorded_only(desired: &[DesiredResource], imports: &mut [Import]) {
-    let imported: BTreeMap<Address, Observed> =
-        imports.iter().map(|import| (import.address.clone(), import.object.clone())).collect();
+/// The address an object of a superseded type (see `Lifecycle::Superseded`) is recorded at:
+/// its type, named after its `named_by` attribute with each character an address cannot hold
+/// (anything but ASCII letters, digits, `-` and `_`) made `_`. `None` for any other type, or
+/// an object without that attribute.
+pub fn superseded_address(resource_type: ResourceType, object: &Observed) -> Option<Address> {
+    let Lifecycle::Superseded { named_by, .. } = resource_type.schema().lifecycle else { return None };
+    let name = object.attributes.get(named_by).and_then(Value::as_str).filter(|name| !name.is_empty())?;
+    let name: String = name
+        .chars()
+        .map(
+            |character| {
+                if character.is_ascii_alphanumeric() || matches!(character, '-' | '_') { character } else { '_' }
+            },
+        )
+        .collect();
+    Some(Address::new(resource_type, name))
+}
+
+/// The found objects of superseded types: each recorded as depending on the desired parent it
+/// was found under, unless the state records it already (by id, at any address of its type).
+fn superseded_imports(
+    desired: &[DesiredResource],
+    prior: &Prior,
+    found: &BTreeMap<Address, Vec<Observed>>,
+    already_recorded: &mut Vec<(Address, String)>,
+) -> Vec<Import> {
+    let mut imports = Vec::new();
+    for (address, objects) in found {
+        let Lifecycle::Superseded { parent, parent_key, link, .. } = address.resource_type.schema().lifecycle else {
+            continue;
+        };
+        // Two names that differ only in what an address cannot hold: the second is `NAME_2`.
+        for (index, object) in objects.iter().enumerate() {
+            let address = match index {
+                0 => address.clone(),
+                _ => Address::new(address.resource_type, format!("{}_{}", address.name, index + 1)),
+            };
+            let recorded = prior
+                .resources()
+                .find(|recorded| recorded.address.resource_type == address.resource_type && recorded.id == object.id);
+            if let Some(recorded) = recorded {
+                already_recorded.push((recorded.address.clone(), recorded.id.clone()));
+                continue;
+            }
+            let linked = object.attributes.get(link);
+            let parents = desired.iter().filter(|resource| {
+                resource.address.resource_type == parent && resource.known_attributes().get(parent_key) == linked
+            });
+            imports.push(Import {
+                address,
+                object: object.clone(),
+                depends_on: parents.map(|resource| resource.address.clone()).collect(),
+                tainted: None,
+                unproven: None,
+            });
+        }
+    }
+    imports
+}
+
+/// Fill each import's attributes its observation lacks, whose desired value references an
+/// object imported now or recorded already, from that object. A value filled through a `fresh`
+/// reference (which access key a credential holds, which Twilio never returns) is taken on
+/// trust: with `keep_key` the import says so in `unproven`; otherwise it is tainted, so the
+/// next apply replaces it (and, through the secret rules, the key) with objects stowage makes.
+fn fill_recorded_only(desired: &[DesiredResource], prior: &Prior, imports: &mut [Import], keep_key: bool) {
+    let mut sources: BTreeMap<Address, Observed> = prior
+        .resources()
+        .map(|recorded| {
+            let object = Observed { id: recorded.id.clone(), attributes: recorded.attributes.clone() };
+            (recorded.address.clone(), object)
+        })
+        .collect();
+    sources.extend(imports.iter().map(|import| (import.address.clone(), import.object.clone())));
     for import in imports.iter_mut() {
         let Some(wanted) = desired.iter().find(|resource| resource.address == import.address) else { continue };
         for (name, value) in &wanted.attributes {
             let DesiredValue::Reference(reference) = value else { continue };
             let lacks = import.object.attributes.get(name).is_none_or(Value::is_null);
-            let Some(target) = imported.get(&reference.address) else { continue };
+            let Some(target) = sources.get(&reference.address) else { continue };
             if !lacks {
                 continue;
             }
             let from_target = target.attributes.get(&reference.attribute).filter(|value| !value.is_null()).cloned();
             let value = from_target.or_else(|| identifies(reference).then(|| Value::String(target.id.clone())));
-            if let Some(value) = value {
-                import.object.attributes.insert(name.clone(), value);
+            let Some(value) = value else { continue };
+            if reference.fresh {
+                let shown = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
+                let why = format!(
+                    "imported: that it holds {} `{shown}` is taken on trust, since that cannot be read back",
+                    reference.address.resource_type.schema().noun,
+                );
+                if keep_key {
+                    import.unproven.get_or_insert(why);
+                } else {
+                    import.tainted.get_or_insert(why);
+                }
             }
+            import.object.attributes.insert(name.clone(), value);
+        }
+    }
+}
+
+/// Taint each import that still lacks an attribute which the spec sets and which forces a
+/// replacement (a public key's fingerprint: Twilio never returns the key): whether it is what
+/// the spec asks for cannot be known, so the next apply makes one that is. Only objects whose
+/// replacement loses nothing (`Leftover::Delete`: keys and credentials) are ever tainted, never
+/// a bucket, a user or a KMS key.
+fn taint_unreadable(desired: &[DesiredResource], imports: &mut [Import]) {
+    let replaceable = |import: &Import| {
+        matches!(import.address.resource_type.schema().lifecycle, Lifecycle::Created { leftover: Leftover::Delete, .. })
+    };
+    for import in imports.iter_mut().filter(|import| import.tainted.is_none() && replaceable(import)) {
+        let Some(wanted) = desired.iter().find(|resource| resource.address == import.address) else { continue };
+        let schema = import.address.resource_type.schema();
+        let unreadable = wanted.attributes.keys().find(|name| {
+            schema.attribute(name).is_some_and(|attribute| attribute.forces_replacement)
+                && import.object.attributes.get(*name).is_none_or(Value::is_null)
+        });
+        if let Some(name) = unreadable {
+            import.tainted = Some(format!(
+                "imported: its `{name}` cannot be read back, so whether it is the {} the spec asks for is unknown",
+                schema.noun
+            ));
         }
     }
 }
@@ -176,6 +290,7 @@ pub fn record(state: &mut stowage_state::State, imports: &[Import]) {
             depends_on: import.depends_on.iter().map(ToString::to_string).collect(),
             tainted: import.tainted.clone(),
             deposed: Vec::new(),
+            unproven: import.unproven.clone(),
         });
     }
 }
@@ -312,16 +427,39 @@ mod tests {
         let key = &plan.imports[2];
         assert_eq!(key.tainted.as_deref(), Some(IMPORTED_KEY));
         assert_eq!(key.depends_on, desired.iter().find(|r| r.address == access_key_address()).unwrap().depends_on);
+        // Which key the credential holds is taken on trust: it is replaced with the key.
         let credential = &plan.imports[3];
-        assert_eq!(credential.tainted, None);
+        let tainted = credential.tainted.as_deref().unwrap_or_default();
+        assert!(tainted.contains("that it holds access key `AKIAGUIDE00000000001` is taken on trust"), "{tainted}");
+        assert_eq!(credential.unproven, None);
         assert_eq!(credential.object.attributes.get("access_key_id"), Some(&json!("AKIAGUIDE00000000001")));
         assert_eq!(credential.depends_on, [access_key_address()]);
-        assert!(plan.imports[..2].iter().all(|import| import.tainted.is_none()));
+        assert!(plan.imports[..2].iter().all(|import| import.tainted.is_none()), "{:#?}", &plan.imports[..2]);
 
-        // `--keep-key`: the key is recorded as it is.
+        // `--keep-key`: the key and credential are recorded as they are, the pairing unproven.
         let kept = plan_import(&desired, &Prior::empty(), &guide(), true);
         assert!(kept.imports.iter().all(|import| import.tainted.is_none()));
         assert_eq!(kept.imports[3].object, plan.imports[3].object);
+        assert_eq!(kept.imports[3].unproven.as_deref(), Some(tainted));
+        assert!(kept.imports[..3].iter().all(|import| import.unproven.is_none()));
+    }
+
+    #[test]
+    fn a_credential_imported_after_its_key_is_recorded_as_holding_it() {
+        let desired = desired(DEV);
+        let mut state = State::new("dev", "0.0.0");
+        let mut only_the_key = guide();
+        only_the_key.remove(&credential_address());
+        record(&mut state, &plan_import(&desired, &Prior::empty(), &only_the_key, true).imports);
+        let prior = Prior::from_state(&state).unwrap();
+
+        for keep_key in [false, true] {
+            let plan = plan_import(&desired, &prior, &guide(), keep_key);
+            let credential = plan.imports.iter().find(|import| import.address == credential_address()).unwrap();
+            assert_eq!(credential.object.attributes.get("access_key_id"), Some(&json!("AKIAGUIDE00000000001")));
+            assert_eq!(credential.tainted.is_some(), !keep_key, "{credential:?}");
+            assert_eq!(credential.unproven.is_some(), keep_key, "{credential:?}");
+        }
     }
 
     #[test]
@@ -337,6 +475,9 @@ mod tests {
         );
         let credential = plan.imports.iter().find(|import| import.address == credential_address()).unwrap();
         assert_eq!(credential.object.attributes.get("access_key_id"), None);
+        // Which key it holds is unknown: the next apply replaces it.
+        let tainted = credential.tainted.as_deref().unwrap_or_default();
+        assert!(tainted.contains("its `access_key_id` cannot be read back"), "{tainted}");
         // Without encryption there is no KMS key to want: nothing is absent.
         assert!(plan.absent.is_empty());
         // One object found twice (by two reads) is one object.
@@ -379,6 +520,7 @@ mod tests {
             depends_on: Vec::new(),
             tainted: None,
             deposed: Vec::new(),
+            unproven: None,
         });
         let before = state.clone();
         let plan = plan_import(&desired, &Prior::empty(), &guide(), false);

@@ -151,6 +151,9 @@ pub struct TestFileLocation {
 pub struct Inspections {
     /// The `.txt` keys found at each [`TestFileLocation`].
     pub test_files: BTreeMap<StorageKind, Result<Vec<String>, String>>,
+    /// What the state takes on trust, by address, with why (`ResourceState::unproven`): e.g.
+    /// which key a credential imported with `import --keep-key` holds.
+    pub unproven: BTreeMap<Address, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -246,6 +249,7 @@ pub fn verify(expected: &Expected, observations: &Observations, inspections: &In
         findings.extend(uploader_policy(expected, observations, encryption.as_ref()));
         findings.push(access_key(expected, observations));
         findings.extend(credential(expected, observations));
+        findings.extend(unproven(inspections));
         for stored in &expected.stored {
             if let Some(finding) = test_file(stored, inspections) {
                 findings.push(finding);
@@ -691,6 +695,22 @@ fn credential(expected: &Expected, observations: &Observations) -> Vec<Finding> 
     findings
 }
 
+/// What the state takes on trust: a warning each, since no read can prove it (Twilio never
+/// returns which key a credential holds), and the way to replace it with what stowage makes
+/// and tests.
+fn unproven(inspections: &Inspections) -> Vec<Finding> {
+    inspections
+        .unproven
+        .iter()
+        .map(|(address, why)| {
+            Finding::new(format!("{address}.unproven"), Status::Warn, vec![], format!("`{address}` was {why}")).hint(
+                "Twilio's test files show whether Twilio could write when storage was switched on; for a key and \
+                     credential that stowage makes and tests, run `stowage rotate SPEC`",
+            )
+        })
+        .collect()
+}
+
 /// Twilio writes a `.txt` test file when storage is switched on; its name is not documented,
 /// so any `.txt` directly under the prefix counts.
 fn test_file(stored: &Stored, inspections: &Inspections) -> Option<Finding> {
@@ -837,6 +857,7 @@ mod tests {
                 (StorageKind::Recordings, Ok(vec!["recordings/twilio-storage-test-recordings.txt".to_owned()])),
                 (StorageKind::Compositions, Ok(vec!["compositions/twilio-storage-test-compositions.txt".to_owned()])),
             ]),
+            unproven: BTreeMap::new(),
         }
     }
 
@@ -989,12 +1010,27 @@ mod tests {
     }
 
     #[test]
+    fn what_the_state_takes_on_trust_is_a_warning_that_says_how_to_prove_it() {
+        let mut inspections = inspected();
+        let why = "imported: which access key this Twilio AWS credential holds is taken on trust";
+        inspections.unproven.insert(credential_address(), why.to_owned());
+        let findings = verify(&expected(), &healthy(), &inspections);
+        let warned: Vec<&Finding> = findings.iter().filter(|finding| finding.status != Status::Pass).collect();
+        assert_eq!(warned.len(), 1, "{findings:#?}");
+        assert_eq!((warned[0].check.as_str(), warned[0].status), ("twilio_aws_credential.main.unproven", Status::Warn));
+        assert!(warned[0].message.contains(why), "{}", warned[0].message);
+        assert!(warned[0].hint.as_deref().is_some_and(|hint| hint.contains("stowage rotate")));
+        assert_eq!(outcome(&findings), Outcome::Passed, "a warning does not fail the run");
+    }
+
+    #[test]
     fn sse_s3_and_a_missing_test_file_warn_without_failing() {
         let inspections = Inspections {
             test_files: BTreeMap::from([
                 (StorageKind::Recordings, Ok(vec![])),
                 (StorageKind::Compositions, Err("AccessDenied".to_owned())),
             ]),
+            unproven: BTreeMap::new(),
         };
         let findings = verify(&expected(), &encrypted("AES256", None), &inspections);
         assert_eq!(
@@ -1055,8 +1091,10 @@ mod tests {
         let validator = jsonschema::validator_for(&json::json_schema()).expect("the schema compiles");
         let mut observations = healthy();
         observations.insert(credential_address(), None);
-        let inspections =
-            Inspections { test_files: BTreeMap::from([(StorageKind::Recordings, Err("AccessDenied".to_owned()))]) };
+        let inspections = Inspections {
+            test_files: BTreeMap::from([(StorageKind::Recordings, Err("AccessDenied".to_owned()))]),
+            unproven: BTreeMap::new(),
+        };
         for findings in
             [verify(&expected(), &healthy(), &inspected()), verify(&expected(), &observations, &inspections)]
         {

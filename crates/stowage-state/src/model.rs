@@ -63,6 +63,12 @@ pub struct ResourceState {
     /// interrupted rotation never loses track of an old access key or credential.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deposed: Vec<DeposedObject>,
+    /// What the state takes on trust about this object, not from a read or from stowage's own
+    /// create, and why: e.g. which access key a credential imported with `import --keep-key`
+    /// holds, which Twilio never returns. `verify` reports it; it goes when the object is
+    /// replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unproven: Option<String>,
 }
 
 /// An object replaced by a newer one, waiting to be deleted.
@@ -185,6 +191,7 @@ mod tests {
             depends_on: Vec::new(),
             tainted: None,
             deposed: Vec::new(),
+            unproven: None,
         }
     }
 

@@ -22,6 +22,7 @@ fn bucket(name: &str) -> ResourceState {
         depends_on: Vec::new(),
         tainted: None,
         deposed: Vec::new(),
+        unproven: None,
     }
 }
 
@@ -37,6 +38,7 @@ fn access_key(access_key_id: &str) -> ResourceState {
         depends_on: vec!["aws_iam_user.main".to_owned()],
         tainted: Some("its secret was lost before it reached Twilio".to_owned()),
         deposed: Vec::new(),
+        unproven: None,
     }
 }
 

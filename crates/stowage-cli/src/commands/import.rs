@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use miette::{Report, miette};
 use stowage_plan::import::{ImportPlan, plan_import};
-use stowage_provider::{Address, Observed};
+use stowage_provider::{Address, Lifecycle, Observed};
 
 use crate::cli::ImportArgs;
 use crate::exit;
@@ -64,13 +64,16 @@ async fn one(session: &Session, address: &str, id: &str, keep_key: bool) -> Resu
             "{error}"
         )
     })?;
-    if !session.desired().iter().any(|resource| resource.address == address) {
+    let schema = address.resource_type.schema();
+    // What stowage replaces (a managed policy attached by hand) is never in a spec: it is
+    // imported to be removed.
+    let superseded = matches!(schema.lifecycle, Lifecycle::Superseded { .. });
+    if !superseded && !session.desired().iter().any(|resource| resource.address == address) {
         return Err(miette!(
             help = "import only what the spec asks for; `stowage plan SPEC` lists every address",
             "the spec does not ask for `{address}`"
         ));
     }
-    let schema = address.resource_type.schema();
     if schema.lifecycle.adopts_unrecorded() {
         return Err(miette!(
             help = "run `stowage plan SPEC`: it shows what taking it over changes",
@@ -116,6 +119,9 @@ fn describe(plan: &ImportPlan) -> String {
             let _ = write!(out, "  + {address:width$}  {noun} `{}`", import.object.id);
             if let Some(why) = &import.tainted {
                 let _ = write!(out, "\n    {:width$}  the next apply replaces it ({why})", "");
+            }
+            if let Some(why) = &import.unproven {
+                let _ = write!(out, "\n    {:width$}  kept as it is; {why} (`stowage verify` reports it)", "");
             }
             out.push('\n');
         }

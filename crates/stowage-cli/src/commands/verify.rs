@@ -31,6 +31,7 @@ pub async fn run(args: &VerifyArgs, settings: &Settings) -> Result<ExitCode, Rep
         inspections.test_files.insert(location.kind, found.map_err(|error| error.to_string()));
     }
 
+    inspections.unproven = session.unproven();
     let findings = verify(&expected, &observations, &inspections);
     match args.format {
         ReportFormat::Human => print!("{}", render_human(&findings)),
