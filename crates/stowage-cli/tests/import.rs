@@ -518,6 +518,31 @@ async fn the_kms_key_the_bucket_encrypts_with_is_imported_and_kept() {
 // --- Helpers.
 
 /// A fresh world (plain output, for snapshots) in which the person followed the guide.
+// --- Another environment's state: refused before anything is read.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_environments_state_is_refused_and_left_as_it_was() {
+    within(TEST_TIMEOUT, async {
+        let (world, _made) = after_the_guide(GuideVariant::PolicyTemplate).await;
+        let prod = stowage_state::State::new("prod", "0.0.0");
+        stowage_state::LocalStateFile::new(world.state_path()).overwrite(&prod).expect("the state is written");
+        let bytes = state_bytes(&world);
+        let marks = Marks::now(&world);
+
+        let import = world.stowage(&["import", SPEC, "--auto-approve"]).await;
+        assert_eq!(import.code, Some(1), "the import into prod's state\n{import}");
+        assert!(
+            format!("{import}").contains("state belongs to environment `prod`"),
+            "the refusal does not say whose state it is\n{import}"
+        );
+        assert_eq!(state_bytes(&world), bytes, "the refused import changed the state\n{import}");
+        world.settled().await;
+        assert_eq!(world.aws.requests().len(), marks.aws, "the refused import read AWS\n{import}");
+        assert!(world.twilio_requests_since(marks.twilio).is_empty(), "the refused import read Twilio\n{import}");
+    })
+    .await;
+}
+
 // --- Encrypted recordings: the public key the settings name is imported, and replaced.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
