@@ -78,6 +78,7 @@ impl Operations<AwsProvider> for AccessKey {
             set_status(aws, user, &access_key_id, "Inactive").await?;
         }
         wanted.access_key_id = Some(access_key_id.clone());
+        wanted.created_at = key.create_date().and_then(rfc_3339);
         Ok(Applied { id: access_key_id, attributes: encode(&wanted) })
     }
 
@@ -88,6 +89,7 @@ impl Operations<AwsProvider> for AccessKey {
             set_status(aws, user, request.id, wanted.status.as_deref().unwrap_or("Active")).await?;
         }
         wanted.access_key_id = Some(request.id.to_owned());
+        wanted.created_at = request.before.str("created_at").map(str::to_owned);
         Ok(Applied { id: request.id.to_owned(), attributes: encode(&wanted) })
     }
 
@@ -122,9 +124,16 @@ fn observed(user: &str, key: &AccessKeyMetadata) -> Option<Observed> {
         user_name: Some(user.to_owned()),
         status: key.status().map(|status| status.as_str().to_owned()),
         write_test: None,
+        rotate_after_days: None,
         access_key_id: Some(id.to_owned()),
+        created_at: key.create_date().and_then(rfc_3339),
     };
     Some(Observed { id: id.to_owned(), attributes: encode(&observed) })
+}
+
+/// A creation date as the state records it: RFC 3339, in UTC.
+fn rfc_3339(date: &aws_smithy_types::DateTime) -> Option<String> {
+    date.fmt(aws_smithy_types::date_time::Format::DateTime).ok()
 }
 
 /// The keys of `user`, or `None` when the user is gone (and its keys with it).

@@ -47,6 +47,9 @@ pub enum Command {
     Plan(PlanArgs),
     /// Make reality match the spec (`apply SPEC`), or apply exactly a saved plan (`apply FILE`).
     Apply(ApplyArgs),
+    /// Replace the access key Twilio writes with, and Twilio's credential, now: new key, write
+    /// test, new credential, both settings repointed, then the old credential and key deleted.
+    Rotate(RotateArgs),
     /// Show a saved plan.
     Show(ShowArgs),
     /// Compare the state and the spec with reality, read-only, for scheduled jobs.
@@ -122,6 +125,11 @@ pub struct PlanArgs {
     /// How to print the plan.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+
+    /// Replace ADDRESS now (an access key, a Twilio credential or a public key), with what must
+    /// follow it: a new key means a new credential. Repeatable.
+    #[arg(long, value_name = "ADDRESS")]
+    pub replace: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -135,6 +143,24 @@ pub struct ApplyArgs {
 
     /// Apply a spec without asking. Required when standard input is not a terminal. A saved
     /// plan is applied without asking: it was reviewed when it was made.
+    #[arg(long)]
+    pub auto_approve: bool,
+
+    /// Replace ADDRESS now (an access key, a Twilio credential or a public key), with what must
+    /// follow it: a new key means a new credential. Repeatable; not with a saved plan.
+    #[arg(long, value_name = "ADDRESS")]
+    pub replace: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// The environment's spec file (TOML).
+    pub spec: PathBuf,
+
+    #[command(flatten)]
+    pub state: StateArgs,
+
+    /// Rotate without asking. Required when standard input is not a terminal.
     #[arg(long)]
     pub auto_approve: bool,
 }

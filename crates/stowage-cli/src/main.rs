@@ -51,6 +51,7 @@ fn main() -> ExitCode {
             Command::Validate(args) => commands::validate::run(args),
             Command::Plan(args) => commands::plan::run(args, &settings).await,
             Command::Apply(args) => commands::apply::run(args, &settings).await,
+            Command::Rotate(args) => commands::rotate::run(args, &settings).await,
             Command::Show(args) => commands::show::run(args, &settings).await,
             Command::Drift(args) => commands::drift::run(args, &settings).await,
             Command::Verify(args) => commands::verify::run(args, &settings).await,

@@ -2,7 +2,7 @@
 //! then read once), the providers, and the engine. Commands read, plan and record only through
 //! a [`Session`], which calls the engine: every state write is the engine's.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -113,11 +113,20 @@ impl Session {
         stowage_plan::read_targets(&self.desired, &self.prior)
     }
 
-    /// Read everything, then plan. Returns the plan and what was observed.
+    /// Read everything, then plan now. Returns the plan and what was observed.
     pub async fn plan(&self) -> Result<(Plan, Observations), Report> {
+        self.plan_replacing(&BTreeSet::new()).await
+    }
+
+    /// [`Session::plan`], replacing `replace` (`--replace`, `stowage rotate`). The clock is
+    /// read here, once: the planner judges what ages by this time.
+    pub async fn plan_replacing(&self, replace: &BTreeSet<Address>) -> Result<(Plan, Observations), Report> {
         let environment = self.environment();
-        let (planned, kms_key) =
-            tokio::join!(stowage_engine::read_and_plan(&self.engine, &environment), self.check_existing_kms_key());
+        let inputs = stowage_plan::PlanInputs { now: Some(jiff::Timestamp::now()), replace: replace.clone() };
+        let (planned, kms_key) = tokio::join!(
+            stowage_engine::read_and_plan(&self.engine, &environment, &inputs),
+            self.check_existing_kms_key()
+        );
         let (mut plan, observations) = planned.map_err(|error| self.read_error(error))?;
         kms_key?;
         plan.diagnostics.extend(self.spec.warnings.iter().cloned());

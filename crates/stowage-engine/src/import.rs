@@ -151,7 +151,7 @@ async fn superseded(
 /// attributes name: what the provider's `find_leftovers` finds with a window from `UNIX_EPOCH`
 /// to far in the future, no marker and no known ids. Searches run together; any failure fails
 /// the lot.
-async fn children(
+pub(crate) async fn children(
     engine: &Engine,
     searches: Vec<(Address, Attributes)>,
 ) -> Result<Vec<(Address, Vec<Observed>)>, ReadError> {

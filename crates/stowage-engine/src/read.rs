@@ -81,14 +81,29 @@ pub async fn read(
 }
 
 /// Read everything the environment has or wants and, at the same time, what interrupted
-/// applies left behind (the state's intents); then plan. Returns the plan and what was read.
-pub async fn read_and_plan(engine: &Engine, environment: &Environment<'_>) -> Result<(Plan, Observations), ReadError> {
+/// applies left behind (the state's intents); then plan with `inputs`, and, for a create a
+/// per-parent quota may refuse, list the parent's objects (`stowage_plan::quota`). Returns the
+/// plan and what was read.
+pub async fn read_and_plan(
+    engine: &Engine,
+    environment: &Environment<'_>,
+    inputs: &stowage_plan::PlanInputs,
+) -> Result<(Plan, Observations), ReadError> {
     let targets = environment.read_targets();
     let (observations, leftovers) =
         futures::join!(read(engine, environment, &targets), find_leftovers(engine, environment.state));
     let observations = observations?;
     let leftovers = leftovers.map_err(ReadError::Leftovers)?;
-    let plan = stowage_plan::plan_with_leftovers(environment.desired, environment.prior, &observations, &leftovers);
+    let mut plan =
+        stowage_plan::plan_with_leftovers(environment.desired, environment.prior, &observations, &leftovers, inputs);
+    // A create a quota may refuse (a third access key): list what the parent holds now, and
+    // refuse the plan before any write if stowage's own objects are not what fills it.
+    let searches = stowage_plan::quota::searches(&plan, environment.desired);
+    if !searches.is_empty() {
+        let found = crate::import::children(engine, searches).await?;
+        let refusals = stowage_plan::quota::refusals(&plan, &found.into_iter().collect());
+        plan.diagnostics.extend(refusals);
+    }
     Ok((plan, observations))
 }
 

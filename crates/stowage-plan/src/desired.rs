@@ -225,6 +225,7 @@ fn access_key(
     let mut key = IamAccessKey {
         user_name: Some(uploader.user_name.as_str().to_owned()),
         status: Some("Active".to_owned()),
+        rotate_after_days: uploader.rotate_after_days,
         ..IamAccessKey::default()
     };
     let mut depends_on = vec![user_address()];

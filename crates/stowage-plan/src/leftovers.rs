@@ -14,22 +14,23 @@ use std::collections::BTreeMap;
 use stowage_provider::{Address, Observed};
 
 use crate::model::{ActionKind, DesiredResource, Plan, Reason, ResourceChange, dependencies};
-use crate::planner::{Observations, plan};
+use crate::planner::{Observations, PlanInputs, plan_at};
 use crate::prior::{Deposed, DeposedOrigin, Prior, PriorResource};
 
 /// What refresh found left behind, by the address whose create left it.
 pub type Leftovers = BTreeMap<Address, Vec<Observed>>;
 
-/// [`plan`], with every leftover deleted or recorded. Pure, like the planner: the same inputs
-/// give the same plan.
+/// [`plan_at`], with every leftover deleted or recorded. Pure, like the planner: the same
+/// inputs give the same plan.
 pub fn plan_with_leftovers(
     desired: &[DesiredResource],
     prior: &Prior,
     observed: &Observations,
     leftovers: &Leftovers,
+    inputs: &PlanInputs,
 ) -> Plan {
     let adoption = Adoption::of(desired, prior, observed, leftovers);
-    let mut plan = plan(desired, &adoption.prior, &adoption.observed);
+    let mut plan = plan_at(desired, &adoption.prior, &adoption.observed, inputs);
     record_adopted(&mut plan, &adoption.adopted);
     for (address, found) in leftovers {
         if !address.resource_type.schema().lifecycle.adopts_leftovers() {
@@ -159,7 +160,8 @@ mod tests {
     fn a_leftover_nobody_records_is_deleted_as_left_by_an_interrupted_apply() {
         let leftovers = Leftovers::from([(key_address(), vec![leftover("AKIALOST")])]);
 
-        let plan = plan_with_leftovers(&[], &Prior::empty(), &Observations::new(), &leftovers);
+        let plan =
+            plan_with_leftovers(&[], &Prior::empty(), &Observations::new(), &leftovers, &crate::PlanInputs::default());
 
         assert!(plan.has_changes());
         let change = plan.change(&key_address()).expect("a change for the key");
@@ -188,12 +190,14 @@ mod tests {
         let found = Observed { id: "acme".to_owned(), attributes };
         let observed = Observations::from([(bucket.clone(), Some(found.clone()))]);
 
-        let refused = plan_with_leftovers(&desired, &Prior::empty(), &observed, &Leftovers::new());
+        let refused =
+            plan_with_leftovers(&desired, &Prior::empty(), &observed, &Leftovers::new(), &crate::PlanInputs::default());
         let adopted = plan_with_leftovers(
             &desired,
             &Prior::empty(),
             &observed,
             &Leftovers::from([(bucket.clone(), vec![found])]),
+            &crate::PlanInputs::default(),
         );
 
         assert!(refused.has_errors(), "without an intent, an unrecorded bucket may be someone else's");
@@ -216,7 +220,7 @@ mod tests {
         let observed = Observations::from([(key_address(), None)]);
         let leftovers = Leftovers::from([(key_address(), vec![leftover("AKIALOST"), leftover("AKIALOST")])]);
 
-        let plan = plan_with_leftovers(&desired, &Prior::empty(), &observed, &leftovers);
+        let plan = plan_with_leftovers(&desired, &Prior::empty(), &observed, &leftovers, &crate::PlanInputs::default());
 
         let change = plan.change(&key_address()).expect("a change for the key");
         assert_eq!(change.action, ActionKind::Create);

@@ -15,7 +15,9 @@ pub mod model;
 pub mod plan_file;
 pub mod planner;
 pub mod prior;
+pub mod quota;
 pub mod render;
+pub mod rotation;
 pub mod s3_url;
 pub mod steps;
 pub mod verify;
@@ -26,6 +28,6 @@ pub use model::{
     ActionKind, AttributeChange, DesiredResource, DesiredValue, Plan, PlanDiagnostic, PlanMode, PlannedValue, Reason,
     Reference, ResourceChange, ResourceDrift, Severity, Summary, Template, dependencies,
 };
-pub use planner::{Observations, ReadTarget, changed_since, plan, read_targets};
+pub use planner::{Observations, PlanInputs, ReadTarget, changed_since, plan, plan_at, read_targets};
 pub use prior::{Deposed, DeposedOrigin, Prior, PriorResource};
 pub use steps::{Step, StepKind, steps};

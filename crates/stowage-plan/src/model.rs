@@ -173,6 +173,10 @@ pub enum Reason {
     /// Made by an apply that was interrupted before it could record it (its intent is in the
     /// state); nothing about it was lost, so it is recorded rather than made again.
     CreatedByInterruptedApply,
+    /// Older than the spec's rotation period (`rotate_after_days`).
+    Rotation { age_days: u64, after_days: u64 },
+    /// A person asked for it (`--replace`, `stowage rotate`).
+    Requested,
 }
 
 impl fmt::Display for Reason {
@@ -192,6 +196,11 @@ impl fmt::Display for Reason {
             Reason::CreatedByInterruptedApply => {
                 f.write_str("created by an interrupted apply, which could not record it: recorded now")
             }
+            Reason::Rotation { age_days, after_days } => {
+                let days = if *age_days == 1 { "day" } else { "days" };
+                write!(f, "it is {age_days} {days} old; the spec rotates it after {after_days}")
+            }
+            Reason::Requested => f.write_str("replacement requested"),
         }
     }
 }
@@ -278,6 +287,8 @@ pub struct Plan {
     pub drift: Vec<ResourceDrift>,
     pub diagnostics: Vec<PlanDiagnostic>,
     pub mode: PlanMode,
+    /// When the plan was made (`PlanInputs::now`): what ages, a key, was judged at this time.
+    pub planned_at: Option<jiff::Timestamp>,
 }
 
 /// What a plan is for. Every output and the plan file match on it, so a new mode is a decision

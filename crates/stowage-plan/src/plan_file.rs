@@ -124,7 +124,13 @@ mod tests {
             spec: SpecFingerprint { path: "dev.toml".to_owned(), sha256: sha256_hex(b"[environment]") },
             state: Some(StateFingerprint { lineage: uuid::Uuid::nil(), serial: 7 }),
             state_path: "dev.state.json".to_owned(),
-            plan: Plan { changes: Vec::new(), drift: Vec::new(), diagnostics: Vec::new(), mode: Default::default() },
+            plan: Plan {
+                changes: Vec::new(),
+                drift: Vec::new(),
+                diagnostics: Vec::new(),
+                mode: Default::default(),
+                planned_at: None,
+            },
         }
     }
 

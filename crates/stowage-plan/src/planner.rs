@@ -1,10 +1,13 @@
-//! The planner: desired x observed x prior state -> plan. Pure and deterministic: no IO, no
-//! clock, no randomness; the same inputs give the same plan, byte for byte.
+//! The planner: desired x observed x prior state (x the time and the replacements asked for,
+//! [`PlanInputs`]) -> plan. Pure and deterministic: no IO, no clock of its own, no randomness;
+//! the same inputs give the same plan, byte for byte.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
-use stowage_provider::{Address, Attributes, Comparison, Lifecycle, Observed, ReplaceOrder, ResourceSchema, policy};
+use stowage_provider::{
+    Address, Attributes, Comparison, Leftover, Lifecycle, Observed, ReplaceOrder, ResourceSchema, policy,
+};
 
 use crate::model::{
     ActionKind, AttributeChange, DesiredResource, DesiredValue, Plan, PlanDiagnostic, PlannedValue, Reason, Reference,
@@ -16,20 +19,114 @@ use crate::s3_url;
 /// What the refresh found: for every address read, the object or `None` when it does not exist.
 pub type Observations = BTreeMap<Address, Option<Observed>>;
 
-/// Plan the changes that make reality match `desired`.
+/// What a plan is made with besides the spec, the state and reality: when (keys age) and what
+/// a person asked to replace. Inputs like the others, so the planner stays pure.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PlanInputs {
+    /// When the plan is made: an object older than its spec's rotation period (see
+    /// `stowage_provider::Rotation`) is replaced. `None`: nothing is judged by age.
+    pub now: Option<jiff::Timestamp>,
+    /// Addresses to replace now (`--replace`, `stowage rotate`), with what must follow them (a
+    /// new key means a new credential).
+    pub replace: BTreeSet<Address>,
+}
+
+/// Plan the changes that make reality match `desired`, with no clock and no replacement asked
+/// for (see [`plan_at`]).
 pub fn plan(desired: &[DesiredResource], prior: &Prior, observed: &Observations) -> Plan {
+    plan_at(desired, prior, observed, &PlanInputs::default())
+}
+
+/// Plan the changes that make reality match `desired`, at `inputs.now`, replacing what
+/// `inputs.replace` names.
+pub fn plan_at(desired: &[DesiredResource], prior: &Prior, observed: &Observations, inputs: &PlanInputs) -> Plan {
+    let (mut forced, refusals) = requested(desired, observed, inputs);
     // A resource that must hand a secret to one being created is itself recreated; that can
     // change what depends on it, so plan again until nothing new is forced. Each round forces
     // at least one more resource, so this ends within `desired.len()` rounds.
-    let mut forced: BTreeMap<Address, Reason> = BTreeMap::new();
     loop {
-        let plan = plan_once(desired, prior, observed, &forced);
+        let mut plan = plan_once(desired, prior, observed, &forced);
         let newly_forced = secrets_needed(desired, &plan, &forced);
         if newly_forced.is_empty() {
+            plan.diagnostics.splice(0..0, refusals);
+            plan.planned_at = inputs.now;
             return plan;
         }
         forced.extend(newly_forced);
     }
+}
+
+/// The replacements asked for and those rotation makes due, and the requests refused: an
+/// address the spec does not have, or a type whose replacement would lose what its object
+/// holds (only `Leftover::Delete` types, keys and credentials, are replaced on request).
+fn requested(
+    desired: &[DesiredResource],
+    observed: &Observations,
+    inputs: &PlanInputs,
+) -> (BTreeMap<Address, Reason>, Vec<PlanDiagnostic>) {
+    let mut forced = BTreeMap::new();
+    let mut refusals = Vec::new();
+    for address in &inputs.replace {
+        let schema = address.resource_type.schema();
+        if !desired.iter().any(|resource| &resource.address == address) {
+            refusals.push(PlanDiagnostic {
+                severity: Severity::Error,
+                address: Some(address.clone()),
+                message: format!("`{address}` is not in the spec: there is nothing to replace"),
+                hint: Some("`stowage plan SPEC` lists every address".to_owned()),
+            });
+        } else if !matches!(schema.lifecycle, Lifecycle::Created { leftover: Leftover::Delete, .. }) {
+            refusals.push(PlanDiagnostic {
+                severity: Severity::Error,
+                address: Some(address.clone()),
+                message: format!(
+                    "`{address}` cannot be replaced on request: a new {} would not hold what this one does",
+                    schema.noun
+                ),
+                hint: Some(
+                    "stowage replaces on request only what holds nothing of its own: access keys, Twilio \
+                     credentials and public keys"
+                        .to_owned(),
+                ),
+            });
+        } else {
+            forced.insert(address.clone(), Reason::Requested);
+        }
+    }
+    if let Some(now) = inputs.now {
+        for resource in desired {
+            let found = observed.get(&resource.address).and_then(Option::as_ref);
+            if let Some(reason) = found.and_then(|found| rotation_due(resource, found, now)) {
+                forced.entry(resource.address.clone()).or_insert(reason);
+            }
+        }
+    }
+    (forced, refusals)
+}
+
+/// Whether `found` is at least as old, in whole days at `now`, as its spec's rotation period.
+fn rotation_due(resource: &DesiredResource, found: &Observed, now: jiff::Timestamp) -> Option<Reason> {
+    let age_days = age_in_days(resource, found, now)?;
+    let after_days = rotation_period(resource)?;
+    (age_days >= after_days).then_some(Reason::Rotation { age_days, after_days })
+}
+
+/// The spec's rotation period of `resource`, in days, if its type rotates and the spec sets one.
+pub fn rotation_period(resource: &DesiredResource) -> Option<u64> {
+    let rotation = resource.address.resource_type.schema().rotation?;
+    resource.known_attributes().get(rotation.after_days)?.as_u64()
+}
+
+/// How old `found` is at `now`, in whole days, if its type rotates and it says when it was made.
+pub fn age_in_days(resource: &DesiredResource, found: &Observed, now: jiff::Timestamp) -> Option<u64> {
+    let seconds = now.duration_since(created_at(resource, found)?).as_secs().max(0);
+    Some(seconds.unsigned_abs() / 86_400)
+}
+
+/// When `found` was made, if its type rotates and it says so.
+pub fn created_at(resource: &DesiredResource, found: &Observed) -> Option<jiff::Timestamp> {
+    let rotation = resource.address.resource_type.schema().rotation?;
+    found.attributes.get(rotation.created_at)?.as_str()?.parse().ok()
 }
 
 /// The addresses to read during refresh, each exactly once, with what a read needs: the id
@@ -99,7 +196,7 @@ fn plan_once(
     changes.sort_by(|left, right| left.address.cmp(&right.address));
     diagnostics.extend(changes.iter().filter_map(delete_notice));
     let drift = prior.resources().filter_map(|recorded| drift(recorded, observed)).collect();
-    Plan { changes, drift, diagnostics, mode: crate::model::PlanMode::Normal }
+    Plan { changes, drift, diagnostics, mode: crate::model::PlanMode::Normal, planned_at: None }
 }
 
 /// What the schema says a plan must tell about deleting an object of this type (a KMS key is

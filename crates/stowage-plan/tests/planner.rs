@@ -642,3 +642,107 @@ fn the_generated_spec_is_the_dev_spec_when_nothing_changes() {
     let spec = spec_with(true, &tags, Some(90), Some(365));
     assert_eq!(desired(&spec), desired(DEV_SPEC));
 }
+
+// --- Rotation: the clock is an input, and so are the replacements a person asks for.
+
+const KEY_CREATED: &str = "2026-01-01T00:00:00Z";
+
+/// The dev spec rotating its key after `days`, converged, the key made at [`KEY_CREATED`].
+fn rotating_after(days: u32) -> (Vec<stowage_plan::DesiredResource>, Prior, stowage_plan::Observations) {
+    let (_, prior, mut observations) = converged();
+    observed_mut(&mut observations, &access_key_address()).insert("created_at".to_owned(), json!(KEY_CREATED));
+    let spec = edit(DEV_SPEC, "path = \"/twilio/\"", &format!("path = \"/twilio/\"\nrotate_after_days = {days}"));
+    (desired(&spec), prior, observations)
+}
+
+fn at_day(day: i64) -> stowage_plan::PlanInputs {
+    let created: jiff::Timestamp = KEY_CREATED.parse().unwrap();
+    let now = created.checked_add(jiff::SignedDuration::from_hours(24 * day)).unwrap();
+    stowage_plan::PlanInputs { now: Some(now), ..Default::default() }
+}
+
+#[test]
+fn a_key_is_rotated_once_it_is_as_old_as_the_spec_says_and_not_before() {
+    let (desired, prior, observations) = rotating_after(90);
+    let young = stowage_plan::plan_at(&desired, &prior, &observations, &at_day(89));
+    assert!(!young.has_changes(), "an 89-day-old key is rotated:\n{}", human(&young));
+    assert_eq!(young.planned_at, at_day(89).now, "the plan records when it was made");
+
+    let old = stowage_plan::plan_at(&desired, &prior, &observations, &at_day(91));
+    assert_eq!(
+        actions(&old),
+        vec![
+            "replace aws_iam_access_key.uploader",
+            "replace twilio_aws_credential.main",
+            "update twilio_video_recording_settings.main",
+            "update twilio_video_composition_settings.main",
+        ]
+    );
+    assert_eq!(reason(&old, &access_key_address()), Some(Reason::Rotation { age_days: 91, after_days: 90 }));
+    // The rotation's order: the new key and credential, both settings, then the old ones.
+    assert_eq!(
+        step_order(&old),
+        vec![
+            "create aws_iam_access_key.uploader",
+            "create twilio_aws_credential.main",
+            "update twilio_video_recording_settings.main",
+            "update twilio_video_composition_settings.main",
+            "delete twilio_aws_credential.main",
+            "delete aws_iam_access_key.uploader",
+        ]
+    );
+    assert_converges(&desired, &old);
+    assert_snapshot!(report(&old));
+
+    // Without a clock, or without a period, nothing ages.
+    assert!(!stowage_plan::plan_at(&desired, &prior, &observations, &Default::default()).has_changes());
+    let (unrotated, prior, observations) = rotating_after(90);
+    let unrotated: Vec<_> = unrotated
+        .into_iter()
+        .map(|mut resource| {
+            resource.attributes.remove("rotate_after_days");
+            resource
+        })
+        .collect();
+    assert!(!stowage_plan::plan_at(&unrotated, &prior, &observations, &at_day(4000)).has_changes());
+}
+
+#[test]
+fn replace_on_request_replaces_keys_and_credentials_and_refuses_the_rest() {
+    let (desired, prior, observations) = converged();
+    let replacing = |address: &stowage_provider::Address| {
+        let inputs = stowage_plan::PlanInputs { replace: [address.clone()].into(), ..Default::default() };
+        stowage_plan::plan_at(&desired, &prior, &observations, &inputs)
+    };
+    for resource in &desired {
+        let address = &resource.address;
+        let plan = replacing(address);
+        let replaceable = matches!(
+            address.resource_type.schema().lifecycle,
+            stowage_provider::Lifecycle::Created { leftover: stowage_provider::Leftover::Delete, .. }
+        );
+        if replaceable {
+            assert!(!plan.has_errors(), "{address}:\n{}", human(&plan));
+            assert_eq!(reason(&plan, address), Some(Reason::Requested), "{address}:\n{}", human(&plan));
+            // A new credential needs a new key's secret, and a new key a new credential.
+            let replaced: Vec<String> = actions(&plan).into_iter().filter(|line| line.starts_with("replace")).collect();
+            assert_eq!(
+                replaced,
+                ["replace aws_iam_access_key.uploader", "replace twilio_aws_credential.main"],
+                "{address}"
+            );
+            assert_converges(&desired, &plan);
+        } else {
+            assert!(plan.has_errors(), "`{address}` is replaced on request:\n{}", human(&plan));
+            assert!(
+                plan.diagnostics.iter().any(|diagnostic| diagnostic.message.contains("cannot be replaced on request")),
+                "{address}: {:?}",
+                plan.diagnostics
+            );
+        }
+    }
+    let elsewhere = stowage_provider::Address::new(stowage_provider::ResourceType::IamAccessKey, "other");
+    let plan = replacing(&elsewhere);
+    assert!(plan.diagnostics.iter().any(|diagnostic| diagnostic.message.contains("is not in the spec")));
+    assert_snapshot!(human(&replacing(&access_key_address())));
+}

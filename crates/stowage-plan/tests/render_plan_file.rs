@@ -206,7 +206,7 @@ fn every_shape() -> Plan {
             hint: None,
         },
     ];
-    Plan { changes, drift, diagnostics, mode: PlanMode::Normal }
+    Plan { changes, drift, diagnostics, mode: PlanMode::Normal, planned_at: None }
 }
 
 /// A refresh-only plan, made before there was a state file.

@@ -222,7 +222,7 @@ fn replace_of_access_key_and_credential_renders() {
     let key = entry(&json, "aws_iam_access_key.uploader");
     assert_eq!(key["change"]["actions"], json!(["create", "delete"]), "the new key exists before the old one goes");
     assert_eq!(key["action_reason"], "replace_because_tainted");
-    assert_eq!(key["change"]["after_unknown"], json!({"access_key_id": true}));
+    assert_eq!(key["change"]["after_unknown"], json!({"access_key_id": true, "created_at": true}));
     let credential = entry(&json, "twilio_aws_credential.main");
     assert_eq!(credential["change"]["actions"], json!(["create", "delete"]));
     assert_eq!(credential["action_reason"], "replace_because_cannot_update");

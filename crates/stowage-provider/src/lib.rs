@@ -26,6 +26,6 @@ pub use resource::{
 };
 pub use schema::{
     AttributeDrift, AttributeSchema, Comparison, DriftMeaning, FoundBy, Harm, Immovable, Leftover, Lifecycle,
-    ReplaceOrder, ResourceSchema,
+    ReplaceOrder, ResourceSchema, Rotation,
 };
 pub use secret::Secret;

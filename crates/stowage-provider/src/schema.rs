@@ -211,7 +211,22 @@ pub struct ResourceSchema {
     /// what the word suggests (a KMS key's deletion is only scheduled): `(message, hint)`.
     pub delete_notice: Option<(&'static str, &'static str)>,
     pub immovable: Option<Immovable>,
+    /// Whether objects of this type age out (an access key): the plan replaces one older than
+    /// the spec says.
+    pub rotation: Option<Rotation>,
+    /// How many objects of this type one parent may hold (IAM: two access keys per user): a
+    /// plan that would make one more where objects stowage does not record fill the quota is
+    /// refused before any write.
+    pub max_per_parent: Option<usize>,
     pub drift: DriftMeaning,
+}
+
+/// How a type's objects are rotated: the desired attribute `after_days` (a number of days) and
+/// the observed attribute `created_at` (an RFC 3339 timestamp) say when one is due.
+#[derive(Debug, Clone, Copy)]
+pub struct Rotation {
+    pub after_days: &'static str,
+    pub created_at: &'static str,
 }
 
 impl ResourceSchema {

@@ -145,6 +145,12 @@ pub(crate) struct UploaderSection {
     #[serde(default = "default_iam_path")]
     #[schemars(pattern(r"^/([!-~]{0,510}/)?$"))]
     pub path: String,
+    /// Rotate the access key Twilio writes with once it is this many days old (1 to 3650): the
+    /// plan then replaces the key and Twilio's credential, new before old, so a nightly
+    /// `stowage apply` rotates on schedule. Unset: the key is rotated only on request
+    /// (`stowage rotate`).
+    #[schemars(range(min = 1, max = 3650), example = 90)]
+    pub rotate_after_days: Option<u32>,
 }
 
 fn default_iam_path() -> String {

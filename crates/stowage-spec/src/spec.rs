@@ -71,6 +71,8 @@ pub struct Uploader {
     pub user_name: IamUserName,
     /// Default `/`.
     pub path: IamPath,
+    /// `rotate_after_days`: the key is replaced once it is this many days old (1 to 3650).
+    pub rotate_after_days: Option<u32>,
 }
 
 /// `[recordings]` or `[compositions]`. When both are stored in S3 their prefixes do not

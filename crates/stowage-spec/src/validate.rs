@@ -269,7 +269,7 @@ impl Checker<'_> {
         let path = KeyPath::root().key("uploader");
         let user_name = self.value(&path.key("user_name"), IamUserName::new(&section.user_name));
         let iam_path = self.value(&path.key("path"), IamPath::new(&section.path));
-        Some(Uploader { user_name: user_name?, path: iam_path? })
+        Some(Uploader { user_name: user_name?, path: iam_path?, rotate_after_days: section.rotate_after_days })
     }
 
     fn prefix(&mut self, path: &KeyPath, prefix: &str) -> Option<Prefix> {

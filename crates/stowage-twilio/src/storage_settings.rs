@@ -8,8 +8,8 @@
 use stowage_provider::resource::Operations;
 use stowage_provider::types::StorageSettings;
 use stowage_provider::{
-    Address, Applied, Attributes, AttributesExt, CreateRequest, DeleteRequest, Observed, ProviderError, ReadRequest,
-    ResourceType, UpdateRequest, encode,
+    Address, Applied, Attributes, AttributesExt, CreateRequest, DeleteRequest, ErrorKind, Observed, ProviderError,
+    ReadRequest, ResourceType, UpdateRequest, encode,
 };
 
 use crate::TwilioProvider;
@@ -79,6 +79,78 @@ async fn put(twilio: &TwilioProvider, address: &Address, wanted: StorageSettings
         encryption_key_sid: wanted.encryption_key_sid,
         encryption_enabled: wanted.encryption_enabled,
     };
-    let settings = twilio.client.update_storage_settings(kind(address.resource_type), &update).await?;
+    twilio.client.update_storage_settings(kind(address.resource_type), &update).await?;
+    // Read back before anything that waits for this step (the old credential's delete) runs:
+    // what Twilio stores now is what Twilio uses, not what its answer to the POST said.
+    let settings = twilio.client.fetch_storage_settings(kind(address.resource_type)).await?;
+    if let Some(differs) = not_taken(&update, &settings) {
+        return Err(ProviderError::new(
+            ErrorKind::Conflict,
+            "twilio",
+            "POST StorageSettings",
+            format!("Twilio answered the update of `{address}`, but reading it back gives {differs}"),
+        )
+        .with_hint("nothing that depends on these settings was changed; run apply again"));
+    }
     Ok(Applied { id: id(&settings), attributes: attributes(&settings) })
+}
+
+/// What of `sent` the settings read back do not hold, if anything: the credential, storage on
+/// or off, the encryption key and whether encryption is on. (The URL is left out: Twilio may
+/// write it in its own form, which `Comparison::S3Url` compares by meaning at the next plan.)
+fn not_taken(sent: &StorageSettingsUpdate, read: &client::StorageSettings) -> Option<String> {
+    let mut differs = Vec::new();
+    if sent.aws_credentials_sid.is_some() && sent.aws_credentials_sid != read.aws_credentials_sid {
+        differs.push(format!("credential {:?}, not {:?}", read.aws_credentials_sid, sent.aws_credentials_sid));
+    }
+    if let Some(enabled) = sent.aws_storage_enabled
+        && read.aws_storage_enabled.unwrap_or(false) != enabled
+    {
+        differs.push(format!("storage in S3 {}", if enabled { "off" } else { "on" }));
+    }
+    if sent.encryption_key_sid.is_some() && sent.encryption_key_sid != read.encryption_key_sid {
+        differs.push(format!("encryption key {:?}, not {:?}", read.encryption_key_sid, sent.encryption_key_sid));
+    }
+    if let Some(enabled) = sent.encryption_enabled
+        && read.encryption_enabled.unwrap_or(false) != enabled
+    {
+        differs.push(format!("encryption {}", if enabled { "off" } else { "on" }));
+    }
+    (!differs.is_empty()).then(|| differs.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sent() -> StorageSettingsUpdate {
+        StorageSettingsUpdate {
+            friendly_name: "stowage dev".to_owned(),
+            aws_credentials_sid: Some("CRnew".to_owned()),
+            aws_s3_url: Some("https://b.s3-us-east-2.amazonaws.com/recordings".to_owned()),
+            aws_storage_enabled: Some(true),
+            encryption_key_sid: None,
+            encryption_enabled: Some(false),
+        }
+    }
+
+    fn read(credential: &str, enabled: bool) -> client::StorageSettings {
+        serde_json::from_value(serde_json::json!({
+            "account_sid": "AC0123456789abcdef0123456789abcdef",
+            "friendly_name": "stowage dev",
+            "aws_credentials_sid": credential,
+            "aws_s3_url": "https://b.s3.us-east-2.amazonaws.com/recordings/",
+            "aws_storage_enabled": enabled,
+            "encryption_enabled": false,
+        }))
+        .expect("settings as Twilio returns them")
+    }
+
+    #[test]
+    fn settings_read_back_must_hold_what_was_sent_but_the_url_form() {
+        assert_eq!(not_taken(&sent(), &read("CRnew", true)), None);
+        let old = not_taken(&sent(), &read("CRold", true)).unwrap_or_default();
+        assert!(old.contains("credential Some(\"CRold\")"), "{old}");
+        assert_eq!(not_taken(&sent(), &read("CRnew", false)).as_deref(), Some("storage in S3 off"));
+    }
 }

@@ -1,6 +1,7 @@
 //! `stowage apply SPEC`: plan, confirm, apply, record.
 //! `stowage apply FILE`: apply exactly a saved plan, refusing it when anything moved since.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -10,6 +11,7 @@ use stowage_engine::ApplyError;
 use stowage_plan::plan_file::{PlanFileError, SavedPlan, StateFingerprint, decode, looks_like_plan};
 use stowage_plan::render::{HumanOptions, human};
 use stowage_plan::{Observations, Plan};
+use stowage_provider::Address;
 
 use crate::cli::ApplyArgs;
 use crate::exit;
@@ -27,12 +29,33 @@ pub async fn run(args: &ApplyArgs, settings: &Settings) -> Result<ExitCode, Repo
         )
     })?;
     if looks_like_plan(&bytes) {
+        if !args.replace.is_empty() {
+            return Err(miette!(
+                help = format!(
+                    "make a plan with the replacement, `stowage plan SPEC --replace ADDRESS --out {}`, and apply that",
+                    args.target.display()
+                ),
+                "a saved plan is applied exactly as it was reviewed: `--replace` cannot change it"
+            ));
+        }
         return apply_saved(args, settings, &bytes).await;
     }
 
+    let replace = super::addresses(&args.replace)?;
     let state = StateSettings::resolve(&args.target, &args.state, None);
     let mut session = Session::open(settings, &args.target, state, Locking::write("apply")).await?;
-    let (plan, observations) = session.plan().await?;
+    plan_and_apply(&mut session, &replace, args.auto_approve, settings).await
+}
+
+/// Plan (replacing `replace`), show, confirm unless `auto_approve`, apply: `apply SPEC` and
+/// `rotate SPEC`.
+pub async fn plan_and_apply(
+    session: &mut Session,
+    replace: &BTreeSet<Address>,
+    auto_approve: bool,
+    settings: &Settings,
+) -> Result<ExitCode, Report> {
+    let (plan, observations) = session.plan_replacing(replace).await?;
     print!("{}", human(&plan, HumanOptions { color: settings.color.stdout }));
     if plan.has_errors() {
         return Ok(exit::ERROR);
@@ -46,11 +69,11 @@ pub async fn run(args: &ApplyArgs, settings: &Settings) -> Result<ExitCode, Repo
         }
         return Ok(exit::OK);
     }
-    if !args.auto_approve && !crate::output::confirmed("perform these actions", "apply", "the plan")? {
+    if !auto_approve && !crate::output::confirmed("perform these actions", "apply", "the plan")? {
         eprintln!("apply cancelled: nothing was changed");
         return Ok(exit::ERROR);
     }
-    execute(&mut session, &plan, Some(&observations)).await
+    execute(session, &plan, Some(&observations)).await
 }
 
 /// Read and check a saved plan file.

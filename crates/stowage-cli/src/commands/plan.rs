@@ -17,7 +17,8 @@ pub async fn run(args: &PlanArgs, settings: &Settings) -> Result<ExitCode, Repor
     let locking = if args.out.is_some() { Locking::write("plan") } else { Locking::read("plan") };
     let state = StateSettings::resolve(&args.spec, &args.state, None);
     let session = Session::open(settings, &args.spec, state, locking).await?;
-    let (plan, _observations) = session.plan().await?;
+    let replace = super::addresses(&args.replace)?;
+    let (plan, _observations) = session.plan_replacing(&replace).await?;
     let plan = if args.refresh_only { plan.refresh_only() } else { plan };
     print!("{}", render(&plan, args.format, settings.color.stdout));
     if plan.has_errors() {

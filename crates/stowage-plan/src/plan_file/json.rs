@@ -72,6 +72,9 @@ pub struct JsonPlan {
     /// records in the state without a call to AWS or Twilio.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub refresh_only: bool,
+    /// When the plan was made (RFC 3339): what ages, an access key, was judged at this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_at: Option<String>,
 }
 
 /// What happens to one resource.
@@ -150,6 +153,10 @@ pub enum JsonReason {
     Adopted,
     /// Made by an apply that was interrupted before it could record it.
     CreatedByInterruptedApply,
+    /// Older than the spec's rotation period.
+    Rotation { age_days: u64, after_days: u64 },
+    /// A person asked for it.
+    Requested,
 }
 
 /// One attribute that changes.
@@ -276,6 +283,7 @@ impl From<&Plan> for JsonPlan {
                 PlanMode::Normal => false,
                 PlanMode::RefreshOnly => true,
             },
+            planned_at: plan.planned_at.map(|time| time.to_string()),
         }
     }
 }
@@ -323,6 +331,10 @@ impl From<&Reason> for JsonReason {
             Reason::AlreadyGone => JsonReason::AlreadyGone,
             Reason::Adopted => JsonReason::Adopted,
             Reason::CreatedByInterruptedApply => JsonReason::CreatedByInterruptedApply,
+            Reason::Rotation { age_days, after_days } => {
+                JsonReason::Rotation { age_days: *age_days, after_days: *after_days }
+            }
+            Reason::Requested => JsonReason::Requested,
         }
     }
 }
@@ -423,6 +435,10 @@ impl TryFrom<JsonPlan> for Plan {
             drift: plan.drift.into_iter().map(ResourceDrift::try_from).collect::<Result<_, _>>()?,
             diagnostics: plan.diagnostics.into_iter().map(PlanDiagnostic::try_from).collect::<Result<_, _>>()?,
             mode: if plan.refresh_only { PlanMode::RefreshOnly } else { PlanMode::Normal },
+            planned_at: plan
+                .planned_at
+                .map(|text| text.parse().map_err(|error| format!("`planned_at` `{text}`: {error}")))
+                .transpose()?,
         })
     }
 }
@@ -480,6 +496,8 @@ impl TryFrom<JsonReason> for Reason {
             JsonReason::AlreadyGone => Reason::AlreadyGone,
             JsonReason::Adopted => Reason::Adopted,
             JsonReason::CreatedByInterruptedApply => Reason::CreatedByInterruptedApply,
+            JsonReason::Rotation { age_days, after_days } => Reason::Rotation { age_days, after_days },
+            JsonReason::Requested => Reason::Requested,
         })
     }
 }
@@ -598,6 +616,7 @@ mod tests {
             drift: vec![JsonDrift { address: "aws_instance.main".to_owned(), deleted: true, changes: Vec::new() }],
             diagnostics: Vec::new(),
             refresh_only: false,
+            planned_at: None,
         };
         assert_eq!(Plan::try_from(plan), Err("unknown resource type `aws_instance`".to_owned()));
     }

@@ -144,6 +144,10 @@ pub enum ActionReason {
     ForgetBecauseDeletedOutside,
     /// Twilio's account settings, found configured and not yet managed by stowage: taken over.
     UpdateBecauseNotYetManaged,
+    /// Older than the spec's `rotate_after_days`: rotated.
+    ReplaceBecauseRotationDue,
+    /// A person asked for it with `--replace` or `stowage rotate` (Terraform's).
+    ReplaceByRequest,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
@@ -376,6 +380,8 @@ fn action_reason(reason: &Reason, change: &ResourceChange) -> Option<ActionReaso
         Reason::DeletedOutsideStowage => ActionReason::CreateBecauseDeletedOutside,
         Reason::AlreadyGone => ActionReason::ForgetBecauseDeletedOutside,
         Reason::Adopted | Reason::CreatedByInterruptedApply => ActionReason::UpdateBecauseNotYetManaged,
+        Reason::Rotation { .. } => ActionReason::ReplaceBecauseRotationDue,
+        Reason::Requested => ActionReason::ReplaceByRequest,
     })
 }
 

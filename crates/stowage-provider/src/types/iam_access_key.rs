@@ -4,9 +4,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::address::{ProviderName, ResourceType};
-use crate::schema::build::{attr, compared, id, identity};
+use crate::schema::build::{attr, compared, computed, id, identity};
 use crate::schema::{
     AttributeDrift, Comparison, DriftMeaning, FoundBy, Harm, Leftover, Lifecycle, ReplaceOrder, ResourceSchema,
+    Rotation,
 };
 
 pub(crate) static SCHEMA: ResourceSchema = ResourceSchema {
@@ -18,7 +19,9 @@ pub(crate) static SCHEMA: ResourceSchema = ResourceSchema {
         identity("user_name"),
         attr("status"),
         compared("write_test", Comparison::NotCompared),
+        compared("rotate_after_days", Comparison::NotCompared),
         id("access_key_id"),
+        computed("created_at"),
     ],
     replace_order: ReplaceOrder::CreateBeforeDestroy,
     // Found among its user's keys; its secret was only in the create's answer, so a leftover
@@ -26,6 +29,9 @@ pub(crate) static SCHEMA: ResourceSchema = ResourceSchema {
     lifecycle: Lifecycle::Created { found_by: FoundBy::Parent, leftover: Leftover::Delete },
     delete_notice: None,
     immovable: None,
+    rotation: Some(Rotation { after_days: "rotate_after_days", created_at: "created_at" }),
+    // IAM allows two access keys per user.
+    max_per_parent: Some(2),
     drift: DriftMeaning {
         deleted: "the key Twilio writes with is gone: Twilio cannot write to the bucket, and recordings are lost.",
         attribute: drift,
@@ -42,8 +48,15 @@ pub struct IamAccessKey {
     /// Where the new key must be able to write before it is handed to Twilio.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub write_test: Option<Value>,
+    /// Days after which the plan replaces the key (the spec's `rotate_after_days`): an input
+    /// of the plan, never sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotate_after_days: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_key_id: Option<String>,
+    /// When IAM made the key (RFC 3339): how old it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
 }
 
 fn drift(drift: &AttributeDrift<'_>) -> Option<(Harm, String)> {
@@ -62,6 +75,8 @@ pub(crate) fn full() -> IamAccessKey {
         user_name: Some("u".into()),
         status: Some("Active".into()),
         write_test: Some(Value::Null),
+        rotate_after_days: Some(90),
         access_key_id: Some("AKIA".into()),
+        created_at: Some("2026-01-01T00:00:00Z".into()),
     }
 }

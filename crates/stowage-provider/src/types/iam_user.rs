@@ -26,6 +26,8 @@ pub(crate) static SCHEMA: ResourceSchema = ResourceSchema {
     lifecycle: Lifecycle::Created { found_by: FoundBy::Name, leftover: Leftover::Adopt },
     delete_notice: None,
     immovable: None,
+    rotation: None,
+    max_per_parent: None,
     drift: DriftMeaning {
         deleted: "the uploader user is gone with its key: Twilio cannot write to the bucket, and recordings are lost.",
         attribute: drift,

@@ -22,6 +22,8 @@ pub(crate) static SCHEMA: ResourceSchema = ResourceSchema {
     lifecycle: Lifecycle::InsideParent,
     delete_notice: None,
     immovable: None,
+    rotation: None,
+    max_per_parent: None,
     drift: DriftMeaning {
         deleted: "the uploader may no longer write to the bucket: recordings are lost.",
         attribute: drift,

@@ -30,6 +30,8 @@ pub(crate) static SCHEMA: ResourceSchema = ResourceSchema {
          forgets the attachment",
     )),
     immovable: None,
+    rotation: None,
+    max_per_parent: None,
     drift: DriftMeaning {
         deleted: "a managed policy made by hand was detached from the uploader: stowage's inline policy is what lets \
                   Twilio write, so nothing is lost.",

@@ -34,6 +34,8 @@ pub(crate) static SCHEMA: ResourceSchema = ResourceSchema {
         "to keep the key, cancel the deletion within those 30 days: `aws kms cancel-key-deletion --key-id KEY_ID`",
     )),
     immovable: None,
+    rotation: None,
+    max_per_parent: None,
     drift: DriftMeaning {
         deleted: "the bucket's KMS key is gone: Twilio cannot encrypt uploads (debugger 53615), and recordings are lost.",
         attribute: drift,

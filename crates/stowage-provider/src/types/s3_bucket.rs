@@ -37,6 +37,8 @@ pub(crate) static SCHEMA: ResourceSchema = ResourceSchema {
     // A bucket keeps its name for life and names are global, so it cannot be recreated in
     // another region under the same name while it exists.
     immovable: Some(Immovable { attribute: "region", unless: "name", refusal: cannot_move }),
+    rotation: None,
+    max_per_parent: None,
     drift: DriftMeaning {
         deleted: "the bucket is gone: Twilio cannot store recordings or compositions, and they are lost.",
         attribute: drift,

@@ -31,6 +31,8 @@ const fn settings(resource_type: ResourceType, name: &'static str, noun: &'stati
         lifecycle: Lifecycle::Singleton { switch: "aws_storage_enabled" },
         delete_notice: None,
         immovable: None,
+        rotation: None,
+        max_per_parent: None,
         drift: DriftMeaning {
             deleted: "Twilio's storage settings are gone: Twilio stores in its own cloud, not in the bucket.",
             attribute: drift,

@@ -18,6 +18,8 @@ pub(crate) static SCHEMA: ResourceSchema = ResourceSchema {
     lifecycle: Lifecycle::Created { found_by: FoundBy::Marker, leftover: Leftover::Delete },
     delete_notice: None,
     immovable: None,
+    rotation: None,
+    max_per_parent: None,
     drift: DriftMeaning {
         deleted: "Twilio's AWS credential is gone: Twilio cannot write to the bucket (debugger 53613), and recordings are lost.",
         attribute: DriftMeaning::plain,

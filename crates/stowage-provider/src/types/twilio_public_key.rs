@@ -26,6 +26,8 @@ pub(crate) static SCHEMA: ResourceSchema = ResourceSchema {
     lifecycle: Lifecycle::Created { found_by: FoundBy::Marker, leftover: Leftover::Delete },
     delete_notice: None,
     immovable: None,
+    rotation: None,
+    max_per_parent: None,
     drift: DriftMeaning {
         deleted: "Twilio's public key for encrypted recordings is gone: Twilio cannot encrypt them (debugger 53612).",
         attribute: DriftMeaning::plain,
