@@ -87,7 +87,12 @@ async fn an_untouched_environment_is_in_sync_and_drift_only_reads() {
     }
     let human = drift(&world, &[]).await;
     assert_exit(&human, 0);
-    insta::assert_snapshot!(human.stdout, @"No drift in `dev`: reality matches the state and the spec.");
+    insta::with_settings!({filters => insta_filters()}, {
+        insta::assert_snapshot!(human.stdout, @r"
+        No drift in `dev`: reality matches the state and the spec.
+        access key `[ACCESS_KEY_ID]` is 0 days old; it is not rotated on a schedule (no `rotate_after_days` is set).
+        ");
+    });
 
     assert_eq!(world.aws.writes(), vec![], "drift must make no AWS write");
     assert!(!world.aws.requests().is_empty(), "drift read AWS");
@@ -436,4 +441,68 @@ async fn a_refresh_only_plan_records_what_moved_and_calls_nothing() {
     let plan = world.stowage(&["plan", "dev.toml"]).await;
     assert!(!plan.stdout.contains("changed outside of stowage"), "{}", plan.stdout);
     assert!(plan.stdout.contains("aws_s3_bucket.main will be updated"), "{}", plan.stdout);
+}
+
+const DAY: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+
+/// The dev spec with `rotate_after_days = DAYS` in `[uploader]`.
+fn rotating_after(days: u32) -> String {
+    dev_spec().replace("path = \"/twilio/\"\n", &format!("path = \"/twilio/\"\nrotate_after_days = {days}\n"))
+}
+
+/// The day (UTC) the uploader's key is `days` days old, from the creation time IAM gives.
+async fn day_key_is(world: &World, days: u32) -> String {
+    let keys = world.moto.iam_client().list_access_keys().user_name(USER).send().await.unwrap();
+    let created = keys.access_key_metadata()[0].create_date().expect("IAM says when the key was made");
+    let created = jiff::Timestamp::from_second(created.secs()).unwrap();
+    let due = created + jiff::SignedDuration::from_hours(24 * i64::from(days));
+    due.to_zoned(jiff::tz::TimeZone::UTC).date().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_key_age_and_next_rotation_are_one_line_and_only_a_due_rotation_is_drift() {
+    let world = world().spec(&rotating_after(90)).clocked_moto().start().await;
+    let behind = DAY * 85 + std::time::Duration::from_secs(60);
+    world
+        .moto
+        .with_clock_behind(behind, async || {
+            assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0)
+        })
+        .await;
+    let due = day_key_is(&world, 90).await;
+
+    // 85 days old, rotated after 90: told, but in sync.
+    let human = drift(&world, &[]).await;
+    assert_exit(&human, 0);
+    assert!(
+        human.stdout.contains(&format!("is 85 days old; next rotation on {due} (every 90 days).")),
+        "{}",
+        human.stdout
+    );
+    let mut filters = insta_filters();
+    filters.push((r"\b\d{4}-\d{2}-\d{2}\b", "[DATE]"));
+    insta::with_settings!({filters => filters.clone()}, {
+        insta::assert_snapshot!("key_age_in_sync_human", human.stdout);
+    });
+    let report = drift_json(&world, 0).await;
+    assert_eq!(report["summary"]["in_sync"], json!(true));
+    assert_eq!((&report["key_age_days"], &report["rotation_due"]), (&json!(85), &json!(due)));
+
+    // Rotated after 80 days: overdue. That is drift because the plan replaces the key (not
+    // yet applied), and only that: the credential that follows it is its consequence.
+    world.rewrite_spec(&rotating_after(80));
+    let human = drift(&world, &[]).await;
+    assert_exit(&human, 2);
+    insta::with_settings!({filters => filters}, {
+        insta::assert_snapshot!("key_rotation_overdue_human", human.stdout);
+    });
+    let report = drift_json(&world, 2).await;
+    let pending = only_entry(&report, "aws_iam_access_key.uploader", "not_applied");
+    assert_eq!(pending["why"], "it is 85 days old; the spec rotates it after 80.");
+    assert_eq!((&report["key_age_days"], &report["rotation_due"]), (&json!(85), &json!(day_key_is(&world, 80).await)));
+
+    // No period: the age is told, nothing is due, nothing drifted.
+    world.rewrite_spec(&dev_spec());
+    let report = drift_json(&world, 0).await;
+    assert_eq!((&report["key_age_days"], &report["rotation_due"]), (&json!(85), &Value::Null));
 }

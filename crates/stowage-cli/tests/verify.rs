@@ -5,7 +5,7 @@
 mod common;
 
 use common::{put_policy, world};
-use serde_json::Value;
+use serde_json::{Value, json};
 use stowage_test_support::dev::{BUCKET, REGION, USER};
 use stowage_test_support::{Run, World, assert_exit, insta_filters};
 
@@ -270,4 +270,119 @@ async fn a_fact_that_cannot_be_read_leaves_the_run_incomplete() {
     let listed = [line(&output, "recordings.test_file"), line(&output, "compositions.test_file")];
     assert!(listed.iter().any(|found| found.starts_with('?') && found.contains("could not")), "{listed:?}");
     assert!(line(&output, "bucket_encryption").starts_with('✓'));
+}
+
+const DAY: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+
+/// The dev spec, with `rotate_after_days` in `[uploader]` when `days` is given.
+fn rotating_after(days: Option<u32>) -> String {
+    let spec = stowage_test_support::dev_spec();
+    match days {
+        Some(days) => {
+            spec.replace("path = \"/twilio/\"\n", &format!("path = \"/twilio/\"\nrotate_after_days = {days}\n"))
+        }
+        None => spec,
+    }
+}
+
+/// A world applied with moto's clock `days` days (and a minute) behind: its key is `days` days
+/// old.
+async fn applied_days_ago(days: u32) -> World {
+    let world = world().clocked_moto().start().await;
+    let behind = DAY * days + std::time::Duration::from_secs(60);
+    world.moto.with_clock_behind(behind, async || applied_here(&world).await).await;
+    world
+}
+
+async fn applied_here(world: &World) {
+    assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
+}
+
+/// The day (UTC) the uploader's key is `days` days old, from the creation time IAM gives.
+async fn day_key_is(world: &World, days: u32) -> String {
+    let keys = world.moto.iam_client().list_access_keys().user_name(USER).send().await.unwrap();
+    let created = keys.access_key_metadata()[0].create_date().expect("IAM says when the key was made");
+    let created = jiff::Timestamp::from_second(created.secs()).unwrap();
+    let due = created + jiff::SignedDuration::from_hours(24 * i64::from(days));
+    due.to_zoned(jiff::tz::TimeZone::UTC).date().to_string()
+}
+
+/// `verify --format json`, which must exit `expected`: the report and the rotation finding.
+async fn verify_json(world: &World, expected: i32) -> (Value, Value) {
+    let json = world.stowage(&["verify", "dev.toml", "--format", "json"]).await;
+    assert_exit(&json, expected);
+    let report: Value = serde_json::from_str(&json.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    let rotation = findings.iter().find(|finding| finding["check"] == "access_key.rotation").cloned();
+    (report.clone(), rotation.unwrap_or_else(|| panic!("no access_key.rotation in {report:#}")))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotation_due_within_7_days_or_overdue_warns_and_the_json_says_when() {
+    let world = applied_days_ago(85).await;
+    let filters = {
+        let mut filters = insta_filters();
+        filters.push((r"\b\d{4}-\d{2}-\d{2}\b", "[DATE]"));
+        filters
+    };
+
+    // 85 days old, rotated after 90: due within 7 days. A warning: verify still passes.
+    world.rewrite_spec(&rotating_after(Some(90)));
+    let output = verify(&world).await;
+    assert_exit(&output, 0);
+    let due = day_key_is(&world, 90).await;
+    let rotation = line(&output, "access_key.rotation");
+    assert!(
+        rotation.starts_with('!') && rotation.contains("85 days old") && rotation.contains(&format!("on {due}")),
+        "{rotation}"
+    );
+    let warned: String = output.stdout.lines().take_while(|line| !line.starts_with('✓')).collect::<Vec<_>>().join("\n");
+    insta::with_settings!({filters => filters.clone()}, {
+        insta::assert_snapshot!("rotation_due_within_7_days", warned);
+    });
+    let (report, finding) = verify_json(&world, 0).await;
+    assert_eq!((&report["outcome"], &finding["status"]), (&json!("passed"), &json!("warn")));
+    assert_eq!((&report["key_age_days"], &report["rotation_due"]), (&json!(85), &json!(due)));
+
+    // Rotated after 120 days: 35 days to go, nothing to warn of.
+    world.rewrite_spec(&rotating_after(Some(120)));
+    let (report, finding) = verify_json(&world, 0).await;
+    assert_eq!(finding["status"], "pass", "{finding:#}");
+    assert_eq!((&report["key_age_days"], &report["rotation_due"]), (&json!(85), &json!(day_key_is(&world, 120).await)));
+
+    // Rotated after 80 days: overdue, and the next apply replaces it.
+    world.rewrite_spec(&rotating_after(Some(80)));
+    let output = verify(&world).await;
+    assert_exit(&output, 0);
+    let overdue = line(&output, "access_key.rotation");
+    assert!(overdue.starts_with('!') && overdue.contains("the next apply replaces it"), "{overdue}");
+    let (report, _) = verify_json(&world, 0).await;
+    assert_eq!(report["rotation_due"], json!(day_key_is(&world, 80).await));
+
+    // No period: 85 days is not yet old enough to warn of, and nothing is due.
+    world.rewrite_spec(&rotating_after(None));
+    let (report, finding) = verify_json(&world, 0).await;
+    assert_eq!(finding["status"], "pass", "{finding:#}");
+    assert_eq!((&report["key_age_days"], &report["rotation_due"]), (&json!(85), &Value::Null));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_older_than_90_days_without_a_period_warns_until_it_is_rotated() {
+    let world = applied_days_ago(100).await;
+    let output = verify(&world).await;
+    assert_exit(&output, 0);
+    let rotation = line(&output, "access_key.rotation");
+    assert!(rotation.starts_with('!') && rotation.contains("100 days old"), "{rotation}");
+    let hint = output.stdout.lines().skip_while(|line| !line.contains(" access_key.rotation: ")).nth(1).unwrap_or("");
+    assert!(hint.contains("`rotate_after_days` in `[uploader]`") && hint.contains("stowage rotate SPEC"), "{hint}");
+    let (report, finding) = verify_json(&world, 0).await;
+    assert_eq!(finding["status"], "warn");
+    assert_eq!((&report["key_age_days"], &report["rotation_due"]), (&json!(100), &Value::Null));
+
+    // As the hint says: a new key, which is 0 days old.
+    assert_exit(&world.stowage(&["rotate", "dev.toml", "--auto-approve"]).await, 0);
+    let output = verify(&world).await;
+    assert_exit(&output, 0);
+    let rotation = line(&output, "access_key.rotation");
+    assert!(rotation.starts_with('✓') && rotation.contains(" 0 days old"), "{rotation}");
 }

@@ -14,6 +14,7 @@ use stowage_spec::IgnoreRule;
 
 use crate::model::{ActionKind, AttributeChange, Plan, PlannedValue, Reason, ResourceChange, ResourceDrift};
 use crate::render::{document_diff, inline, is_document};
+use crate::rotation::KeyAge;
 
 pub mod json;
 
@@ -82,6 +83,10 @@ pub struct DriftReport {
     pub entries: Vec<DriftEntry>,
     /// Differences left out because an ignore rule accepts them (entries and attributes).
     pub ignored: usize,
+    /// How old each object that rotates is, at the plan's time ([`crate::rotation::key_ages`]):
+    /// information beside the entries, never one of them. A rotation that is due is a
+    /// replacement the plan makes, so it is an entry already (not applied).
+    pub key_ages: Vec<KeyAge>,
 }
 
 impl DriftReport {
@@ -169,7 +174,7 @@ pub fn report(plan: &Plan, ignore: &[Ignore]) -> DriftReport {
     kept.sort_by(|left, right| {
         (left.severity, &left.address, left.kind).cmp(&(right.severity, &right.address, right.kind))
     });
-    DriftReport { entries: kept, ignored }
+    DriftReport { entries: kept, ignored, key_ages: Vec::new() }
 }
 
 fn outside_entry(drift: &ResourceDrift) -> DriftEntry {
@@ -208,9 +213,11 @@ fn not_applied_entry(change: &ResourceChange, drift: Option<&ResourceDrift>) -> 
         .as_ref()
         .map(ToString::to_string)
         .unwrap_or_else(|| "the spec asks for something else".to_owned());
-    let about_attributes = matches!(change.action, ActionKind::Update | ActionKind::Replace)
-        && !matches!(change.reason, Some(Reason::Tainted { .. }))
-        && change.deposed.is_empty();
+    // Replaced as a whole, whatever its attributes: marked, due for rotation, or asked for.
+    let as_a_whole =
+        matches!(change.reason, Some(Reason::Tainted { .. } | Reason::Rotation { .. } | Reason::Requested));
+    let about_attributes =
+        matches!(change.action, ActionKind::Update | ActionKind::Replace) && !as_a_whole && change.deposed.is_empty();
     if !about_attributes {
         // Created, deleted or replaced as a whole: the reason says it all.
         return Some(DriftEntry {
@@ -286,6 +293,7 @@ pub fn human(report: &DriftReport, environment: &str) -> String {
     };
     if report.in_sync() {
         let _ = writeln!(out, "No drift in `{environment}`: reality matches the state and the spec{ignored}.");
+        key_age_lines(&mut out, report);
         return out;
     }
     let critical = report.count(DriftSeverity::Critical);
@@ -296,6 +304,7 @@ pub fn human(report: &DriftReport, environment: &str) -> String {
         plural(report.entries.len(), "difference", "differences"),
         plural(warning, "warning", "warnings")
     );
+    key_age_lines(&mut out, report);
     for entry in &report.entries {
         out.push('\n');
         let label = match entry.severity {
@@ -319,6 +328,13 @@ pub fn human(report: &DriftReport, environment: &str) -> String {
          `--ignore ADDRESS[.ATTRIBUTE]` or `[drift] ignore` in the spec.\n",
     );
     out
+}
+
+/// One line for each object that rotates: its age and next rotation.
+fn key_age_lines(out: &mut String, report: &DriftReport) {
+    for age in &report.key_ages {
+        let _ = writeln!(out, "{}.", age.describe());
+    }
 }
 
 fn plural(count: usize, one: &str, many: &str) -> String {
@@ -369,7 +385,7 @@ mod tests {
     }
 
     fn plan_with(drift: Vec<ResourceDrift>) -> Plan {
-        Plan { changes: Vec::new(), drift, diagnostics: Vec::new(), mode: PlanMode::Normal }
+        Plan { changes: Vec::new(), drift, diagnostics: Vec::new(), mode: PlanMode::Normal, planned_at: None }
     }
 
     fn only(report: &DriftReport) -> &DriftEntry {
@@ -555,6 +571,7 @@ mod tests {
             drift: Vec::new(),
             diagnostics: Vec::new(),
             mode: PlanMode::Normal,
+            planned_at: None,
         };
         assert!(report(&plan, &[]).in_sync());
     }
@@ -571,7 +588,87 @@ mod tests {
 
         `stowage apply` puts back what the spec asks for; to accept a difference, ignore it with `--ignore ADDRESS[.ATTRIBUTE]` or `[drift] ignore` in the spec.
         ");
-        insta::assert_snapshot!(human(&DriftReport { entries: Vec::new(), ignored: 2 }, "dev"), @"No drift in `dev`: reality matches the state and the spec (2 accepted differences ignored).");
+        insta::assert_snapshot!(human(&DriftReport { ignored: 2, ..DriftReport::default() }, "dev"), @"No drift in `dev`: reality matches the state and the spec (2 accepted differences ignored).");
+    }
+
+    fn key_age(age_days: u64, after_days: Option<u64>, due: Option<&str>) -> KeyAge {
+        KeyAge {
+            address: access_key_address(),
+            id: "AKIAEXAMPLEEXAMPLE12".to_owned(),
+            age_days,
+            after_days,
+            due: due.map(|due| due.parse().unwrap()),
+        }
+    }
+
+    #[test]
+    fn the_key_age_is_one_line_and_never_drift() {
+        let in_sync = DriftReport {
+            key_ages: vec![key_age(85, Some(90), Some("2026-04-01"))],
+            ..report(&plan_with(Vec::new()), &[])
+        };
+        assert!(in_sync.in_sync(), "a key's age is no difference");
+        insta::assert_snapshot!(human(&in_sync, "dev"), @r"
+        No drift in `dev`: reality matches the state and the spec.
+        access key `AKIAEXAMPLEEXAMPLE12` is 85 days old; next rotation on 2026-04-01 (every 90 days).
+        ");
+
+        let drifted = report(&plan_with(vec![changed(bucket_address(), "versioning", json!(true), json!(false))]), &[]);
+        let drifted = DriftReport { key_ages: vec![key_age(100, None, None)], ..drifted };
+        assert_eq!(drifted.entries.len(), 1);
+        insta::assert_snapshot!(human(&drifted, "dev"), @r"
+        Drift in `dev`: 1 difference (0 critical, 1 warning).
+        access key `AKIAEXAMPLEEXAMPLE12` is 100 days old; it is not rotated on a schedule (no `rotate_after_days` is set).
+
+        warning aws_s3_bucket.main: changed outside stowage (recorded -> actual)
+          at risk: overwritten or deleted recordings can no longer be recovered from earlier versions.
+          ~ versioning = true -> false
+
+        `stowage apply` puts back what the spec asks for; to accept a difference, ignore it with `--ignore ADDRESS[.ATTRIBUTE]` or `[drift] ignore` in the spec.
+        ");
+    }
+
+    #[test]
+    fn a_key_due_for_rotation_is_not_applied() {
+        let mut rotation =
+            update(access_key_address(), "status", json!("Active"), PlannedValue::Known(json!("Active")));
+        rotation.action = ActionKind::Replace;
+        rotation.reason = Some(Reason::Rotation { age_days: 100, after_days: 90 });
+        rotation.changes.clear();
+        let mut credential =
+            update(credential_address(), "access_key_id", json!("AKIA"), PlannedValue::Known(json!("AKIA")));
+        credential.action = ActionKind::Replace;
+        credential.reason = Some(Reason::SecretNeededBy { address: access_key_address() });
+        credential.changes.clear();
+        let mut plan = plan_with(Vec::new());
+        plan.changes = vec![rotation, credential];
+        let report = report(&plan, &[]);
+        let entry = only(&report);
+        assert_eq!(
+            (&entry.address, entry.kind, entry.severity, entry.why.as_str(), entry.attributes.len()),
+            (
+                &access_key_address(),
+                DriftKind::NotApplied,
+                DriftSeverity::Warning,
+                "it is 100 days old; the spec rotates it after 90.",
+                0
+            )
+        );
+    }
+
+    #[test]
+    fn the_json_report_carries_the_key_age_and_the_due_date() {
+        let json = |key_ages: Vec<KeyAge>| {
+            let report = DriftReport { key_ages, ..DriftReport::default() };
+            serde_json::to_value(json::json_report(&report, "dev", "2026-11-24T21:00:00Z".to_owned())).unwrap()
+        };
+        let with_period = json(vec![key_age(85, Some(90), Some("2026-04-01"))]);
+        assert_eq!((&with_period["key_age_days"], &with_period["rotation_due"]), (&json!(85), &json!("2026-04-01")));
+        assert_eq!(with_period["summary"]["in_sync"], json!(true));
+        let without_period = json(vec![key_age(100, None, None)]);
+        assert_eq!((&without_period["key_age_days"], &without_period["rotation_due"]), (&json!(100), &Value::Null));
+        let no_key = json(Vec::new());
+        assert_eq!((&no_key["key_age_days"], &no_key["rotation_due"]), (&Value::Null, &Value::Null));
     }
 
     /// That `docs/drift-report.schema.json` is these types is `tests/render_schemas.rs`'s.
@@ -585,10 +682,15 @@ mod tests {
             ]),
             &[],
         );
+        for key_ages in [Vec::new(), vec![key_age(85, Some(90), Some("2026-04-01"))], vec![key_age(100, None, None)]] {
+            let report = DriftReport { key_ages, ..report.clone() };
+            let document = serde_json::to_value(json::json_report(&report, "dev", "2026-11-24T21:00:00Z".to_owned()))
+                .expect("serializable");
+            let errors: Vec<String> = validator.iter_errors(&document).map(|error| error.to_string()).collect();
+            assert_eq!(errors, Vec::<String>::new());
+        }
         let document = serde_json::to_value(json::json_report(&report, "dev", "2026-11-24T21:00:00Z".to_owned()))
             .expect("serializable");
-        let errors: Vec<String> = validator.iter_errors(&document).map(|error| error.to_string()).collect();
-        assert_eq!(errors, Vec::<String>::new());
         assert_eq!(
             document["summary"]["by_kind"],
             json!({"changed_outside": 1, "deleted_outside": 1, "not_applied": 0})

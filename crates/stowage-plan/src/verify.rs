@@ -18,6 +18,7 @@ use crate::desired::{
     policy_address, recording_settings_address,
 };
 use crate::planner::Observations;
+use crate::rotation::KeyAge;
 use crate::s3_url;
 
 pub mod json;
@@ -146,7 +147,7 @@ pub struct TestFileLocation {
     pub prefix: String,
 }
 
-/// Facts read for verify beyond the observations. `Err` holds why a fact could not be read.
+/// Facts for verify beyond the observations. `Err` holds why a fact could not be read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Inspections {
     /// The `.txt` keys found at each [`TestFileLocation`].
@@ -154,7 +155,18 @@ pub struct Inspections {
     /// What the state takes on trust, by address, with why (`ResourceState::unproven`): e.g.
     /// which key a credential imported with `import --keep-key` holds.
     pub unproven: BTreeMap<Address, String>,
+    /// How old the access key is and when it is due, at the time the caller passed
+    /// ([`crate::rotation::key_ages`]); `None` when that is not known.
+    pub key_age: Option<KeyAge>,
 }
+
+/// A key whose rotation comes within this many days is a warning: a scheduled apply is about
+/// to replace it, or one must be scheduled.
+pub const ROTATION_WARNING_DAYS: u64 = 7;
+
+/// A key older than this many days, with no rotation period set, is a warning: 90 days is the
+/// rotation age common security baselines ask of long-term access keys.
+pub const UNROTATED_MAX_AGE_DAYS: u64 = 90;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Status {
@@ -248,6 +260,7 @@ pub fn verify(expected: &Expected, observations: &Observations, inspections: &In
     if expected.uploader_for_twilio {
         findings.extend(uploader_policy(expected, observations, encryption.as_ref()));
         findings.push(access_key(expected, observations));
+        findings.extend(key_rotation(observations, inspections));
         findings.extend(credential(expected, observations));
         findings.extend(unproven(inspections));
         for stored in &expected.stored {
@@ -639,6 +652,44 @@ fn access_key(expected: &Expected, observations: &Observations) -> Finding {
     }
 }
 
+/// How old the key is and when it is next rotated: a warning when the rotation is overdue or
+/// comes within [`ROTATION_WARNING_DAYS`], or when no period is set and the key is older than
+/// [`UNROTATED_MAX_AGE_DAYS`]. Nothing when there is no key (`access_key` fails then).
+fn key_rotation(observations: &Observations, inspections: &Inspections) -> Option<Finding> {
+    let check = "access_key.rotation";
+    let key = observed(observations, &access_key_address())?;
+    let Some(age) = inspections.key_age.as_ref().filter(|age| age.id == key.id) else {
+        return Some(Finding::new(
+            check,
+            Status::Unknown,
+            vec![],
+            format!("cannot tell how old access key `{}` is: no creation date was read", key.id),
+        ));
+    };
+    let described = age.describe();
+    let rotate_now = "`stowage rotate SPEC` replaces the key and Twilio's credential now";
+    Some(match (age.days_left(), age.due) {
+        (Some(_), _) if age.overdue() => Finding::new(check, Status::Warn, vec![], described)
+            .hint(format!("run `stowage apply SPEC` to rotate it; {rotate_now}")),
+        (Some(left), due) if left <= ROTATION_WARNING_DAYS => {
+            let after_days = age.after_days.unwrap_or_default();
+            let on = due.map_or_else(String::new, |due| format!(" (on {due}, UTC)"));
+            Finding::new(check, Status::Warn, vec![], format!("{described}: due within {ROTATION_WARNING_DAYS} days"))
+                .hint(format!(
+                    "the first `stowage apply SPEC` once it is {after_days} days old{on} replaces it; {rotate_now}"
+                ))
+        }
+        (None, _) if age.age_days > UNROTATED_MAX_AGE_DAYS => Finding::new(
+            check,
+            Status::Warn,
+            vec![],
+            format!("{described}, and older than {UNROTATED_MAX_AGE_DAYS} days"),
+        )
+        .hint(format!("set `rotate_after_days` in `[uploader]` to have `stowage apply SPEC` rotate it; {rotate_now}")),
+        _ => Finding::new(check, Status::Pass, vec![], described),
+    })
+}
+
 fn credential(expected: &Expected, observations: &Observations) -> Vec<Finding> {
     let code = codes(expected, CREDENTIAL_DELETED);
     let found = observed(observations, &credential_address());
@@ -775,10 +826,11 @@ pub fn render_human(findings: &[Finding]) -> String {
     out
 }
 
-/// The report for tools, from its boundary types ([`json`]).
-pub fn render_json(findings: &[Finding]) -> Value {
+/// The report for tools, from its boundary types ([`json`]), with the key's age (see
+/// [`Inspections::key_age`]).
+pub fn render_json(findings: &[Finding], key_age: Option<&KeyAge>) -> Value {
     // Strings, numbers and lists only: this cannot fail.
-    serde_json::to_value(json::json_report(findings)).expect("a verify report is plain data")
+    serde_json::to_value(json::json_report(findings, key_age)).expect("a verify report is plain data")
 }
 
 #[cfg(test)]
@@ -787,7 +839,12 @@ mod tests {
     use serde_json::json;
     use stowage_provider::Attributes;
 
+    use crate::model::{DesiredResource, DesiredValue};
+    use crate::rotation::key_ages;
+
     const KEY_ID: &str = "AKIAEXAMPLEEXAMPLE12";
+    /// When IAM made the key of [`healthy`].
+    const KEY_CREATED: &str = "2026-01-01T14:30:00Z";
     const CREDENTIAL: &str = "CR0123456789abcdef0123456789abcdef";
     const KMS_KEY: &str = "arn:aws:kms:us-east-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
@@ -835,7 +892,7 @@ mod tests {
                     json!({"document": policy(&["arn:aws:s3:::acme-video-dev/recordings/*", "arn:aws:s3:::acme-video-dev/compositions/*"])}),
                 ),
             ),
-            (access_key_address(), found(KEY_ID, json!({"status": "Active"}))),
+            (access_key_address(), found(KEY_ID, json!({"status": "Active", "created_at": KEY_CREATED}))),
             (credential_address(), found(CREDENTIAL, json!({"sid": CREDENTIAL}))),
             (recording_settings_address(), settings("recordings")),
             (composition_settings_address(), settings("compositions")),
@@ -858,7 +915,29 @@ mod tests {
                 (StorageKind::Compositions, Ok(vec!["compositions/twilio-storage-test-compositions.txt".to_owned()])),
             ]),
             unproven: BTreeMap::new(),
+            key_age: key_age(30, Some(90)),
         }
+    }
+
+    /// The age of [`healthy`]'s key `days` days and 3 hours after it was made, with the spec's
+    /// `rotate_after_days`, as the command computes it.
+    fn key_age(days: i64, rotate_after_days: Option<u64>) -> Option<crate::rotation::KeyAge> {
+        let mut attributes = BTreeMap::from([("status".to_owned(), DesiredValue::Known(json!("Active")))]);
+        if let Some(period) = rotate_after_days {
+            attributes.insert("rotate_after_days".to_owned(), DesiredValue::Known(json!(period)));
+        }
+        let key = DesiredResource { address: access_key_address(), attributes, depends_on: Vec::new() };
+        let created: jiff::Timestamp = KEY_CREATED.parse().unwrap();
+        let now = created + jiff::SignedDuration::from_hours(days * 24 + 3);
+        key_ages(&[key], &healthy(), now).pop()
+    }
+
+    /// The `access_key.rotation` finding for a key `days` old with the spec's period.
+    fn rotation(days: i64, rotate_after_days: Option<u64>) -> Finding {
+        let inspections = Inspections { key_age: key_age(days, rotate_after_days), ..inspected() };
+        let findings = verify(&expected(), &healthy(), &inspections);
+        assert_eq!(outcome(&findings), Outcome::Passed, "a key's age never fails a run");
+        findings.into_iter().find(|finding| finding.check == "access_key.rotation").expect("a rotation finding")
     }
 
     fn not_passed(findings: &[Finding]) -> Vec<(String, Status, Vec<u16>)> {
@@ -1030,7 +1109,7 @@ mod tests {
                 (StorageKind::Recordings, Ok(vec![])),
                 (StorageKind::Compositions, Err("AccessDenied".to_owned())),
             ]),
-            unproven: BTreeMap::new(),
+            ..inspected()
         };
         let findings = verify(&expected(), &encrypted("AES256", None), &inspections);
         assert_eq!(
@@ -1078,11 +1157,73 @@ mod tests {
         observations.insert(recording_settings_address(), other);
         let findings = verify(&expected(), &observations, &inspected());
         assert_eq!(not_passed(&findings), vec![("recordings.credential".to_owned(), Status::Fail, vec![53613])]);
-        let json = render_json(&findings);
+        let json = render_json(&findings, None);
         assert_eq!(json["outcome"], "findings");
         assert_eq!(json["findings"].as_array().map(Vec::len), Some(findings.len()));
         let failed: Vec<Finding> = findings.into_iter().filter(|finding| finding.status == Status::Fail).collect();
-        insta::assert_snapshot!(serde_json::to_string_pretty(&render_json(&failed)).unwrap());
+        insta::assert_snapshot!(serde_json::to_string_pretty(&render_json(&failed, None)).unwrap());
+    }
+
+    #[test]
+    fn without_a_period_a_key_older_than_90_days_warns() {
+        for days in [89, 90] {
+            assert_eq!(rotation(days, None).status, Status::Pass, "{days} days");
+        }
+        let old = rotation(91, None);
+        assert_eq!(old.status, Status::Warn);
+        insta::assert_snapshot!(render_human(&[old]), @r"
+        ! access_key.rotation: access key `AKIAEXAMPLEEXAMPLE12` is 91 days old; it is not rotated on a schedule (no `rotate_after_days` is set), and older than 90 days
+            hint: set `rotate_after_days` in `[uploader]` to have `stowage apply SPEC` rotate it; `stowage rotate SPEC` replaces the key and Twilio's credential now
+
+        0 passed, 0 failed, 1 warnings, 0 could not be checked
+        ");
+    }
+
+    #[test]
+    fn with_a_period_a_rotation_due_within_7_days_or_overdue_warns() {
+        // (age in days, status): due on the 90th day.
+        for (days, status) in
+            [(30, Status::Pass), (82, Status::Pass), (83, Status::Warn), (89, Status::Warn), (90, Status::Warn)]
+        {
+            assert_eq!(rotation(days, Some(90)).status, status, "{days} days");
+        }
+        let soon = rotation(85, Some(90));
+        let overdue = rotation(91, Some(90));
+        insta::assert_snapshot!(render_human(&[rotation(30, Some(90)), soon, overdue]), @r"
+        ! access_key.rotation: access key `AKIAEXAMPLEEXAMPLE12` is 85 days old; next rotation on 2026-04-01 (every 90 days): due within 7 days
+            hint: the first `stowage apply SPEC` once it is 90 days old (on 2026-04-01, UTC) replaces it; `stowage rotate SPEC` replaces the key and Twilio's credential now
+        ! access_key.rotation: access key `AKIAEXAMPLEEXAMPLE12` is 91 days old; its rotation was due on 2026-04-01 (every 90 days): the next apply replaces it
+            hint: run `stowage apply SPEC` to rotate it; `stowage rotate SPEC` replaces the key and Twilio's credential now
+        ✓ access_key.rotation: access key `AKIAEXAMPLEEXAMPLE12` is 30 days old; next rotation on 2026-04-01 (every 90 days)
+
+        1 passed, 0 failed, 2 warnings, 0 could not be checked
+        ");
+    }
+
+    #[test]
+    fn a_key_of_unknown_age_cannot_be_checked_and_no_key_has_no_age() {
+        let inspections = Inspections { key_age: None, ..inspected() };
+        let findings = verify(&expected(), &healthy(), &inspections);
+        assert_eq!(not_passed(&findings), vec![("access_key.rotation".to_owned(), Status::Unknown, vec![])]);
+        assert_eq!(outcome(&findings), Outcome::Incomplete);
+
+        let mut observations = healthy();
+        observations.insert(access_key_address(), None);
+        let findings = verify(&expected(), &observations, &inspected());
+        assert!(findings.iter().all(|finding| finding.check != "access_key.rotation"), "{findings:#?}");
+    }
+
+    #[test]
+    fn the_json_report_carries_the_key_age_and_the_due_date() {
+        let findings = verify(&expected(), &healthy(), &inspected());
+        let with_period = key_age(85, Some(90));
+        let report = render_json(&findings, with_period.as_ref());
+        assert_eq!((&report["key_age_days"], &report["rotation_due"]), (&json!(85), &json!("2026-04-01")));
+        let without_period = key_age(100, None);
+        let report = render_json(&findings, without_period.as_ref());
+        assert_eq!((&report["key_age_days"], &report["rotation_due"]), (&json!(100), &Value::Null));
+        let report = render_json(&findings, None);
+        assert_eq!((&report["key_age_days"], &report["rotation_due"]), (&Value::Null, &Value::Null));
     }
 
     /// That `docs/verify-report.schema.json` is these types is `tests/render_schemas.rs`'s.
@@ -1093,16 +1234,22 @@ mod tests {
         observations.insert(credential_address(), None);
         let inspections = Inspections {
             test_files: BTreeMap::from([(StorageKind::Recordings, Err("AccessDenied".to_owned()))]),
-            unproven: BTreeMap::new(),
+            ..inspected()
         };
         for findings in
             [verify(&expected(), &healthy(), &inspected()), verify(&expected(), &observations, &inspections)]
         {
-            let document = render_json(&findings);
+            let document = render_json(&findings, inspected().key_age.as_ref());
             let errors: Vec<String> = validator.iter_errors(&document).map(|error| error.to_string()).collect();
             assert_eq!(errors, Vec::<String>::new());
         }
-        let mut unknown_status = render_json(&verify(&expected(), &healthy(), &inspected()));
+        let without_period = key_age(100, None);
+        let document = render_json(&verify(&expected(), &healthy(), &inspected()), without_period.as_ref());
+        assert_eq!(
+            validator.iter_errors(&document).map(|error| error.to_string()).collect::<Vec<_>>(),
+            Vec::<String>::new()
+        );
+        let mut unknown_status = render_json(&verify(&expected(), &healthy(), &inspected()), None);
         unknown_status["findings"][0]["status"] = json!("maybe");
         assert!(!validator.is_valid(&unknown_status));
     }

@@ -4,7 +4,8 @@
 use std::process::ExitCode;
 
 use miette::{Report, miette};
-use stowage_plan::drift_report::{self, json::json_report};
+use stowage_plan::drift_report::{self, DriftReport, json::json_report};
+use stowage_plan::rotation::key_ages;
 
 use crate::cli::{DriftArgs, ReportFormat};
 use crate::exit;
@@ -24,7 +25,7 @@ pub async fn run(args: &DriftArgs, settings: &Settings) -> Result<ExitCode, Repo
         })?);
     }
     // Opening and planning only read: nothing here writes the state or calls a write API.
-    let (plan, _observations) = session.plan().await?;
+    let (plan, observations) = session.plan().await?;
     for diagnostic in &plan.diagnostics {
         let subject = diagnostic.address.as_ref().map(|address| format!("{address}: ")).unwrap_or_default();
         let label = match diagnostic.severity {
@@ -40,12 +41,18 @@ pub async fn run(args: &DriftArgs, settings: &Settings) -> Result<ExitCode, Repo
         return Err(miette!("cannot tell what drifted until the errors above are fixed"));
     }
 
-    let report = drift_report::report(&plan, &ignore);
+    // One time for the whole report: the plan's, which judged the key's rotation.
+    let now = plan.planned_at.unwrap_or_else(jiff::Timestamp::now);
+    // The key's age is a line of information: it is no entry, so it changes no exit code.
+    let report = DriftReport {
+        key_ages: key_ages(session.desired(), &observations, now),
+        ..drift_report::report(&plan, &ignore)
+    };
     let environment_name = session.spec.spec.environment.name.as_str();
     match args.format {
         ReportFormat::Human => print!("{}", drift_report::human(&report, environment_name)),
         ReportFormat::Json => {
-            let generated_at = jiff::Timestamp::now().to_string();
+            let generated_at = now.to_string();
             let document = json_report(&report, environment_name, generated_at);
             let text = serde_json::to_string_pretty(&document)
                 .map_err(|error| miette!("could not write the report as JSON: {error}"))?;

@@ -1,14 +1,15 @@
 //! `stowage verify SPEC`: read-only checks of what Twilio would otherwise report only after
 //! recordings are lost, each naming the Twilio error it prevents.
 //!
-//! Exit 0 when every check passes (warnings do not fail), 2 when any check fails, 1 when
-//! something could not be read or a check could not decide (and nothing failed). Nothing is
-//! written: not AWS, not Twilio, not the state.
+//! Exit 0 when every check passes (warnings, such as a key due for rotation, do not fail), 2
+//! when any check fails, 1 when something could not be read or a check could not decide (and
+//! nothing failed). Nothing is written: not AWS, not Twilio, not the state.
 
 use std::process::ExitCode;
 
 use miette::Report;
 use stowage_aws::inspect;
+use stowage_plan::rotation::key_ages;
 use stowage_plan::verify::{
     Expected, Inspections, Outcome, outcome, render_human, render_json, test_file_locations, verify,
 };
@@ -22,7 +23,7 @@ use crate::settings::{Settings, StateSettings};
 pub async fn run(args: &VerifyArgs, settings: &Settings) -> Result<ExitCode, Report> {
     let state = StateSettings::resolve(&args.spec, &args.state, None);
     let session = Session::open(settings, &args.spec, state, Locking::read("verify")).await?;
-    let (_plan, observations) = session.plan().await?;
+    let (plan, observations) = session.plan().await?;
     let expected = Expected::from_spec(&session.spec.spec);
 
     let mut inspections = Inspections::default();
@@ -32,11 +33,17 @@ pub async fn run(args: &VerifyArgs, settings: &Settings) -> Result<ExitCode, Rep
     }
 
     inspections.unproven = session.unproven();
+    // The key's age at the time the plan was made, as the plan judged its rotation.
+    let now = plan.planned_at.unwrap_or_else(jiff::Timestamp::now);
+    let access_key = stowage_plan::desired::access_key_address();
+    inspections.key_age =
+        key_ages(session.desired(), &observations, now).into_iter().find(|age| age.address == access_key);
     let findings = verify(&expected, &observations, &inspections);
     match args.format {
         ReportFormat::Human => print!("{}", render_human(&findings)),
         ReportFormat::Json => {
-            let text = serde_json::to_string_pretty(&render_json(&findings)).unwrap_or_default();
+            let report = render_json(&findings, inspections.key_age.as_ref());
+            let text = serde_json::to_string_pretty(&report).unwrap_or_default();
             println!("{text}");
         }
     }

@@ -24,14 +24,24 @@ pub struct JsonDriftReport {
     pub summary: JsonSummary,
     /// Critical entries first, then by address.
     pub entries: Vec<JsonEntry>,
+    /// How old the access key Twilio writes with is, in whole days; null when there is none.
+    /// Information only: it never makes an entry by itself (a rotation that is due is a
+    /// `not_applied` replacement of the key).
+    pub key_age_days: Option<u64>,
+    /// The day (`YYYY-MM-DD`, UTC) the key becomes `rotate_after_days` days old (its creation
+    /// time plus that many days): a plan made from that moment replaces it. Today or earlier
+    /// when the rotation is overdue; null when the spec sets no `rotate_after_days`, or there
+    /// is no key.
+    #[schemars(extend("format" = "date"))]
+    pub rotation_due: Option<String>,
 }
 
 /// The version of this format: the minor number grows with additions, the major number
-/// with changes a reader must know about.
+/// with changes a reader must know about. 1.1 added `key_age_days` and `rotation_due`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 pub enum FormatVersion {
-    #[serde(rename = "1.0")]
-    V1_0,
+    #[serde(rename = "1.1")]
+    V1_1,
 }
 
 /// Counts for dashboards.
@@ -107,10 +117,12 @@ pub struct JsonAttribute {
     pub actual: Value,
 }
 
-/// The typed JSON report. `generated_at` is RFC 3339, from the caller's clock.
+/// The typed JSON report. `generated_at` is RFC 3339, from the caller's clock. The key's age
+/// is the first of the report's [`DriftReport::key_ages`] (an environment has one key).
 pub fn json_report(report: &DriftReport, environment: &str, generated_at: String) -> JsonDriftReport {
+    let key_age = report.key_ages.first();
     JsonDriftReport {
-        format_version: FormatVersion::V1_0,
+        format_version: FormatVersion::V1_1,
         generated_at,
         environment: environment.to_owned(),
         summary: JsonSummary {
@@ -125,6 +137,8 @@ pub fn json_report(report: &DriftReport, environment: &str, generated_at: String
             ignored: report.ignored,
         },
         entries: report.entries.iter().map(entry).collect(),
+        key_age_days: key_age.map(|age| age.age_days),
+        rotation_due: key_age.and_then(|age| age.due).map(|due| due.to_string()),
     }
 }
 

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Finding, Outcome, Status, outcome};
+use crate::rotation::KeyAge;
 
 /// What `stowage verify --format json` prints.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
@@ -17,6 +18,15 @@ use super::{Finding, Outcome, Status, outcome};
 pub struct JsonVerifyReport {
     pub outcome: JsonOutcome,
     pub findings: Vec<JsonFinding>,
+    /// How old the access key Twilio writes with is, in whole days (as the check
+    /// `access_key.rotation` says); null when there is no key or its age is unknown.
+    pub key_age_days: Option<u64>,
+    /// The day (`YYYY-MM-DD`, UTC) the key becomes `rotate_after_days` days old (its creation
+    /// time plus that many days): a plan made from that moment replaces it. Today or earlier
+    /// when the rotation is overdue; null when the spec sets no `rotate_after_days`, or there
+    /// is no key.
+    #[schemars(extend("format" = "date"))]
+    pub rotation_due: Option<String>,
 }
 
 /// How the run ends, as its exit status says: `passed` (0), `findings` (2: a check failed) or
@@ -54,8 +64,9 @@ pub enum JsonStatus {
     Pass,
 }
 
-/// The typed report of `findings`, in their order.
-pub fn json_report(findings: &[Finding]) -> JsonVerifyReport {
+/// The typed report of `findings`, in their order, with the key's age (see
+/// [`super::Inspections::key_age`]).
+pub fn json_report(findings: &[Finding], key_age: Option<&KeyAge>) -> JsonVerifyReport {
     JsonVerifyReport {
         outcome: match outcome(findings) {
             Outcome::Passed => JsonOutcome::Passed,
@@ -63,6 +74,8 @@ pub fn json_report(findings: &[Finding]) -> JsonVerifyReport {
             Outcome::Incomplete => JsonOutcome::Incomplete,
         },
         findings: findings.iter().map(finding).collect(),
+        key_age_days: key_age.map(|age| age.age_days),
+        rotation_due: key_age.and_then(|age| age.due).map(|due| due.to_string()),
     }
 }
 
