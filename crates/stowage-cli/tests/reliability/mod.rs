@@ -1,17 +1,21 @@
 //! What the crash and fault tests share besides their world: the apply they interrupt, what
-//! the observers outside stowage saw of a run, and the check that an environment converged
+//! the observers outside stowage saw of a run, the check that an environment converged
 //! with nothing orphaned, made with the AWS SDK and the emulator's API (never with stowage's
-//! own view).
+//! own view), and the matrices that kill a run, or give it a fault, at each of its points
+//! ([`crash_matrix`], [`fault_matrix`]).
 #![allow(dead_code)] // each test binary uses a different part
 
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use regex::Regex;
 use stowage_state::LocalStateFile;
 use stowage_test_support::dev::{REGION, USER};
-use stowage_test_support::twilio_emulator::RecordedRequest;
-use stowage_test_support::{AwsProxy, Invocation, ObservedRequest, Run, World, dev_spec};
+use stowage_test_support::twilio_emulator::{FaultRule, RecordedRequest};
+use stowage_test_support::{
+    AwsProxy, Fault, FaultAction, FaultMatch, Invocation, ObservedRequest, Run, World, dev_spec, operation_shape,
+};
 
 /// The request timeout of the runs with faults: short, so that "latency beyond the timeout"
 /// costs little, yet far above what moto needs for one request on a busy machine.
@@ -44,7 +48,13 @@ pub fn apply(world: &World) -> Invocation<'_> {
 /// Starts an apply, waits until `proxy` holds a request, and kills the process there
 /// (SIGKILL). Returns the held request, or `None` when the apply ended without reaching it.
 pub async fn kill_apply_at_hold(world: &World, proxy: &AwsProxy) -> Option<String> {
-    let (_, held) = apply(world).request_timeout(SHORT_TIMEOUT).kill_at_hold(proxy).await;
+    kill_at_hold(apply(world), proxy).await
+}
+
+/// [`kill_apply_at_hold`] of any run: starts `run` with [`SHORT_TIMEOUT`], waits until `proxy`
+/// holds a request, and kills it there.
+pub async fn kill_at_hold(run: Invocation<'_>, proxy: &AwsProxy) -> Option<String> {
+    let (_, held) = run.request_timeout(SHORT_TIMEOUT).kill_at_hold(proxy).await;
     held.map(|held| held.to_string())
 }
 
@@ -176,6 +186,10 @@ pub struct Tally {
     /// Objects deleted or adopted as left by an interrupted apply.
     pub leftovers: usize,
     pub orphans: usize,
+    /// How often a scenario's invariant was checked ([`Scenario::invariant`]), and how often
+    /// it did not hold (each also a problem).
+    pub checks: usize,
+    pub violations: usize,
     pub problems: Vec<String>,
 }
 
@@ -183,6 +197,27 @@ impl Tally {
     /// Converge `world` once more and count how it went; `case` names the run in a problem.
     pub async fn converge(&mut self, world: &World, case: &str) {
         self.record(converge(world).await, case);
+    }
+
+    /// Check `scenario`'s invariant on `world` as it is now, if it has one, and count it;
+    /// `case` names the moment in a problem.
+    pub async fn check(&mut self, world: &World, scenario: &impl Scenario, case: &str) {
+        if let Some(outcome) = scenario.invariant(world).await {
+            self.checks += 1;
+            if let Err(why) = outcome {
+                self.violations += 1;
+                self.problems.push(format!("{case}: the invariant does not hold: {why}"));
+            }
+        }
+    }
+
+    /// `, N invariant checks (M failed)` for a report, when the scenario has an invariant.
+    fn checks_shown(&self) -> String {
+        if self.checks == 0 {
+            String::new()
+        } else {
+            format!(", {} invariant checks ({} failed)", self.checks, self.violations)
+        }
     }
 
     /// Count how a converging run went ([`converge`], [`converge_observed`]).
@@ -275,4 +310,297 @@ impl FaultKind {
             (FaultKind::Throttled, true) => Injection::Emulator { status: 429, retry_after: Some(1) },
         }
     }
+}
+
+// The matrices: a run under test killed, or given a fault, at each of its points. Points are
+// named by operation and occurrence (`CreateAccessKey` #0), not by arrival index: concurrent
+// steps reorder requests between runs, and a kill must land on the same change each time.
+
+/// A point of a run: the side, the operation and which of its requests.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Point {
+    pub twilio: bool,
+    pub operation: String,
+    pub nth: usize,
+}
+
+impl std::fmt::Display for Point {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let side = if self.twilio { "twilio" } else { "aws" };
+        write!(formatter, "{side} {} #{}", self.operation, self.nth)
+    }
+}
+
+/// Which requests of a run are its points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requests {
+    /// Its writes: dying before a write is dying after the read before it.
+    Writes,
+    /// All of them, reads and writes.
+    Every,
+}
+
+impl Requests {
+    fn noun(self) -> &'static str {
+        match self {
+            Requests::Writes => "write",
+            Requests::Every => "request",
+        }
+    }
+}
+
+/// The points of the requests the proxies saw since they were last cleared: AWS's, then
+/// Twilio's, each in arrival order.
+pub fn points(world: &World, which: Requests) -> Vec<Point> {
+    let mut points = side_points(false, &world.aws.requests(), which);
+    points.extend(side_points(true, &world.twilio.requests(), which));
+    points
+}
+
+fn side_points(twilio: bool, requests: &[ObservedRequest], which: Requests) -> Vec<Point> {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    requests
+        .iter()
+        .filter_map(|request| {
+            let operation = operation_shape(&request.operation);
+            let nth = seen.entry(operation.clone()).or_default();
+            let point = Point { twilio, operation, nth: *nth };
+            *nth += 1;
+            (which == Requests::Every || request.is_write).then_some(point)
+        })
+        .collect()
+}
+
+/// The proxy that sees `point`'s requests.
+pub fn proxy_of<'a>(world: &'a World, point: &Point) -> &'a AwsProxy {
+    if point.twilio { &world.twilio } else { &world.aws }
+}
+
+/// Makes the proxy hold the answer of `point`'s request: the change is made, the client never
+/// learns of it (the worst moment to die).
+pub fn hold_at(world: &World, point: &Point) {
+    let matches = FaultMatch::Occurrence { operation: point.operation.clone(), nth: point.nth };
+    proxy_of(world, point).inject(Fault::new(matches, FaultAction::HoldAnswer, 1));
+}
+
+/// Lets go of held requests and waits until the requests the killed process had on their way
+/// (concurrent steps) have landed: they reach the services within moments, long before a
+/// person runs apply again.
+pub async fn after_kill(world: &World) {
+    world.aws.clear();
+    world.twilio.clear();
+    world.settled().await;
+}
+
+/// Injects `kind` at `point` (the kinds of the fault matrix of `faults.rs`, which injects them
+/// at every request of a fresh apply), by occurrence: through a proxy, or as the emulator's own
+/// answer (it matches a method and a path prefix, and lets `after` matching requests through).
+pub fn inject(world: &World, point: &Point, kind: FaultKind) {
+    match kind.injection(point.twilio) {
+        Injection::Proxy(action) => {
+            let matches = FaultMatch::Occurrence { operation: point.operation.clone(), nth: point.nth };
+            proxy_of(world, point).inject(Fault::new(matches, action, 1));
+        }
+        Injection::Emulator { status, retry_after } => {
+            let (method, path) = point.operation.split_once(' ').expect("a Twilio operation is METHOD PATH");
+            let rule = FaultRule {
+                method: Some(method.to_owned()),
+                after: u32::try_from(point.nth).expect("a small count"),
+                retry_after,
+                ..FaultRule::new(status, path.split("{Sid}").next().unwrap_or(path))
+            };
+            world.emulator.add_fault(rule).expect("a valid fault rule");
+        }
+    }
+}
+
+/// Whether the fault at `point` answered its request: the status the proxy passed on (none for
+/// a dropped connection or a request given up), or the emulator's log.
+pub fn fault_fired(world: &World, point: &Point, kind: FaultKind) -> bool {
+    let expected: &[u16] = match (kind, point.twilio) {
+        (FaultKind::DroppedConnection | FaultKind::Latency, _) => &[0],
+        (FaultKind::ServerError, _) => &[500],
+        (FaultKind::Throttled, false) => &[503, 400],
+        (FaultKind::Throttled, true) => &[429],
+        (FaultKind::OperationAborted, _) => &[409],
+    };
+    let seen = proxy_of(world, point)
+        .requests()
+        .into_iter()
+        .filter(|request| operation_shape(&request.operation) == point.operation)
+        .nth(point.nth);
+    seen.is_some_and(|request| expected.contains(&request.status))
+}
+
+/// How a matrix gets from an untouched account to the run under test, which run that is, and
+/// what must hold whenever anyone looks.
+pub trait Scenario {
+    /// Make the environment as it was before the run under test (after `world.reset()`).
+    async fn before(&self, world: &World);
+
+    /// The command under test, run as `stowage COMMAND SPEC --auto-approve`.
+    fn command(&self) -> &'static str {
+        "apply"
+    }
+
+    /// What must hold at every moment the environment is looked at: after a clean run, after a
+    /// kill or a faulted run (before anything repairs it), and after the apply that converges.
+    /// `None` when the scenario claims nothing beyond convergence.
+    async fn invariant(&self, _world: &World) -> Option<Result<(), String>> {
+        None
+    }
+}
+
+/// Applies `spec` as the spec a scenario starts from.
+pub async fn apply_clean(world: &World, spec: &str) {
+    world.rewrite_spec(spec);
+    let apply = apply(world).request_timeout(CONVERGING_TIMEOUT).await;
+    assert_eq!(apply.code, Some(0), "the starting apply fails:\n{apply}");
+}
+
+/// Reset, reach the run under test, and clear what the proxies saw, so points count from it.
+pub async fn prepare(world: &World, scenario: &impl Scenario) {
+    world.reset();
+    scenario.before(world).await;
+    world.aws.clear();
+    world.twilio.clear();
+}
+
+/// `stowage COMMAND SPEC --auto-approve`: the scenario's run under test.
+pub fn run_under_test<'a>(world: &'a World, scenario: &impl Scenario) -> Invocation<'a> {
+    world.stowage(&[scenario.command(), &world.spec.display().to_string(), "--auto-approve"])
+}
+
+/// The run under test, clean: its points, and that it works at all (one run is enough: the
+/// next plan has nothing left to do, nothing is orphaned, the invariant holds).
+async fn clean_run(world: &World, scenario: &impl Scenario, which: Requests) -> Vec<Point> {
+    prepare(world, scenario).await;
+    let run = run_under_test(world, scenario).request_timeout(SHORT_TIMEOUT).await;
+    assert_eq!(run.code, Some(0), "a clean run fails:\n{run}");
+    let points = points(world, which);
+    assert!(points.len() >= 4, "too few points to be the scenario: {points:?}");
+    assert_eq!(orphans(world).await, Ok(Vec::new()), "a clean run leaves orphans");
+    let plan = world.stowage(&["plan", &world.spec.display().to_string(), "--detailed-exitcode"]);
+    let plan = plan.request_timeout(CONVERGING_TIMEOUT).await;
+    assert_eq!(plan.code, Some(0), "a clean run leaves changes for the next apply:\n{plan}");
+    if let Some(Err(why)) = scenario.invariant(world).await {
+        panic!("the invariant does not hold after a clean run: {why}");
+    }
+    points
+}
+
+/// Kills (SIGKILL) the run under test at each of its points in turn, each time from the
+/// scenario's start, and then applies: every apply must converge with nothing orphaned, and
+/// the invariant hold before it and after it. Prints the counts; answers them.
+#[expect(clippy::print_stderr, reason = "the counts are the report of the test")]
+pub async fn crash_matrix(name: &str, world: World, scenario: impl Scenario, which: Requests) -> Tally {
+    let points = clean_run(&world, &scenario, which).await;
+
+    let (mut killed, mut missed, mut tally) = (0, Vec::new(), Tally::default());
+    for point in &points {
+        let case = format!("{name}: killed at {point}");
+        prepare(&world, &scenario).await;
+        hold_at(&world, point);
+        let held = kill_at_hold(run_under_test(&world, &scenario), proxy_of(&world, point)).await;
+        killed += usize::from(held.is_some());
+        if held.is_none() {
+            missed.push(point.to_string());
+        }
+        after_kill(&world).await;
+        tally.check(&world, &scenario, &format!("{case}, before the next apply")).await;
+        tally.converge(&world, &case).await;
+        tally.check(&world, &scenario, &format!("{case}, after the next apply")).await;
+    }
+    let shown: Vec<String> = points.iter().map(ToString::to_string).collect();
+    eprintln!(
+        "crash safety ({name}): {} runs of `{}`, one per {} ({}), {killed} killed at a held request, {} converged ({} \
+         leftovers of interrupted applies deleted), {} orphans left{}",
+        points.len(),
+        scenario.command(),
+        which.noun(),
+        shown.join(", "),
+        tally.converged,
+        tally.leftovers,
+        tally.orphans,
+        tally.checks_shown(),
+    );
+    assert_eq!(tally.orphans, 0, "orphans were left:\n{}", tally.problems.join("\n"));
+    assert!(tally.problems.is_empty(), "{} runs went wrong:\n{}", tally.problems.len(), tally.problems.join("\n\n"));
+    assert!(missed.is_empty(), "points of the clean run not reached again: {missed:?}");
+    tally
+}
+
+/// Which fault kinds a fault matrix injects at each point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kinds {
+    /// One per point, the kinds taken in turn.
+    InTurn,
+    /// Every kind at every point, one run each.
+    Every,
+}
+
+/// The (point, kind) runs of a fault matrix.
+fn fault_cases(points: &[Point], kinds: Kinds) -> Vec<(&Point, FaultKind)> {
+    let kinds_at =
+        |point: &Point| -> &'static [FaultKind] { if point.twilio { &TWILIO_FAULT_KINDS } else { &AWS_FAULT_KINDS } };
+    match kinds {
+        Kinds::InTurn => points
+            .iter()
+            .enumerate()
+            .map(|(index, point)| (point, kinds_at(point)[index % kinds_at(point).len()]))
+            .collect(),
+        Kinds::Every => {
+            points.iter().flat_map(|point| kinds_at(point).iter().map(move |kind| (point, *kind))).collect()
+        }
+    }
+}
+
+/// Gives the run under test a fault at each of its points (the kinds as `kinds` says), each
+/// time from the scenario's start: each run either succeeds or fails naming the operation, the
+/// invariant holds after it, and the next apply converges with nothing orphaned and the
+/// invariant holding. Prints the counts; answers them.
+#[expect(clippy::print_stderr, reason = "the counts are the report of the test")]
+pub async fn fault_matrix(name: &str, world: World, scenario: impl Scenario, which: Requests, kinds: Kinds) -> Tally {
+    let points = clean_run(&world, &scenario, which).await;
+    let cases = fault_cases(&points, kinds);
+
+    let (mut succeeded, mut failed_cleanly, mut tally) = (0, 0, Tally::default());
+    for &(point, kind) in &cases {
+        let case = format!("{name}: {kind:?} at {point}");
+        prepare(&world, &scenario).await;
+        world.clear_emulator_faults().await;
+        inject(&world, point, kind);
+        let run = run_under_test(&world, &scenario).request_timeout(SHORT_TIMEOUT).await;
+        match run.code {
+            Some(0) => succeeded += 1,
+            Some(1) if names_an_operation(&run.stderr) => failed_cleanly += 1,
+            other => tally.problems.push(format!("{case}: exited {other:?} without naming an operation\n{run}")),
+        }
+        world.settled().await;
+        if !fault_fired(&world, point, kind) {
+            tally.problems.push(format!("{case}: the fault never answered its request"));
+        }
+        world.aws.clear();
+        world.twilio.clear();
+        world.clear_emulator_faults().await;
+        tally.check(&world, &scenario, &format!("{case}, before the next apply")).await;
+        tally.converge(&world, &case).await;
+        tally.check(&world, &scenario, &format!("{case}, after the next apply")).await;
+    }
+    let per_point = match kinds {
+        Kinds::InTurn => format!("one fault per {}, the kinds in turn", which.noun()),
+        Kinds::Every => format!("every kind at every {} ({} of them)", which.noun(), points.len()),
+    };
+    eprintln!(
+        "fault safety ({name}): {} runs of `{}`, {per_point}, {succeeded} succeeded despite the fault, \
+         {failed_cleanly} failed with a clear error, {} converged, {} orphans left{}",
+        cases.len(),
+        scenario.command(),
+        tally.converged,
+        tally.orphans,
+        tally.checks_shown(),
+    );
+    assert_eq!(tally.orphans, 0, "orphans were left:\n{}", tally.problems.join("\n"));
+    assert!(tally.problems.is_empty(), "{} runs went wrong:\n{}", tally.problems.len(), tally.problems.join("\n\n"));
+    tally
 }
