@@ -318,7 +318,14 @@ async fn with_keep_key_the_next_plan_keeps_the_hand_made_key_and_credential() {
         let checks = report["findings"].as_array().cloned().unwrap_or_default();
         let pairing = checks.iter().find(|check| check["check"] == "twilio_aws_credential.main.unproven");
         assert_eq!(pairing.map(|check| check["status"].clone()), Some(Value::from("warn")), "{report:#}");
-        assert_no_secret(&made, &[&import, &plan, &apply, &verify, &json], Some(&world));
+        // As the hint says: a rotation replaces both with what stowage makes and tests.
+        let rotate = world.stowage(&["rotate", SPEC, "--auto-approve"]).await;
+        assert_eq!(rotate.code, Some(0), "the rotation failed\n{rotate}");
+        let rotated = state(&world.state_path());
+        let credential = rotated.get(CREDENTIAL_ADDRESS).expect("the credential is recorded");
+        assert_ne!(credential.id, made.credential_sid, "the hand-made credential was kept");
+        assert_eq!(credential.unproven, None, "the new credential is still marked unproven");
+        assert_no_secret(&made, &[&import, &plan, &apply, &verify, &json, &rotate], Some(&world));
     })
     .await;
 }
