@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{put_policy, world};
+use common::{DAY, day_key_is, dev_spec_rotating_after, put_policy, world};
 use serde_json::{Value, json};
 use stowage_test_support::dev::{BUCKET, POLICY_NAME, REGION, USER};
 use stowage_test_support::{Run, World, assert_exit, dev_spec, insta_filters};
@@ -443,25 +443,9 @@ async fn a_refresh_only_plan_records_what_moved_and_calls_nothing() {
     assert!(plan.stdout.contains("aws_s3_bucket.main will be updated"), "{}", plan.stdout);
 }
 
-const DAY: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
-
-/// The dev spec with `rotate_after_days = DAYS` in `[uploader]`.
-fn rotating_after(days: u32) -> String {
-    dev_spec().replace("path = \"/twilio/\"\n", &format!("path = \"/twilio/\"\nrotate_after_days = {days}\n"))
-}
-
-/// The day (UTC) the uploader's key is `days` days old, from the creation time IAM gives.
-async fn day_key_is(world: &World, days: u32) -> String {
-    let keys = world.moto.iam_client().list_access_keys().user_name(USER).send().await.unwrap();
-    let created = keys.access_key_metadata()[0].create_date().expect("IAM says when the key was made");
-    let created = jiff::Timestamp::from_second(created.secs()).unwrap();
-    let due = created + jiff::SignedDuration::from_hours(24 * i64::from(days));
-    due.to_zoned(jiff::tz::TimeZone::UTC).date().to_string()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_key_age_and_next_rotation_are_one_line_and_only_a_due_rotation_is_drift() {
-    let world = world().spec(&rotating_after(90)).clocked_moto().start().await;
+    let world = world().spec(&dev_spec_rotating_after(90)).clocked_moto().start().await;
     let behind = DAY * 85 + std::time::Duration::from_secs(60);
     world
         .moto
@@ -490,7 +474,7 @@ async fn the_key_age_and_next_rotation_are_one_line_and_only_a_due_rotation_is_d
 
     // Rotated after 80 days: overdue. That is drift because the plan replaces the key (not
     // yet applied), and only that: the credential that follows it is its consequence.
-    world.rewrite_spec(&rotating_after(80));
+    world.rewrite_spec(&dev_spec_rotating_after(80));
     let human = drift(&world, &[]).await;
     assert_exit(&human, 2);
     insta::with_settings!({filters => filters}, {

@@ -6,9 +6,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{state, world};
+use common::{DAY, dev_spec_rotating_after, state, world};
 use stowage_test_support::dev::{BUCKET, REGION, USER};
-use stowage_test_support::{Fault, FaultAction, FaultMatch, World, dev_spec, insta_filters, within};
+use stowage_test_support::{Fault, FaultAction, FaultMatch, World, insta_filters, within};
 
 const SPEC: &str = "dev.toml";
 const ACCESS_KEY_ADDRESS: &str = "aws_iam_access_key.uploader";
@@ -20,7 +20,6 @@ const COMPOSITION_SETTINGS_PATH: &str = "/v1/CompositionSettings/Default";
 const TWILIO_TEST_FILES: [&str; 2] =
     ["recordings/twilio-storage-test-recordings.txt", "compositions/twilio-storage-test-compositions.txt"];
 const TEST_TIMEOUT: Duration = Duration::from_secs(240);
-const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
 async fn applied(world: &World) {
     let apply = world.stowage(&["apply", SPEC, "--auto-approve"]).await;
@@ -127,7 +126,7 @@ async fn rotate_makes_and_proves_the_new_key_and_credential_before_the_old_ones_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_older_than_rotate_after_days_is_rotated_by_the_next_apply() {
     within(TEST_TIMEOUT, async {
-        let spec = dev_spec().replace("path = \"/twilio/\"\n", "path = \"/twilio/\"\nrotate_after_days = 90\n");
+        let spec = dev_spec_rotating_after(90);
         let world = world().spec(&spec).clocked_moto().start().await;
         // Applied 91 days ago, as moto's clock says: the key is 91 days old now.
         world.moto.with_clock_behind(91 * DAY + Duration::from_secs(60), async || applied(&world).await).await;

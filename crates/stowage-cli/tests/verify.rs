@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{put_policy, world};
+use common::{DAY, day_key_is, dev_spec_rotating_after, put_policy, world};
 use serde_json::{Value, json};
 use stowage_test_support::dev::{BUCKET, REGION, USER};
 use stowage_test_support::{Run, World, assert_exit, insta_filters};
@@ -272,17 +272,9 @@ async fn a_fact_that_cannot_be_read_leaves_the_run_incomplete() {
     assert!(line(&output, "bucket_encryption").starts_with('✓'));
 }
 
-const DAY: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
-
 /// The dev spec, with `rotate_after_days` in `[uploader]` when `days` is given.
 fn rotating_after(days: Option<u32>) -> String {
-    let spec = stowage_test_support::dev_spec();
-    match days {
-        Some(days) => {
-            spec.replace("path = \"/twilio/\"\n", &format!("path = \"/twilio/\"\nrotate_after_days = {days}\n"))
-        }
-        None => spec,
-    }
+    days.map_or_else(stowage_test_support::dev_spec, dev_spec_rotating_after)
 }
 
 /// A world applied with moto's clock `days` days (and a minute) behind: its key is `days` days
@@ -296,15 +288,6 @@ async fn applied_days_ago(days: u32) -> World {
 
 async fn applied_here(world: &World) {
     assert_exit(&world.stowage(&["apply", "dev.toml", "--auto-approve"]).await, 0);
-}
-
-/// The day (UTC) the uploader's key is `days` days old, from the creation time IAM gives.
-async fn day_key_is(world: &World, days: u32) -> String {
-    let keys = world.moto.iam_client().list_access_keys().user_name(USER).send().await.unwrap();
-    let created = keys.access_key_metadata()[0].create_date().expect("IAM says when the key was made");
-    let created = jiff::Timestamp::from_second(created.secs()).unwrap();
-    let due = created + jiff::SignedDuration::from_hours(24 * i64::from(days));
-    due.to_zoned(jiff::tz::TimeZone::UTC).date().to_string()
 }
 
 /// `verify --format json`, which must exit `expected`: the report and the rotation finding.

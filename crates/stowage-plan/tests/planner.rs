@@ -20,6 +20,17 @@ use stowage_plan::prior::Deposed;
 use stowage_plan::{ActionKind, PlannedValue, Prior, PriorResource, Reason, plan};
 use stowage_provider::policy;
 
+/// The steps of a key's replacement, in order: the new key and credential, both settings
+/// repointed, then the old credential and the old key.
+const KEY_REPLACEMENT_ORDER: [&str; 6] = [
+    "create aws_iam_access_key.uploader",
+    "create twilio_aws_credential.main",
+    "update twilio_video_recording_settings.main",
+    "update twilio_video_composition_settings.main",
+    "delete twilio_aws_credential.main",
+    "delete aws_iam_access_key.uploader",
+];
+
 /// `KIND ADDRESS` of each apply step, in order.
 fn step_order(plan: &stowage_plan::Plan) -> Vec<String> {
     step_lines(plan)
@@ -350,17 +361,7 @@ fn a_tainted_access_key_is_replaced() {
         reason(&plan, &access_key_address()),
         Some(Reason::Tainted { why: "its secret was never handed to Twilio".to_owned() })
     );
-    assert_eq!(
-        step_order(&plan),
-        vec![
-            "create aws_iam_access_key.uploader",
-            "create twilio_aws_credential.main",
-            "update twilio_video_recording_settings.main",
-            "update twilio_video_composition_settings.main",
-            "delete twilio_aws_credential.main",
-            "delete aws_iam_access_key.uploader",
-        ]
-    );
+    assert_eq!(step_order(&plan), KEY_REPLACEMENT_ORDER);
     assert_converges(&desired, &plan);
     assert_snapshot!(report(&plan));
 }
@@ -680,17 +681,7 @@ fn a_key_is_rotated_once_it_is_as_old_as_the_spec_says_and_not_before() {
     );
     assert_eq!(reason(&old, &access_key_address()), Some(Reason::Rotation { age_days: 91, after_days: 90 }));
     // The rotation's order: the new key and credential, both settings, then the old ones.
-    assert_eq!(
-        step_order(&old),
-        vec![
-            "create aws_iam_access_key.uploader",
-            "create twilio_aws_credential.main",
-            "update twilio_video_recording_settings.main",
-            "update twilio_video_composition_settings.main",
-            "delete twilio_aws_credential.main",
-            "delete aws_iam_access_key.uploader",
-        ]
-    );
+    assert_eq!(step_order(&old), KEY_REPLACEMENT_ORDER);
     assert_converges(&desired, &old);
     assert_snapshot!(report(&old));
 

@@ -50,3 +50,24 @@ pub async fn put_policy(world: &World, document: Value) {
     let put = iam.put_user_policy().user_name(USER).policy_name(POLICY_NAME).policy_document(document.to_string());
     put.send().await.unwrap_or_else(|error| panic!("moto takes the policy: {error:?}"));
 }
+
+/// A day, as the planner counts a key's age.
+pub const DAY: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+
+/// `examples/dev.toml` with `rotate_after_days = DAYS` in `[uploader]`.
+pub fn dev_spec_rotating_after(days: u32) -> String {
+    stowage_test_support::dev_spec()
+        .replace("path = \"/twilio/\"\n", &format!("path = \"/twilio/\"\nrotate_after_days = {days}\n"))
+}
+
+/// The day (UTC) the uploader's key is `days` days old, from the creation time IAM gives.
+///
+/// # Panics
+/// When moto cannot list the uploader's keys, or it has none.
+pub async fn day_key_is(world: &World, days: u32) -> String {
+    let keys = world.moto.iam_client().list_access_keys().user_name(USER).send().await.unwrap();
+    let created = keys.access_key_metadata()[0].create_date().expect("IAM says when the key was made");
+    let created = jiff::Timestamp::from_second(created.secs()).unwrap();
+    let due = created + jiff::SignedDuration::from_hours(24 * i64::from(days));
+    due.to_zoned(jiff::tz::TimeZone::UTC).date().to_string()
+}
