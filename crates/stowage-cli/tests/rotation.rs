@@ -73,6 +73,8 @@ async fn rotate_makes_and_proves_the_new_key_and_credential_before_the_old_ones_
         let new_key = recorded.get(ACCESS_KEY_ADDRESS).expect("the key is recorded").id.clone();
         assert_ne!(new_key, old_key, "the state still records the old key");
         settings_use(&world, &credentials[0], &new_key).await;
+        let held = world.emulator.aws_credential_key(&credentials[0]);
+        assert_eq!(held.as_deref(), Some(new_key.as_str()), "Twilio's new credential holds another key");
         let aws: Vec<String> = world.aws.requests().iter().map(|request| request.operation.clone()).collect();
         world.aws.clear(); // lets the held delete go without an answer: the SDK sends it again
         let run = running.finish().await;

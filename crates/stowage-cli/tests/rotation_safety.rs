@@ -12,10 +12,9 @@
 //! fault matrix gives every kind of fault at every request (over a hundred runs, under three
 //! minutes on two cores), not the kinds in turn as `crash_lifecycle.rs` does.
 //!
-//! Which access key a Twilio credential holds, neither Twilio nor the emulator's API answers,
-//! so it is taken from stowage's state: the `access_key_id` of every object the state records
-//! under the credential's SID, current or deposed. A SID the settings point at that the state
-//! records under no key is itself a violation: nobody could tell what Twilio writes with.
+//! Which access key a Twilio credential holds, Twilio's API never answers; the emulator, which
+//! stores it, tells the test (`RunningEmulator::aws_credential_key`), so the check holds what
+//! Twilio would really write with, whatever stowage's state believes.
 
 mod common;
 mod reliability;
@@ -25,7 +24,6 @@ use std::time::Duration;
 
 use common::world;
 use reliability::{Kinds, Requests, Scenario, Tally, apply_clean, crash_matrix, fault_matrix};
-use stowage_state::ResourceState;
 use stowage_test_support::dev::USER;
 use stowage_test_support::{World, dev_spec, within};
 
@@ -53,8 +51,6 @@ impl Scenario for Rotation {
 /// Both settings store in S3 with a credential Twilio has, holding an access key IAM has, and
 /// that key is active.
 async fn settings_write_with_a_live_key(world: &World) -> Result<(), String> {
-    let state = common::state(&world.state_path());
-    let credential = state.get(&stowage_plan::desired::credential_address().to_string());
     let keys = access_key_statuses(world).await;
     let mut problems = Vec::new();
     for settings in ["RecordingSettings", "CompositionSettings"] {
@@ -73,32 +69,17 @@ async fn settings_write_with_a_live_key(world: &World) -> Result<(), String> {
             problems.push(format!("{pointing}, which Twilio answers with {}", fetched.status()));
             continue;
         }
-        let held = recorded_keys(credential, sid);
-        if held.is_empty() {
-            problems.push(format!("{pointing}, which the state records with no access key"));
-        }
-        for key in held {
-            match keys.get(&key).map(String::as_str) {
-                Some("Active") => {}
-                Some(status) => problems.push(format!("{pointing}, whose access key {key} is {status}")),
-                None => problems.push(format!("{pointing}, whose access key {key} is deleted")),
-            }
+        let Some(key) = world.emulator.aws_credential_key(sid) else {
+            problems.push(format!("{pointing}, which holds no access key"));
+            continue;
+        };
+        match keys.get(&key).map(String::as_str) {
+            Some("Active") => {}
+            Some(status) => problems.push(format!("{pointing}, whose access key {key} is {status}")),
+            None => problems.push(format!("{pointing}, whose access key {key} is deleted")),
         }
     }
     if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }
-}
-
-/// The access key ids the state records for the credential `sid`: its current object's and
-/// its deposed objects', whichever have that id.
-fn recorded_keys(credential: Option<&ResourceState>, sid: &str) -> Vec<String> {
-    let Some(credential) = credential else { return Vec::new() };
-    let current = std::iter::once((&credential.id, &credential.attributes));
-    let deposed = credential.deposed.iter().map(|object| (&object.id, &object.attributes));
-    current
-        .chain(deposed)
-        .filter(|(id, _)| id.as_str() == sid)
-        .filter_map(|(_, attributes)| attributes.get("access_key_id")?.as_str().map(str::to_owned))
-        .collect()
 }
 
 /// The uploader's access keys in IAM, each with its status (`Active`, `Inactive`).

@@ -142,6 +142,12 @@ impl RunningEmulator {
         self.emulator.control().requests()
     }
 
+    /// The access key id the AWS credential `sid` holds (Twilio's API never returns it; the
+    /// secret is never given out), or `None` when there is no such AWS credential.
+    pub fn aws_credential_key(&self, sid: &str) -> Option<String> {
+        self.emulator.store().aws_key_of(sid).map(str::to_owned)
+    }
+
     /// Forgets every resource, fault, the latency and the request log.
     pub fn reset(&self) {
         self.emulator.reset();

@@ -110,6 +110,17 @@ impl Store {
         })
     }
 
+    /// The access key id the AWS credential `sid` holds, in any account: what Twilio writes
+    /// with, which its API never returns (for tests, never the secret).
+    pub fn aws_key_of(&self, sid: &str) -> Option<&str> {
+        self.credentials.iter().find(|credential| credential.sid == sid).and_then(|credential| {
+            match &credential.material {
+                CredentialMaterial::Aws { access_key_id, .. } => Some(access_key_id.as_str()),
+                CredentialMaterial::PublicKey => None,
+            }
+        })
+    }
+
     /// Removes the credential; whether it existed.
     pub fn remove_credential(&mut self, account_sid: &str, kind: CredentialKind, sid: &str) -> bool {
         let before = self.credentials.len();
@@ -175,5 +186,24 @@ mod tests {
         store.replace_settings(ACCOUNT, SettingsKind::Recordings, settings.clone());
         assert_eq!(store.settings(ACCOUNT, SettingsKind::Recordings), settings);
         assert_eq!(store.settings(ACCOUNT, SettingsKind::Compositions), StorageSettings::default());
+    }
+
+    #[test]
+    fn the_key_an_aws_credential_holds_is_told_and_no_other() {
+        let mut store = Store::default();
+        let aws = NewCredential {
+            sid: "CR1".to_owned(),
+            account_sid: ACCOUNT.to_owned(),
+            friendly_name: None,
+            material: CredentialMaterial::Aws {
+                access_key_id: "AKIA1".to_owned(),
+                secret_access_key: Secret::new("s"),
+            },
+        };
+        store.insert_credential(aws, Timestamp::UNIX_EPOCH);
+        store.insert_credential(new_public_key("CR2", OTHER_ACCOUNT), Timestamp::UNIX_EPOCH);
+        assert_eq!(store.aws_key_of("CR1"), Some("AKIA1"));
+        assert_eq!(store.aws_key_of("CR2"), None);
+        assert_eq!(store.aws_key_of("CR3"), None);
     }
 }
