@@ -5,15 +5,13 @@
 //! parent's children through the provider's `find_leftovers`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, UNIX_EPOCH};
 
 use stowage_plan::import::{Import, reference_reads, superseded_address};
 use stowage_plan::{Observations, ReadTarget};
-use stowage_provider::{
-    Address, Attributes, ErrorKind, FoundBy, LeftoverRequest, Lifecycle, Observed, ProviderError, ResourceType,
-};
+use stowage_provider::{Address, Attributes, ErrorKind, FoundBy, Lifecycle, Observed, ProviderError, ResourceType};
 use stowage_state::{State, StateError, StateStore};
 
+use crate::refresh::list_children;
 use crate::{Engine, Environment, ReadError, RefreshError, read};
 
 /// Everything that exists for the spec's resources, found by the spec's own names: reads by
@@ -102,7 +100,7 @@ async fn among_parents(
     engine: &Engine,
     environment: &Environment<'_>,
     found: &BTreeMap<Address, Vec<Observed>>,
-) -> Result<Vec<(Address, Vec<Observed>)>, ReadError> {
+) -> Result<BTreeMap<Address, Vec<Observed>>, ReadError> {
     let searches = environment
         .desired
         .iter()
@@ -114,7 +112,7 @@ async fn among_parents(
         })
         .map(|resource| (resource.address.clone(), resource.known_attributes()))
         .collect();
-    children(engine, searches).await
+    list_children(engine, searches).await.map_err(ReadError::Refresh)
 }
 
 /// The objects of each `Lifecycle::Superseded` type found under a found parent (the managed
@@ -136,8 +134,9 @@ async fn superseded(
             }
         }
     }
-    Ok(children(engine, searches)
-        .await?
+    Ok(list_children(engine, searches)
+        .await
+        .map_err(ReadError::Refresh)?
         .into_iter()
         .flat_map(|(address, objects)| {
             objects
@@ -145,48 +144,6 @@ async fn superseded(
                 .filter_map(move |object| Some((superseded_address(address.resource_type, &object)?, object)))
         })
         .collect())
-}
-
-/// For each `(address, attributes)`, every object of the address's type among the parent the
-/// attributes name: what the provider's `find_leftovers` finds with a window from `UNIX_EPOCH`
-/// to far in the future, no marker and no known ids. Searches run together; any failure fails
-/// the lot.
-pub(crate) async fn children(
-    engine: &Engine,
-    searches: Vec<(Address, Attributes)>,
-) -> Result<Vec<(Address, Vec<Observed>)>, ReadError> {
-    let searches = searches.into_iter().map(|(address, attributes)| async move {
-        let result = match engine.provider_for(&address) {
-            Ok(provider) => {
-                provider
-                    .find_leftovers(LeftoverRequest {
-                        address: &address,
-                        marker: None,
-                        since: UNIX_EPOCH,
-                        until: far_future(),
-                        attributes: &attributes,
-                        known_ids: &[],
-                    })
-                    .await
-            }
-            Err(error) => Err(error),
-        };
-        (address, result)
-    });
-    let mut found = Vec::new();
-    let mut failures = Vec::new();
-    for (address, result) in futures::future::join_all(searches).await {
-        match result {
-            Ok(objects) => found.push((address, objects)),
-            Err(error) => failures.push((address, error)),
-        }
-    }
-    if failures.is_empty() { Ok(found) } else { Err(ReadError::Refresh(RefreshError { failures })) }
-}
-
-/// Beyond any creation date.
-fn far_future() -> std::time::SystemTime {
-    UNIX_EPOCH + Duration::from_secs(1 << 40)
 }
 
 /// The object `id` at `address` (which the spec must want, unless its type is superseded),

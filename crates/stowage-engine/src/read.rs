@@ -100,8 +100,8 @@ pub async fn read_and_plan(
     // refuse the plan before any write if stowage's own objects are not what fills it.
     let searches = stowage_plan::quota::searches(&plan, environment.desired);
     if !searches.is_empty() {
-        let found = crate::import::children(engine, searches).await?;
-        let refusals = stowage_plan::quota::refusals(&plan, &found.into_iter().collect());
+        let found = crate::refresh::list_children(engine, searches).await.map_err(ReadError::Refresh)?;
+        let refusals = stowage_plan::quota::refusals(&plan, &found);
         plan.diagnostics.extend(refusals);
     }
     Ok((plan, observations))

@@ -151,6 +151,35 @@ async fn search_one(
         .await
 }
 
+/// For each `(address, attributes)`, every object of the address's type among the parent the
+/// attributes name (an access key among its user's keys): what the provider's `find_leftovers`
+/// finds with no window, marker or known id. How `import` lists what a person made, and how a
+/// plan that makes an object under a quota learns what fills it.
+pub(crate) async fn list_children(
+    engine: &Engine,
+    searches: Vec<(Address, Attributes)>,
+) -> Result<BTreeMap<Address, Vec<Observed>>, RefreshError> {
+    each_address(engine, searches, |(address, attributes)| async move {
+        let result = match engine.provider_for(&address) {
+            Ok(provider) => {
+                provider
+                    .find_leftovers(LeftoverRequest {
+                        address: &address,
+                        marker: None,
+                        since: UNIX_EPOCH,
+                        until: far_future(),
+                        attributes: &attributes,
+                        known_ids: &[],
+                    })
+                    .await
+            }
+            Err(error) => Err(error),
+        };
+        (address, result)
+    })
+    .await
+}
+
 /// The intents for one address: from the earliest to the end of the latest's create window.
 struct Search<'a> {
     since: SystemTime,

@@ -213,9 +213,7 @@ fn not_applied_entry(change: &ResourceChange, drift: Option<&ResourceDrift>) -> 
         .as_ref()
         .map(ToString::to_string)
         .unwrap_or_else(|| "the spec asks for something else".to_owned());
-    // Replaced as a whole, whatever its attributes: marked, due for rotation, or asked for.
-    let as_a_whole =
-        matches!(change.reason, Some(Reason::Tainted { .. } | Reason::Rotation { .. } | Reason::Requested));
+    let as_a_whole = change.reason.as_ref().is_some_and(Reason::replaces_as_a_whole);
     let about_attributes =
         matches!(change.action, ActionKind::Update | ActionKind::Replace) && !as_a_whole && change.deposed.is_empty();
     if !about_attributes {

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
-use stowage_provider::{Address, Leftover, Lifecycle, Observed, ResourceType};
+use stowage_provider::{Address, Lifecycle, Observed, ResourceType};
 
 use crate::model::{DesiredResource, DesiredValue, Reference};
 use crate::planner::{Observations, ReadTarget};
@@ -257,12 +257,10 @@ fn fill_recorded_only(desired: &[DesiredResource], prior: &Prior, imports: &mut 
 /// Taint each import that still lacks an attribute which the spec sets and which forces a
 /// replacement (a public key's fingerprint: Twilio never returns the key): whether it is what
 /// the spec asks for cannot be known, so the next apply makes one that is. Only objects whose
-/// replacement loses nothing (`Leftover::Delete`: keys and credentials) are ever tainted, never
-/// a bucket, a user or a KMS key.
+/// replacement loses nothing (`replaceable_without_loss`: keys and credentials) are ever
+/// tainted, never a bucket, a user or a KMS key.
 fn taint_unreadable(desired: &[DesiredResource], imports: &mut [Import]) {
-    let replaceable = |import: &Import| {
-        matches!(import.address.resource_type.schema().lifecycle, Lifecycle::Created { leftover: Leftover::Delete, .. })
-    };
+    let replaceable = |import: &Import| import.address.resource_type.schema().lifecycle.replaceable_without_loss();
     for import in imports.iter_mut().filter(|import| import.tainted.is_none() && replaceable(import)) {
         let Some(wanted) = desired.iter().find(|resource| resource.address == import.address) else { continue };
         let schema = import.address.resource_type.schema();

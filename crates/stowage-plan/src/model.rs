@@ -179,6 +179,26 @@ pub enum Reason {
     Requested,
 }
 
+impl Reason {
+    /// Whether the object is replaced as a whole, whatever its attributes: marked for it, due
+    /// for rotation, or asked for. (A replacement forced by an attribute is about that
+    /// attribute.)
+    pub fn replaces_as_a_whole(&self) -> bool {
+        match self {
+            Reason::Tainted { .. } | Reason::Rotation { .. } | Reason::Requested => true,
+            Reason::New
+            | Reason::DeletedOutsideStowage
+            | Reason::AttributesDiffer
+            | Reason::ForcedBy { .. }
+            | Reason::SecretNeededBy { .. }
+            | Reason::NotInSpec
+            | Reason::AlreadyGone
+            | Reason::Adopted
+            | Reason::CreatedByInterruptedApply => false,
+        }
+    }
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

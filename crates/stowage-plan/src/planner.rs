@@ -5,9 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
-use stowage_provider::{
-    Address, Attributes, Comparison, Leftover, Lifecycle, Observed, ReplaceOrder, ResourceSchema, policy,
-};
+use stowage_provider::{Address, Attributes, Comparison, Lifecycle, Observed, ReplaceOrder, ResourceSchema, policy};
 
 use crate::model::{
     ActionKind, AttributeChange, DesiredResource, DesiredValue, Plan, PlanDiagnostic, PlannedValue, Reason, Reference,
@@ -58,7 +56,7 @@ pub fn plan_at(desired: &[DesiredResource], prior: &Prior, observed: &Observatio
 
 /// The replacements asked for and those rotation makes due, and the requests refused: an
 /// address the spec does not have, or a type whose replacement would lose what its object
-/// holds (only `Leftover::Delete` types, keys and credentials, are replaced on request).
+/// holds (only types `replaceable_without_loss`, keys and credentials, are replaced on request).
 fn requested(
     desired: &[DesiredResource],
     observed: &Observations,
@@ -75,7 +73,7 @@ fn requested(
                 message: format!("`{address}` is not in the spec: there is nothing to replace"),
                 hint: Some("`stowage plan SPEC` lists every address".to_owned()),
             });
-        } else if !matches!(schema.lifecycle, Lifecycle::Created { leftover: Leftover::Delete, .. }) {
+        } else if !schema.lifecycle.replaceable_without_loss() {
             refusals.push(PlanDiagnostic {
                 severity: Severity::Error,
                 address: Some(address.clone()),

@@ -708,10 +708,7 @@ fn replace_on_request_replaces_keys_and_credentials_and_refuses_the_rest() {
     for resource in &desired {
         let address = &resource.address;
         let plan = replacing(address);
-        let replaceable = matches!(
-            address.resource_type.schema().lifecycle,
-            stowage_provider::Lifecycle::Created { leftover: stowage_provider::Leftover::Delete, .. }
-        );
+        let replaceable = address.resource_type.schema().lifecycle.replaceable_without_loss();
         if replaceable {
             assert!(!plan.has_errors(), "{address}:\n{}", human(&plan));
             assert_eq!(reason(&plan, address), Some(Reason::Requested), "{address}:\n{}", human(&plan));

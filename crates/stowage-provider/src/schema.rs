@@ -104,6 +104,13 @@ impl Lifecycle {
         matches!(self, Lifecycle::Created { leftover: Leftover::Adopt, .. })
     }
 
+    /// Whether an object can be made anew without losing anything it holds (keys and
+    /// credentials, whose leftovers are deleted too): the only objects replaced on request or
+    /// tainted by an import.
+    pub fn replaceable_without_loss(self) -> bool {
+        matches!(self, Lifecycle::Created { leftover: Leftover::Delete, .. })
+    }
+
     /// Whether the create puts the intent's marker on the object.
     pub fn carries_marker(self) -> bool {
         matches!(self, Lifecycle::Created { found_by: FoundBy::Marker, .. })
