@@ -45,6 +45,9 @@ pub(crate) struct EnvironmentSection {
     /// digits and hyphens, starting with a letter or digit.
     #[schemars(pattern(r"^[a-z0-9][a-z0-9-]{0,31}$"), example = &"dev")]
     pub name: String,
+    /// Refuse `stowage destroy` (and `plan --destroy`) for this environment, before any call.
+    #[serde(default)]
+    pub prevent_destroy: bool,
 }
 
 /// Where the bucket lives and how to reach AWS.

@@ -26,6 +26,8 @@ pub struct Spec {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Environment {
     pub name: EnvironmentName,
+    /// `prevent_destroy`: `stowage destroy` is refused before any call.
+    pub prevent_destroy: bool,
 }
 
 /// `[aws]`

@@ -137,7 +137,7 @@ impl Checker<'_> {
     fn environment(&mut self, section: EnvironmentSection) -> Option<Environment> {
         let path = KeyPath::root().key("environment");
         let name = self.value(&path.key("name"), EnvironmentName::new(&section.name))?;
-        Some(Environment { name })
+        Some(Environment { name, prevent_destroy: section.prevent_destroy })
     }
 
     fn aws(&mut self, section: AwsSection) -> Option<AwsSettings> {
