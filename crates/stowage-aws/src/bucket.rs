@@ -20,11 +20,12 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use stowage_provider::resource::Operations;
 use stowage_provider::types::{LifecycleRule as Rule, S3Bucket};
 use stowage_provider::{
-    Applied, AttributesExt, CreateRequest, DeleteRequest, ErrorKind, LeftoverRequest, Observed, ProviderError,
-    ReadRequest, UpdateRequest, encode, encode_known, required,
+    Applied, AttributesExt, Contents, CreateRequest, DeleteRequest, ErrorKind, LeftoverRequest, Observed,
+    ProviderError, ReadRequest, UpdateRequest, encode, encode_known, required,
 };
 
 use crate::AwsProvider;
+use crate::bucket_contents;
 use crate::errors::{absent_if_not_found, done_if_gone};
 use crate::errors::{build_error, classify};
 use crate::leftovers::made_by_the_intent;
@@ -113,20 +114,31 @@ impl Operations<AwsProvider> for Bucket {
         Ok(Applied { id: request.id.to_owned(), attributes: encode(&wanted) })
     }
 
+    /// Deletes an empty bucket, or one holding only test files (which it removes first, every
+    /// version). A bucket holding anything else is refused: stowage never deletes a recording.
+    /// Should one arrive after the listing, S3's own `BucketNotEmpty` refuses the delete.
     async fn delete(aws: &AwsProvider, request: DeleteRequest<'_>) -> Result<(), ProviderError> {
+        let Some(inventory) = bucket_contents::inventory(aws, request.id).await? else { return Ok(()) };
+        if !inventory.contents.is_empty() {
+            return Err(holds_data(request.id, &format!("it holds {}", inventory.contents)));
+        }
+        bucket_contents::remove(aws, request.id, inventory.removable).await?;
         let result = aws.s3().delete_bucket().bucket(request.id).send().await;
         done_if_gone(result.map_err(|error| classify(S3, "DeleteBucket", error))).map_err(|error| {
             if error.code.as_deref() == Some("BucketNotEmpty") {
-                error.with_hint(format!(
-                    "stowage never deletes objects: bucket `{}` still holds recordings or compositions; move or \
-                 delete them yourself if you mean to, then apply again",
-                    request.id
-                ))
+                holds_data(request.id, "objects arrived while it was being deleted")
             } else {
                 error
             }
         })
     }
+
+    /// What the bucket holds besides test files (see [`bucket_contents`]).
+    async fn contents(aws: &AwsProvider, request: DeleteRequest<'_>) -> Result<Contents, ProviderError> {
+        let inventory = bucket_contents::inventory(aws, request.id).await?;
+        Ok(inventory.map(|inventory| inventory.contents).unwrap_or_default())
+    }
+
     /// What an interrupted create left: the bucket of the name the intent recorded, made while
     /// the create could have made it. Found again by name, it lost nothing with the create's
     /// answer, so the planner records it.
@@ -525,6 +537,16 @@ fn lifecycle_rules(rules: &[Rule]) -> Result<Vec<LifecycleRule>, ProviderError> 
                 .map_err(|error| build_error(S3, "PutBucketLifecycleConfiguration", error))
         })
         .collect()
+}
+
+/// The refusal to delete a bucket that holds recordings or compositions.
+fn holds_data(bucket: &str, why: &str) -> ProviderError {
+    ProviderError::new(ErrorKind::Conflict, S3, "DeleteBucket", format!("bucket `{bucket}` is not deleted: {why}"))
+        .with_code("BucketNotEmpty")
+        .with_hint(format!(
+            "stowage never deletes a recording: move or delete the objects in `{bucket}` yourself when their \
+             retention allows, then run the command again; `stowage destroy` keeps such a bucket and says so"
+        ))
 }
 
 #[cfg(test)]

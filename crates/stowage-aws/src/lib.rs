@@ -9,6 +9,7 @@
 
 mod access_key;
 mod bucket;
+mod bucket_contents;
 pub mod calls;
 mod credentials;
 mod errors;

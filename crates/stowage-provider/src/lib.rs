@@ -21,8 +21,8 @@ pub use futures;
 pub use address::{Address, AddressError, ProviderName, ResourceType};
 pub use error::{ErrorKind, ProviderError};
 pub use resource::{
-    Applied, Attributes, AttributesExt, CreateRequest, DeleteRequest, LeftoverRequest, NewAccessKey, Observed,
-    Provider, ReadRequest, SecretHandoff, UpdateRequest, encode, encode_known, required,
+    Applied, Attributes, AttributesExt, Contents, CreateRequest, DeleteRequest, LeftoverRequest, NewAccessKey,
+    Observed, Provider, ReadRequest, SecretHandoff, UpdateRequest, encode, encode_known, required,
 };
 pub use schema::{
     AttributeDrift, AttributeSchema, Comparison, DriftMeaning, FoundBy, Harm, Immovable, Leftover, Lifecycle,

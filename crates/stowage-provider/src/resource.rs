@@ -106,6 +106,57 @@ pub struct DeleteRequest<'a> {
     pub attributes: &'a Attributes,
 }
 
+/// What an object holds that others put there (a bucket's objects, every version counted),
+/// besides what only tests the way in (Twilio's and stowage's write test files).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Contents {
+    pub objects: u64,
+    pub bytes: u64,
+}
+
+impl Contents {
+    pub fn is_empty(&self) -> bool {
+        self.objects == 0
+    }
+}
+
+impl std::fmt::Display for Contents {
+    /// `1,204 objects, 3.1 GB` (decimal units, as the S3 console shows sizes).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let noun = if self.objects == 1 { "object" } else { "objects" };
+        write!(f, "{} {noun}, {}", thousands(self.objects), decimal_size(self.bytes))
+    }
+}
+
+/// `1204` as `1,204`.
+fn thousands(number: u64) -> String {
+    let digits = number.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// A size in bytes as people read it: `812 bytes`, `3.1 GB`.
+fn decimal_size(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["kB", "MB", "GB", "TB", "PB", "EB"];
+    if bytes < 1000 {
+        return format!("{bytes} {}", if bytes == 1 { "byte" } else { "bytes" });
+    }
+    #[expect(clippy::cast_precision_loss, reason = "one decimal is shown")]
+    let mut size = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while size >= 999.95 && unit < UNITS.len() - 1 {
+        size /= 1000.0;
+        unit += 1;
+    }
+    format!("{size:.1} {}", UNITS[unit])
+}
+
 /// The result of a create or an update: what now exists.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Applied {
@@ -171,6 +222,13 @@ pub trait Provider: Send + Sync {
     /// Deleting something that is already gone succeeds.
     fn delete<'a>(&'a self, request: DeleteRequest<'a>) -> BoxFuture<'a, Result<(), ProviderError>>;
 
+    /// What the object `request` would delete holds ([`Contents`]). Only types whose schema
+    /// [`holds_data`](crate::ResourceSchema::holds_data) are asked; the default holds nothing.
+    fn contents<'a>(&'a self, request: DeleteRequest<'a>) -> BoxFuture<'a, Result<Contents, ProviderError>> {
+        let _ = request;
+        Box::pin(async { Ok(Contents::default()) })
+    }
+
     /// Objects an interrupted create of `request.address` left behind, which nothing records
     /// (each with the attributes its delete needs). Only types with
     /// [`crate::ResourceSchema::records_intent`] are asked; the default finds nothing, which
@@ -197,6 +255,15 @@ pub trait Operations<P> {
     fn update(provider: &P, request: UpdateRequest<'_>) -> impl Future<Output = Result<Applied, ProviderError>> + Send;
     /// Deleting something that is already gone succeeds.
     fn delete(provider: &P, request: DeleteRequest<'_>) -> impl Future<Output = Result<(), ProviderError>> + Send;
+    /// What the object holds (see [`Provider::contents`]); nothing, for a type that holds no
+    /// data.
+    fn contents(
+        provider: &P,
+        request: DeleteRequest<'_>,
+    ) -> impl Future<Output = Result<Contents, ProviderError>> + Send {
+        let _ = (provider, request);
+        async { Ok(Contents::default()) }
+    }
     /// What an interrupted create left (see [`Provider::find_leftovers`]); nothing, for a type
     /// whose create cannot be lost.
     fn find_leftovers(
@@ -226,6 +293,9 @@ macro_rules! routes {
                 $($($variant)|+ => $operations),+);
             $crate::routes!(@route $provider, delete, DeleteRequest, (),
                 other => Err($crate::resource::not_served(other, stringify!($provider))),
+                $($($variant)|+ => $operations),+);
+            $crate::routes!(@route $provider, contents, DeleteRequest, $crate::resource::Contents,
+                _ => Ok($crate::resource::Contents::default()),
                 $($($variant)|+ => $operations),+);
             $crate::routes!(@route $provider, find_leftovers, LeftoverRequest, Vec<$crate::Observed>,
                 _ => Ok(Vec::new()),
@@ -321,6 +391,18 @@ impl AttributesExt for Attributes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn contents_read_as_the_s3_console_shows_them() {
+        let shown = |objects, bytes| Contents { objects, bytes }.to_string();
+        assert_eq!(shown(1204, 3_100_000_000), "1,204 objects, 3.1 GB");
+        assert_eq!(shown(1, 1), "1 object, 1 byte");
+        assert_eq!(shown(0, 0), "0 objects, 0 bytes");
+        assert_eq!(shown(999, 999), "999 objects, 999 bytes");
+        assert_eq!(shown(1_000_000, 1000), "1,000,000 objects, 1.0 kB");
+        assert_eq!(shown(12_345, 999_960), "12,345 objects, 1.0 MB");
+        assert_eq!(shown(100, 45_600_000_000_000), "100 objects, 45.6 TB");
+    }
 
     #[test]
     fn handoff_forgets_delivered_secrets_and_reports_the_rest() {

@@ -225,6 +225,11 @@ pub struct ResourceSchema {
     /// plan that would make one more where objects stowage does not record fill the quota is
     /// refused before any write.
     pub max_per_parent: Option<usize>,
+    /// Whether its objects hold what others put there and nobody else has a copy of (a bucket's
+    /// recordings): destroy asks the provider what one holds
+    /// ([`crate::Provider::contents`]) and keeps it, and what it needs to be read, when it
+    /// holds anything.
+    pub holds_data: bool,
     pub drift: DriftMeaning,
 }
 

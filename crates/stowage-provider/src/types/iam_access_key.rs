@@ -32,6 +32,7 @@ pub(crate) static SCHEMA: ResourceSchema = ResourceSchema {
     rotation: Some(Rotation { after_days: "rotate_after_days", created_at: "created_at" }),
     // IAM allows two access keys per user.
     max_per_parent: Some(2),
+    holds_data: false,
     drift: DriftMeaning {
         deleted: "the key Twilio writes with is gone: Twilio cannot write to the bucket, and recordings are lost.",
         attribute: drift,

@@ -28,6 +28,7 @@ pub(crate) static SCHEMA: ResourceSchema = ResourceSchema {
     immovable: None,
     rotation: None,
     max_per_parent: None,
+    holds_data: false,
     drift: DriftMeaning {
         deleted: "the uploader user is gone with its key: Twilio cannot write to the bucket, and recordings are lost.",
         attribute: drift,

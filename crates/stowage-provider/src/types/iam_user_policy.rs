@@ -24,6 +24,7 @@ pub(crate) static SCHEMA: ResourceSchema = ResourceSchema {
     immovable: None,
     rotation: None,
     max_per_parent: None,
+    holds_data: false,
     drift: DriftMeaning {
         deleted: "the uploader may no longer write to the bucket: recordings are lost.",
         attribute: drift,

@@ -32,6 +32,7 @@ pub(crate) static SCHEMA: ResourceSchema = ResourceSchema {
     immovable: None,
     rotation: None,
     max_per_parent: None,
+    holds_data: false,
     drift: DriftMeaning {
         deleted: "a managed policy made by hand was detached from the uploader: stowage's inline policy is what lets \
                   Twilio write, so nothing is lost.",

@@ -36,6 +36,7 @@ pub(crate) static SCHEMA: ResourceSchema = ResourceSchema {
     immovable: None,
     rotation: None,
     max_per_parent: None,
+    holds_data: false,
     drift: DriftMeaning {
         deleted: "the bucket's KMS key is gone: Twilio cannot encrypt uploads (debugger 53615), and recordings are lost.",
         attribute: drift,

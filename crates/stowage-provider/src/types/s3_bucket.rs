@@ -39,6 +39,8 @@ pub(crate) static SCHEMA: ResourceSchema = ResourceSchema {
     immovable: Some(Immovable { attribute: "region", unless: "name", refusal: cannot_move }),
     rotation: None,
     max_per_parent: None,
+    // Its objects are recordings and compositions: destroy keeps a bucket that holds any.
+    holds_data: true,
     drift: DriftMeaning {
         deleted: "the bucket is gone: Twilio cannot store recordings or compositions, and they are lost.",
         attribute: drift,

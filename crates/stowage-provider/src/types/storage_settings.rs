@@ -33,6 +33,7 @@ const fn settings(resource_type: ResourceType, name: &'static str, noun: &'stati
         immovable: None,
         rotation: None,
         max_per_parent: None,
+        holds_data: false,
         drift: DriftMeaning {
             deleted: "Twilio's storage settings are gone: Twilio stores in its own cloud, not in the bucket.",
             attribute: drift,

@@ -20,6 +20,7 @@ pub(crate) static SCHEMA: ResourceSchema = ResourceSchema {
     immovable: None,
     rotation: None,
     max_per_parent: None,
+    holds_data: false,
     drift: DriftMeaning {
         deleted: "Twilio's AWS credential is gone: Twilio cannot write to the bucket (debugger 53613), and recordings are lost.",
         attribute: DriftMeaning::plain,

@@ -28,6 +28,7 @@ pub(crate) static SCHEMA: ResourceSchema = ResourceSchema {
     immovable: None,
     rotation: None,
     max_per_parent: None,
+    holds_data: false,
     drift: DriftMeaning {
         deleted: "Twilio's public key for encrypted recordings is gone: Twilio cannot encrypt them (debugger 53612).",
         attribute: DriftMeaning::plain,
