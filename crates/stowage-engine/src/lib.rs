@@ -22,7 +22,7 @@ mod refresh;
 pub use apply::{ApplyError, ApplyOutcome, apply};
 pub use import::{discover, read_by_id, record_imports};
 pub use progress::{Event, NoProgress, Progress, StepVerb};
-pub use read::{Environment, ReadError, read, read_and_plan};
+pub use read::{Environment, ReadError, read, read_and_plan, read_and_plan_destroy};
 pub use record::{apply_accepting_drift, record_accepted_drift, record_refreshed, record_unchanged};
 pub use refresh::{RefreshError, find_leftovers, refresh};
 

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use stowage_plan::account::{AccountMismatch, AccountSid, check_twilio_account, is_settings};
 use stowage_plan::{DesiredResource, Observations, Plan, Prior, ReadTarget};
-use stowage_provider::ProviderName;
+use stowage_provider::{Address, ProviderName};
 use stowage_state::State;
 
 use crate::{Engine, RefreshError, find_leftovers, refresh};
@@ -89,11 +89,7 @@ pub async fn read_and_plan(
     environment: &Environment<'_>,
     inputs: &stowage_plan::PlanInputs,
 ) -> Result<(Plan, Observations), ReadError> {
-    let targets = environment.read_targets();
-    let (observations, leftovers) =
-        futures::join!(read(engine, environment, &targets), find_leftovers(engine, environment.state));
-    let observations = observations?;
-    let leftovers = leftovers.map_err(ReadError::Leftovers)?;
+    let (observations, leftovers) = read_with_leftovers(engine, environment, &environment.read_targets()).await?;
     let mut plan =
         stowage_plan::plan_with_leftovers(environment.desired, environment.prior, &observations, &leftovers, inputs);
     // A create a quota may refuse (a third access key): list what the parent holds now, and
@@ -105,6 +101,38 @@ pub async fn read_and_plan(
         plan.diagnostics.extend(refusals);
     }
     Ok((plan, observations))
+}
+
+/// Read everything the state records and what interrupted applies left, as [`read_and_plan`]
+/// does, and plan its destroy: every object goes, except those of a type that holds data which
+/// hold anything (asked of the provider now), and what they need to be read, which are kept and
+/// dropped from the state (`stowage_plan::destroy`). What the spec wants plays no part.
+pub async fn read_and_plan_destroy(
+    engine: &Engine,
+    environment: &Environment<'_>,
+    inputs: &stowage_plan::PlanInputs,
+) -> Result<(Plan, Observations), ReadError> {
+    let targets = stowage_plan::read_targets(&[], environment.prior);
+    let (observations, leftovers) = read_with_leftovers(engine, environment, &targets).await?;
+    let plan = stowage_plan::destroy::plan_destroy(environment.prior, &observations, &leftovers, inputs);
+    let inspect: Vec<(Address, String)> = stowage_plan::destroy::to_inspect(&plan)
+        .into_iter()
+        .map(|(address, id)| (address.clone(), id.to_owned()))
+        .collect();
+    let contents = crate::refresh::contents(engine, environment.prior, inspect).await.map_err(ReadError::Refresh)?;
+    Ok((stowage_plan::destroy::keep(plan, environment.prior, &contents), observations))
+}
+
+/// [`read`] `targets` and, at the same time, look for what interrupted applies left behind (the
+/// state's intents): nothing can be planned before both are seen.
+async fn read_with_leftovers(
+    engine: &Engine,
+    environment: &Environment<'_>,
+    targets: &[ReadTarget],
+) -> Result<(Observations, stowage_plan::Leftovers), ReadError> {
+    let (observations, leftovers) =
+        futures::join!(read(engine, environment, targets), find_leftovers(engine, environment.state));
+    Ok((observations?, leftovers.map_err(ReadError::Leftovers)?))
 }
 
 /// The storage settings read [`read`] adds to learn which account the Twilio credentials act

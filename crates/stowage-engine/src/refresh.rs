@@ -6,9 +6,11 @@ use std::str::FromStr;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use futures::stream::{self, StreamExt};
-use stowage_plan::{Leftovers, Observations, ReadTarget};
+use stowage_plan::{Leftovers, Observations, Prior, ReadTarget};
 use stowage_provider::resource::CREATE_WINDOW;
-use stowage_provider::{Address, Attributes, LeftoverRequest, Observed, ProviderError, ReadRequest};
+use stowage_provider::{
+    Address, Attributes, Contents, DeleteRequest, LeftoverRequest, Observed, ProviderError, ReadRequest,
+};
 use stowage_state::{Intent, State};
 
 use crate::{Engine, Event};
@@ -173,6 +175,26 @@ pub(crate) async fn list_children(
                     })
                     .await
             }
+            Err(error) => Err(error),
+        };
+        (address, result)
+    })
+    .await
+}
+
+/// What each of `objects` (an address and the id of the object there) holds, asked of its
+/// provider ([`stowage_provider::Provider::contents`]) with the attributes `prior` records: how
+/// destroy learns which buckets hold recordings.
+pub(crate) async fn contents(
+    engine: &Engine,
+    prior: &Prior,
+    objects: Vec<(Address, String)>,
+) -> Result<BTreeMap<Address, Contents>, RefreshError> {
+    each_address(engine, objects, |(address, id)| async move {
+        let no_attributes = Attributes::new();
+        let attributes = prior.get(&address).map_or(&no_attributes, |recorded| &recorded.attributes);
+        let result = match engine.provider_for(&address) {
+            Ok(provider) => provider.contents(DeleteRequest { address: &address, id: &id, attributes }).await,
             Err(error) => Err(error),
         };
         (address, result)

@@ -8,6 +8,7 @@
 
 pub mod account;
 pub mod desired;
+pub mod destroy;
 pub mod drift_report;
 pub mod import;
 pub mod leftovers;

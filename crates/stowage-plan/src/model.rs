@@ -177,6 +177,10 @@ pub enum Reason {
     Rotation { age_days: u64, after_days: u64 },
     /// A person asked for it (`--replace`, `stowage rotate`).
     Requested,
+    /// Destroy leaves it in place, and drops it from the state: it holds what must not be lost
+    /// (a bucket's recordings), or what they need to be read (the KMS key of such a bucket).
+    /// `why` is a sentence for the reader: what it holds, or what needs it, and what to do.
+    Kept { why: String },
 }
 
 impl Reason {
@@ -194,7 +198,8 @@ impl Reason {
             | Reason::NotInSpec
             | Reason::AlreadyGone
             | Reason::Adopted
-            | Reason::CreatedByInterruptedApply => false,
+            | Reason::CreatedByInterruptedApply
+            | Reason::Kept { .. } => false,
         }
     }
 }
@@ -221,6 +226,7 @@ impl fmt::Display for Reason {
                 write!(f, "it is {age_days} {days} old; the spec rotates it after {after_days}")
             }
             Reason::Requested => f.write_str("replacement requested"),
+            Reason::Kept { why } => f.write_str(why),
         }
     }
 }
@@ -264,6 +270,11 @@ impl ResourceChange {
     /// A replacement that deletes the old object before it creates the new one.
     pub fn destroys_first(&self) -> bool {
         self.replace_order == Some(ReplaceOrder::DestroyBeforeCreate)
+    }
+
+    /// An object destroy leaves in place and drops from the state ([`Reason::Kept`]).
+    pub fn keeps(&self) -> bool {
+        self.action == ActionKind::Forget && matches!(self.reason, Some(Reason::Kept { .. }))
     }
 
     /// A delete of an object that always exists (Twilio's storage settings): it is switched
@@ -321,6 +332,10 @@ pub enum PlanMode {
     /// Made by `plan --refresh-only`: no action, only the drift, which applying the plan
     /// records in the state without a call to AWS or Twilio.
     RefreshOnly,
+    /// Made by `destroy` and `plan --destroy`: everything the state records goes, except what
+    /// holds data and what that needs, which is kept and only dropped from the state
+    /// ([`crate::destroy`]).
+    Destroy,
 }
 
 /// Counts for the summary line.
@@ -330,6 +345,8 @@ pub struct Summary {
     pub change: usize,
     pub destroy: usize,
     pub forget: usize,
+    /// Left in place by destroy, and dropped from the state ([`Reason::Kept`]).
+    pub keep: usize,
 }
 
 impl Plan {
@@ -337,7 +354,7 @@ impl Plan {
     /// to record in the state.
     pub fn has_changes(&self) -> bool {
         match self.mode {
-            PlanMode::Normal => self.changes.iter().any(ResourceChange::is_change),
+            PlanMode::Normal | PlanMode::Destroy => self.changes.iter().any(ResourceChange::is_change),
             PlanMode::RefreshOnly => !self.drift.is_empty(),
         }
     }
@@ -385,6 +402,7 @@ impl Plan {
                 }
                 ActionKind::Delete if change.switches_off() => summary.change += 1,
                 ActionKind::Delete => summary.destroy += 1,
+                ActionKind::Forget if change.keeps() => summary.keep += 1,
                 ActionKind::Forget => summary.forget += 1,
             }
             summary.destroy += change.deposed.len();

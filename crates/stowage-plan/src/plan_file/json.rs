@@ -72,6 +72,10 @@ pub struct JsonPlan {
     /// records in the state without a call to AWS or Twilio.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub refresh_only: bool,
+    /// Made by `plan --destroy`: everything the state records is destroyed, except what holds
+    /// recordings and what they need, which is kept and only dropped from the state.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub destroy: bool,
     /// When the plan was made (RFC 3339): what ages, an access key, was judged at this time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub planned_at: Option<String>,
@@ -157,6 +161,8 @@ pub enum JsonReason {
     Rotation { age_days: u64, after_days: u64 },
     /// A person asked for it.
     Requested,
+    /// Destroy keeps it.
+    Kept { why: String },
 }
 
 /// One attribute that changes.
@@ -279,10 +285,8 @@ impl From<&Plan> for JsonPlan {
             changes: plan.changes.iter().map(JsonResourceChange::from).collect(),
             drift: plan.drift.iter().map(JsonDrift::from).collect(),
             diagnostics: plan.diagnostics.iter().map(JsonDiagnostic::from).collect(),
-            refresh_only: match plan.mode {
-                PlanMode::Normal => false,
-                PlanMode::RefreshOnly => true,
-            },
+            refresh_only: plan.mode == PlanMode::RefreshOnly,
+            destroy: plan.mode == PlanMode::Destroy,
             planned_at: plan.planned_at.map(|time| time.to_string()),
         }
     }
@@ -335,6 +339,7 @@ impl From<&Reason> for JsonReason {
                 JsonReason::Rotation { age_days: *age_days, after_days: *after_days }
             }
             Reason::Requested => JsonReason::Requested,
+            Reason::Kept { why } => JsonReason::Kept { why: why.clone() },
         }
     }
 }
@@ -434,7 +439,12 @@ impl TryFrom<JsonPlan> for Plan {
             changes: plan.changes.into_iter().map(ResourceChange::try_from).collect::<Result<_, _>>()?,
             drift: plan.drift.into_iter().map(ResourceDrift::try_from).collect::<Result<_, _>>()?,
             diagnostics: plan.diagnostics.into_iter().map(PlanDiagnostic::try_from).collect::<Result<_, _>>()?,
-            mode: if plan.refresh_only { PlanMode::RefreshOnly } else { PlanMode::Normal },
+            mode: match (plan.refresh_only, plan.destroy) {
+                (false, false) => PlanMode::Normal,
+                (true, false) => PlanMode::RefreshOnly,
+                (false, true) => PlanMode::Destroy,
+                (true, true) => return Err("a plan cannot be both refresh-only and a destroy plan".to_owned()),
+            },
             planned_at: plan
                 .planned_at
                 .map(|text| text.parse().map_err(|error| format!("`planned_at` `{text}`: {error}")))
@@ -498,6 +508,7 @@ impl TryFrom<JsonReason> for Reason {
             JsonReason::CreatedByInterruptedApply => Reason::CreatedByInterruptedApply,
             JsonReason::Rotation { age_days, after_days } => Reason::Rotation { age_days, after_days },
             JsonReason::Requested => Reason::Requested,
+            JsonReason::Kept { why } => Reason::Kept { why },
         })
     }
 }
@@ -616,6 +627,7 @@ mod tests {
             drift: vec![JsonDrift { address: "aws_instance.main".to_owned(), deleted: true, changes: Vec::new() }],
             diagnostics: Vec::new(),
             refresh_only: false,
+            destroy: false,
             planned_at: None,
         };
         assert_eq!(Plan::try_from(plan), Err("unknown resource type `aws_instance`".to_owned()));

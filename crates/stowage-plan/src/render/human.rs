@@ -128,6 +128,12 @@ fn closing_line(out: &mut String, plan: &Plan, palette: &Palette) {
         PlanMode::Normal if plan.has_changes() => {
             let _ = writeln!(out, "{} {}.", paint(palette.bold, "Plan:"), counts(&plan.summary()));
         }
+        PlanMode::Destroy if plan.has_changes() => {
+            let _ = writeln!(out, "{} {}.", paint(palette.bold, "Destroy plan:"), counts(&plan.summary()));
+        }
+        PlanMode::Destroy => {
+            let _ = writeln!(out, "{no_changes} the state records nothing to destroy.");
+        }
         PlanMode::Normal if plan.drift.is_empty() => {
             let _ = writeln!(out, "{no_changes} reality matches the spec and the state.");
         }
@@ -189,6 +195,7 @@ fn resource(out: &mut String, change: &ResourceChange, palette: &Palette) {
             (palette.update, "will be switched off: Twilio stores in its own cloud again")
         }
         ActionKind::Delete => (palette.delete, "will be destroyed"),
+        ActionKind::Forget if change.keeps() => (palette.bold, "will be kept, no longer managed by stowage"),
         ActionKind::Forget => (palette.dim, "will be forgotten (already gone)"),
         ActionKind::Replace if change.destroys_first() => {
             (palette.replace, "must be replaced: destroyed, then created")

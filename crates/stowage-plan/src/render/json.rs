@@ -148,6 +148,8 @@ pub enum ActionReason {
     ReplaceBecauseRotationDue,
     /// A person asked for it with `--replace` or `stowage rotate` (Terraform's).
     ReplaceByRequest,
+    /// Destroy keeps it, holding what must not be lost: only dropped from the state.
+    ForgetBecauseKept,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
@@ -202,7 +204,9 @@ pub fn json_plan(plan: &Plan) -> JsonPlan {
             add: summary.add,
             change: summary.change,
             destroy: summary.destroy,
-            forget: summary.forget,
+            // Terraform's action for what destroy keeps is `forget` too (its `ForgetBecauseKept`
+            // reason tells them apart).
+            forget: summary.forget + summary.keep,
         },
         applyable: plan.has_changes() && !plan.has_errors(),
         complete: true,
@@ -382,6 +386,7 @@ fn action_reason(reason: &Reason, change: &ResourceChange) -> Option<ActionReaso
         Reason::Adopted | Reason::CreatedByInterruptedApply => ActionReason::UpdateBecauseNotYetManaged,
         Reason::Rotation { .. } => ActionReason::ReplaceBecauseRotationDue,
         Reason::Requested => ActionReason::ReplaceByRequest,
+        Reason::Kept { .. } => ActionReason::ForgetBecauseKept,
     })
 }
 

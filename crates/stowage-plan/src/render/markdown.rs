@@ -129,6 +129,8 @@ fn headline(plan: &Plan) -> String {
         }
         PlanMode::Normal if plan.has_changes() => counts(&plan.summary()),
         PlanMode::Normal => "no changes".to_owned(),
+        PlanMode::Destroy if plan.has_changes() => format!("destroy, {}", counts(&plan.summary())),
+        PlanMode::Destroy => "destroy, nothing recorded to destroy".to_owned(),
     }
 }
 
@@ -185,6 +187,7 @@ fn label(change: &ResourceChange) -> Option<(&'static str, &'static str)> {
         ActionKind::Update => "update in place",
         ActionKind::Delete if change.switches_off() => "switch off: Twilio stores in its own cloud again",
         ActionKind::Delete => "destroy",
+        ActionKind::Forget if change.keeps() => "keep: no longer managed by stowage",
         ActionKind::Forget => "forget: already gone",
         ActionKind::Replace if change.destroys_first() => "replace: destroy, then create",
         ActionKind::Replace => "replace: create the new one, then destroy the old one",

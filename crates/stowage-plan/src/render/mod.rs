@@ -52,6 +52,8 @@ pub(crate) fn symbol(change: &ResourceChange) -> Option<&'static str> {
         ActionKind::Update => "~",
         // Twilio's settings always exist: "deleting" them switches S3 storage off.
         ActionKind::Delete if change.switches_off() => "~",
+        // Left in place, as Terraform shows what it forgets.
+        ActionKind::Forget if change.keeps() => ".",
         ActionKind::Delete | ActionKind::Forget => "-",
         ActionKind::Replace if change.destroys_first() => "-/+",
         ActionKind::Replace => "+/-",
@@ -63,6 +65,9 @@ pub(crate) fn counts(summary: &Summary) -> String {
     let mut counts = format!("{} to add, {} to change, {} to destroy", summary.add, summary.change, summary.destroy);
     if summary.forget > 0 {
         counts.push_str(&format!(", {} to forget", summary.forget));
+    }
+    if summary.keep > 0 {
+        counts.push_str(&format!(", {} to keep", summary.keep));
     }
     counts
 }
