@@ -50,6 +50,10 @@ pub enum Command {
     /// Replace the access key Twilio writes with, and Twilio's credential, now: new key, write
     /// test, new credential, both settings repointed, then the old credential and key deleted.
     Rotate(RotateArgs),
+    /// Take the environment down without losing a recording: storage switched off first, then
+    /// the credential, the key, the policy and the user deleted; a bucket holding recordings,
+    /// and its KMS key, kept and dropped from the state.
+    Destroy(DestroyArgs),
     /// Show a saved plan.
     Show(ShowArgs),
     /// Compare the state and the spec with reality, read-only, for scheduled jobs.
@@ -130,6 +134,11 @@ pub struct PlanArgs {
     /// follow it: a new key means a new credential. Repeatable.
     #[arg(long, value_name = "ADDRESS")]
     pub replace: Vec<String>,
+
+    /// Plan the environment's destroy, as `stowage destroy` would: save it with `--out` to
+    /// review it, then `stowage apply FILE`.
+    #[arg(long, conflicts_with_all = ["refresh_only", "replace"])]
+    pub destroy: bool,
 }
 
 #[derive(Debug, Args)]
@@ -150,6 +159,19 @@ pub struct ApplyArgs {
     /// follow it: a new key means a new credential. Repeatable; not with a saved plan.
     #[arg(long, value_name = "ADDRESS")]
     pub replace: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// The environment's spec file (TOML).
+    pub spec: PathBuf,
+
+    #[command(flatten)]
+    pub state: StateArgs,
+
+    /// Destroy without asking. Required when standard input is not a terminal.
+    #[arg(long)]
+    pub auto_approve: bool,
 }
 
 #[derive(Debug, Args)]

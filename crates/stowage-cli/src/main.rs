@@ -52,6 +52,7 @@ fn main() -> ExitCode {
             Command::Plan(args) => commands::plan::run(args, &settings).await,
             Command::Apply(args) => commands::apply::run(args, &settings).await,
             Command::Rotate(args) => commands::rotate::run(args, &settings).await,
+            Command::Destroy(args) => commands::destroy::run(args, &settings).await,
             Command::Show(args) => commands::show::run(args, &settings).await,
             Command::Drift(args) => commands::drift::run(args, &settings).await,
             Command::Verify(args) => commands::verify::run(args, &settings).await,

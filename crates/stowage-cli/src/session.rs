@@ -49,7 +49,17 @@ impl Session {
         state: StateSettings,
         locking: Locking,
     ) -> Result<Self, Report> {
-        let spec = load_spec(spec_path)?;
+        Self::open_loaded(settings, load_spec(spec_path)?, state, locking).await
+    }
+
+    /// [`Session::open`] of a spec already loaded (and checked: `destroy` refuses a spec that
+    /// prevents it before anything else).
+    pub async fn open_loaded(
+        settings: &Settings,
+        spec: LoadedSpec,
+        state: StateSettings,
+        locking: Locking,
+    ) -> Result<Self, Report> {
         let store = Store::new(state.path);
         // Before the lock, whose file goes into the same directory; a state whose directory is
         // missing does not exist either.
@@ -130,6 +140,18 @@ impl Session {
         let (mut plan, observations) = planned.map_err(|error| self.read_error(error))?;
         kms_key?;
         plan.diagnostics.extend(self.spec.warnings.iter().cloned());
+        Ok((plan, observations))
+    }
+
+    /// Read everything the state records, what interrupted applies left and what the buckets
+    /// hold, then plan the environment's destroy now (see
+    /// [`stowage_engine::read_and_plan_destroy`]).
+    pub async fn plan_destroy(&self) -> Result<(Plan, Observations), Report> {
+        let environment = self.environment();
+        let inputs = stowage_plan::PlanInputs { now: Some(jiff::Timestamp::now()), replace: BTreeSet::new() };
+        let (plan, observations) = stowage_engine::read_and_plan_destroy(&self.engine, &environment, &inputs)
+            .await
+            .map_err(|error| self.read_error(error))?;
         Ok((plan, observations))
     }
 

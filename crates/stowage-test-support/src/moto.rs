@@ -340,6 +340,29 @@ impl Moto {
             .collect()
     }
 
+    /// An S3 client acting as IAM user `user` with its active access key, as Twilio does with
+    /// the uploader's: the key and its secret come from moto's dump.
+    ///
+    /// # Panics
+    /// When `user` has no active access key.
+    pub fn s3_client_as(&self, user: &str, region: &str) -> aws_sdk_s3::Client {
+        let dump = self.model_dump();
+        let keys = dump["iam"]["AccessKey"].as_array().expect("moto's dump lists IAM access keys");
+        let key = keys
+            .iter()
+            .find(|key| key["user_name"] == user && key["status"] == "Active")
+            .unwrap_or_else(|| panic!("{user} has no active access key: {keys:?}"));
+        let (Some(id), Some(secret)) = (key["access_key_id"].as_str(), key["secret_access_key"].as_str()) else {
+            panic!("moto's dump has no id or secret for {user}'s key: {key}");
+        };
+        let credentials = Credentials::new(id, secret, None, None, "stowage-test-support-uploader");
+        let config = aws_sdk_s3::config::Builder::from(&self.aws_sdk_config(region))
+            .credentials_provider(credentials)
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
     /// `bucket`'s versioning configuration as moto answers `GetBucketVersioning`, read
     /// straight: the SDK refuses moto 5.2.1's root element (see stowage-aws's `moto_compat`).
     ///

@@ -239,6 +239,7 @@ impl Shared {
             fault.times > 0
                 && match &fault.matches {
                     FaultMatch::Any => true,
+                    FaultMatch::Write => call.is_write,
                     FaultMatch::Operation(operation) => *operation == call.operation,
                     FaultMatch::Occurrence { operation, nth } => {
                         *operation == operation_shape(&call.operation) && earlier(operation) == *nth

@@ -19,6 +19,8 @@ pub fn insta_filters() -> Vec<(&'static str, &'static str)> {
         (r"\bCR[0-9a-fA-F]{32}\b", "CR[SID]"),
         // Long-term (AKIA, moto's included) and temporary (ASIA) access key ids.
         (r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b", "[ACCESS_KEY_ID]"),
+        // RFC 3339 times (an access key's `created_at`), before durations eat their seconds.
+        (r"\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)", "[TIMESTAMP]"),
         (r"\b\d+(?:\.\d+)?(?:ns|µs|ms|s)\b", "[DURATION]"),
     ]
 }
@@ -36,6 +38,7 @@ lineage: 0f8fad5b-d9cb-469f-a165-70867728950e
 credential: CR0123456789abcdef0123456789abcdef (account AC0123456789abcdef0123456789abcdef)
 access key: AKIARZPUZDIKDUCDADMK, session key ASIA1234567890ABCDEF, moto's default testing
 apply took 1.23s (refresh 45ms, 3 s wait); bucket acme-video-dev2s keeps 90 days
+created_at = 2026-12-05T11:36:29.415936Z, planned at 2026-12-05T11:36:29Z, or 2026-12-05T12:36:29+01:00
 ";
         insta::with_settings!({ filters => insta_filters() }, {
             insta::assert_snapshot!(text);

@@ -44,21 +44,36 @@ pub async fn run(args: &ApplyArgs, settings: &Settings) -> Result<ExitCode, Repo
     let replace = super::addresses(&args.replace)?;
     let state = StateSettings::resolve(&args.target, &args.state, None);
     let mut session = Session::open(settings, &args.target, state, Locking::write("apply")).await?;
-    plan_and_apply(&mut session, &replace, args.auto_approve, settings).await
+    plan_and_apply(&mut session, Planning::Apply { replace: &replace }, args.auto_approve, settings).await
 }
 
-/// Plan (replacing `replace`), show, confirm unless `auto_approve`, apply: `apply SPEC` and
-/// `rotate SPEC`.
+/// Which plan [`plan_and_apply`] makes.
+#[derive(Debug, Clone, Copy)]
+pub enum Planning<'a> {
+    /// The spec's, replacing `replace`: `apply SPEC`, `rotate SPEC`.
+    Apply { replace: &'a BTreeSet<Address> },
+    /// The environment's destroy: `destroy SPEC`.
+    Destroy,
+}
+
+/// Plan, show, confirm unless `auto_approve`, apply: `apply SPEC`, `rotate SPEC` and
+/// `destroy SPEC`.
 pub async fn plan_and_apply(
     session: &mut Session,
-    replace: &BTreeSet<Address>,
+    planning: Planning<'_>,
     auto_approve: bool,
     settings: &Settings,
 ) -> Result<ExitCode, Report> {
-    let (plan, observations) = session.plan_replacing(replace).await?;
+    let (plan, observations) = match planning {
+        Planning::Apply { replace } => session.plan_replacing(replace).await?,
+        Planning::Destroy => session.plan_destroy().await?,
+    };
     print!("{}", human(&plan, HumanOptions { color: settings.color.stdout }));
     if plan.has_errors() {
         return Ok(exit::ERROR);
+    }
+    if matches!(planning, Planning::Destroy) && !plan.has_changes() {
+        return Ok(exit::OK);
     }
     if !plan.has_changes() {
         // Nothing to change, but the state may still hold values the spec was edited to stop
@@ -69,8 +84,12 @@ pub async fn plan_and_apply(
         }
         return Ok(exit::OK);
     }
-    if !auto_approve && !crate::output::confirmed("perform these actions", "apply", "the plan")? {
-        eprintln!("apply cancelled: nothing was changed");
+    let (what, command) = match planning {
+        Planning::Apply { .. } => ("perform these actions", "apply"),
+        Planning::Destroy => ("destroy these objects", "destroy"),
+    };
+    if !auto_approve && !crate::output::confirmed(what, command, "the plan")? {
+        eprintln!("{command} cancelled: nothing was changed");
         return Ok(exit::ERROR);
     }
     execute(session, &plan, Some(&observations)).await
@@ -104,6 +123,9 @@ async fn apply_saved(args: &ApplyArgs, settings: &Settings, bytes: &[u8]) -> Res
     // Locked before the state is read, so the staleness check below holds until apply is done.
     let state = StateSettings::resolve(&spec_path, &args.state, Some(Path::new(&saved.state_path)));
     let mut session = Session::open(settings, &spec_path, state, Locking::write("apply")).await?;
+    if saved.plan.mode == stowage_plan::PlanMode::Destroy {
+        super::destroy::refuse_if_prevented(&session.spec)?;
+    }
     check_applicable(&session, &saved, &args.target).await?;
 
     print!("{}", human(&saved.plan, HumanOptions { color: settings.color.stdout }));
@@ -178,14 +200,25 @@ async fn execute(session: &mut Session, plan: &Plan, observations: Option<&Obser
     match result {
         Ok(outcome) => {
             let summary = plan.summary();
-            println!(
-                "\nApply complete: {} added, {} changed, {} destroyed in {}. State: {state_path} (serial {}).",
-                summary.add,
-                summary.change,
-                summary.destroy,
-                seconds(started.elapsed()),
-                session.state().serial
-            );
+            let serial = session.state().serial;
+            let took = seconds(started.elapsed());
+            if plan.mode == stowage_plan::PlanMode::Destroy {
+                println!(
+                    "\nDestroy complete: {} destroyed, {} kept in {took}. State: {state_path} (serial {serial}).",
+                    summary.destroy, summary.keep
+                );
+                for kept in plan.changes.iter().filter(|change| change.keeps()) {
+                    let noun = kept.address.resource_type.schema().noun;
+                    let id = kept.prior_id.as_deref().unwrap_or_default();
+                    let why = kept.reason.as_ref().map(ToString::to_string).unwrap_or_default();
+                    println!("kept {noun} `{id}`: {why}");
+                }
+            } else {
+                println!(
+                    "\nApply complete: {} added, {} changed, {} destroyed in {took}. State: {state_path} (serial {serial}).",
+                    summary.add, summary.change, summary.destroy,
+                );
+            }
             for address in outcome.tainted {
                 eprintln!("warning: {address} will be replaced on the next apply: its secret never reached Twilio");
             }

@@ -1,6 +1,7 @@
 //! One module per command, each returning an exit status.
 
 pub mod apply;
+pub mod destroy;
 pub mod drift;
 pub mod force_unlock;
 pub mod import;

@@ -1,4 +1,5 @@
 //! `stowage plan SPEC`: refresh, plan, show; with `--out FILE`, save the plan for `apply FILE`.
+//! With `--destroy`, the plan is the environment's destroy (`stowage destroy`'s).
 
 use std::process::ExitCode;
 
@@ -10,15 +11,21 @@ use crate::locking::Locking;
 use crate::output::render;
 use crate::session::Session;
 use crate::settings::{Settings, StateSettings};
+use crate::spec_file::load_spec;
 use crate::{exit, files};
 
 pub async fn run(args: &PlanArgs, settings: &Settings) -> Result<ExitCode, Report> {
     // A saved plan records the state's serial: no apply may move it while the plan is made.
     let locking = if args.out.is_some() { Locking::write("plan") } else { Locking::read("plan") };
-    let state = StateSettings::resolve(&args.spec, &args.state, None);
-    let session = Session::open(settings, &args.spec, state, locking).await?;
+    let spec = load_spec(&args.spec)?;
+    if args.destroy {
+        super::destroy::refuse_if_prevented(&spec)?;
+    }
     let replace = super::addresses(&args.replace)?;
-    let (plan, _observations) = session.plan_replacing(&replace).await?;
+    let state = StateSettings::resolve(&args.spec, &args.state, None);
+    let session = Session::open_loaded(settings, spec, state, locking).await?;
+    let (plan, _observations) =
+        if args.destroy { session.plan_destroy().await? } else { session.plan_replacing(&replace).await? };
     let plan = if args.refresh_only { plan.refresh_only() } else { plan };
     print!("{}", render(&plan, args.format, settings.color.stdout));
     if plan.has_errors() {

@@ -31,5 +31,11 @@ pub async fn run(args: &RotateArgs, settings: &Settings) -> Result<ExitCode, Rep
             args.spec.display()
         ));
     }
-    super::apply::plan_and_apply(&mut session, &keys, args.auto_approve, settings).await
+    super::apply::plan_and_apply(
+        &mut session,
+        super::apply::Planning::Apply { replace: &keys },
+        args.auto_approve,
+        settings,
+    )
+    .await
 }

@@ -32,6 +32,9 @@ impl Fault {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FaultMatch {
     Any,
+    /// Any write (anything but a read): with `times` 1, the first write since the fault was
+    /// injected.
+    Write,
     /// An operation name such as `PutObject` or `CreateUser`.
     Operation(String),
     /// The request at this index of [`crate::AwsProxy::requests`]: `Nth(0)` is the first one
