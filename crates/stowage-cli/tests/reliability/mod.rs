@@ -67,8 +67,15 @@ pub async fn converge(world: &World) -> Result<usize, NotConverged> {
 /// [`converge`], also returning what the converging apply did.
 pub async fn converge_observed(world: &World) -> (Observed, Result<usize, NotConverged>) {
     let apply = run_observed(world, apply(world).request_timeout(CONVERGING_TIMEOUT)).await;
-    let outcome = converged(world, &apply.output).await;
+    let outcome = converged(world, &apply.output, &["plan"], orphans(world)).await;
     (apply, outcome)
+}
+
+/// [`converge`] as `scenario` does: its converging command, then its plan and its orphans.
+pub async fn converge_scenario(world: &World, scenario: &impl Scenario) -> Result<usize, NotConverged> {
+    let args = [scenario.converging_command(), &world.spec.display().to_string(), "--auto-approve"];
+    let run = world.stowage(&args).request_timeout(CONVERGING_TIMEOUT).await;
+    converged(world, &run, scenario.settled_plan(), scenario.orphans(world)).await
 }
 
 /// Runs `invocation`, and answers what the proxies and the emulator saw of it, once every
@@ -88,16 +95,25 @@ pub async fn run_observed(world: &World, invocation: Invocation<'_>) -> Observed
     }
 }
 
-async fn converged(world: &World, apply: &Run) -> Result<usize, NotConverged> {
+/// Whether the converging run `apply` converged: it succeeded, then the plan `plan` (its
+/// command and flags, before the spec) finds nothing to do, and `orphans` finds nothing.
+async fn converged(
+    world: &World,
+    apply: &Run,
+    plan: &[&str],
+    orphans: impl Future<Output = Result<Vec<String>, String>>,
+) -> Result<usize, NotConverged> {
     if apply.code != Some(0) {
-        return Err(NotConverged::Failed(format!("the second apply failed:\n{apply}")));
+        return Err(NotConverged::Failed(format!("the second run failed:\n{apply}")));
     }
-    let plan = world.stowage(&["plan", &world.spec.display().to_string(), "--detailed-exitcode"]);
+    let spec = world.spec.display().to_string();
+    let args: Vec<&str> = [plan[0], spec.as_str()].into_iter().chain(plan[1..].iter().copied()).collect();
+    let plan = world.stowage(&[&args[..], &["--detailed-exitcode"]].concat());
     let plan = plan.request_timeout(CONVERGING_TIMEOUT).await;
     if plan.code != Some(0) {
         return Err(NotConverged::Failed(format!("the plan after it did not find nothing to do:\n{plan}")));
     }
-    let orphans = orphans(world).await.map_err(NotConverged::Failed)?;
+    let orphans = orphans.await.map_err(NotConverged::Failed)?;
     if !orphans.is_empty() {
         return Err(NotConverged::Orphans(orphans));
     }
@@ -443,6 +459,24 @@ pub trait Scenario {
         "apply"
     }
 
+    /// The command that converges after a kill or a fault, as `stowage COMMAND SPEC
+    /// --auto-approve`: `apply` brings the spec back.
+    fn converging_command(&self) -> &'static str {
+        "apply"
+    }
+
+    /// The plan that must find nothing left to do once the environment converged: its command
+    /// and flags, without the spec.
+    fn settled_plan(&self) -> &'static [&'static str] {
+        &["plan"]
+    }
+
+    /// What exists and should not once the environment converged (by default [`orphans`]:
+    /// what the state does not record).
+    async fn orphans(&self, world: &World) -> Result<Vec<String>, String> {
+        orphans(world).await
+    }
+
     /// What must hold at every moment the environment is looked at: after a clean run, after a
     /// kill or a faulted run (before anything repairs it), and after the apply that converges.
     /// `None` when the scenario claims nothing beyond convergence.
@@ -479,10 +513,11 @@ async fn clean_run(world: &World, scenario: &impl Scenario, which: Requests) -> 
     assert_eq!(run.code, Some(0), "a clean run fails:\n{run}");
     let points = points(world, which);
     assert!(points.len() >= 4, "too few points to be the scenario: {points:?}");
-    assert_eq!(orphans(world).await, Ok(Vec::new()), "a clean run leaves orphans");
-    let plan = world.stowage(&["plan", &world.spec.display().to_string(), "--detailed-exitcode"]);
-    let plan = plan.request_timeout(CONVERGING_TIMEOUT).await;
-    assert_eq!(plan.code, Some(0), "a clean run leaves changes for the next apply:\n{plan}");
+    match converged(world, &run, scenario.settled_plan(), scenario.orphans(world)).await {
+        Ok(_) => {}
+        Err(NotConverged::Orphans(orphans)) => panic!("a clean run leaves orphans: {orphans:?}"),
+        Err(NotConverged::Failed(why)) => panic!("a clean run does not settle: {why}"),
+    }
     if let Some(Err(why)) = scenario.invariant(world).await {
         panic!("the invariant does not hold after a clean run: {why}");
     }
@@ -508,7 +543,7 @@ pub async fn crash_matrix(name: &str, world: World, scenario: impl Scenario, whi
         }
         after_kill(&world).await;
         tally.check(&world, &scenario, &format!("{case}, before the next apply")).await;
-        tally.converge(&world, &case).await;
+        tally.record(converge_scenario(&world, &scenario).await, &case);
         tally.check(&world, &scenario, &format!("{case}, after the next apply")).await;
     }
     let shown: Vec<String> = points.iter().map(ToString::to_string).collect();
@@ -584,7 +619,7 @@ pub async fn fault_matrix(name: &str, world: World, scenario: impl Scenario, whi
         world.twilio.clear();
         world.clear_emulator_faults().await;
         tally.check(&world, &scenario, &format!("{case}, before the next apply")).await;
-        tally.converge(&world, &case).await;
+        tally.record(converge_scenario(&world, &scenario).await, &case);
         tally.check(&world, &scenario, &format!("{case}, after the next apply")).await;
     }
     let per_point = match kinds {
