@@ -1,4 +1,4 @@
-//! `cargo xtask bench`: what a no-op plan and a fresh apply of `examples/dev.toml` and of
+//! `cargo xtask bench`: what a no-op plan, a fresh apply and a destroy of `examples/dev.toml` and of
 //! `examples/prod.toml` (SSE-KMS: the KMS key's calls too) cost, measured on the real `stowage`
 //! binary against moto (behind a recording proxy) and the Twilio emulator.
 //!
@@ -165,8 +165,10 @@ async fn run_example(example: &str, settings: &Settings) -> Result<(), String> {
             plans.push((round_trip, parallelism, measured));
         }
     }
-    report_operations(&apply, &plans);
-    report_calls(&apply, &plans, &mut problems);
+    // Last: each destroy starts from an emptied world, and the plans need the applied one.
+    let destroy = world.destroys(settings.applies).await?;
+    report_operations(&apply, &destroy, &plans);
+    report_calls(&apply, &destroy, &plans, &mut problems);
 
     world.cross_check(&mut problems).await?;
     if problems.is_empty() {
@@ -181,7 +183,7 @@ async fn run_example(example: &str, settings: &Settings) -> Result<(), String> {
 }
 
 /// Wall time, peak memory and calls per operation.
-fn report_operations(apply: &Measured, plans: &[(Duration, usize, Measured)]) {
+fn report_operations(apply: &Measured, destroy: &Measured, plans: &[(Duration, usize, Measured)]) {
     section("per operation (the stowage process: wall time, peak resident memory; calls as observed)");
     println!(
         "  {:<44} {:>4} {:>10} {:>10} {:>10} {:>9} {:>6} {:>6} {:>7}",
@@ -202,6 +204,7 @@ fn report_operations(apply: &Measured, plans: &[(Duration, usize, Measured)]) {
         );
     };
     row("apply of a fresh environment".to_owned(), apply);
+    row("destroy of a fresh environment".to_owned(), destroy);
     let mut gains = Vec::new();
     for round_trip in [Duration::ZERO, SIMULATED_ROUND_TRIP] {
         let mut medians = BTreeMap::new();
@@ -216,36 +219,49 @@ fn report_operations(apply: &Measured, plans: &[(Duration, usize, Measured)]) {
     println!("  concurrency gain (median at 1 / median at {DEFAULT_PARALLELISM}): {}", gains.join(", "));
 }
 
-/// The calls of one fresh apply and one no-op plan by kind, and what the plans must not do.
-fn report_calls(apply: &Measured, plans: &[(Duration, usize, Measured)], problems: &mut Vec<String>) {
+/// The calls of one fresh apply, one destroy and one no-op plan by kind, and what the plans
+/// must not do.
+fn report_calls(
+    apply: &Measured,
+    destroy: &Measured,
+    plans: &[(Duration, usize, Measured)],
+    problems: &mut Vec<String>,
+) {
     let Some((_, _, plan)) = plans.first() else { return };
     section(
         "API calls by kind, one run each (AWS: the proxy's log; Twilio: the emulator's request log, method and path)",
     );
-    let kinds: BTreeSet<&String> = apply.calls.kinds().chain(plan.calls.kinds()).collect();
-    println!("  {:<58} {:<6} {:>11} {:>10}", "call", "", "fresh apply", "no-op plan");
+    let kinds: BTreeSet<&String> = apply.calls.kinds().chain(destroy.calls.kinds()).chain(plan.calls.kinds()).collect();
+    println!("  {:<58} {:<6} {:>11} {:>10} {:>10}", "call", "", "fresh apply", "destroy", "no-op plan");
     for kind in kinds {
-        let write = apply.calls.is_write(kind).or_else(|| plan.calls.is_write(kind)).unwrap_or(false);
+        let write = [apply, destroy, plan].iter().find_map(|measured| measured.calls.is_write(kind)).unwrap_or(false);
         println!(
-            "  {kind:<58} {:<6} {:>11} {:>10}",
+            "  {kind:<58} {:<6} {:>11} {:>10} {:>10}",
             if write { "write" } else { "read" },
             apply.calls.count(kind),
+            destroy.calls.count(kind),
             plan.calls.count(kind)
         );
     }
     for (name, of) in [("AWS", Side::Aws), ("Twilio", Side::Twilio)] {
+        let both =
+            |measured: &Measured| format!("{} + {}", measured.calls.side_reads(of), measured.calls.side_writes(of));
         println!(
-            "  {:<58} {:<6} {:>11} {:>10}",
+            "  {:<58} {:<6} {:>11} {:>10} {:>10}",
             format!("{name} in all (reads + writes)"),
             "",
-            format!("{} + {}", apply.calls.side_reads(of), apply.calls.side_writes(of)),
-            format!("{} + {}", plan.calls.side_reads(of), plan.calls.side_writes(of)),
+            both(apply),
+            both(destroy),
+            both(plan),
         );
     }
 
     let mut varied = Vec::new();
     if apply.calls_varied {
         varied.push("apply".to_owned());
+    }
+    if destroy.calls_varied {
+        varied.push("destroy".to_owned());
     }
     for (round_trip, parallelism, measured) in plans {
         if measured.calls != plan.calls || measured.calls_varied {
@@ -388,6 +404,28 @@ impl World {
             last = Some(sandbox);
         }
         Ok((measured, last.ok_or("no apply ran")?))
+    }
+
+    /// `stowage destroy --auto-approve` of a freshly applied environment (its bucket holding
+    /// only Twilio's test files, so everything goes), over and over; the apply is not measured.
+    async fn destroys(&self, runs: Runs) -> Result<Measured, String> {
+        let mut measured = Measured::default();
+        for run in 0..runs.warm_ups + runs.measured {
+            self.moto.reset();
+            self.twilio_emulator.reset();
+            let sandbox = self.sandbox();
+            self.stowage(&sandbox, &["apply", "--auto-approve", SPEC])
+                .await?
+                .expect_exit(0, "an apply that succeeds")?;
+            let mark = self.observe(Duration::ZERO);
+            let outcome = self.stowage(&sandbox, &["destroy", "--auto-approve", SPEC]).await?;
+            outcome.expect_exit(0, "a destroy that succeeds")?;
+            let calls = self.observed(mark).await?;
+            if run >= runs.warm_ups {
+                measured.add(&outcome, calls);
+            }
+        }
+        Ok(measured)
     }
 
     /// `stowage plan --detailed-exitcode` of the converged `environment`, over and over.
