@@ -16,8 +16,6 @@ pub struct LoadedSpec {
     pub warnings: Vec<stowage_plan::PlanDiagnostic>,
     /// The same warnings, with their source spans, for `validate` to draw.
     pub spec_warnings: Vec<stowage_spec::Diagnostic>,
-    /// Where each key is written, for diagnostics about the spec's values.
-    pub source: stowage_spec::SpecSource,
 }
 
 /// Read and validate a spec. Every problem is reported at once, with file:line:col.
@@ -68,12 +66,5 @@ pub fn load_spec(path: &Path) -> Result<LoadedSpec, Report> {
         })
         .collect();
     let sha256 = stowage_plan::plan_file::sha256_hex(text.as_bytes());
-    Ok(LoadedSpec {
-        path: path.to_owned(),
-        sha256,
-        spec: validated.spec,
-        warnings,
-        spec_warnings: validated.warnings,
-        source: validated.source,
-    })
+    Ok(LoadedSpec { path: path.to_owned(), sha256, spec: validated.spec, warnings, spec_warnings: validated.warnings })
 }

@@ -45,9 +45,6 @@ pub use values::{
 pub struct Validated {
     pub spec: Spec,
     pub warnings: Vec<Diagnostic>,
-    /// The text, with where each key is written: for a diagnostic about a value the spec holds
-    /// (`prevent_destroy` refusing a destroy) to point at it.
-    pub source: SpecSource,
 }
 
 /// Parses and validates one environment's spec. `file_name` is only used to name the source
@@ -72,7 +69,7 @@ pub fn parse(file_name: &str, text: &str) -> Result<Validated, SpecErrors> {
     diagnostics.sort_by_key(|diagnostic| diagnostic.primary_span().offset());
     match spec {
         Some(spec) if diagnostics.iter().all(|diagnostic| diagnostic.severity() == Severity::Warning) => {
-            Ok(Validated { spec, warnings: diagnostics, source })
+            Ok(Validated { spec, warnings: diagnostics })
         }
         _ => Err(SpecErrors::new(&source, diagnostics)),
     }

@@ -30,9 +30,9 @@ pub fn refuse_if_prevented(spec: &LoadedSpec) -> Result<(), Report> {
         return Ok(());
     }
     let path = stowage_spec::KeyPath::root().key("environment").key("prevent_destroy");
-    let span = spec.source.nearest_span(&path);
+    let span = spec.spec.source.nearest_span(&path);
     let diagnostic = stowage_spec::Diagnostic::error(
-        &spec.source,
+        &spec.spec.source,
         format!(
             "environment `{}` cannot be destroyed: its spec sets `prevent_destroy = true`; nothing was read or changed",
             spec.spec.environment.name
