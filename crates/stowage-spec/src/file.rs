@@ -35,6 +35,8 @@ pub(crate) struct SpecFile {
     compositions: Option<CompositionsSection>,
     #[serde(default)]
     drift: Option<DriftSection>,
+    #[serde(default)]
+    state: Option<StateSection>,
 }
 
 /// Which environment this file describes.
@@ -219,6 +221,42 @@ pub(crate) struct DriftSection {
 
 fn drift_ignore_example() -> [&'static str; 1] {
     ["aws_s3_bucket.main.tags"]
+}
+
+/// Where the environment's state is kept: the local file beside the spec (the default), or an
+/// object in S3 that every machine running stowage for it shares, locked by a conditional write.
+/// `--state` on the command line overrides it.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StateSection {
+    /// `local` (the file beside the spec) or `s3`.
+    pub backend: StateBackendKind,
+    /// The state bucket (`s3` only). Not the recordings' bucket: keep state where Twilio's
+    /// uploader cannot write.
+    #[serde(default)]
+    #[schemars(length(min = 3, max = 63), pattern(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$"), example = &"acme-stowage-state")]
+    pub bucket: Option<String>,
+    /// The state object's key (`s3` only); the lock is `KEY.lock`.
+    #[serde(default)]
+    #[schemars(length(min = 1, max = 1019), example = &"envs/prod.state.json")]
+    pub key: Option<String>,
+    /// The state bucket's region (`s3` only); default: `[aws] region`.
+    #[serde(default)]
+    #[schemars(pattern(r"^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$"), example = &"us-east-2")]
+    pub region: Option<String>,
+    /// A KMS key (id, ARN or `alias/NAME`) the state object is encrypted with (SSE-KMS, `s3`
+    /// only); default: the bucket's default encryption.
+    #[serde(default)]
+    #[schemars(length(min = 1), example = &"alias/stowage-state")]
+    pub kms_key: Option<String>,
+}
+
+/// Which state backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum StateBackendKind {
+    Local,
+    S3,
 }
 
 /// The JSON Schema of the spec file, generated from the types above once.

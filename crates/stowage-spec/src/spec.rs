@@ -19,6 +19,8 @@ pub struct Spec {
     pub recordings: Option<StorageSpec>,
     pub compositions: Option<StorageSpec>,
     pub drift: DriftSettings,
+    /// `[state]`: where the state is kept; `None` (or `backend = "local"`): beside the spec.
+    pub state: Option<RemoteState>,
     pub source: SpecSource,
 }
 
@@ -99,6 +101,18 @@ pub struct EncryptionPublicKey {
     /// The checked key: `None` after [`crate::parse`], which does no IO; set by
     /// [`crate::load_public_keys`].
     pub pem: Option<PublicKeyPem>,
+}
+
+/// `[state] backend = "s3"`: the state object every machine shares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteState {
+    pub bucket: BucketName,
+    /// Not empty, not starting or ending with `/`.
+    pub key: String,
+    /// `None`: the `[aws]` region.
+    pub region: Option<Region>,
+    /// SSE-KMS for the state object; `None`: the bucket's default encryption.
+    pub kms_key: Option<String>,
 }
 
 /// `[drift]`

@@ -163,7 +163,7 @@ impl Walker<'_> {
         }
         let help = match suggest::closest(text, allowed.iter().copied()) {
             Some(close) => format!("did you mean `{close}`?"),
-            None => format!("expected {}", suggest::list_literals(allowed.iter().copied())),
+            None => format!("expected {}", suggest::list_alternatives(allowed.iter().copied())),
         };
         self.push(
             Diagnostic::error(self.source, format!("`{text}` is not a valid value for `{path}`"))

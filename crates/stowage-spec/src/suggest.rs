@@ -38,11 +38,20 @@ pub(crate) fn edit_distance(from: &str, to: &str) -> usize {
 
 /// `a`, `b` and `c`: a list of literals for a message.
 pub(crate) fn list_literals<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    joined(items, "and")
+}
+
+/// `` `a`, `b` or `c` ``: the values one may choose from.
+pub(crate) fn list_alternatives<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    joined(items, "or")
+}
+
+fn joined<'a>(items: impl IntoIterator<Item = &'a str>, conjunction: &str) -> String {
     let items: Vec<String> = items.into_iter().map(|item| format!("`{item}`")).collect();
     match items.as_slice() {
         [] => String::new(),
         [single] => single.clone(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+        [init @ .., last] => format!("{} {conjunction} {last}", init.join(", ")),
     }
 }
 

@@ -8,12 +8,12 @@ use serde::de::DeserializeOwned;
 use crate::diagnostic::Diagnostic;
 use crate::file::{
     AwsSection, BucketSection, CompositionsSection, DriftSection, EnvironmentSection, LifecycleRuleEntry,
-    RecordingsSection, TwilioSection, UploaderSection,
+    RecordingsSection, StateBackendKind, StateSection, TwilioSection, UploaderSection,
 };
 use crate::source::{KeyPath, SpecSource};
 use crate::spec::{
-    AwsSettings, BucketSpec, DriftSettings, EncryptionPublicKey, Environment, LifecycleRule, Spec, StorageSpec,
-    TwilioSettings, Uploader,
+    AwsSettings, BucketSpec, DriftSettings, EncryptionPublicKey, Environment, LifecycleRule, RemoteState, Spec,
+    StorageSpec, TwilioSettings, Uploader,
 };
 use crate::structure::Structure;
 use crate::values::{
@@ -37,6 +37,7 @@ pub(crate) fn validate(structure: Structure, source: &SpecSource, diagnostics: &
         checker.storage("compositions", section.store_in_s3, &section.prefix, section.encryption_public_key)
     });
     let drift = checker.section("drift").map(|section| checker.drift(section));
+    let state = checker.section("state").and_then(|section| checker.state(section));
 
     let stored: Vec<&CheckedStorage> =
         [&recordings, &compositions].into_iter().flatten().filter(|storage| storage.store_in_s3).collect();
@@ -77,6 +78,7 @@ pub(crate) fn validate(structure: Structure, source: &SpecSource, diagnostics: &
         recordings: recordings.map(CheckedStorage::into_spec).unwrap_or_default(),
         compositions: compositions.map(CheckedStorage::into_spec).unwrap_or_default(),
         drift: drift.unwrap_or_default(),
+        state,
         source: source.clone(),
     })
 }
@@ -360,6 +362,85 @@ impl Checker<'_> {
             })
             .collect();
         DriftSettings { ignore }
+    }
+
+    /// `[state]`: for `s3`, a bucket and a key (a region and a KMS key optional); for `local`,
+    /// nothing else.
+    fn state(&mut self, section: StateSection) -> Option<RemoteState> {
+        let path = KeyPath::root().key("state");
+        if section.backend == StateBackendKind::Local {
+            let s3_only: Vec<&str> = [
+                ("bucket", section.bucket.is_some()),
+                ("key", section.key.is_some()),
+                ("region", section.region.is_some()),
+                ("kms_key", section.kms_key.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(name, present)| present.then_some(name))
+            .collect();
+            for name in &s3_only {
+                let span = self.source.nearest_span(&path.key(name));
+                self.push(
+                    Diagnostic::error(self.source, format!("`state.{name}` is for `backend = \"s3\"`"))
+                        .with_label(span, None)
+                        .with_help(format!("remove `{name}`, or set `backend = \"s3\"` to keep the state in S3")),
+                );
+            }
+            return None;
+        }
+        let mut missing = false;
+        for (name, present, example) in [
+            ("bucket", section.bucket.is_some(), "bucket = \"acme-stowage-state\""),
+            ("key", section.key.is_some(), "key = \"envs/prod.state.json\""),
+        ] {
+            if !present {
+                missing = true;
+                let span = self.source.nearest_span(&path);
+                self.push(
+                    Diagnostic::error(self.source, format!("`[state] backend = \"s3\"` needs `{name}`"))
+                        .with_label(span, None)
+                        .with_help(format!("add `{example}` to `[state]`")),
+                );
+            }
+        }
+        let bucket = section.bucket.as_deref().and_then(|name| self.value(&path.key("bucket"), BucketName::new(name)));
+        let key = section.key.filter(|key| self.state_key(key, &path.key("key")));
+        let region = match &section.region {
+            Some(region) => {
+                let checked = self.value(&path.key("region"), Region::new(region));
+                if let Some(checked) = &checked {
+                    self.known_region(checked, &path.key("region"));
+                }
+                Some(checked?)
+            }
+            None => None,
+        };
+        if missing {
+            return None;
+        }
+        Some(RemoteState { bucket: bucket?, key: key?, region, kms_key: section.kms_key })
+    }
+
+    /// Whether `key` can name the state object: not empty, no leading or trailing `/`, room
+    /// for `.lock` within S3's 1,024 bytes.
+    fn state_key(&mut self, key: &str, path: &KeyPath) -> bool {
+        let problem = if key.is_empty() {
+            Some("is empty".to_owned())
+        } else if key.starts_with('/') || key.ends_with('/') {
+            Some("starts or ends with `/`: it must name an object, like `envs/prod.state.json`".to_owned())
+        } else if key.len() > 1019 {
+            Some(format!("is {} bytes long: S3 keys are at most 1,024, and the lock adds `.lock`", key.len()))
+        } else {
+            None
+        };
+        let Some(problem) = problem else { return true };
+        let span = self.source.nearest_span(path);
+        self.push(
+            Diagnostic::error(self.source, format!("`state.key` {problem}"))
+                .with_label(span, None)
+                .with_help("name the state object, e.g. `key = \"envs/prod.state.json\"`"),
+        );
+        false
     }
 
     /// Storing in S3 needs a user for Twilio to write with and an account to configure: one

@@ -90,6 +90,24 @@ fn values_are_normalised_and_typed() {
 }
 
 #[test]
+fn a_remote_state_is_read_and_the_local_one_is_the_default() {
+    let spec = parse("minimal.toml", MINIMAL).expect("valid").spec;
+    assert_eq!(spec.state, None, "no [state]: the local file");
+    let local = format!("{MINIMAL}\n[state]\nbackend = \"local\"\n");
+    assert_eq!(parse("local.toml", &local).expect("valid").spec.state, None);
+
+    let remote = format!(
+        "{MINIMAL}\n[state]\nbackend = \"s3\"\nbucket = \"acme-stowage-state\"\nkey = \"envs/dev.state.json\"\n\
+         region = \"eu-west-1\"\nkms_key = \"alias/stowage-state\"\n"
+    );
+    let state = parse("remote.toml", &remote).expect("valid").spec.state.expect("a remote state");
+    assert_eq!(state.bucket.as_str(), "acme-stowage-state");
+    assert_eq!(state.key, "envs/dev.state.json");
+    assert_eq!(state.region.as_ref().map(|region| region.as_str()), Some("eu-west-1"));
+    assert_eq!(state.kms_key.as_deref(), Some("alias/stowage-state"));
+}
+
+#[test]
 fn later_stages_can_point_at_keys() {
     let spec = parse("minimal.toml", MINIMAL).expect("valid").spec;
     let span = spec.source.span_of("bucket.name").expect("bucket.name is written");
