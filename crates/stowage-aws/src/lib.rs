@@ -16,7 +16,6 @@ mod errors;
 pub mod inspect;
 mod kms;
 mod leftovers;
-mod moto_compat;
 mod policy_attachment;
 mod user;
 mod user_policy;
@@ -105,7 +104,7 @@ impl AwsProvider {
         let mut s3_config =
             aws_sdk_s3::config::Builder::from(config).force_path_style(path_style).interceptor(calls.clone());
         if path_style {
-            s3_config = s3_config.interceptor(moto_compat::MotoCompat);
+            s3_config = s3_config.interceptor(stowage_s3_compat::MotoCompat);
         }
         let s3 = aws_sdk_s3::Client::from_conf(s3_config.build());
         let iam = aws_sdk_iam::Client::from_conf(
@@ -127,12 +126,23 @@ impl AwsProvider {
         &self.region
     }
 
-    pub(crate) fn sdk_config(&self) -> &aws_types::SdkConfig {
+    /// The SDK configuration (credentials, endpoint, retries, timeouts): also what the S3 state
+    /// store reaches its bucket with.
+    pub fn sdk_config(&self) -> &aws_types::SdkConfig {
         &self.config
     }
 
-    pub(crate) fn path_style(&self) -> bool {
+    /// Whether S3 is addressed path-style (a loopback endpoint: moto).
+    pub fn path_style(&self) -> bool {
         self.path_style
+    }
+
+    /// The region the standard chain names (`AWS_REGION`, the profile), when no spec does.
+    pub async fn default_region() -> Option<String> {
+        aws_config::meta::region::RegionProviderChain::default_provider()
+            .region()
+            .await
+            .map(|region| region.to_string())
     }
 
     /// How long, and with whom told, to retry what fails only because AWS has not caught up
@@ -155,16 +165,7 @@ impl AwsProvider {
     }
 }
 
-/// Whether an endpoint URL points at this machine (a local emulator).
-pub fn is_loopback_url(url: &str) -> bool {
-    let Ok(parsed) = url::Url::parse(url) else { return false };
-    match parsed.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(name)) => name == "localhost",
-        None => false,
-    }
-}
+pub use stowage_s3_compat::is_loopback_url;
 
 stowage_provider::routes!(AwsProvider {
     KmsKey => kms::Kms,

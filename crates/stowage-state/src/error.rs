@@ -66,6 +66,15 @@ pub enum StateError {
         describe_read(*.expected_serial, .lineage)
     )]
     Conflict { location: String, expected_serial: u64, lineage: Uuid, found: String },
+
+    /// A state kept remotely (S3) could not be read or written: `step` says which request
+    /// failed, `error` why (the service's own words, as text: this crate knows no SDK).
+    #[error(
+        "{step} of state `{location}` failed: {error}: a remote state object is replaced whole or not at all, \
+         and nothing was lost locally; check the credentials, the bucket's region and the network, then run \
+         stowage again"
+    )]
+    Remote { location: String, step: &'static str, error: String },
 }
 
 impl StateError {

@@ -62,12 +62,7 @@ impl LocalStateFile {
     /// Writes `state` atomically over the file, first checking, when `expected` says so, that
     /// the file holds that serial of the state's lineage.
     fn replace(&self, state: &State, expected: Option<u64>) -> Result<(), StateError> {
-        // Never write a file that `load` would refuse.
-        if state.version != FORMAT_VERSION {
-            return Err(StateError::UnwritableVersion { path: self.path.clone(), version: state.version });
-        }
-        check_resources(&self.path, &state.resources)?;
-        let contents = render(state).map_err(|error| self.write_error("serializing the state", error.into()))?;
+        let contents = encode(&self.path, state)?;
 
         let previous = match fs::read(&self.path) {
             Ok(previous) => Some(previous),
@@ -183,6 +178,35 @@ pub(crate) fn backup_path_for(path: &Path) -> PathBuf {
     PathBuf::from(backup)
 }
 
+/// The bytes of `state` in the state file format, checked as a local write checks them (the
+/// format version this stowage writes, each address `TYPE.NAME` of its own type and unique):
+/// exactly the bytes the local file would hold, for a store kept elsewhere (S3). Errors name
+/// the state `state`; a store that knows its location puts it in their `path`.
+pub fn encode_state(state: &State) -> Result<Vec<u8>, StateError> {
+    encode(Path::new("state"), state)
+}
+
+/// The checked bytes of `state`, for the state at `path`: never bytes that `parse` would refuse.
+fn encode(path: &Path, state: &State) -> Result<Vec<u8>, StateError> {
+    if state.version != FORMAT_VERSION {
+        return Err(StateError::UnwritableVersion { path: path.to_owned(), version: state.version });
+    }
+    check_resources(path, &state.resources)?;
+    render(state).map_err(|error| StateError::Write {
+        path: path.to_owned(),
+        step: "serializing the state",
+        error: error.into(),
+    })
+}
+
+/// The state in `bytes`, read as strictly as [`LocalStateFile::load`] reads a file (a newer
+/// format refused before the rest is read, unknown fields refused, resource checks); `location`
+/// names it in errors, such as `s3://bucket/key`. A damaged state's advice names no backup
+/// unless `location` has one beside it on the local disk.
+pub fn decode_state(location: &Path, bytes: &[u8]) -> Result<State, StateError> {
+    parse(location, bytes).map_err(StateError::without_missing_backup)
+}
+
 /// Pretty JSON with a trailing newline; the model serializes canonically, so equal states give
 /// equal bytes.
 fn render(state: &State) -> serde_json::Result<Vec<u8>> {
@@ -261,4 +285,23 @@ fn sync_directory(directory: &Path) -> io::Result<()> {
 fn sync_directory(_directory: &Path) -> io::Result<()> {
     // Directories cannot be opened as files there; the file system journals renames.
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoded_state_is_the_file_and_decodes_back() {
+        let directory = tempfile::tempdir().expect("temporary directory");
+        let file = LocalStateFile::new(directory.path().join("state.json"));
+        let mut state = State::new("dev", "0.1.0");
+        state.serial = 3;
+        file.overwrite(&state).expect("written");
+
+        let bytes = encode_state(&state).expect("encoded");
+
+        assert_eq!(bytes, fs::read(file.path()).expect("readable"));
+        assert_eq!(decode_state(Path::new("s3://bucket/state.json"), &bytes).expect("decoded"), state);
+    }
 }

@@ -16,7 +16,7 @@ mod model;
 mod store;
 
 pub use error::StateError;
-pub use file::LocalStateFile;
+pub use file::{LocalStateFile, decode_state, encode_state};
 pub use lock::{ForceUnlocked, LockError, LockInfo, LockMode, LockRequest, StateLock, force_unlock};
 pub use model::{DeposedObject, FORMAT_VERSION, Intent, ResourceState, State};
 pub use store::StateStore;

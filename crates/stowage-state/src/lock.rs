@@ -107,6 +107,14 @@ pub enum LockError {
     )]
     Io { state: PathBuf, step: &'static str, path: PathBuf, error: io::Error },
 
+    /// A lock kept remotely (S3) could not be taken, read or released: `step` says which
+    /// request failed, `error` why (the service's own words, as text: this crate knows no SDK).
+    #[error(
+        "{step} of the lock of state `{state}` failed: {error}: check the credentials, the bucket's region \
+         and the network"
+    )]
+    Remote { state: PathBuf, step: &'static str, error: String },
+
     #[error(
         "no lock is recorded for state `{state}`, so there is nothing to unlock: read-only runs record none and \
          need no unlocking, their lock ends with their process"
@@ -132,11 +140,13 @@ fn describe_held(state: &Path, holder: &Option<Box<LockInfo>>, waited: &Duration
         Some(holder) => format!(
             "state `{state_text}` is locked by another stowage run{after}\n\
              lock id: {}\n\
-             holder:  {holder}\n\
+             holder:  {holder}{}\n\
              to proceed: wait for it to finish, or let this run wait for it with `--lock-timeout 5m`; \
              only if you are sure it is gone (its process ended, its machine is down): \
              `stowage force-unlock {} --state {state_text}`",
-            holder.id, holder.id
+            holder.id,
+            held_for(&holder.started_at, jiff::Timestamp::now()).map(|age| format!(" ({age} ago)")).unwrap_or_default(),
+            holder.id
         ),
         None => format!(
             "state `{state_text}` is locked by another stowage run{after}: read-only runs (`plan`, `drift`, \
@@ -145,6 +155,20 @@ fn describe_held(state: &Path, holder: &Option<Box<LockInfo>>, waited: &Duration
              to proceed: wait for it to finish, or let this run wait for it with `--lock-timeout 5m`"
         ),
     }
+}
+
+/// How long ago `started_at` (RFC 3339) was, as a person reads it: `42s`, `3m 5s`, `2h 10m`,
+/// `3d 4h`; `None` when it does not parse or lies in the future.
+fn held_for(started_at: &str, now: jiff::Timestamp) -> Option<String> {
+    let started: jiff::Timestamp = started_at.parse().ok()?;
+    let seconds = u64::try_from(now.as_second() - started.as_second()).ok()?;
+    let (days, hours, minutes, seconds) = (seconds / 86_400, seconds / 3600 % 24, seconds / 60 % 60, seconds % 60);
+    Some(match (days, hours, minutes) {
+        (0, 0, 0) => format!("{seconds}s"),
+        (0, 0, _) => format!("{minutes}m {seconds}s"),
+        (0, _, _) => format!("{hours}h {minutes}m"),
+        _ => format!("{days}d {hours}h"),
+    })
 }
 
 /// Refused after waiting as long as `request` allowed, naming the recorded holder if any.
@@ -431,4 +455,21 @@ fn remove_if_present(path: &Path) -> io::Result<()> {
 
 fn io_error(state: &Path, step: &'static str, path: PathBuf, error: io::Error) -> LockError {
     LockError::Io { state: state.to_owned(), step, path, error }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lock_says_how_long_it_has_been_held() {
+        let now: jiff::Timestamp = "2026-12-05T12:00:00Z".parse().unwrap();
+        let age = |started: &str| held_for(started, now);
+        assert_eq!(age("2026-12-05T11:59:18Z").as_deref(), Some("42s"));
+        assert_eq!(age("2026-12-05T11:56:55Z").as_deref(), Some("3m 5s"));
+        assert_eq!(age("2026-12-05T09:50:00Z").as_deref(), Some("2h 10m"));
+        assert_eq!(age("2026-12-02T08:00:00Z").as_deref(), Some("3d 4h"));
+        assert_eq!(age("2026-12-05T12:00:01Z"), None, "in the future");
+        assert_eq!(age("yesterday"), None);
+    }
 }

@@ -77,3 +77,33 @@ if IAMBackend is not None:
         return _delete_policy(self, policy_arn)
 
     IAMBackend.delete_policy = delete_policy
+
+try:
+    from moto.s3.responses import S3Response
+except ImportError:  # not moto's interpreter: nothing to patch
+    S3Response = None
+
+if S3Response is not None:
+    import functools as _functools
+    import threading as _threading
+
+    # One lock for the whole process: moto serves each request on its own thread.
+    _OBJECT_WRITES = _threading.RLock()
+
+    def _one_at_a_time(handler):
+        """S3 checks a conditional write's If-None-Match / If-Match and makes the write as one
+        step: of two `If-None-Match: *` puts of one key, one succeeds and the other gets 412 (or
+        409 ConditionalRequestConflict). moto 5.2.1 checks, then writes, on its request's own
+        thread, so two puts can both pass the check and both succeed. Every PutObject and
+        DeleteObject, conditional or not, runs under one lock here: an unconditional write can no
+        more land between another's check and its write than a conditional one."""
+
+        @_functools.wraps(handler)
+        def locked(self, *args, **kwargs):
+            with _OBJECT_WRITES:
+                return handler(self, *args, **kwargs)
+
+        return locked
+
+    S3Response.put_object = _one_at_a_time(S3Response.put_object)
+    S3Response.delete_object = _one_at_a_time(S3Response.delete_object)

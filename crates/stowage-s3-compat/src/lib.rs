@@ -1,5 +1,6 @@
 //! Compatibility with moto, the AWS emulator the tests and the demo use, installed only when
-//! the endpoint is a loopback address.
+//! the endpoint is a loopback address. Its one home: the AWS provider's S3 client and the S3
+//! state store both install it.
 //!
 //! moto 5.2.1 answers `GetBucketVersioning` with the root element
 //! `<GetBucketVersioningResponse>` where S3 sends `<VersioningConfiguration>`; the SDK rejects
@@ -16,7 +17,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct MotoCompat;
+pub struct MotoCompat;
 
 impl Intercept for MotoCompat {
     fn name(&self) -> &'static str {
@@ -49,6 +50,17 @@ impl Intercept for MotoCompat {
     }
 }
 
+/// Whether an endpoint URL points at this machine (a local emulator).
+pub fn is_loopback_url(url: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(url) else { return false };
+    match parsed.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name == "localhost",
+        None => false,
+    }
+}
+
 fn element<'a>(text: &'a str, name: &str) -> Option<&'a str> {
     let start = text.find(&format!("<{name}>"))? + name.len() + 2;
     let end = start + text[start..].find(&format!("</{name}>"))?;
@@ -57,7 +69,14 @@ fn element<'a>(text: &'a str, name: &str) -> Option<&'a str> {
 
 #[cfg(test)]
 mod tests {
-    use super::element;
+    use super::{element, is_loopback_url};
+
+    #[test]
+    fn only_this_machine_is_loopback() {
+        assert!(is_loopback_url("http://127.0.0.1:5000"));
+        assert!(is_loopback_url("http://localhost:5000"));
+        assert!(!is_loopback_url("https://s3.us-east-2.amazonaws.com"));
+    }
 
     #[test]
     fn reads_elements_of_motos_response() {
