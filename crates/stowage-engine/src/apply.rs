@@ -48,6 +48,11 @@ enum StepResult {
 }
 
 /// Apply `plan`, recording progress in `state` and committing it to `store` after every step.
+///
+/// When a commit fails (the stored state changed under this run, or the store is unreachable),
+/// no further step starts, the steps already running finish and are recorded in `state` (not
+/// stored), and the error is returned: `state` then holds everything this run did, for the
+/// caller to keep (`state_ops::save_errored`).
 pub async fn apply<S: StateStore>(
     engine: &Engine,
     plan: &Plan,
@@ -104,6 +109,8 @@ struct Tally {
     earlier_intents: Vec<Uuid>,
     failures: Vec<(Address, ProviderError)>,
     completed: usize,
+    /// The first commit that failed: from then on nothing starts and nothing is committed.
+    unstored: Option<StateError>,
 }
 
 impl Tally {
@@ -115,6 +122,22 @@ impl Tally {
             earlier_intents: state.intents.iter().map(|intent| intent.id).collect(),
             failures: Vec::new(),
             completed: 0,
+            unstored: None,
+        }
+    }
+
+    /// Commit `state`, unless a commit failed already; a failure is kept, not returned, so the
+    /// steps running can still be recorded in `state`. Whether `state` is stored.
+    async fn commit(&mut self, state: &mut State, store: &impl StateStore) -> bool {
+        if self.unstored.is_some() {
+            return false;
+        }
+        match store.commit(state).await {
+            Ok(()) => true,
+            Err(error) => {
+                self.unstored = Some(error);
+                false
+            }
         }
     }
 }
@@ -135,7 +158,7 @@ async fn start_ready<'s>(
     store: &impl StateStore,
 ) -> Result<Vec<(usize, Prepared, Option<&'s str>)>, ApplyError> {
     let mut ready = Vec::new();
-    if !tally.failures.is_empty() {
+    if !tally.failures.is_empty() || tally.unstored.is_some() {
         return Ok(ready);
     }
     let marker = &schedule.marker;
@@ -154,7 +177,10 @@ async fn start_ready<'s>(
                     // On disk before the request leaves: whatever happens to this
                     // process, the next run knows to look for the object.
                     tally.intents[index] = Some(record_intent(state, &step.address, &prepared.attributes, marker));
-                    store.commit(state).await?;
+                    if !tally.commit(state, store).await {
+                        // Not on disk: the create is not sent.
+                        return Ok(ready);
+                    }
                 }
                 let marker = step.address.resource_type.schema().lifecycle.carries_marker().then_some(marker.as_str());
                 ready.push((index, prepared, marker));
@@ -183,7 +209,7 @@ async fn finish(
             if let Some(intent) = tally.intents[index] {
                 state.intents.retain(|recorded| recorded.id != intent);
             }
-            store.commit(state).await?;
+            tally.commit(state, store).await;
             tally.finished[index] = true;
             tally.completed += 1;
             engine.progress.event(Event::StepFinished { address: &step.address, verb, id: id.as_deref(), elapsed });
@@ -210,10 +236,14 @@ async fn settle(
     if settled {
         state.intents.retain(|intent| !tally.earlier_intents.contains(&intent.id));
     }
+    let mut tally = tally;
     if !tainted.is_empty() || settled {
-        store.commit(state).await?;
+        tally.commit(state, store).await;
     }
-    let Tally { failures, completed, .. } = tally;
+    let Tally { failures, completed, unstored, .. } = tally;
+    if let Some(error) = unstored {
+        return Err(ApplyError::State(error));
+    }
     if failures.is_empty() {
         Ok(ApplyOutcome { completed, tainted })
     } else {

@@ -18,6 +18,7 @@ mod progress;
 mod read;
 mod record;
 mod refresh;
+pub mod state_ops;
 
 pub use apply::{ApplyError, ApplyOutcome, apply};
 pub use import::{discover, read_by_id, record_imports};
