@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
+use crate::store::StateLocation;
+
 /// stowage: Twilio Video recordings and compositions stored in your own S3 bucket, declared in
 /// a spec file, planned, applied and checked for drift.
 #[derive(Debug, Parser)]
@@ -66,13 +68,16 @@ pub enum Command {
     #[command(override_usage = "stowage import SPEC [--auto-approve] [--dry-run] [--keep-key]\n       \
                                 stowage import SPEC ADDRESS ID [--auto-approve] [--dry-run]")]
     Import(ImportArgs),
+    /// Read and repair the state, on either backend: list, show, rm, pull, push, migrate.
+    #[command(subcommand)]
+    State(StateCommand),
     /// Remove the lock of a run that is gone (killed, or its machine lost), given its lock id.
     ///
     /// The id is the one a refused run printed; the lock is removed only when it matches, so a
     /// newer run's lock is never removed by mistake. A run that died releases its lock by
     /// itself (the next run takes over its record), so this is for a holder that is alive but
     /// will never finish, or one whose machine is lost: a live holder would go on, unlocked.
-    #[command(override_usage = "stowage force-unlock ID [--state PATH | SPEC]")]
+    #[command(override_usage = "stowage force-unlock ID [--state PATH|s3://BUCKET/KEY] [SPEC]")]
     ForceUnlock(ForceUnlockArgs),
 }
 
@@ -85,10 +90,11 @@ pub struct ValidateArgs {
 /// Where the state is and how hard to work.
 #[derive(Debug, Args, Clone)]
 pub struct StateArgs {
-    /// The state file [default: the spec's path with `.state.json` in place of `.toml`; for a
-    /// saved plan, the state it was made against].
-    #[arg(long, value_name = "PATH")]
-    pub state: Option<PathBuf>,
+    /// The state: a local file, or `s3://BUCKET/KEY` [default: for a saved plan, the state it
+    /// was made against; else the spec's `[state]`; else the spec's path with `.state.json` in
+    /// place of `.toml`].
+    #[arg(long, value_name = "PATH|s3://BUCKET/KEY")]
+    pub state: Option<StateLocation>,
 
     /// How many API calls run at the same time.
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
@@ -261,7 +267,7 @@ pub struct VerifyArgs {
 /// Which lock `force-unlock` removes: the state's (by `--state` or the spec beside it), and
 /// only if its id matches.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("which").required(true).args(["spec", "state"])))]
+#[command(group(ArgGroup::new("which").required(true).multiple(true).args(["spec", "state"])))]
 pub struct ForceUnlockArgs {
     /// The lock id, as the refused run printed it.
     pub id: String,
@@ -269,9 +275,68 @@ pub struct ForceUnlockArgs {
     /// The environment's spec file, whose state is beside it.
     pub spec: Option<PathBuf>,
 
-    /// The state file.
-    #[arg(long, value_name = "PATH")]
-    pub state: Option<PathBuf>,
+    /// The state: a local file, or `s3://BUCKET/KEY`.
+    #[arg(long, value_name = "PATH|s3://BUCKET/KEY")]
+    pub state: Option<StateLocation>,
+}
+
+/// `stowage state ...`. Each names the state by its spec (`dev.toml`: the state `plan` and
+/// `apply` use, the spec's `[state]` or the file beside it) or by `--state`.
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// The addresses the state records, one per line.
+    List(StateTarget),
+    /// One resource as the state records it (JSON).
+    Show {
+        /// The resource, e.g. `aws_s3_bucket.main`.
+        address: String,
+        #[command(flatten)]
+        target: StateTarget,
+    },
+    /// Forget resources: drop them from the state, in one write. Nothing in AWS or Twilio
+    /// changes; the next plan sees them as not recorded.
+    Rm {
+        /// The resources, e.g. `aws_iam_access_key.uploader`. Repeatable.
+        #[arg(required = true)]
+        addresses: Vec<String>,
+        #[command(flatten)]
+        target: StateTarget,
+    },
+    /// Print the stored state (JSON) to standard output.
+    Pull(StateTarget),
+    /// Replace the stored state with FILE: refused unless FILE is of the same lineage and a
+    /// higher serial, unless `--force`.
+    Push {
+        /// A state file, e.g. one `state pull` printed, or an `errored.state.json`.
+        file: PathBuf,
+        #[command(flatten)]
+        target: StateTarget,
+        /// Replace it whatever its lineage and serial (it is stored at the next serial).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Copy the state to S3, keeping its lineage and serial; the local file is then kept aside
+    /// as `STATE.migrated`, and `STATE.moved` records where it went.
+    Migrate {
+        /// Where to: `s3://BUCKET/KEY`, which must hold no state yet.
+        #[arg(long, value_name = "s3://BUCKET/KEY")]
+        to: StateLocation,
+        #[command(flatten)]
+        target: StateTarget,
+    },
+}
+
+/// Which state a `state` command works on.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("which_state").required(true).multiple(true).args(["spec", "state"])))]
+pub struct StateTarget {
+    /// The environment's spec file: its state, and its `[aws]` and `[state]` settings.
+    #[arg(long, value_name = "SPEC")]
+    pub spec: Option<PathBuf>,
+
+    /// The state: a local file, or `s3://BUCKET/KEY` (overrides the spec's).
+    #[arg(long, value_name = "PATH|s3://BUCKET/KEY")]
+    pub state: Option<StateLocation>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -5,10 +5,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use miette::{Report, miette};
-use stowage_state::{LockError, LockMode, LockRequest, StateLock, StateStore};
+use stowage_state::{LockError, LockMode, LockRequest, StateStore};
 
-use crate::session::Store;
 use crate::settings::LockSettings;
+use crate::store::{Store, StoreLock};
 
 /// The lock a command takes on its state: shared for read-only commands, exclusive for those
 /// that may write.
@@ -29,26 +29,30 @@ impl Locking {
         Self { operation, mode: LockMode::Exclusive }
     }
 
+    /// Whether the command may write the state.
+    pub fn writes(&self) -> bool {
+        self.mode == LockMode::Exclusive
+    }
+
     /// Takes the lock on the state in `store`; `None` when the run goes without one. Waits for
     /// a holder as long as `--lock-timeout` allows, saying for whom.
-    pub async fn take(&self, store: &Store, settings: &LockSettings) -> Result<Option<StateLock>, Report> {
-        let state = store.path();
+    pub async fn take(&self, store: &Store, settings: &LockSettings) -> Result<Option<StoreLock>, Report> {
+        let state = store.location();
         if !settings.enabled {
             if self.mode == LockMode::Exclusive {
                 return Err(miette!(
                     help = "drop `--lock=false`: it is for read-only commands (`plan`, `drift`, `verify`, `show`)",
-                    "`{}` may write the state `{}`, so it always takes the state lock",
+                    "`{}` may write the state `{state}`, so it always takes the state lock",
                     self.operation,
-                    state.display()
                 ));
             }
-            tracing::debug!("reading state `{}` without the lock (--lock=false)", state.display());
+            tracing::debug!("reading state `{state}` without the lock (--lock=false)");
             return Ok(None);
         }
-        if self.mode == LockMode::Shared && !directory_of(state).is_dir() {
+        if self.mode == LockMode::Shared && store.local().is_some_and(|file| !directory_of(file.path()).is_dir()) {
             // No writer can write a state whose directory does not exist, so there is nothing
             // to keep apart; `show` of a plan made on another machine lands here.
-            tracing::debug!("no lock for state `{}`: its directory does not exist", state.display());
+            tracing::debug!("no lock for state `{state}`: its directory does not exist");
             return Ok(None);
         }
 
@@ -65,9 +69,8 @@ impl Locking {
             Err(LockError::Held { holder, .. }) if !settings.timeout.is_zero() => {
                 let holder = holder.map(|holder| format!(", held by {holder}, lock id {}", holder.id));
                 eprintln!(
-                    "waiting up to {} for the lock on state `{}`{}",
+                    "waiting up to {} for the lock on state `{state}`{}",
                     humantime::format_duration(settings.timeout),
-                    state.display(),
                     holder.unwrap_or_default()
                 );
                 request.timeout = settings.timeout;

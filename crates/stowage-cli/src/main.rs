@@ -16,6 +16,7 @@ mod progress;
 mod session;
 mod settings;
 mod spec_file;
+mod store;
 mod twilio;
 
 use std::process::ExitCode;
@@ -57,7 +58,8 @@ fn main() -> ExitCode {
             Command::Drift(args) => commands::drift::run(args, &settings).await,
             Command::Verify(args) => commands::verify::run(args, &settings).await,
             Command::Import(args) => commands::import::run(args, &settings).await,
-            Command::ForceUnlock(args) => commands::force_unlock::run(args),
+            Command::State(command) => commands::state::run(command, &settings).await,
+            Command::ForceUnlock(args) => commands::force_unlock::run(args, &settings).await,
         }
     });
     match result {

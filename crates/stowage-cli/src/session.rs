@@ -12,15 +12,13 @@ use stowage_engine::{ApplyError, ApplyOutcome, Engine, ReadError, RefreshError};
 use stowage_plan::plan_file::StateFingerprint;
 use stowage_plan::{DesiredResource, Observations, Plan, Prior, ReadTarget};
 use stowage_provider::{Address, Observed, ProviderName, ResourceType};
-use stowage_state::{LocalStateFile, State, StateLock, StateStore};
+use stowage_state::{State, StateStore};
 
 use crate::locking::Locking;
 use crate::progress::StderrProgress;
 use crate::settings::{Settings, StateSettings};
 use crate::spec_file::{LoadedSpec, load_spec};
-
-/// Where states are kept: the local file, for now.
-pub type Store = LocalStateFile;
+use crate::store::{StateLocation, Store, StoreLock};
 
 /// An environment ready to plan and apply.
 pub struct Session {
@@ -37,7 +35,7 @@ pub struct Session {
     twilio_credentials: Option<String>,
     /// The state lock, held for as long as the session is open (`None` with `--lock=false`):
     /// dropping it releases the lock.
-    _lock: Option<StateLock>,
+    _lock: Option<StoreLock>,
 }
 
 impl Session {
@@ -60,20 +58,28 @@ impl Session {
         state: StateSettings,
         locking: Locking,
     ) -> Result<Self, Report> {
-        let store = Store::new(state.path);
-        // Before the lock, whose file goes into the same directory; a state whose directory is
-        // missing does not exist either.
-        check_state_directory(store.path())?;
+        let aws = connect_aws(spec.spec.aws.region.as_str(), spec.spec.aws.profile.as_deref(), settings).await?;
+        let location = StateLocation::resolve(&spec.path, state.explicit.as_ref(), Some(&spec.spec));
+        let store = crate::store::open(&location, Some(&aws), Some(&spec.spec))?;
+        if let Some(file) = store.local() {
+            // Before the lock, whose file goes into the same directory; a state whose directory
+            // is missing does not exist either.
+            check_state_directory(file.path())?;
+        }
         let lock = locking.take(&store, &settings.lock).await?;
+        if let Store::S3(remote) = &store
+            && locking.writes()
+        {
+            // What keeps the state safe in S3 is the bucket's to give: say what is missing.
+            for warning in remote.check_bucket().await {
+                eprintln!("warning: {warning}");
+            }
+        }
         let (loaded, state_existed) = read_state(&store, spec.spec.environment.name.as_str()).await?;
         let prior = Prior::from_state(&loaded).into_diagnostic()?;
         let desired = stowage_plan::desired_resources(&spec.spec);
-        let request_timeout = settings.request_timeout()?;
-        let propagation_window = settings.propagation_window()?;
-
-        let aws = connect_aws(&spec.spec, request_timeout, propagation_window).await?;
         let twilio = if needs_twilio(&desired, &prior) {
-            Some(Arc::new(crate::twilio::provider(request_timeout, &settings.twilio)?)
+            Some(Arc::new(crate::twilio::provider(settings.request_timeout()?, &settings.twilio)?)
                 as Arc<dyn stowage_provider::Provider>)
         } else {
             None
@@ -108,9 +114,19 @@ impl Session {
         self.store.location()
     }
 
-    /// The state a saved plan is made against: its lineage and serial, if it exists.
+    /// `errored.state.json` beside the spec: where a run keeps the state it could not store.
+    pub fn errored_state_path(&self) -> std::path::PathBuf {
+        self.spec.path.with_file_name("errored.state.json")
+    }
+
+    /// The state a saved plan is made against: its lineage, serial and (in S3) object version,
+    /// if it exists.
     pub fn fingerprint(&self) -> Option<StateFingerprint> {
-        self.state_existed.then_some(StateFingerprint { lineage: self.state.lineage, serial: self.state.serial })
+        self.state_existed.then(|| StateFingerprint {
+            lineage: self.state.lineage,
+            serial: self.state.serial,
+            version: self.store.version(),
+        })
     }
 
     /// The AWS provider, for the extra reads of `verify`.
@@ -293,29 +309,25 @@ fn check_state_directory(path: &Path) -> Result<(), Report> {
 /// The stored state of `environment` (refusing another environment's), or a new one; and
 /// whether it was stored.
 async fn read_state(store: &Store, environment: &str) -> Result<(State, bool), Report> {
-    match store.read().await.into_diagnostic()? {
+    match crate::store::read(store).await? {
         Some(state) => {
             stowage_state::check_compatible(&state, environment)
                 .into_diagnostic()
-                .wrap_err_with(|| format!("state file `{}`", store.location()))?;
+                .wrap_err_with(|| format!("state `{}`", store.location()))?;
             Ok((state, true))
         }
         None => Ok((State::new(environment, env!("CARGO_PKG_VERSION")), false)),
     }
 }
 
-/// The AWS provider for the spec's region and profile, with credentials that resolve.
-async fn connect_aws(
-    spec: &stowage_spec::Spec,
-    request_timeout: Option<std::time::Duration>,
-    propagation_window: Option<std::time::Duration>,
-) -> Result<AwsProvider, Report> {
+/// The AWS provider for `region` and `profile`, with credentials that resolve.
+pub async fn connect_aws(region: &str, profile: Option<&str>, settings: &Settings) -> Result<AwsProvider, Report> {
     let aws = AwsProvider::connect(&AwsSettings {
-        region: spec.aws.region.as_str().to_owned(),
-        profile: spec.aws.profile.clone(),
+        region: region.to_owned(),
+        profile: profile.map(str::to_owned),
         max_attempts: None,
-        request_timeout,
-        propagation_window,
+        request_timeout: settings.request_timeout()?,
+        propagation_window: settings.propagation_window()?,
         on_wait: Some(crate::progress::propagation_notifier()),
     })
     .await;

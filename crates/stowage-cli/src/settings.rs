@@ -8,13 +8,13 @@
 #![allow(clippy::disallowed_methods, reason = "the one module of the CLI that reads the process environment")]
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use miette::{Report, miette};
 use stowage_twilio::{CredentialKind, CredentialsError, TwilioAuth};
 
 use crate::cli::{LockArgs, StateArgs};
+use crate::store::StateLocation;
 
 /// Everything a run takes from its flags and its environment, but a command's own arguments.
 #[derive(Debug)]
@@ -187,26 +187,16 @@ impl ColorSettings {
 /// Where a command's state is, and how hard to work on it.
 #[derive(Debug, Clone)]
 pub struct StateSettings {
-    /// `--state`, else the state a saved plan was made against, else beside the spec.
-    pub path: PathBuf,
+    /// `--state`, else the state a saved plan was made against; `None`: the spec's `[state]`,
+    /// else the file beside the spec (see [`crate::store::StateLocation::resolve`]).
+    pub explicit: Option<StateLocation>,
     /// `--parallelism`: how many API calls run at the same time.
     pub parallelism: usize,
 }
 
 impl StateSettings {
-    /// For the spec at `spec`; `recorded` is the state a saved plan names.
-    pub fn resolve(spec: &Path, args: &StateArgs, recorded: Option<&Path>) -> Self {
-        Self { path: state_path(spec, args.state.as_deref().or(recorded)), parallelism: usize::from(args.parallelism) }
-    }
-}
-
-/// The state path: `flag`, or the spec's path with `.state.json` in place of `.toml`.
-pub fn state_path(spec: &Path, flag: Option<&Path>) -> PathBuf {
-    match flag {
-        Some(path) => path.to_owned(),
-        None => {
-            let stem = spec.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();
-            spec.with_file_name(format!("{stem}.state.json"))
-        }
+    /// `recorded` is the state a saved plan names.
+    pub fn resolve(args: &StateArgs, recorded: Option<StateLocation>) -> Self {
+        Self { explicit: args.state.clone().or(recorded), parallelism: usize::from(args.parallelism) }
     }
 }

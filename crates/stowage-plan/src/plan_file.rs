@@ -31,7 +31,8 @@ pub struct SavedPlan {
     pub spec: SpecFingerprint,
     /// The state the plan was made against, `None` when there was no state file yet.
     pub state: Option<StateFingerprint>,
-    /// Where the state file was (as given on the command line, or derived from the spec).
+    /// Where the state was: a file (as given on the command line, or derived from the spec) or
+    /// `s3://BUCKET/KEY`.
     pub state_path: String,
     pub plan: Plan,
 }
@@ -45,10 +46,13 @@ pub struct SpecFingerprint {
     pub sha256: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateFingerprint {
     pub lineage: uuid::Uuid,
     pub serial: u64,
+    /// The stored object's version, for a state in S3 (its version id, or ETag when the bucket
+    /// keeps no versions): the plan applies only to that very object.
+    pub version: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -122,7 +126,7 @@ mod tests {
         SavedPlan {
             stowage_version: "0.1.0".to_owned(),
             spec: SpecFingerprint { path: "dev.toml".to_owned(), sha256: sha256_hex(b"[environment]") },
-            state: Some(StateFingerprint { lineage: uuid::Uuid::nil(), serial: 7 }),
+            state: Some(StateFingerprint { lineage: uuid::Uuid::nil(), serial: 7, version: None }),
             state_path: "dev.state.json".to_owned(),
             plan: Plan {
                 changes: Vec::new(),

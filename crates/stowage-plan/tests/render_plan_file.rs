@@ -230,8 +230,11 @@ fn saved(plan: Plan, state: Option<StateFingerprint>) -> SavedPlan {
 }
 
 fn goldens() -> [(&'static str, SavedPlan); 2] {
-    let state =
-        StateFingerprint { lineage: "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b".parse().expect("a UUID"), serial: 7 };
+    let state = StateFingerprint {
+        lineage: "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b".parse().expect("a UUID"),
+        serial: 7,
+        version: None,
+    };
     [("golden_v1", saved(every_shape(), Some(state))), ("golden_v1_refresh_only", saved(refresh_only(), None))]
 }
 

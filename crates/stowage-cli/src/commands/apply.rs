@@ -42,7 +42,7 @@ pub async fn run(args: &ApplyArgs, settings: &Settings) -> Result<ExitCode, Repo
     }
 
     let replace = super::addresses(&args.replace)?;
-    let state = StateSettings::resolve(&args.target, &args.state, None);
+    let state = StateSettings::resolve(&args.state, None);
     let mut session = Session::open(settings, &args.target, state, Locking::write("apply")).await?;
     plan_and_apply(&mut session, Planning::Apply { replace: &replace }, args.auto_approve, settings).await
 }
@@ -121,7 +121,11 @@ async fn apply_saved(args: &ApplyArgs, settings: &Settings, bytes: &[u8]) -> Res
     })?;
     let spec_path = PathBuf::from(&saved.spec.path);
     // Locked before the state is read, so the staleness check below holds until apply is done.
-    let state = StateSettings::resolve(&spec_path, &args.state, Some(Path::new(&saved.state_path)));
+    let recorded = saved
+        .state_path
+        .parse()
+        .map_err(|error| miette!("saved plan `{}` names a state stowage cannot use: {error}", args.target.display()))?;
+    let state = StateSettings::resolve(&args.state, Some(recorded));
     let mut session = Session::open(settings, &spec_path, state, Locking::write("apply")).await?;
     if saved.plan.mode == stowage_plan::PlanMode::Destroy {
         super::destroy::refuse_if_prevented(&session.spec)?;
@@ -164,6 +168,9 @@ async fn check_applicable(session: &Session, saved: &SavedPlan, path: &Path) -> 
     let state_now = session.fingerprint();
     if state_now != saved.state {
         let describe = |state: Option<StateFingerprint>| match state {
+            Some(StateFingerprint { serial, lineage, version: Some(version) }) => {
+                format!("serial {serial} of lineage {lineage} (object version {version})")
+            }
             Some(state) => format!("serial {} of lineage {}", state.serial, state.lineage),
             None => "no state".to_owned(),
         };
@@ -171,7 +178,7 @@ async fn check_applicable(session: &Session, saved: &SavedPlan, path: &Path) -> 
             "the state `{}` is at {}, the plan was made against {}",
             session.state_location(),
             describe(state_now),
-            describe(saved.state)
+            describe(saved.state.clone())
         )));
     }
     if saved.plan.has_errors() {
@@ -240,6 +247,33 @@ async fn execute(session: &mut Session, plan: &Plan, observations: Option<&Obser
                 details.join("\n")
             ))
         }
+        Err(ApplyError::State(error)) => Err(unstored(session, &error)),
         Err(error) => Err(error).into_diagnostic(),
     }
+}
+
+/// The state could not be stored (it changed under this run: the lock was forced away and
+/// someone wrote; or the store failed): what this run holds, every step it completed, goes to
+/// `errored.state.json` beside the spec, and the report says how to reconcile.
+fn unstored(session: &Session, error: &stowage_state::StateError) -> Report {
+    let errored = session.errored_state_path();
+    let spec = session.spec.path.display();
+    let saved = stowage_engine::state_ops::save_errored(session.state(), &errored);
+    let kept = match saved {
+        Ok(()) => format!(
+            "the state this run holds, with every step it completed, is in `{}` (readable by you only)",
+            errored.display()
+        ),
+        Err(save_error) => format!("and it could not be kept in `{}` either: {save_error}", errored.display()),
+    };
+    miette!(
+        help = format!(
+            "no further step was started. Compare with what is stored: `stowage state pull --spec {spec}`. If `{0}` \
+             is what should be stored, `stowage state push {0} --spec {spec}` (it is refused if the stored state \
+             moved on since; `--force` then, once you are sure nothing recorded there is lost). Then plan again.",
+            errored.display()
+        ),
+        "apply could not store the state `{}`: {error}\n{kept}",
+        session.state_location()
+    )
 }

@@ -18,7 +18,7 @@ use crate::spec_file::{LoadedSpec, load_spec};
 pub async fn run(args: &DestroyArgs, settings: &Settings) -> Result<ExitCode, Report> {
     let spec = load_spec(&args.spec)?;
     refuse_if_prevented(&spec)?;
-    let state = StateSettings::resolve(&args.spec, &args.state, None);
+    let state = StateSettings::resolve(&args.state, None);
     let mut session = Session::open_loaded(settings, spec, state, Locking::write("destroy")).await?;
     plan_and_apply(&mut session, Planning::Destroy, args.auto_approve, settings).await
 }

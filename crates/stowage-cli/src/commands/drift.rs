@@ -17,7 +17,7 @@ pub async fn run(args: &DriftArgs, settings: &Settings) -> Result<ExitCode, Repo
     // A mistyped flag fails before anything is read.
     let from_flags = args.ignore.iter().map(|rule| drift_report::parse_ignore(rule)).collect::<Result<Vec<_>, _>>();
     let mut ignore = from_flags.map_err(|error| miette!(help = IGNORE_HELP, "{error}"))?;
-    let state = StateSettings::resolve(&args.spec, &args.state, None);
+    let state = StateSettings::resolve(&args.state, None);
     let session = Session::open(settings, &args.spec, state, Locking::read("drift")).await?;
     for rule in &session.spec.spec.drift.ignore {
         ignore.push(drift_report::ignore_from_rule(rule).map_err(|error| {

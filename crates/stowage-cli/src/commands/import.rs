@@ -18,7 +18,7 @@ use crate::session::Session;
 use crate::settings::{Settings, StateSettings};
 
 pub async fn run(args: &ImportArgs, settings: &Settings) -> Result<ExitCode, Report> {
-    let state = StateSettings::resolve(&args.spec, &args.state, None);
+    let state = StateSettings::resolve(&args.state, None);
     let locking = if args.dry_run { Locking::read("import") } else { Locking::write("import") };
     let mut session = Session::open(settings, &args.spec, state, locking).await?;
     let spec = args.spec.display().to_string();

@@ -8,6 +8,7 @@ pub mod import;
 pub mod plan;
 pub mod rotate;
 pub mod show;
+pub mod state;
 pub mod validate;
 pub mod verify;
 

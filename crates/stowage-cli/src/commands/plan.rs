@@ -22,7 +22,7 @@ pub async fn run(args: &PlanArgs, settings: &Settings) -> Result<ExitCode, Repor
         super::destroy::refuse_if_prevented(&spec)?;
     }
     let replace = super::addresses(&args.replace)?;
-    let state = StateSettings::resolve(&args.spec, &args.state, None);
+    let state = StateSettings::resolve(&args.state, None);
     let session = Session::open_loaded(settings, spec, state, locking).await?;
     let (plan, _observations) =
         if args.destroy { session.plan_destroy().await? } else { session.plan_replacing(&replace).await? };

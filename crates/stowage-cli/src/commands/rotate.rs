@@ -16,7 +16,7 @@ use crate::session::Session;
 use crate::settings::{Settings, StateSettings};
 
 pub async fn run(args: &RotateArgs, settings: &Settings) -> Result<ExitCode, Report> {
-    let state = StateSettings::resolve(&args.spec, &args.state, None);
+    let state = StateSettings::resolve(&args.state, None);
     let mut session = Session::open(settings, &args.spec, state, Locking::write("rotate")).await?;
     let keys: BTreeSet<Address> = session
         .desired()

@@ -21,7 +21,7 @@ use crate::session::Session;
 use crate::settings::{Settings, StateSettings};
 
 pub async fn run(args: &VerifyArgs, settings: &Settings) -> Result<ExitCode, Report> {
-    let state = StateSettings::resolve(&args.spec, &args.state, None);
+    let state = StateSettings::resolve(&args.state, None);
     let session = Session::open(settings, &args.spec, state, Locking::read("verify")).await?;
     let (plan, observations) = session.plan().await?;
     let expected = Expected::from_spec(&session.spec.spec);

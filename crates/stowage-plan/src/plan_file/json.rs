@@ -53,11 +53,14 @@ pub struct JsonSpec {
 }
 
 /// The state a plan was made against: apply refuses the plan once the state moved on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct JsonState {
     #[schemars(schema_with = "uuid_schema")]
     pub lineage: uuid::Uuid,
     pub serial: u64,
+    /// The S3 object version of a remote state (version id, or ETag when unversioned).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 /// The plan: every resource of the environment with its action, in dependency order.
@@ -272,7 +275,11 @@ impl From<&SavedPlan> for JsonSavedPlan {
         JsonSavedPlan {
             stowage_version: saved.stowage_version.clone(),
             spec: JsonSpec { path: saved.spec.path.clone(), sha256: saved.spec.sha256.clone() },
-            state: saved.state.map(|state| JsonState { lineage: state.lineage, serial: state.serial }),
+            state: saved.state.as_ref().map(|state| JsonState {
+                lineage: state.lineage,
+                serial: state.serial,
+                version: state.version.clone(),
+            }),
             state_path: saved.state_path.clone(),
             plan: JsonPlan::from(&saved.plan),
         }
@@ -424,7 +431,11 @@ impl TryFrom<JsonSavedPlan> for SavedPlan {
         Ok(SavedPlan {
             stowage_version: saved.stowage_version,
             spec: SpecFingerprint { path: saved.spec.path, sha256: saved.spec.sha256 },
-            state: saved.state.map(|state| StateFingerprint { lineage: state.lineage, serial: state.serial }),
+            state: saved.state.map(|state| StateFingerprint {
+                lineage: state.lineage,
+                serial: state.serial,
+                version: state.version,
+            }),
             state_path: saved.state_path,
             plan: Plan::try_from(saved.plan)?,
         })
