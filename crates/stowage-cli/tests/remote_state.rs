@@ -172,7 +172,10 @@ async fn a_killed_holders_lock_is_reported_and_force_unlock_removes_it_only_by_i
 async fn an_apply_whose_state_was_written_from_outside_stops_and_keeps_its_state_locally() {
     within(TEST_TIMEOUT, async {
         let world = remote_world().await;
-        let hold = FaultMatch::Occurrence { operation: "PutUserPolicy".to_owned(), nth: 0 };
+        let puts = state_writes_of_a_clean_apply(&world).await;
+        // Held: the state write that records the Twilio credential. Only the two settings,
+        // which record no intent, come after it.
+        let hold = FaultMatch::Occurrence { operation: "PutObject".to_owned(), nth: puts - 3 };
         world.aws.inject(Fault::new(hold, FaultAction::HoldRequest, 1));
         let running = apply(&world).spawn();
         world.aws.held().await;
@@ -188,40 +191,51 @@ async fn an_apply_whose_state_was_written_from_outside_stops_and_keeps_its_state
         let put = s3.put_object().bucket(STATE_BUCKET).key(STATE_KEY).body(ByteStream::from(outsider_bytes.clone()));
         put.send().await.expect("the outsider writes the state");
 
-        world.aws.clear(); // lets the held PutUserPolicy go: the SDK sends it again
+        world.aws.clear(); // lets the held state write go unanswered: the SDK sends it again
         let run = running.finish().await;
         assert_eq!(run.code, Some(1), "the apply went on over someone else's state\n{run}");
         assert!(run.stderr.contains("could not store the state"), "{run}");
         assert!(run.stderr.contains("errored.state.json"), "{run}");
         assert_eq!(object(&world, STATE_KEY).await, Some(outsider_bytes), "the outsider's state was overwritten");
         let errored = common::state(&world.sandbox.path().join("errored.state.json"));
-        assert!(errored.get("aws_iam_user_policy.uploader").is_some(), "the step that completed is not kept");
-        assert!(errored.get("twilio_aws_credential.main").is_none(), "a step started after the failed write");
+        assert!(errored.get("twilio_aws_credential.main").is_some(), "the step that completed is not kept");
         assert_eq!(errored.lineage, outsider.lineage);
-        // Pushing it back would undo the outsider's write: refused until someone reconciles.
-        let push = world.stowage(&["state", "push", "errored.state.json", "--spec", SPEC]).await;
-        assert_eq!(push.code, Some(1), "{push}");
-        assert!(push.stderr.contains("would undo what was recorded since"), "{push}");
+        // No step started after the write failed: Twilio still stores in its own cloud.
+        assert!(errored.get("twilio_video_recording_settings.main").is_none(), "a step started after the failure");
+        for settings in ["RecordingSettings", "CompositionSettings"] {
+            let found = world.twilio_get(&format!("/v1/{settings}/Default")).await;
+            assert_ne!(found["aws_storage_enabled"], true, "{settings} were switched on after the failure");
+        }
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(world.sandbox.path().join("errored.state.json")).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+        // Pushing it back would undo the outsider's write: refused until someone reconciles.
+        let push = world.stowage(&["state", "push", "errored.state.json", "--spec", SPEC]).await;
+        assert_eq!(push.code, Some(1), "{push}");
+        assert!(push.stderr.contains("would undo what was recorded since"), "{push}");
     })
     .await;
+}
+
+/// How many `PutObject` requests a clean apply sends (its state writes and its write test),
+/// then the world as it was: the run under test counts its points from these.
+async fn state_writes_of_a_clean_apply(world: &World) -> usize {
+    let clean = apply(world).await;
+    assert_eq!(clean.code, Some(0), "{clean}");
+    let puts = world.aws.requests().iter().filter(|request| request.operation == "PutObject").count();
+    world.reset();
+    state_bucket(world, true).await;
+    puts
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_final_state_write_keeps_the_complete_state_locally() {
     within(TEST_TIMEOUT, async {
         let world = remote_world().await;
-        // A clean apply, to count the state writes of one.
-        let clean = apply(&world).await;
-        assert_eq!(clean.code, Some(0), "{clean}");
-        let puts = world.aws.requests().iter().filter(|request| request.operation == "PutObject").count();
-        world.reset();
-        state_bucket(&world, true).await;
+        let puts = state_writes_of_a_clean_apply(&world).await;
 
         // The last PutObject of the same apply is the final state write: refused.
         let last = FaultMatch::Occurrence { operation: "PutObject".to_owned(), nth: puts - 1 };
