@@ -154,12 +154,20 @@ impl ParameterContract {
         let mut violations = Vec::new();
         let mut instance = Map::new();
         for (name, text) in parameters {
+            let declared_type = self.types.get(name).map(String::as_str);
+            if declared_type == Some("array") {
+                // An array travels as the parameter repeated, one value each.
+                let values = instance.entry(name.clone()).or_insert_with(|| Value::Array(Vec::new()));
+                if let Value::Array(values) = values {
+                    values.push(Value::String(text.clone()));
+                }
+                continue;
+            }
             if instance.contains_key(name) {
                 violations.push(format!("{} parameter {name}: given more than once", self.location));
                 continue;
             }
-            let value = typed_value(self.types.get(name).map(String::as_str), text);
-            instance.insert(name.clone(), value);
+            instance.insert(name.clone(), typed_value(declared_type, text));
         }
         let instance = Value::Object(instance);
         for error in self.validator.iter_errors(&instance) {
@@ -192,6 +200,7 @@ fn typed_value(declared_type: Option<&str>, text: &str) -> Value {
 mod tests {
     use super::*;
     use crate::operation::{CredentialKind, SettingsKind};
+    use crate::simulation::MediaKind;
 
     fn contracts() -> RequestContracts {
         RequestContracts::compile(&TwilioOpenApi::load().unwrap()).unwrap()
@@ -294,6 +303,42 @@ mod tests {
         let json_body =
             contracts.check(&Operation::UpdateSettings(SettingsKind::Recordings), &Vec::new(), &RequestBody::Other);
         assert_eq!(json_body.violations, ["form: the body must be application/x-www-form-urlencoded"]);
+    }
+
+    #[test]
+    fn array_parameters_are_repeated_and_each_value_checked() {
+        let check = |pairs: &[(&str, &str)]| {
+            let query = pairs.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect();
+            contracts().check(&Operation::ListMedia(MediaKind::Recording), &query, &RequestBody::Empty).violations
+        };
+        let room = "RM0123456789abcdef0123456789abcdef";
+        let participant = "PA0123456789abcdef0123456789abcdef";
+        assert!(check(&[("GroupingSid", room), ("GroupingSid", participant), ("Status", "completed")]).is_empty());
+        assert_eq!(check(&[("GroupingSid", "RMnope")]).len(), 2, "{:?}", check(&[("GroupingSid", "RMnope")]));
+        assert_eq!(
+            check(&[("Status", "done")]),
+            ["query parameter Status: value is not one of \"processing\", \"completed\" or 2 other candidates"]
+        );
+        assert_eq!(
+            check(&[("PageSize", "101")]),
+            ["query parameter PageSize: value is greater than the maximum of 100"]
+        );
+    }
+
+    #[test]
+    fn alert_dates_are_date_times_or_bare_dates() {
+        let check = |value: &str| {
+            contracts()
+                .check(
+                    &Operation::ListAlerts,
+                    &vec![("StartDate".to_owned(), value.to_owned()), ("LogLevel".to_owned(), "error".to_owned())],
+                    &RequestBody::Empty,
+                )
+                .violations
+        };
+        assert!(check("2016-01-01").is_empty());
+        assert!(check("2016-01-01T00:00:00Z").is_empty());
+        assert_eq!(check("yesterday").len(), 1, "{:?}", check("yesterday"));
     }
 
     #[test]

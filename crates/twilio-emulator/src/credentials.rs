@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 use stowage_provider::Secret;
 
 use crate::conformance::{Parameters, parameter};
+use crate::dates::iso_8601;
 use crate::error::TwilioError;
 use crate::operation::CredentialKind;
 use crate::paging::PageRequest;
@@ -15,18 +16,20 @@ use crate::store::{CredentialMaterial, NewCredential, StoredCredential};
 /// Twilio's documented limit; the OpenAPI documents state it only in prose.
 const MAX_FRIENDLY_NAME_CHARS: usize = 64;
 
+/// `base`: the address the client used, which page URLs name.
 pub(crate) fn list(
     emulator: &Emulator,
+    base: &str,
     account_sid: &str,
     kind: CredentialKind,
     query: &Parameters,
 ) -> Result<ApiResponse, TwilioError> {
-    let request = PageRequest::from_query(query)?;
+    let request = PageRequest::<u64>::from_query(query)?;
     let store = emulator.store();
     let items: Vec<(u64, &StoredCredential)> =
         store.credentials(account_sid, kind).map(|credential| (credential.sequence, credential)).collect();
-    let list_url = format!("{}{}", emulator.base_url, kind.collection_path());
-    let page = request.select(&items, &list_url, "credentials");
+    let list_url = format!("{base}{}", kind.collection_path());
+    let page = request.select(&items, &list_url, &Vec::new(), "credentials");
     let credentials: Vec<Value> =
         page.items.into_iter().map(|credential| render(&emulator.base_url, kind, credential)).collect();
     Ok(ApiResponse::ok(json!({
@@ -138,11 +141,6 @@ fn render(base_url: &str, kind: CredentialKind, credential: &StoredCredential) -
     })
 }
 
-/// The date format of Twilio's v1 APIs: UTC, whole seconds.
-fn iso_8601(timestamp: jiff::Timestamp) -> String {
-    timestamp.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
 fn friendly_name(form: &Parameters) -> Result<Option<String>, TwilioError> {
     match parameter(form, "FriendlyName") {
         Some(name) if name.chars().count() > MAX_FRIENDLY_NAME_CHARS => Err(TwilioError::invalid_parameter(format!(
@@ -230,11 +228,5 @@ mod tests {
             "Permission denied: AccountSid AC99999999999999999999999999999999 is neither \
              AC0123456789abcdef0123456789abcdef nor one of its subaccounts"
         );
-    }
-
-    #[test]
-    fn dates_are_utc_whole_seconds() {
-        let timestamp: jiff::Timestamp = "2015-07-31T04:00:00.123456Z".parse().unwrap();
-        assert_eq!(iso_8601(timestamp), "2015-07-31T04:00:00Z");
     }
 }

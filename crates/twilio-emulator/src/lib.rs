@@ -8,7 +8,8 @@
 //! - Accounts v1 `/v1/Credentials/AWS` and `/v1/Credentials/PublicKeys`: create (201), list
 //!   with paging (`PageSize`, `Page`, `PageToken`, and `meta` with absolute page URLs on the
 //!   emulator's own address), fetch, update (`FriendlyName` only) and delete (204). The AWS
-//!   secret is kept for the write test below; it is never answered, logged or recorded.
+//!   secret is kept for the write test and the uploads below; it is never answered, logged or
+//!   recorded.
 //! - Video v1 `/v1/RecordingSettings/Default` and `/v1/CompositionSettings/Default`: fetch
 //!   (Twilio's defaults before the first POST) and POST, which replaces the whole settings.
 //!   When a POST switches storage on, the emulator does what Twilio does: it writes
@@ -17,12 +18,36 @@
 //!   the settings if that fails: 53615/53625 access denied, 53611/53621 key or signature not
 //!   accepted, 53610/53620 bad URL, missing bucket or wrong region (5361x for recordings,
 //!   5362x for compositions, as in Twilio's error catalogue).
+//! - Video v1 `GET /v1/Recordings` (filters `Status`, `SourceSid`, `GroupingSid` (repeated;
+//!   every one must be among the recording's room and participant), `MediaType`,
+//!   `DateCreatedAfter` (on or after), `DateCreatedBefore` (before)), `GET /v1/Recordings/{Sid}`,
+//!   `GET /v1/Compositions` (filters `Status`, `RoomSid`, `DateCreatedAfter`,
+//!   `DateCreatedBefore`) and `GET /v1/Compositions/{Sid}`: the media files Twilio finished
+//!   (see "Controlling it from tests"), newest first, paged like the credentials with the
+//!   filters repeated in every page URL. A recording is one participant's audio track (`RT…`,
+//!   `mka`, `OPUS`, `grouping_sids` with its room `RM…` and participant `PA…`, `source_sid`
+//!   `MT…`); a composition (`CJ…`) is an `mp4` of its room. Statuses are `completed` and
+//!   `deleted`; `media_external_location` is the object's URL at the settings' own host form
+//!   while it is in the bucket, and compositions carry `date_completed` and `date_deleted`.
+//! - Monitor v1 `GET /v1/Alerts` (filters `LogLevel`, and `StartDate` (on or after) and
+//!   `EndDate` (on or before), each `YYYY-MM-DDThh:mm:ssZ` or, as the document's prose allows,
+//!   a bare `YYYY-MM-DD` in GMT meaning that whole day) and `GET /v1/Alerts/{Sid}` (`NO…`):
+//!   the debugger's alerts, newest first, paged. A list item has the fields of
+//!   `monitor.v1.alert` (`error_code` a string, `more_info`
+//!   `https://www.twilio.com/docs/errors/CODE`, `resource_sid` the media's SID, `log_level`,
+//!   `alert_text`, the three dates equal); a fetch adds the request and response fields of
+//!   `monitor.v1.alert-instance`. What Twilio fills only for alerts raised by an HTTP request
+//!   (`api_version`, `request_method`, `request_url`, `service_sid`, and the request and
+//!   response fields) is null: uploads are no request of the customer's application.
+//!
+//! Dates are UTC, whole seconds, `YYYY-MM-DDThh:mm:ssZ` (the documents' `format: date-time`).
 //!
 //! Every request authenticates with HTTP Basic, as a configured account (SID and auth token)
-//! or API key (SID and secret), and sees only that account's resources. A credential's
-//! `AccountSid` may name the caller or one of its subaccounts ([`EmulatorConfig::subaccount`],
-//! `--subaccount`); any other account is refused with 403, code 20003 (Permission Denied). Errors are Twilio's
-//! JSON: `{"code", "message", "more_info", "status"}`.
+//! or API key (SID and secret), and sees only that account's resources (media and alerts
+//! included). A credential's `AccountSid` may name the caller or one of its subaccounts
+//! ([`EmulatorConfig::subaccount`], `--subaccount`); any other account is refused with 403,
+//! code 20003 (Permission Denied). Errors are Twilio's JSON: `{"code", "message",
+//! "more_info", "status"}`.
 //!
 //! Every request is checked against the OpenAPI documents: unknown parameters, wrong types,
 //! patterns, lengths, missing required parameters. The emulator is stricter than Twilio, which
@@ -41,14 +66,50 @@
 //! ```
 //!
 //! which prints `twilio-emulator listening on http://IP:PORT` as its first stdout line and
-//! serves both APIs there until interrupted.
+//! serves the three APIs there until interrupted.
 //!
 //! # Controlling it from tests
 //!
 //! Admin endpoints need no authentication and are not recorded:
-//! `POST /__emulator/reset`, `GET /__emulator/requests`, `POST /__emulator/faults` (see
-//! [`FaultRule`]; `DELETE` clears them), `POST /__emulator/latency` (`{"ms": 50}`, added to every
-//! API response). In process, [`RunningEmulator`] has the same controls as methods.
+//! `POST /__emulator/reset` (forgets everything but the accounts, media and alerts included),
+//! `GET /__emulator/requests`, `POST /__emulator/faults` (see [`FaultRule`]; `DELETE` clears
+//! them), `POST /__emulator/latency` (`{"ms": 50}`, added to every API response), and Twilio's
+//! asynchronous side:
+//!
+//! - `POST /__emulator/media` ([`MediaRequest`]): `{"kind": "recording" | "composition",
+//!   "count": N}`, optionally `"account_sid"` (default: the first configured account), means
+//!   "Twilio finishes N media files now". With storage off in that account's recording or
+//!   composition settings they stay in Twilio's cloud, `completed`. With storage on, each is
+//!   uploaded with one real `PutObject` (4 KiB, key `PATH/SID.mka` or `PATH/SID.mp4` under
+//!   the settings' `AwsS3Url`, signed with the stored AWS credential, no SSE headers so the
+//!   bucket's default encryption applies) to the S3 endpoint, and is `completed`; when that
+//!   fails, Twilio's alert for the cause is raised (`error` level, `resource_sid` the media's
+//!   SID): 53613/53623 the settings name an AWS credential deleted from Twilio (no upload is
+//!   tried), 53611/53621 S3 refuses the key or its signature (`InvalidAccessKeyId`,
+//!   `SignatureDoesNotMatch`, a deactivated key), 53615/53625 `AccessDenied` (the policy, or
+//!   a KMS key the uploader may not use), 53610/53620 a bad URL, a missing bucket or another
+//!   region; then, as Twilio does once its upload retries run out (at once here), the media
+//!   is `deleted` and a second alert raised, [`UPLOAD_RETRIES_EXHAUSTED`] (53616). Twilio's
+//!   error catalogue has 53616 for recordings only; its composition neighbours mean other
+//!   things (53626 "Internal failure while processing media composition", 53627, 53628), so
+//!   compositions raise 53616 too. The answer (200, [`MediaOutcome`]):
+//!   `{"kind", "account_sid", "stored": [{"sid", "bucket", "key"}], "failed": [{"sid",
+//!   "error_code", "alert_sids": [CAUSE, 53616]}], "in_twilio_cloud": [SID]}`. 400
+//!   `{"error"}` for a request that cannot work (count outside 1 to [`MAX_MEDIA_COUNT`], an
+//!   unknown account, malformed JSON); 502 `{"error"}` when the S3 endpoint itself cannot be
+//!   used (the emulator's setup is at fault, not the customer's): the media files finished
+//!   before stay, the one being uploaded and those after it are not made.
+//! - `POST /__emulator/alerts` ([`AlertRequest`]): `{"error_code": 53615, "count": 120,
+//!   "date_created": "2025-01-31T12:00:00Z"}`, optionally `"account_sid"`, `"log_level"`
+//!   (`error` by default, `warning`, `notice`, `debug`), `"resource_sid"`, `"alert_text"`:
+//!   that many alerts at once (at most [`MAX_ALERT_COUNT`]), at that date (now by default),
+//!   for paging and date filters. 201 `{"alert_sids": [...]}` in the order made.
+//! - `POST /__emulator/backdate` ([`Backdate`]): `{"seconds": 7200}` moves every media file's
+//!   and alert's dates that far into the past, as if that much time had passed.
+//!
+//! In process, [`RunningEmulator`] has the same controls as methods
+//! ([`RunningEmulator::simulate_media`], [`RunningEmulator::simulate`],
+//! [`RunningEmulator::add_alerts`], [`RunningEmulator::backdate`], ...).
 //!
 //! # Limits: what is not emulated
 //!
@@ -56,22 +117,35 @@
 //! - Subaccounts exist only as configured: there is no `/2010-04-01/Accounts` API to make or
 //!   close them, and a subaccount's API keys are its own (a main account's key acting for a
 //!   subaccount is not modelled).
-//! - A URL naming the wrong region fails the write test only if the S3 endpoint refuses it:
-//!   AWS does, moto does not.
-//! - The write test checks only that one `PutObject` succeeds. Twilio's later, asynchronous
-//!   failures (SSE-S3 default encryption, a credential deleted after the settings were saved,
-//!   upload retries running out) are not reproduced, and nothing is ever recorded or uploaded.
+//! - A URL naming the wrong region fails the write test and the uploads only if the S3
+//!   endpoint refuses it: AWS does, moto does not.
+//! - The write test checks only that one `PutObject` succeeds.
+//! - Rooms, participants, tracks, recording rules and composition requests do not exist: media
+//!   files appear only when a test asks (`POST /__emulator/media`), already finished, never
+//!   `processing`, `enqueued` or `failed`, and are never encrypted with the settings' public
+//!   key. Their bytes are a stand-in of 4 KiB, not playable media; `/Media` (the download
+//!   link of `links.media`), `DELETE` of recordings and compositions, `POST /v1/Compositions`,
+//!   composition hooks and Monitor's `/v1/Events` are not served.
+//! - Each upload is one attempt: Twilio's retries over time, its alerts for every failed
+//!   attempt, and status callbacks are not reproduced; a failure is final at once. Twilio
+//!   supports SSE-KMS default encryption only and reports a bucket encrypted with SSE-S3 as
+//!   53615/53625; here S3 accepts such a put and the media file is stored.
+//! - Alert texts are the emulator's own sentences, not Twilio's (which vary by product);
+//!   Twilio's 30-day retention of alerts and its refusal of older windows are not modelled.
 //! - Public keys are checked for shape (PEM, DER `SubjectPublicKeyInfo`, RSA), not size or
 //!   usability; encryption is never performed.
 //! - The exact wording of Twilio's error messages, rate limits and response headers other than
 //!   `Retry-After` and `WWW-Authenticate`.
 //! - State lives in memory only and is lost when the emulator stops.
 
+mod alerts;
 mod config;
 mod conformance;
 mod control;
 mod credentials;
+mod dates;
 mod error;
+mod media;
 pub mod openapi;
 mod operation;
 mod paging;
@@ -79,6 +153,7 @@ mod public_key;
 mod server;
 mod settings;
 mod sid;
+mod simulation;
 mod store;
 mod write_test;
 
@@ -93,6 +168,10 @@ use tokio::task::JoinHandle;
 pub use config::{Account, ApiKey, EmulatorConfig, ParseCredentialError};
 pub use control::{FaultRule, FaultRuleError, RecordedRequest};
 pub use error::EmulatorError;
+pub use simulation::{
+    AddedAlerts, AlertRequest, Backdate, FailedMediaFile, MAX_ALERT_COUNT, MAX_MEDIA_COUNT, MediaKind, MediaOutcome,
+    MediaRequest, SimulationError, StoredMediaFile, UPLOAD_RETRIES_EXHAUSTED,
+};
 
 use server::Emulator;
 
@@ -148,9 +227,34 @@ impl RunningEmulator {
         self.emulator.store().aws_key_of(sid).map(str::to_owned)
     }
 
-    /// Forgets every resource, fault, the latency and the request log.
+    /// Forgets every resource (media and alerts included), fault, the latency and the request
+    /// log.
     pub fn reset(&self) {
         self.emulator.reset();
+    }
+
+    /// Twilio finishes `count` media files of `kind` now, for the first configured account:
+    /// `POST /__emulator/media` without `account_sid`.
+    pub async fn simulate_media(&self, kind: MediaKind, count: u32) -> Result<MediaOutcome, SimulationError> {
+        self.simulate(&MediaRequest { kind, count, account_sid: None }).await
+    }
+
+    /// Twilio finishes media files as `request` says: `POST /__emulator/media`.
+    pub async fn simulate(&self, request: &MediaRequest) -> Result<MediaOutcome, SimulationError> {
+        simulation::simulate_media(&self.emulator, request).await
+    }
+
+    /// Adds alerts as `request` says, answering their SIDs in the order made:
+    /// `POST /__emulator/alerts`.
+    pub fn add_alerts(&self, request: &AlertRequest) -> Result<Vec<String>, SimulationError> {
+        simulation::add_alerts(&self.emulator, request).map(|added| added.alert_sids)
+    }
+
+    /// Moves every media file's and alert's dates `by` into the past, as if that much time had
+    /// passed since Twilio made them: `POST /__emulator/backdate`. Credentials and settings
+    /// keep theirs.
+    pub fn backdate(&self, by: Duration) {
+        self.emulator.store().backdate(by);
     }
 
     pub fn add_fault(&self, rule: FaultRule) -> Result<(), FaultRuleError> {

@@ -5,11 +5,19 @@
 //! OpenAPI 3.0 schema objects are JSON Schema draft 4 with two differences that matter here:
 //! `nullable: true` (turned into a `null` member of `type`) and `$ref`s into the document's own
 //! `#/components/schemas` (inlined from the same document). Everything else passes through.
+//!
+//! One reading of the documents' prose: a `format: date-time` parameter whose description
+//! says it may also be given as `` `YYYY-MM-DD` `` (Monitor's `StartDate` and `EndDate`, whose
+//! own examples are bare dates) accepts a `format: date` as well.
 
 use serde_json::{Map, Value, json};
 
 const ACCOUNTS_V1: (&str, &str) = ("twilio_accounts_v1.json", include_str!("../openapi/twilio_accounts_v1.json"));
 const VIDEO_V1: (&str, &str) = ("twilio_video_v1.json", include_str!("../openapi/twilio_video_v1.json"));
+const MONITOR_V1: (&str, &str) = ("twilio_monitor_v1.json", include_str!("../openapi/twilio_monitor_v1.json"));
+
+/// How a description says a date-time parameter may also be a bare date.
+const BARE_DATE_FORM: &str = "`YYYY-MM-DD`";
 
 /// Deeper than any schema in the Twilio documents; reached only through a `$ref` cycle.
 const MAX_SCHEMA_DEPTH: usize = 64;
@@ -48,7 +56,7 @@ impl ParameterLocation {
     }
 }
 
-/// The Twilio Accounts v1 and Video v1 OpenAPI documents.
+/// The Twilio Accounts v1, Video v1 and Monitor v1 OpenAPI documents.
 #[derive(Debug)]
 pub struct TwilioOpenApi {
     documents: Vec<OpenApiDocument>,
@@ -63,7 +71,7 @@ struct OpenApiDocument {
 impl TwilioOpenApi {
     /// Parses the embedded documents.
     pub fn load() -> Result<Self, OpenApiError> {
-        let documents = [ACCOUNTS_V1, VIDEO_V1]
+        let documents = [ACCOUNTS_V1, VIDEO_V1, MONITOR_V1]
             .into_iter()
             .map(|(name, text)| {
                 serde_json::from_str(text)
@@ -124,7 +132,16 @@ impl TwilioOpenApi {
                 continue;
             };
             let schema = parameter.get("schema").unwrap_or(&Value::Null);
-            properties.insert(name.to_owned(), document.json_schema(schema)?);
+            let mut schema = document.json_schema(schema)?;
+            let description = parameter.get("description").and_then(Value::as_str).unwrap_or_default();
+            if schema.get("format").and_then(Value::as_str) == Some("date-time")
+                && description.contains(BARE_DATE_FORM)
+                && let Value::Object(object) = &mut schema
+            {
+                object.remove("format");
+                object.insert("anyOf".into(), json!([{"format": "date-time"}, {"format": "date"}]));
+            }
+            properties.insert(name.to_owned(), schema);
             if parameter.get("required").and_then(Value::as_bool) == Some(true) {
                 required.push(Value::String(name.to_owned()));
             }
@@ -267,6 +284,22 @@ mod tests {
         let schema =
             openapi().parameters_schema("/v1/Credentials/AWS/{Sid}", "DELETE", ParameterLocation::Path).unwrap();
         assert_eq!(schema["required"], json!(["Sid"]));
+    }
+
+    #[test]
+    fn monitor_alerts_are_described_and_their_dates_may_be_bare() {
+        let openapi = openapi();
+        let schema = openapi.parameters_schema("/v1/Alerts", "GET", ParameterLocation::Query).unwrap();
+        let names: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
+        assert_eq!(names, ["LogLevel", "StartDate", "EndDate", "PageSize", "Page", "PageToken"]);
+        assert_eq!(schema["properties"]["StartDate"]["anyOf"], json!([{"format": "date-time"}, {"format": "date"}]));
+        assert!(schema["properties"]["StartDate"].get("format").is_none());
+        let fetched = openapi.response_schema("/v1/Alerts/{Sid}", "GET", 200).unwrap().expect("a JSON body");
+        assert_eq!(fetched["properties"]["sid"]["pattern"], "^NO[0-9a-fA-F]{32}$");
+        // Video's date filters document only date-times.
+        let recordings = openapi.parameters_schema("/v1/Recordings", "GET", ParameterLocation::Query).unwrap();
+        assert_eq!(recordings["properties"]["DateCreatedBefore"]["format"], "date-time");
+        assert_eq!(recordings["properties"]["GroupingSid"]["type"], "array");
     }
 
     #[test]

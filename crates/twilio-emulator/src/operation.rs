@@ -2,6 +2,8 @@
 
 use axum::http::Method;
 
+use crate::simulation::MediaKind;
+
 /// The two kinds of credential under `/v1/Credentials`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum CredentialKind {
@@ -49,6 +51,26 @@ impl SettingsKind {
     }
 }
 
+impl MediaKind {
+    /// Video v1's list of this kind.
+    pub fn collection_path(self) -> &'static str {
+        match self {
+            Self::Recording => "/v1/Recordings",
+            Self::Composition => "/v1/Compositions",
+        }
+    }
+
+    fn instance_path_template(self) -> &'static str {
+        match self {
+            Self::Recording => "/v1/Recordings/{Sid}",
+            Self::Composition => "/v1/Compositions/{Sid}",
+        }
+    }
+}
+
+/// Monitor v1's alerts.
+pub(crate) const ALERTS_PATH: &str = "/v1/Alerts";
+
 /// One operation of the OpenAPI documents, with its path parameter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Operation {
@@ -59,6 +81,10 @@ pub(crate) enum Operation {
     DeleteCredential(CredentialKind, String),
     FetchSettings(SettingsKind),
     UpdateSettings(SettingsKind),
+    ListMedia(MediaKind),
+    FetchMedia(MediaKind, String),
+    ListAlerts,
+    FetchAlert(String),
 }
 
 /// Why a request names no operation.
@@ -73,11 +99,15 @@ enum Resource<'a> {
     Credentials(CredentialKind),
     Credential(CredentialKind, &'a str),
     Settings(SettingsKind),
+    MediaList(MediaKind),
+    Media(MediaKind, &'a str),
+    Alerts,
+    Alert(&'a str),
 }
 
 impl Operation {
     /// Every operation the emulator serves, as `(method, path template)`.
-    pub const SERVED: [(Method, &'static str); 14] = [
+    pub const SERVED: [(Method, &'static str); 20] = [
         (Method::GET, "/v1/Credentials/AWS"),
         (Method::POST, "/v1/Credentials/AWS"),
         (Method::GET, "/v1/Credentials/AWS/{Sid}"),
@@ -92,6 +122,12 @@ impl Operation {
         (Method::POST, "/v1/RecordingSettings/Default"),
         (Method::GET, "/v1/CompositionSettings/Default"),
         (Method::POST, "/v1/CompositionSettings/Default"),
+        (Method::GET, "/v1/Recordings"),
+        (Method::GET, "/v1/Recordings/{Sid}"),
+        (Method::GET, "/v1/Compositions"),
+        (Method::GET, "/v1/Compositions/{Sid}"),
+        (Method::GET, "/v1/Alerts"),
+        (Method::GET, "/v1/Alerts/{Sid}"),
     ];
 
     /// The operation `method path` asks for.
@@ -104,6 +140,12 @@ impl Operation {
             ["v1", "Credentials", "PublicKeys", sid] => Resource::Credential(CredentialKind::PublicKey, sid),
             ["v1", "RecordingSettings", "Default"] => Resource::Settings(SettingsKind::Recordings),
             ["v1", "CompositionSettings", "Default"] => Resource::Settings(SettingsKind::Compositions),
+            ["v1", "Recordings"] => Resource::MediaList(MediaKind::Recording),
+            ["v1", "Compositions"] => Resource::MediaList(MediaKind::Composition),
+            ["v1", "Recordings", sid] => Resource::Media(MediaKind::Recording, sid),
+            ["v1", "Compositions", sid] => Resource::Media(MediaKind::Composition, sid),
+            ["v1", "Alerts"] => Resource::Alerts,
+            ["v1", "Alerts", sid] => Resource::Alert(sid),
             _ => return Err(RouteError::NotFound),
         };
         let operation = match (resource, method.as_str()) {
@@ -114,6 +156,10 @@ impl Operation {
             (Resource::Credential(kind, sid), "DELETE") => Self::DeleteCredential(kind, sid.to_owned()),
             (Resource::Settings(kind), "GET") => Self::FetchSettings(kind),
             (Resource::Settings(kind), "POST") => Self::UpdateSettings(kind),
+            (Resource::MediaList(kind), "GET") => Self::ListMedia(kind),
+            (Resource::Media(kind, sid), "GET") => Self::FetchMedia(kind, sid.to_owned()),
+            (Resource::Alerts, "GET") => Self::ListAlerts,
+            (Resource::Alert(sid), "GET") => Self::FetchAlert(sid.to_owned()),
             _ => return Err(RouteError::MethodNotAllowed),
         };
         Ok(operation)
@@ -127,12 +173,22 @@ impl Operation {
                 kind.instance_path_template()
             }
             Self::FetchSettings(kind) | Self::UpdateSettings(kind) => kind.path(),
+            Self::ListMedia(kind) => kind.collection_path(),
+            Self::FetchMedia(kind, _) => kind.instance_path_template(),
+            Self::ListAlerts => ALERTS_PATH,
+            Self::FetchAlert(_) => "/v1/Alerts/{Sid}",
         }
     }
 
     pub fn method(&self) -> Method {
         match self {
-            Self::ListCredentials(_) | Self::FetchCredential(..) | Self::FetchSettings(_) => Method::GET,
+            Self::ListCredentials(_)
+            | Self::FetchCredential(..)
+            | Self::FetchSettings(_)
+            | Self::ListMedia(_)
+            | Self::FetchMedia(..)
+            | Self::ListAlerts
+            | Self::FetchAlert(_) => Method::GET,
             Self::CreateCredential(_) | Self::UpdateCredential(..) | Self::UpdateSettings(_) => Method::POST,
             Self::DeleteCredential(..) => Method::DELETE,
         }
@@ -141,9 +197,11 @@ impl Operation {
     /// The path parameters, by their OpenAPI names.
     pub fn path_parameters(&self) -> Vec<(String, String)> {
         match self {
-            Self::FetchCredential(_, sid) | Self::UpdateCredential(_, sid) | Self::DeleteCredential(_, sid) => {
-                vec![("Sid".to_owned(), sid.clone())]
-            }
+            Self::FetchCredential(_, sid)
+            | Self::UpdateCredential(_, sid)
+            | Self::DeleteCredential(_, sid)
+            | Self::FetchMedia(_, sid)
+            | Self::FetchAlert(sid) => vec![("Sid".to_owned(), sid.clone())],
             _ => Vec::new(),
         }
     }
@@ -171,6 +229,11 @@ mod tests {
             Err(RouteError::MethodNotAllowed)
         );
         assert_eq!(Operation::route(&Method::GET, "/v1/Credentials/AWS/CR1/extra"), Err(RouteError::NotFound));
+        // The documents have these, the emulator does not serve them.
+        assert_eq!(Operation::route(&Method::DELETE, "/v1/Recordings/RT1"), Err(RouteError::MethodNotAllowed));
+        assert_eq!(Operation::route(&Method::POST, "/v1/Compositions"), Err(RouteError::MethodNotAllowed));
+        assert_eq!(Operation::route(&Method::GET, "/v1/Recordings/RT1/Media"), Err(RouteError::NotFound));
+        assert_eq!(Operation::route(&Method::GET, "/v1/Events"), Err(RouteError::NotFound));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -22,9 +23,10 @@ use crate::control::{Control, FaultRule, RecordedRequest};
 use crate::error::{EmulatorError, TwilioError};
 use crate::openapi::TwilioOpenApi;
 use crate::operation::{Operation, RouteError};
+use crate::simulation::{AlertRequest, Backdate, MediaRequest, SimulationError};
 use crate::store::Store;
 use crate::write_test::WriteTester;
-use crate::{credentials, settings};
+use crate::{alerts, credentials, media, settings, simulation};
 
 /// Far above any form these APIs take; keeps a runaway client from filling memory.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -70,7 +72,18 @@ impl Emulator {
         self.config.may_act_for(caller, account)
     }
 
-    /// Forgets every resource, fault, the latency and the request log; accounts stay.
+    /// The account a simulation acts for: the one requested, which must be configured, or the
+    /// first configured account.
+    pub fn account_to_simulate_for(&self, requested: Option<&str>) -> Result<String, SimulationError> {
+        match requested {
+            Some(sid) if self.config.accounts.iter().any(|account| account.sid == sid) => Ok(sid.to_owned()),
+            Some(sid) => Err(SimulationError::UnknownAccount(sid.to_owned())),
+            None => self.config.accounts.first().map(|account| account.sid.clone()).ok_or(SimulationError::NoAccount),
+        }
+    }
+
+    /// Forgets every resource (media and alerts included), fault, the latency and the request
+    /// log; accounts stay.
     pub fn reset(&self) {
         *self.store() = Store::default();
         *self.control() = Control::default();
@@ -134,6 +147,9 @@ pub(crate) fn router(emulator: Arc<Emulator>) -> Router {
         .route("/__emulator/requests", get(requests))
         .route("/__emulator/faults", post(add_fault).delete(clear_faults))
         .route("/__emulator/latency", post(set_latency))
+        .route("/__emulator/media", post(simulate_media))
+        .route("/__emulator/alerts", post(add_alerts))
+        .route("/__emulator/backdate", post(backdate))
         .fallback(serve_api)
         .with_state(emulator)
 }
@@ -168,6 +184,61 @@ struct Latency {
 async fn set_latency(State(emulator): State<Arc<Emulator>>, Json(latency): Json<Latency>) -> Json<Latency> {
     emulator.control().set_latency(Duration::from_millis(latency.ms));
     Json(latency)
+}
+
+/// An admin request's JSON body, or why it cannot be read (answered 400 `{"error": "..."}`).
+fn admin_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, String> {
+    body.map(|Json(body)| body).map_err(|rejection| rejection.body_text())
+}
+
+fn admin_error(status: StatusCode, error: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": error.into() }))).into_response()
+}
+
+fn simulation_error(error: &SimulationError) -> Response {
+    let status = match error {
+        SimulationError::S3Endpoint { .. } => StatusCode::BAD_GATEWAY,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    admin_error(status, error.to_string())
+}
+
+async fn simulate_media(
+    State(emulator): State<Arc<Emulator>>,
+    body: Result<Json<MediaRequest>, JsonRejection>,
+) -> Response {
+    let request = match admin_body(body) {
+        Ok(request) => request,
+        Err(refused) => return admin_error(StatusCode::BAD_REQUEST, refused),
+    };
+    match simulation::simulate_media(&emulator, &request).await {
+        Ok(outcome) => Json(outcome).into_response(),
+        Err(error) => simulation_error(&error),
+    }
+}
+
+async fn add_alerts(
+    State(emulator): State<Arc<Emulator>>,
+    body: Result<Json<AlertRequest>, JsonRejection>,
+) -> Response {
+    let request = match admin_body(body) {
+        Ok(request) => request,
+        Err(refused) => return admin_error(StatusCode::BAD_REQUEST, refused),
+    };
+    match simulation::add_alerts(&emulator, &request) {
+        Ok(added) => (StatusCode::CREATED, Json(added)).into_response(),
+        Err(error) => simulation_error(&error),
+    }
+}
+
+async fn backdate(State(emulator): State<Arc<Emulator>>, body: Result<Json<Backdate>, JsonRejection>) -> Response {
+    match admin_body(body) {
+        Ok(backdate) => {
+            emulator.store().backdate(Duration::from_secs(backdate.seconds));
+            Json(backdate).into_response()
+        }
+        Err(refused) => admin_error(StatusCode::BAD_REQUEST, refused),
+    }
 }
 
 /// A request to the Twilio APIs, read in full.
@@ -323,13 +394,24 @@ async fn dispatch(
 ) -> Result<ApiResponse, TwilioError> {
     let path = &request.path;
     let form = request.form();
+    // Page URLs name the address the client used, as Twilio's name its own host: a client
+    // behind a proxy follows them through the proxy.
+    let base = request
+        .headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .map_or_else(|| emulator.base_url.clone(), |host| format!("http://{host}"));
     match operation {
-        Operation::ListCredentials(kind) => credentials::list(emulator, account_sid, *kind, &request.query),
+        Operation::ListCredentials(kind) => credentials::list(emulator, &base, account_sid, *kind, &request.query),
         Operation::CreateCredential(kind) => credentials::create(emulator, account_sid, *kind, form),
         Operation::FetchCredential(kind, sid) => credentials::fetch(emulator, account_sid, *kind, sid, path),
         Operation::UpdateCredential(kind, sid) => credentials::update(emulator, account_sid, *kind, sid, path, form),
         Operation::DeleteCredential(kind, sid) => credentials::delete(emulator, account_sid, *kind, sid, path),
         Operation::FetchSettings(kind) => Ok(settings::fetch(emulator, account_sid, *kind)),
         Operation::UpdateSettings(kind) => settings::update(emulator, account_sid, *kind, form).await,
+        Operation::ListMedia(kind) => media::list(emulator, &base, account_sid, *kind, &request.query),
+        Operation::FetchMedia(kind, sid) => media::fetch(emulator, account_sid, *kind, sid, path),
+        Operation::ListAlerts => alerts::list(emulator, &base, account_sid, &request.query),
+        Operation::FetchAlert(sid) => alerts::fetch(emulator, account_sid, sid, path),
     }
 }

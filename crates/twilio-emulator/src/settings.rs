@@ -133,43 +133,50 @@ impl WriteTest {
         let Err(failure) = result else {
             return Ok(());
         };
-        let codes = StorageErrorCodes::of(kind);
-        let (bucket, key, credential) = (&self.location.bucket, &self.key, &self.credential_sid);
-        let region = &self.location.region;
-        let error = match failure {
-            WriteFailure::AccessDenied { s3_code } => TwilioError::new(
-                StatusCode::BAD_REQUEST,
-                codes.access_denied,
-                format!(
-                    "Access denied: AWS credential {credential} may not write {key} to bucket \
-                     {bucket} (S3 error {s3_code})"
-                ),
-            ),
-            WriteFailure::InvalidCredentials { s3_code } => TwilioError::new(
-                StatusCode::BAD_REQUEST,
-                codes.invalid_credentials,
-                format!(
-                    "Invalid AWS credentials: S3 does not accept AWS credential {credential} \
-                     (S3 error {s3_code})"
-                ),
-            ),
-            WriteFailure::BucketUnusable { s3_code } => TwilioError::new(
-                StatusCode::BAD_REQUEST,
-                codes.invalid_url,
-                format!(
-                    "Invalid AwsS3Url for {}: cannot write to bucket {bucket} in region \
-                     {region} (S3 error {s3_code})",
-                    kind.noun()
-                ),
-            ),
-            WriteFailure::EndpointFailed { detail } => TwilioError::new(
+        Err(match storage_error(kind, &failure, &self.credential_sid, &self.location, &self.key) {
+            Ok((code, message)) => TwilioError::new(StatusCode::BAD_REQUEST, code, message),
+            Err(detail) => TwilioError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 20500,
                 format!("The emulator's storage write test could not use its S3 endpoint: {detail}"),
             ),
-        };
-        Err(error)
+        })
     }
+}
+
+/// Twilio's error code and message for a failed write of `key` with AWS credential
+/// `credential_sid`, by what S3 said; `Err` with what went wrong when the S3 endpoint itself
+/// failed, which is the emulator's problem, not the customer's.
+pub(crate) fn storage_error(
+    kind: SettingsKind,
+    failure: &WriteFailure,
+    credential_sid: &str,
+    location: &S3Location,
+    key: &str,
+) -> Result<(u32, String), String> {
+    let codes = StorageErrorCodes::of(kind);
+    let (bucket, region) = (&location.bucket, &location.region);
+    Ok(match failure {
+        WriteFailure::AccessDenied { s3_code } => (
+            codes.access_denied,
+            format!(
+                "Access denied: AWS credential {credential_sid} may not write {key} to bucket {bucket} \
+                 (S3 error {s3_code})"
+            ),
+        ),
+        WriteFailure::InvalidCredentials { s3_code } => (
+            codes.invalid_credentials,
+            format!("Invalid AWS credentials: S3 does not accept AWS credential {credential_sid} (S3 error {s3_code})"),
+        ),
+        WriteFailure::BucketUnusable { s3_code } => (
+            codes.invalid_url,
+            format!(
+                "Invalid AwsS3Url for {}: cannot write to bucket {bucket} in region {region} (S3 error {s3_code})",
+                kind.noun()
+            ),
+        ),
+        WriteFailure::EndpointFailed { detail } => return Err(detail.clone()),
+    })
 }
 
 fn missing_reference(parameter: &str, what: &str, sid: &str) -> TwilioError {
@@ -177,17 +184,27 @@ fn missing_reference(parameter: &str, what: &str, sid: &str) -> TwilioError {
 }
 
 /// Twilio's error codes for storage problems: 5361x for recordings, 5362x for compositions.
-struct StorageErrorCodes {
-    invalid_url: u32,
-    invalid_credentials: u32,
-    access_denied: u32,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StorageErrorCodes {
+    /// The URL is not a bucket S3 answers at: bad URL, no such bucket, another region.
+    pub invalid_url: u32,
+    /// S3 does not accept the key or its signature (unknown or deactivated key).
+    pub invalid_credentials: u32,
+    /// The AWS credential the settings name was deleted from Twilio.
+    pub credential_deleted: u32,
+    /// S3 refuses the write: the policy, or a KMS key the uploader may not use.
+    pub access_denied: u32,
 }
 
 impl StorageErrorCodes {
-    fn of(kind: SettingsKind) -> Self {
+    pub fn of(kind: SettingsKind) -> Self {
         match kind {
-            SettingsKind::Recordings => Self { invalid_url: 53610, invalid_credentials: 53611, access_denied: 53615 },
-            SettingsKind::Compositions => Self { invalid_url: 53620, invalid_credentials: 53621, access_denied: 53625 },
+            SettingsKind::Recordings => {
+                Self { invalid_url: 53610, invalid_credentials: 53611, credential_deleted: 53613, access_denied: 53615 }
+            }
+            SettingsKind::Compositions => {
+                Self { invalid_url: 53620, invalid_credentials: 53621, credential_deleted: 53623, access_denied: 53625 }
+            }
         }
     }
 }

@@ -2,7 +2,12 @@
 
 /// A new credential SID: `CR` and 32 lowercase hexadecimal digits, as Twilio makes them.
 pub(crate) fn new_credential_sid() -> String {
-    format!("CR{:032x}", rand::random::<u128>())
+    new_sid("CR")
+}
+
+/// A new SID with `prefix` (`RT`, `CJ`, `NO`, …) and 32 lowercase hexadecimal digits.
+pub(crate) fn new_sid(prefix: &str) -> String {
+    format!("{prefix}{:032x}", rand::random::<u128>())
 }
 
 /// Whether `value` is `prefix` followed by 32 hexadecimal digits (either case, as the OpenAPI

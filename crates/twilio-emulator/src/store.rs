@@ -1,4 +1,5 @@
-//! The emulator's in-memory Twilio state: credentials and storage settings, per account.
+//! The emulator's in-memory Twilio state, per account: credentials, storage settings, the
+//! recordings and compositions Twilio finished, and the debugger's alerts.
 
 use std::collections::HashMap;
 
@@ -6,13 +7,78 @@ use jiff::Timestamp;
 use stowage_provider::Secret;
 
 use crate::operation::{CredentialKind, SettingsKind};
+use crate::simulation::MediaKind;
 
 #[derive(Debug, Default)]
 pub(crate) struct Store {
-    next_sequence: u64,
+    /// The sequence given last: each credential, media file and alert takes the next.
+    last_sequence: u64,
     /// In creation order; lists page through them in this order.
     credentials: Vec<StoredCredential>,
     settings: HashMap<(String, SettingsKind), StorageSettings>,
+    /// Recordings and compositions, in creation order.
+    media: Vec<StoredMedia>,
+    /// Monitor alerts, in creation order.
+    alerts: Vec<StoredAlert>,
+}
+
+/// A Video recording (`RT…`) or composition (`CJ…`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StoredMedia {
+    pub sid: String,
+    pub account_sid: String,
+    pub kind: MediaKind,
+    pub status: MediaStatus,
+    pub date_created: Timestamp,
+    /// When its processing finished (compositions' `date_completed`).
+    pub date_completed: Option<Timestamp>,
+    /// When its media was deleted (compositions' `date_deleted`).
+    pub date_deleted: Option<Timestamp>,
+    /// The Group Room it was recorded in or composed from (`RM…`).
+    pub room_sid: String,
+    /// The participant whose track it is (`PA…`; recordings only).
+    pub participant_sid: String,
+    /// The recorded track (`MT…`; recordings only).
+    pub source_sid: String,
+    /// Bytes of the media file.
+    pub size: u64,
+    /// Seconds.
+    pub duration: u64,
+    /// The object in the customer's bucket, once uploaded there.
+    pub media_external_location: Option<String>,
+    pub sequence: u64,
+}
+
+/// The statuses of both media kinds in the documents (`recording_enum_status`,
+/// `composition_enum_status`) that the emulator reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MediaStatus {
+    Completed,
+    Deleted,
+}
+
+impl MediaStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Completed => "completed",
+            Self::Deleted => "deleted",
+        }
+    }
+}
+
+/// A Monitor alert (`NO…`): what the debugger reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StoredAlert {
+    pub sid: String,
+    pub account_sid: String,
+    pub error_code: u32,
+    /// `error`, `warning`, `notice` or `debug`.
+    pub log_level: String,
+    pub alert_text: String,
+    pub resource_sid: Option<String>,
+    /// Created, generated and updated at once.
+    pub date_created: Timestamp,
+    pub sequence: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -65,14 +131,13 @@ pub(crate) struct NewCredential {
 
 impl Store {
     pub fn insert_credential(&mut self, new: NewCredential, now: Timestamp) -> StoredCredential {
-        self.next_sequence += 1;
         let credential = StoredCredential {
+            sequence: self.next_sequence(),
             sid: new.sid,
             account_sid: new.account_sid,
             friendly_name: new.friendly_name,
             date_created: now,
             date_updated: now,
-            sequence: self.next_sequence,
             material: new.material,
         };
         self.credentials.push(credential.clone());
@@ -137,6 +202,48 @@ impl Store {
 
     pub fn replace_settings(&mut self, account_sid: &str, kind: SettingsKind, settings: StorageSettings) {
         self.settings.insert((account_sid.to_owned(), kind), settings);
+    }
+
+    fn next_sequence(&mut self) -> u64 {
+        self.last_sequence += 1;
+        self.last_sequence
+    }
+
+    /// Keeps `media`, giving it the next sequence.
+    pub fn insert_media(&mut self, mut media: StoredMedia) -> StoredMedia {
+        media.sequence = self.next_sequence();
+        self.media.push(media.clone());
+        media
+    }
+
+    /// The media of `kind` that belong to `account_sid`, in creation order.
+    pub fn media<'a>(&'a self, account_sid: &'a str, kind: MediaKind) -> impl Iterator<Item = &'a StoredMedia> {
+        self.media.iter().filter(move |media| media.account_sid == account_sid && media.kind == kind)
+    }
+
+    /// Keeps `alert`, giving it the next sequence.
+    pub fn insert_alert(&mut self, mut alert: StoredAlert) -> StoredAlert {
+        alert.sequence = self.next_sequence();
+        self.alerts.push(alert.clone());
+        alert
+    }
+
+    /// Moves every media file's and alert's dates `by` into the past.
+    pub fn backdate(&mut self, by: std::time::Duration) {
+        let back = |date: Timestamp| date.checked_sub(by).unwrap_or(Timestamp::MIN);
+        for media in &mut self.media {
+            media.date_created = back(media.date_created);
+            media.date_completed = media.date_completed.map(back);
+            media.date_deleted = media.date_deleted.map(back);
+        }
+        for alert in &mut self.alerts {
+            alert.date_created = back(alert.date_created);
+        }
+    }
+
+    /// The alerts of `account_sid`, in creation order.
+    pub fn alerts<'a>(&'a self, account_sid: &'a str) -> impl Iterator<Item = &'a StoredAlert> {
+        self.alerts.iter().filter(move |alert| alert.account_sid == account_sid)
     }
 }
 

@@ -17,6 +17,10 @@ use crate::operation::SettingsKind;
 /// Long enough for a loaded moto; short enough that a hung endpoint fails the POST visibly.
 const WRITE_TEST_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// What a URL path segment keeps unescaped: RFC 3986's unreserved characters.
+const PATH_SEGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
 const TEST_FILE_BODY: &str = "Twilio storage write test: Twilio checked it can write here. Safe to delete.\n";
 
 /// Where an `AwsS3Url` points: bucket, region and key prefix (no leading or trailing `/`),
@@ -127,8 +131,24 @@ impl S3Location {
 
     /// The key of the write test's object for `kind`, under the URL's path.
     pub fn test_object_key(&self, kind: SettingsKind) -> String {
-        let file_name = format!("twilio-storage-test-{}.txt", kind.noun());
-        if self.prefix.is_empty() { file_name } else { format!("{}/{file_name}", self.prefix) }
+        self.key_of(&format!("twilio-storage-test-{}.txt", kind.noun()))
+    }
+
+    /// The key of `file_name` under the URL's path.
+    pub fn key_of(&self, file_name: &str) -> String {
+        if self.prefix.is_empty() { file_name.to_owned() } else { format!("{}/{file_name}", self.prefix) }
+    }
+
+    /// The URL of the object `key` at the URL's own host, as Twilio reports where it stored it
+    /// (`media_external_location`).
+    pub fn object_url(&self, key: &str) -> String {
+        let host = if self.dash_host { format!("s3-{}", self.region) } else { format!("s3.{}", self.region) };
+        let path: String = key
+            .split('/')
+            .map(|segment| percent_encoding::utf8_percent_encode(segment, PATH_SEGMENT).to_string())
+            .collect::<Vec<_>>()
+            .join("/");
+        format!("https://{}.{host}.amazonaws.com/{path}", self.bucket)
     }
 }
 
@@ -154,6 +174,14 @@ pub(crate) enum WriteFailure {
     EndpointFailed { detail: String },
 }
 
+/// An object to put: its key, media type and content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct S3Object<'a> {
+    pub key: &'a str,
+    pub content_type: &'a str,
+    pub body: Vec<u8>,
+}
+
 /// Puts the test object with a given AWS credential.
 #[derive(Debug, Clone)]
 pub(crate) struct WriteTester {
@@ -172,6 +200,19 @@ impl WriteTester {
         access_key_id: &str,
         secret_access_key: &Secret,
     ) -> Result<(), WriteFailure> {
+        let object = S3Object { key, content_type: "text/plain", body: TEST_FILE_BODY.as_bytes().to_vec() };
+        self.put_object(location, object, access_key_id, secret_access_key).await
+    }
+
+    /// Puts `object` into the bucket of `location` with the given AWS credential, as Twilio's
+    /// uploader does: one `PutObject`, no SSE headers (the bucket's default encryption applies).
+    pub async fn put_object(
+        &self,
+        location: &S3Location,
+        object: S3Object<'_>,
+        access_key_id: &str,
+        secret_access_key: &Secret,
+    ) -> Result<(), WriteFailure> {
         let credentials =
             Credentials::new(access_key_id, secret_access_key.expose(), None, None, "twilio-emulator-aws-credential");
         let config = aws_sdk_s3::Config::builder()
@@ -185,9 +226,9 @@ impl WriteTester {
         let result = aws_sdk_s3::Client::from_conf(config)
             .put_object()
             .bucket(&location.bucket)
-            .key(key)
-            .content_type("text/plain")
-            .body(ByteStream::from_static(TEST_FILE_BODY.as_bytes()))
+            .key(object.key)
+            .content_type(object.content_type)
+            .body(ByteStream::from(object.body))
             .send()
             .await;
         match result {
@@ -283,6 +324,18 @@ mod tests {
             location("b", "us-east-2", "").test_object_key(SettingsKind::Compositions),
             "twilio-storage-test-compositions.txt"
         );
+    }
+
+    #[test]
+    fn object_urls_use_the_urls_own_host_form() {
+        let dash = S3Location { dash_host: true, ..location("acme-video", "us-east-2", "recordings") };
+        assert_eq!(
+            dash.object_url(&dash.key_of("RT0.mka")),
+            "https://acme-video.s3-us-east-2.amazonaws.com/recordings/RT0.mka"
+        );
+        let dot = location("b", "eu-west-1", "with space");
+        assert_eq!(dot.object_url(&dot.key_of("CJ0.mp4")), "https://b.s3.eu-west-1.amazonaws.com/with%20space/CJ0.mp4");
+        assert_eq!(location("b", "eu-west-1", "").key_of("CJ0.mp4"), "CJ0.mp4");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::*;
-use twilio_emulator::{FaultRule, RecordedRequest};
+use twilio_emulator::{AlertRequest, FaultRule, MediaKind, RecordedRequest};
 
 /// A client of the admin endpoints, which need no authentication.
 struct Admin {
@@ -205,6 +205,112 @@ async fn the_request_log_records_names_accounts_and_violations_never_values() {
         assert!(!text.contains(AWS_SECRET_ACCESS_KEY), "{text}");
         assert!(!text.contains(AUTH_TOKEN), "{text}");
         snapshot_settings().bind(|| insta::assert_json_snapshot!("request_log", log));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn media_and_alerts_are_made_on_request_and_refused_when_the_request_cannot_work() {
+    within(60, async {
+        let emulator = start_emulator(UNUSED_S3_ENDPOINT).await;
+        let admin = support::Admin::new(&emulator);
+        let twilio = Twilio::account(&emulator);
+
+        // Storage is off: the media stay in Twilio's cloud, and nothing reaches S3.
+        let (status, outcome) = admin.post("media", json!({"kind": "recording", "count": 2})).await;
+        assert_eq!(status, 200, "{outcome:#}");
+        assert_eq!(outcome["account_sid"], ACCOUNT_SID);
+        assert_eq!(outcome["in_twilio_cloud"].as_array().map(Vec::len), Some(2));
+        let for_other = json!({"kind": "composition", "count": 1, "account_sid": OTHER_ACCOUNT_SID});
+        let (status, other) = admin.post("media", for_other).await;
+        assert_eq!((status.as_u16(), &other["account_sid"]), (200, &json!(OTHER_ACCOUNT_SID)));
+        let (status, added) =
+            admin.post("alerts", json!({"error_code": 53611, "count": 3, "log_level": "warning"})).await;
+        assert_eq!(status, 201, "{added:#}");
+        assert_eq!(added["alert_sids"].as_array().map(Vec::len), Some(3));
+        let alerts = twilio.get("/v1/Alerts?LogLevel=warning").await;
+        assert_eq!(alerts.body["alerts"].as_array().map(Vec::len), Some(3));
+        assert_eq!(alerts.body["alerts"][0]["error_code"], "53611");
+
+        let refusals = [
+            ("media", json!({"kind": "recording", "count": 0})),
+            ("media", json!({"kind": "recording", "count": 1001})),
+            ("media", json!({"kind": "recordings", "count": 1})),
+            ("media", json!({"kind": "recording", "count": 1, "account_sid": "AC99999999999999999999999999999999"})),
+            ("media", json!({"count": 1})),
+            ("alerts", json!({"error_code": 53615, "count": 10001})),
+            ("alerts", json!({"error_code": 53615, "log_level": "fatal"})),
+            ("alerts", json!({"error_code": 53615, "resource_sid": "RT123"})),
+            ("alerts", json!({"error_code": 53615, "date_created": "yesterday"})),
+            ("alerts", json!({"error_code": 53615, "colour": "blue"})),
+        ];
+        let mut errors = Vec::new();
+        for (path, body) in refusals {
+            let (status, answer) = admin.post(path, body.clone()).await;
+            assert_eq!(status, 400, "{path} {body}: {answer:#}");
+            errors.push(json!({"path": path, "body": body, "error": answer["error"]}));
+        }
+        // Nothing was made by a refused request.
+        assert_eq!(twilio.get("/v1/Recordings").await.body["recordings"].as_array().map(Vec::len), Some(2));
+        assert_eq!(twilio.get("/v1/Alerts").await.body["alerts"].as_array().map(Vec::len), Some(3));
+        snapshot_settings().bind(|| {
+            insta::assert_json_snapshot!("media_in_twilio_cloud", outcome);
+            insta::assert_json_snapshot!("simulation_refusals", errors);
+        });
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn reset_forgets_media_and_alerts() {
+    within(60, async {
+        let emulator = start_emulator(UNUSED_S3_ENDPOINT).await;
+        let admin = support::Admin::new(&emulator);
+        let twilio = Twilio::account(&emulator);
+        emulator.simulate_media(MediaKind::Composition, 2).await.unwrap();
+        emulator.add_alerts(&AlertRequest::new(53616, 2)).unwrap();
+        assert_eq!(twilio.get("/v1/Compositions").await.body["compositions"].as_array().map(Vec::len), Some(2));
+
+        let (status, _) = admin.post("reset", Value::Null).await;
+        assert_eq!(status, 204);
+        assert_eq!(twilio.get("/v1/Compositions").await.body["compositions"], json!([]));
+        assert_eq!(twilio.get("/v1/Alerts").await.body["alerts"], json!([]));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn backdate_moves_media_and_alerts_into_the_past() {
+    within(60, async {
+        let emulator = start_emulator(UNUSED_S3_ENDPOINT).await;
+        let admin = support::Admin::new(&emulator);
+        let twilio = Twilio::account(&emulator);
+        let recording = emulator.simulate_media(MediaKind::Recording, 1).await.unwrap().in_twilio_cloud.remove(0);
+        let alert =
+            emulator.add_alerts(&AlertRequest { error_code: 53615, ..AlertRequest::default() }).unwrap().remove(0);
+        let date = |body: &Value| body["date_created"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
+        let recording_path = format!("/v1/Recordings/{recording}");
+        let alert_path = format!("/v1/Alerts/{alert}");
+        let (recorded, alerted) =
+            (date(&twilio.get(&recording_path).await.body), date(&twilio.get(&alert_path).await.body));
+
+        let (status, answer) = admin.post("backdate", json!({"seconds": 7200})).await;
+        assert_eq!((status.as_u16(), answer), (200, json!({"seconds": 7200})));
+        emulator.backdate(Duration::from_secs(60));
+        let two_hours_one_minute = jiff::SignedDuration::from_secs(7260);
+        assert_eq!(date(&twilio.get(&recording_path).await.body), recorded - two_hours_one_minute);
+        let fetched = twilio.get(&alert_path).await.body;
+        assert_eq!(date(&fetched), alerted - two_hours_one_minute);
+        assert_eq!(fetched["date_generated"], fetched["date_created"]);
+        // A window of the last hour no longer holds them.
+        let hour_ago = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1);
+        let since = hour_ago.strftime("%Y-%m-%dT%H%%3A%M%%3A%SZ").to_string();
+        assert_eq!(twilio.get(&format!("/v1/Alerts?StartDate={since}")).await.body["alerts"], json!([]));
+        let recent = twilio.get(&format!("/v1/Recordings?DateCreatedAfter={since}")).await;
+        assert_eq!(recent.body["recordings"], json!([]));
+
+        let (status, _) = admin.post("backdate", json!({"seconds": -1})).await;
+        assert_eq!(status, 400);
     })
     .await;
 }

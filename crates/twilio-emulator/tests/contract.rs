@@ -6,103 +6,18 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::sync::Mutex;
 
 use reqwest::Method;
 use serde_json::Value;
+use support::checked::*;
 use support::*;
-use twilio_emulator::openapi::TwilioOpenApi;
+use twilio_emulator::{AlertRequest, MediaKind, MediaRequest};
 
-/// A Twilio client that checks every answer against the OpenAPI documents.
-struct CheckedTwilio {
-    twilio: Twilio,
-    openapi: TwilioOpenApi,
-    /// `(method, path template, status)` of every answer checked against a schema.
-    covered: Mutex<BTreeSet<(String, String, u16)>>,
-}
-
-impl CheckedTwilio {
-    fn new(twilio: Twilio) -> Self {
-        Self { twilio, openapi: TwilioOpenApi::load().expect("the embedded documents load"), covered: Mutex::default() }
+fn kind_path(kind: MediaKind) -> &'static str {
+    match kind {
+        MediaKind::Recording => "/v1/Recordings",
+        MediaKind::Composition => "/v1/Compositions",
     }
-
-    fn as_principal(&self, user: &str, password: &str) -> Self {
-        Self::new(Twilio::new(self.twilio.base_url(), user, password))
-    }
-
-    async fn call(&self, method: Method, path: &str, form: Option<&[(&str, &str)]>) -> Answer {
-        let answer = self.twilio.call(method.clone(), path, form).await;
-        self.check(&method, path, &answer);
-        answer
-    }
-
-    async fn get(&self, path: &str) -> Answer {
-        self.call(Method::GET, path, None).await
-    }
-
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Answer {
-        self.call(Method::POST, path, Some(form)).await
-    }
-
-    async fn delete(&self, path: &str) -> Answer {
-        self.call(Method::DELETE, path, None).await
-    }
-
-    fn check(&self, method: &Method, path: &str, answer: &Answer) {
-        let status = answer.status.as_u16();
-        if !answer.status.is_success() {
-            assert_error_shape(answer);
-            return;
-        }
-        let template = path_template(path);
-        let schema = self
-            .openapi
-            .response_schema(&template, method.as_str(), status)
-            .unwrap_or_else(|error| panic!("{method} {path} answered {status}: {error}"));
-        match schema {
-            None => assert_eq!(answer.body, Value::Null, "{method} {path} documents no body"),
-            Some(schema) => {
-                let validator = jsonschema::options()
-                    .with_draft(jsonschema::Draft::Draft4)
-                    .should_validate_formats(true)
-                    .build(&schema)
-                    .expect("the documented schema compiles");
-                let errors: Vec<String> = validator
-                    .iter_errors(&answer.body)
-                    .map(|error| format!("{}: {error}", error.instance_path()))
-                    .collect();
-                assert!(
-                    errors.is_empty(),
-                    "{method} {path} answered a body outside its schema: {errors:#?}\n{:#}",
-                    answer.body
-                );
-            }
-        }
-        self.covered.lock().unwrap().insert((method.to_string(), template, status));
-    }
-}
-
-/// The OpenAPI path template of a request path: the SID segment becomes `{Sid}`, the query goes.
-fn path_template(path: &str) -> String {
-    let path = path.split_once("://").map_or(path, |(_, rest)| rest.find('/').map_or("/", |start| &rest[start..]));
-    let path = path.split('?').next().unwrap_or(path);
-    match path.rsplit_once('/') {
-        Some((collection @ ("/v1/Credentials/AWS" | "/v1/Credentials/PublicKeys"), _)) => {
-            format!("{collection}/{{Sid}}")
-        }
-        _ => path.to_owned(),
-    }
-}
-
-/// Twilio's error shape: exactly `code`, `message`, `more_info` and `status`, consistent.
-fn assert_error_shape(answer: &Answer) {
-    let body = answer.body.as_object().expect("an error body is a JSON object");
-    let keys: Vec<&str> = body.keys().map(String::as_str).collect();
-    assert_eq!(keys, ["code", "message", "more_info", "status"], "{:#}", answer.body);
-    let code = body["code"].as_u64().expect("an integer code");
-    assert!(body["message"].as_str().is_some_and(|message| !message.is_empty()));
-    assert_eq!(body["more_info"], format!("https://www.twilio.com/docs/errors/{code}"));
-    assert_eq!(body["status"], answer.status.as_u16());
 }
 
 /// A request and the Twilio error it must get.
@@ -197,6 +112,34 @@ async fn every_endpoint_answers_as_the_openapi_documents_say() {
         assert_eq!(deleted.status, 204);
         assert_eq!(twilio.delete(&key_path).await.status, 204);
 
+        // Recordings and compositions Twilio finished (storage off: kept in Twilio's cloud).
+        for (kind, collection) in [(MediaKind::Recording, "recordings"), (MediaKind::Composition, "compositions")] {
+            let outcome = emulator.simulate_media(kind, 2).await.expect("the media are finished");
+            let path = kind_path(kind);
+            let listed = twilio.get(path).await;
+            assert_eq!(listed.status, 200);
+            let items = listed.body[collection].as_array().unwrap();
+            let sids: Vec<&str> = items.iter().map(|media| media["sid"].as_str().unwrap()).collect();
+            let newest_first: Vec<&str> = outcome.in_twilio_cloud.iter().rev().map(String::as_str).collect();
+            assert_eq!(sids, newest_first);
+            let fetched = twilio.get(&format!("{path}/{}", sids[0])).await;
+            assert_eq!(fetched.body, items[0]);
+            assert_eq!(fetched.body["status"], "completed");
+            assert_eq!(fetched.body["media_external_location"], Value::Null);
+        }
+
+        // Alerts: the list's items and the fetched instance have their own schemas.
+        let alert_sids = emulator
+            .add_alerts(&AlertRequest { resource_sid: Some(format!("RT{:032x}", 7)), ..AlertRequest::new(53615, 2) })
+            .unwrap();
+        let alerts = twilio.get("/v1/Alerts").await;
+        assert_eq!(alerts.status, 200);
+        assert_eq!(alerts.body["alerts"].as_array().map(Vec::len), Some(2));
+        let fetched = twilio.get(&format!("/v1/Alerts/{}", alert_sids[1])).await;
+        assert_eq!(fetched.body["request_variables"], Value::Null);
+        assert_eq!(fetched.body["more_info"], "https://www.twilio.com/docs/errors/53615");
+        assert_eq!(alerts.body["alerts"][0]["sid"], alert_sids[1].as_str(), "newest first");
+
         let covered: BTreeSet<(String, String)> = twilio
             .covered
             .lock()
@@ -219,6 +162,12 @@ async fn every_endpoint_answers_as_the_openapi_documents_say() {
             ("POST", "/v1/RecordingSettings/Default"),
             ("GET", "/v1/CompositionSettings/Default"),
             ("POST", "/v1/CompositionSettings/Default"),
+            ("GET", "/v1/Recordings"),
+            ("GET", "/v1/Recordings/{Sid}"),
+            ("GET", "/v1/Compositions"),
+            ("GET", "/v1/Compositions/{Sid}"),
+            ("GET", "/v1/Alerts"),
+            ("GET", "/v1/Alerts/{Sid}"),
         ];
         let expected: BTreeSet<(String, String)> =
             operations.iter().map(|(method, template)| ((*method).to_owned(), (*template).to_owned())).collect();
@@ -572,6 +521,259 @@ async fn oversized_bodies_are_refused_and_recorded() {
         assert_eq!(recorded.len(), 1);
         assert!(!recorded[0].conforms);
         assert_eq!(recorded[0].violations, ["form: The request body is larger than 1 MiB"]);
+    })
+    .await;
+}
+
+/// Every item of the list at `path` (an emulator path or a `next_page_url`), following
+/// `next_page_url`: the SIDs in order, and how many pages.
+async fn walk(twilio: &CheckedTwilio, path: &str, key: &str) -> (Vec<String>, usize) {
+    let (mut sids, mut pages) = (Vec::new(), 0);
+    let mut next = Some(path.to_owned());
+    while let Some(url) = next {
+        let page = twilio.get(&url).await;
+        assert_eq!(page.status, 200, "{url}: {:#}", page.body);
+        assert_eq!(page.body["meta"]["key"], key);
+        assert_eq!(page.body["meta"]["page"], pages);
+        sids.extend(page.body[key].as_array().unwrap().iter().map(|item| item["sid"].as_str().unwrap().to_owned()));
+        next = page.body["meta"]["next_page_url"].as_str().map(str::to_owned);
+        pages += 1;
+    }
+    (sids, pages)
+}
+
+#[tokio::test]
+async fn media_lists_filter_as_documented_and_page_newest_first() {
+    within(60, async {
+        let emulator = start_emulator(UNUSED_S3_ENDPOINT).await;
+        let twilio = CheckedTwilio::new(Twilio::account(&emulator));
+        let first = emulator.simulate_media(MediaKind::Recording, 3).await.unwrap().in_twilio_cloud;
+        let second = emulator.simulate_media(MediaKind::Recording, 2).await.unwrap().in_twilio_cloud;
+        let newest_first: Vec<String> = first.iter().chain(&second).rev().cloned().collect();
+
+        // Paged: every recording once, newest first, the filters kept in every page URL.
+        let (sids, pages) = walk(&twilio, "/v1/Recordings?PageSize=2", "recordings").await;
+        assert_eq!((sids, pages), (newest_first.clone(), 3));
+        let (sids, _) = walk(&twilio, "/v1/Recordings?Status=completed&MediaType=audio&PageSize=2", "recordings").await;
+        assert_eq!(sids, newest_first);
+
+        let recording = twilio.get(&format!("/v1/Recordings/{}", second[0])).await.body;
+        let room = recording["grouping_sids"]["room_sid"].as_str().unwrap().to_owned();
+        let participant = recording["grouping_sids"]["participant_sid"].as_str().unwrap().to_owned();
+        let track = recording["source_sid"].as_str().unwrap().to_owned();
+        let created = recording["date_created"].as_str().unwrap().to_owned();
+        let sids_of = |answer: Answer| -> Vec<String> {
+            assert_eq!(answer.status, 200, "{:#}", answer.body);
+            let items = answer.body["recordings"].as_array().unwrap();
+            items.iter().map(|item| item["sid"].as_str().unwrap().to_owned()).collect()
+        };
+        let second_newest_first: Vec<String> = second.iter().rev().cloned().collect();
+        // A batch is one room; each recording is one participant's track.
+        assert_eq!(sids_of(twilio.get(&format!("/v1/Recordings?GroupingSid={room}")).await), second_newest_first);
+        let both = format!("/v1/Recordings?GroupingSid={room}&GroupingSid={participant}");
+        assert_eq!(sids_of(twilio.get(&both).await), [second[0].clone()]);
+        assert_eq!(sids_of(twilio.get(&format!("/v1/Recordings?SourceSid={track}")).await), [second[0].clone()]);
+        for empty in ["/v1/Recordings?Status=deleted", "/v1/Recordings?MediaType=video"] {
+            assert!(sids_of(twilio.get(empty).await).is_empty(), "{empty}");
+        }
+        // DateCreatedAfter is "on or after", DateCreatedBefore "before".
+        let encoded = created.replace(':', "%3A");
+        assert_eq!(sids_of(twilio.get(&format!("/v1/Recordings?DateCreatedAfter={encoded}")).await).len(), 5);
+        assert!(sids_of(twilio.get(&format!("/v1/Recordings?DateCreatedBefore={encoded}")).await).len() < 5);
+        let later = "2999-01-01T00%3A00%3A00%2B02%3A00";
+        assert!(sids_of(twilio.get(&format!("/v1/Recordings?DateCreatedAfter={later}")).await).is_empty());
+        assert_eq!(sids_of(twilio.get(&format!("/v1/Recordings?DateCreatedBefore={later}")).await).len(), 5);
+
+        // Compositions filter by room.
+        let compositions = emulator.simulate_media(MediaKind::Composition, 2).await.unwrap().in_twilio_cloud;
+        let composition = twilio.get(&format!("/v1/Compositions/{}", compositions[0])).await.body;
+        let room = composition["room_sid"].as_str().unwrap();
+        let by_room = twilio.get(&format!("/v1/Compositions?RoomSid={room}&Status=completed")).await;
+        assert_eq!(by_room.body["compositions"].as_array().map(Vec::len), Some(2));
+        let other_room = format!("/v1/Compositions?RoomSid=RM{:032x}", 1);
+        assert_eq!(twilio.get(&other_room).await.body["compositions"], Value::Array(vec![]));
+        assert_eq!(twilio.get("/v1/Recordings?PageSize=1").await.body["recordings"].as_array().map(Vec::len), Some(1));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn alerts_filter_by_log_level_and_dates_newest_first() {
+    within(60, async {
+        let emulator = start_emulator(UNUSED_S3_ENDPOINT).await;
+        let twilio = CheckedTwilio::new(Twilio::account(&emulator));
+        let add = |error_code, date: &str, log_level: &str| {
+            let request = AlertRequest {
+                date_created: Some(date.parse().unwrap()),
+                log_level: log_level.to_owned(),
+                ..AlertRequest::new(error_code, 1)
+            };
+            emulator.add_alerts(&request).unwrap().remove(0)
+        };
+        let early = add(53615, "2025-03-01T08:00:00Z", "error");
+        let midday = add(53616, "2025-03-01T12:00:00Z", "error");
+        let next_day = add(53611, "2025-03-02T00:00:00Z", "warning");
+        let sids = |answer: Answer| -> Vec<String> {
+            assert_eq!(answer.status, 200, "{:#}", answer.body);
+            let items = answer.body["alerts"].as_array().unwrap();
+            items.iter().map(|item| item["sid"].as_str().unwrap().to_owned()).collect()
+        };
+        let (early, midday, next_day) = (early.as_str(), midday.as_str(), next_day.as_str());
+
+        assert_eq!(sids(twilio.get("/v1/Alerts").await), [next_day, midday, early]);
+        assert_eq!(sids(twilio.get("/v1/Alerts?LogLevel=warning").await), [next_day]);
+        assert_eq!(sids(twilio.get("/v1/Alerts?LogLevel=error").await), [midday, early]);
+        // StartDate and EndDate include their bounds; a bare date is the whole day (GMT).
+        assert_eq!(sids(twilio.get("/v1/Alerts?StartDate=2025-03-01T12%3A00%3A00Z").await), [next_day, midday]);
+        assert_eq!(sids(twilio.get("/v1/Alerts?EndDate=2025-03-01T12%3A00%3A00Z").await), [midday, early]);
+        assert_eq!(sids(twilio.get("/v1/Alerts?StartDate=2025-03-01&EndDate=2025-03-01").await), [midday, early]);
+        assert_eq!(sids(twilio.get("/v1/Alerts?StartDate=2025-03-02").await), [next_day]);
+        assert!(sids(twilio.get("/v1/Alerts?EndDate=2025-02-28").await).is_empty());
+        let filtered = twilio.get("/v1/Alerts?LogLevel=error&StartDate=2025-03-01").await;
+        assert_eq!(
+            filtered.body["meta"]["url"],
+            format!("{}/v1/Alerts?LogLevel=error&StartDate=2025-03-01&PageSize=50&Page=0", emulator.base_url())
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn more_alerts_than_a_page_are_walked_with_next_page_url() {
+    within(60, async {
+        let emulator = start_emulator(UNUSED_S3_ENDPOINT).await;
+        let twilio = CheckedTwilio::new(Twilio::account(&emulator));
+        let admin = Admin::new(&emulator);
+        let (status, added) = admin
+            .post(
+                "alerts",
+                serde_json::json!({"error_code": 53615, "count": 120, "date_created": "2025-05-01T10:00:00Z"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{added:#}");
+        let made: Vec<String> =
+            added["alert_sids"].as_array().unwrap().iter().map(|sid| sid.as_str().unwrap().to_owned()).collect();
+        assert_eq!(made.len(), 120);
+        // Ten more, a day later: they come first.
+        let later = emulator
+            .add_alerts(&AlertRequest {
+                date_created: Some("2025-05-02T10:00:00Z".parse().unwrap()),
+                ..AlertRequest::new(53616, 10)
+            })
+            .unwrap();
+
+        let (sids, pages) = walk(&twilio, "/v1/Alerts?PageSize=50", "alerts").await;
+        assert_eq!(pages, 3);
+        let expected: Vec<String> = later.iter().rev().chain(made.iter().rev()).cloned().collect();
+        assert_eq!(sids, expected);
+        // The filter stays in every page URL.
+        let (filtered, pages) =
+            walk(&twilio, "/v1/Alerts?StartDate=2025-05-01&EndDate=2025-05-01&PageSize=50", "alerts").await;
+        assert_eq!((filtered.len(), pages), (120, 3));
+        // And the second page leads back to the first.
+        let first = twilio.get("/v1/Alerts?PageSize=50").await;
+        let second = twilio.get(first.body["meta"]["next_page_url"].as_str().unwrap()).await;
+        let back = twilio.get(second.body["meta"]["previous_page_url"].as_str().unwrap()).await;
+        assert_eq!(back.body["alerts"], first.body["alerts"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn media_and_alerts_are_seen_only_by_their_account() {
+    within(60, async {
+        let emulator = start_emulator(UNUSED_S3_ENDPOINT).await;
+        let twilio = CheckedTwilio::new(Twilio::account(&emulator));
+        let other = twilio.as_principal(OTHER_ACCOUNT_SID, OTHER_AUTH_TOKEN);
+        let by_api_key = twilio.as_principal(API_KEY_SID, API_KEY_SECRET);
+        let recording = emulator.simulate_media(MediaKind::Recording, 1).await.unwrap().in_twilio_cloud.remove(0);
+        let alert = emulator.add_alerts(&AlertRequest::new(53615, 1)).unwrap().remove(0);
+        let for_other =
+            MediaRequest { kind: MediaKind::Composition, count: 1, account_sid: Some(OTHER_ACCOUNT_SID.into()) };
+        let composition = emulator.simulate(&for_other).await.unwrap().in_twilio_cloud.remove(0);
+
+        assert_eq!(by_api_key.get(&format!("/v1/Recordings/{recording}")).await.status, 200);
+        assert_eq!(by_api_key.get(&format!("/v1/Alerts/{alert}")).await.status, 200);
+        assert_twilio_error(&other.get(&format!("/v1/Recordings/{recording}")).await, 404, 20404);
+        assert_twilio_error(&other.get(&format!("/v1/Alerts/{alert}")).await, 404, 20404);
+        assert_eq!(other.get("/v1/Recordings").await.body["recordings"], Value::Array(vec![]));
+        assert_eq!(other.get("/v1/Alerts").await.body["alerts"], Value::Array(vec![]));
+        assert_eq!(other.get(&format!("/v1/Compositions/{composition}")).await.body["account_sid"], OTHER_ACCOUNT_SID);
+        assert_twilio_error(&twilio.get(&format!("/v1/Compositions/{composition}")).await, 404, 20404);
+        let anonymous = CheckedTwilio::new(Twilio::new(&emulator.base_url(), "", ""));
+        assert_twilio_error(&anonymous.get("/v1/Alerts").await, 401, 20003);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn invalid_media_and_alert_requests_get_twilio_errors() {
+    within(60, async {
+        let emulator = start_emulator(UNUSED_S3_ENDPOINT).await;
+        let twilio = CheckedTwilio::new(Twilio::account(&emulator));
+        let unknown_recording = format!("RT{:032x}", 1);
+        let unknown_alert = format!("NO{:032x}", 1);
+        let cases = [
+            // Values the documents do not allow.
+            ("/v1/Recordings?Status=done".to_owned(), 400, 20001),
+            ("/v1/Recordings?MediaType=screen".to_owned(), 400, 20001),
+            ("/v1/Recordings?GroupingSid=RMnope".to_owned(), 400, 20001),
+            ("/v1/Recordings?DateCreatedAfter=2025-01-01".to_owned(), 400, 20001),
+            ("/v1/Recordings?PageSize=101".to_owned(), 400, 20001),
+            ("/v1/Compositions?Status=enqueued&RoomSid=RT0123".to_owned(), 400, 20001),
+            ("/v1/Compositions?MediaType=audio".to_owned(), 400, 20001),
+            ("/v1/Alerts?StartDate=yesterday".to_owned(), 400, 20001),
+            ("/v1/Alerts?PageSize=1001".to_owned(), 400, 20001),
+            ("/v1/Alerts?Colour=blue".to_owned(), 400, 20001),
+            ("/v1/Alerts?PageToken=PA12".to_owned(), 400, 20001),
+            // Unknown and malformed SIDs.
+            (format!("/v1/Recordings/{unknown_recording}"), 404, 20404),
+            ("/v1/Recordings/not-a-sid".to_owned(), 404, 20404),
+            (format!("/v1/Compositions/{unknown_recording}"), 404, 20404),
+            (format!("/v1/Alerts/{unknown_alert}"), 404, 20404),
+            // What the documents have and the emulator does not serve.
+            ("/v1/Events".to_owned(), 404, 20404),
+            (format!("/v1/Recordings/{unknown_recording}/Media"), 404, 20404),
+        ];
+        for (path, status, code) in cases {
+            assert_twilio_error(&twilio.get(&path).await, status, code);
+        }
+        assert_twilio_error(&twilio.delete(&format!("/v1/Recordings/{unknown_recording}")).await, 405, 20004);
+        assert_twilio_error(&twilio.post("/v1/Compositions", &[("RoomSid", "RM0")]).await, 405, 20004);
+        // Each refusal is a request outside the documents, but for the page token: any string
+        // conforms, and the emulator's own tokens are all it reads.
+        let log = emulator.requests();
+        let refused = log.iter().filter(|request| request.status == 400);
+        let (tokens, others): (Vec<_>, Vec<_>) = refused.partition(|request| request.query_keys == ["PageToken"]);
+        assert!(tokens.iter().all(|request| request.conforms) && others.iter().all(|request| !request.conforms));
+        assert_eq!((tokens.len(), others.len()), (1, 10));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn media_and_alert_bodies_match_their_snapshots() {
+    within(60, async {
+        let emulator = start_emulator(UNUSED_S3_ENDPOINT).await;
+        let twilio = CheckedTwilio::new(Twilio::account(&emulator));
+        let recording = emulator.simulate_media(MediaKind::Recording, 1).await.unwrap().in_twilio_cloud.remove(0);
+        emulator.simulate_media(MediaKind::Composition, 1).await.unwrap();
+        let request = AlertRequest {
+            resource_sid: Some(recording.clone()),
+            alert_text: Some("Recording could not be uploaded".to_owned()),
+            ..AlertRequest::new(53615, 2)
+        };
+        let alert = emulator.add_alerts(&request).unwrap().remove(0);
+        let recording = twilio.get(&format!("/v1/Recordings/{recording}")).await.body;
+        let compositions = twilio.get("/v1/Compositions").await.body;
+        let alerts = twilio.get("/v1/Alerts?LogLevel=error&PageSize=1").await.body;
+        let alert = twilio.get(&format!("/v1/Alerts/{alert}")).await.body;
+        snapshot_settings().bind(|| {
+            insta::assert_json_snapshot!("recording_fetched", recording);
+            insta::assert_json_snapshot!("compositions_listed", compositions);
+            insta::assert_json_snapshot!("alerts_listed", alerts);
+            insta::assert_json_snapshot!("alert_fetched", alert);
+        });
     })
     .await;
 }

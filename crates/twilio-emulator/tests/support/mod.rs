@@ -3,6 +3,7 @@
 // Each test binary uses part of this module.
 #![allow(dead_code)]
 
+pub mod checked;
 pub mod moto;
 
 use std::future::Future;
@@ -48,6 +49,35 @@ pub async fn start_emulator(s3_endpoint: &str) -> RunningEmulator {
     )
     .await
     .expect("the emulator starts")
+}
+
+/// A client of the admin endpoints, which need no authentication.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    pub http: reqwest::Client,
+    pub base_url: String,
+}
+
+impl Admin {
+    pub fn new(emulator: &RunningEmulator) -> Self {
+        Self { http: reqwest::Client::new(), base_url: emulator.base_url() }
+    }
+
+    /// `POST /__emulator/PATH` with a JSON body: the status and the JSON answer (`Null` when
+    /// empty).
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}/__emulator/{path}", self.base_url))
+            .json(&body)
+            .send()
+            .await
+            .expect("the emulator answers");
+        let status = response.status();
+        let text = response.text().await.expect("a readable body");
+        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect("a JSON answer") };
+        (status, body)
+    }
 }
 
 /// Nothing listens on the discard port: for tests that never reach S3.
@@ -140,10 +170,18 @@ pub fn assert_twilio_error(answer: &Answer, status: u16, code: u64) {
     assert_eq!(answer.body["code"], code, "{:#}", answer.body);
 }
 
-/// Snapshot settings that hide what changes from run to run: SIDs, dates, the port.
+/// Snapshot settings that hide what changes from run to run: SIDs, dates, page tokens, the
+/// port.
 pub fn snapshot_settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(r"CR[0-9a-f]{32}", "[CREDENTIAL_SID]");
+    settings.add_filter(r"RT[0-9a-f]{32}", "[RECORDING_SID]");
+    settings.add_filter(r"CJ[0-9a-f]{32}", "[COMPOSITION_SID]");
+    settings.add_filter(r"NO[0-9a-f]{32}", "[ALERT_SID]");
+    settings.add_filter(r"RM[0-9a-f]{32}", "[ROOM_SID]");
+    settings.add_filter(r"PA[0-9a-f]{32}", "[PARTICIPANT_SID]");
+    settings.add_filter(r"MT[0-9a-f]{32}", "[TRACK_SID]");
+    settings.add_filter(r"PageToken=P([AB])\d+(_\d+)?", "PageToken=P$1[KEY]");
     settings.add_filter(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", "[DATE]");
     settings.add_filter(r"http://127\.0\.0\.1:\d+", "[EMULATOR]");
     settings
