@@ -41,7 +41,8 @@ impl Fixture {
         })
         .expect("test credentials are well formed");
         let base_url = emulator.base_url();
-        let endpoints = TwilioEndpoints::from_overrides(Some(&base_url), Some(&base_url)).expect("loopback http");
+        let endpoints =
+            TwilioEndpoints::from_overrides(Some(&base_url), Some(&base_url), Some(&base_url)).expect("loopback http");
         let provider = TwilioProvider::connect(auth, endpoints, RetryPolicy::never()).expect("client builds");
         Fixture { emulator, provider, address: Address::new(ResourceType::TwilioPublicKey, "recordings") }
     }

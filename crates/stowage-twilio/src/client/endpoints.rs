@@ -7,12 +7,14 @@ use url::{Host, Url};
 
 const DEFAULT_ACCOUNTS: &str = "https://accounts.twilio.com/";
 const DEFAULT_VIDEO: &str = "https://video.twilio.com/";
+const DEFAULT_MONITOR: &str = "https://monitor.twilio.com/";
 
-/// The two Twilio API hosts the client talks to.
+/// The Twilio API hosts the client talks to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TwilioEndpoints {
     accounts: Url,
     video: Url,
+    monitor: Url,
 }
 
 /// One of the Twilio API hosts.
@@ -20,8 +22,10 @@ pub struct TwilioEndpoints {
 pub enum TwilioApi {
     /// Accounts v1: AWS credentials and public keys.
     Accounts,
-    /// Video v1: recording and composition settings.
+    /// Video v1: recording and composition settings, recordings and compositions.
     Video,
+    /// Monitor v1: the debugger's alerts.
+    Monitor,
 }
 
 impl TwilioApi {
@@ -29,6 +33,7 @@ impl TwilioApi {
         match self {
             TwilioApi::Accounts => "accounts",
             TwilioApi::Video => "video",
+            TwilioApi::Monitor => "monitor",
         }
     }
 
@@ -37,6 +42,7 @@ impl TwilioApi {
         match self {
             TwilioApi::Accounts => "STOWAGE_TWILIO_ACCOUNTS_URL",
             TwilioApi::Video => "STOWAGE_TWILIO_VIDEO_URL",
+            TwilioApi::Monitor => "STOWAGE_TWILIO_MONITOR_URL",
         }
     }
 
@@ -44,18 +50,26 @@ impl TwilioApi {
         match self {
             TwilioApi::Accounts => DEFAULT_ACCOUNTS,
             TwilioApi::Video => DEFAULT_VIDEO,
+            TwilioApi::Monitor => DEFAULT_MONITOR,
         }
     }
 }
 
 impl TwilioEndpoints {
-    /// Twilio's hosts, or the given base URLs (the CLI passes `STOWAGE_TWILIO_ACCOUNTS_URL` and
-    /// `STOWAGE_TWILIO_VIDEO_URL`). A base may carry a path prefix. Plain `http` is accepted
-    /// only for a loopback host, so credentials never cross a network in clear text.
-    pub fn from_overrides(accounts: Option<&str>, video: Option<&str>) -> Result<Self, EndpointError> {
+    /// Twilio's hosts, or the given base URLs (the CLI passes `STOWAGE_TWILIO_ACCOUNTS_URL`,
+    /// `STOWAGE_TWILIO_VIDEO_URL` and `STOWAGE_TWILIO_MONITOR_URL`). A base may carry a path
+    /// prefix. Plain `http` is accepted only for a loopback host, so credentials never cross a
+    /// network in clear text.
+    pub fn from_overrides(
+        accounts: Option<&str>,
+        video: Option<&str>,
+        monitor: Option<&str>,
+    ) -> Result<Self, EndpointError> {
+        let base = |api: TwilioApi, given: Option<&str>| parse_base(api, given.unwrap_or(api.default_url()));
         Ok(Self {
-            accounts: parse_base(TwilioApi::Accounts, accounts.unwrap_or(TwilioApi::Accounts.default_url()))?,
-            video: parse_base(TwilioApi::Video, video.unwrap_or(TwilioApi::Video.default_url()))?,
+            accounts: base(TwilioApi::Accounts, accounts)?,
+            video: base(TwilioApi::Video, video)?,
+            monitor: base(TwilioApi::Monitor, monitor)?,
         })
     }
 
@@ -67,10 +81,15 @@ impl TwilioEndpoints {
         &self.video
     }
 
+    pub fn monitor(&self) -> &Url {
+        &self.monitor
+    }
+
     pub(crate) fn base(&self, api: TwilioApi) -> &Url {
         match api {
             TwilioApi::Accounts => &self.accounts,
             TwilioApi::Video => &self.video,
+            TwilioApi::Monitor => &self.monitor,
         }
     }
 
@@ -198,12 +217,14 @@ mod tests {
 
     #[test]
     fn paths_go_below_the_base_path() {
-        let endpoints = TwilioEndpoints::from_overrides(Some("http://127.0.0.1:9/prefix"), None).expect("valid");
+        let endpoints = TwilioEndpoints::from_overrides(Some("http://127.0.0.1:9/prefix"), None, None).expect("valid");
         let url = endpoints.url(TwilioApi::Accounts, &["v1", "Credentials", "AWS"]);
         assert_eq!(url.as_str(), "http://127.0.0.1:9/prefix/v1/Credentials/AWS");
         let url = endpoints.url(TwilioApi::Video, &["v1", "RecordingSettings", "Default"]);
         assert_eq!(url.as_str(), "https://video.twilio.com/v1/RecordingSettings/Default");
-        let endpoints = TwilioEndpoints::from_overrides(Some("http://localhost:9/prefix/"), None).expect("valid");
+        let url = endpoints.url(TwilioApi::Monitor, &["v1", "Alerts"]);
+        assert_eq!(url.as_str(), "https://monitor.twilio.com/v1/Alerts");
+        let endpoints = TwilioEndpoints::from_overrides(Some("http://localhost:9/prefix/"), None, None).expect("valid");
         let url = endpoints.url(TwilioApi::Accounts, &["v1", "../x?y"]);
         assert_eq!(url.as_str(), "http://localhost:9/prefix/v1/..%2Fx%3Fy", "segments stay segments");
     }

@@ -76,6 +76,9 @@ pub enum Failure {
     /// Refused before sending: a SID goes into the URL path, so its shape is checked first.
     #[error("`{sid}` is not a Twilio credential SID (`CR` followed by 32 hex digits)")]
     InvalidSid { sid: String },
+    /// Refused before sending: a status Twilio does not document for the list.
+    #[error("`{status}` is not a {kind} status Twilio documents (one of {})", documented.join(", "))]
+    InvalidStatus { kind: &'static str, status: String, documented: &'static [&'static str] },
     /// A list page pointed somewhere the client will not send credentials.
     #[error("refusing to follow next page URL `{url}`: {reason}")]
     UnsafePageUrl { url: String, reason: &'static str },
@@ -135,7 +138,7 @@ impl TwilioError {
             },
             Failure::UnexpectedResponse { status, .. } => kind_of_status(*status),
             Failure::Timeout { .. } | Failure::Connect { .. } | Failure::Transport { .. } => ErrorKind::Unavailable,
-            Failure::InvalidSid { .. } => ErrorKind::Invalid,
+            Failure::InvalidSid { .. } | Failure::InvalidStatus { .. } => ErrorKind::Invalid,
             Failure::Decode { .. }
             | Failure::ResponseTooLarge { .. }
             | Failure::UnsafePageUrl { .. }
@@ -154,6 +157,7 @@ impl TwilioError {
             Failure::Decode { .. } | Failure::Transport { .. } | Failure::ResponseTooLarge { .. } => true,
             Failure::Connect { .. }
             | Failure::InvalidSid { .. }
+            | Failure::InvalidStatus { .. }
             | Failure::UnsafePageUrl { .. }
             | Failure::ClientSetup(_) => false,
         };
@@ -208,14 +212,18 @@ impl From<TwilioError> for ProviderError {
         }
         if matches!(&error.failure, Failure::Api { status: 403, error } if error.code == Some(20003)) {
             // Accepted credentials without the permission. Twilio's key types: Main and Standard
-            // keys reach every API but `/Accounts` and `/Keys` (Standard only; the Credentials and
-            // Video endpoints are neither), Restricted keys only what they were granted.
-            hints.push(
+            // keys reach every API but `/Accounts` and `/Keys` (Standard only; the Credentials,
+            // Video and Monitor endpoints are none of them), Restricted keys only what they were
+            // granted.
+            let needed = match error.operation {
+                Some(Operation::ListAlerts) => "Monitor v1 Alerts",
+                Some(Operation::ListRecordings | Operation::ListCompositions) => "Video v1 Recordings and Compositions",
+                _ => "Accounts v1 Credentials and Video v1 settings",
+            };
+            hints.push(format!(
                 "Twilio accepted the credentials but they may not do this: a Restricted API key needs \
-                 permission for Accounts v1 Credentials and Video v1 settings (a Standard or Main key, or the \
-                 account's auth token, has it)"
-                    .to_owned(),
-            );
+                 permission for {needed} (a Standard or Main key, or the account's auth token, has it)"
+            ));
         }
         if let Some(link) = link {
             hints.push(format!("see {link}"));

@@ -1,5 +1,7 @@
 //! A small typed client for the Twilio endpoints stowage manages: AWS credentials and public
-//! keys (Accounts v1), recording and composition storage settings (Video v1).
+//! keys (Accounts v1), recording and composition storage settings (Video v1); and for what
+//! `stowage alerts` reads: the debugger's alerts (Monitor v1), failed and deleted recordings
+//! and compositions (Video v1).
 //!
 //! Every call is authenticated with HTTP Basic, bounded by timeouts, retried when that is
 //! safe (see [`Operation::is_idempotent`]), counted (see [`TwilioClient::calls`]) and logged
@@ -25,16 +27,31 @@ pub use calls::CallCounts;
 pub use endpoints::{EndpointError, TwilioApi, TwilioEndpoints};
 pub use error::{ApiError, Failure, TwilioError};
 pub use models::{
-    AwsCredential, CreateAwsCredential, CreatePublicKey, PublicKey, StorageSettings, StorageSettingsKind,
-    StorageSettingsUpdate, StoredCredential,
+    Alert, AwsCredential, CreateAwsCredential, CreatePublicKey, Media, MediaKind, PublicKey, StorageSettings,
+    StorageSettingsKind, StorageSettingsUpdate, StoredCredential,
 };
 pub use operation::Operation;
 pub use retry::RetryPolicy;
 
 use calls::CallCounter;
+use jiff::{RoundMode, Timestamp, TimestampRound, Unit};
+use models::{AlertsPage, CompositionsPage, CredentialsPage, RecordingsPage};
 
 const AWS_CREDENTIALS: [&str; 3] = ["v1", "Credentials", "AWS"];
 const PUBLIC_KEYS: [&str; 3] = ["v1", "Credentials", "PublicKeys"];
+const ALERTS: [&str; 2] = ["v1", "Alerts"];
+const RECORDINGS: [&str; 2] = ["v1", "Recordings"];
+const COMPOSITIONS: [&str; 2] = ["v1", "Compositions"];
+
+/// The largest `PageSize` each list takes, as Twilio's documents give it: the fewer pages, the
+/// fewer round trips. Credentials and alerts take 1000, recordings and compositions 100.
+const CREDENTIALS_PAGE_SIZE: &str = "1000";
+const ALERTS_PAGE_SIZE: &str = "1000";
+const MEDIA_PAGE_SIZE: &str = "100";
+
+/// How far back Monitor keeps alerts: it does not answer queries for older ones
+/// (`twilio_monitor_v1.json`, `StartDate`). A window reaching further back finds nothing more.
+pub const ALERTS_RETENTION_DAYS: u32 = 30;
 
 /// How long a request may take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +86,7 @@ impl fmt::Debug for TwilioClient {
             .field("auth", &self.auth)
             .field("accounts", &self.endpoints.accounts().as_str())
             .field("video", &self.endpoints.video().as_str())
+            .field("monitor", &self.endpoints.monitor().as_str())
             .field("retry", &self.retry)
             .field("timeouts", &self.timeouts)
             .finish_non_exhaustive()
@@ -108,7 +126,8 @@ impl TwilioClient {
 
     /// Every AWS credential of the account, all pages.
     pub async fn list_aws_credentials(&self) -> Result<Vec<AwsCredential>, TwilioError> {
-        self.list(Operation::ListAwsCredentials, TwilioApi::Accounts, &AWS_CREDENTIALS).await
+        let url = self.list_url(TwilioApi::Accounts, &AWS_CREDENTIALS, &[], CREDENTIALS_PAGE_SIZE);
+        self.list::<CredentialsPage<AwsCredential>>(Operation::ListAwsCredentials, TwilioApi::Accounts, url).await
     }
 
     /// The credential, or `None` when Twilio does not know it (404).
@@ -141,7 +160,8 @@ impl TwilioClient {
 
     /// Every public key of the account, all pages.
     pub async fn list_public_keys(&self) -> Result<Vec<PublicKey>, TwilioError> {
-        self.list(Operation::ListPublicKeys, TwilioApi::Accounts, &PUBLIC_KEYS).await
+        let url = self.list_url(TwilioApi::Accounts, &PUBLIC_KEYS, &[], CREDENTIALS_PAGE_SIZE);
+        self.list::<CredentialsPage<PublicKey>>(Operation::ListPublicKeys, TwilioApi::Accounts, url).await
     }
 
     /// The public key, or `None` when Twilio does not know it (404).
@@ -209,6 +229,69 @@ impl TwilioClient {
         self.update_storage_settings(StorageSettingsKind::Composition, settings).await
     }
 
+    // Alerts (Monitor v1), recordings and compositions (Video v1)
+
+    /// Every debugger alert of the account that occurred from `start` to `end`, both included,
+    /// all pages, in the order Twilio lists them. Twilio takes whole seconds: `start` is
+    /// rounded down and `end` down (an alert's time has whole seconds, so none within the
+    /// window is missed). Monitor answers for the last [`ALERTS_RETENTION_DAYS`] days only.
+    pub async fn list_alerts(&self, start: Timestamp, end: Timestamp) -> Result<Vec<Alert>, TwilioError> {
+        let query = [("StartDate", date_time(start, RoundMode::Floor)), ("EndDate", date_time(end, RoundMode::Floor))];
+        let url = self.list_url(TwilioApi::Monitor, &ALERTS, &query, ALERTS_PAGE_SIZE);
+        self.list::<AlertsPage>(Operation::ListAlerts, TwilioApi::Monitor, url).await
+    }
+
+    /// Every recording or composition of the account with `status` (one of
+    /// [`MediaKind::statuses`]: `failed`, `deleted`, ...) created from `after` (included) to
+    /// `before` (excluded), all pages. Twilio takes whole seconds: `after` is rounded down and
+    /// `before` up, so the window asked for is covered. A status Twilio does not document is
+    /// refused before any request.
+    pub async fn list_media(
+        &self,
+        kind: MediaKind,
+        status: &str,
+        after: Timestamp,
+        before: Timestamp,
+    ) -> Result<Vec<Media>, TwilioError> {
+        let operation = match kind {
+            MediaKind::Recording => Operation::ListRecordings,
+            MediaKind::Composition => Operation::ListCompositions,
+        };
+        if !kind.statuses().contains(&status) {
+            return Err(TwilioError::new(
+                operation,
+                Failure::InvalidStatus { kind: kind.noun(), status: status.to_owned(), documented: kind.statuses() },
+            ));
+        }
+        let query = [
+            ("Status", status.to_owned()),
+            ("DateCreatedAfter", date_time(after, RoundMode::Floor)),
+            ("DateCreatedBefore", date_time(before, RoundMode::Ceil)),
+        ];
+        match kind {
+            MediaKind::Recording => {
+                let url = self.list_url(TwilioApi::Video, &RECORDINGS, &query, MEDIA_PAGE_SIZE);
+                self.list::<RecordingsPage>(operation, TwilioApi::Video, url).await
+            }
+            MediaKind::Composition => {
+                let url = self.list_url(TwilioApi::Video, &COMPOSITIONS, &query, MEDIA_PAGE_SIZE);
+                self.list::<CompositionsPage>(operation, TwilioApi::Video, url).await
+            }
+        }
+    }
+
+    /// The first page of a list: the collection's URL with `query` and the page size.
+    fn list_url(&self, api: TwilioApi, collection: &[&str], query: &[(&str, String)], page_size: &str) -> Url {
+        let mut url = self.endpoints.url(api, collection);
+        let mut pairs = url.query_pairs_mut();
+        for (name, value) in query {
+            pairs.append_pair(name, value);
+        }
+        pairs.append_pair("PageSize", page_size);
+        drop(pairs);
+        url
+    }
+
     /// `collection/{sid}`, once the SID has the shape Twilio gives it (`CR` and 32 hex digits).
     fn credential_url(&self, operation: Operation, collection: &[&str], sid: &str) -> Result<Url, TwilioError> {
         let is_credential_sid = sid
@@ -228,6 +311,16 @@ impl TwilioClient {
         };
         self.endpoints.url(TwilioApi::Video, &["v1", resource, "Default"])
     }
+}
+
+/// A `date-time` query parameter as Twilio's documents ask for it: `YYYY-MM-DDThh:mm:ssZ`, in
+/// UTC, whole seconds rounded by `mode`.
+fn date_time(at: Timestamp, mode: RoundMode) -> String {
+    let seconds = TimestampRound::new().smallest(Unit::Second).mode(mode);
+    // Rounding to a second fails only at the very ends of the representable range, where the
+    // rounded time would not exist: keep the time as given then (its seconds are printed).
+    let rounded = at.round(seconds).unwrap_or(at);
+    rounded.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// The fetch and update operations of a settings singleton.

@@ -1,10 +1,13 @@
 //! Request and response shapes, field for field as Twilio's OpenAPI specs give them
-//! (`twilio_accounts_v1.json`, `twilio_video_v1.json`).
+//! (`twilio_accounts_v1.json`, `twilio_video_v1.json`, `twilio_monitor_v1.json`).
 //!
 //! Every response field is nullable in the specs, so every one is an `Option`. Dates stay the
-//! strings Twilio sent: nothing in stowage computes with them, and parsing would only add a way
-//! to fail on a harmless format change.
+//! strings Twilio sent where nothing in stowage computes with them: parsing would only add a
+//! way to fail on a harmless format change. The alerts and media `stowage alerts` reads are
+//! the exception: the report is about when things happened, so their identity and date are
+//! required, and a response without them is refused as not matching the API (see [`Alert`]).
 
+use jiff::Timestamp;
 use serde::Deserialize;
 use stowage_provider::Secret;
 
@@ -90,12 +93,239 @@ pub struct StorageSettingsUpdate {
     pub encryption_enabled: Option<bool>,
 }
 
+/// A debugger alert (`monitor.v1.alert`): something Twilio reports after the fact, such as a
+/// recording it could not upload.
+///
+/// `sid`, `error_code` and a date (`date_created`, else `date_generated`) are required: an
+/// alert without them cannot be reported, so a list holding one fails to decode rather than
+/// losing it silently. `alert_text` may quote the request that raised the alert; stowage never
+/// logs it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "WireAlert")]
+pub struct Alert {
+    /// `NO` followed by 32 hex digits.
+    pub sid: String,
+    /// As Twilio sends it: a string, such as `"53615"`.
+    pub error_code: String,
+    /// `error`, `warning`, `notice` or `debug`.
+    pub log_level: Option<String>,
+    /// When Twilio created the alert (`date_generated` when Twilio gave no `date_created`).
+    pub date_created: Timestamp,
+    /// The resource the alert is about (a recording `RT...`, a composition `CJ...`), if any.
+    pub resource_sid: Option<String>,
+    pub alert_text: Option<String>,
+    /// A link to the error's page in Twilio's error dictionary.
+    pub more_info: Option<String>,
+}
+
+/// `monitor.v1.alert` as it travels: every field nullable.
+#[derive(Deserialize)]
+struct WireAlert {
+    sid: Option<String>,
+    error_code: Option<String>,
+    log_level: Option<String>,
+    date_created: Option<Timestamp>,
+    date_generated: Option<Timestamp>,
+    resource_sid: Option<String>,
+    alert_text: Option<String>,
+    more_info: Option<String>,
+}
+
+impl TryFrom<WireAlert> for Alert {
+    type Error = String;
+
+    fn try_from(wire: WireAlert) -> Result<Self, String> {
+        let sid = wire.sid.ok_or("an alert has no `sid`")?;
+        let missing = |field: &str| format!("alert `{sid}` has no `{field}`");
+        Ok(Alert {
+            error_code: wire.error_code.ok_or_else(|| missing("error_code"))?,
+            date_created: wire.date_created.or(wire.date_generated).ok_or_else(|| missing("date_created"))?,
+            log_level: wire.log_level,
+            resource_sid: wire.resource_sid,
+            alert_text: wire.alert_text,
+            more_info: wire.more_info,
+            sid,
+        })
+    }
+}
+
+/// A Video recording (`video.v1.recording`) or composition (`video.v1.composition`): the
+/// fields that say whether its media was stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Media {
+    pub kind: MediaKind,
+    /// `RT...` for a recording, `CJ...` for a composition.
+    pub sid: String,
+    /// As Twilio sends it: `failed`, `deleted`, `completed`, ...
+    pub status: String,
+    pub date_created: Timestamp,
+    /// The room it was recorded in: a composition's `room_sid`, a recording's
+    /// `grouping_sids.room_sid`.
+    pub room_sid: Option<String>,
+}
+
+/// What kind of media: Video's recordings or its compositions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MediaKind {
+    /// `/v1/Recordings`
+    Recording,
+    /// `/v1/Compositions`
+    Composition,
+}
+
+impl MediaKind {
+    /// The statuses Twilio documents for this kind (`recording_enum_status`,
+    /// `composition_enum_status`): what its list may be filtered by.
+    pub fn statuses(self) -> &'static [&'static str] {
+        match self {
+            MediaKind::Recording => &["processing", "completed", "deleted", "failed"],
+            MediaKind::Composition => &["enqueued", "processing", "completed", "deleted", "failed"],
+        }
+    }
+
+    pub fn noun(self) -> &'static str {
+        match self {
+            MediaKind::Recording => "recording",
+            MediaKind::Composition => "composition",
+        }
+    }
+}
+
+/// A recording as [`Media`], decoded from `video.v1.recording` as it travels.
+#[derive(Deserialize)]
+#[serde(try_from = "WireRecording")]
+pub(crate) struct RecordingMedia(Media);
+
+/// A composition as [`Media`], decoded from `video.v1.composition` as it travels.
+#[derive(Deserialize)]
+#[serde(try_from = "WireComposition")]
+pub(crate) struct CompositionMedia(Media);
+
+/// `video.v1.recording` as it travels: only what [`Media`] takes.
+#[derive(Deserialize)]
+struct WireRecording {
+    sid: Option<String>,
+    status: Option<String>,
+    date_created: Option<Timestamp>,
+    /// An object without a schema in the document; its `room_sid` is the room.
+    grouping_sids: Option<serde_json::Value>,
+}
+
+/// `video.v1.composition` as it travels: only what [`Media`] takes.
+#[derive(Deserialize)]
+struct WireComposition {
+    sid: Option<String>,
+    status: Option<String>,
+    date_created: Option<Timestamp>,
+    room_sid: Option<String>,
+}
+
+impl TryFrom<WireRecording> for RecordingMedia {
+    type Error = String;
+
+    fn try_from(wire: WireRecording) -> Result<Self, String> {
+        let room_sid = wire
+            .grouping_sids
+            .as_ref()
+            .and_then(|grouping| grouping.get("room_sid"))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned);
+        media(MediaKind::Recording, wire.sid, wire.status, wire.date_created, room_sid).map(RecordingMedia)
+    }
+}
+
+impl TryFrom<WireComposition> for CompositionMedia {
+    type Error = String;
+
+    fn try_from(wire: WireComposition) -> Result<Self, String> {
+        media(MediaKind::Composition, wire.sid, wire.status, wire.date_created, wire.room_sid).map(CompositionMedia)
+    }
+}
+
+fn media(
+    kind: MediaKind,
+    sid: Option<String>,
+    status: Option<String>,
+    date_created: Option<Timestamp>,
+    room_sid: Option<String>,
+) -> Result<Media, String> {
+    let sid = sid.ok_or_else(|| format!("a {} has no `sid`", kind.noun()))?;
+    let missing = |field: &str| format!("{} `{sid}` has no `{field}`", kind.noun());
+    Ok(Media {
+        kind,
+        status: status.ok_or_else(|| missing("status"))?,
+        date_created: date_created.ok_or_else(|| missing("date_created"))?,
+        room_sid,
+        sid,
+    })
+}
+
+/// One page of a list: its items and where the next page is.
+pub(crate) trait ListPage: serde::de::DeserializeOwned {
+    type Item;
+
+    fn into_parts(self) -> (Vec<Self::Item>, PageMeta);
+}
+
 /// One page of a credentials list (`ListCredentialAwsResponse`,
 /// `ListCredentialPublicKeyResponse`); only what paging needs.
 #[derive(Debug, Deserialize)]
 pub(crate) struct CredentialsPage<T> {
-    pub(crate) credentials: Vec<T>,
-    pub(crate) meta: PageMeta,
+    credentials: Vec<T>,
+    meta: PageMeta,
+}
+
+impl<T: serde::de::DeserializeOwned> ListPage for CredentialsPage<T> {
+    type Item = T;
+
+    fn into_parts(self) -> (Vec<T>, PageMeta) {
+        (self.credentials, self.meta)
+    }
+}
+
+/// One page of `GET /v1/Alerts` (`ListAlertResponse`).
+#[derive(Deserialize)]
+pub(crate) struct AlertsPage {
+    alerts: Vec<Alert>,
+    meta: PageMeta,
+}
+
+impl ListPage for AlertsPage {
+    type Item = Alert;
+
+    fn into_parts(self) -> (Vec<Alert>, PageMeta) {
+        (self.alerts, self.meta)
+    }
+}
+
+/// One page of `GET /v1/Recordings` (`ListRecordingResponse`).
+#[derive(Deserialize)]
+pub(crate) struct RecordingsPage {
+    recordings: Vec<RecordingMedia>,
+    meta: PageMeta,
+}
+
+impl ListPage for RecordingsPage {
+    type Item = Media;
+
+    fn into_parts(self) -> (Vec<Media>, PageMeta) {
+        (self.recordings.into_iter().map(|RecordingMedia(media)| media).collect(), self.meta)
+    }
+}
+
+/// One page of `GET /v1/Compositions` (`ListCompositionResponse`).
+#[derive(Deserialize)]
+pub(crate) struct CompositionsPage {
+    compositions: Vec<CompositionMedia>,
+    meta: PageMeta,
+}
+
+impl ListPage for CompositionsPage {
+    type Item = Media;
+
+    fn into_parts(self) -> (Vec<Media>, PageMeta) {
+        (self.compositions.into_iter().map(|CompositionMedia(media)| media).collect(), self.meta)
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -22,11 +22,14 @@ pub enum Operation {
     UpdateRecordingSettings,
     FetchCompositionSettings,
     UpdateCompositionSettings,
+    ListAlerts,
+    ListRecordings,
+    ListCompositions,
 }
 
 impl Operation {
     /// Every operation, in declaration order (which is also the order of `Ord`).
-    pub const ALL: [Operation; 14] = [
+    pub const ALL: [Operation; 17] = [
         Operation::ListAwsCredentials,
         Operation::FetchAwsCredential,
         Operation::CreateAwsCredential,
@@ -41,6 +44,9 @@ impl Operation {
         Operation::UpdateRecordingSettings,
         Operation::FetchCompositionSettings,
         Operation::UpdateCompositionSettings,
+        Operation::ListAlerts,
+        Operation::ListRecordings,
+        Operation::ListCompositions,
     ];
 
     pub fn name(self) -> &'static str {
@@ -59,6 +65,9 @@ impl Operation {
             Operation::UpdateRecordingSettings => "UpdateRecordingSettings",
             Operation::FetchCompositionSettings => "FetchCompositionSettings",
             Operation::UpdateCompositionSettings => "UpdateCompositionSettings",
+            Operation::ListAlerts => "ListAlerts",
+            Operation::ListRecordings => "ListRecordings",
+            Operation::ListCompositions => "ListCompositions",
         }
     }
 
@@ -85,7 +94,10 @@ impl Operation {
             | Operation::ListPublicKeys
             | Operation::FetchPublicKey
             | Operation::FetchRecordingSettings
-            | Operation::FetchCompositionSettings => Method::GET,
+            | Operation::FetchCompositionSettings
+            | Operation::ListAlerts
+            | Operation::ListRecordings
+            | Operation::ListCompositions => Method::GET,
             Operation::CreateAwsCredential
             | Operation::UpdateAwsCredential
             | Operation::CreatePublicKey
@@ -138,7 +150,10 @@ mod tests {
                 "ListPublicKeys",
                 "FetchPublicKey",
                 "FetchRecordingSettings",
-                "FetchCompositionSettings"
+                "FetchCompositionSettings",
+                "ListAlerts",
+                "ListRecordings",
+                "ListCompositions"
             ]
         );
     }

@@ -10,16 +10,13 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use super::error::{self, ApiError, Failure, TwilioError};
-use super::models::CredentialsPage;
+use super::models::ListPage;
 use super::operation::Operation;
 use super::retry;
 use super::{TwilioApi, TwilioClient};
 
-/// Far more than any page of 1000 credentials; protects memory from a runaway response.
+/// Far more than any page of 1000 credentials or alerts; protects memory from a runaway response.
 const RESPONSE_LIMIT_BYTES: usize = 8 * 1024 * 1024;
-
-/// Twilio's maximum page size: the fewer pages, the fewer round trips.
-const PAGE_SIZE: &str = "1000";
 
 /// An HTTP response, read whole.
 struct Response {
@@ -64,21 +61,23 @@ impl TwilioClient {
         }
     }
 
-    /// Every item of a credentials list, following `meta.next_page_url` until it is null.
-    pub(super) async fn list<T: DeserializeOwned>(
+    /// Every item of a list, from its first page at `first` (the collection's URL with the
+    /// query, `PageSize` included), following `meta.next_page_url` until it is null. The next
+    /// page's URL carries the query on: Twilio writes it.
+    pub(super) async fn list<P: ListPage>(
         &self,
         operation: Operation,
         api: TwilioApi,
-        collection: &[&str],
-    ) -> Result<Vec<T>, TwilioError> {
-        let mut url = self.endpoints.url(api, collection);
-        url.query_pairs_mut().append_pair("PageSize", PAGE_SIZE);
+        first: Url,
+    ) -> Result<Vec<P::Item>, TwilioError> {
+        let mut url = first;
         let mut visited = HashSet::new();
         let mut items = Vec::new();
         loop {
-            let page: CredentialsPage<T> = self.call(operation, &url, None).await?;
-            items.extend(page.credentials);
-            let next = match page.meta.next_page_url.as_deref() {
+            let page: P = self.call(operation, &url, None).await?;
+            let (page_items, meta) = page.into_parts();
+            items.extend(page_items);
+            let next = match meta.next_page_url.as_deref() {
                 None | Some("") => return Ok(items),
                 Some(next) => next,
             };

@@ -114,7 +114,8 @@ impl FakeTwilio {
     }
 
     pub fn client_with_timeouts(&self, retry: RetryPolicy, timeouts: Timeouts) -> TwilioClient {
-        let endpoints = TwilioEndpoints::from_overrides(Some(&self.url), Some(&self.url)).expect("loopback endpoints");
+        let endpoints = TwilioEndpoints::from_overrides(Some(&self.url), Some(&self.url), Some(&self.url))
+            .expect("loopback endpoints");
         TwilioClient::with_timeouts(api_key_auth(), endpoints, retry, timeouts).expect("client")
     }
 

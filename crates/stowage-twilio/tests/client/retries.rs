@@ -162,7 +162,7 @@ async fn refused_connections_are_retried_and_reported() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("address"));
     drop(listener);
-    let endpoints = TwilioEndpoints::from_overrides(Some(&url), Some(&url)).expect("loopback");
+    let endpoints = TwilioEndpoints::from_overrides(Some(&url), Some(&url), Some(&url)).expect("loopback");
     let client = TwilioClient::new(api_key_auth(), endpoints, quick_retries(3)).expect("client");
 
     let read_error = bounded(client.fetch_recording_settings()).await.expect_err("refused");
