@@ -7,6 +7,7 @@
 //! URL) lives in [`desired`]; the planner itself is generic over the resource schemas.
 
 pub mod account;
+pub mod alerts;
 pub mod desired;
 pub mod destroy;
 pub mod drift_report;

@@ -3,22 +3,23 @@
 //! all with `UPDATE_SCHEMA=1 cargo test -p stowage-plan --test render_schemas`.
 //!
 //! That what stowage prints validates against them is each format's own test: the plan JSON's in
-//! `render_plans.rs`, the plan file's in `render_plan_file.rs`, the drift and verify reports'
-//! beside their code.
+//! `render_plans.rs`, the plan file's in `render_plan_file.rs`, the drift, verify and alerts
+//! reports' beside their code.
 
 use std::fs;
 use std::path::PathBuf;
 
 use serde_json::Value;
-use stowage_plan::{drift_report, plan_file, render, verify};
+use stowage_plan::{alerts, drift_report, plan_file, render, verify};
 
 /// Each checked-in schema, by its file under `docs/`, and the schema its types generate.
-fn schemas() -> [(&'static str, Value); 4] {
+fn schemas() -> [(&'static str, Value); 5] {
     [
         ("plan-json.schema.json", render::json_schema()),
         ("plan-file.schema.json", plan_file::json::json_schema()),
         ("drift-report.schema.json", drift_report::json::json_schema()),
         ("verify-report.schema.json", verify::json::json_schema()),
+        ("alerts-report.schema.json", alerts::json::json_schema()),
     ]
 }
 
