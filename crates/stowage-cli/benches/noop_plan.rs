@@ -321,7 +321,7 @@ impl World {
         let auth = TwilioAuth::from_lookup(|name| credentials.get(name).map(|value| (*value).to_owned()))
             .map_err(|error| format!("the test account's credentials: {error}"))?;
         let base_url = twilio_emulator.base_url();
-        let endpoints = TwilioEndpoints::from_overrides(Some(&base_url), Some(&base_url))
+        let endpoints = TwilioEndpoints::from_overrides(Some(&base_url), Some(&base_url), Some(&base_url))
             .map_err(|error| format!("the emulator's address: {error}"))?;
         let twilio = TwilioProvider::connect(auth, endpoints, RetryPolicy::default())
             .map_err(|error| format!("could not set up the Twilio client: {error}"))?;

@@ -62,6 +62,9 @@ pub enum Command {
     Drift(DriftArgs),
     /// Check, read-only, what Twilio would otherwise only report after recordings are lost.
     Verify(VerifyArgs),
+    /// What Twilio failed to store, and why: its storage alerts and the recordings and
+    /// compositions it lost, correlated with the environment as it is now. Read-only.
+    Alerts(AlertsArgs),
     /// Record in the state what already exists for the spec (a setup made by hand), without
     /// changing anything in AWS or Twilio: everything found by the spec's own names
     /// (`import SPEC`), or one object by its id (`import SPEC ADDRESS ID`).
@@ -249,6 +252,33 @@ pub struct DriftArgs {
     /// (also `[drift] ignore` in the spec). Repeatable.
     #[arg(long, value_name = "ADDRESS[.ATTRIBUTE]")]
     pub ignore: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsArgs {
+    /// The environment's spec file (TOML).
+    pub spec: PathBuf,
+
+    #[command(flatten)]
+    pub state: StateArgs,
+
+    /// How far back to look, e.g. `24h`, `7d`; at most `30d`, as long as Twilio keeps alerts.
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = humantime::parse_duration)]
+    pub since: Duration,
+
+    /// How to print the report.
+    #[arg(long, value_enum, default_value_t = AlertsFormat::Human)]
+    pub format: AlertsFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AlertsFormat {
+    /// For people.
+    Human,
+    /// For dashboards and alerting (`docs/alerts-report.schema.json`).
+    Json,
+    /// For an issue or a chat message.
+    Markdown,
 }
 
 #[derive(Debug, Args)]

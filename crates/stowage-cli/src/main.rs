@@ -56,6 +56,7 @@ fn main() -> ExitCode {
             Command::Destroy(args) => commands::destroy::run(args, &settings).await,
             Command::Show(args) => commands::show::run(args, &settings).await,
             Command::Drift(args) => commands::drift::run(args, &settings).await,
+            Command::Alerts(args) => commands::alerts::run(args, &settings).await,
             Command::Verify(args) => commands::verify::run(args, &settings).await,
             Command::Import(args) => commands::import::run(args, &settings).await,
             Command::State(command) => commands::state::run(command, &settings).await,

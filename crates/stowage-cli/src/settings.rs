@@ -126,8 +126,8 @@ fn host() -> String {
 }
 
 /// Twilio credentials from `TWILIO_API_KEY` + `TWILIO_API_SECRET` or `TWILIO_ACCOUNT_SID` +
-/// `TWILIO_AUTH_TOKEN`, and the endpoints from `STOWAGE_TWILIO_ACCOUNTS_URL` and
-/// `STOWAGE_TWILIO_VIDEO_URL`. Missing credentials are an error only for a spec that needs
+/// `TWILIO_AUTH_TOKEN`, and the endpoints from `STOWAGE_TWILIO_ACCOUNTS_URL`,
+/// `STOWAGE_TWILIO_VIDEO_URL` and `STOWAGE_TWILIO_MONITOR_URL`. Missing credentials are an error only for a spec that needs
 /// Twilio.
 #[derive(Debug)]
 pub struct TwilioSettings {
@@ -136,6 +136,7 @@ pub struct TwilioSettings {
     account_sid_set: bool,
     pub accounts_url: Option<String>,
     pub video_url: Option<String>,
+    pub monitor_url: Option<String>,
 }
 
 impl TwilioSettings {
@@ -146,6 +147,7 @@ impl TwilioSettings {
             account_sid_set: std::env::var_os("TWILIO_ACCOUNT_SID").is_some(),
             accounts_url: lookup("STOWAGE_TWILIO_ACCOUNTS_URL"),
             video_url: lookup("STOWAGE_TWILIO_VIDEO_URL"),
+            monitor_url: lookup("STOWAGE_TWILIO_MONITOR_URL"),
         }
     }
 

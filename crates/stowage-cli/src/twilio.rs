@@ -13,8 +13,12 @@ pub fn provider(request_timeout: Option<Duration>, settings: &TwilioSettings) ->
     let auth = settings.auth.clone().map_err(|error| {
         miette!(help = "the spec has a `[twilio]` section, so stowage needs Twilio credentials", "{error}")
     })?;
-    let endpoints = TwilioEndpoints::from_overrides(settings.accounts_url.as_deref(), settings.video_url.as_deref())
-        .map_err(|error| miette!("{error}"))?;
+    let endpoints = TwilioEndpoints::from_overrides(
+        settings.accounts_url.as_deref(),
+        settings.video_url.as_deref(),
+        settings.monitor_url.as_deref(),
+    )
+    .map_err(|error| miette!("{error}"))?;
     let timeouts = match request_timeout {
         Some(request) => Timeouts { connect: request.min(Timeouts::default().connect), request },
         None => Timeouts::default(),

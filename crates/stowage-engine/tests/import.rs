@@ -59,7 +59,8 @@ fn engine(world: &World) -> Engine {
     let auth = TwilioAuth::from_lookup(|name| credentials.get(name).map(|value| (*value).to_owned()))
         .expect("the test account's credentials");
     let through = world.twilio.endpoint();
-    let endpoints = TwilioEndpoints::from_overrides(Some(&through), Some(&through)).expect("the proxy's address");
+    let endpoints =
+        TwilioEndpoints::from_overrides(Some(&through), Some(&through), Some(&through)).expect("the proxy's address");
     let twilio = TwilioProvider::connect(auth, endpoints, RetryPolicy::default()).expect("a Twilio client");
     Engine { aws: Arc::new(aws), twilio: Some(Arc::new(twilio)), parallelism: 4, progress: Arc::new(NoProgress) }
 }

@@ -8,8 +8,9 @@ pub const TEST_ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
 /// The auth token of [`TEST_ACCOUNT_SID`] in the emulator; a fake, shaped like a real one.
 pub const TEST_AUTH_TOKEN: &str = "feedc0defeedc0defeedc0defeedc0de";
 
-/// The variables that point `stowage` at Twilio's two APIs.
-const ENDPOINT_VARIABLES: [&str; 2] = ["STOWAGE_TWILIO_ACCOUNTS_URL", "STOWAGE_TWILIO_VIDEO_URL"];
+/// The variables that point `stowage` at Twilio's three APIs.
+const ENDPOINT_VARIABLES: [&str; 3] =
+    ["STOWAGE_TWILIO_ACCOUNTS_URL", "STOWAGE_TWILIO_VIDEO_URL", "STOWAGE_TWILIO_MONITOR_URL"];
 
 /// Starts the Twilio emulator on a free loopback port, knowing the test account, with its
 /// storage write test aimed at `s3_endpoint` (moto, or an [`crate::AwsProxy`] in front of it).
@@ -32,8 +33,8 @@ pub(crate) async fn spawn_emulator(config: EmulatorConfig) -> RunningEmulator {
     twilio_emulator::spawn(config).await.unwrap_or_else(|error| panic!("could not start the Twilio emulator: {error}"))
 }
 
-/// The environment for a child `stowage` process: the test account's credentials, and both
-/// Twilio APIs at `base_url` ([`RunningEmulator::base_url`]).
+/// The environment for a child `stowage` process: the test account's credentials, and every
+/// Twilio API at `base_url` ([`RunningEmulator::base_url`]).
 pub fn twilio_env(base_url: &str) -> Vec<(String, String)> {
     let mut environment = TwilioCredentials::TEST_ACCOUNT.environment();
     environment.extend(twilio_endpoints_env(base_url));

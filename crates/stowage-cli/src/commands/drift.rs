@@ -48,6 +48,7 @@ pub async fn run(args: &DriftArgs, settings: &Settings) -> Result<ExitCode, Repo
         key_ages: key_ages(session.desired(), &observations, now),
         ..drift_report::report(&plan, &ignore)
     };
+    super::alerts::mention_recent(settings, &session).await;
     let environment_name = session.spec.spec.environment.name.as_str();
     match args.format {
         ReportFormat::Human => print!("{}", drift_report::human(&report, environment_name)),

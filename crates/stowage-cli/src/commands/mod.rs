@@ -1,5 +1,6 @@
 //! One module per command, each returning an exit status.
 
+pub mod alerts;
 pub mod apply;
 pub mod destroy;
 pub mod drift;

@@ -24,25 +24,12 @@ pub async fn run(args: &VerifyArgs, settings: &Settings) -> Result<ExitCode, Rep
     let state = StateSettings::resolve(&args.state, None);
     let session = Session::open(settings, &args.spec, state, Locking::read("verify")).await?;
     let (plan, observations) = session.plan().await?;
-    let expected = Expected::from_spec(&session.spec.spec);
-
-    let mut inspections = Inspections::default();
-    for location in test_file_locations(&expected, &observations) {
-        let found = inspect::text_files_under(session.aws(), &location.bucket, &location.prefix).await;
-        inspections.test_files.insert(location.kind, found.map_err(|error| error.to_string()));
-    }
-
-    inspections.unproven = session.unproven();
-    // The key's age at the time the plan was made, as the plan judged its rotation.
-    let now = plan.planned_at.unwrap_or_else(jiff::Timestamp::now);
-    let access_key = stowage_plan::desired::access_key_address();
-    inspections.key_age =
-        key_ages(session.desired(), &observations, now).into_iter().find(|age| age.address == access_key);
-    let findings = verify(&expected, &observations, &inspections);
+    let (findings, key_age) = findings(&session, &plan, &observations).await;
+    super::alerts::mention_recent(settings, &session).await;
     match args.format {
         ReportFormat::Human => print!("{}", render_human(&findings)),
         ReportFormat::Json => {
-            let report = render_json(&findings, inspections.key_age.as_ref());
+            let report = render_json(&findings, key_age.as_ref());
             let text = serde_json::to_string_pretty(&report).unwrap_or_default();
             println!("{text}");
         }
@@ -52,4 +39,28 @@ pub async fn run(args: &VerifyArgs, settings: &Settings) -> Result<ExitCode, Rep
         Outcome::Findings => exit::changes(),
         Outcome::Incomplete => exit::ERROR,
     })
+}
+
+/// The checks of `verify` over what `plan` read (`observations`), with the extra reads they
+/// need (Twilio's test files): the findings, and the uploader key's age. `alerts` correlates
+/// Twilio's alerts with the same findings.
+pub async fn findings(
+    session: &Session,
+    plan: &stowage_plan::Plan,
+    observations: &stowage_plan::Observations,
+) -> (Vec<stowage_plan::verify::Finding>, Option<stowage_plan::rotation::KeyAge>) {
+    let expected = Expected::from_spec(&session.spec.spec);
+    let mut inspections = Inspections::default();
+    for location in test_file_locations(&expected, observations) {
+        let found = inspect::text_files_under(session.aws(), &location.bucket, &location.prefix).await;
+        inspections.test_files.insert(location.kind, found.map_err(|error| error.to_string()));
+    }
+    inspections.unproven = session.unproven();
+    // The key's age at the time the plan was made, as the plan judged its rotation.
+    let now = plan.planned_at.unwrap_or_else(jiff::Timestamp::now);
+    let access_key = stowage_plan::desired::access_key_address();
+    inspections.key_age =
+        key_ages(session.desired(), observations, now).into_iter().find(|age| age.address == access_key);
+    let findings = verify(&expected, observations, &inspections);
+    (findings, inspections.key_age)
 }
