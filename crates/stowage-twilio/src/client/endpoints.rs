@@ -110,8 +110,9 @@ fn parse_base(api: TwilioApi, raw: &str) -> Result<Url, EndpointError> {
     if raw.is_empty() {
         return Err(error(String::new(), EndpointProblem::Empty { default: api.default_url() }));
     }
-    let mut url =
-        Url::parse(raw).map_err(|parse_error| error(raw.to_owned(), EndpointProblem::NotAUrl(parse_error)))?;
+    let mut url = Url::parse(raw).map_err(|parse_error| {
+        error(raw.to_owned(), EndpointProblem::NotAUrl { parse_error, default: api.default_url() })
+    })?;
     if !url.username().is_empty() || url.password().is_some() {
         // Show the URL without the password it carries.
         let _ = url.set_username("");
@@ -166,7 +167,7 @@ fn shown_url(url: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum EndpointProblem {
     Empty { default: &'static str },
-    NotAUrl(url::ParseError),
+    NotAUrl { parse_error: url::ParseError, default: &'static str },
     NoHost,
     HasCredentials,
     PlainHttpToRemoteHost,
@@ -178,8 +179,9 @@ impl fmt::Display for EndpointProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EndpointProblem::Empty { default } => write!(f, "the value is empty; unset it to use `{default}`"),
-            EndpointProblem::NotAUrl(parse_error) => {
-                write!(f, "not an absolute URL ({parse_error}); expected something like `https://video.twilio.com`")
+            EndpointProblem::NotAUrl { parse_error, default } => {
+                let default = default.trim_end_matches('/');
+                write!(f, "not an absolute URL ({parse_error}); expected something like `{default}`")
             }
             EndpointProblem::NoHost => f.write_str("the URL has no host"),
             EndpointProblem::HasCredentials => {

@@ -36,6 +36,7 @@ fn unusable_overrides_are_refused_with_a_message() {
         (Some("https://accounts.example.com/?region=ie1"), None, None),
         (None, None, Some("http://monitor.example.com")),
         (None, None, Some("")),
+        (None, None, Some("monitor.twilio.com")),
     ];
     let mut report = String::new();
     for (accounts, video, monitor) in cases {
