@@ -183,10 +183,14 @@ async fn alerts_are_read_past_one_page_and_windows_beyond_thirty_days_are_refuse
         assert_eq!(world.aws.requests(), Vec::new(), "a refused window called AWS");
         assert_eq!(world.twilio_requests_since(mark), Vec::new(), "a refused window called Twilio");
 
-        // Drift mentions them, in one line, and its own exit code is unchanged.
-        let drift = world.stowage(&["drift", SPEC]).await;
-        assert_eq!(drift.code, Some(0), "{drift}");
-        assert!(drift.stderr.contains("storage alert(s) in the last 24 hours"), "{drift}");
+        // Drift and verify mention them, in one line, and their own exit codes are unchanged.
+        for command in ["drift", "verify"] {
+            let run = world.stowage(&[command, SPEC]).await;
+            assert_eq!(run.code, Some(0), "{run}");
+            let mentions: Vec<&str> =
+                run.stderr.lines().filter(|line| line.contains("storage alert(s) in the last 24 hours")).collect();
+            assert_eq!(mentions.len(), 1, "{command} does not mention the alerts in one line\n{run}");
+        }
     })
     .await;
 }
