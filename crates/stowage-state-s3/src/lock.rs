@@ -2,7 +2,6 @@
 //! its creator deletes (`If-Match` on the ETag it created).
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::types::ServerSideEncryption;
@@ -13,9 +12,6 @@ use uuid::Uuid;
 use crate::errors::{conflicting, describe, no_such_key, refused};
 use crate::{S3Location, S3StateStore};
 
-/// The first wait between two attempts; it doubles up to [`LONGEST_WAIT`] (as the local lock).
-const FIRST_WAIT: Duration = Duration::from_millis(25);
-const LONGEST_WAIT: Duration = Duration::from_millis(500);
 /// Attempts made at once, without waiting, when a lock that refused this run is gone by the
 /// time its holder is read: it was released in between.
 const VANISHED_RETRIES: usize = 3;
@@ -141,30 +137,6 @@ struct FoundLock {
     etag: Option<String>,
 }
 
-/// The waits between attempts: from [`FIRST_WAIT`], doubling up to [`LONGEST_WAIT`], never
-/// past the deadline.
-struct Backoff {
-    deadline: Instant,
-    wait: Duration,
-}
-
-impl Backoff {
-    fn until(timeout: Duration) -> Self {
-        Self { deadline: Instant::now() + timeout, wait: FIRST_WAIT }
-    }
-
-    /// How long to wait before the next attempt; `None` once the deadline has passed.
-    fn next_wait(&mut self) -> Option<Duration> {
-        let now = Instant::now();
-        if now >= self.deadline {
-            return None;
-        }
-        let wait = self.wait.min(self.deadline - now);
-        self.wait = (self.wait * 2).min(LONGEST_WAIT);
-        Some(wait)
-    }
-}
-
 impl S3StateStore {
     fn lock_error(&self, step: &'static str, error: String) -> LockError {
         LockError::Remote {
@@ -192,7 +164,7 @@ impl S3StateStore {
             .map_err(|error| self.lock_error("recording the holder", error.to_string()))?;
         body.push(b'\n');
 
-        let mut backoff = Backoff::until(request.timeout);
+        let mut backoff = stowage_state::Backoff::until(request.timeout);
         let mut vanished = 0;
         let mut told = false;
         loop {

@@ -17,7 +17,7 @@ mod store;
 
 pub use error::StateError;
 pub use file::{LocalStateFile, decode_state, encode_state};
-pub use lock::{ForceUnlocked, LockError, LockInfo, LockMode, LockRequest, StateLock, force_unlock};
+pub use lock::{Backoff, ForceUnlocked, LockError, LockInfo, LockMode, LockRequest, StateLock, force_unlock};
 pub use model::{DeposedObject, FORMAT_VERSION, Intent, ResourceState, State};
 pub use store::StateStore;
 

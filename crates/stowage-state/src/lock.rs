@@ -180,20 +180,22 @@ fn held(state: &Path, request: &LockRequest) -> LockError {
     }
 }
 
-/// The waits between attempts: from [`FIRST_WAIT`], doubling up to [`LONGEST_WAIT`], never
-/// past the deadline.
-struct Backoff {
+/// The waits between two attempts at a lock, every store's (the local file's, S3's): from
+/// [`FIRST_WAIT`], doubling up to [`LONGEST_WAIT`], never past the deadline.
+#[derive(Debug)]
+pub struct Backoff {
     deadline: Instant,
     wait: Duration,
 }
 
 impl Backoff {
-    fn until(timeout: Duration) -> Self {
+    /// Waits that end `timeout` from now.
+    pub fn until(timeout: Duration) -> Self {
         Self { deadline: Instant::now() + timeout, wait: FIRST_WAIT }
     }
 
     /// How long to wait before the next attempt; `None` once the deadline has passed.
-    fn next_wait(&mut self) -> Option<Duration> {
+    pub fn next_wait(&mut self) -> Option<Duration> {
         let now = Instant::now();
         if now >= self.deadline {
             return None;
