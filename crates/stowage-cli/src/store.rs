@@ -57,6 +57,19 @@ impl StateLocation {
     }
 }
 
+/// The state a command names by `--state`, else by its spec (see [`StateLocation::resolve`]);
+/// neither is an error that says how to name one.
+pub fn named(
+    state: Option<&StateLocation>,
+    spec: Option<&crate::spec_file::LoadedSpec>,
+) -> Result<StateLocation, Report> {
+    match (state, spec) {
+        (Some(state), _) => Ok(state.clone()),
+        (None, Some(spec)) => Ok(StateLocation::resolve(&spec.path, None, Some(&spec.spec))),
+        (None, None) => Err(miette!("name the state: the spec, or `--state PATH|s3://BUCKET/KEY`")),
+    }
+}
+
 /// `dev.toml` -> `dev.state.json`, in the spec's directory.
 pub fn beside(spec: &Path) -> PathBuf {
     let stem = spec.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();

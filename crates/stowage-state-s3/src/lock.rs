@@ -151,15 +151,7 @@ impl S3StateStore {
             // Read-only runs read one whole object version and write nothing: no lock to take.
             return Ok(S3Lock { info: None, held: None });
         }
-        let info = LockInfo {
-            id: Uuid::new_v4(),
-            operation: request.operation.clone(),
-            user: request.user.clone(),
-            host: request.host.clone(),
-            pid: std::process::id(),
-            started_at: jiff::Timestamp::now().to_string(),
-            stowage_version: request.stowage_version.clone(),
-        };
+        let info = LockInfo::holder(request);
         let mut body = serde_json::to_vec_pretty(&info)
             .map_err(|error| self.lock_error("recording the holder", error.to_string()))?;
         body.push(b'\n');

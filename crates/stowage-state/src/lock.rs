@@ -82,6 +82,22 @@ pub struct LockInfo {
     pub stowage_version: String,
 }
 
+impl LockInfo {
+    /// This process, taking a lock as `request` says, now, under a new id: the record every
+    /// store keeps of its holder.
+    pub fn holder(request: &LockRequest) -> Self {
+        Self {
+            id: Uuid::new_v4(),
+            operation: request.operation.clone(),
+            user: request.user.clone(),
+            host: request.host.clone(),
+            pid: std::process::id(),
+            started_at: jiff::Timestamp::now().to_string(),
+            stowage_version: request.stowage_version.clone(),
+        }
+    }
+}
+
 /// `` `apply` by alice on build-7 (pid 4242), since 2026-04-20T10:00:00Z, stowage 0.1.0 ``
 impl fmt::Display for LockInfo {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -293,15 +309,7 @@ impl StateLock {
 
     /// The OS lock is ours: deal with a stale info file and record ourselves.
     fn hold(file: File, state: &Path, request: &LockRequest) -> Result<StateLock, LockError> {
-        let info = LockInfo {
-            id: Uuid::new_v4(),
-            operation: request.operation.clone(),
-            user: request.user.clone(),
-            host: request.host.clone(),
-            pid: std::process::id(),
-            started_at: jiff::Timestamp::now().to_string(),
-            stowage_version: request.stowage_version.clone(),
-        };
+        let info = LockInfo::holder(request);
         // Holders remove their info file before they unlock, so one found now outlived its
         // holder. An unreadable one is stale all the same.
         let took_over = read_info(state).unwrap_or(None);

@@ -13,13 +13,7 @@ use crate::store::{StateLocation, Store};
 
 pub async fn run(args: &ForceUnlockArgs, settings: &Settings) -> Result<ExitCode, Report> {
     let spec = args.spec.as_deref().map(load_spec).transpose()?;
-    let location = match (&args.state, &spec) {
-        (Some(state), _) => state.clone(),
-        (None, Some(spec)) => StateLocation::resolve(&spec.path, None, Some(&spec.spec)),
-        (None, None) => {
-            return Err(miette!("name the state: `--state PATH`, `--state s3://BUCKET/KEY` or the spec file"));
-        }
-    };
+    let location = crate::store::named(args.state.as_ref(), spec.as_ref())?;
     let (holder, removed) = match &location {
         StateLocation::Local(path) => {
             let unlocked = stowage_state::force_unlock(path, &args.id).map_err(|error| miette!("{error}"))?;

@@ -140,11 +140,7 @@ struct Opened {
 impl Opened {
     async fn open(target: &StateTarget, settings: &Settings, locking: Locking) -> Result<Self, Report> {
         let spec = target.spec.as_deref().map(load_spec).transpose()?;
-        let location = match (&target.state, &spec) {
-            (Some(state), _) => state.clone(),
-            (None, Some(spec)) => StateLocation::resolve(&spec.path, None, Some(&spec.spec)),
-            (None, None) => return Err(miette!("name the state: `--spec SPEC` or `--state PATH|s3://BUCKET/KEY`")),
-        };
+        let location = crate::store::named(target.state.as_ref(), spec.as_ref())?;
         let aws = match location {
             StateLocation::S3(_) => Some(connect_for(spec.as_ref(), settings).await?),
             StateLocation::Local(_) => None,
