@@ -58,7 +58,9 @@ impl fmt::Display for ResourceType {
 pub enum AddressError {
     #[error("unknown resource type `{0}`")]
     UnknownType(String),
-    #[error("`{0}` is not a resource address: expected `TYPE.NAME`, e.g. `aws_s3_bucket.main`")]
+    #[error(
+        "`{0}` is not a resource address: expected `TYPE.NAME` or `TYPE.NAME[\"KEY\"]`, e.g. `aws_s3_bucket.main` or `twilio_aws_credential.main[\"AC…\"]`"
+    )]
     Malformed(String),
 }
 
@@ -73,22 +75,41 @@ impl FromStr for ResourceType {
     }
 }
 
-/// A resource's address within one environment: its type and a name.
+/// A resource's address within one environment: its type, a name and, for one of many
+/// instances of the same resource (a fleet's subaccounts), the instance's key, written as
+/// Terraform writes a `for_each` instance: `twilio_aws_credential.main["AC…"]`. Addresses
+/// order by type, name, then key, so a resource's instances sit together.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Address {
     pub resource_type: ResourceType,
     pub name: String,
+    /// The instance key (a fleet member's account SID); `None` for a single resource.
+    pub key: Option<String>,
 }
 
 impl Address {
     pub fn new(resource_type: ResourceType, name: impl Into<String>) -> Self {
-        Self { resource_type, name: name.into() }
+        Self { resource_type, name: name.into(), key: None }
+    }
+
+    /// This address's instance for `key`.
+    pub fn instance(self, key: impl Into<String>) -> Self {
+        Self { key: Some(key.into()), ..self }
+    }
+
+    /// The same address without an instance key: what a fleet's instances share.
+    pub fn without_key(&self) -> Self {
+        Self { resource_type: self.resource_type, name: self.name.clone(), key: None }
     }
 }
 
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", self.resource_type, self.name)
+        write!(f, "{}.{}", self.resource_type, self.name)?;
+        if let Some(key) = &self.key {
+            write!(f, "[\"{key}\"]")?;
+        }
+        Ok(())
     }
 }
 
@@ -96,11 +117,22 @@ impl FromStr for Address {
     type Err = AddressError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let (ty, name) = text.split_once('.').ok_or_else(|| AddressError::Malformed(text.to_owned()))?;
+        let malformed = || AddressError::Malformed(text.to_owned());
+        let (base, key) = match text.split_once('[') {
+            None => (text, None),
+            Some((base, rest)) => {
+                let key = rest.strip_prefix('"').and_then(|rest| rest.strip_suffix("\"]")).ok_or_else(malformed)?;
+                if key.is_empty() || key.contains(['"', '[', ']']) {
+                    return Err(malformed());
+                }
+                (base, Some(key.to_owned()))
+            }
+        };
+        let (ty, name) = base.split_once('.').ok_or_else(malformed)?;
         if name.is_empty() || name.contains('.') {
-            return Err(AddressError::Malformed(text.to_owned()));
+            return Err(malformed());
         }
-        Ok(Address::new(ty.parse()?, name))
+        Ok(Address { resource_type: ty.parse()?, name: name.to_owned(), key })
     }
 }
 
@@ -130,7 +162,22 @@ mod tests {
     }
 
     #[test]
+    fn instance_addresses_round_trip_through_text() {
+        let address = Address::new(ResourceType::TwilioAwsCredential, "main").instance("AC0123");
+        assert_eq!(address.to_string(), r#"twilio_aws_credential.main["AC0123"]"#);
+        assert_eq!(address.to_string().parse::<Address>(), Ok(address.clone()));
+        assert_eq!(address.without_key(), Address::new(ResourceType::TwilioAwsCredential, "main"));
+        // A resource's instances sort after the resource without a key, and by key.
+        let mut sorted = vec![address.clone(), address.without_key(), address.without_key().instance("AB")];
+        sorted.sort();
+        assert_eq!(sorted.iter().map(|address| address.key.as_deref()).collect::<Vec<_>>(), [None, Some("AB"), Some("AC0123")]);
+    }
+
+    #[test]
     fn malformed_addresses_are_refused() {
+        for text in [r#"aws_s3_bucket.main[AC]"#, r#"aws_s3_bucket.main[""]"#, r#"aws_s3_bucket.main["AC""#, r#"aws_s3_bucket["AC"]"#] {
+            assert_eq!(text.parse::<Address>(), Err(AddressError::Malformed(text.into())), "{text}");
+        }
         assert_eq!("aws_s3_bucket".parse::<Address>(), Err(AddressError::Malformed("aws_s3_bucket".into())));
         assert_eq!("aws_s3_bucket.".parse::<Address>(), Err(AddressError::Malformed("aws_s3_bucket.".into())));
         assert_eq!("nope.main".parse::<Address>(), Err(AddressError::UnknownType("nope".into())));
