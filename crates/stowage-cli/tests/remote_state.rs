@@ -173,9 +173,9 @@ async fn an_apply_whose_state_was_written_from_outside_stops_and_keeps_its_state
     within(TEST_TIMEOUT, async {
         let world = remote_world().await;
         let puts = state_writes_of_a_clean_apply(&world).await;
-        // Held: the state write that records the Twilio credential. Only the two settings,
-        // which record no intent, come after it.
-        let hold = FaultMatch::Occurrence { operation: "PutObject".to_owned(), nth: puts - 3 };
+        // Held: the state write that records the Twilio credential. Only the write of the
+        // settings' phase (the two settings, which record no intent) comes after it.
+        let hold = FaultMatch::Occurrence { operation: "PutObject".to_owned(), nth: puts - 2 };
         world.aws.inject(Fault::new(hold, FaultAction::HoldRequest, 1));
         let running = apply(&world).spawn();
         world.aws.held().await;

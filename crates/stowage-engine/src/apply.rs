@@ -1,10 +1,10 @@
 //! Apply: run the plan's steps in dependency order, independent steps at the same time, and
-//! commit the state after every completed step.
+//! commit the state phase by phase (see [`apply`]).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use futures::stream::{FuturesUnordered, StreamExt};
+use futures::stream::StreamExt;
 use serde_json::{Map, Value};
 use stowage_plan::{ActionKind, Plan, PlannedValue, Reference, ResourceChange, Step, StepKind};
 use stowage_provider::{
@@ -47,12 +47,21 @@ enum StepResult {
     Forgotten,
 }
 
-/// Apply `plan`, recording progress in `state` and committing it to `store` after every step.
+/// Apply `plan`, recording progress in `state` and committing it to `store` phase by phase.
 ///
-/// When a commit fails (the stored state changed under this run, or the store is unreachable),
-/// no further step starts, the steps already running finish and are recorded in `state` (not
-/// stored), and the error is returned: `state` then holds everything this run did, for the
-/// caller to keep (`state_ops::save_errored`).
+/// A phase is every step whose dependencies have finished: its creates' intents are committed
+/// in one write before any of them is sent, its steps run (at most `parallelism` at once), and
+/// what they did is committed in one write when the last ends. A step only ever starts from
+/// committed results, and the state is written twice per phase, not twice per step: the bytes
+/// written grow with the plan's depth times the state's size, linearly with a fleet, where a
+/// write per step grew with its square. A process killed inside a phase loses only records
+/// whose intents are on disk, which the next run's leftover search finds.
+///
+/// A step that fails stops only the steps that wait for it; the others go on, so one
+/// subaccount of a fleet cannot hold the rest back. When a commit fails (the stored state
+/// changed under this run, or the store is unreachable), no further phase starts and the error
+/// is returned: `state` then holds everything this run did, for the caller to keep
+/// (`state_ops::save_errored`).
 pub async fn apply<S: StateStore>(
     engine: &Engine,
     plan: &Plan,
@@ -61,16 +70,24 @@ pub async fn apply<S: StateStore>(
 ) -> Result<ApplyOutcome, ApplyError> {
     let schedule = Schedule::new(plan, state)?;
     let mut tally = Tally::new(schedule.steps.len(), state);
-    let mut running = FuturesUnordered::new();
     loop {
-        let ready = start_ready(engine, &schedule, &mut tally, running.len(), state, store).await?;
-        for (index, prepared, marker) in ready {
+        let phase = start_phase(&schedule, &mut tally, state, store).await;
+        if phase.is_empty() {
+            break;
+        }
+        let mut running = futures::stream::iter(phase.into_iter().map(|(index, prepared, marker)| {
             let step = &schedule.steps[index];
             let change = schedule.changes[&step.address];
-            running.push(run(engine, index, step, change, prepared, &schedule.handoff, marker));
+            run(engine, index, step, change, prepared, &schedule.handoff, marker)
+        }))
+        .buffer_unordered(engine.parallelism());
+        let mut recorded = false;
+        while let Some(ended) = running.next().await {
+            recorded |= finish(engine, &schedule, &mut tally, state, ended);
         }
-        let Some(ended) = running.next().await else { break };
-        finish(engine, &schedule, &mut tally, state, store, ended).await?;
+        if recorded && !tally.commit(state, store).await {
+            break;
+        }
     }
     settle(plan, &schedule, tally, state, store).await
 }
@@ -145,27 +162,24 @@ impl Tally {
 /// A step that ended: its index, what it did, how long it took.
 type Ended = (usize, Result<StepResult, ProviderError>, Duration);
 
-/// The steps to start now: those whose dependencies finished, while `running` and these stay
-/// within the parallelism, and none once a step failed. Each is prepared from the state; a
-/// create whose result could be lost records and commits its intent first. Returns each with
-/// the marker its object carries, if its type carries one.
-async fn start_ready<'s>(
-    engine: &Engine,
+/// The next phase: every step not started whose dependencies all finished (a failed step's
+/// dependents never are), each prepared from the state, the intents of its creates whose
+/// result could be lost recorded and committed at once. Empty when nothing is left to start,
+/// or once a commit failed: then nothing more is sent. Each comes with the marker its object
+/// carries, if its type carries one.
+async fn start_phase<'s>(
     schedule: &'s Schedule<'_>,
     tally: &mut Tally,
-    running: usize,
     state: &mut State,
     store: &impl StateStore,
-) -> Result<Vec<(usize, Prepared, Option<&'s str>)>, ApplyError> {
-    let mut ready = Vec::new();
-    if !tally.failures.is_empty() || tally.unstored.is_some() {
-        return Ok(ready);
+) -> Vec<(usize, Prepared, Option<&'s str>)> {
+    let mut phase = Vec::new();
+    if tally.unstored.is_some() {
+        return phase;
     }
     let marker = &schedule.marker;
+    let mut intents = false;
     for (index, step) in schedule.steps.iter().enumerate() {
-        if running + ready.len() >= engine.parallelism() {
-            break;
-        }
         if tally.started[index] || !step.waits_for.iter().all(|&before| tally.finished[before]) {
             continue;
         }
@@ -174,32 +188,27 @@ async fn start_ready<'s>(
             Ok(prepared) => {
                 let records_intent = step.address.resource_type.schema().lifecycle.records_intent();
                 if records_intent && step.kind == StepKind::Create {
-                    // On disk before the request leaves: whatever happens to this
-                    // process, the next run knows to look for the object.
                     tally.intents[index] = Some(record_intent(state, &step.address, &prepared.attributes, marker));
-                    if !tally.commit(state, store).await {
-                        // Not on disk: the create is not sent.
-                        return Ok(ready);
-                    }
+                    intents = true;
                 }
                 let marker = step.address.resource_type.schema().lifecycle.carries_marker().then_some(marker.as_str());
-                ready.push((index, prepared, marker));
+                phase.push((index, prepared, marker));
             }
             Err(error) => tally.failures.push((step.address.clone(), error)),
         }
     }
-    Ok(ready)
+    // On disk before any request leaves: whatever happens to this process, the next run
+    // knows to look for the objects. Not on disk: nothing of the phase is sent.
+    if intents && !tally.commit(state, store).await {
+        phase.clear();
+    }
+    phase
 }
 
-/// Records a step that ended: a success in the state, committed, a failure in the tally.
-async fn finish(
-    engine: &Engine,
-    schedule: &Schedule<'_>,
-    tally: &mut Tally,
-    state: &mut State,
-    store: &impl StateStore,
-    (index, result, elapsed): Ended,
-) -> Result<(), ApplyError> {
+/// Records a step that ended: a success in the state (committed with its phase), a failure
+/// in the tally. Whether anything was recorded.
+fn finish(engine: &Engine, schedule: &Schedule<'_>, tally: &mut Tally, state: &mut State, ended: Ended) -> bool {
+    let (index, result, elapsed) = ended;
     let step = &schedule.steps[index];
     let verb = verb(step.kind);
     match result {
@@ -209,17 +218,17 @@ async fn finish(
             if let Some(intent) = tally.intents[index] {
                 state.intents.retain(|recorded| recorded.id != intent);
             }
-            tally.commit(state, store).await;
             tally.finished[index] = true;
             tally.completed += 1;
             engine.progress.event(Event::StepFinished { address: &step.address, verb, id: id.as_deref(), elapsed });
+            true
         }
         Err(error) => {
             engine.progress.event(Event::StepFailed { address: &step.address, verb, error: &error, elapsed });
             tally.failures.push((step.address.clone(), error));
+            false
         }
     }
-    Ok(())
 }
 
 /// After the last step: keys whose secret never reached Twilio are tainted and, when every
