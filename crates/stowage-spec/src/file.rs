@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use schemars::Schema;
 use schemars::generate::SchemaSettings;
 use schemars::transform::RecursiveTransform;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// One environment: an S3 bucket, the IAM user Twilio writes into it with, and the Twilio
@@ -26,6 +26,8 @@ pub(crate) struct SpecFile {
     aws: AwsSection,
     #[serde(default)]
     twilio: Option<TwilioSection>,
+    #[serde(default)]
+    fleet: Option<FleetSection>,
     bucket: BucketSection,
     #[serde(default)]
     uploader: Option<UploaderSection>,
@@ -76,6 +78,57 @@ pub(crate) struct TwilioSection {
     /// The account SID: `AC` followed by 32 lowercase hexadecimal digits.
     #[schemars(pattern(r"^AC[0-9a-f]{32}$"), example = &"AC0123456789abcdef0123456789abcdef")]
     pub account_sid: String,
+}
+
+/// Fleet mode: one spec for the subaccounts of the `[twilio]` account (the main account). Each
+/// managed subaccount gets the recording and composition settings of this file, stores under
+/// its own prefix (`{account_sid}` in the stored prefixes stands for its SID) and writes with
+/// the `[uploader]` user or a user of its own.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FleetSection {
+    // Described on its type, where the structural check finds the description and example.
+    pub subaccounts: SubaccountsEntry,
+    /// Subaccount SIDs never managed, even when listed or active.
+    #[serde(default)]
+    #[schemars(inner(pattern(r"^AC[0-9a-f]{32}$")), example = fleet_exclude_example())]
+    pub exclude: Vec<String>,
+    /// `per-subaccount`: each subaccount writes with an IAM user and access key of its own,
+    /// named `USER_NAME-ACCOUNT_SID` after `[uploader] user_name` (which is then at most 29
+    /// characters); `shared`: one IAM user and access key for all of them.
+    #[serde(default)]
+    pub uploader: UploaderModeEntry,
+}
+
+fn fleet_exclude_example() -> [&'static str; 1] {
+    ["AC00000000000000000000000000000001"]
+}
+
+/// The subaccounts to manage: `"all"` for every active subaccount of the main account, or a
+/// list of subaccount SIDs (`AC` followed by 32 lowercase hexadecimal digits).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+#[schemars(example = &"all")]
+pub(crate) enum SubaccountsEntry {
+    All(AllSubaccounts),
+    Listed(#[schemars(inner(pattern(r"^AC[0-9a-f]{32}$")))] Vec<String>),
+}
+
+/// Every active subaccount.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+pub(crate) enum AllSubaccounts {
+    #[serde(rename = "all")]
+    All,
+}
+
+/// Who Twilio writes with in fleet mode.
+// `Serialize` only for the schema's `default`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum UploaderModeEntry {
+    #[default]
+    PerSubaccount,
+    Shared,
 }
 
 /// The S3 bucket recordings and compositions are stored in.
@@ -170,6 +223,8 @@ pub(crate) struct RecordingsSection {
     /// Recordings stored in S3 cannot be composed.
     pub store_in_s3: bool,
     /// The key prefix recordings are written under; must not overlap the compositions prefix.
+    /// With `[fleet]`, it holds `{account_sid}`, which stands for each subaccount's SID:
+    /// `recordings/{account_sid}/`.
     #[serde(default = "default_recordings_prefix")]
     pub prefix: String,
     /// A PEM file holding an RSA public key (`-----BEGIN PUBLIC KEY-----`), relative to this
@@ -193,6 +248,8 @@ pub(crate) struct CompositionsSection {
     /// Whether Twilio stores compositions in the bucket (`true`) or in its own cloud (`false`).
     pub store_in_s3: bool,
     /// The key prefix compositions are written under; must not overlap the recordings prefix.
+    /// With `[fleet]`, it holds `{account_sid}`, which stands for each subaccount's SID:
+    /// `compositions/{account_sid}/`.
     #[serde(default = "default_compositions_prefix")]
     pub prefix: String,
     /// A PEM file holding an RSA public key (`-----BEGIN PUBLIC KEY-----`), relative to this

@@ -30,8 +30,8 @@ pub use diagnostic::{Diagnostic, Label, Severity, SpecErrors};
 pub use public_keys::load_public_keys;
 pub use source::{KeyPath, SpecSource};
 pub use spec::{
-    AwsSettings, BucketSpec, DriftSettings, EncryptionPublicKey, Environment, LifecycleRule, RemoteState, Spec,
-    StorageSpec, TwilioSettings, Uploader,
+    AwsSettings, BucketSpec, DriftSettings, EncryptionPublicKey, Environment, Fleet, FleetMembers, LifecycleRule,
+    RemoteState, Spec, StorageSpec, TwilioSettings, Uploader, UploaderMode,
 };
 pub use values::{
     AccountSid, AccountSidError, BucketName, BucketNameError, Encryption, EnvironmentName, EnvironmentNameError,

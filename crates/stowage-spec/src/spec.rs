@@ -14,6 +14,10 @@ pub struct Spec {
     pub environment: Environment,
     pub aws: AwsSettings,
     pub twilio: Option<TwilioSettings>,
+    /// `[fleet]`: the settings are for the `[twilio]` account's subaccounts. Then `[twilio]`
+    /// and `[uploader]` are present and every stored prefix holds
+    /// [`Prefix::ACCOUNT_SID_PLACEHOLDER`]; without it no prefix does.
+    pub fleet: Option<Fleet>,
     pub bucket: BucketSpec,
     pub uploader: Option<Uploader>,
     pub recordings: Option<StorageSpec>,
@@ -44,6 +48,46 @@ pub struct AwsSettings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TwilioSettings {
     pub account_sid: AccountSid,
+}
+
+/// `[fleet]`: one spec for the main account's Twilio subaccounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fleet {
+    pub subaccounts: FleetMembers,
+    /// Never managed, even when listed or active.
+    pub exclude: Vec<AccountSid>,
+    pub uploader: UploaderMode,
+}
+
+/// `subaccounts`: which subaccounts of the main account are managed (less `exclude`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FleetMembers {
+    /// `"all"`: every active subaccount.
+    All,
+    /// These subaccounts: not empty, no duplicates, not the main account, none excluded.
+    Listed(Vec<AccountSid>),
+}
+
+/// `uploader`: who Twilio writes with for each subaccount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploaderMode {
+    /// `"per-subaccount"` (the default): an IAM user and access key per subaccount, named by
+    /// [`Uploader::user_name_for`].
+    PerSubaccount,
+    /// `"shared"`: the `[uploader]` user and its one access key for every subaccount.
+    Shared,
+}
+
+impl Fleet {
+    /// Whether `account_sid`, a subaccount of the main account (active, for `All`), is
+    /// managed: a member and not excluded.
+    pub fn manages(&self, account_sid: &AccountSid) -> bool {
+        let member = match &self.subaccounts {
+            FleetMembers::All => true,
+            FleetMembers::Listed(listed) => listed.contains(account_sid),
+        };
+        member && !self.exclude.contains(account_sid)
+    }
 }
 
 /// `[bucket]`
@@ -77,6 +121,18 @@ pub struct Uploader {
     pub path: IamPath,
     /// `rotate_after_days`: the key is replaced once it is this many days old (1 to 3650).
     pub rotate_after_days: Option<u32>,
+}
+
+impl Uploader {
+    /// The longest `user_name` with `[fleet] uploader = "per-subaccount"`: IAM's 64 characters
+    /// less `-` and an account SID's 34.
+    pub const MAX_PER_SUBACCOUNT_USER_NAME: usize = 64 - 1 - 34;
+
+    /// The IAM user one subaccount writes with under `uploader = "per-subaccount"`:
+    /// `{user_name}-{account_sid}`.
+    pub fn user_name_for(&self, account_sid: &str) -> String {
+        format!("{}-{account_sid}", self.user_name)
+    }
 }
 
 /// `[recordings]` or `[compositions]`. When both are stored in S3 their prefixes do not

@@ -7,18 +7,19 @@ use serde::de::DeserializeOwned;
 
 use crate::diagnostic::Diagnostic;
 use crate::file::{
-    AwsSection, BucketSection, CompositionsSection, DriftSection, EnvironmentSection, LifecycleRuleEntry,
-    RecordingsSection, StateBackendKind, StateSection, TwilioSection, UploaderSection,
+    AwsSection, BucketSection, CompositionsSection, DriftSection, EnvironmentSection, FleetSection, LifecycleRuleEntry,
+    RecordingsSection, StateBackendKind, StateSection, SubaccountsEntry, TwilioSection, UploaderModeEntry,
+    UploaderSection,
 };
 use crate::source::{KeyPath, SpecSource};
 use crate::spec::{
-    AwsSettings, BucketSpec, DriftSettings, EncryptionPublicKey, Environment, LifecycleRule, RemoteState, Spec,
-    StorageSpec, TwilioSettings, Uploader,
+    AwsSettings, BucketSpec, DriftSettings, EncryptionPublicKey, Environment, Fleet, FleetMembers, LifecycleRule,
+    RemoteState, Spec, StorageSpec, TwilioSettings, Uploader, UploaderMode,
 };
 use crate::structure::Structure;
 use crate::values::{
-    AccountSid, BucketName, Encryption, EnvironmentName, IamPath, IamUserName, IgnoreRule, InvalidValue, MAX_TAGS,
-    Prefix, Region, check_tag,
+    AccountSid, AccountSidError, BucketName, Encryption, EnvironmentName, IamPath, IamUserName, IgnoreRule,
+    InvalidValue, MAX_TAGS, Prefix, Region, check_tag,
 };
 
 /// Checks every section that survived the structural check and builds the spec when nothing
@@ -28,8 +29,16 @@ pub(crate) fn validate(structure: Structure, source: &SpecSource, diagnostics: &
     let environment = checker.section("environment").and_then(|section| checker.environment(section));
     let aws = checker.section("aws").and_then(|section| checker.aws(section));
     let twilio = checker.section("twilio").and_then(|section| checker.twilio(section));
+    // Fleet mode is what the file asks for, even when `[fleet]` itself is broken.
+    let fleet_mode = source.span_of("fleet").is_some();
+    // `uploader` as written: unknown when the file's value was refused (and left out).
+    let fleet_uploader_kept = source.span_of("fleet.uploader").is_none()
+        || checker.structure.sections.get("fleet").is_some_and(|fleet| fleet.get("uploader").is_some());
+    let fleet_section = checker.section::<FleetSection>("fleet");
+    let fleet_uploader = fleet_section.as_ref().filter(|_| fleet_uploader_kept).map(|section| section.uploader);
+    let fleet = fleet_section.and_then(|section| checker.fleet(section, twilio.as_ref()));
     let bucket = checker.section("bucket").and_then(|section| checker.bucket(section));
-    let uploader = checker.section("uploader").and_then(|section| checker.uploader(section));
+    let uploader = checker.section("uploader").and_then(|section| checker.uploader(section, fleet_uploader));
     let recordings = checker.section::<RecordingsSection>("recordings").map(|section| {
         checker.storage("recordings", section.store_in_s3, &section.prefix, section.encryption_public_key)
     });
@@ -41,7 +50,10 @@ pub(crate) fn validate(structure: Structure, source: &SpecSource, diagnostics: &
 
     let stored: Vec<&CheckedStorage> =
         [&recordings, &compositions].into_iter().flatten().filter(|storage| storage.store_in_s3).collect();
-    checker.storage_needs(&stored);
+    checker.storage_needs(&stored, fleet_mode);
+    for storage in [&recordings, &compositions].into_iter().flatten() {
+        checker.account_placeholder(storage, fleet_mode);
+    }
     if let (Some(recordings), Some(compositions)) = (
         recordings.as_ref().and_then(CheckedStorage::stored_prefix),
         compositions.as_ref().and_then(CheckedStorage::stored_prefix),
@@ -73,6 +85,7 @@ pub(crate) fn validate(structure: Structure, source: &SpecSource, diagnostics: &
         environment: environment?,
         aws: aws?,
         twilio,
+        fleet,
         bucket: bucket?,
         uploader,
         recordings: recordings.map(CheckedStorage::into_spec).unwrap_or_default(),
@@ -247,6 +260,11 @@ impl Checker<'_> {
                 valid = false;
                 continue;
             };
+            if prefix.has_account_placeholder() {
+                self.lifecycle_placeholder(&prefix_path, &prefix);
+                valid = false;
+                continue;
+            }
             if let Some(first) = rules.iter().position(|rule| rule.prefix == prefix) {
                 let first_span = self.source.nearest_span(&rule_paths[first].key("prefix"));
                 let span = self.source.nearest_span(&prefix_path);
@@ -267,11 +285,233 @@ impl Checker<'_> {
         valid.then_some(rules)
     }
 
-    fn uploader(&mut self, section: UploaderSection) -> Option<Uploader> {
+    /// `[uploader]`; `fleet_uploader` is `[fleet] uploader`, when the file has a sound `[fleet]`.
+    fn uploader(&mut self, section: UploaderSection, fleet_uploader: Option<UploaderModeEntry>) -> Option<Uploader> {
         let path = KeyPath::root().key("uploader");
         let user_name = self.value(&path.key("user_name"), IamUserName::new(&section.user_name));
         let iam_path = self.value(&path.key("path"), IamPath::new(&section.path));
+        let user_name = match user_name {
+            Some(name) if fleet_uploader == Some(UploaderModeEntry::PerSubaccount) => {
+                self.per_subaccount_user_name(&path.key("user_name"), name)
+            }
+            name => name,
+        };
         Some(Uploader { user_name: user_name?, path: iam_path?, rotate_after_days: section.rotate_after_days })
+    }
+
+    /// With a user per subaccount, `{user_name}-{account_sid}` must fit IAM's 64 characters.
+    fn per_subaccount_user_name(&mut self, path: &KeyPath, name: IamUserName) -> Option<IamUserName> {
+        let length = name.as_str().chars().count();
+        let limit = Uploader::MAX_PER_SUBACCOUNT_USER_NAME;
+        if length <= limit {
+            return Some(name);
+        }
+        let span = self.source.nearest_span(path);
+        let mode_span = self.source.nearest_span(&KeyPath::root().key("fleet").key("uploader"));
+        let mode_label = if self.source.span_of("fleet.uploader").is_some() {
+            "a user per subaccount"
+        } else {
+            "a user per subaccount (`uploader = \"per-subaccount\"`, the default)"
+        };
+        self.push(
+            Diagnostic::error(
+                self.source,
+                format!(
+                    "IAM user name `{name}` is {length} characters long, at most {limit} are allowed with \
+                     `[fleet] uploader = \"per-subaccount\"`"
+                ),
+            )
+            .with_label(span, Some(format!("`{name}-AC…` would be {} characters", length + 35)))
+            .with_label(mode_span, Some(mode_label.to_owned()))
+            .with_help(format!(
+                "each subaccount writes with an IAM user of its own, named `{{user_name}}-{{account_sid}}` (35 \
+                 characters more), and IAM user names are at most 64 characters: shorten `user_name` to {limit} \
+                 characters or fewer, or set `uploader = \"shared\"` in `[fleet]` for one user for every subaccount"
+            )),
+        );
+        None
+    }
+
+    /// `[fleet]`: the members and exclusions, each a subaccount SID, none listed twice, none the
+    /// main account, none both listed and excluded.
+    fn fleet(&mut self, section: FleetSection, twilio: Option<&TwilioSettings>) -> Option<Fleet> {
+        let path = KeyPath::root().key("fleet");
+        let main = twilio.map(|twilio| &twilio.account_sid);
+        let mut valid = true;
+        let listed = match &section.subaccounts {
+            SubaccountsEntry::All(_) => None,
+            SubaccountsEntry::Listed(sids) => {
+                let list_path = path.key("subaccounts");
+                if sids.is_empty() {
+                    let span = self.source.nearest_span(&list_path);
+                    self.push(
+                        Diagnostic::error(self.source, "`fleet.subaccounts` is empty").with_label(span, None).with_help(
+                            "list the SIDs of the subaccounts to manage, or write `subaccounts = \"all\"` for every \
+                             active subaccount",
+                        ),
+                    );
+                    valid = false;
+                }
+                let (listed, listed_valid) = self.sid_list(&list_path, sids, "listed", main);
+                valid &= listed_valid;
+                Some(listed)
+            }
+        };
+        let (excluded, excluded_valid) = self.sid_list(&path.key("exclude"), &section.exclude, "excluded", None);
+        valid &= excluded_valid;
+        for (sid, exclude_path) in &excluded {
+            let Some((_, listed_path)) = listed.iter().flatten().find(|(listed, _)| listed == sid) else {
+                continue;
+            };
+            let span = self.source.nearest_span(exclude_path);
+            let listed_span = self.source.nearest_span(listed_path);
+            self.push(
+                Diagnostic::error(
+                    self.source,
+                    format!("subaccount `{sid}` is both listed in `fleet.subaccounts` and excluded in `fleet.exclude`"),
+                )
+                .with_label(span, Some("excluded here".to_owned()))
+                .with_label(listed_span, Some("listed here".to_owned()))
+                .with_help(
+                    "a subaccount is either managed or left alone: remove it from `exclude` to manage it, or from \
+                     `subaccounts` to leave it alone",
+                ),
+            );
+            valid = false;
+        }
+        if !valid {
+            return None;
+        }
+        let subaccounts = match listed {
+            None => FleetMembers::All,
+            Some(listed) => FleetMembers::Listed(listed.into_iter().map(|(sid, _)| sid).collect()),
+        };
+        let uploader = match section.uploader {
+            UploaderModeEntry::PerSubaccount => UploaderMode::PerSubaccount,
+            UploaderModeEntry::Shared => UploaderMode::Shared,
+        };
+        Some(Fleet { subaccounts, exclude: excluded.into_iter().map(|(sid, _)| sid).collect(), uploader })
+    }
+
+    /// The account SIDs of a `[fleet]` list, each with where it is written, and whether all of
+    /// them are valid, none twice and none `main`.
+    fn sid_list(
+        &mut self,
+        path: &KeyPath,
+        sids: &[String],
+        verb: &str,
+        main: Option<&AccountSid>,
+    ) -> (Vec<(AccountSid, KeyPath)>, bool) {
+        let mut checked: Vec<(AccountSid, KeyPath)> = Vec::with_capacity(sids.len());
+        let mut valid = true;
+        for (index, sid) in sids.iter().enumerate() {
+            let item = self.structure.item_path(path, index);
+            let sid = match AccountSid::new(sid) {
+                Err(error @ AccountSidError::ApiKey { .. }) => {
+                    let span = self.source.nearest_span(&item);
+                    self.push(
+                        Diagnostic::error(self.source, error.to_string())
+                            .with_label(span, None)
+                            .with_help(format!("`{path}` takes the account SIDs (`AC…`) of subaccounts")),
+                    );
+                    None
+                }
+                result => self.value(&item, result),
+            };
+            let Some(sid) = sid else {
+                valid = false;
+                continue;
+            };
+            if let Some((_, first)) = checked.iter().find(|(seen, _)| *seen == sid) {
+                let span = self.source.nearest_span(&item);
+                let first_span = self.source.nearest_span(first);
+                self.push(
+                    Diagnostic::error(self.source, format!("subaccount `{sid}` is {verb} twice in `{path}`"))
+                        .with_label(span, Some("again here".to_owned()))
+                        .with_label(first_span, Some("first here".to_owned()))
+                        .with_help("write each subaccount once"),
+                );
+                valid = false;
+                continue;
+            }
+            if main == Some(&sid) {
+                let span = self.source.nearest_span(&item);
+                let main_span = self.source.nearest_span(&KeyPath::root().key("twilio").key("account_sid"));
+                self.push(
+                    Diagnostic::error(self.source, format!("`{sid}` is the main account, not a subaccount"))
+                        .with_label(span, Some("listed as a subaccount".to_owned()))
+                        .with_label(main_span, Some("the main account".to_owned()))
+                        .with_help(
+                            "`[fleet]` manages the subaccounts of `[twilio] account_sid`: remove the main account \
+                             from `subaccounts`",
+                        ),
+                );
+                valid = false;
+                continue;
+            }
+            checked.push((sid, item));
+        }
+        (checked, valid)
+    }
+
+    /// Lifecycle rules are bucket-wide: a placeholder would ask for one rule per subaccount.
+    fn lifecycle_placeholder(&mut self, path: &KeyPath, prefix: &Prefix) {
+        let before = prefix.as_str().split(Prefix::ACCOUNT_SID_PLACEHOLDER).next().unwrap_or_default();
+        let shared = before.rfind('/').map_or("", |slash| &before[..=slash]);
+        let shared = if shared.is_empty() { "`/` (the whole bucket)".to_owned() } else { format!("`{shared}`") };
+        let span = self.source.nearest_span(path);
+        self.push(
+            Diagnostic::error(self.source, format!("lifecycle rule prefix `{prefix}` contains `{{account_sid}}`"))
+                .with_label(span, Some("one rule for the whole bucket, not one per subaccount".to_owned()))
+                .with_help(format!(
+                    "the bucket has one set of lifecycle rules for every subaccount: use the part before the \
+                     placeholder, {shared}, which covers every subaccount's objects"
+                )),
+        );
+    }
+
+    /// `{account_sid}` in a storage prefix: required in every stored prefix with `[fleet]`,
+    /// an error without it.
+    fn account_placeholder(&mut self, storage: &CheckedStorage, fleet_mode: bool) {
+        let Some(prefix) = &storage.prefix else { return };
+        let name = storage.name;
+        let path = KeyPath::root().key(name).key("prefix");
+        let span = self.source.nearest_span(&path);
+        if prefix.has_account_placeholder() && !fleet_mode {
+            let without = prefix.for_account("");
+            let segments: Vec<&str> = without.split('/').filter(|segment| !segment.is_empty()).collect();
+            let without = if segments.is_empty() { "/".to_owned() } else { format!("{}/", segments.join("/")) };
+            self.push(
+                Diagnostic::error(self.source, format!("`{{account_sid}}` in `{path}` needs `[fleet]`"))
+                    .with_label(span, Some("stands for each subaccount's SID".to_owned()))
+                    .with_help(format!(
+                        "`{{account_sid}}` is for a spec of the main account's subaccounts: add a `[fleet]` \
+                         section, or remove it from the prefix, such as `prefix = \"{without}\"`"
+                    )),
+            );
+        } else if !prefix.has_account_placeholder() && fleet_mode && storage.store_in_s3 {
+            let fleet_span = self.source.nearest_span(&KeyPath::root().key("fleet"));
+            let label = if self.source.span_of(&path.to_string()).is_some() {
+                "the same prefix for every subaccount".to_owned()
+            } else {
+                format!("`prefix` is `{prefix}` (the default) for every subaccount")
+            };
+            self.push(
+                Diagnostic::error(
+                    self.source,
+                    format!(
+                        "`{path}` needs `{{account_sid}}`: required in fleet mode, each subaccount writes under its \
+                         own prefix"
+                    ),
+                )
+                .with_label(span, Some(label))
+                .with_label(fleet_span, Some("fleet mode".to_owned()))
+                .with_help(format!(
+                    "put the placeholder in the prefix, such as `prefix = \"{prefix}{{account_sid}}/\"`; Twilio \
+                     then writes each subaccount's {name} under its SID"
+                )),
+            );
+        }
     }
 
     fn prefix(&mut self, path: &KeyPath, prefix: &str) -> Option<Prefix> {
@@ -443,10 +683,14 @@ impl Checker<'_> {
         false
     }
 
-    /// Storing in S3 needs a user for Twilio to write with and an account to configure: one
-    /// error per missing section, pointing at every `store_in_s3 = true` that needs it.
-    fn storage_needs(&mut self, stored: &[&CheckedStorage]) {
+    /// Storing in S3, and `[fleet]`, need a user for Twilio to write with and an account to
+    /// configure: one error per missing section, pointing at every `store_in_s3 = true` (and at
+    /// `[fleet]`) that needs it.
+    fn storage_needs(&mut self, stored: &[&CheckedStorage], fleet_mode: bool) {
         if stored.is_empty() {
+            if fleet_mode {
+                self.fleet_needs();
+            }
             return;
         }
         let names: Vec<&str> = stored.iter().map(|storage| storage.name).collect();
@@ -470,7 +714,39 @@ impl Checker<'_> {
                 let span = self.source.nearest_span(&KeyPath::root().key(name).key("store_in_s3"));
                 diagnostic = diagnostic.with_label(span, Some(format!("{name} stored in S3 here")));
             }
+            if fleet_mode {
+                let span = self.source.nearest_span(&KeyPath::root().key("fleet"));
+                diagnostic = diagnostic.with_label(span, Some("needed by `[fleet]` too".to_owned()));
+            }
             self.push(diagnostic.with_help(format!("add it, for example:\n\n{example}")));
+        }
+    }
+
+    /// `[fleet]` without storage in S3 still configures the subaccounts of an account, with
+    /// users named after `[uploader]`.
+    fn fleet_needs(&mut self) {
+        for (needed, why, example) in [
+            (
+                "uploader",
+                "the IAM user Twilio writes with (with `uploader = \"per-subaccount\"`, the start of each \
+                 subaccount's user's name)",
+                "[uploader]\nuser_name = \"twilio-video\"",
+            ),
+            (
+                "twilio",
+                "the main account whose subaccounts it configures",
+                "[twilio]\naccount_sid = \"AC0123456789abcdef0123456789abcdef\"",
+            ),
+        ] {
+            if self.source.span_of(needed).is_some() {
+                continue;
+            }
+            let span = self.source.nearest_span(&KeyPath::root().key("fleet"));
+            self.push(
+                Diagnostic::error(self.source, format!("missing section `[{needed}]`: `[fleet]` needs {why}"))
+                    .with_label(span, Some("fleet mode here".to_owned()))
+                    .with_help(format!("add it, for example:\n\n{example}")),
+            );
         }
     }
 
@@ -481,16 +757,25 @@ impl Checker<'_> {
         let describe = |prefix: &Prefix| {
             if prefix.is_whole_bucket() { "the whole bucket".to_owned() } else { format!("`{prefix}`") }
         };
+        let example = if recordings.has_account_placeholder() || compositions.has_account_placeholder() {
+            "`recordings/{account_sid}/` and `compositions/{account_sid}/`"
+        } else {
+            "`recordings/` and `compositions/`"
+        };
         let recordings_span = self.source.nearest_span(&KeyPath::root().key("recordings").key("prefix"));
         let compositions_span = self.source.nearest_span(&KeyPath::root().key("compositions").key("prefix"));
         self.push(
             Diagnostic::error(
                 self.source,
-                format!("compositions prefix {} overlaps recordings prefix {}", describe(compositions), describe(recordings)),
+                format!(
+                    "compositions prefix {} overlaps recordings prefix {}",
+                    describe(compositions),
+                    describe(recordings)
+                ),
             )
             .with_label(compositions_span, Some("compositions stored here".to_owned()))
             .with_label(recordings_span, Some("recordings stored here".to_owned()))
-            .with_help("give each its own prefix, such as `recordings/` and `compositions/`, so that neither contains the other"),
+            .with_help(format!("give each its own prefix, such as {example}, so that neither contains the other")),
         );
     }
 

@@ -6,8 +6,8 @@
 
 use miette::{GraphicalReportHandler, GraphicalTheme, SourceSpan};
 use stowage_spec::{
-    AccountSid, BucketName, Diagnostic, Encryption, EnvironmentName, IamPath, IamUserName, IgnoreRule, MAX_TAGS,
-    Prefix, Region, Severity, Spec, Validated, check_tag,
+    AccountSid, BucketName, Diagnostic, Encryption, EnvironmentName, FleetMembers, IamPath, IamUserName, IgnoreRule,
+    MAX_TAGS, Prefix, Region, Severity, Spec, Uploader, UploaderMode, Validated, check_tag,
 };
 
 /// The name every input is parsed under, as the fuzz target does.
@@ -75,6 +75,10 @@ fn check_valid(validated: &Validated, text: &str) {
     }
     for (index, rule) in spec.bucket.lifecycle.iter().enumerate() {
         revalidates(rule.prefix.as_str(), Prefix::new, text);
+        assert!(
+            !rule.prefix.has_account_placeholder(),
+            "a lifecycle prefix with `{{account_sid}}` passed for {text:?}"
+        );
         assert!(rule.expire_after_days >= 1, "a lifecycle rule of 0 days passed for {text:?}");
         assert!(
             spec.bucket.lifecycle[..index].iter().all(|earlier| earlier.prefix != rule.prefix),
@@ -114,6 +118,51 @@ fn check_valid(validated: &Validated, text: &str) {
     }
     if let [recordings, compositions] = stored.as_slice() {
         assert!(!recordings.overlaps(compositions), "overlapping storage prefixes passed for {text:?}");
+    }
+    check_fleet(spec, &stored, text);
+}
+
+/// `[fleet]`: a main account and an uploader; every stored prefix holds the placeholder (and
+/// none without a fleet); the members are subaccounts, each once, none excluded.
+fn check_fleet(spec: &Spec, stored: &[&Prefix], text: &str) {
+    let Some(fleet) = &spec.fleet else {
+        for storage in [&spec.recordings, &spec.compositions].into_iter().flatten() {
+            assert!(
+                !storage.prefix.has_account_placeholder(),
+                "`{{account_sid}}` without `[fleet]` passed for {text:?}"
+            );
+        }
+        return;
+    };
+    let (Some(twilio), Some(uploader)) = (&spec.twilio, &spec.uploader) else {
+        panic!("`[fleet]` without `[twilio]` or `[uploader]` passed for {text:?}");
+    };
+    for prefix in stored {
+        assert!(
+            prefix.has_account_placeholder(),
+            "a fleet's stored prefix without `{{account_sid}}` passed for {text:?}"
+        );
+        revalidates(&prefix.for_account(twilio.account_sid.as_str()), Prefix::new, text);
+    }
+    if let FleetMembers::Listed(listed) = &fleet.subaccounts {
+        assert!(!listed.is_empty(), "an empty subaccount list passed for {text:?}");
+        for (index, sid) in listed.iter().enumerate() {
+            revalidates(sid.as_str(), AccountSid::new, text);
+            assert!(!listed[..index].contains(sid), "subaccount `{sid}` listed twice passed for {text:?}");
+            assert_ne!(sid, &twilio.account_sid, "the main account as a subaccount passed for {text:?}");
+            assert!(!fleet.exclude.contains(sid), "subaccount `{sid}` listed and excluded passed for {text:?}");
+        }
+    }
+    for sid in &fleet.exclude {
+        revalidates(sid.as_str(), AccountSid::new, text);
+    }
+    if fleet.uploader == UploaderMode::PerSubaccount {
+        let name = uploader.user_name_for(twilio.account_sid.as_str());
+        revalidates(&name, IamUserName::new, text);
+        assert!(
+            uploader.user_name.as_str().len() <= Uploader::MAX_PER_SUBACCOUNT_USER_NAME,
+            "a per-subaccount user name too long for IAM passed for {text:?}"
+        );
     }
 }
 
@@ -167,10 +216,11 @@ fn same_spec(first: &Spec, second: &Spec, text: &str) {
     // `Spec` holds its source (with the file name), so compare what it asks for.
     let asks = |spec: &Spec| {
         format!(
-            "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+            "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
             spec.environment,
             spec.aws,
             spec.twilio,
+            spec.fleet,
             spec.bucket,
             spec.uploader,
             spec.recordings,
