@@ -20,6 +20,9 @@ pub struct EmulatorConfig {
     pub accounts: Vec<Account>,
     /// API keys, each belonging to one of `accounts`.
     pub api_keys: Vec<ApiKey>,
+    /// How many API requests one account family (a main account and its subaccounts) may have
+    /// in flight at once; the next one is answered 429 (code 20429). `None`: no limit.
+    pub concurrency_limit: Option<usize>,
 }
 
 /// A Twilio account: its SID and auth token, and the account it is a subaccount of, if any.
@@ -39,6 +42,19 @@ pub struct ApiKey {
     pub sid: String,
     pub secret: Secret,
     pub account_sid: String,
+    pub kind: ApiKeyKind,
+}
+
+/// The two kinds of API key the emulator knows (Twilio's Restricted keys are not modelled).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApiKeyKind {
+    /// Everything but the Accounts and Keys resources: `/2010-04-01/Accounts*` answers 401,
+    /// code 20003.
+    #[default]
+    Standard,
+    /// The same access as the account's own SID and auth token, Accounts included.
+    Main,
 }
 
 impl EmulatorConfig {
@@ -49,6 +65,7 @@ impl EmulatorConfig {
             s3_endpoint: s3_endpoint.into(),
             accounts: Vec::new(),
             api_keys: Vec::new(),
+            concurrency_limit: None,
         }
     }
 
@@ -76,7 +93,7 @@ impl EmulatorConfig {
         self
     }
 
-    /// Adds an API key of `account_sid` that authenticates with `sid:secret`.
+    /// Adds a Standard API key of `account_sid` that authenticates with `sid:secret`.
     #[must_use]
     pub fn api_key(
         mut self,
@@ -84,7 +101,39 @@ impl EmulatorConfig {
         secret: impl Into<String>,
         account_sid: impl Into<String>,
     ) -> Self {
-        self.api_keys.push(ApiKey { sid: sid.into(), secret: Secret::new(secret), account_sid: account_sid.into() });
+        self.api_keys.push(ApiKey {
+            sid: sid.into(),
+            secret: Secret::new(secret),
+            account_sid: account_sid.into(),
+            kind: ApiKeyKind::Standard,
+        });
+        self
+    }
+
+    /// Adds a Main API key of `account_sid` that authenticates with `sid:secret`: it may also
+    /// use `/2010-04-01/Accounts*`, as the account's auth token may.
+    #[must_use]
+    pub fn api_key_main(
+        mut self,
+        sid: impl Into<String>,
+        secret: impl Into<String>,
+        account_sid: impl Into<String>,
+    ) -> Self {
+        self.api_keys.push(ApiKey {
+            sid: sid.into(),
+            secret: Secret::new(secret),
+            account_sid: account_sid.into(),
+            kind: ApiKeyKind::Main,
+        });
+        self
+    }
+
+    /// At most `limit` API requests of one account family (a main account and all its
+    /// subaccounts) in flight at once; more are answered 429, code 20429, and not processed.
+    /// `0` refuses every authenticated request.
+    #[must_use]
+    pub fn concurrency_limit(mut self, limit: usize) -> Self {
+        self.concurrency_limit = Some(limit);
         self
     }
 
@@ -168,7 +217,14 @@ impl Account {
     }
 }
 
-/// Parses `SK…:SECRET:AC…` (the `--api-key` option).
+impl ApiKey {
+    /// Parses `SK…:SECRET:AC…` as a Main API key (the `--main-api-key` option).
+    pub fn parse_main(value: &str) -> Result<Self, ParseCredentialError> {
+        value.parse::<Self>().map(|api_key| Self { kind: ApiKeyKind::Main, ..api_key })
+    }
+}
+
+/// Parses `SK…:SECRET:AC…` as a Standard API key (the `--api-key` option).
 impl FromStr for ApiKey {
     type Err = ParseCredentialError;
 
@@ -178,7 +234,12 @@ impl FromStr for ApiKey {
             (Some(sid), Some(secret), Some(account_sid))
                 if !sid.is_empty() && !secret.is_empty() && !account_sid.is_empty() =>
             {
-                Ok(Self { sid: sid.to_owned(), secret: Secret::new(secret), account_sid: account_sid.to_owned() })
+                Ok(Self {
+                    sid: sid.to_owned(),
+                    secret: Secret::new(secret),
+                    account_sid: account_sid.to_owned(),
+                    kind: ApiKeyKind::Standard,
+                })
             }
             _ => Err(ParseCredentialError { expected: "API_KEY_SID:API_KEY_SECRET:ACCOUNT_SID" }),
         }
@@ -248,6 +309,10 @@ mod tests {
         let api_key: ApiKey = format!("{API_KEY}:secret:{ACCOUNT}").parse().unwrap();
         assert_eq!(api_key.account_sid, ACCOUNT);
         assert_eq!(api_key.secret.expose(), "secret");
+        assert_eq!(api_key.kind, ApiKeyKind::Standard);
+        let main = ApiKey::parse_main(&format!("{API_KEY}:secret:{ACCOUNT}")).unwrap();
+        assert_eq!(main.kind, ApiKeyKind::Main);
+        assert_eq!(main.account_sid, ACCOUNT);
     }
 
     #[test]

@@ -142,11 +142,7 @@ impl ParameterContract {
                 Some((name.clone(), kind))
             })
             .collect();
-        let validator = jsonschema::options()
-            .with_draft(jsonschema::Draft::Draft4)
-            .should_validate_formats(true)
-            .build(&schema)
-            .map_err(|error| error.to_string())?;
+        let validator = crate::openapi::validator(&schema)?;
         Ok(Self { location, validator, types })
     }
 

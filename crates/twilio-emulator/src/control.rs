@@ -71,6 +71,10 @@ pub struct RecordedRequest {
     pub violations: Vec<String>,
     /// Whether an injected fault answered it.
     pub fault: bool,
+    /// Whether it was answered 429 (code 20429) because its account family had as many
+    /// requests in flight as the concurrency limit allows; such a request is not processed.
+    #[serde(default)]
+    pub throttled: bool,
 }
 
 /// Faults, latency and the log, behind one lock.
@@ -79,6 +83,8 @@ pub(crate) struct Control {
     faults: Vec<ArmedFault>,
     latency: Duration,
     requests: Vec<RecordedRequest>,
+    /// How many of `requests` were throttled.
+    throttled: u64,
 }
 
 #[derive(Debug)]
@@ -138,7 +144,13 @@ impl Control {
     }
 
     pub fn record(&mut self, request: RecordedRequest) {
+        self.throttled += u64::from(request.throttled);
         self.requests.push(request);
+    }
+
+    /// How many requests were answered 429 for the concurrency limit since the last reset.
+    pub fn throttled(&self) -> u64 {
+        self.throttled
     }
 
     pub fn requests(&self) -> Vec<RecordedRequest> {

@@ -20,6 +20,12 @@ pub(crate) fn iso_8601(timestamp: Timestamp) -> String {
     timestamp.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// The date format of Twilio's 2010 API (`format: date-time-rfc-2822`): GMT, whole seconds,
+/// such as `Tue, 31 Aug 2010 20:36:28 +0000`.
+pub(crate) fn rfc_2822(timestamp: Timestamp) -> String {
+    timestamp.strftime("%a, %d %b %Y %H:%M:%S +0000").to_string()
+}
+
 /// Which end of a day a bare date stands for in a filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum DayEnd {
@@ -53,6 +59,14 @@ mod tests {
         assert_eq!(iso_8601(timestamp), "2015-07-31T04:00:00Z");
         assert_eq!(iso_8601(whole_seconds(timestamp)), "2015-07-31T04:00:00Z");
         assert_eq!(whole_seconds(timestamp).subsec_nanosecond(), 0);
+    }
+
+    #[test]
+    fn the_2010_api_writes_rfc_2822_dates() {
+        let timestamp: Timestamp = "2010-08-31T20:36:28.9Z".parse().unwrap();
+        assert_eq!(rfc_2822(timestamp), "Tue, 31 Aug 2010 20:36:28 +0000");
+        assert!(jiff::fmt::rfc2822::parse(&rfc_2822(timestamp)).is_ok());
+        assert_eq!(rfc_2822("2015-07-03T04:05:06Z".parse().unwrap()), "Fri, 03 Jul 2015 04:05:06 +0000");
     }
 
     #[test]

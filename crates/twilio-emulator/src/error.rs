@@ -62,6 +62,12 @@ impl TwilioError {
         Self::new(StatusCode::METHOD_NOT_ALLOWED, 20004, format!("Method {method} not allowed on {path}"))
     }
 
+    /// Twilio's answer to a request beyond the account's concurrency limit: 429, code 20429,
+    /// without `Retry-After`.
+    pub fn too_many_requests() -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, 20429, "Too Many Requests")
+    }
+
     pub fn invalid_parameter(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, 20001, message)
     }

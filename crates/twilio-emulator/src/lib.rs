@@ -1,5 +1,6 @@
 //! A stateful, in-memory emulator of the parts of the Twilio API that stowage uses, for
-//! stowage's integration tests and the local demo.
+//! stowage's integration tests and the local demo: fleets of subaccounts, each pointing its
+//! Video recording storage at S3.
 //!
 //! # What it serves
 //!
@@ -39,15 +40,58 @@
 //!   `monitor.v1.alert-instance`. What Twilio fills only for alerts raised by an HTTP request
 //!   (`api_version`, `request_method`, `request_url`, `service_sid`, and the request and
 //!   response fields) is null: uploads are no request of the customer's application.
+//! - The 2010 API's Accounts resource (only the part of its document embedded, see
+//!   [`openapi`]): `POST /2010-04-01/Accounts.json` (`FriendlyName` optional, Twilio's default
+//!   `SubAccount Created at YYYY-MM-DD HH:MM am|pm`) makes a subaccount of the caller, 201;
+//!   `GET /2010-04-01/Accounts.json` (filters `FriendlyName` (exact) and `Status`) lists the
+//!   caller itself and its subaccounts in creation order, paged the 2010 way (`accounts`,
+//!   `start`, `end`, `page`, `page_size`, and `uri`, `first_page_uri`, `next_page_uri`,
+//!   `previous_page_uri` relative to the host, filters kept); `GET /2010-04-01/Accounts/{Sid}.json`
+//!   fetches the caller or one of its subaccounts (anything else 404, code 20404); `POST` to it
+//!   renames (`FriendlyName`) and, for the owner only, suspends, reactivates or closes a
+//!   subaccount (`Status`). An account has `sid`, a 32-hex-digit `auth_token`,
+//!   `owner_account_sid` (a main account's is itself), `status`, `type` `Full`,
+//!   `friendly_name`, `date_created` and `date_updated` (RFC 2822 in GMT, `Tue, 31 Aug 2010
+//!   20:36:28 +0000`), `uri` and `subresource_uris`. Closing is final (400, code 20001, for
+//!   any change after it); a main account cannot be suspended or closed and a subaccount cannot
+//!   change its own status (403, code 20003); a subaccount makes no subaccounts (400, code
+//!   21101, "Subaccounts cannot contain subaccounts"); at most [`MAX_SUBACCOUNTS`] open
+//!   subaccounts per main account (400, code 21480).
 //!
-//! Dates are UTC, whole seconds, `YYYY-MM-DDThh:mm:ssZ` (the documents' `format: date-time`).
+//! Dates of the v1 APIs are UTC, whole seconds, `YYYY-MM-DDThh:mm:ssZ` (the documents'
+//! `format: date-time`).
 //!
-//! Every request authenticates with HTTP Basic, as a configured account (SID and auth token)
-//! or API key (SID and secret), and sees only that account's resources (media and alerts
-//! included). A credential's `AccountSid` may name the caller or one of its subaccounts
-//! ([`EmulatorConfig::subaccount`], `--subaccount`); any other account is refused with 403,
-//! code 20003 (Permission Denied). Errors are Twilio's JSON: `{"code", "message",
-//! "more_info", "status"}`.
+//! Every request authenticates with HTTP Basic, as an account (SID and auth token) or an API
+//! key (SID and secret) of an active account. As Twilio documents it:
+//!
+//! - The v1 APIs (Twilio's `accounts.`, `video.` and `monitor.` subdomains) act as the
+//!   authenticated account only: a subaccount's resources (credentials, settings, media,
+//!   alerts) are reached with the subaccount's own SID and auth token or an API key of the
+//!   subaccount, never with its owner's credentials, and never by a sibling. A credential's
+//!   `AccountSid` may name the caller or one of its subaccounts that is not closed; any other
+//!   account is refused with 403, code 20003 (Permission Denied).
+//! - The Accounts resource: a main account's auth token or Main API key ([`ApiKeyKind::Main`],
+//!   [`EmulatorConfig::api_key_main`], `--main-api-key`) see the account and its subaccounts;
+//!   a subaccount's credentials see only the subaccount itself. Standard API keys (the default
+//!   kind) may not use it at all: 401, code 20003, as Twilio answers them ("Authenticate").
+//! - A suspended or closed account's auth token and API keys are refused everywhere with 401,
+//!   code 20003 (whose documented causes include "Account is suspended or closed"); its owner
+//!   still lists and fetches it.
+//!
+//! Subaccounts are configured ([`EmulatorConfig::subaccount`], `--subaccount`) or made through
+//! the API or by a test; either kind has its own settings, credentials, media and alerts.
+//!
+//! A concurrency limit ([`EmulatorConfig::concurrency_limit`], `--concurrency-limit N`, none by
+//! default) caps the API requests in flight per account family: a main account and all its
+//! subaccounts share one count (Twilio's limit is per account; sharing is the conservative
+//! reading). A request arriving while N of its family are in flight is answered at once with
+//! 429, code 20429 ("Too Many Requests"), without `Retry-After` (Twilio sends none for it), and
+//! is not processed: Twilio documents that such a request "is never processed and is always safe
+//! to retry". It is recorded in the request log (`"throttled": true`) and counted
+//! ([`RunningEmulator::throttled`]). Only authenticated requests count; the added latency (below)
+//! is what makes requests overlap.
+//!
+//! Errors are Twilio's JSON: `{"code", "message", "more_info", "status"}`.
 //!
 //! Every request is checked against the OpenAPI documents: unknown parameters, wrong types,
 //! patterns, lengths, missing required parameters. The emulator is stricter than Twilio, which
@@ -62,19 +106,35 @@
 //! ```text
 //! twilio-emulator --listen 127.0.0.1:0 --s3-endpoint http://127.0.0.1:5000 \
 //!     --account AC0123456789abcdef0123456789abcdef:TOKEN [--api-key SK…:SECRET:AC…] \
-//!     [--subaccount AC…:TOKEN:OWNER_AC…]
+//!     [--main-api-key SK…:SECRET:AC…] [--subaccount AC…:TOKEN:OWNER_AC…] \
+//!     [--concurrency-limit N]
 //! ```
 //!
 //! which prints `twilio-emulator listening on http://IP:PORT` as its first stdout line and
-//! serves the three APIs there until interrupted.
+//! serves the four APIs there until interrupted.
 //!
 //! # Controlling it from tests
 //!
 //! Admin endpoints need no authentication and are not recorded:
-//! `POST /__emulator/reset` (forgets everything but the accounts, media and alerts included),
-//! `GET /__emulator/requests`, `POST /__emulator/faults` (see [`FaultRule`]; `DELETE` clears
-//! them), `POST /__emulator/latency` (`{"ms": 50}`, added to every API response), and Twilio's
-//! asynchronous side:
+//! `POST /__emulator/reset` (forgets every resource, media and alerts included, the faults, the
+//! latency, the request log and its throttled count, and the subaccounts and API keys made
+//! since the start: accounts, API keys and the concurrency limit are as configured again, and
+//! active), `GET /__emulator/requests`, `POST /__emulator/faults` (see [`FaultRule`]; `DELETE`
+//! clears them), `POST /__emulator/latency` (`{"ms": 50}`, added to every API response but the
+//! 429s of the concurrency limit), and:
+//!
+//! - `POST /__emulator/concurrency` `{"limit": N}` (`null` or absent: no limit) sets the
+//!   concurrency limit; it and `GET /__emulator/concurrency` answer `{"limit", "throttled"}`.
+//! - `POST /__emulator/subaccounts` `{"owner_account_sid": "AC…", "friendly_name": "…"}`
+//!   (name optional) makes a subaccount as the API does: 201 [`Subaccount`] `{"sid",
+//!   "auth_token", "owner_account_sid", "friendly_name", "status"}`.
+//!   `GET /__emulator/subaccounts?owner_account_sid=AC…` lists an owner's (closed ones
+//!   included); `POST /__emulator/subaccounts/{sid}/close` closes one (200 [`Subaccount`]).
+//!   `POST /__emulator/api-keys` `{"account_sid", "kind": "standard" | "main"}` makes an API key
+//!   (201 [`CreatedApiKey`] `{"sid", "secret", "account_sid", "kind"}`). Refusals are 400
+//!   `{"error"}` (404 for an unknown account).
+//!
+//! And Twilio's asynchronous side:
 //!
 //! - `POST /__emulator/media` ([`MediaRequest`]): `{"kind": "recording" | "composition",
 //!   "count": N}`, optionally `"account_sid"` (default: the first configured account), means
@@ -109,14 +169,30 @@
 //!
 //! In process, [`RunningEmulator`] has the same controls as methods
 //! ([`RunningEmulator::simulate_media`], [`RunningEmulator::simulate`],
-//! [`RunningEmulator::add_alerts`], [`RunningEmulator::backdate`], ...).
+//! [`RunningEmulator::add_alerts`], [`RunningEmulator::backdate`],
+//! [`RunningEmulator::create_subaccount`], [`RunningEmulator::close_subaccount`],
+//! [`RunningEmulator::subaccounts`], [`RunningEmulator::create_api_key`],
+//! [`RunningEmulator::set_concurrency_limit`], [`RunningEmulator::throttled`], ...), and
+//! [`RunningEmulator::in_flight_reaches`] waits until a family has that many requests in flight,
+//! so that a test sends its next requests while the first ones hold their places (no sleeping).
+//! A media or alert request for a closed account is refused
+//! ([`SimulationError::ClosedAccount`]).
 //!
 //! # Limits: what is not emulated
 //!
-//! - Only the operations above; every other Twilio path answers 404.
-//! - Subaccounts exist only as configured: there is no `/2010-04-01/Accounts` API to make or
-//!   close them, and a subaccount's API keys are its own (a main account's key acting for a
-//!   subaccount is not modelled).
+//! - Only the operations above; every other Twilio path answers 404. Of the 2010 API, only the
+//!   Accounts resource itself, JSON only: none of an account's subresources (`Calls`, `Keys`,
+//!   ... the `subresource_uris` name them), so a main account's credentials reaching a
+//!   subaccount's 2010 resources is not modelled; API keys are made by tests, not by a Keys
+//!   API, and Restricted keys do not exist.
+//! - Subaccounts: a closed one stays forever (Twilio deletes them 30 days after closure), and
+//!   nothing is released or deleted when one closes (its resources are merely unreachable). A
+//!   suspended main account suspending its subaccounts, Trial accounts, and Twilio's
+//!   numeric `Status` values are not modelled. Default names are in GMT (Twilio writes them in
+//!   its own time zone). Configured main accounts are named "My first Twilio account" and made
+//!   at the emulator's start.
+//! - The concurrency limit counts requests per family only; Twilio's other rate limits and
+//!   its concurrency response headers are not modelled.
 //! - A URL naming the wrong region fails the write test and the uploads only if the S3
 //!   endpoint refuses it: AWS does, moto does not.
 //! - The write test checks only that one `PutObject` succeeds.
@@ -134,11 +210,17 @@
 //!   Twilio's 30-day retention of alerts and its refusal of older windows are not modelled.
 //! - Public keys are checked for shape (PEM, DER `SubjectPublicKeyInfo`, RSA), not size or
 //!   usability; encryption is never performed.
-//! - The exact wording of Twilio's error messages, rate limits and response headers other than
-//!   `Retry-After` and `WWW-Authenticate`.
+//! - The exact wording of Twilio's error messages, and response headers other than
+//!   `Retry-After` (injected faults only) and `WWW-Authenticate`. Which status and code Twilio
+//!   answers a subaccount making a subaccount (21101 here, 400), a main account closing itself
+//!   or a subaccount changing its own status (403, 20003 here) and a closed account's
+//!   reopening (400, 20001 here) is the emulator's reading: Twilio documents the rules, not
+//!   those answers.
 //! - State lives in memory only and is lost when the emulator stops.
 
+mod accounts;
 mod alerts;
+mod concurrency;
 mod config;
 mod conformance;
 mod control;
@@ -165,7 +247,8 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use config::{Account, ApiKey, EmulatorConfig, ParseCredentialError};
+pub use accounts::{AccountError, AccountStatus, CreatedApiKey, MAX_SUBACCOUNTS, Subaccount};
+pub use config::{Account, ApiKey, ApiKeyKind, EmulatorConfig, ParseCredentialError};
 pub use control::{FaultRule, FaultRuleError, RecordedRequest};
 pub use error::EmulatorError;
 pub use simulation::{
@@ -227,8 +310,9 @@ impl RunningEmulator {
         self.emulator.store().aws_key_of(sid).map(str::to_owned)
     }
 
-    /// Forgets every resource (media and alerts included), fault, the latency and the request
-    /// log.
+    /// Forgets every resource (media and alerts included), fault, the latency, the request log
+    /// and its count of throttled requests, and the subaccounts and API keys made since the
+    /// start: accounts, API keys and the concurrency limit are as configured again.
     pub fn reset(&self) {
         self.emulator.reset();
     }
@@ -261,9 +345,73 @@ impl RunningEmulator {
         self.emulator.control().add_fault(rule)
     }
 
-    /// Delays every API response by `latency`.
+    /// Delays every API response by `latency` (but the ones refused for the concurrency
+    /// limit, answered at once).
     pub fn set_latency(&self, latency: Duration) {
         self.emulator.control().set_latency(latency);
+    }
+
+    /// Makes a subaccount of the main account `owner_sid`, as `POST /2010-04-01/Accounts.json`
+    /// with the owner's credentials would (`friendly_name` `None`: Twilio's default name), and
+    /// answers its SID and auth token. `POST /__emulator/subaccounts`.
+    pub fn create_subaccount(
+        &self,
+        owner_sid: &str,
+        friendly_name: Option<&str>,
+    ) -> Result<(String, String), AccountError> {
+        let subaccount = self.emulator.create_subaccount(owner_sid, friendly_name)?;
+        Ok((subaccount.sid, subaccount.auth_token))
+    }
+
+    /// Closes the subaccount `sid`, as its owner's `Status=closed` would: from now on its
+    /// credentials and API keys are refused (401, code 20003). Closing a closed subaccount
+    /// changes nothing. `POST /__emulator/subaccounts/{sid}/close`.
+    pub fn close_subaccount(&self, sid: &str) -> Result<(), AccountError> {
+        self.emulator.accounts().close_subaccount(sid, dates::now()).map(drop)
+    }
+
+    /// The subaccounts of `owner_sid`, configured and made, closed ones included, in creation
+    /// order. `GET /__emulator/subaccounts?owner_account_sid=AC…`.
+    pub fn subaccounts(&self, owner_sid: &str) -> Vec<Subaccount> {
+        self.emulator.accounts().subaccounts(owner_sid)
+    }
+
+    /// Makes an API key of `account_sid` (any account that is not closed).
+    /// `POST /__emulator/api-keys`.
+    pub fn create_api_key(&self, account_sid: &str, kind: ApiKeyKind) -> Result<CreatedApiKey, AccountError> {
+        self.emulator.accounts().create_api_key(account_sid, kind)
+    }
+
+    /// Allows at most `limit` API requests in flight per account family (`None`: no limit),
+    /// from now on. `POST /__emulator/concurrency`.
+    pub fn set_concurrency_limit(&self, limit: Option<usize>) {
+        self.emulator.concurrency.set_limit(limit);
+    }
+
+    /// The concurrency limit in force.
+    pub fn concurrency_limit(&self) -> Option<usize> {
+        self.emulator.concurrency.limit()
+    }
+
+    /// How many API requests were answered 429 (code 20429) for the concurrency limit since
+    /// the start or the last reset: the requests of the log marked `throttled`.
+    pub fn throttled(&self) -> u64 {
+        self.emulator.control().throttled()
+    }
+
+    /// How many API requests of `account_sid`'s family (its main account and the main
+    /// account's subaccounts) are in flight now.
+    pub fn in_flight(&self, account_sid: &str) -> usize {
+        let family = self.emulator.accounts().family_of(account_sid);
+        self.emulator.concurrency.in_flight(&family)
+    }
+
+    /// Waits until at least `count` API requests of `account_sid`'s family are in flight: how a
+    /// test knows that requests it sent hold their places (with latency added) before it sends
+    /// more.
+    pub async fn in_flight_reaches(&self, account_sid: &str, count: usize) {
+        let family = self.emulator.accounts().family_of(account_sid);
+        self.emulator.concurrency.in_flight_reaches(&family, count).await;
     }
 
     /// Stops accepting connections and waits for the open ones to finish.

@@ -27,9 +27,18 @@ struct Arguments {
     /// Its owner may make credentials for it (`AccountSid`); it may not for its owner.
     #[arg(long = "subaccount", value_name = "SID:AUTH_TOKEN:OWNER_SID", value_parser = Account::parse_subaccount)]
     subaccounts: Vec<Account>,
-    /// An API key of one of the accounts; repeat for more.
+    /// A Standard API key of one of the accounts; repeat for more. It may not use
+    /// `/2010-04-01/Accounts*`.
     #[arg(long = "api-key", value_name = "SK…:SECRET:AC…")]
     api_keys: Vec<ApiKey>,
+    /// A Main API key of one of the accounts; repeat for more. It may also manage subaccounts
+    /// (`/2010-04-01/Accounts*`), as the account's auth token may.
+    #[arg(long = "main-api-key", value_name = "SK…:SECRET:AC…", value_parser = ApiKey::parse_main)]
+    main_api_keys: Vec<ApiKey>,
+    /// At most N API requests in flight per account family (a main account and its
+    /// subaccounts); more are answered 429, code 20429. No limit by default.
+    #[arg(long, value_name = "N")]
+    concurrency_limit: Option<usize>,
 }
 
 #[tokio::main]
@@ -63,7 +72,8 @@ async fn run(arguments: Arguments) -> Result<(), Box<dyn std::error::Error>> {
         listen: arguments.listen,
         s3_endpoint: arguments.s3_endpoint,
         accounts: arguments.accounts.into_iter().chain(arguments.subaccounts).collect(),
-        api_keys: arguments.api_keys,
+        api_keys: arguments.api_keys.into_iter().chain(arguments.main_api_keys).collect(),
+        concurrency_limit: arguments.concurrency_limit,
     };
     let emulator = twilio_emulator::spawn(config).await?;
     {

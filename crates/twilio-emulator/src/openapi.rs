@@ -6,15 +6,31 @@
 //! `nullable: true` (turned into a `null` member of `type`) and `$ref`s into the document's own
 //! `#/components/schemas` (inlined from the same document). Everything else passes through.
 //!
-//! One reading of the documents' prose: a `format: date-time` parameter whose description
-//! says it may also be given as `` `YYYY-MM-DD` `` (Monitor's `StartDate` and `EndDate`, whose
-//! own examples are bare dates) accepts a `format: date` as well.
+//! Of the 2010 API's document (1.8 MB) only the Accounts resource is embedded: its two paths
+//! and the schemas and tag they use, cut out unchanged (`openapi/extract_v2010_accounts.py`).
+//!
+//! Two readings of the documents' prose:
+//!
+//! - A `format: date-time` parameter whose description says it may also be given as
+//!   `` `YYYY-MM-DD` `` (Monitor's `StartDate` and `EndDate`, whose own examples are bare dates)
+//!   accepts a `format: date` as well.
+//! - In the 2010 document, `format: uri` is a URI reference: its URIs are "relative to
+//!   `https://api.twilio.com`", as its examples (`/2010-04-01/Accounts.json?…`) and Twilio's
+//!   answers are. JSON Schema draft 4 has no `uri-reference`; [`validator`] checks it, and the
+//!   document's own `date-time-rfc-2822`.
 
 use serde_json::{Map, Value, json};
 
 const ACCOUNTS_V1: (&str, &str) = ("twilio_accounts_v1.json", include_str!("../openapi/twilio_accounts_v1.json"));
 const VIDEO_V1: (&str, &str) = ("twilio_video_v1.json", include_str!("../openapi/twilio_video_v1.json"));
 const MONITOR_V1: (&str, &str) = ("twilio_monitor_v1.json", include_str!("../openapi/twilio_monitor_v1.json"));
+const API_V2010_ACCOUNTS: (&str, &str) =
+    ("twilio_api_v2010_accounts.json", include_str!("../openapi/twilio_api_v2010_accounts.json"));
+
+/// The document whose URIs are relative references.
+const RELATIVE_URI_DOCUMENT: &str = API_V2010_ACCOUNTS.0;
+/// Where the 2010 API's relative URIs are relative to.
+const API_V2010_HOST: &str = "https://api.twilio.com";
 
 /// How a description says a date-time parameter may also be a bare date.
 const BARE_DATE_FORM: &str = "`YYYY-MM-DD`";
@@ -56,7 +72,8 @@ impl ParameterLocation {
     }
 }
 
-/// The Twilio Accounts v1, Video v1 and Monitor v1 OpenAPI documents.
+/// The Twilio Accounts v1, Video v1 and Monitor v1 OpenAPI documents, and the Accounts resource
+/// of the 2010 API's.
 #[derive(Debug)]
 pub struct TwilioOpenApi {
     documents: Vec<OpenApiDocument>,
@@ -71,7 +88,7 @@ struct OpenApiDocument {
 impl TwilioOpenApi {
     /// Parses the embedded documents.
     pub fn load() -> Result<Self, OpenApiError> {
-        let documents = [ACCOUNTS_V1, VIDEO_V1, MONITOR_V1]
+        let documents = [ACCOUNTS_V1, VIDEO_V1, MONITOR_V1, API_V2010_ACCOUNTS]
             .into_iter()
             .map(|(name, text)| {
                 serde_json::from_str(text)
@@ -203,6 +220,9 @@ impl OpenApiDocument {
         for (keyword, value) in object {
             let value = match (keyword.as_str(), value) {
                 ("nullable", _) => continue,
+                ("format", Value::String(format)) if format == "uri" && self.name == RELATIVE_URI_DOCUMENT => {
+                    Value::String("uri-reference".to_owned())
+                }
                 ("type", Value::String(kind)) if nullable => json!([kind, "null"]),
                 ("enum", Value::Array(options)) if nullable => {
                     Value::Array(options.iter().cloned().chain([Value::Null]).collect())
@@ -224,6 +244,27 @@ impl OpenApiDocument {
         }
         Ok(Value::Object(converted))
     }
+}
+
+/// A validator (JSON Schema draft 4, formats checked) of a schema from [`TwilioOpenApi`], which
+/// also knows the formats the documents use beyond draft 4: `uri-reference` (a URI, or a
+/// reference relative to `https://api.twilio.com`) and `date-time-rfc-2822` (such as
+/// `Tue, 31 Aug 2010 20:36:28 +0000`).
+pub fn validator(schema: &Value) -> Result<jsonschema::Validator, String> {
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft4)
+        .should_validate_formats(true)
+        .with_format("uri-reference", is_uri_reference)
+        .with_format("date-time-rfc-2822", |text: &str| jiff::fmt::rfc2822::parse(text).is_ok())
+        .build(schema)
+        .map_err(|error| error.to_string())
+}
+
+/// Whether `text` is an absolute URI or a reference that resolves against the 2010 API's host.
+fn is_uri_reference(text: &str) -> bool {
+    let well_formed =
+        !text.is_empty() && !text.chars().any(|character| character.is_whitespace() || character.is_control());
+    well_formed && url::Url::parse(API_V2010_HOST).is_ok_and(|host| host.join(text).is_ok())
 }
 
 /// The JSON pointer to `key` of the path item `path` (`/` in a path is `~1` in a pointer).
@@ -300,6 +341,52 @@ mod tests {
         let recordings = openapi.parameters_schema("/v1/Recordings", "GET", ParameterLocation::Query).unwrap();
         assert_eq!(recordings["properties"]["DateCreatedBefore"]["format"], "date-time");
         assert_eq!(recordings["properties"]["GroupingSid"]["type"], "array");
+    }
+
+    #[test]
+    fn the_2010_accounts_resource_is_described_with_relative_uris() {
+        let openapi = openapi();
+        let list = openapi.response_schema("/2010-04-01/Accounts.json", "GET", 200).unwrap().expect("a JSON body");
+        assert_eq!(list["properties"]["next_page_uri"]["format"], "uri-reference");
+        assert_eq!(
+            list["properties"]["accounts"]["items"]["properties"]["status"]["enum"],
+            json!(["active", "suspended", "closed"])
+        );
+        let created = openapi.response_schema("/2010-04-01/Accounts.json", "POST", 201).unwrap().expect("a JSON body");
+        assert_eq!(created["properties"]["date_created"]["format"], "date-time-rfc-2822");
+        let query = openapi.parameters_schema("/2010-04-01/Accounts.json", "GET", ParameterLocation::Query).unwrap();
+        let names: Vec<&String> = query["properties"].as_object().unwrap().keys().collect();
+        assert_eq!(names, ["FriendlyName", "Status", "PageSize", "Page", "PageToken"]);
+        let update = openapi.request_body_schema("/2010-04-01/Accounts/{Sid}.json", "POST").unwrap().expect("a form");
+        assert_eq!(update["properties"]["Status"]["enum"], json!(["active", "suspended", "closed"]));
+        // The v1 documents' URIs stay absolute.
+        let credentials = openapi.response_schema("/v1/Credentials/AWS", "GET", 200).unwrap().expect("a JSON body");
+        assert_eq!(credentials["properties"]["meta"]["properties"]["url"]["format"], "uri");
+    }
+
+    #[test]
+    fn the_validator_knows_the_formats_beyond_draft_4() {
+        let dates = validator(&json!({"format": "date-time-rfc-2822"})).unwrap();
+        assert!(dates.is_valid(&json!("Tue, 31 Aug 2010 20:36:28 +0000")));
+        assert!(!dates.is_valid(&json!("2010-08-31T20:36:28Z")));
+        let uris = validator(&json!({"format": "uri-reference"})).unwrap();
+        assert!(uris.is_valid(&json!("/2010-04-01/Accounts.json?Status=active&PageSize=50&Page=0")));
+        assert!(uris.is_valid(&json!("https://api.twilio.com/2010-04-01/Accounts.json")));
+        assert!(!uris.is_valid(&json!("/2010-04-01/Accounts.json?Friendly Name")));
+        assert!(!uris.is_valid(&json!("")));
+        let absolute = validator(&json!({"format": "uri"})).unwrap();
+        assert!(!absolute.is_valid(&json!("/2010-04-01/Accounts.json")));
+    }
+
+    #[test]
+    fn the_embedded_2010_extract_holds_the_accounts_resource_only() {
+        let openapi = openapi();
+        let document = &openapi.documents.iter().find(|document| document.name == RELATIVE_URI_DOCUMENT).unwrap().root;
+        let paths: Vec<&String> = document["paths"].as_object().unwrap().keys().collect();
+        assert_eq!(paths, ["/2010-04-01/Accounts.json", "/2010-04-01/Accounts/{Sid}.json"]);
+        let schemas: Vec<&String> = document["components"]["schemas"].as_object().unwrap().keys().collect();
+        assert_eq!(schemas, ["api.v2010.account", "account_enum_status", "account_enum_type"]);
+        assert_eq!(document["servers"], json!([{"url": "https://api.twilio.com"}]));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use axum::http::Method;
 
+use crate::accounts::ACCOUNTS_PATH;
 use crate::simulation::MediaKind;
 
 /// The two kinds of credential under `/v1/Credentials`.
@@ -71,6 +72,9 @@ impl MediaKind {
 /// Monitor v1's alerts.
 pub(crate) const ALERTS_PATH: &str = "/v1/Alerts";
 
+/// One account of the 2010 API.
+const ACCOUNT_PATH_TEMPLATE: &str = "/2010-04-01/Accounts/{Sid}.json";
+
 /// One operation of the OpenAPI documents, with its path parameter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Operation {
@@ -85,6 +89,10 @@ pub(crate) enum Operation {
     FetchMedia(MediaKind, String),
     ListAlerts,
     FetchAlert(String),
+    ListAccounts,
+    CreateAccount,
+    FetchAccount(String),
+    UpdateAccount(String),
 }
 
 /// Why a request names no operation.
@@ -103,11 +111,13 @@ enum Resource<'a> {
     Media(MediaKind, &'a str),
     Alerts,
     Alert(&'a str),
+    Accounts,
+    Account(&'a str),
 }
 
 impl Operation {
     /// Every operation the emulator serves, as `(method, path template)`.
-    pub const SERVED: [(Method, &'static str); 20] = [
+    pub const SERVED: [(Method, &'static str); 24] = [
         (Method::GET, "/v1/Credentials/AWS"),
         (Method::POST, "/v1/Credentials/AWS"),
         (Method::GET, "/v1/Credentials/AWS/{Sid}"),
@@ -128,6 +138,10 @@ impl Operation {
         (Method::GET, "/v1/Compositions/{Sid}"),
         (Method::GET, "/v1/Alerts"),
         (Method::GET, "/v1/Alerts/{Sid}"),
+        (Method::GET, ACCOUNTS_PATH),
+        (Method::POST, ACCOUNTS_PATH),
+        (Method::GET, ACCOUNT_PATH_TEMPLATE),
+        (Method::POST, ACCOUNT_PATH_TEMPLATE),
     ];
 
     /// The operation `method path` asks for.
@@ -146,6 +160,12 @@ impl Operation {
             ["v1", "Compositions", sid] => Resource::Media(MediaKind::Composition, sid),
             ["v1", "Alerts"] => Resource::Alerts,
             ["v1", "Alerts", sid] => Resource::Alert(sid),
+            ["2010-04-01", "Accounts.json"] => Resource::Accounts,
+            // The 2010 API answers XML without the `.json`; the emulator serves JSON only.
+            ["2010-04-01", "Accounts", file] => match file.strip_suffix(".json") {
+                Some(sid) => Resource::Account(sid),
+                None => return Err(RouteError::NotFound),
+            },
             _ => return Err(RouteError::NotFound),
         };
         let operation = match (resource, method.as_str()) {
@@ -160,6 +180,10 @@ impl Operation {
             (Resource::Media(kind, sid), "GET") => Self::FetchMedia(kind, sid.to_owned()),
             (Resource::Alerts, "GET") => Self::ListAlerts,
             (Resource::Alert(sid), "GET") => Self::FetchAlert(sid.to_owned()),
+            (Resource::Accounts, "GET") => Self::ListAccounts,
+            (Resource::Accounts, "POST") => Self::CreateAccount,
+            (Resource::Account(sid), "GET") => Self::FetchAccount(sid.to_owned()),
+            (Resource::Account(sid), "POST") => Self::UpdateAccount(sid.to_owned()),
             _ => return Err(RouteError::MethodNotAllowed),
         };
         Ok(operation)
@@ -177,6 +201,8 @@ impl Operation {
             Self::FetchMedia(kind, _) => kind.instance_path_template(),
             Self::ListAlerts => ALERTS_PATH,
             Self::FetchAlert(_) => "/v1/Alerts/{Sid}",
+            Self::ListAccounts | Self::CreateAccount => ACCOUNTS_PATH,
+            Self::FetchAccount(_) | Self::UpdateAccount(_) => ACCOUNT_PATH_TEMPLATE,
         }
     }
 
@@ -188,8 +214,14 @@ impl Operation {
             | Self::ListMedia(_)
             | Self::FetchMedia(..)
             | Self::ListAlerts
-            | Self::FetchAlert(_) => Method::GET,
-            Self::CreateCredential(_) | Self::UpdateCredential(..) | Self::UpdateSettings(_) => Method::POST,
+            | Self::FetchAlert(_)
+            | Self::ListAccounts
+            | Self::FetchAccount(_) => Method::GET,
+            Self::CreateCredential(_)
+            | Self::UpdateCredential(..)
+            | Self::UpdateSettings(_)
+            | Self::CreateAccount
+            | Self::UpdateAccount(_) => Method::POST,
             Self::DeleteCredential(..) => Method::DELETE,
         }
     }
@@ -201,7 +233,9 @@ impl Operation {
             | Self::UpdateCredential(_, sid)
             | Self::DeleteCredential(_, sid)
             | Self::FetchMedia(_, sid)
-            | Self::FetchAlert(sid) => vec![("Sid".to_owned(), sid.clone())],
+            | Self::FetchAlert(sid)
+            | Self::FetchAccount(sid)
+            | Self::UpdateAccount(sid) => vec![("Sid".to_owned(), sid.clone())],
             _ => Vec::new(),
         }
     }
@@ -234,6 +268,20 @@ mod tests {
         assert_eq!(Operation::route(&Method::POST, "/v1/Compositions"), Err(RouteError::MethodNotAllowed));
         assert_eq!(Operation::route(&Method::GET, "/v1/Recordings/RT1/Media"), Err(RouteError::NotFound));
         assert_eq!(Operation::route(&Method::GET, "/v1/Events"), Err(RouteError::NotFound));
+        // The 2010 API: JSON only, and only the Accounts resource itself.
+        let account = "AC0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            Operation::route(&Method::GET, &format!("/2010-04-01/Accounts/{account}.json")),
+            Ok(Operation::FetchAccount(account.to_owned()))
+        );
+        assert_eq!(Operation::route(&Method::GET, "/2010-04-01/Accounts"), Err(RouteError::NotFound));
+        assert_eq!(
+            Operation::route(&Method::GET, &format!("/2010-04-01/Accounts/{account}")),
+            Err(RouteError::NotFound)
+        );
+        let calls = format!("/2010-04-01/Accounts/{account}/Calls.json");
+        assert_eq!(Operation::route(&Method::GET, &calls), Err(RouteError::NotFound));
+        assert_eq!(Operation::route(&Method::DELETE, "/2010-04-01/Accounts.json"), Err(RouteError::MethodNotAllowed));
     }
 
     #[test]

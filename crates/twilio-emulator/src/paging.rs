@@ -1,4 +1,5 @@
-//! Twilio list paging: `PageSize`, `Page` and `PageToken` in, `meta` out.
+//! Twilio list paging: `PageSize`, `Page` and `PageToken` in; out, `meta` with absolute URLs
+//! (the v1 APIs) or the 2010 API's paging members with URIs relative to its host.
 //!
 //! Page tokens point between items by their place in the list, a [`PageKey`] (`PA7`: after
 //! the item with key 7, `PB7`: before it), so paging stays consistent while items are added or
@@ -161,6 +162,49 @@ impl<K: PageKey> PageRequest<K> {
     /// `list_url` is the absolute URL of the list, `filters` the query parameters the page URLs
     /// repeat before the paging ones; `key` names the items in the body.
     pub fn select<T: Clone>(&self, items: &[(K, T)], list_url: &str, filters: &Parameters, key: &str) -> Page<T> {
+        let window = self.window(items);
+        let url = |page, token| self.url(list_url, filters, page, token);
+        Page {
+            items: window.items(items),
+            meta: json!({
+                "first_page_url": url(0, None),
+                "key": key,
+                "next_page_url": window.next.map(|(page, token)| url(page, Some(token))),
+                "page": self.page,
+                "page_size": self.size,
+                "previous_page_url": window.previous.map(|(page, token)| url(page, Some(token))),
+                "url": url(self.page, self.token),
+            }),
+        }
+    }
+
+    /// The requested page as the 2010 API pages: `meta` is the body's paging members (`end`,
+    /// `first_page_uri`, `next_page_uri`, `page`, `page_size`, `previous_page_uri`, `start`,
+    /// `uri`), whose URIs are relative to the API's host as `list_uri` is. `start` and `end`
+    /// are the positions of the page's first and last item, counted from `Page`.
+    pub fn select_2010<T: Clone>(&self, items: &[(K, T)], list_uri: &str, filters: &Parameters) -> Page<T> {
+        let window = self.window(items);
+        let uri = |page, token| self.url(list_uri, filters, page, token);
+        let page_items = window.items(items);
+        let start = self.page.saturating_mul(self.size as u64);
+        let end = start.saturating_add((page_items.len() as u64).saturating_sub(1));
+        Page {
+            items: page_items,
+            meta: json!({
+                "end": end,
+                "first_page_uri": uri(0, None),
+                "next_page_uri": window.next.map(|(page, token)| uri(page, Some(token))),
+                "page": self.page,
+                "page_size": self.size,
+                "previous_page_uri": window.previous.map(|(page, token)| uri(page, Some(token))),
+                "start": start,
+                "uri": uri(self.page, self.token),
+            }),
+        }
+    }
+
+    /// Which items the request selects, and the pages before and after them.
+    fn window<T>(&self, items: &[(K, T)]) -> Window<K> {
         let (from, to) = match self.token {
             None => {
                 let from = usize::try_from(self.page).unwrap_or(usize::MAX).saturating_mul(self.size).min(items.len());
@@ -175,37 +219,43 @@ impl<K: PageKey> PageRequest<K> {
                 (to.saturating_sub(self.size), to)
             }
         };
-        let url = |page: u64, token: Option<PageToken<K>>| {
-            let mut query = url::form_urlencoded::Serializer::new(String::new());
-            query.extend_pairs(filters);
-            query.append_pair("PageSize", &self.size.to_string()).append_pair("Page", &page.to_string());
-            if let Some(token) = token {
-                query.append_pair("PageToken", &token.render());
-            }
-            format!("{list_url}?{}", query.finish())
-        };
-        let previous_page_url = from.checked_sub(1).map(|last_before| {
+        let previous = from.checked_sub(1).map(|last_before| {
             // Before the first item shown, or after the last item when the page is past the end.
             let first_not_before = items.get(from).map_or(items[last_before].0.just_after(), |(item, _)| *item);
-            url(self.page.saturating_sub(1), Some(PageToken::Before(first_not_before)))
+            (self.page.saturating_sub(1), PageToken::Before(first_not_before))
         });
-        let next_page_url = (to < items.len()).then(|| {
+        let next = (to < items.len()).then(|| {
             // After the last item shown, or before the first item when the page is before it.
             let last_shown = to.checked_sub(1).map_or(items[to].0.just_before(), |index| items[index].0);
-            url(self.page.saturating_add(1), Some(PageToken::After(last_shown)))
+            (self.page.saturating_add(1), PageToken::After(last_shown))
         });
-        Page {
-            items: items[from..to].iter().map(|(_, item)| item.clone()).collect(),
-            meta: json!({
-                "first_page_url": url(0, None),
-                "key": key,
-                "next_page_url": next_page_url,
-                "page": self.page,
-                "page_size": self.size,
-                "previous_page_url": previous_page_url,
-                "url": url(self.page, self.token),
-            }),
+        Window { from, to, previous, next }
+    }
+
+    /// The URL of page `page` of the list at `list_url`, with the filters first.
+    fn url(&self, list_url: &str, filters: &Parameters, page: u64, token: Option<PageToken<K>>) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        query.extend_pairs(filters);
+        query.append_pair("PageSize", &self.size.to_string()).append_pair("Page", &page.to_string());
+        if let Some(token) = token {
+            query.append_pair("PageToken", &token.render());
         }
+        format!("{list_url}?{}", query.finish())
+    }
+}
+
+/// The items a page request selects (`from..to`), and the page index and token of the pages
+/// before and after them, if there are any.
+struct Window<K> {
+    from: usize,
+    to: usize,
+    previous: Option<(u64, PageToken<K>)>,
+    next: Option<(u64, PageToken<K>)>,
+}
+
+impl<K: PageKey> Window<K> {
+    fn items<T: Clone>(&self, items: &[(K, T)]) -> Vec<T> {
+        items[self.from..self.to].iter().map(|(_, item)| item.clone()).collect()
     }
 }
 
@@ -340,6 +390,31 @@ mod tests {
         assert!(page.items.is_empty());
         let next = PageRequest::from_query(&next_query(&page.meta)).unwrap();
         assert_eq!(next.select(&items(), LIST, &Vec::new(), "credentials").items, [1, 2]);
+    }
+
+    #[test]
+    fn pages_of_the_2010_api_have_relative_uris_and_positions() {
+        let list = "/2010-04-01/Accounts.json";
+        let filters = query(&[("Status", "active")]);
+        let first =
+            PageRequest::from_query(&query(&[("PageSize", "2")])).unwrap().select_2010(&items(), list, &filters);
+        assert_eq!(first.items, [1, 2]);
+        assert_eq!(first.meta["start"], 0);
+        assert_eq!(first.meta["end"], 1);
+        assert_eq!(first.meta["uri"], format!("{list}?Status=active&PageSize=2&Page=0"));
+        assert_eq!(first.meta["first_page_uri"], first.meta["uri"]);
+        assert_eq!(first.meta["previous_page_uri"], Value::Null);
+        let next = first.meta["next_page_uri"].as_str().unwrap();
+        assert_eq!(next, format!("{list}?Status=active&PageSize=2&Page=1&PageToken=PA2"));
+        let (_, next_query) = next.split_once('?').unwrap();
+        let next_query: Parameters = url::form_urlencoded::parse(next_query.as_bytes()).into_owned().collect();
+        let last = PageRequest::from_query(&next_query).unwrap().select_2010(&items(), list, &filters);
+        assert_eq!(last.items, [4, 5]);
+        assert_eq!((last.meta["start"].as_u64(), last.meta["end"].as_u64()), (Some(2), Some(3)));
+        let empty = PageRequest::<u64>::from_query(&Vec::new()).unwrap().select_2010::<u64>(&[], list, &Vec::new());
+        assert!(empty.items.is_empty());
+        assert_eq!((empty.meta["start"].as_u64(), empty.meta["end"].as_u64()), (Some(0), Some(0)));
+        assert_eq!(empty.meta["next_page_uri"], Value::Null);
     }
 
     #[test]

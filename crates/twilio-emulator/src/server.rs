@@ -1,5 +1,6 @@
 //! The HTTP server: admin endpoints, and the pipeline every API request goes through
-//! (fault, route, authenticate, check against the OpenAPI documents, handle, delay, record).
+//! (route, fault, authenticate, concurrency limit, check against the OpenAPI documents,
+//! handle, delay, record).
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -8,7 +9,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -17,7 +18,9 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::config::EmulatorConfig;
+use crate::accounts::{AccountError, Principal, Registry};
+use crate::concurrency::{Concurrency, InFlight};
+use crate::config::{ApiKeyKind, EmulatorConfig};
 use crate::conformance::{Conformance, Parameters, RequestBody, RequestContracts};
 use crate::control::{Control, FaultRule, RecordedRequest};
 use crate::error::{EmulatorError, TwilioError};
@@ -26,7 +29,7 @@ use crate::operation::{Operation, RouteError};
 use crate::simulation::{AlertRequest, Backdate, MediaRequest, SimulationError};
 use crate::store::Store;
 use crate::write_test::WriteTester;
-use crate::{alerts, credentials, media, settings, simulation};
+use crate::{accounts, alerts, credentials, dates, media, settings, simulation};
 
 /// Far above any form these APIs take; keeps a runaway client from filling memory.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -42,6 +45,8 @@ pub(crate) struct Emulator {
     pub write_tester: WriteTester,
     store: Mutex<Store>,
     control: Mutex<Control>,
+    accounts: Mutex<Registry>,
+    pub concurrency: Concurrency,
 }
 
 impl Emulator {
@@ -50,6 +55,8 @@ impl Emulator {
         Ok(Self {
             base_url,
             write_tester: WriteTester::new(config.s3_endpoint.clone()),
+            accounts: Mutex::new(Registry::from_config(&config, dates::now())),
+            concurrency: Concurrency::new(config.concurrency_limit),
             config,
             contracts,
             store: Mutex::default(),
@@ -66,48 +73,57 @@ impl Emulator {
         self.control.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Whether a request authenticated as `caller` may make resources for `account`: its own,
-    /// or one of its subaccounts.
-    pub fn may_act_for(&self, caller: &str, account: &str) -> bool {
-        self.config.may_act_for(caller, account)
+    /// Every account and API key. Never held while the store or control lock is taken.
+    pub fn accounts(&self) -> MutexGuard<'_, Registry> {
+        self.accounts.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The account a simulation acts for: the one requested, which must be configured, or the
-    /// first configured account.
+    /// Whether a request authenticated as `caller` may make resources for `account`: its own,
+    /// or one of its subaccounts that is not closed.
+    pub fn may_act_for(&self, caller: &str, account: &str) -> bool {
+        self.accounts().may_act_for(caller, account)
+    }
+
+    /// The account a simulation acts for: the one requested, which must exist and not be
+    /// closed, or the first configured account.
     pub fn account_to_simulate_for(&self, requested: Option<&str>) -> Result<String, SimulationError> {
+        let accounts = self.accounts();
         match requested {
-            Some(sid) if self.config.accounts.iter().any(|account| account.sid == sid) => Ok(sid.to_owned()),
-            Some(sid) => Err(SimulationError::UnknownAccount(sid.to_owned())),
-            None => self.config.accounts.first().map(|account| account.sid.clone()).ok_or(SimulationError::NoAccount),
+            Some(sid) => match accounts.account(sid) {
+                None => Err(SimulationError::UnknownAccount(sid.to_owned())),
+                Some(account) if account.status == accounts::AccountStatus::Closed => {
+                    Err(SimulationError::ClosedAccount(sid.to_owned()))
+                }
+                Some(_) => Ok(sid.to_owned()),
+            },
+            None => accounts.first().map(|account| account.sid.clone()).ok_or(SimulationError::NoAccount),
         }
     }
 
-    /// Forgets every resource (media and alerts included), fault, the latency and the request
-    /// log; accounts stay.
+    /// Forgets every resource (media and alerts included), fault, the latency, the request log
+    /// and the subaccounts and API keys made since the start: the accounts, API keys and
+    /// concurrency limit are as configured again.
     pub fn reset(&self) {
         *self.store() = Store::default();
         *self.control() = Control::default();
+        *self.accounts() = Registry::from_config(&self.config, dates::now());
+        self.concurrency.set_limit(self.config.concurrency_limit);
     }
 
-    /// The account an `Authorization: Basic` header authenticates as, by account SID and
-    /// auth token or by API key SID and secret.
-    fn authenticate(&self, headers: &HeaderMap) -> Option<String> {
+    /// Who an `Authorization: Basic` header authenticates as, by account SID and auth token
+    /// or by API key SID and secret, if the account is active.
+    fn authenticate(&self, headers: &HeaderMap) -> Option<Principal> {
         let encoded = headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Basic ")?;
         let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
         let (user, password) = decoded.split_once(':')?;
-        let by_auth_token = self
-            .config
-            .accounts
-            .iter()
-            .find(|account| account.sid == user && account.auth_token.expose() == password)
-            .map(|account| account.sid.clone());
-        by_auth_token.or_else(|| {
-            self.config
-                .api_keys
-                .iter()
-                .find(|api_key| api_key.sid == user && api_key.secret.expose() == password)
-                .map(|api_key| api_key.account_sid.clone())
-        })
+        self.accounts().authenticate(user, password)
+    }
+
+    /// A place among the requests in flight of `account_sid`'s family, or `None` when its
+    /// concurrency limit is reached.
+    pub fn enter(&self, account_sid: &str) -> Option<InFlight<'_>> {
+        let family = self.accounts().family_of(account_sid);
+        self.concurrency.enter(&family)
     }
 }
 
@@ -150,6 +166,10 @@ pub(crate) fn router(emulator: Arc<Emulator>) -> Router {
         .route("/__emulator/media", post(simulate_media))
         .route("/__emulator/alerts", post(add_alerts))
         .route("/__emulator/backdate", post(backdate))
+        .route("/__emulator/concurrency", get(concurrency).post(set_concurrency))
+        .route("/__emulator/subaccounts", get(subaccounts).post(create_subaccount))
+        .route("/__emulator/subaccounts/{sid}/close", post(close_subaccount))
+        .route("/__emulator/api-keys", post(create_api_key))
         .fallback(serve_api)
         .with_state(emulator)
 }
@@ -241,6 +261,125 @@ async fn backdate(State(emulator): State<Arc<Emulator>>, body: Result<Json<Backd
     }
 }
 
+/// The body of `POST /__emulator/concurrency`, and the answer of both its methods (with
+/// `throttled`: how many requests were answered 429 since the last reset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct ConcurrencySettings {
+    /// `null` or absent: no limit.
+    #[serde(default)]
+    limit: Option<usize>,
+    #[serde(default, skip_deserializing)]
+    throttled: u64,
+}
+
+fn concurrency_settings(emulator: &Emulator) -> ConcurrencySettings {
+    ConcurrencySettings { limit: emulator.concurrency.limit(), throttled: emulator.control().throttled() }
+}
+
+async fn concurrency(State(emulator): State<Arc<Emulator>>) -> Json<ConcurrencySettings> {
+    Json(concurrency_settings(&emulator))
+}
+
+async fn set_concurrency(
+    State(emulator): State<Arc<Emulator>>,
+    body: Result<Json<ConcurrencySettings>, JsonRejection>,
+) -> Response {
+    match admin_body(body) {
+        Ok(settings) => {
+            emulator.concurrency.set_limit(settings.limit);
+            Json(concurrency_settings(&emulator)).into_response()
+        }
+        Err(refused) => admin_error(StatusCode::BAD_REQUEST, refused),
+    }
+}
+
+fn account_error(error: &AccountError) -> Response {
+    let status = match error {
+        AccountError::UnknownAccount(_) => StatusCode::NOT_FOUND,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    admin_error(status, error.to_string())
+}
+
+/// The body of `POST /__emulator/subaccounts`.
+#[derive(Debug, Deserialize)]
+struct NewSubaccount {
+    owner_account_sid: String,
+    #[serde(default)]
+    friendly_name: Option<String>,
+}
+
+async fn create_subaccount(
+    State(emulator): State<Arc<Emulator>>,
+    body: Result<Json<NewSubaccount>, JsonRejection>,
+) -> Response {
+    let request = match admin_body(body) {
+        Ok(request) => request,
+        Err(refused) => return admin_error(StatusCode::BAD_REQUEST, refused),
+    };
+    match emulator.create_subaccount(&request.owner_account_sid, request.friendly_name.as_deref()) {
+        Ok(subaccount) => (StatusCode::CREATED, Json(subaccount)).into_response(),
+        Err(error) => account_error(&error),
+    }
+}
+
+/// The query of `GET /__emulator/subaccounts`.
+#[derive(Debug, Deserialize)]
+struct SubaccountsOf {
+    owner_account_sid: String,
+}
+
+async fn subaccounts(
+    State(emulator): State<Arc<Emulator>>,
+    query: Result<Query<SubaccountsOf>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    match query {
+        Ok(Query(query)) => Json(emulator.accounts().subaccounts(&query.owner_account_sid)).into_response(),
+        Err(rejection) => admin_error(StatusCode::BAD_REQUEST, rejection.body_text()),
+    }
+}
+
+async fn close_subaccount(State(emulator): State<Arc<Emulator>>, Path(sid): Path<String>) -> Response {
+    match emulator.accounts().close_subaccount(&sid, dates::now()) {
+        Ok(subaccount) => Json(subaccount).into_response(),
+        Err(error) => account_error(&error),
+    }
+}
+
+/// The body of `POST /__emulator/api-keys`.
+#[derive(Debug, Deserialize)]
+struct NewApiKey {
+    account_sid: String,
+    #[serde(default)]
+    kind: ApiKeyKind,
+}
+
+async fn create_api_key(
+    State(emulator): State<Arc<Emulator>>,
+    body: Result<Json<NewApiKey>, JsonRejection>,
+) -> Response {
+    let request = match admin_body(body) {
+        Ok(request) => request,
+        Err(refused) => return admin_error(StatusCode::BAD_REQUEST, refused),
+    };
+    match emulator.accounts().create_api_key(&request.account_sid, request.kind) {
+        Ok(api_key) => (StatusCode::CREATED, Json(api_key)).into_response(),
+        Err(error) => account_error(&error),
+    }
+}
+
+impl Emulator {
+    /// A new subaccount of `owner_sid`, as `POST /2010-04-01/Accounts.json` makes one.
+    pub fn create_subaccount(
+        &self,
+        owner_sid: &str,
+        friendly_name: Option<&str>,
+    ) -> Result<accounts::Subaccount, AccountError> {
+        let account = self.accounts().create_subaccount(owner_sid, friendly_name, dates::now())?;
+        Ok(account.subaccount().expect("a subaccount has an owner"))
+    }
+}
+
 /// A request to the Twilio APIs, read in full.
 struct ApiRequest {
     method: Method,
@@ -295,12 +434,13 @@ fn parse_pairs(text: &[u8]) -> Parameters {
 async fn serve_api(State(emulator): State<Arc<Emulator>>, request: Request) -> Response {
     let method = request.method().to_string();
     let path = request.uri().path().to_owned();
-    let (outcome, record) = match ApiRequest::read(request).await {
+    let (outcome, record, in_flight) = match ApiRequest::read(request).await {
         Ok(request) => handle(&emulator, &request).await,
-        Err(error) => (Err(error), Record::unreadable()),
+        Err(error) => (Err(error), Record::unreadable(), None),
     };
+    // A throttled request is answered at once; the others take the latency, in flight.
     let latency = emulator.control().latency();
-    if !latency.is_zero() {
+    if !latency.is_zero() && !record.throttled {
         tokio::time::sleep(latency).await;
     }
     let response = match outcome {
@@ -319,7 +459,11 @@ async fn serve_api(State(emulator): State<Arc<Emulator>>, request: Request) -> R
         conforms: record.conformance.conforms(),
         violations: record.conformance.violations,
         fault: record.fault,
+        throttled: record.throttled,
     });
+    // Leaves the requests in flight before the answer goes out: a client that sends its next
+    // request when it has this answer finds the place free.
+    drop(in_flight);
     response
 }
 
@@ -330,6 +474,7 @@ struct Record {
     form_keys: Vec<String>,
     conformance: Conformance,
     fault: bool,
+    throttled: bool,
 }
 
 impl Record {
@@ -341,11 +486,16 @@ impl Record {
             form_keys: Vec::new(),
             conformance: Conformance::rejected(format!("form: {BODY_TOO_LARGE}")),
             fault: false,
+            throttled: false,
         }
     }
 }
 
-async fn handle(emulator: &Emulator, request: &ApiRequest) -> (Result<ApiResponse, TwilioError>, Record) {
+/// The outcome of a request, what the log keeps of it, and its place among the requests in
+/// flight, if it took one.
+type Handled<'a> = (Result<ApiResponse, TwilioError>, Record, Option<InFlight<'a>>);
+
+async fn handle<'a>(emulator: &'a Emulator, request: &ApiRequest) -> Handled<'a> {
     let keys = |parameters: &Parameters| parameters.iter().map(|(name, _)| name.clone()).collect();
     let route = Operation::route(&request.method, &request.path);
     let conformance = match &route {
@@ -358,40 +508,49 @@ async fn handle(emulator: &Emulator, request: &ApiRequest) -> (Result<ApiRespons
         form_keys: keys(request.form()),
         conformance,
         fault: false,
+        throttled: false,
     };
     // Faults come first: they stand for Twilio failing before it looks at the request.
     let fault = emulator.control().take_fault(request.method.as_str(), &request.path);
     if let Some(rule) = fault {
         record.fault = true;
         let status = StatusCode::from_u16(rule.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        return (Err(TwilioError::injected(status, rule.retry_after)), record);
+        return (Err(TwilioError::injected(status, rule.retry_after)), record, None);
     }
     let operation = match route {
         Ok(operation) => operation,
-        Err(RouteError::NotFound) => return (Err(TwilioError::not_found(&request.path)), record),
+        Err(RouteError::NotFound) => return (Err(TwilioError::not_found(&request.path)), record, None),
         Err(RouteError::MethodNotAllowed) => {
             let error = TwilioError::method_not_allowed(request.method.as_str(), &request.path);
-            return (Err(error), record);
+            return (Err(error), record, None);
         }
     };
-    let Some(account_sid) = emulator.authenticate(&request.headers) else {
-        return (Err(TwilioError::authentication_required()), record);
+    let Some(principal) = emulator.authenticate(&request.headers) else {
+        return (Err(TwilioError::authentication_required()), record, None);
     };
-    record.account_sid = Some(account_sid.clone());
+    record.account_sid = Some(principal.account_sid.clone());
+    let Some(in_flight) = emulator.enter(&principal.account_sid) else {
+        record.throttled = true;
+        return (Err(TwilioError::too_many_requests()), record, None);
+    };
     if record.conformance.rejects_request {
         let message = format!("Invalid parameter: {}", record.conformance.violations.join("; "));
-        return (Err(TwilioError::invalid_parameter(message)), record);
+        return (Err(TwilioError::invalid_parameter(message)), record, Some(in_flight));
     }
-    let outcome = dispatch(emulator, &account_sid, &operation, request).await;
-    (outcome, record)
+    let outcome = dispatch(emulator, &principal, &operation, request).await;
+    (outcome, record, Some(in_flight))
 }
 
+/// Every v1 operation acts as the authenticated account only: Twilio's v1 APIs (on their own
+/// subdomains) take no account from the path, and a main account's credentials never reach a
+/// subaccount's resources there.
 async fn dispatch(
     emulator: &Emulator,
-    account_sid: &str,
+    principal: &Principal,
     operation: &Operation,
     request: &ApiRequest,
 ) -> Result<ApiResponse, TwilioError> {
+    let account_sid = principal.account_sid.as_str();
     let path = &request.path;
     let form = request.form();
     // Page URLs name the address the client used, as Twilio's name its own host: a client
@@ -413,5 +572,9 @@ async fn dispatch(
         Operation::FetchMedia(kind, sid) => media::fetch(emulator, account_sid, *kind, sid, path),
         Operation::ListAlerts => alerts::list(emulator, &base, account_sid, &request.query),
         Operation::FetchAlert(sid) => alerts::fetch(emulator, account_sid, sid, path),
+        Operation::ListAccounts => accounts::list(emulator, principal, &request.query),
+        Operation::CreateAccount => accounts::create(emulator, principal, form),
+        Operation::FetchAccount(sid) => accounts::fetch(emulator, principal, sid, path),
+        Operation::UpdateAccount(sid) => accounts::update(emulator, principal, sid, path, form),
     }
 }

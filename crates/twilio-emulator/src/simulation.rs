@@ -213,6 +213,9 @@ pub enum SimulationError {
     NoAccount,
     #[error("account {0} is not one of the emulator's accounts")]
     UnknownAccount(String),
+    /// Twilio finishes nothing for a closed account.
+    #[error("account {0} is closed")]
+    ClosedAccount(String),
     #[error("count must be from 1 to {max}")]
     Count { max: u32 },
     #[error("log_level must be one of error, warning, notice, debug")]

@@ -144,3 +144,46 @@ async fn refuses_a_subaccount_option_without_its_owner() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn takes_main_api_keys_and_a_concurrency_limit() {
+    within(60, async {
+        let account = format!("{ACCOUNT_SID}:{AUTH_TOKEN}");
+        let standard = format!("{API_KEY_SID}:{API_KEY_SECRET}:{ACCOUNT_SID}");
+        let main_key_sid = "SKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+        let main = format!("{main_key_sid}:main-secret:{ACCOUNT_SID}");
+        let mut child = emulator_command(&[
+            "--s3-endpoint",
+            UNUSED_S3_ENDPOINT,
+            "--account",
+            &account,
+            "--api-key",
+            &standard,
+            "--main-api-key",
+            &main,
+            "--concurrency-limit",
+            "2",
+        ])
+        .spawn()
+        .expect("the binary starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let first_line =
+            BufReader::new(stdout).lines().next_line().await.expect("stdout is readable").expect("a first line");
+        let base_url = first_line.strip_prefix("twilio-emulator listening on ").expect("the address line");
+
+        // The Main key manages subaccounts; the Standard key may not.
+        let by_main_key = Twilio::new(base_url, main_key_sid, "main-secret");
+        let created = by_main_key.post("/2010-04-01/Accounts.json", &[("FriendlyName", "tenant")]).await;
+        assert_eq!(created.status, 201, "{:#}", created.body);
+        let by_standard_key = Twilio::new(base_url, API_KEY_SID, API_KEY_SECRET);
+        assert_twilio_error(&by_standard_key.get("/2010-04-01/Accounts.json").await, 401, 20003);
+        // The limit is in force.
+        let http = reqwest::Client::new();
+        let concurrency: serde_json::Value =
+            http.get(format!("{base_url}/__emulator/concurrency")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(concurrency, serde_json::json!({"limit": 2, "throttled": 0}));
+
+        child.kill().await.expect("the emulator stops");
+    })
+    .await;
+}

@@ -407,7 +407,8 @@ async fn invalid_requests_get_twilio_errors() {
             // Paths and methods that do not exist.
             case(Method::DELETE, "/v1/RecordingSettings/Default", &[], 405, 20004),
             case(Method::GET, "/v1/Credentials", &[], 404, 20404),
-            case(Method::GET, "/2010-04-01/Accounts.json", &[], 404, 20404),
+            // Of the 2010 API only the Accounts resource is served.
+            case(Method::GET, format!("/2010-04-01/Accounts/{ACCOUNT_SID}/Calls.json"), &[], 404, 20404),
         ];
         for Case { method, path, form, status, code } in cases {
             let form = (!form.is_empty()).then_some(form.as_slice());
