@@ -168,14 +168,22 @@ mod tests {
         assert_eq!(address.to_string().parse::<Address>(), Ok(address.clone()));
         assert_eq!(address.without_key(), Address::new(ResourceType::TwilioAwsCredential, "main"));
         // A resource's instances sort after the resource without a key, and by key.
-        let mut sorted = vec![address.clone(), address.without_key(), address.without_key().instance("AB")];
+        let mut sorted = [address.clone(), address.without_key(), address.without_key().instance("AB")];
         sorted.sort();
-        assert_eq!(sorted.iter().map(|address| address.key.as_deref()).collect::<Vec<_>>(), [None, Some("AB"), Some("AC0123")]);
+        assert_eq!(
+            sorted.iter().map(|address| address.key.as_deref()).collect::<Vec<_>>(),
+            [None, Some("AB"), Some("AC0123")]
+        );
     }
 
     #[test]
     fn malformed_addresses_are_refused() {
-        for text in [r#"aws_s3_bucket.main[AC]"#, r#"aws_s3_bucket.main[""]"#, r#"aws_s3_bucket.main["AC""#, r#"aws_s3_bucket["AC"]"#] {
+        for text in [
+            r#"aws_s3_bucket.main[AC]"#,
+            r#"aws_s3_bucket.main[""]"#,
+            r#"aws_s3_bucket.main["AC""#,
+            r#"aws_s3_bucket["AC"]"#,
+        ] {
             assert_eq!(text.parse::<Address>(), Err(AddressError::Malformed(text.into())), "{text}");
         }
         assert_eq!("aws_s3_bucket".parse::<Address>(), Err(AddressError::Malformed("aws_s3_bucket".into())));
