@@ -8,9 +8,9 @@ pub const TEST_ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
 /// The auth token of [`TEST_ACCOUNT_SID`] in the emulator; a fake, shaped like a real one.
 pub const TEST_AUTH_TOKEN: &str = "feedc0defeedc0defeedc0defeedc0de";
 
-/// The variables that point `stowage` at Twilio's three APIs.
-const ENDPOINT_VARIABLES: [&str; 3] =
-    ["STOWAGE_TWILIO_ACCOUNTS_URL", "STOWAGE_TWILIO_VIDEO_URL", "STOWAGE_TWILIO_MONITOR_URL"];
+/// The variables that point `stowage` at Twilio's four APIs.
+const ENDPOINT_VARIABLES: [&str; 4] =
+    ["STOWAGE_TWILIO_ACCOUNTS_URL", "STOWAGE_TWILIO_VIDEO_URL", "STOWAGE_TWILIO_MONITOR_URL", "STOWAGE_TWILIO_API_URL"];
 
 /// Starts the Twilio emulator on a free loopback port, knowing the test account, with its
 /// storage write test aimed at `s3_endpoint` (moto, or an [`crate::AwsProxy`] in front of it).
@@ -41,7 +41,7 @@ pub fn twilio_env(base_url: &str) -> Vec<(String, String)> {
     environment
 }
 
-/// Both Twilio APIs at `base_url`, without credentials.
+/// Every Twilio API at `base_url`, without credentials.
 pub(crate) fn twilio_endpoints_env(base_url: &str) -> Vec<(String, String)> {
     ENDPOINT_VARIABLES.iter().map(|name| ((*name).to_owned(), base_url.to_owned())).collect()
 }

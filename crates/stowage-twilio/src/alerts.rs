@@ -30,4 +30,31 @@ impl TwilioProvider {
     ) -> Result<Vec<Media>, ProviderError> {
         Ok(self.client.list_media(kind, status, after, before).await?)
     }
+
+    /// As [`TwilioProvider::alerts`], for the account `account_sid`: a subaccount this provider
+    /// acts for (see [`TwilioProvider::with_subaccounts`]), authenticating as it, or the account
+    /// of its own auth token. Any other account is refused before any request.
+    pub async fn alerts_for(
+        &self,
+        account_sid: &str,
+        start: Timestamp,
+        end: Timestamp,
+    ) -> Result<Vec<Alert>, ProviderError> {
+        let acting = self.acting_as(Some(account_sid), || "the alerts read".to_owned())?;
+        Ok(acting.client.list_alerts(start, end).await?)
+    }
+
+    /// As [`TwilioProvider::media`], for the account `account_sid`, as
+    /// [`TwilioProvider::alerts_for`] is.
+    pub async fn media_for(
+        &self,
+        account_sid: &str,
+        kind: MediaKind,
+        status: &str,
+        after: Timestamp,
+        before: Timestamp,
+    ) -> Result<Vec<Media>, ProviderError> {
+        let acting = self.acting_as(Some(account_sid), || format!("the {} read", kind.noun()))?;
+        Ok(acting.client.list_media(kind, status, after, before).await?)
+    }
 }

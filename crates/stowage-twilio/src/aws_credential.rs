@@ -7,9 +7,9 @@
 use stowage_provider::types::TwilioAwsCredential;
 use stowage_provider::{CreateRequest, ErrorKind, ProviderError, required};
 
-use crate::TwilioProvider;
 use crate::client::{CreateAwsCredential, TwilioClient};
 use crate::credential::{Credential, CredentialAttributes, Shared, StoredKind};
+use crate::provider::Acting;
 
 /// `twilio_aws_credential`: what sets it apart from the other credential kind.
 pub(crate) struct AwsCredential;
@@ -24,7 +24,7 @@ impl StoredKind for AwsCredential {
     /// The key's secret comes from the handoff of the apply that created the key, and is
     /// dropped from it once Twilio holds it.
     async fn create(
-        twilio: &TwilioProvider,
+        acting: Acting<'_>,
         request: &CreateRequest<'_>,
         wanted: &TwilioAwsCredential,
         friendly_name: Option<&str>,
@@ -43,13 +43,13 @@ impl StoredKind for AwsCredential {
             .with_hint("run apply again: stowage will replace the key and hand the new secret to Twilio"));
         };
         let account_sid = wanted.account_sid.as_deref();
-        let credential = twilio
+        let credential = acting
             .client
             .create_aws_credential(&CreateAwsCredential {
                 access_key_id,
                 secret_access_key: &secret,
                 friendly_name,
-                account_sid: account_sid.filter(|sid| twilio.is_other_account(sid)),
+                account_sid: account_sid.filter(|sid| acting.is_other_account(sid)),
             })
             .await?;
         request.handoff.delivered(access_key_id);

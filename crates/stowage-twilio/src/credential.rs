@@ -9,14 +9,13 @@ use std::marker::PhantomData;
 
 use stowage_provider::resource::{Operations, decode};
 use stowage_provider::{
-    Applied, AttributesExt, CreateRequest, DeleteRequest, ErrorKind, LeftoverRequest, Observed, ProviderError,
+    Address, Applied, AttributesExt, CreateRequest, DeleteRequest, ErrorKind, LeftoverRequest, Observed, ProviderError,
     ReadRequest, UpdateRequest, encode, marker,
 };
 
 use crate::TwilioProvider;
-use crate::client::TwilioClient;
-
-use crate::client::StoredCredential;
+use crate::client::{StoredCredential, TwilioClient};
+use crate::provider::Acting;
 
 /// What differs between the two kinds: their endpoints, and what a create sends.
 pub(crate) trait StoredKind {
@@ -26,10 +25,10 @@ pub(crate) trait StoredKind {
         client: &TwilioClient,
         sid: &str,
     ) -> impl Future<Output = Result<Option<Credential>, ProviderError>> + Send;
-    /// Create the credential `wanted` describes, named `friendly_name`, in `account_sid` when
-    /// that is a subaccount.
+    /// Create the credential `wanted` describes, named `friendly_name`, as `acting`, in
+    /// `account_sid` when that is a subaccount of the account `acting` authenticates as.
     fn create(
-        twilio: &TwilioProvider,
+        acting: Acting<'_>,
         request: &CreateRequest<'_>,
         wanted: &Self::Attributes,
         friendly_name: Option<&str>,
@@ -45,30 +44,35 @@ pub(crate) struct Credentials<K>(PhantomData<K>);
 
 impl<K: StoredKind> Operations<TwilioProvider> for Credentials<K> {
     async fn read(twilio: &TwilioProvider, request: ReadRequest<'_>) -> Result<Option<Observed>, ProviderError> {
+        let acting = twilio.acting_for(request.address)?;
         // Only a credential stowage made is ours: it is found by the SID the state recorded.
         let Some(sid) = request.id else { return Ok(None) };
-        let Some(credential) = K::fetch(&twilio.client, sid).await? else { return Ok(None) };
+        let Some(credential) = K::fetch(acting.client, sid).await? else { return Ok(None) };
         Ok(Some(observed::<K::Attributes>(sid, credential, &request)))
     }
 
     async fn create(twilio: &TwilioProvider, request: CreateRequest<'_>) -> Result<Applied, ProviderError> {
+        let acting = twilio.acting_for(request.address)?;
         let mut wanted: K::Attributes = request.attributes.decode(request.address)?;
+        same_account(acting, request.address, wanted.shared().account_sid.as_deref())?;
         let friendly_name = marked(wanted.shared().friendly_name.as_deref(), request.marker);
-        let credential = K::create(twilio, &request, &wanted, friendly_name.as_deref()).await?;
+        let credential = K::create(acting, &request, &wanted, friendly_name.as_deref()).await?;
         created(wanted, credential)
     }
 
     /// Twilio's update takes only `FriendlyName`; the planner replaces on any other change (the
     /// key and the account are identity), so the name is all an update can be about.
     async fn update(twilio: &TwilioProvider, request: UpdateRequest<'_>) -> Result<Applied, ProviderError> {
+        let acting = twilio.acting_for(request.address)?;
         let wanted: K::Attributes = request.after.decode(request.address)?;
         let (friendly_name, applied) = renamed(request.id, wanted, request.marker);
-        K::rename(&twilio.client, request.id, &friendly_name).await?;
+        K::rename(acting.client, request.id, &friendly_name).await?;
         Ok(applied)
     }
 
     async fn delete(twilio: &TwilioProvider, request: DeleteRequest<'_>) -> Result<(), ProviderError> {
-        K::delete(&twilio.client, request.id).await
+        let acting = twilio.acting_for(request.address)?;
+        K::delete(acting.client, request.id).await
     }
 
     /// Credentials an interrupted create left: those whose `FriendlyName` carries this state's
@@ -80,11 +84,27 @@ impl<K: StoredKind> Operations<TwilioProvider> for Credentials<K> {
         twilio: &TwilioProvider,
         request: LeftoverRequest<'_>,
     ) -> Result<Vec<Observed>, ProviderError> {
+        let acting = twilio.acting_for(request.address)?;
         if request.marker.is_none() {
             return Ok(Vec::new());
         }
-        let listed = K::list(&twilio.client).await?;
+        let listed = K::list(acting.client).await?;
         Ok(leftovers::<K::Attributes>(listed, &request))
+    }
+}
+
+/// A fleet's instance for a subaccount makes its credential in that subaccount, authenticated
+/// as it: an `account_sid` naming another account is refused before any request, rather than
+/// sent (it would put the credential in another account than the settings that name it).
+fn same_account(acting: Acting<'_>, address: &Address, account_sid: Option<&str>) -> Result<(), ProviderError> {
+    match (acting.subaccount, account_sid) {
+        (Some(subaccount), Some(wanted)) if wanted != subaccount => Err(ProviderError::new(
+            ErrorKind::Invalid,
+            "twilio",
+            "configuration",
+            format!("{address} is for Twilio account {subaccount}, but its `account_sid` is {wanted}"),
+        )),
+        _ => Ok(()),
     }
 }
 

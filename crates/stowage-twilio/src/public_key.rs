@@ -14,9 +14,9 @@
 use stowage_provider::types::TwilioPublicKey;
 use stowage_provider::{CreateRequest, ProviderError, required};
 
-use crate::TwilioProvider;
 use crate::client::{CreatePublicKey, TwilioClient};
 use crate::credential::{Credential, CredentialAttributes, Shared, StoredKind};
+use crate::provider::Acting;
 
 /// `twilio_public_key`: what sets it apart from the other credential kind.
 pub(crate) struct PublicKey;
@@ -29,7 +29,7 @@ impl StoredKind for PublicKey {
     }
 
     async fn create(
-        twilio: &TwilioProvider,
+        acting: Acting<'_>,
         request: &CreateRequest<'_>,
         wanted: &TwilioPublicKey,
         friendly_name: Option<&str>,
@@ -38,12 +38,12 @@ impl StoredKind for PublicKey {
         // Required although not sent: without it the state could not tell later which key this is.
         required(wanted.public_key_sha256.as_deref(), request.address, "public_key_sha256")?;
         let account_sid = wanted.account_sid.as_deref();
-        let key = twilio
+        let key = acting
             .client
             .create_public_key(&CreatePublicKey {
                 public_key,
                 friendly_name,
-                account_sid: account_sid.filter(|sid| twilio.is_other_account(sid)),
+                account_sid: account_sid.filter(|sid| acting.is_other_account(sid)),
             })
             .await?;
         Ok(key)

@@ -20,7 +20,8 @@ pub(crate) struct Settings;
 
 impl Operations<TwilioProvider> for Settings {
     async fn read(twilio: &TwilioProvider, request: ReadRequest<'_>) -> Result<Option<Observed>, ProviderError> {
-        let settings = twilio.client.fetch_storage_settings(kind(request.address.resource_type)).await?;
+        let client = twilio.acting_for(request.address)?.client;
+        let settings = client.fetch_storage_settings(kind(request.address.resource_type)).await?;
         Ok(Some(Observed { id: id(&settings), attributes: attributes(&settings) }))
     }
 
@@ -69,8 +70,10 @@ fn id(settings: &client::StorageSettings) -> String {
     settings.account_sid.clone().unwrap_or_else(|| "Default".to_owned())
 }
 
-/// Each POST replaces the whole settings: `wanted` is all of them.
+/// Each POST replaces the whole settings: `wanted` is all of them. Sent as the account the
+/// address is for (its key: a subaccount), as is the read back.
 async fn put(twilio: &TwilioProvider, address: &Address, wanted: StorageSettings) -> Result<Applied, ProviderError> {
+    let client = twilio.acting_for(address)?.client;
     let update = StorageSettingsUpdate {
         friendly_name: wanted.friendly_name.unwrap_or_default(),
         aws_credentials_sid: wanted.aws_credentials_sid,
@@ -79,10 +82,10 @@ async fn put(twilio: &TwilioProvider, address: &Address, wanted: StorageSettings
         encryption_key_sid: wanted.encryption_key_sid,
         encryption_enabled: wanted.encryption_enabled,
     };
-    twilio.client.update_storage_settings(kind(address.resource_type), &update).await?;
+    client.update_storage_settings(kind(address.resource_type), &update).await?;
     // Read back before anything that waits for this step (the old credential's delete) runs:
     // what Twilio stores now is what Twilio uses, not what its answer to the POST said.
-    let settings = twilio.client.fetch_storage_settings(kind(address.resource_type)).await?;
+    let settings = client.fetch_storage_settings(kind(address.resource_type)).await?;
     if let Some(differs) = not_taken(&update, &settings) {
         return Err(ProviderError::new(
             ErrorKind::Conflict,

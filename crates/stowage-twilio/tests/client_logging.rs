@@ -1,7 +1,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
-use stowage_provider::Secret;
-use stowage_twilio::CreateAwsCredential;
+use stowage_provider::{Address, Provider, ReadRequest, ResourceType, Secret};
+use stowage_twilio::{CreateAwsCredential, RetryPolicy, TwilioAuth, TwilioEndpoints, TwilioProvider};
 use tracing_subscriber::fmt::MakeWriter;
 
 #[path = "client/fake.rs"]
@@ -65,8 +65,41 @@ async fn debug_lines_describe_each_attempt_without_bodies() {
 
     bounded(fake.client(quick_retries(3)).create_aws_credential(&request)).await.expect("created");
 
+    // A fleet: the subaccounts' tokens are read from Twilio, then carried by every request
+    // about them, and never logged.
+    let main_sid = "AC0123456789abcdef0123456789abcdef";
+    let sub_sid = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let (main_token, sub_token) = ("main-token-do-not-leak", "sub-token-do-not-leak");
+    let account = |sid: &str, token: &str| serde_json::json!({"sid": sid, "owner_account_sid": main_sid, "status": "active", "auth_token": token});
+    fake.push(Reply::json(
+        200,
+        serde_json::json!({
+            "accounts": [account(main_sid, main_token), account(sub_sid, sub_token)],
+            "next_page_uri": null,
+        }),
+    ));
+    fake.push(Reply::json(200, serde_json::json!({"account_sid": sub_sid})));
+    let auth = TwilioAuth::from_lookup(|name| match name {
+        "TWILIO_ACCOUNT_SID" => Some(main_sid.to_owned()),
+        "TWILIO_AUTH_TOKEN" => Some(main_token.to_owned()),
+        _ => None,
+    })
+    .expect("account credentials");
+    let endpoints = TwilioEndpoints::all_at(&fake.url).expect("loopback");
+    let provider = TwilioProvider::connect(auth, endpoints, RetryPolicy::never()).expect("provider");
+    let subaccounts = bounded(provider.subaccounts()).await.expect("listed");
+    let fleet = provider.with_subaccounts(&subaccounts);
+    let address = Address::new(ResourceType::TwilioRecordingSettings, "main").instance(sub_sid);
+    let request = ReadRequest { address: &address, id: None, desired: None, recorded: None };
+    bounded(fleet.read(request)).await.expect("read as the subaccount");
+    tracing::debug!(?subaccounts, ?fleet, "what a careless caller might log");
+
     let logs = captured.text();
-    let request_lines: Vec<_> = logs.lines().filter(|line| line.contains("twilio request")).collect();
+    let sub_lines: Vec<_> = logs.lines().filter(|line| line.contains(&format!("account=\"{sub_sid}\""))).collect();
+    assert_eq!(sub_lines.len(), 1, "the subaccount's request names it:\n{logs}");
+    assert!(logs.contains("path=\"/2010-04-01/Accounts.json\""), "{logs}");
+    let request_lines: Vec<_> =
+        logs.lines().filter(|line| line.contains("twilio request") && line.contains("CreateAwsCredential")).collect();
     assert_eq!(request_lines.len(), 2, "one line per attempt:\n{logs}");
     for (line, (status, attempt)) in request_lines.iter().zip([(429, 1), (201, 2)]) {
         for field in [
@@ -85,6 +118,9 @@ async fn debug_lines_describe_each_attempt_without_bodies() {
     scan.secret("the AWS secret", AWS_SECRET);
     scan.secret("the API key secret", API_SECRET);
     scan.secret("the access key id", "AKIAIOSFODNN7EXAMPLE");
+    scan.secret("the main account's auth token", main_token);
+    scan.secret("the subaccount's auth token", sub_token);
+    scan.basic_credentials("the subaccount's Basic credentials", sub_sid, sub_token);
     let leaks = scan.leaks_in("the logs", &logs);
     assert!(leaks.is_empty(), "{leaks:?} logged:\n{logs}");
 }

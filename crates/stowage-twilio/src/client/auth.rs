@@ -73,6 +73,12 @@ impl TwilioAuth {
         Ok(Self { kind, username, password: Secret::new(password) })
     }
 
+    /// An account's own SID and auth token, as Twilio gave them (a subaccount's, read from the
+    /// 2010 Accounts API), not from the environment.
+    pub(crate) fn account(sid: &str, auth_token: Secret) -> Self {
+        Self { kind: CredentialKind::AccountAuthToken, username: sid.to_owned(), password: auth_token }
+    }
+
     pub fn kind(&self) -> CredentialKind {
         self.kind
     }

@@ -8,6 +8,7 @@ use url::{Host, Url};
 const DEFAULT_ACCOUNTS: &str = "https://accounts.twilio.com/";
 const DEFAULT_VIDEO: &str = "https://video.twilio.com/";
 const DEFAULT_MONITOR: &str = "https://monitor.twilio.com/";
+const DEFAULT_API: &str = "https://api.twilio.com/";
 
 /// The Twilio API hosts the client talks to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +16,7 @@ pub struct TwilioEndpoints {
     accounts: Url,
     video: Url,
     monitor: Url,
+    api: Url,
 }
 
 /// One of the Twilio API hosts.
@@ -26,6 +28,8 @@ pub enum TwilioApi {
     Video,
     /// Monitor v1: the debugger's alerts.
     Monitor,
+    /// The 2010 API (`api.twilio.com/2010-04-01`): the account and its subaccounts.
+    Api2010,
 }
 
 impl TwilioApi {
@@ -34,6 +38,7 @@ impl TwilioApi {
             TwilioApi::Accounts => "accounts",
             TwilioApi::Video => "video",
             TwilioApi::Monitor => "monitor",
+            TwilioApi::Api2010 => "2010 API",
         }
     }
 
@@ -43,6 +48,7 @@ impl TwilioApi {
             TwilioApi::Accounts => "STOWAGE_TWILIO_ACCOUNTS_URL",
             TwilioApi::Video => "STOWAGE_TWILIO_VIDEO_URL",
             TwilioApi::Monitor => "STOWAGE_TWILIO_MONITOR_URL",
+            TwilioApi::Api2010 => "STOWAGE_TWILIO_API_URL",
         }
     }
 
@@ -51,6 +57,7 @@ impl TwilioApi {
             TwilioApi::Accounts => DEFAULT_ACCOUNTS,
             TwilioApi::Video => DEFAULT_VIDEO,
             TwilioApi::Monitor => DEFAULT_MONITOR,
+            TwilioApi::Api2010 => DEFAULT_API,
         }
     }
 }
@@ -59,7 +66,8 @@ impl TwilioEndpoints {
     /// Twilio's hosts, or the given base URLs (the CLI passes `STOWAGE_TWILIO_ACCOUNTS_URL`,
     /// `STOWAGE_TWILIO_VIDEO_URL` and `STOWAGE_TWILIO_MONITOR_URL`). A base may carry a path
     /// prefix. Plain `http` is accepted only for a loopback host, so credentials never cross a
-    /// network in clear text.
+    /// network in clear text. The 2010 API is Twilio's (`https://api.twilio.com/`) unless
+    /// [`TwilioEndpoints::with_api_override`] says otherwise.
     pub fn from_overrides(
         accounts: Option<&str>,
         video: Option<&str>,
@@ -70,7 +78,19 @@ impl TwilioEndpoints {
             accounts: base(TwilioApi::Accounts, accounts)?,
             video: base(TwilioApi::Video, video)?,
             monitor: base(TwilioApi::Monitor, monitor)?,
+            api: base(TwilioApi::Api2010, None)?,
         })
+    }
+
+    /// Every API at one base URL (an emulator serves them all on one address).
+    pub fn all_at(base_url: &str) -> Result<Self, EndpointError> {
+        Self::from_overrides(Some(base_url), Some(base_url), Some(base_url))?.with_api_override(Some(base_url))
+    }
+
+    /// These endpoints with the 2010 API at `api` (the CLI passes `STOWAGE_TWILIO_API_URL`),
+    /// checked as the others are; `None` keeps `https://api.twilio.com/`.
+    pub fn with_api_override(self, api: Option<&str>) -> Result<Self, EndpointError> {
+        Ok(Self { api: parse_base(TwilioApi::Api2010, api.unwrap_or(DEFAULT_API))?, ..self })
     }
 
     pub fn accounts(&self) -> &Url {
@@ -85,11 +105,17 @@ impl TwilioEndpoints {
         &self.monitor
     }
 
+    /// The 2010 API's base.
+    pub fn api(&self) -> &Url {
+        &self.api
+    }
+
     pub(crate) fn base(&self, api: TwilioApi) -> &Url {
         match api {
             TwilioApi::Accounts => &self.accounts,
             TwilioApi::Video => &self.video,
             TwilioApi::Monitor => &self.monitor,
+            TwilioApi::Api2010 => &self.api,
         }
     }
 
@@ -102,6 +128,34 @@ impl TwilioEndpoints {
             path.pop_if_empty().extend(segments);
         }
         url
+    }
+
+    /// Where a list's next page is, as Twilio wrote it on the page at `current`: an absolute
+    /// URL (the v1 APIs' `meta.next_page_url`), or a path from the host's root (the 2010 API's
+    /// `next_page_uri`, "relative to `https://api.twilio.com`", so relative to the configured
+    /// base, path prefix included). The request carries the credentials, so a page anywhere
+    /// but the configured endpoint's origin, or outside its base path, is refused with the
+    /// reason.
+    pub(crate) fn next_page(&self, api: TwilioApi, current: &Url, next: &str) -> Result<Url, &'static str> {
+        let base = self.base(api);
+        let base_path = format!("{}/", base.path().trim_end_matches('/'));
+        let (next_url, from_root) = match next.strip_prefix('/') {
+            // `//host/...` names a host: resolved as any URL is, so the origin check refuses it.
+            Some(from_root) if !from_root.starts_with('/') => {
+                let mut directory = base.clone();
+                directory.set_path(&base_path);
+                (directory.join(from_root), true)
+            }
+            _ => (current.join(next), false),
+        };
+        let next_url = next_url.map_err(|_| "it is not a URL")?;
+        if next_url.origin() != base.origin() {
+            return Err("it is not on the configured Twilio endpoint");
+        }
+        if from_root && !next_url.path().starts_with(&base_path) {
+            return Err("it climbs out of the configured Twilio endpoint's path");
+        }
+        Ok(next_url)
     }
 }
 
@@ -215,6 +269,64 @@ mod tests {
         assert_eq!(loopback("http://[::2]/"), Some(false));
         assert_eq!(loopback("http://localhost.example.com/"), Some(false));
         assert_eq!(loopback("http://127.0.0.1.nip.io/"), Some(false));
+    }
+
+    #[test]
+    fn the_2010_api_is_twilios_unless_overridden() {
+        let endpoints = TwilioEndpoints::from_overrides(None, None, None).expect("defaults");
+        assert_eq!(endpoints.api().as_str(), "https://api.twilio.com/");
+        let url = endpoints.url(TwilioApi::Api2010, &["2010-04-01", "Accounts.json"]);
+        assert_eq!(url.as_str(), "https://api.twilio.com/2010-04-01/Accounts.json");
+        let overridden = endpoints.clone().with_api_override(Some("http://127.0.0.1:9/twilio")).expect("loopback");
+        assert_eq!(overridden.api().as_str(), "http://127.0.0.1:9/twilio");
+        assert_eq!(overridden.accounts(), endpoints.accounts(), "only the 2010 API moves");
+        let refused = endpoints.with_api_override(Some("http://api.example.com")).expect_err("plain http");
+        assert_eq!(refused.api(), TwilioApi::Api2010);
+        assert!(refused.to_string().contains("`STOWAGE_TWILIO_API_URL`"), "{refused}");
+        let all = TwilioEndpoints::all_at("http://localhost:4010").expect("loopback");
+        assert_eq!([all.accounts(), all.video(), all.monitor()], [all.api(); 3]);
+    }
+
+    #[test]
+    fn next_pages_stay_on_the_configured_endpoint() {
+        let next = |base: &str, next: &str| {
+            let endpoints = TwilioEndpoints::all_at(base).expect("valid");
+            let current = endpoints.url(TwilioApi::Api2010, &["2010-04-01", "Accounts.json"]);
+            endpoints.next_page(TwilioApi::Api2010, &current, next).map(String::from)
+        };
+        let page = "/2010-04-01/Accounts.json?Status=active&PageSize=2&Page=1&PageToken=PAx";
+        assert_eq!(next("http://127.0.0.1:9", page).as_deref(), Ok(&*format!("http://127.0.0.1:9{page}")));
+        assert_eq!(
+            next("http://127.0.0.1:9/proxy/", page).as_deref(),
+            Ok(&*format!("http://127.0.0.1:9/proxy{page}")),
+            "a path from the root is below the base's prefix"
+        );
+        assert_eq!(
+            next("http://127.0.0.1:9/proxy", "http://127.0.0.1:9/proxy/v1/Alerts?Page=1").as_deref(),
+            Ok("http://127.0.0.1:9/proxy/v1/Alerts?Page=1"),
+            "an absolute URL on the endpoint"
+        );
+        for elsewhere in [
+            "https://127.0.0.1:9/2010-04-01/Accounts.json?Page=1",
+            "http://127.0.0.1:10/2010-04-01/Accounts.json?Page=1",
+            "http://api.twilio.com.attacker.example/2010-04-01/Accounts.json",
+            "//attacker.example/2010-04-01/Accounts.json",
+            "attacker.example:80/x",
+        ] {
+            assert_eq!(
+                next("http://127.0.0.1:9", elsewhere),
+                Err("it is not on the configured Twilio endpoint"),
+                "{elsewhere}"
+            );
+        }
+        assert!(next("http://127.0.0.1:9", "///attacker.example/x").is_err(), "not a URL to follow either");
+        for climbing in ["/../2010-04-01/Accounts.json", "/2010-04-01/%2E%2E/%2e%2E/x"] {
+            assert_eq!(
+                next("http://127.0.0.1:9/proxy", climbing),
+                Err("it climbs out of the configured Twilio endpoint's path"),
+                "{climbing}"
+            );
+        }
     }
 
     #[test]

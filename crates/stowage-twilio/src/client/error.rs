@@ -27,6 +27,8 @@ pub struct ApiError {
 pub struct TwilioError {
     operation: Option<Operation>,
     failure: Failure,
+    /// The subaccount the request authenticated as, when it was one.
+    subaccount: Option<String>,
 }
 
 /// What went wrong in a Twilio call.
@@ -94,11 +96,25 @@ fn api_error_text(status: u16, error: &ApiError) -> String {
 
 impl TwilioError {
     pub(crate) fn new(operation: Operation, failure: Failure) -> Self {
-        Self { operation: Some(operation), failure }
+        Self { operation: Some(operation), failure, subaccount: None }
     }
 
     pub(crate) fn client_setup(source: reqwest::Error) -> Self {
-        Self { operation: None, failure: Failure::ClientSetup(source) }
+        Self { operation: None, failure: Failure::ClientSetup(source), subaccount: None }
+    }
+
+    /// The error of a request that authenticated as `subaccount`, when it did.
+    pub(crate) fn sent_as(mut self, subaccount: Option<&str>) -> Self {
+        if self.subaccount.is_none() {
+            self.subaccount = subaccount.map(str::to_owned);
+        }
+        self
+    }
+
+    /// The subaccount whose credentials the failed request carried, when it carried a
+    /// subaccount's rather than the ones stowage was given.
+    pub fn subaccount(&self) -> Option<&str> {
+        self.subaccount.as_deref()
     }
 
     /// The operation that failed; `None` when the client itself could not be set up.
@@ -179,9 +195,12 @@ fn kind_of_status(status: u16) -> ErrorKind {
 
 impl fmt::Display for TwilioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.operation {
-            Some(operation) => write!(f, "{operation}: {}", self.failure),
-            None => write!(f, "{}", self.failure),
+        match (self.operation, &self.subaccount) {
+            (Some(operation), Some(subaccount)) => {
+                write!(f, "{operation} as subaccount {subaccount}: {}", self.failure)
+            }
+            (Some(operation), None) => write!(f, "{operation}: {}", self.failure),
+            (None, _) => write!(f, "{}", self.failure),
         }
     }
 }
@@ -195,22 +214,40 @@ impl std::error::Error for TwilioError {
 impl From<TwilioError> for ProviderError {
     fn from(error: TwilioError) -> Self {
         let operation = error.operation.map_or("SetUpClient", Operation::name);
-        let (message, code, link) = match &error.failure {
+        let (mut message, code, link) = match &error.failure {
             Failure::Api { error: api_error, .. } => {
                 (api_error.message.clone(), api_error.code.map(|code| code.to_string()), api_error.more_info.clone())
             }
             failure => (failure.to_string(), None, None),
         };
+        if let Some(subaccount) = &error.subaccount {
+            message = format!("as subaccount {subaccount}: {message}");
+        }
         let mut hints = Vec::new();
-        if matches!(error.failure, Failure::Api { status: 401, .. }) {
+        let refused = matches!(&error.failure, Failure::Api { status: 401 | 403, .. });
+        if let (Some(subaccount), true) = (&error.subaccount, refused) {
+            // Its own auth token, read from the 2010 Accounts API at the start of the run.
+            hints.push(format!(
+                "Twilio refused subaccount {subaccount}'s own auth token, which stowage read from the main \
+                 account's 2010 Accounts API: it may have been changed, or the subaccount closed or suspended, since; \
+                 run again"
+            ));
+        } else if refused && error.operation == Some(Operation::ListAccounts) {
+            // Twilio: only the main account's auth token or a Main API key may use /Accounts.
+            hints.push(
+                "listing subaccounts needs the main account's credentials: its auth token (TWILIO_ACCOUNT_SID and \
+                 TWILIO_AUTH_TOKEN) or a Main API key; a Standard or Restricted API key may not use the 2010 \
+                 Accounts API"
+                    .to_owned(),
+            );
+        } else if matches!(error.failure, Failure::Api { status: 401, .. }) {
             // The credentials themselves, not a permission: say where they come from.
             hints.push(
                 "Twilio did not accept the credentials: check TWILIO_API_KEY and TWILIO_API_SECRET, or \
                  TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
                     .to_owned(),
             );
-        }
-        if matches!(&error.failure, Failure::Api { status: 403, error } if error.code == Some(20003)) {
+        } else if matches!(&error.failure, Failure::Api { status: 403, error } if error.code == Some(20003)) {
             // Accepted credentials without the permission. Twilio's key types: Main and Standard
             // keys reach every API but `/Accounts` and `/Keys` (Standard only; the Credentials,
             // Video and Monitor endpoints are none of them), Restricted keys only what they were

@@ -1,16 +1,18 @@
 //! A small typed client for the Twilio endpoints stowage manages: AWS credentials and public
-//! keys (Accounts v1), recording and composition storage settings (Video v1); and for what
+//! keys (Accounts v1), recording and composition storage settings (Video v1); for what
 //! `stowage alerts` reads: the debugger's alerts (Monitor v1), failed and deleted recordings
-//! and compositions (Video v1).
+//! and compositions (Video v1); and for a fleet, the account's subaccounts (2010 API).
 //!
 //! Every call is authenticated with HTTP Basic, bounded by timeouts, retried when that is
-//! safe (see [`Operation::is_idempotent`]), counted (see [`TwilioClient::calls`]) and logged
-//! at `debug` level without its body.
+//! safe (see [`RetryPolicy`]), kept within the account's adaptive concurrency limit (see
+//! `limit.rs`), counted (see [`TwilioClient::calls`]) and logged at `debug` level without its
+//! body.
 
 mod auth;
 mod calls;
 mod endpoints;
 mod error;
+mod limit;
 mod models;
 mod operation;
 mod retry;
@@ -27,7 +29,7 @@ pub use calls::CallCounts;
 pub use endpoints::{EndpointError, TwilioApi, TwilioEndpoints};
 pub use error::{ApiError, Failure, TwilioError};
 pub use models::{
-    Alert, AwsCredential, CreateAwsCredential, CreatePublicKey, Media, MediaKind, PublicKey, StorageSettings,
+    Account, Alert, AwsCredential, CreateAwsCredential, CreatePublicKey, Media, MediaKind, PublicKey, StorageSettings,
     StorageSettingsKind, StorageSettingsUpdate, StoredCredential,
 };
 pub use operation::Operation;
@@ -35,17 +37,22 @@ pub use retry::RetryPolicy;
 
 use calls::CallCounter;
 use jiff::{RoundMode, Timestamp, TimestampRound, Unit};
-use models::{AlertsPage, CompositionsPage, CredentialsPage, RecordingsPage};
+use limit::{AdaptiveLimit, Limits};
+use models::{AccountsPage, AlertsPage, CompositionsPage, CredentialsPage, RecordingsPage};
+use stowage_provider::Secret;
 
 const AWS_CREDENTIALS: [&str; 3] = ["v1", "Credentials", "AWS"];
 const PUBLIC_KEYS: [&str; 3] = ["v1", "Credentials", "PublicKeys"];
 const ALERTS: [&str; 2] = ["v1", "Alerts"];
 const RECORDINGS: [&str; 2] = ["v1", "Recordings"];
 const COMPOSITIONS: [&str; 2] = ["v1", "Compositions"];
+const ACCOUNTS: [&str; 2] = ["2010-04-01", "Accounts.json"];
 
 /// The largest `PageSize` each list takes, as Twilio's documents give it: the fewer pages, the
-/// fewer round trips. Credentials and alerts take 1000, recordings and compositions 100.
+/// fewer round trips. Credentials, alerts and accounts take 1000, recordings and compositions
+/// 100.
 const CREDENTIALS_PAGE_SIZE: &str = "1000";
+const ACCOUNTS_PAGE_SIZE: &str = "1000";
 const ALERTS_PAGE_SIZE: &str = "1000";
 const MEDIA_PAGE_SIZE: &str = "100";
 
@@ -68,8 +75,8 @@ impl Default for Timeouts {
     }
 }
 
-/// The Twilio REST client. Cheap to clone; clones share the connection pool and the call
-/// counts.
+/// The Twilio REST client. Cheap to clone; clones share the connection pool, the call counts
+/// and the concurrency limits.
 #[derive(Clone)]
 pub struct TwilioClient {
     http: reqwest::Client,
@@ -78,15 +85,24 @@ pub struct TwilioClient {
     retry: RetryPolicy,
     timeouts: Timeouts,
     calls: Arc<CallCounter>,
+    /// Every account's concurrency limit, shared with the clients acting for subaccounts.
+    limits: Arc<Limits>,
+    /// The limit of the account this client authenticates as.
+    limit: Arc<AdaptiveLimit>,
+    /// The subaccount this client authenticates as, when it is one (see
+    /// [`TwilioClient::for_subaccount`]): named in its errors.
+    subaccount: Option<String>,
 }
 
 impl fmt::Debug for TwilioClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TwilioClient")
             .field("auth", &self.auth)
+            .field("subaccount", &self.subaccount)
             .field("accounts", &self.endpoints.accounts().as_str())
             .field("video", &self.endpoints.video().as_str())
             .field("monitor", &self.endpoints.monitor().as_str())
+            .field("api", &self.endpoints.api().as_str())
             .field("retry", &self.retry)
             .field("timeouts", &self.timeouts)
             .finish_non_exhaustive()
@@ -114,7 +130,18 @@ impl TwilioClient {
             .user_agent(concat!("stowage/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(TwilioError::client_setup)?;
-        Ok(Self { http, auth, endpoints, retry, timeouts, calls: Arc::default() })
+        let limits = Arc::new(Limits::default());
+        let limit = limits.of(auth.username());
+        Ok(Self { http, auth, endpoints, retry, timeouts, calls: Arc::default(), limits, limit, subaccount: None })
+    }
+
+    /// This client, authenticating as the subaccount `sid` with its own auth token instead:
+    /// what Twilio asks of every request to the subdomain APIs (Accounts v1, Video v1, Monitor
+    /// v1) about a subaccount. It shares this client's connections and call counts, and has
+    /// the subaccount's own concurrency limit.
+    pub(crate) fn for_subaccount(&self, sid: &str, auth_token: Secret) -> TwilioClient {
+        let auth = TwilioAuth::account(sid, auth_token);
+        TwilioClient { limit: self.limits.of(auth.username()), auth, subaccount: Some(sid.to_owned()), ..self.clone() }
     }
 
     /// Requests sent so far by this client and its clones.
@@ -278,6 +305,17 @@ impl TwilioClient {
                 self.list::<CompositionsPage>(operation, TwilioApi::Video, url).await
             }
         }
+    }
+
+    // Accounts (2010 API)
+
+    /// Every active account the credentials may see, all pages: for a main account's auth
+    /// token or Main API key, the account itself and its subaccounts, each with its auth token
+    /// (Twilio: a Standard API key may not use `/Accounts`).
+    pub async fn list_active_accounts(&self) -> Result<Vec<Account>, TwilioError> {
+        let query = [("Status", "active".to_owned())];
+        let url = self.list_url(TwilioApi::Api2010, &ACCOUNTS, &query, ACCOUNTS_PAGE_SIZE);
+        self.list::<AccountsPage>(Operation::ListAccounts, TwilioApi::Api2010, url).await
     }
 
     /// The first page of a list: the collection's URL with `query` and the page size.

@@ -1,5 +1,6 @@
 //! Request and response shapes, field for field as Twilio's OpenAPI specs give them
-//! (`twilio_accounts_v1.json`, `twilio_video_v1.json`, `twilio_monitor_v1.json`).
+//! (`twilio_accounts_v1.json`, `twilio_video_v1.json`, `twilio_monitor_v1.json`,
+//! `twilio_api_v2010.json`).
 //!
 //! Every response field is nullable in the specs, so every one is an `Option`. Dates stay the
 //! strings Twilio sent where nothing in stowage computes with them: parsing would only add a
@@ -260,6 +261,45 @@ fn media(
     })
 }
 
+/// An account as the 2010 API lists it (`api.v2010.account`): the main account, or one of its
+/// subaccounts. Its auth token is a [`Secret`]: held in memory, never shown.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(from = "WireAccount")]
+pub struct Account {
+    /// `AC` followed by 32 hex digits.
+    pub sid: Option<String>,
+    /// The account that owns this one; a main account owns itself.
+    pub owner_account_sid: Option<String>,
+    pub friendly_name: Option<String>,
+    /// `active`, `suspended` or `closed`.
+    pub status: Option<String>,
+    /// What the account authenticates with (Basic `sid:auth_token`).
+    pub auth_token: Option<Secret>,
+}
+
+/// `api.v2010.account` as it travels: only what [`Account`] takes. No `Debug`: it holds the
+/// auth token in the clear.
+#[derive(Deserialize)]
+struct WireAccount {
+    sid: Option<String>,
+    owner_account_sid: Option<String>,
+    friendly_name: Option<String>,
+    status: Option<String>,
+    auth_token: Option<String>,
+}
+
+impl From<WireAccount> for Account {
+    fn from(wire: WireAccount) -> Self {
+        Account {
+            sid: wire.sid,
+            owner_account_sid: wire.owner_account_sid,
+            friendly_name: wire.friendly_name,
+            status: wire.status,
+            auth_token: wire.auth_token.map(Secret::new),
+        }
+    }
+}
+
 /// One page of a list: its items and where the next page is.
 pub(crate) trait ListPage: serde::de::DeserializeOwned {
     type Item;
@@ -325,6 +365,22 @@ impl ListPage for CompositionsPage {
 
     fn into_parts(self) -> (Vec<Media>, PageMeta) {
         (self.compositions.into_iter().map(|CompositionMedia(media)| media).collect(), self.meta)
+    }
+}
+
+/// One page of `GET /2010-04-01/Accounts.json` (`ListAccountResponse`): the 2010 API's
+/// envelope, whose `next_page_uri` is a path from the API's root (null on the last page).
+#[derive(Deserialize)]
+pub(crate) struct AccountsPage {
+    accounts: Vec<Account>,
+    next_page_uri: Option<String>,
+}
+
+impl ListPage for AccountsPage {
+    type Item = Account;
+
+    fn into_parts(self) -> (Vec<Account>, PageMeta) {
+        (self.accounts, PageMeta { next_page_url: self.next_page_uri })
     }
 }
 
@@ -430,6 +486,39 @@ mod tests {
             account_sid: None,
         };
         assert_eq!(request.form(), "Credentials=AKIA%3Aa%2Fb%2Bc%3Dd");
+    }
+
+    #[test]
+    fn an_account_holds_its_token_as_a_secret() {
+        let token = "5ec7e75ec7e75ec7e75ec7e75ec7e75e";
+        let page: AccountsPage = serde_json::from_value(serde_json::json!({
+            "accounts": [{
+                "auth_token": token,
+                "date_created": "Thu, 30 Jul 2015 20:00:00 +0000",
+                "friendly_name": "tenant",
+                "owner_account_sid": "AC0123456789abcdef0123456789abcdef",
+                "sid": "ACfedcba9876543210fedcba9876543210",
+                "status": "active",
+                "type": "Full",
+                "uri": "/2010-04-01/Accounts/ACfedcba9876543210fedcba9876543210.json",
+            }],
+            "end": 0,
+            "first_page_uri": "/2010-04-01/Accounts.json?Status=active&PageSize=1&Page=0",
+            "next_page_uri": "/2010-04-01/Accounts.json?Status=active&PageSize=1&Page=1&PageToken=PA",
+            "page": 0,
+            "page_size": 1,
+            "previous_page_uri": null,
+            "start": 0,
+            "uri": "/2010-04-01/Accounts.json?Status=active&PageSize=1&Page=0",
+        }))
+        .expect("a page as Twilio answers it");
+        let (accounts, meta) = page.into_parts();
+        assert_eq!(accounts[0].auth_token.as_ref().map(Secret::expose), Some(token));
+        assert!(!format!("{accounts:?}").contains(token), "{accounts:?}");
+        assert_eq!(
+            meta.next_page_url.as_deref(),
+            Some("/2010-04-01/Accounts.json?Status=active&PageSize=1&Page=1&PageToken=PA")
+        );
     }
 
     #[test]

@@ -25,11 +25,13 @@ pub enum Operation {
     ListAlerts,
     ListRecordings,
     ListCompositions,
+    /// `GET /2010-04-01/Accounts.json`: the account and its subaccounts.
+    ListAccounts,
 }
 
 impl Operation {
     /// Every operation, in declaration order (which is also the order of `Ord`).
-    pub const ALL: [Operation; 17] = [
+    pub const ALL: [Operation; 18] = [
         Operation::ListAwsCredentials,
         Operation::FetchAwsCredential,
         Operation::CreateAwsCredential,
@@ -47,6 +49,7 @@ impl Operation {
         Operation::ListAlerts,
         Operation::ListRecordings,
         Operation::ListCompositions,
+        Operation::ListAccounts,
     ];
 
     pub fn name(self) -> &'static str {
@@ -68,6 +71,7 @@ impl Operation {
             Operation::ListAlerts => "ListAlerts",
             Operation::ListRecordings => "ListRecordings",
             Operation::ListCompositions => "ListCompositions",
+            Operation::ListAccounts => "ListAccounts",
         }
     }
 
@@ -97,7 +101,8 @@ impl Operation {
             | Operation::FetchCompositionSettings
             | Operation::ListAlerts
             | Operation::ListRecordings
-            | Operation::ListCompositions => Method::GET,
+            | Operation::ListCompositions
+            | Operation::ListAccounts => Method::GET,
             Operation::CreateAwsCredential
             | Operation::UpdateAwsCredential
             | Operation::CreatePublicKey
@@ -153,7 +158,8 @@ mod tests {
                 "FetchCompositionSettings",
                 "ListAlerts",
                 "ListRecordings",
-                "ListCompositions"
+                "ListCompositions",
+                "ListAccounts"
             ]
         );
     }

@@ -10,9 +10,10 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use super::error::{self, ApiError, Failure, TwilioError};
+use super::limit::Signal;
 use super::models::ListPage;
 use super::operation::Operation;
-use super::retry;
+use super::retry::{self, Tries};
 use super::{TwilioApi, TwilioClient};
 
 /// Far more than any page of 1000 credentials or alerts; protects memory from a runaway response.
@@ -34,7 +35,7 @@ impl TwilioClient {
         form: Option<&str>,
     ) -> Result<T, TwilioError> {
         let response = self.send(operation, url, form).await?;
-        decode(operation, response)
+        decode(operation, response).map_err(|error| self.attributed(error))
     }
 
     /// A GET whose 404 means "no such thing" rather than an error.
@@ -47,7 +48,7 @@ impl TwilioClient {
         if response.status == StatusCode::NOT_FOUND {
             return Ok(None);
         }
-        decode(operation, response).map(Some)
+        decode(operation, response).map(Some).map_err(|error| self.attributed(error))
     }
 
     /// A DELETE: `true` when it deleted something, `false` when it was already gone (404),
@@ -57,13 +58,14 @@ impl TwilioClient {
         match response.status {
             StatusCode::NOT_FOUND => Ok(false),
             status if status.is_success() => Ok(true),
-            _ => Err(error_response(operation, response)),
+            _ => Err(self.attributed(error_response(operation, response))),
         }
     }
 
     /// Every item of a list, from its first page at `first` (the collection's URL with the
-    /// query, `PageSize` included), following `meta.next_page_url` until it is null. The next
-    /// page's URL carries the query on: Twilio writes it.
+    /// query, `PageSize` included), following the next page's URL (`meta.next_page_url`, or the
+    /// 2010 API's `next_page_uri`) until it is null. The next page's URL carries the query on:
+    /// Twilio writes it.
     pub(super) async fn list<P: ListPage>(
         &self,
         operation: Operation,
@@ -84,7 +86,8 @@ impl TwilioClient {
             visited.insert(url.clone());
             url = self.next_page_url(operation, api, &url, next)?;
             if visited.contains(&url) {
-                return Err(unsafe_page_url(operation, &url, "it was visited already, so the pages would never end"));
+                let reason = "it was visited already, so the pages would never end";
+                return Err(self.attributed(unsafe_page_url(operation, &url, reason)));
             }
         }
     }
@@ -98,30 +101,31 @@ impl TwilioClient {
         current: &Url,
         next: &str,
     ) -> Result<Url, TwilioError> {
-        let next_url = current.join(next).map_err(|_| {
-            TwilioError::new(operation, Failure::UnsafePageUrl { url: next.to_owned(), reason: "it is not a URL" })
-        })?;
-        if next_url.origin() != self.endpoints.base(api).origin() {
-            return Err(unsafe_page_url(operation, &next_url, "it is not on the configured Twilio endpoint"));
-        }
-        Ok(next_url)
+        self.endpoints.next_page(api, current, next).map_err(|reason| {
+            let shown = current.join(next).map_or_else(|_| next.to_owned(), String::from);
+            self.attributed(TwilioError::new(operation, Failure::UnsafePageUrl { url: shown, reason }))
+        })
     }
 
-    /// Sends the request until it succeeds, fails for good, or runs out of attempts. Any
-    /// HTTP response is `Ok`; the caller decides what its status means.
+    /// Sends the request until it succeeds, fails for good, or runs out of attempts, each
+    /// attempt within the account's concurrency limit (none is held while waiting to retry).
+    /// Any HTTP response is `Ok`; the caller decides what its status means.
     async fn send(&self, operation: Operation, url: &Url, form: Option<&str>) -> Result<Response, TwilioError> {
-        let attempts = self.retry.attempts();
+        let mut tries = Tries::default();
         let mut attempt = 1;
         loop {
+            let permit = self.limit.acquire().await;
             self.calls.record(operation);
             let started = Instant::now();
             let outcome = self.attempt(operation, url, form).await;
             let elapsed_ms = milliseconds(started.elapsed());
+            permit.finish(signal(&outcome));
             match &outcome {
                 Ok(response) => tracing::debug!(
                     operation = operation.name(),
                     method = %operation.method(),
                     path = url.path(),
+                    account = self.auth.username(),
                     status = response.status.as_u16(),
                     attempt,
                     elapsed_ms,
@@ -131,40 +135,52 @@ impl TwilioClient {
                     operation = operation.name(),
                     method = %operation.method(),
                     path = url.path(),
+                    account = self.auth.username(),
                     error = %error.failure(),
                     attempt,
                     elapsed_ms,
                     "twilio request failed"
                 ),
             }
-            let delay = match self.retry_delay(operation, &outcome, attempt) {
-                Some(delay) if attempt < attempts => delay,
-                _ => return outcome,
+            let throttled = matches!(&outcome, Ok(response) if response.status == StatusCode::TOO_MANY_REQUESTS);
+            if throttled {
+                self.calls.record_throttled();
+            }
+            let Some(delay) = self.retry_delay(operation, &outcome, &mut tries) else {
+                return outcome.map_err(|error| self.attributed(error));
             };
-            tracing::debug!(operation = operation.name(), attempt, delay_ms = milliseconds(delay), "retrying");
+            tracing::debug!(
+                operation = operation.name(),
+                attempt,
+                throttled,
+                limit = self.limit.current(),
+                delay_ms = milliseconds(delay),
+                "retrying"
+            );
             tokio::time::sleep(delay).await;
             attempt += 1;
         }
     }
 
-    /// How long to wait before retrying, or `None` when the outcome must not be retried.
+    /// How long to wait before retrying, or `None` when the outcome must not be retried, or
+    /// its kind of failure has used up its attempts.
     fn retry_delay(
         &self,
         operation: Operation,
         outcome: &Result<Response, TwilioError>,
-        attempt: u32,
+        tries: &mut Tries,
     ) -> Option<Duration> {
         let mut random = rand::rng();
         match outcome {
             // Throttled: Twilio refused the request without acting on it, so even a create
             // may be sent again.
             Ok(response) if response.status == StatusCode::TOO_MANY_REQUESTS => {
-                Some(self.retry.throttled_delay(response.retry_after, attempt, &mut random))
+                tries.after_throttling(&self.retry, response.retry_after, &mut random)
             }
             // A server error or a lost connection leaves unknown whether Twilio acted: only
             // a request that may be sent twice is sent again.
             Ok(response) if response.status.is_server_error() && operation.is_idempotent() => {
-                Some(self.retry.backoff(attempt, &mut random))
+                tries.after_failure(&self.retry, &mut random)
             }
             Err(error)
                 if operation.is_idempotent()
@@ -173,10 +189,15 @@ impl TwilioClient {
                         Failure::Timeout { .. } | Failure::Connect { .. } | Failure::Transport { .. }
                     ) =>
             {
-                Some(self.retry.backoff(attempt, &mut random))
+                tries.after_failure(&self.retry, &mut random)
             }
             _ => None,
         }
+    }
+
+    /// The error, naming the subaccount this client acts as, if it does.
+    pub(super) fn attributed(&self, error: TwilioError) -> TwilioError {
+        error.sent_as(self.subaccount.as_deref())
     }
 
     /// One request and its whole response.
@@ -217,6 +238,17 @@ impl TwilioClient {
         } else {
             Failure::Transport { url, cause: error::root_cause(&source), source }
         }
+    }
+}
+
+/// What an attempt's outcome says about the account's load: a 429 that it is over its
+/// concurrency, any other answer below 500 that it had room; a server error or no answer,
+/// nothing.
+fn signal(outcome: &Result<Response, TwilioError>) -> Signal {
+    match outcome {
+        Ok(response) if response.status == StatusCode::TOO_MANY_REQUESTS => Signal::Throttled,
+        Ok(response) if !response.status.is_server_error() => Signal::Answered,
+        _ => Signal::Nothing,
     }
 }
 

@@ -175,9 +175,16 @@ pub fn api_key_auth() -> TwilioAuth {
     .expect("valid API key")
 }
 
-/// A retry policy with delays short enough for tests.
+/// A retry policy with delays short enough for tests: `max_attempts` for failures and for
+/// throttling alike.
 pub fn quick_retries(max_attempts: u32) -> RetryPolicy {
-    RetryPolicy { max_attempts, base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(5) }
+    RetryPolicy {
+        max_attempts,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+        max_throttled_attempts: max_attempts,
+        throttled_budget: Duration::from_secs(5),
+    }
 }
 
 /// Every test that talks to the fake finishes within this, or fails.

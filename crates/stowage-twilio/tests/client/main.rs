@@ -10,3 +10,4 @@ mod fake;
 mod pagination;
 mod requests;
 mod retries;
+mod subaccounts;

@@ -34,8 +34,7 @@ async fn throttled_create_waits_as_asked_then_succeeds() {
     ])
     .await;
     // Backoff alone would wait at most 1 ms; Retry-After asks 30 s, capped at 100 ms.
-    let retry =
-        RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(100) };
+    let retry = RetryPolicy { max_delay: Duration::from_millis(100), ..quick_retries(3) };
     let client = fake.client(retry);
 
     let started = Instant::now();
@@ -173,4 +172,77 @@ async fn refused_connections_are_retried_and_reported() {
     assert_eq!(client.calls().get(Operation::FetchRecordingSettings), 3, "reads are retried");
     assert_eq!(client.calls().get(Operation::CreateAwsCredential), 1, "creates are not");
     assert!(!write_error.outcome_unknown(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn throttling_has_attempts_of_its_own_and_is_counted() {
+    let fake = FakeTwilio::start([
+        Reply::twilio_error(429, 20429, "Too Many Requests"),
+        Reply::twilio_error(503, 20503, "Service Unavailable"),
+        Reply::twilio_error(429, 20429, "Too Many Requests"),
+        Reply::twilio_error(429, 20429, "Too Many Requests"),
+        settings_reply(),
+    ])
+    .await;
+    // Two attempts for failures, four for throttling: one failure and three 429s fit.
+    let client = fake.client(RetryPolicy { max_attempts: 2, max_throttled_attempts: 4, ..quick_retries(2) });
+
+    bounded(client.fetch_recording_settings()).await.expect("answered in the end");
+
+    assert_eq!(fake.requests().len(), 5);
+    let calls = client.calls();
+    assert_eq!(calls.get(Operation::FetchRecordingSettings), 5, "every attempt counts");
+    assert_eq!(calls.throttled(), 3, "and the 429s on their own");
+}
+
+#[tokio::test]
+async fn throttled_waits_end_at_the_budget() {
+    let fake = FakeTwilio::start(
+        (0..10).map(|_| Reply::twilio_error(429, 20429, "Too Many Requests").header("retry-after", "1")),
+    )
+    .await;
+    // Retry-After asks 1 s, capped at 40 ms; 100 ms of waiting in all: two waits fit, a third
+    // does not.
+    let retry = RetryPolicy {
+        max_delay: Duration::from_millis(40),
+        max_throttled_attempts: 10,
+        throttled_budget: Duration::from_millis(100),
+        ..quick_retries(10)
+    };
+    let client = fake.client(retry);
+
+    let started = Instant::now();
+    let error = bounded(client.fetch_recording_settings()).await.expect_err("still throttled");
+
+    assert_eq!(error.kind(), ErrorKind::Throttled);
+    assert_eq!(fake.requests().len(), 3);
+    assert_eq!(client.calls().throttled(), 3);
+    assert!(started.elapsed() >= Duration::from_millis(80), "{:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn a_create_throttled_then_failed_is_not_sent_a_third_time() {
+    let fake = FakeTwilio::start([
+        Reply::twilio_error(429, 20429, "Too Many Requests"),
+        Reply::twilio_error(500, 20500, "Internal Server Error"),
+        Reply::json(201, aws_credential_json(CREDENTIAL_SID, "a duplicate")),
+    ])
+    .await;
+    let client = fake.client(quick_retries(5));
+
+    let error = create(&client).await.expect_err("the 500 ends it");
+
+    assert_eq!(fake.requests().len(), 2, "the 429 was retried, the 500 was not");
+    assert!(error.outcome_unknown());
+}
+
+#[tokio::test]
+async fn never_retries_nothing_not_even_throttling() {
+    let fake = FakeTwilio::start([Reply::twilio_error(429, 20429, "Too Many Requests"), settings_reply()]).await;
+    let client = fake.client(RetryPolicy::never());
+
+    let error = bounded(client.fetch_recording_settings()).await.expect_err("not retried");
+
+    assert_eq!(error.kind(), ErrorKind::Throttled);
+    assert_eq!(fake.requests().len(), 1);
 }
