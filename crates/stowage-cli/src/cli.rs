@@ -17,6 +17,11 @@ pub struct Cli {
 
     #[command(flatten)]
     pub lock: LockArgs,
+
+    /// Show every fleet subaccount's changes in full; without it, a plan shows one line per
+    /// subaccount.
+    #[arg(long, global = true)]
+    pub detail: bool,
 }
 
 /// The state lock, which keeps two runs on one state apart. Commands that may write (`apply`,

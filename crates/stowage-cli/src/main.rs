@@ -37,7 +37,7 @@ fn main() -> ExitCode {
             return if error.use_stderr() { exit::ERROR } else { exit::OK };
         }
     };
-    let settings = Settings::resolve(&cli.lock);
+    let settings = Settings::resolve(&cli.lock, cli.detail);
     init_logging(&settings);
     init_diagnostics();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

@@ -6,10 +6,10 @@ use stowage_plan::render::{HumanOptions, MarkdownOptions, human, json, markdown}
 
 use crate::cli::Format;
 
-/// `color`: whether stdout takes colour ([`crate::settings::ColorSettings`]).
-pub fn render(plan: &Plan, format: Format, color: bool) -> String {
+/// `options`: how people see it ([`crate::settings::Settings::human`]).
+pub fn render(plan: &Plan, format: Format, options: HumanOptions) -> String {
     match format {
-        Format::Human => human(plan, HumanOptions { color }),
+        Format::Human => human(plan, options),
         Format::Json => {
             let mut text = serde_json::to_string_pretty(&json(plan)).unwrap_or_default();
             text.push('\n');

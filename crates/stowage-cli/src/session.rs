@@ -10,7 +10,7 @@ use miette::{IntoDiagnostic, Report, WrapErr, miette};
 use stowage_aws::{AwsProvider, AwsSettings};
 use stowage_engine::{ApplyError, ApplyOutcome, Engine, ReadError, RefreshError};
 use stowage_plan::plan_file::StateFingerprint;
-use stowage_plan::{DesiredResource, Observations, Plan, Prior, ReadTarget};
+use stowage_plan::{DesiredResource, Observations, Plan, PlanDiagnostic, Prior, ReadTarget, Severity};
 use stowage_provider::{Address, Observed, ProviderName, ResourceType};
 use stowage_state::{State, StateStore};
 
@@ -29,6 +29,8 @@ pub struct Session {
     state_existed: bool,
     prior: Prior,
     desired: Vec<DesiredResource>,
+    /// What discovering a fleet's subaccounts found worth saying (a listed one not active).
+    fleet_notes: Vec<PlanDiagnostic>,
     engine: Engine,
     aws: AwsProvider,
     /// The Twilio credentials in use, by SID, for the refusal of another account's.
@@ -77,12 +79,22 @@ impl Session {
         }
         let (loaded, state_existed) = read_state(&store, spec.spec.environment.name.as_str()).await?;
         let prior = Prior::from_state(&loaded).into_diagnostic()?;
-        let desired = stowage_plan::desired_resources(&spec.spec);
-        let twilio = if needs_twilio(&desired, &prior) {
-            Some(Arc::new(crate::twilio::provider(settings.request_timeout()?, &settings.twilio)?)
-                as Arc<dyn stowage_provider::Provider>)
-        } else {
-            None
+        let (desired, twilio, fleet_notes) = match &spec.spec.fleet {
+            Some(fleet) => {
+                let twilio = crate::twilio::provider(settings.request_timeout()?, &settings.twilio)?;
+                let fleet = discover_fleet(&spec, fleet, &prior, twilio).await?;
+                (fleet.desired, Some(fleet.twilio), fleet.notes)
+            }
+            None => {
+                let desired = stowage_plan::desired_resources(&spec.spec);
+                let twilio = if needs_twilio(&desired, &prior) {
+                    Some(Arc::new(crate::twilio::provider(settings.request_timeout()?, &settings.twilio)?)
+                        as Arc<dyn stowage_provider::Provider>)
+                } else {
+                    None
+                };
+                (desired, twilio, Vec::new())
+            }
         };
         let engine = Engine {
             aws: Arc::new(aws.clone()),
@@ -97,6 +109,7 @@ impl Session {
             state_existed,
             prior,
             desired,
+            fleet_notes,
             engine,
             aws,
             twilio_credentials: settings.twilio.credentials_in_use(),
@@ -156,6 +169,7 @@ impl Session {
         let (mut plan, observations) = planned.map_err(|error| self.read_error(error))?;
         kms_key?;
         plan.diagnostics.extend(self.spec.warnings.iter().cloned());
+        plan.diagnostics.extend(self.fleet_notes.iter().cloned());
         Ok((plan, observations))
     }
 
@@ -337,6 +351,52 @@ pub async fn connect_aws(region: &str, profile: Option<&str>, settings: &Setting
 
 /// Whether the environment wants or records anything in Twilio: only then are Twilio
 /// credentials needed.
+/// A fleet as discovered now: what it asks for, the Twilio provider acting for its
+/// subaccounts, and what is worth saying.
+struct DiscoveredFleet {
+    desired: Vec<DesiredResource>,
+    twilio: Arc<dyn stowage_provider::Provider>,
+    notes: Vec<PlanDiagnostic>,
+}
+
+/// Lists the main account's active subaccounts (the 2010 Accounts API, as the main account),
+/// decides the members (`stowage_plan::fleet`), and gives the provider each active
+/// subaccount's credentials, held in memory only, so that every request about a member's
+/// resources is made as that member. Subaccounts the state records that are no longer active
+/// (closed or suspended) are gone from Twilio's API: the provider answers for them as absent.
+async fn discover_fleet(
+    spec: &LoadedSpec,
+    fleet: &stowage_spec::Fleet,
+    prior: &Prior,
+    twilio: stowage_twilio::TwilioProvider,
+) -> Result<DiscoveredFleet, Report> {
+    let main = spec.spec.twilio.as_ref().map(|twilio| twilio.account_sid.as_str().to_owned()).unwrap_or_default();
+    let subaccounts = twilio.subaccounts().await.map_err(|error| {
+        let hint = error.hint.clone().unwrap_or_else(|| {
+            "a fleet lists the main account's subaccounts: use its auth token (`TWILIO_ACCOUNT_SID`, \
+             `TWILIO_AUTH_TOKEN`) or a Main API key"
+                .to_owned()
+        });
+        miette!(help = hint, "could not list the subaccounts of {main}: {error}")
+    })?;
+    let active: Vec<String> = subaccounts.iter().map(|subaccount| subaccount.sid.clone()).collect();
+    let membership = stowage_plan::fleet::members(fleet, &active);
+    let departed = stowage_plan::fleet::departed(prior.resources().map(|resource| &resource.address), &active);
+    let notes = membership
+        .listed_inactive
+        .iter()
+        .map(|sid| PlanDiagnostic {
+            severity: Severity::Warning,
+            address: None,
+            message: format!("`[fleet] subaccounts` lists {sid}, which is not an active subaccount of {main}"),
+            hint: Some("it is not managed; remove it from the list, or reactivate it in Twilio".to_owned()),
+        })
+        .collect();
+    let twilio = stowage_twilio::Departed::new(twilio.with_subaccounts(&subaccounts), departed);
+    let desired = stowage_plan::desired_fleet_resources(&spec.spec, &membership.members);
+    Ok(DiscoveredFleet { desired, twilio: Arc::new(twilio), notes })
+}
+
 fn needs_twilio(desired: &[DesiredResource], prior: &Prior) -> bool {
     desired
         .iter()

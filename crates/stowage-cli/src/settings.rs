@@ -29,13 +29,15 @@ pub struct Settings {
     propagation_window: Result<Option<Duration>, VariableError>,
     pub twilio: TwilioSettings,
     pub color: ColorSettings,
+    /// `--detail`: every fleet subaccount's changes in full.
+    pub detail: bool,
     /// `RUST_LOG`, the log filter (unset: warnings only).
     pub log_filter: Option<String>,
 }
 
 impl Settings {
     /// The global flags and the process environment.
-    pub fn resolve(lock: &LockArgs) -> Self {
+    pub fn resolve(lock: &LockArgs, detail: bool) -> Self {
         Self {
             lock: LockSettings::resolve(lock),
             request_timeout: duration_variable("STOWAGE_REQUEST_TIMEOUT", "30 seconds", false),
@@ -46,8 +48,14 @@ impl Settings {
             ),
             twilio: TwilioSettings::resolve(),
             color: ColorSettings::resolve(),
+            detail,
             log_filter: std::env::var("RUST_LOG").ok(),
         }
+    }
+
+    /// How a plan is drawn for people on stdout.
+    pub fn human(&self) -> stowage_plan::render::HumanOptions {
+        stowage_plan::render::HumanOptions { color: self.color.stdout, detail: self.detail }
     }
 
     /// `STOWAGE_REQUEST_TIMEOUT`, or why it is not a duration.
@@ -127,7 +135,7 @@ fn host() -> String {
 
 /// Twilio credentials from `TWILIO_API_KEY` + `TWILIO_API_SECRET` or `TWILIO_ACCOUNT_SID` +
 /// `TWILIO_AUTH_TOKEN`, and the endpoints from `STOWAGE_TWILIO_ACCOUNTS_URL`,
-/// `STOWAGE_TWILIO_VIDEO_URL` and `STOWAGE_TWILIO_MONITOR_URL`. Missing credentials are an error only for a spec that needs
+/// `STOWAGE_TWILIO_VIDEO_URL`, `STOWAGE_TWILIO_MONITOR_URL` and `STOWAGE_TWILIO_API_URL`. Missing credentials are an error only for a spec that needs
 /// Twilio.
 #[derive(Debug)]
 pub struct TwilioSettings {
@@ -137,6 +145,8 @@ pub struct TwilioSettings {
     pub accounts_url: Option<String>,
     pub video_url: Option<String>,
     pub monitor_url: Option<String>,
+    /// The 2010 API (subaccounts), `STOWAGE_TWILIO_API_URL`.
+    pub api_url: Option<String>,
 }
 
 impl TwilioSettings {
@@ -148,6 +158,7 @@ impl TwilioSettings {
             accounts_url: lookup("STOWAGE_TWILIO_ACCOUNTS_URL"),
             video_url: lookup("STOWAGE_TWILIO_VIDEO_URL"),
             monitor_url: lookup("STOWAGE_TWILIO_MONITOR_URL"),
+            api_url: lookup("STOWAGE_TWILIO_API_URL"),
         }
     }
 

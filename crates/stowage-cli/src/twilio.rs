@@ -18,6 +18,7 @@ pub fn provider(request_timeout: Option<Duration>, settings: &TwilioSettings) ->
         settings.video_url.as_deref(),
         settings.monitor_url.as_deref(),
     )
+    .and_then(|endpoints| endpoints.with_api_override(settings.api_url.as_deref()))
     .map_err(|error| miette!("{error}"))?;
     let timeouts = match request_timeout {
         Some(request) => Timeouts { connect: request.min(Timeouts::default().connect), request },

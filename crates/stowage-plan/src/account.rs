@@ -27,17 +27,19 @@ pub struct AccountMismatch {
     pub address: Address,
 }
 
-/// Checks that every storage settings read in `observations` answered for `expected`.
+/// Checks that every storage settings read in `observations` answered for `expected`, or, for
+/// a fleet member's (an address keyed by its SID), for that subaccount.
 ///
 /// Only the settings say which account the credentials act as; other observations (and
 /// settings not read, absent, or whose account Twilio did not give) say nothing, and pass.
 /// The first mismatch, in address order, is the error.
 pub fn check_twilio_account(expected: &AccountSid, observations: &Observations) -> Result<(), AccountMismatch> {
-    let expected = expected.as_str();
     let mismatch = observations.iter().find_map(|(address, observed)| {
         if !is_settings(address.resource_type) {
             return None;
         }
+        // A fleet member's settings are read as that subaccount: it must answer for itself.
+        let expected = address.key.as_deref().unwrap_or(expected.as_str());
         let actual = observed.as_ref()?.id.as_str();
         // `Default` stands for an answer without `account_sid`: nothing to compare.
         let names_an_account = AccountSid::new(actual).is_ok();
@@ -133,5 +135,14 @@ mod tests {
         assert!(is_settings(ResourceType::TwilioRecordingSettings));
         assert!(is_settings(ResourceType::TwilioCompositionSettings));
         assert!(!is_settings(ResourceType::TwilioAwsCredential));
+    }
+
+    #[test]
+    fn a_fleet_members_settings_answer_for_the_member() {
+        let member = "AC00000000000000000000000000000001";
+        let at_member = recording_settings_address().instance(member);
+        assert_eq!(check_twilio_account(&expected(), &observations([(at_member.clone(), observed(member))])), Ok(()));
+        let mismatch = check_twilio_account(&expected(), &observations([(at_member.clone(), observed(SPEC_ACCOUNT))]));
+        assert_eq!(mismatch.map_err(|error| (error.expected, error.address)), Err((member.to_owned(), at_member)));
     }
 }

@@ -10,7 +10,7 @@ use stowage_provider::types::{
     TwilioAwsCredential, TwilioPublicKey,
 };
 use stowage_provider::{Address, ResourceType};
-use stowage_spec::{Encryption, Spec, StorageSpec};
+use stowage_spec::{Encryption, Spec, StorageSpec, UploaderMode};
 
 use crate::model::{DesiredResource, DesiredValue, Reference, Template};
 use crate::s3_url;
@@ -137,80 +137,226 @@ fn holds(value: &Value, placeholder: &str) -> bool {
     }
 }
 
-/// Every resource the spec asks for, in dependency order.
+/// Every resource a single-account spec asks for, in dependency order. A fleet spec asks for
+/// its shared resources only, as with no member: see [`desired_fleet_resources`].
 pub fn desired_resources(spec: &Spec) -> Vec<DesiredResource> {
+    desired_fleet_resources(spec, &[])
+}
+
+/// Every resource the spec asks for, in dependency order, for a fleet (`[fleet]`) with these
+/// `members`: the subaccounts it manages now, as discovered (`crate::fleet::members`). The
+/// bucket and its KMS key are the fleet's; each member has its own credential, settings and
+/// public keys at addresses keyed by its SID (`twilio_aws_credential.main["AC…"]`), each
+/// writing under its own prefixes; and, with `uploader = "per-subaccount"`, its own IAM user,
+/// policy and access key, allowed to write only there. A spec without `[fleet]` ignores
+/// `members`: its addresses carry no key.
+pub fn desired_fleet_resources(spec: &Spec, members: &[String]) -> Vec<DesiredResource> {
     let kms_key = KmsKey::of(spec);
+    let tenants = Tenant::all(spec, members);
+    let uploaders = UploaderShare::all(spec, &tenants);
     let mut resources = Vec::new();
     if kms_key == KmsKey::Created {
-        resources.push(kms_key_resource(spec));
+        resources.push(kms_key_resource(spec, &uploaders));
     }
     resources.push(bucket(spec, &kms_key));
-    let stored_prefixes = stored_prefixes(spec);
 
     if let Some(uploader) = &spec.uploader {
-        resources.push(user(spec, uploader));
-        if !stored_prefixes.is_empty() {
-            resources.push(user_policy(spec, uploader, &kms_key, &stored_prefixes));
+        for share in &uploaders {
+            resources.push(user(spec, uploader, share));
+            if !share.policy_prefixes.is_empty() {
+                resources.push(user_policy(spec, share, &kms_key));
+            }
+            if share.has_key {
+                resources.push(access_key(spec, uploader, share, &kms_key));
+            }
         }
-        resources.push(access_key(spec, uploader, &kms_key, &stored_prefixes));
     }
 
-    if let (Some(twilio), Some(_)) = (&spec.twilio, &spec.uploader) {
+    if let (Some(_), Some(_)) = (&spec.twilio, &spec.uploader) {
         let uses_credential = stored(spec.recordings.as_ref()) || stored(spec.compositions.as_ref());
-        if uses_credential {
-            resources.push(credential(spec, twilio.account_sid.as_str()));
-        }
-        for (kind, address, storage) in [
-            ("recordings", recording_settings_address(), spec.recordings.as_ref()),
-            ("compositions", composition_settings_address(), spec.compositions.as_ref()),
-        ] {
-            let Some(storage) = storage else { continue };
-            let public_key = storage.encryption_public_key.as_ref().filter(|_| storage.store_in_s3);
-            if let Some(public_key) = public_key {
-                resources.push(public_key_resource(spec, twilio.account_sid.as_str(), kind, public_key));
+        for tenant in &tenants {
+            if uses_credential {
+                resources.push(credential(spec, tenant));
             }
-            resources.push(storage_settings(spec, address, storage, public_key.map(|_| public_key_address(kind))));
+            for (kind, address, storage) in [
+                ("recordings", recording_settings_address(), spec.recordings.as_ref()),
+                ("compositions", composition_settings_address(), spec.compositions.as_ref()),
+            ] {
+                let Some(storage) = storage else { continue };
+                let public_key = storage.encryption_public_key.as_ref().filter(|_| storage.store_in_s3);
+                let key_address = public_key.map(|_| tenant.at(public_key_address(kind)));
+                if let Some(public_key) = public_key {
+                    resources.push(public_key_resource(spec, tenant, kind, public_key));
+                }
+                resources.push(storage_settings(spec, tenant, tenant.at(address), storage, key_address));
+            }
         }
+    }
+    if spec.fleet.is_some() {
+        // Dependency order is by type first: a fleet's instances interleave.
+        resources.sort_by_key(|resource| resource.address.resource_type);
     }
     resources
 }
 
+/// One Twilio account the spec configures: the spec's account, or a fleet member.
+struct Tenant {
+    /// The instance key of its resources: its SID in a fleet, none for a single account.
+    key: Option<String>,
+    account_sid: String,
+    /// The instance key of the uploader it writes with: its own (per-subaccount), or none.
+    uploader: Option<String>,
+}
+
+impl Tenant {
+    fn all(spec: &Spec, members: &[String]) -> Vec<Tenant> {
+        let Some(twilio) = &spec.twilio else { return Vec::new() };
+        match &spec.fleet {
+            None => vec![Tenant { key: None, account_sid: twilio.account_sid.as_str().to_owned(), uploader: None }],
+            Some(fleet) => members
+                .iter()
+                .map(|sid| Tenant {
+                    key: Some(sid.clone()),
+                    account_sid: sid.clone(),
+                    uploader: (fleet.uploader == UploaderMode::PerSubaccount).then(|| sid.clone()),
+                })
+                .collect(),
+        }
+    }
+
+    /// `address` as this tenant's instance.
+    fn at(&self, address: Address) -> Address {
+        keyed(address, self.key.as_deref())
+    }
+
+    /// Where its `storage` is written: the prefix with its account SID.
+    fn prefix(&self, storage: &StorageSpec) -> String {
+        storage.prefix.for_account(&self.account_sid)
+    }
+}
+
+fn keyed(address: Address, key: Option<&str>) -> Address {
+    match key {
+        Some(key) => address.instance(key),
+        None => address,
+    }
+}
+
+/// One IAM uploader (user, policy, access key) and what it writes for.
+struct UploaderShare {
+    /// The instance key of its resources: a member's SID (per-subaccount), or none.
+    key: Option<String>,
+    user_name: String,
+    /// What its policy allows it to write under.
+    policy_prefixes: Vec<String>,
+    /// Where its new key's write test writes: the prefixes of one tenant it serves.
+    test_prefixes: Vec<String>,
+    /// Whether it has an access key: not while a shared uploader serves no member (its secret
+    /// would be lost before a credential could take it).
+    has_key: bool,
+    /// Its user's tags beyond stowage's own.
+    subaccount: Option<String>,
+}
+
+impl UploaderShare {
+    fn all(spec: &Spec, tenants: &[Tenant]) -> Vec<UploaderShare> {
+        let Some(uploader) = &spec.uploader else { return Vec::new() };
+        let storages = || [spec.recordings.as_ref(), spec.compositions.as_ref()].into_iter().flatten();
+        let prefixes_of = |account_sid: &str| -> Vec<String> {
+            sorted(
+                storages().filter(|storage| storage.store_in_s3).map(|storage| storage.prefix.for_account(account_sid)),
+            )
+        };
+        match spec.fleet.as_ref().map(|fleet| fleet.uploader) {
+            None => {
+                let prefixes = stored_prefixes(spec);
+                vec![UploaderShare {
+                    key: None,
+                    user_name: uploader.user_name.as_str().to_owned(),
+                    policy_prefixes: prefixes.clone(),
+                    test_prefixes: prefixes,
+                    has_key: true,
+                    subaccount: None,
+                }]
+            }
+            Some(UploaderMode::PerSubaccount) => tenants
+                .iter()
+                .map(|tenant| UploaderShare {
+                    key: tenant.key.clone(),
+                    user_name: uploader.user_name_for(&tenant.account_sid),
+                    policy_prefixes: prefixes_of(&tenant.account_sid),
+                    test_prefixes: prefixes_of(&tenant.account_sid),
+                    has_key: true,
+                    subaccount: Some(tenant.account_sid.clone()),
+                })
+                .collect(),
+            Some(UploaderMode::Shared) => vec![UploaderShare {
+                key: None,
+                user_name: uploader.user_name.as_str().to_owned(),
+                // One key for every member, present and future: every account's prefix. A
+                // policy naming a thousand prefixes would pass IAM's 2,048 characters.
+                policy_prefixes: prefixes_of(SHARED_ACCOUNT_PATTERN),
+                test_prefixes: tenants.first().map(|tenant| prefixes_of(&tenant.account_sid)).unwrap_or_default(),
+                has_key: !tenants.is_empty(),
+                subaccount: None,
+            }],
+        }
+    }
+
+    fn at(&self, address: Address) -> Address {
+        keyed(address, self.key.as_deref())
+    }
+}
+
+/// What a shared uploader's policy has in place of `{account_sid}`: any account SID.
+pub const SHARED_ACCOUNT_PATTERN: &str = "AC*";
+
+fn sorted(prefixes: impl Iterator<Item = String>) -> Vec<String> {
+    let mut prefixes: Vec<String> = prefixes.collect();
+    prefixes.sort();
+    prefixes.dedup();
+    prefixes
+}
+
 /// The uploader: the IAM user whose key Twilio writes with, tagged as stowage's.
-fn user(spec: &Spec, uploader: &stowage_spec::Uploader) -> DesiredResource {
+fn user(spec: &Spec, uploader: &stowage_spec::Uploader, share: &UploaderShare) -> DesiredResource {
+    let mut tags = BTreeMap::from([
+        ("managed-by".to_owned(), "stowage".to_owned()),
+        ("stowage-environment".to_owned(), spec.environment.name.as_str().to_owned()),
+    ]);
+    if let Some(subaccount) = &share.subaccount {
+        tags.insert("stowage-subaccount".to_owned(), subaccount.clone());
+    }
     let user = IamUser {
-        name: Some(uploader.user_name.as_str().to_owned()),
+        name: Some(share.user_name.clone()),
         path: Some(uploader.path.as_str().to_owned()),
-        tags: Some(BTreeMap::from([
-            ("managed-by".to_owned(), "stowage".to_owned()),
-            ("stowage-environment".to_owned(), spec.environment.name.as_str().to_owned()),
-        ])),
+        tags: Some(tags),
         ..IamUser::default()
     };
-    DesiredResource { address: user_address(), attributes: desired(&user, &[]), depends_on: vec![] }
+    DesiredResource { address: share.at(user_address()), attributes: desired(&user, &[]), depends_on: vec![] }
 }
 
 /// The uploader's inline policy: what the key Twilio holds may do (see [`uploader_policy`]).
-fn user_policy(
-    spec: &Spec,
-    uploader: &stowage_spec::Uploader,
-    kms_key: &KmsKey,
-    stored_prefixes: &[String],
-) -> DesiredResource {
+fn user_policy(spec: &Spec, share: &UploaderShare, kms_key: &KmsKey) -> DesiredResource {
     let policy = IamUserPolicy {
-        user_name: Some(uploader.user_name.as_str().to_owned()),
+        user_name: Some(share.user_name.clone()),
         policy_name: Some(UPLOADER_POLICY_NAME.to_owned()),
         document: Some(uploader_policy(
             spec.aws.region.partition(),
             spec.bucket.name.as_str(),
-            stored_prefixes,
+            &share.policy_prefixes,
             kms_key.arn_text().as_deref(),
         )),
     };
-    let mut depends_on = vec![user_address(), bucket_address()];
+    let mut depends_on = vec![share.at(user_address()), bucket_address()];
     if *kms_key == KmsKey::Created {
         depends_on.push(kms_key_address());
     }
-    DesiredResource { address: policy_address(), attributes: desired(&policy, &kms_key.references()), depends_on }
+    DesiredResource {
+        address: share.at(policy_address()),
+        attributes: desired(&policy, &kms_key.references()),
+        depends_on,
+    }
 }
 
 /// The key Twilio writes with. Before it goes to Twilio, apply writes where Twilio will write,
@@ -219,51 +365,56 @@ fn user_policy(
 fn access_key(
     spec: &Spec,
     uploader: &stowage_spec::Uploader,
+    share: &UploaderShare,
     kms_key: &KmsKey,
-    stored_prefixes: &[String],
 ) -> DesiredResource {
     let mut key = IamAccessKey {
-        user_name: Some(uploader.user_name.as_str().to_owned()),
+        user_name: Some(share.user_name.clone()),
         status: Some("Active".to_owned()),
         rotate_after_days: uploader.rotate_after_days,
         ..IamAccessKey::default()
     };
-    let mut depends_on = vec![user_address()];
-    if spec.twilio.is_some() && !stored_prefixes.is_empty() {
+    let mut depends_on = vec![share.at(user_address())];
+    if spec.twilio.is_some() && !share.test_prefixes.is_empty() {
         let mut target = json!({
             "bucket": spec.bucket.name.as_str(),
             "region": spec.aws.region.as_str(),
-            "prefixes": stored_prefixes,
+            "prefixes": share.test_prefixes,
         });
         if let Some(arn) = kms_key.arn_text() {
             target["kms_key"] = json!(arn);
         }
         key.write_test = Some(target);
-        depends_on.extend([bucket_address(), policy_address()]);
+        depends_on.extend([bucket_address(), share.at(policy_address())]);
     }
-    DesiredResource { address: access_key_address(), attributes: desired(&key, &kms_key.references()), depends_on }
+    DesiredResource {
+        address: share.at(access_key_address()),
+        attributes: desired(&key, &kms_key.references()),
+        depends_on,
+    }
 }
 
 /// The uploader's key, stored in Twilio: made from the key's secret, which exists only while
 /// the key is created, so the key is made afresh with it.
-fn credential(spec: &Spec, account_sid: &str) -> DesiredResource {
-    let access_key_id = Reference { address: access_key_address(), attribute: "access_key_id".to_owned(), fresh: true };
+fn credential(spec: &Spec, tenant: &Tenant) -> DesiredResource {
+    let key_address = keyed(access_key_address(), tenant.uploader.as_deref());
+    let access_key_id = Reference { address: key_address.clone(), attribute: "access_key_id".to_owned(), fresh: true };
     let credential = TwilioAwsCredential {
         access_key_id: Some(Template::placeholder(&access_key_id)),
-        account_sid: Some(account_sid.to_owned()),
+        account_sid: Some(tenant.account_sid.clone()),
         friendly_name: Some(credential_friendly_name(spec)),
         sid: None,
     };
     DesiredResource {
-        address: credential_address(),
+        address: tenant.at(credential_address()),
         attributes: desired(&credential, &[access_key_id]),
-        depends_on: vec![access_key_address()],
+        depends_on: vec![key_address],
     }
 }
 
 /// The SSE-KMS key stowage creates: symmetric, rotated yearly, named by an alias, with a key
 /// policy that keeps the account's administrators in control and lets the uploader use it.
-fn kms_key_resource(spec: &Spec) -> DesiredResource {
+fn kms_key_resource(spec: &Spec, uploaders: &[UploaderShare]) -> DesiredResource {
     let environment = spec.environment.name.as_str();
     let mut key = KmsKeyAttributes {
         region: Some(spec.aws.region.as_str().to_owned()),
@@ -280,15 +431,19 @@ fn kms_key_resource(spec: &Spec) -> DesiredResource {
     let mut references = Vec::new();
     let mut depends_on = Vec::new();
     // Without an uploader the key keeps AWS's default key policy, which gives the account
-    // (and so its administrators, through IAM) full control and nobody else anything.
-    if spec.uploader.is_some() {
+    // (and so its administrators, through IAM) full control and nobody else anything. A
+    // fleet's uploaders per subaccount are as many principals as members, past the key
+    // policy's 32 KB: they are let in by their own IAM policies (which name the key), through
+    // the account statement, like administrators.
+    let one_uploader = uploaders.len() == 1 && uploaders[0].key.is_none();
+    if spec.uploader.is_some() && one_uploader {
         let user =
             |attribute: &str| Reference { address: user_address(), attribute: attribute.to_owned(), fresh: false };
         let (arn, account) = (user("arn"), user("account_id"));
         key.policy = Some(kms_key_policy(
             spec.aws.region.partition(),
             &Template::placeholder(&account),
-            &Template::placeholder(&arn),
+            Some(&Template::placeholder(&arn)),
         ));
         references = vec![arn, account];
         depends_on.push(user_address());
@@ -298,26 +453,24 @@ fn kms_key_resource(spec: &Spec) -> DesiredResource {
 
 /// The key policy: the account's administrators keep full control (so the key can never
 /// lock everyone out), and the uploader may use the key for uploads and nothing else.
-pub fn kms_key_policy(partition: &str, account_id: &str, uploader_arn: &str) -> Value {
-    stowage_provider::policy::canonical(&json!({
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AccountAdministrators",
-                "Effect": "Allow",
-                "Principal": {"AWS": format!("arn:{partition}:iam::{account_id}:root")},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
-            {
-                "Sid": "TwilioVideoUploader",
-                "Effect": "Allow",
-                "Principal": {"AWS": uploader_arn},
-                "Action": UPLOADER_KMS_ACTIONS,
-                "Resource": "*",
-            },
-        ]
-    }))
+pub fn kms_key_policy(partition: &str, account_id: &str, uploader_arn: Option<&str>) -> Value {
+    let mut statements = vec![json!({
+        "Sid": "AccountAdministrators",
+        "Effect": "Allow",
+        "Principal": {"AWS": format!("arn:{partition}:iam::{account_id}:root")},
+        "Action": "kms:*",
+        "Resource": "*",
+    })];
+    if let Some(uploader_arn) = uploader_arn {
+        statements.push(json!({
+            "Sid": "TwilioVideoUploader",
+            "Effect": "Allow",
+            "Principal": {"AWS": uploader_arn},
+            "Action": UPLOADER_KMS_ACTIONS,
+            "Resource": "*",
+        }));
+    }
+    stowage_provider::policy::canonical(&json!({"Version": "2012-10-17", "Statement": statements}))
 }
 
 fn bucket(spec: &Spec, kms_key: &KmsKey) -> DesiredResource {
@@ -354,11 +507,13 @@ fn bucket(spec: &Spec, kms_key: &KmsKey) -> DesiredResource {
 /// customer's key Twilio holds, if there is one.
 fn storage_settings(
     spec: &Spec,
+    tenant: &Tenant,
     address: Address,
     storage: &StorageSpec,
     public_key: Option<Address>,
 ) -> DesiredResource {
-    let credential_sid = Reference { address: credential_address(), attribute: "sid".to_owned(), fresh: false };
+    let credential_sid =
+        Reference { address: tenant.at(credential_address()), attribute: "sid".to_owned(), fresh: false };
     let mut settings = StorageSettings {
         friendly_name: Some(format!("stowage {}", spec.environment.name.as_str())),
         aws_storage_enabled: Some(storage.store_in_s3),
@@ -369,13 +524,13 @@ fn storage_settings(
     let mut depends_on = vec![bucket_address()];
     if storage.store_in_s3 {
         settings.aws_s3_url =
-            Some(s3_url::build(spec.bucket.name.as_str(), spec.aws.region.as_str(), storage.prefix.as_str()));
+            Some(s3_url::build(spec.bucket.name.as_str(), spec.aws.region.as_str(), &tenant.prefix(storage)));
         settings.aws_credentials_sid = Some(Template::placeholder(&credential_sid));
         references.push(credential_sid);
-        depends_on.push(credential_address());
+        depends_on.push(tenant.at(credential_address()));
         if spec.uploader.is_some() {
             // Twilio's write test on activation needs the policy in place.
-            depends_on.push(policy_address());
+            depends_on.push(keyed(policy_address(), tenant.uploader.as_deref()));
         }
     }
     if let Some(public_key) = public_key {
@@ -393,7 +548,7 @@ fn storage_settings(
 /// new credential. The spec's PEMs must have been loaded (`stowage_spec::load_public_keys`).
 fn public_key_resource(
     spec: &Spec,
-    account_sid: &str,
+    tenant: &Tenant,
     kind: &str,
     public_key: &stowage_spec::EncryptionPublicKey,
 ) -> DesiredResource {
@@ -401,11 +556,11 @@ fn public_key_resource(
     let key = TwilioPublicKey {
         public_key_sha256: pem.map(|pem| pem.sha256().to_owned()),
         public_key: pem.map(|pem| pem.pem().to_owned()),
-        account_sid: Some(account_sid.to_owned()),
+        account_sid: Some(tenant.account_sid.clone()),
         friendly_name: Some(format!("stowage {} {kind}", spec.environment.name.as_str())),
         sid: None,
     };
-    DesiredResource { address: public_key_address(kind), attributes: desired(&key, &[]), depends_on: vec![] }
+    DesiredResource { address: tenant.at(public_key_address(kind)), attributes: desired(&key, &[]), depends_on: vec![] }
 }
 
 /// `FriendlyName` of the Twilio credential: names the environment and bucket, within

@@ -11,6 +11,7 @@ pub mod alerts;
 pub mod desired;
 pub mod destroy;
 pub mod drift_report;
+pub mod fleet;
 pub mod import;
 pub mod leftovers;
 pub mod model;
@@ -24,7 +25,7 @@ pub mod s3_url;
 pub mod steps;
 pub mod verify;
 
-pub use desired::desired_resources;
+pub use desired::{desired_fleet_resources, desired_resources};
 pub use leftovers::{Leftovers, plan_with_leftovers};
 pub use model::{
     ActionKind, AttributeChange, DesiredResource, DesiredValue, Plan, PlanDiagnostic, PlanMode, PlannedValue, Reason,

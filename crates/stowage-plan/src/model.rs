@@ -390,8 +390,13 @@ impl Plan {
     }
 
     pub fn summary(&self) -> Summary {
+        self.summary_of(|_| true)
+    }
+
+    /// [`Plan::summary`] of the changes `which` takes (a fleet member's, for one line each).
+    pub fn summary_of(&self, which: impl Fn(&ResourceChange) -> bool) -> Summary {
         let mut summary = Summary::default();
-        for change in &self.changes {
+        for change in self.changes.iter().filter(|change| which(change)) {
             match change.action {
                 ActionKind::NoOp => {}
                 ActionKind::Create => summary.add += 1,

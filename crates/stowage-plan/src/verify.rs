@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 use stowage_provider::evaluate::{Decision, evaluate};
 use stowage_provider::{Address, Observed};
-use stowage_spec::Spec;
+use stowage_spec::{Spec, UploaderMode};
 
 use crate::desired::{
     UPLOADER_POLICY_NAME, access_key_address, bucket_address, composition_settings_address, credential_address,
@@ -85,6 +85,12 @@ pub struct Expected {
     /// The spec has an `[uploader]` and a `[twilio]`: there is a key for Twilio to write with.
     pub uploader_for_twilio: bool,
     pub stored: Vec<Stored>,
+    /// The fleet member checked (its SID: the key of its Twilio resources' addresses); `None`
+    /// for a single account.
+    pub member: Option<String>,
+    /// The key of the addresses of the uploader it writes with: the member's own
+    /// (`per-subaccount`), or none (the single account's, or a fleet's shared uploader).
+    pub uploader_key: Option<String>,
 }
 
 impl Expected {
@@ -106,7 +112,49 @@ impl Expected {
             region: spec.aws.region.as_str().to_owned(),
             uploader_for_twilio,
             stored,
+            member: None,
+            uploader_key: None,
         }
+    }
+
+    /// What verify should find for one member of the spec's fleet: its own prefixes, its
+    /// settings and credential, and the uploader it writes with.
+    pub fn for_member(spec: &Spec, member: &str) -> Self {
+        let mut expected = Self::from_spec(spec);
+        for stored in &mut expected.stored {
+            let storage = match stored.kind {
+                StorageKind::Recordings => spec.recordings.as_ref(),
+                StorageKind::Compositions => spec.compositions.as_ref(),
+            };
+            if let Some(storage) = storage {
+                stored.prefix = storage.prefix.for_account(member);
+            }
+        }
+        let per_subaccount = spec.fleet.as_ref().is_some_and(|fleet| fleet.uploader == UploaderMode::PerSubaccount);
+        expected.uploader_key = per_subaccount.then(|| member.to_owned());
+        expected.member = Some(member.to_owned());
+        expected
+    }
+
+    /// `address` of the member's Twilio resources.
+    fn twilio(&self, address: Address) -> Address {
+        match &self.member {
+            Some(member) => address.instance(member.clone()),
+            None => address,
+        }
+    }
+
+    /// `address` of the uploader's resources.
+    fn uploader(&self, address: Address) -> Address {
+        match &self.uploader_key {
+            Some(key) => address.instance(key.clone()),
+            None => address,
+        }
+    }
+
+    /// The address of the access key this member's Twilio writes with.
+    pub fn access_key_address(&self) -> Address {
+        self.uploader(access_key_address())
     }
 }
 
@@ -233,7 +281,7 @@ pub fn test_file_locations(expected: &Expected, observations: &Observations) -> 
         .stored
         .iter()
         .filter_map(|stored| {
-            let settings = observed(observations, &stored.kind.settings_address())?;
+            let settings = observed(observations, &expected.twilio(stored.kind.settings_address()))?;
             let location = s3_url::parse(text(settings, "aws_s3_url")?)?;
             let prefix = if location.path.is_empty() { String::new() } else { format!("{}/", location.path) };
             Some(TestFileLocation { kind: stored.kind, bucket: location.bucket, prefix })
@@ -260,7 +308,7 @@ pub fn verify(expected: &Expected, observations: &Observations, inspections: &In
     if expected.uploader_for_twilio {
         findings.extend(uploader_policy(expected, observations, encryption.as_ref()));
         findings.push(access_key(expected, observations));
-        findings.extend(key_rotation(observations, inspections));
+        findings.extend(key_rotation(expected, observations, inspections));
         findings.extend(credential(expected, observations));
         findings.extend(unproven(inspections));
         for stored in &expected.stored {
@@ -271,6 +319,29 @@ pub fn verify(expected: &Expected, observations: &Observations, inspections: &In
     }
     findings
 }
+
+/// The checks of a fleet: each member's (`expected` and `inspections` each), named with the
+/// member's SID as an address names an instance (`twilio_credential["AC…"]`), and the checks of
+/// what the fleet shares (the bucket and its encryption) once.
+pub fn verify_members(members: &[(Expected, Inspections)], observations: &Observations) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = Vec::new();
+    for (expected, inspections) in members {
+        for mut finding in verify(expected, observations, inspections) {
+            if SHARED_CHECKS.contains(&finding.check.as_str()) {
+                if findings.iter().any(|found| found.check == finding.check) {
+                    continue;
+                }
+            } else if let Some(member) = &expected.member {
+                finding.check = format!("{}[\"{member}\"]", finding.check);
+            }
+            findings.push(finding);
+        }
+    }
+    findings
+}
+
+/// Checks of what a fleet's members share, made once.
+const SHARED_CHECKS: [&str; 2] = ["bucket", "bucket_encryption"];
 
 fn codes(expected: &Expected, recording_code: u16) -> Vec<u16> {
     expected.stored.iter().map(|stored| stored.kind.code(recording_code)).collect()
@@ -308,7 +379,7 @@ fn url_naming_the_bucket<'a>(
 ) -> Result<(&'a str, s3_url::S3Location), Finding> {
     let check = format!("{}.s3_url", kind.noun());
     let url_code = vec![kind.code(INVALID_S3_URL)];
-    let Some(settings) = observed(observations, &kind.settings_address()) else {
+    let Some(settings) = observed(observations, &expected.twilio(kind.settings_address())) else {
         return Err(Finding::new(
             check,
             Status::Unknown,
@@ -468,7 +539,8 @@ fn uploader_policy(
     if expected.stored.is_empty() {
         return Vec::new();
     }
-    let Some(document) = observed(observations, &policy_address()).and_then(|found| found.attributes.get("document"))
+    let Some(document) =
+        observed(observations, &expected.uploader(policy_address())).and_then(|found| found.attributes.get("document"))
     else {
         return vec![
             Finding::new(
@@ -630,7 +702,7 @@ fn kms(expected: &Expected, document: &Value, key_id: Option<&str>) -> Finding {
 fn access_key(expected: &Expected, observations: &Observations) -> Finding {
     let check = "access_key";
     let code = codes(expected, INVALID_CREDENTIALS);
-    match observed(observations, &access_key_address()) {
+    match observed(observations, &expected.access_key_address()) {
         None => {
             Finding::new(check, Status::Fail, code, "the uploader's access key recorded in the state does not exist")
                 .hint("run `stowage apply` to create a new key and hand it to Twilio")
@@ -655,9 +727,9 @@ fn access_key(expected: &Expected, observations: &Observations) -> Finding {
 /// How old the key is and when it is next rotated: a warning when the rotation is overdue or
 /// comes within [`ROTATION_WARNING_DAYS`], or when no period is set and the key is older than
 /// [`UNROTATED_MAX_AGE_DAYS`]. Nothing when there is no key (`access_key` fails then).
-fn key_rotation(observations: &Observations, inspections: &Inspections) -> Option<Finding> {
+fn key_rotation(expected: &Expected, observations: &Observations, inspections: &Inspections) -> Option<Finding> {
     let check = "access_key.rotation";
-    let key = observed(observations, &access_key_address())?;
+    let key = observed(observations, &expected.access_key_address())?;
     let Some(age) = inspections.key_age.as_ref().filter(|age| age.id == key.id) else {
         return Some(Finding::new(
             check,
@@ -692,7 +764,7 @@ fn key_rotation(observations: &Observations, inspections: &Inspections) -> Optio
 
 fn credential(expected: &Expected, observations: &Observations) -> Vec<Finding> {
     let code = codes(expected, CREDENTIAL_DELETED);
-    let found = observed(observations, &credential_address());
+    let found = observed(observations, &expected.twilio(credential_address()));
     let mut findings = vec![match found {
         Some(credential) => Finding::new(
             "twilio_credential",
@@ -711,7 +783,7 @@ fn credential(expected: &Expected, observations: &Observations) -> Vec<Finding> 
     let credential_sid = found.map(|credential| credential.id.as_str());
     for stored in &expected.stored {
         let kind = stored.kind;
-        let Some(settings) = observed(observations, &kind.settings_address()) else { continue };
+        let Some(settings) = observed(observations, &expected.twilio(kind.settings_address())) else { continue };
         let check = format!("{}.credential", kind.noun());
         let code = vec![kind.code(CREDENTIAL_DELETED)];
         let used = text(settings, "aws_credentials_sid");
@@ -858,6 +930,8 @@ mod tests {
                 Stored { kind: StorageKind::Recordings, prefix: "recordings/".to_owned() },
                 Stored { kind: StorageKind::Compositions, prefix: "compositions/".to_owned() },
             ],
+            member: None,
+            uploader_key: None,
         }
     }
 

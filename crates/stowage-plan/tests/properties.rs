@@ -54,7 +54,7 @@ fn plan_deterministically(
     let second = plan(desired, prior, observations);
     prop_assert_eq!(&first, &second, "two plans of the same inputs differ");
     prop_assert_eq!(json_text(&first), json_text(&second), "two JSON renderings of the same inputs differ");
-    let options = HumanOptions { color: false };
+    let options = HumanOptions { color: false, detail: true };
     prop_assert_eq!(render::human(&first, options), render::human(&second, options));
     Ok(first)
 }

@@ -9,7 +9,7 @@ use std::time::Instant;
 use miette::{IntoDiagnostic, Report, miette};
 use stowage_engine::ApplyError;
 use stowage_plan::plan_file::{PlanFileError, SavedPlan, StateFingerprint, decode, looks_like_plan};
-use stowage_plan::render::{HumanOptions, human};
+use stowage_plan::render::human;
 use stowage_plan::{Observations, Plan};
 use stowage_provider::Address;
 
@@ -68,7 +68,7 @@ pub async fn plan_and_apply(
         Planning::Apply { replace } => session.plan_replacing(replace).await?,
         Planning::Destroy => session.plan_destroy().await?,
     };
-    print!("{}", human(&plan, HumanOptions { color: settings.color.stdout }));
+    print!("{}", human(&plan, settings.human()));
     if plan.has_errors() {
         return Ok(exit::ERROR);
     }
@@ -132,7 +132,7 @@ async fn apply_saved(args: &ApplyArgs, settings: &Settings, bytes: &[u8]) -> Res
     }
     check_applicable(&session, &saved, &args.target).await?;
 
-    print!("{}", human(&saved.plan, HumanOptions { color: settings.color.stdout }));
+    print!("{}", human(&saved.plan, settings.human()));
     if !saved.plan.has_changes() {
         return Ok(exit::OK);
     }

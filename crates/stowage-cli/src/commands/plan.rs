@@ -27,7 +27,7 @@ pub async fn run(args: &PlanArgs, settings: &Settings) -> Result<ExitCode, Repor
     let (plan, _observations) =
         if args.destroy { session.plan_destroy().await? } else { session.plan_replacing(&replace).await? };
     let plan = if args.refresh_only { plan.refresh_only() } else { plan };
-    print!("{}", render(&plan, args.format, settings.color.stdout));
+    print!("{}", render(&plan, args.format, settings.human()));
     if plan.has_errors() {
         return Ok(exit::ERROR);
     }

@@ -32,6 +32,6 @@ pub async fn run(args: &ShowArgs, settings: &Settings) -> Result<ExitCode, Repor
             None => format!("no state yet (`{}`)", saved.state_path),
         }
     );
-    print!("{}", render(&saved.plan, args.format, settings.color.stdout));
+    print!("{}", render(&saved.plan, args.format, settings.human()));
     Ok(exit::OK)
 }

@@ -11,7 +11,7 @@ use miette::Report;
 use stowage_aws::inspect;
 use stowage_plan::rotation::key_ages;
 use stowage_plan::verify::{
-    Expected, Inspections, Outcome, outcome, render_human, render_json, test_file_locations, verify,
+    Expected, Inspections, Outcome, outcome, render_human, render_json, test_file_locations, verify, verify_members,
 };
 
 use crate::cli::{ReportFormat, VerifyArgs};
@@ -43,24 +43,59 @@ pub async fn run(args: &VerifyArgs, settings: &Settings) -> Result<ExitCode, Rep
 
 /// The checks of `verify` over what `plan` read (`observations`), with the extra reads they
 /// need (Twilio's test files): the findings, and the uploader key's age. `alerts` correlates
-/// Twilio's alerts with the same findings.
+/// Twilio's alerts with the same findings. A fleet is checked member by member
+/// (`stowage_plan::verify::verify_members`); the key age is then the first member's.
 pub async fn findings(
     session: &Session,
     plan: &stowage_plan::Plan,
     observations: &stowage_plan::Observations,
 ) -> (Vec<stowage_plan::verify::Finding>, Option<stowage_plan::rotation::KeyAge>) {
-    let expected = Expected::from_spec(&session.spec.spec);
+    let spec = &session.spec.spec;
+    if spec.fleet.is_none() {
+        let expected = Expected::from_spec(spec);
+        let inspections = inspections(session, plan, observations, &expected).await;
+        let findings = verify(&expected, observations, &inspections);
+        return (findings, inspections.key_age);
+    }
+    let mut members = Vec::new();
+    for member in fleet_members(session) {
+        let expected = Expected::for_member(spec, &member);
+        let inspections = inspections(session, plan, observations, &expected).await;
+        members.push((expected, inspections));
+    }
+    let key_age = members.first().and_then(|(_, inspections)| inspections.key_age.clone());
+    (verify_members(&members, observations), key_age)
+}
+
+/// The members of the session's fleet: the keys of what it asks for in Twilio.
+fn fleet_members(session: &Session) -> Vec<String> {
+    let keys: std::collections::BTreeSet<String> = session
+        .desired()
+        .iter()
+        .filter(|resource| resource.address.resource_type.provider() == stowage_provider::ProviderName::Twilio)
+        .filter_map(|resource| resource.address.key.clone())
+        .collect();
+    keys.into_iter().collect()
+}
+
+/// What the checks of `expected` need besides the plan's reads: Twilio's test files where
+/// its settings write, what the state takes on trust, and the age of its key.
+async fn inspections(
+    session: &Session,
+    plan: &stowage_plan::Plan,
+    observations: &stowage_plan::Observations,
+    expected: &Expected,
+) -> Inspections {
     let mut inspections = Inspections::default();
-    for location in test_file_locations(&expected, observations) {
+    for location in test_file_locations(expected, observations) {
         let found = inspect::text_files_under(session.aws(), &location.bucket, &location.prefix).await;
         inspections.test_files.insert(location.kind, found.map_err(|error| error.to_string()));
     }
     inspections.unproven = session.unproven();
     // The key's age at the time the plan was made, as the plan judged its rotation.
     let now = plan.planned_at.unwrap_or_else(jiff::Timestamp::now);
-    let access_key = stowage_plan::desired::access_key_address();
+    let access_key = expected.access_key_address();
     inspections.key_age =
         key_ages(session.desired(), observations, now).into_iter().find(|age| age.address == access_key);
-    let findings = verify(&expected, observations, &inspections);
-    (findings, inspections.key_age)
+    inspections
 }

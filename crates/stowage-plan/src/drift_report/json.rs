@@ -67,11 +67,14 @@ pub struct JsonByKind {
 /// One resource that differs, in one way.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct JsonEntry {
-    /// `TYPE.NAME`, e.g. `aws_s3_bucket.main`.
+    /// `TYPE.NAME`, e.g. `aws_s3_bucket.main`, or `TYPE.NAME["KEY"]` for a fleet member's.
     pub address: String,
     #[serde(rename = "type")]
     pub resource_type: String,
     pub name: String,
+    /// The instance key (a fleet member's account SID); absent for a single resource.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<String>,
     pub kind: JsonDriftKind,
     pub severity: JsonDriftSeverity,
     /// What is at risk, in words.
@@ -147,6 +150,7 @@ fn entry(entry: &DriftEntry) -> JsonEntry {
         address: entry.address.to_string(),
         resource_type: entry.address.resource_type.as_str().to_owned(),
         name: entry.address.name.clone(),
+        index: entry.address.key.clone(),
         kind: match entry.kind {
             DriftKind::ChangedOutside => JsonDriftKind::ChangedOutside,
             DriftKind::DeletedOutside => JsonDriftKind::DeletedOutside,

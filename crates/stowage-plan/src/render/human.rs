@@ -14,6 +14,8 @@ use crate::model::{
 pub struct HumanOptions {
     /// ANSI colours (only on a terminal, and never with `NO_COLOR`: the caller decides).
     pub color: bool,
+    /// Every fleet member's changes in full; without it, a line per member (`--detail`).
+    pub detail: bool,
 }
 
 struct Palette {
@@ -76,17 +78,36 @@ pub fn human(plan: &Plan, options: HumanOptions) -> String {
             );
         }
     }
-    if !changing.is_empty() {
+    // A fleet's members, each with a line of its own unless asked for in detail.
+    let (members, shown): (Vec<&ResourceChange>, Vec<&ResourceChange>) =
+        changing.into_iter().partition(|change| change.address.key.is_some() && !options.detail);
+    if !shown.is_empty() {
         out.push_str("stowage will perform the following actions:\n");
-        for change in changing {
+        for change in shown {
             out.push('\n');
             resource(&mut out, change, &palette);
         }
         out.push('\n');
     }
+    if !members.is_empty() {
+        member_lines(&mut out, plan, &members, &palette);
+    }
     diagnostics(&mut out, &plan.diagnostics, &palette);
     closing_line(&mut out, plan, &palette);
     out
+}
+
+/// One line per fleet member with changes: what the plan does there, counted as the closing
+/// line counts. `--detail` shows the changes themselves.
+fn member_lines(out: &mut String, plan: &Plan, members: &[&ResourceChange], palette: &Palette) {
+    let keys: std::collections::BTreeSet<&str> =
+        members.iter().filter_map(|change| change.address.key.as_deref()).collect();
+    let _ = writeln!(out, "stowage will change {} subaccount(s) of the fleet:\n", keys.len());
+    for key in keys {
+        let summary = plan.summary_of(|change| change.address.key.as_deref() == Some(key));
+        let _ = writeln!(out, "  {} {}", paint(palette.bold, &format!("{key}:")), counts(&summary));
+    }
+    let _ = writeln!(out, "\n  {} `--detail` shows each subaccount's changes\n", paint(palette.dim, "hint:"));
 }
 
 fn diagnostics(out: &mut String, diagnostics: &[PlanDiagnostic], palette: &Palette) {

@@ -54,13 +54,18 @@ pub enum FormatVersion {
 /// What happens to one object, or (in `resource_drift`) what happened to it.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct JsonResourceChange {
-    /// `TYPE.NAME`, e.g. `aws_s3_bucket.main`.
+    /// `TYPE.NAME`, e.g. `aws_s3_bucket.main`, or `TYPE.NAME["KEY"]` for a fleet member's
+    /// instance, e.g. `twilio_aws_credential.main["AC…"]`.
     pub address: String,
     pub mode: Mode,
     #[serde(rename = "type")]
     #[schemars(schema_with = "resource_type_schema")]
     pub resource_type: String,
     pub name: String,
+    /// The instance key (a fleet member's account SID), as Terraform gives a `for_each`
+    /// instance's key; absent for a resource with one instance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<String>,
     #[schemars(schema_with = "provider_name_schema")]
     pub provider_name: String,
     /// The id of an old object an interrupted replacement left behind; this entry deletes it.
@@ -320,6 +325,7 @@ fn entry(address: &Address) -> JsonResourceChange {
         mode: Mode::Managed,
         resource_type: address.resource_type.as_str().to_owned(),
         name: address.name.clone(),
+        index: address.key.clone(),
         provider_name: address.resource_type.provider().as_str().to_owned(),
         deposed: None,
         change: JsonChange::new(vec![JsonAction::NoOp]),

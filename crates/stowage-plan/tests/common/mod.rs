@@ -177,7 +177,7 @@ pub fn observed_mut<'a>(observations: &'a mut Observations, address: &Address) -
 
 /// The plan as a person without a colour terminal reads it.
 pub fn human(plan: &Plan) -> String {
-    let text = render::human(plan, HumanOptions { color: false });
+    let text = render::human(plan, HumanOptions { color: false, detail: true });
     assert!(!text.contains('\u{1b}'), "a plan rendered without colour holds ANSI escape codes:\n{text:?}");
     text
 }
