@@ -72,8 +72,11 @@ impl AwsProvider {
         let attempt_timeout = settings.request_timeout.unwrap_or(Duration::from_secs(30));
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(settings.region.clone()))
+            // Adaptive: the standard retries, and a client-side rate limiter that slows every
+            // call of the client down when AWS throttles (IAM's `Throttling` at a fleet's
+            // thousands of users), instead of each retry finding the limit again.
             .retry_config(
-                RetryConfig::standard()
+                RetryConfig::adaptive()
                     .with_max_attempts(settings.max_attempts.unwrap_or(8))
                     .with_initial_backoff(Duration::from_millis(200))
                     .with_max_backoff(Duration::from_secs(20)),
