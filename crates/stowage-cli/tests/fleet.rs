@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::world;
 use serde_json::Value;
-use stowage_test_support::twilio_emulator::{MediaKind, MediaRequest};
+use stowage_test_support::twilio_emulator::{FaultRule, MediaKind, MediaRequest};
 use stowage_test_support::{TEST_ACCOUNT_SID, TEST_AUTH_TOKEN};
 use stowage_test_support::{World, insta_filters, within};
 
@@ -317,6 +317,40 @@ async fn a_fleet_throttled_by_twilio_slows_down_and_completes() {
         let apply = world.stowage(&["apply", SPEC, "--auto-approve", "--parallelism", "16"]).await;
         assert_eq!(apply.code, Some(0), "a throttled fleet failed\n{apply}");
         assert!(world.emulator.throttled() > 0, "the limit never bit: the test proves nothing");
+        for member in &members {
+            check_member(&world, member, &per_subaccount_user(member)).await;
+        }
+        settled(&world).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_members_failure_stops_only_that_member_and_the_summary_names_it() {
+    within(TEST_TIMEOUT, async {
+        let world = fleet_world("per-subaccount").await;
+        let members =
+            [subaccount(&world, "customer-a"), subaccount(&world, "customer-b"), subaccount(&world, "customer-c")];
+        // One credential create fails (a 500: never retried, it may have reached Twilio).
+        let rule = FaultRule { method: Some("POST".to_owned()), ..FaultRule::new(500, "/v1/Credentials/AWS") };
+        world.emulator.add_fault(rule).expect("a fault");
+        let apply = world.stowage(&["apply", SPEC, "--auto-approve"]).await;
+        assert_eq!(apply.code, Some(1), "{apply}");
+
+        // Which member's credential failed: the one whose settings are not switched on.
+        let mut failed = Vec::new();
+        for member in &members {
+            let (_, settings) = get_as(&world, member, "/v1/RecordingSettings/Default").await;
+            if settings["aws_storage_enabled"] == true {
+                check_member(&world, member, &per_subaccount_user(member)).await;
+            } else {
+                failed.push(member.sid.clone());
+            }
+        }
+        assert_eq!(failed.len(), 1, "one member failed, the others went on\n{apply}");
+        assert!(apply.stderr.contains(&format!("failed subaccounts (1): {}", failed[0])), "{apply}");
+
+        applied(&world).await;
         for member in &members {
             check_member(&world, member, &per_subaccount_user(member)).await;
         }

@@ -239,11 +239,20 @@ async fn execute(session: &mut Session, plan: &Plan, observations: Option<&Obser
                     format!("  {address}: {error}{hint}")
                 })
                 .collect();
+            // A fleet's failures, member by member: the others went on.
+            let members: std::collections::BTreeSet<&str> =
+                failures.iter().filter_map(|(address, _)| address.key.as_deref()).collect();
+            let members = if members.is_empty() {
+                String::new()
+            } else {
+                let listed: Vec<&str> = members.into_iter().collect();
+                format!("\nfailed subaccounts ({}): {}", listed.len(), listed.join(", "))
+            };
             Err(miette!(
                 help = format!(
                     "{completed} step(s) completed and are recorded in `{state_path}`; fix the cause and run apply again: it continues from there"
                 ),
-                "apply failed:\n{}",
+                "apply failed:\n{}{members}",
                 details.join("\n")
             ))
         }
