@@ -42,7 +42,8 @@ pub struct State {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceState {
-    /// `TYPE.NAME`, e.g. `aws_s3_bucket.main`.
+    /// `TYPE.NAME`, e.g. `aws_s3_bucket.main`; a fleet member's instance carries its key,
+    /// the subaccount's SID: `TYPE.NAME["KEY"]`, e.g. `twilio_aws_credential.main["AC…"]`.
     pub address: String,
     /// Resource type, e.g. `aws_s3_bucket`; the address starts with it.
     #[serde(rename = "type")]
