@@ -31,6 +31,9 @@ pub struct Session {
     desired: Vec<DesiredResource>,
     /// What discovering a fleet's subaccounts found worth saying (a listed one not active).
     fleet_notes: Vec<PlanDiagnostic>,
+    /// A fleet's Twilio provider, acting for its members, and the members: for the reads
+    /// that are not a resource's (`alerts`).
+    fleet: Option<(stowage_twilio::TwilioProvider, Vec<String>)>,
     engine: Engine,
     aws: AwsProvider,
     /// The Twilio credentials in use, by SID, for the refusal of another account's.
@@ -79,11 +82,11 @@ impl Session {
         }
         let (loaded, state_existed) = read_state(&store, spec.spec.environment.name.as_str()).await?;
         let prior = Prior::from_state(&loaded).into_diagnostic()?;
-        let (desired, twilio, fleet_notes) = match &spec.spec.fleet {
+        let (desired, twilio, fleet_notes, fleet) = match &spec.spec.fleet {
             Some(fleet) => {
                 let twilio = crate::twilio::provider(settings.request_timeout()?, &settings.twilio)?;
                 let fleet = discover_fleet(&spec, fleet, &prior, twilio).await?;
-                (fleet.desired, Some(fleet.twilio), fleet.notes)
+                (fleet.desired, Some(fleet.twilio), fleet.notes, Some((fleet.acting, fleet.members)))
             }
             None => {
                 let desired = stowage_plan::desired_resources(&spec.spec);
@@ -93,7 +96,7 @@ impl Session {
                 } else {
                     None
                 };
-                (desired, twilio, Vec::new())
+                (desired, twilio, Vec::new(), None)
             }
         };
         let engine = Engine {
@@ -110,6 +113,7 @@ impl Session {
             prior,
             desired,
             fleet_notes,
+            fleet,
             engine,
             aws,
             twilio_credentials: settings.twilio.credentials_in_use(),
@@ -211,6 +215,12 @@ impl Session {
     /// [`stowage_engine::record_unchanged`]); returns whether accepted drift was recorded.
     pub async fn record_unchanged(&mut self, plan: &Plan, observations: &Observations) -> Result<bool, Report> {
         stowage_engine::record_unchanged(plan, observations, &mut self.state, &self.store).await.into_diagnostic()
+    }
+
+    /// A fleet's Twilio provider, acting for each member, and the members (by SID); `None`
+    /// for a single account.
+    pub fn fleet(&self) -> Option<(&stowage_twilio::TwilioProvider, &[String])> {
+        self.fleet.as_ref().map(|(twilio, members)| (twilio, members.as_slice()))
     }
 
     /// What the spec asks for.
@@ -357,6 +367,9 @@ struct DiscoveredFleet {
     desired: Vec<DesiredResource>,
     twilio: Arc<dyn stowage_provider::Provider>,
     notes: Vec<PlanDiagnostic>,
+    /// The provider acting for every active subaccount, and the members.
+    acting: stowage_twilio::TwilioProvider,
+    members: Vec<String>,
 }
 
 /// Lists the main account's active subaccounts (the 2010 Accounts API, as the main account),
@@ -392,9 +405,10 @@ async fn discover_fleet(
             hint: Some("it is not managed; remove it from the list, or reactivate it in Twilio".to_owned()),
         })
         .collect();
-    let twilio = stowage_twilio::Departed::new(twilio.with_subaccounts(&subaccounts), departed);
+    let acting = twilio.with_subaccounts(&subaccounts);
+    let twilio = stowage_twilio::Departed::new(acting.clone(), departed);
     let desired = stowage_plan::desired_fleet_resources(&spec.spec, &membership.members);
-    Ok(DiscoveredFleet { desired, twilio: Arc::new(twilio), notes })
+    Ok(DiscoveredFleet { desired, twilio: Arc::new(twilio), notes, acting, members: membership.members })
 }
 
 fn needs_twilio(desired: &[DesiredResource], prior: &Prior) -> bool {

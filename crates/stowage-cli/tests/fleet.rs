@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::world;
 use serde_json::Value;
-use stowage_test_support::twilio_emulator::{FaultRule, MediaKind, MediaRequest};
+use stowage_test_support::twilio_emulator::{AlertRequest, FaultRule, MediaKind, MediaRequest};
 use stowage_test_support::{TEST_ACCOUNT_SID, TEST_AUTH_TOKEN};
 use stowage_test_support::{World, insta_filters, within};
 
@@ -197,6 +197,21 @@ async fn each_member_writes_with_its_own_user_under_its_own_prefix_and_nowhere_e
         assert_eq!(refused.status().as_u16(), 400, "A's key wrote under B's prefix");
         let refused: Value = refused.json().await.unwrap();
         assert_eq!(refused["code"], 53615, "{refused}");
+
+        // Twilio keeps alerts per account: `alerts` reads each member's, as that member.
+        let quiet = world.stowage(&["alerts", SPEC, "--since", "1h", "--format", "json"]).await;
+        assert_eq!(quiet.code, Some(0), "{quiet}");
+        let request =
+            AlertRequest { error_code: 53615, count: 3, account_sid: Some(b.sid.clone()), ..AlertRequest::default() };
+        world.emulator.add_alerts(&request).expect("alerts");
+        let raised = world.stowage(&["alerts", SPEC, "--since", "1h", "--format", "json"]).await;
+        assert_eq!(raised.code, Some(2), "a member's alerts were not read\n{raised}");
+        let report: Value = serde_json::from_str(&raised.stdout).expect("alerts JSON");
+        let group = report["codes"].as_array().and_then(|codes| codes.iter().find(|group| group["code"] == 53615));
+        assert_eq!(group.map(|group| group["count"].clone()), Some(Value::from(3)), "{report:#}");
+        let drift = world.stowage(&["drift", SPEC]).await;
+        assert_eq!(drift.stderr.matches("storage alert(s) in the last 24 hours").count(), 1, "{drift}");
+        world.emulator.backdate(Duration::from_secs(2 * 60 * 60));
 
         // Media of each member land under its own prefix.
         for member in &members {

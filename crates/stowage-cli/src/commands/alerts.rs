@@ -10,6 +10,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use futures::StreamExt;
 use miette::{Report, miette};
 use stowage_plan::alerts::{LostMedia, Outcome, RaisedAlert, Window, storage_code};
 use stowage_plan::verify::{Expected, StorageKind};
@@ -32,7 +33,8 @@ pub async fn run(args: &AlertsArgs, settings: &Settings) -> Result<ExitCode, Rep
             args.spec.display()
         ));
     }
-    let twilio = crate::twilio::provider(settings.request_timeout()?, &settings.twilio)?;
+    let main = crate::twilio::provider(settings.request_timeout()?, &settings.twilio)?;
+    let (twilio, accounts) = accounts(&session, &main);
     let end = jiff::Timestamp::now();
     let start = end - jiff::SignedDuration::try_from(since).map_err(|error| miette!("--since: {error}"))?;
     let window = Window { start, end };
@@ -40,7 +42,7 @@ pub async fn run(args: &AlertsArgs, settings: &Settings) -> Result<ExitCode, Rep
     let expected = Expected::from_spec(&session.spec.spec);
     let kinds: Vec<StorageKind> = expected.stored.iter().map(|stored| stored.kind).collect();
     let ((plan, observations), raised, lost) =
-        tokio::try_join!(session.plan(), raised(&twilio, window), lost(&twilio, &kinds, window))?;
+        tokio::try_join!(session.plan(), raised(twilio, &accounts, window), lost(twilio, &accounts, &kinds, window))?;
     let (findings, _) = super::verify::findings(&session, &plan, &observations).await;
     let report = stowage_plan::alerts::report(window, &raised, &lost, &findings);
     match args.format {
@@ -74,42 +76,84 @@ fn window_length(since: Duration) -> Result<Duration, Report> {
     Ok(since)
 }
 
-/// Twilio's alerts in `window`, as the report reads them; a code that is not a number is not
-/// one of the storage codes.
-async fn raised(twilio: &TwilioProvider, window: Window) -> Result<Vec<RaisedAlert>, Report> {
-    let alerts = twilio.alerts(window.start, window.end).await.map_err(|error| miette!("{error}"))?;
-    Ok(alerts
-        .into_iter()
-        .filter_map(|alert| {
+/// Whose alerts and media to read: a fleet's members, each as itself (Twilio keeps alerts per
+/// account), or the account the credentials act as (`None`).
+fn accounts<'a>(session: &'a Session, main: &'a TwilioProvider) -> (&'a TwilioProvider, Vec<Option<String>>) {
+    match session.fleet() {
+        Some((twilio, members)) => (twilio, members.iter().cloned().map(Some).collect()),
+        None => (main, vec![None]),
+    }
+}
+
+/// How many accounts' alerts are read at once: a fleet's, as the refresh reads, at its
+/// default parallelism.
+const ACCOUNTS_AT_ONCE: usize = 16;
+
+/// Twilio's alerts of one account (`None`: the credentials' own) in `window`.
+async fn account_alerts(
+    twilio: &TwilioProvider,
+    account: Option<&str>,
+    window: Window,
+) -> Result<Vec<stowage_twilio::Alert>, stowage_provider::ProviderError> {
+    match account {
+        Some(account) => twilio.alerts_for(account, window.start, window.end).await,
+        None => twilio.alerts(window.start, window.end).await,
+    }
+}
+
+/// Twilio's alerts in `window`, of every account, as the report reads them; a code that is not
+/// a number is not one of the storage codes.
+async fn raised(
+    twilio: &TwilioProvider,
+    accounts: &[Option<String>],
+    window: Window,
+) -> Result<Vec<RaisedAlert>, Report> {
+    let reads = accounts.iter().map(|account| account_alerts(twilio, account.as_deref(), window));
+    let read: Vec<_> = futures::stream::iter(reads).buffer_unordered(ACCOUNTS_AT_ONCE).collect().await;
+    let mut raised = Vec::new();
+    for alerts in read {
+        let alerts = alerts.map_err(|error| miette!("{error}"))?;
+        raised.extend(alerts.into_iter().filter_map(|alert| {
             Some(RaisedAlert {
                 code: alert.error_code.trim().parse().ok()?,
                 sid: alert.sid,
                 at: alert.date_created,
                 resource_sid: alert.resource_sid,
             })
-        })
-        .collect())
+        }));
+    }
+    Ok(raised)
 }
 
 /// The media of the kinds the spec stores in S3 that Twilio marked `failed` or `deleted` in
-/// `window`. Kinds kept in Twilio's cloud are not asked: deleting those is the account's own
-/// business (compose, then delete the recordings).
-async fn lost(twilio: &TwilioProvider, kinds: &[StorageKind], window: Window) -> Result<Vec<LostMedia>, Report> {
+/// `window`, in every account. Kinds kept in Twilio's cloud are not asked: deleting those is
+/// the account's own business (compose, then delete the recordings).
+async fn lost(
+    twilio: &TwilioProvider,
+    accounts: &[Option<String>],
+    kinds: &[StorageKind],
+    window: Window,
+) -> Result<Vec<LostMedia>, Report> {
     let mut lost = Vec::new();
-    for kind in kinds {
-        let media_kind = match kind {
-            StorageKind::Recordings => MediaKind::Recording,
-            StorageKind::Compositions => MediaKind::Composition,
-        };
-        for status in ["failed", "deleted"] {
-            let found =
-                twilio.media(media_kind, status, window.start, window.end).await.map_err(|error| miette!("{error}"))?;
-            lost.extend(found.into_iter().map(|media| LostMedia {
-                sid: media.sid,
-                kind: *kind,
-                status: media.status,
-                at: media.date_created,
-            }));
+    for account in accounts {
+        for kind in kinds {
+            let media_kind = match kind {
+                StorageKind::Recordings => MediaKind::Recording,
+                StorageKind::Compositions => MediaKind::Composition,
+            };
+            for status in ["failed", "deleted"] {
+                let found = match account {
+                    Some(account) => twilio.media_for(account, media_kind, status, window.start, window.end).await,
+                    None => twilio.media(media_kind, status, window.start, window.end).await,
+                };
+                let found = found.map_err(|error| miette!("{error}"))?;
+                lost.extend(found.into_iter().map(|media| LostMedia {
+                    sid: media.sid,
+                    kind: *kind,
+                    status: media.status,
+                    at: media.date_created,
+                }));
+            }
         }
     }
     Ok(lost)
@@ -124,10 +168,15 @@ pub async fn mention_recent(settings: &Settings, session: &Session) {
         return;
     }
     let Ok(timeout) = settings.request_timeout() else { return };
-    let Ok(twilio) = crate::twilio::provider(timeout, &settings.twilio) else { return };
+    let Ok(main) = crate::twilio::provider(timeout, &settings.twilio) else { return };
+    let (twilio, accounts) = accounts(session, &main);
     let end = jiff::Timestamp::now();
     let start = end - jiff::SignedDuration::from_hours(24);
-    match twilio.alerts(start, end).await {
+    let window = Window { start, end };
+    let reads = accounts.iter().map(|account| account_alerts(twilio, account.as_deref(), window));
+    let read: Vec<_> = futures::stream::iter(reads).buffer_unordered(ACCOUNTS_AT_ONCE).collect().await;
+    let read: Result<Vec<Vec<stowage_twilio::Alert>>, _> = read.into_iter().collect();
+    match read.map(|accounts| accounts.into_iter().flatten().collect::<Vec<_>>()) {
         Ok(alerts) => {
             let storage = alerts
                 .iter()
