@@ -374,6 +374,30 @@ async fn one_members_failure_stops_only_that_member_and_the_summary_names_it() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_is_destroyed_member_by_member_with_its_recordings_kept() {
+    within(TEST_TIMEOUT, async {
+        let world = fleet_world("per-subaccount").await;
+        let members = [subaccount(&world, "customer-a"), subaccount(&world, "customer-b")];
+        applied(&world).await;
+        let request = MediaRequest { kind: MediaKind::Recording, count: 1, account_sid: Some(members[0].sid.clone()) };
+        let stored: Vec<String> =
+            world.emulator.simulate(&request).await.expect("media").stored.into_iter().map(|file| file.key).collect();
+
+        let destroy = world.stowage(&["destroy", SPEC, "--auto-approve"]).await;
+        assert_eq!(destroy.code, Some(0), "{destroy}");
+        for member in &members {
+            let (_, settings) = get_as(&world, member, "/v1/RecordingSettings/Default").await;
+            assert_ne!(settings["aws_storage_enabled"], true, "{} still stores in S3: {settings}", member.sid);
+            let (_, credentials) = get_as(&world, member, "/v1/Credentials/AWS").await;
+            assert_eq!(credentials["credentials"].as_array().map(Vec::len), Some(0), "{credentials}");
+            assert!(!user_exists(&world, &per_subaccount_user(member)).await);
+        }
+        assert_eq!(still_stored(&world, &stored).await, 1, "a recording was lost");
+    })
+    .await;
+}
+
 fn regex_escape(text: &str) -> String {
     text.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_string() } else { format!("\\{c}") }).collect()
 }
