@@ -20,13 +20,7 @@ pub struct LoadedSpec {
 
 /// Read and validate a spec. Every problem is reported at once, with file:line:col.
 pub fn load_spec(path: &Path) -> Result<LoadedSpec, Report> {
-    let bytes = std::fs::read(path).map_err(|error| {
-        miette!(
-            help = "pass the path of an environment's spec file (TOML), e.g. `stowage plan dev.toml`",
-            "could not read the spec `{}`: {error}",
-            path.display()
-        )
-    })?;
+    let bytes = read_at_most_a_spec(path)?;
     if stowage_plan::plan_file::looks_like_plan(&bytes) {
         return Err(miette!(
             help = format!(
@@ -57,14 +51,133 @@ pub fn load_spec(path: &Path) -> Result<LoadedSpec, Report> {
         .iter()
         .map(|warning| {
             let (line, column) = warning.line_col();
+            // The lint's name, as compilers show theirs: what `[lints] allow` takes to accept it.
+            let lint = warning.lint().map(|lint| format!(" [{lint}]")).unwrap_or_default();
             stowage_plan::PlanDiagnostic {
                 severity: stowage_plan::Severity::Warning,
                 address: None,
-                message: format!("{} ({}:{line}:{column})", warning.message(), path.display()),
+                message: format!("{} ({}:{line}:{column}){lint}", warning.message(), path.display()),
                 hint: warning.help().map(str::to_owned),
             }
         })
         .collect();
     let sha256 = stowage_plan::plan_file::sha256_hex(text.as_bytes());
     Ok(LoadedSpec { path: path.to_owned(), sha256, spec: validated.spec, warnings, spec_warnings: validated.warnings })
+}
+
+/// The spec's bytes, refusing a file larger than a spec may be before reading it: its size
+/// when the file says it, or once more than the limit has been read (a pipe, a device).
+fn read_at_most_a_spec(path: &Path) -> Result<Vec<u8>, Report> {
+    use std::io::Read;
+
+    let unreadable = |error: std::io::Error| {
+        miette!(
+            help = "pass the path of an environment's spec file (TOML), e.g. `stowage plan dev.toml`",
+            "could not read the spec `{}`: {error}",
+            path.display()
+        )
+    };
+    let too_large = |size: u64| {
+        let (message, help) = stowage_spec::too_large(&path.display().to_string(), size)
+            .unwrap_or_else(|| unreachable!("only sizes past the limit are refused"));
+        miette!(help = help, "{message}")
+    };
+    let limit = stowage_spec::MAX_SPEC_BYTES as u64;
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    if let Ok(metadata) = file.metadata()
+        && metadata.is_file()
+        && metadata.len() > limit
+    {
+        return Err(too_large(metadata.len()));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(unreadable)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use miette::{GraphicalReportHandler, GraphicalTheme};
+
+    use super::*;
+
+    /// `length` bytes of base64 text of pseudo-random bytes, in 76-character lines.
+    fn random_base64(length: usize) -> String {
+        let mut state: u64 = 0x5107_a6e5_eed5;
+        let bytes: Vec<u8> = (0..length)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state.to_le_bytes()[0]
+            })
+            .collect();
+        let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+        let mut text: String =
+            encoded.as_bytes().chunks(76).flat_map(|line| [std::str::from_utf8(line).unwrap(), "\n"]).collect();
+        text.truncate(length);
+        text
+    }
+
+    fn render(report: &Report, directory: &Path) -> String {
+        let mut rendered = String::new();
+        GraphicalReportHandler::new_themed(GraphicalTheme::none())
+            // Unwrapped: where a line would wrap depends on the temporary directory's name.
+            .with_wrap_lines(false)
+            .render_report(&mut rendered, report.as_ref())
+            .unwrap();
+        rendered.replace(&directory.display().to_string(), "[DIR]")
+    }
+
+    /// A file larger than a spec may be is refused on its size, before it is read; nothing
+    /// here is timed, but a refusal with one message (not one per line) is what keeps it fast.
+    #[test]
+    fn a_file_larger_than_a_spec_is_refused_unread() {
+        let directory = tempfile::tempdir().unwrap();
+        for (name, length) in [("just-over.toml", stowage_spec::MAX_SPEC_BYTES + 1), ("noise.toml", 4_000_000)] {
+            let path = directory.path().join(name);
+            std::fs::write(&path, random_base64(length)).unwrap();
+            let Err(report) = load_spec(&path) else { panic!("{name} was accepted") };
+            let rendered = render(&report, directory.path());
+            assert!(rendered.contains(&format!("too large for a spec: {length} bytes")), "{rendered}");
+            assert!(!rendered.contains("invalid TOML"), "{rendered}");
+        }
+        let Err(report) = load_spec(&directory.path().join("just-over.toml")) else { unreachable!() };
+        insta::assert_snapshot!(render(&report, directory.path()), @r"
+          x `[DIR]/just-over.toml` is too large for a spec: 1048577 bytes (1.0 MiB), more than the 1048576 bytes (1 MiB) a spec may be
+          help: a spec is a few kilobytes of TOML: check that `[DIR]/just-over.toml` is the spec you meant and not a log, a dump or a binary file
+        ");
+    }
+
+    /// Just under the limit, noise is parsed and its problems capped.
+    #[test]
+    fn noise_within_the_limit_shows_the_first_problems() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("noise.toml");
+        std::fs::write(&path, random_base64(stowage_spec::MAX_SPEC_BYTES)).unwrap();
+        let Err(report) = load_spec(&path) else { panic!("noise was accepted") };
+        let rendered = render(&report, directory.path());
+        assert_eq!(rendered.matches("invalid TOML").count(), stowage_spec::MAX_SHOWN_DIAGNOSTICS, "{rendered}");
+        assert!(rendered.contains("(the first 50 shown)") && rendered.contains(" more problems\n"), "{rendered}");
+    }
+
+    #[test]
+    fn warnings_carry_their_lint_name_unless_allowed() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("dev.toml");
+        let spec = include_str!("../../../examples/dev.toml");
+        std::fs::write(&path, spec).unwrap();
+        let loaded = load_spec(&path).unwrap();
+        let messages: Vec<&str> = loaded.warnings.iter().map(|warning| warning.message.as_str()).collect();
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        assert!(messages[0].ends_with(") [recordings-not-composable]"), "{messages:?}");
+
+        std::fs::write(&path, format!("{spec}\n[lints]\nallow = [\"recordings-not-composable\"]\n")).unwrap();
+        let loaded = load_spec(&path).unwrap();
+        assert!(loaded.warnings.is_empty() && loaded.spec_warnings.is_empty());
+    }
 }

@@ -4,7 +4,12 @@ use std::fmt;
 
 use miette::{LabeledSpan, SourceCode, SourceSpan};
 
+use crate::lint::Lint;
 use crate::source::SpecSource;
+
+/// How many findings a report shows; past them, one line says how many more there are. A file
+/// of noise has thousands, and nobody reads past the first screens.
+pub const MAX_SHOWN_DIAGNOSTICS: usize = 50;
 
 /// How bad a finding is: errors make the spec invalid, warnings do not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -29,6 +34,7 @@ pub struct Diagnostic {
     message: String,
     labels: Vec<Label>,
     help: Option<String>,
+    lint: Option<Lint>,
     source: SpecSource,
 }
 
@@ -38,13 +44,14 @@ impl Diagnostic {
         Self::new(Severity::Error, source, message)
     }
 
-    /// A warning about `source`.
-    pub fn warning(source: &SpecSource, message: impl Into<String>) -> Self {
-        Self::new(Severity::Warning, source, message)
+    /// A warning about `source`: the finding of a lint, whose name it shows and which
+    /// `[lints] allow` can silence.
+    pub fn warning(lint: Lint, source: &SpecSource, message: impl Into<String>) -> Self {
+        Self { lint: Some(lint), ..Self::new(Severity::Warning, source, message) }
     }
 
     fn new(severity: Severity, source: &SpecSource, message: impl Into<String>) -> Self {
-        Self { severity, message: message.into(), labels: Vec::new(), help: None, source: source.clone() }
+        Self { severity, message: message.into(), labels: Vec::new(), help: None, lint: None, source: source.clone() }
     }
 
     /// Adds a label; the first one added is the primary one.
@@ -84,6 +91,11 @@ impl Diagnostic {
         &self.labels
     }
 
+    /// The lint a warning comes from (its name is shown with it); `None` for errors.
+    pub fn lint(&self) -> Option<Lint> {
+        self.lint
+    }
+
     /// The source this finding points into.
     pub fn source(&self) -> &SpecSource {
         &self.source
@@ -110,6 +122,10 @@ impl fmt::Display for Diagnostic {
 impl std::error::Error for Diagnostic {}
 
 impl miette::Diagnostic for Diagnostic {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.lint.map(|lint| Box::new(lint.name()) as Box<dyn fmt::Display>)
+    }
+
     fn severity(&self) -> Option<miette::Severity> {
         Some(match self.severity {
             Severity::Error => miette::Severity::Error,
@@ -139,16 +155,19 @@ impl miette::Diagnostic for Diagnostic {
 
 /// Every finding of one spec file that did not validate, errors and warnings alike, in the
 /// order they appear in the file. Renders with miette: each finding is a related diagnostic
-/// with the source attached.
+/// with the source attached, the first [`MAX_SHOWN_DIAGNOSTICS`] of them, then one line
+/// saying how many more there are.
 #[derive(Debug, Clone)]
 pub struct SpecErrors {
     pub diagnostics: Vec<Diagnostic>,
     source: SpecSource,
+    more: MoreProblems,
 }
 
 impl SpecErrors {
     pub(crate) fn new(source: &SpecSource, diagnostics: Vec<Diagnostic>) -> Self {
-        Self { diagnostics, source: source.clone() }
+        let more = MoreProblems(diagnostics.len().saturating_sub(MAX_SHOWN_DIAGNOSTICS));
+        Self { diagnostics, source: source.clone(), more }
     }
 
     /// The source the findings point into.
@@ -170,6 +189,9 @@ impl fmt::Display for SpecErrors {
         if warnings > 0 {
             write!(formatter, " and {}", count(warnings, "warning"))?;
         }
+        if self.diagnostics.len() > MAX_SHOWN_DIAGNOSTICS {
+            write!(formatter, " (the first {MAX_SHOWN_DIAGNOSTICS} shown)")?;
+        }
         Ok(())
     }
 }
@@ -186,6 +208,32 @@ impl miette::Diagnostic for SpecErrors {
     }
 
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
-        Some(Box::new(self.diagnostics.iter().map(|diagnostic| diagnostic as &dyn miette::Diagnostic)))
+        let shown =
+            self.diagnostics.iter().take(MAX_SHOWN_DIAGNOSTICS).map(|diagnostic| diagnostic as &dyn miette::Diagnostic);
+        let more = (self.more.0 > 0).then_some(&self.more).map(|more| more as &dyn miette::Diagnostic);
+        Some(Box::new(shown.chain(more)))
+    }
+}
+
+/// The line after the findings shown: how many were left out.
+#[derive(Debug, Clone)]
+struct MoreProblems(usize);
+
+impl fmt::Display for MoreProblems {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let noun = if self.0 == 1 { "problem" } else { "problems" };
+        write!(formatter, "and {} more {noun}", self.0)
+    }
+}
+
+impl std::error::Error for MoreProblems {}
+
+impl miette::Diagnostic for MoreProblems {
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(miette::Severity::Advice)
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new("fix the problems above and run again to see the rest"))
     }
 }

@@ -13,6 +13,8 @@ use schemars::transform::RecursiveTransform;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::lint::Lint;
+
 /// One environment: an S3 bucket, the IAM user Twilio writes into it with, and the Twilio
 /// Video settings that store recordings and compositions there.
 #[derive(JsonSchema)]
@@ -39,6 +41,8 @@ pub(crate) struct SpecFile {
     drift: Option<DriftSection>,
     #[serde(default)]
     state: Option<StateSection>,
+    #[serde(default)]
+    lints: Option<LintsSection>,
 }
 
 /// Which environment this file describes.
@@ -306,6 +310,22 @@ pub(crate) struct StateSection {
     #[serde(default)]
     #[schemars(length(min = 1), example = &"alias/stowage-state")]
     pub kms_key: Option<String>,
+}
+
+/// Warnings accepted on purpose.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LintsSection {
+    /// The lints not to report for this spec, by name: `recordings-not-composable`,
+    /// `unknown-region`, `bucket-name-dots`, `twilio-unreachable-region` (see
+    /// docs/spec-reference.md).
+    #[serde(default)]
+    #[schemars(example = lints_allow_example())]
+    pub allow: Vec<Lint>,
+}
+
+fn lints_allow_example() -> [&'static str; 1] {
+    ["recordings-not-composable"]
 }
 
 /// Which state backend.

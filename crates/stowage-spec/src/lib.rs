@@ -16,6 +16,7 @@
 
 mod diagnostic;
 mod file;
+mod lint;
 mod public_keys;
 mod source;
 mod spec;
@@ -26,7 +27,8 @@ mod values;
 
 use toml::de::DeTable;
 
-pub use diagnostic::{Diagnostic, Label, Severity, SpecErrors};
+pub use diagnostic::{Diagnostic, Label, MAX_SHOWN_DIAGNOSTICS, Severity, SpecErrors};
+pub use lint::Lint;
 pub use public_keys::load_public_keys;
 pub use source::{KeyPath, SpecSource};
 pub use spec::{
@@ -53,10 +55,18 @@ pub struct Validated {
 /// # Errors
 /// Every error found in the file (with the warnings), in the order they appear in it.
 pub fn parse(file_name: &str, text: &str) -> Result<Validated, SpecErrors> {
+    if let Some((message, help)) = too_large(file_name, text.len() as u64) {
+        let source = SpecSource::unindexed(file_name, text);
+        let diagnostic =
+            Diagnostic::error(&source, message).with_label(0..0, Some("refused unread".to_owned())).with_help(help);
+        return Err(SpecErrors::new(&source, vec![diagnostic]));
+    }
     let (document, syntax_errors) = DeTable::parse_recoverable(text);
     if !syntax_errors.is_empty() {
         let source = SpecSource::unindexed(file_name, text);
-        let diagnostics = syntax_errors.iter().map(|error| syntax_diagnostic(&source, error)).collect();
+        let mut diagnostics: Vec<Diagnostic> =
+            syntax_errors.iter().map(|error| syntax_diagnostic(&source, error)).collect();
+        diagnostics.sort_by_key(|diagnostic| diagnostic.primary_span().offset());
         return Err(SpecErrors::new(&source, diagnostics));
     }
     let document = document.into_inner();
@@ -75,6 +85,32 @@ pub fn parse(file_name: &str, text: &str) -> Result<Validated, SpecErrors> {
     }
 }
 
+/// The largest spec [`parse`] reads, in bytes: 1 MiB. A spec is a few kilobytes; anything
+/// much larger is some other file, refused before parsing so that its errors do not take
+/// minutes to list.
+pub const MAX_SPEC_BYTES: usize = 1024 * 1024;
+
+/// Why a file of `size` bytes named `file_name` is refused as a spec, and what to do about it;
+/// `None` when it is not larger than [`MAX_SPEC_BYTES`]. For callers that can refuse a file
+/// before reading it, with the words [`parse`] uses.
+pub fn too_large(file_name: &str, size: u64) -> Option<(String, String)> {
+    if size <= MAX_SPEC_BYTES as u64 {
+        return None;
+    }
+    let tenths = size.saturating_mul(10) / (1024 * 1024);
+    let mebibytes = format!("{}.{}", tenths / 10, tenths % 10);
+    Some((
+        format!(
+            "`{file_name}` is too large for a spec: {size} bytes ({mebibytes} MiB), more than the {MAX_SPEC_BYTES} \
+             bytes (1 MiB) a spec may be"
+        ),
+        format!(
+            "a spec is a few kilobytes of TOML: check that `{file_name}` is the spec you meant and not a log, a dump or \
+             a binary file"
+        ),
+    ))
+}
+
 /// The JSON Schema (draft 7) of the spec file, generated from the types that read it; checked
 /// in as `docs/stowage-spec.schema.json`.
 pub fn json_schema() -> serde_json::Value {
@@ -84,6 +120,20 @@ pub fn json_schema() -> serde_json::Value {
 fn syntax_diagnostic(source: &SpecSource, error: &toml::de::Error) -> Diagnostic {
     let span = error.span().unwrap_or(0..0);
     let message = error.message().trim_end_matches('.');
+    // The parser's words for its nesting limits (80 levels) say nothing about the file.
+    if message == "cannot recurse further; max recursion depth met" {
+        return Diagnostic::error(source, "invalid TOML: arrays or inline tables nested more than 80 deep")
+            .with_label(span, Some("one level too deep".to_owned()))
+            .with_help(
+                "a spec nests at most a few levels, such as `tags = { team = \"video\" }`: look for a `[` or `{` \
+                 that is never closed, or remove the extra levels",
+            );
+    }
+    if message == "recursion limit" {
+        return Diagnostic::error(source, "invalid TOML: a key of more than 80 dotted parts")
+            .with_label(span, None)
+            .with_help("a spec's keys have at most a few parts, such as `bucket.encryption.kms_key`");
+    }
     let diagnostic = Diagnostic::error(source, format!("invalid TOML: {message}"));
     if message == "duplicate key" {
         let key = source.text().get(span.clone()).unwrap_or_default();

@@ -22,8 +22,20 @@ pub struct SpecSource {
 struct Inner {
     name: String,
     text: String,
+    /// Where each line starts, computed once: finding the line of an offset is a binary search,
+    /// so that reporting many findings stays linear in the text (a line ends at `\n`, `\r\n`
+    /// or a lone `\r`, as miette counts them).
+    line_starts: Vec<usize>,
+    /// Where each line starts counting `\n` only, as [`SpecSource::line_col`] numbers them.
+    newline_starts: Vec<usize>,
     locations: BTreeMap<String, Location>,
 }
+
+/// Lines longer than this (in bytes) are shown as a window around the span, not whole: a file
+/// of one megabyte-long line must not print a megabyte per finding.
+const LONG_LINE: usize = 1024;
+/// How much of a long line is shown on each side of the span, in bytes.
+const LONG_LINE_MARGIN: usize = 120;
 
 /// Where one entry sits: its key (absent for array items) and its value.
 #[derive(Debug, Clone, Copy)]
@@ -46,7 +58,33 @@ impl SpecSource {
     }
 
     fn with_locations(name: &str, text: &str, locations: BTreeMap<String, Location>) -> Self {
-        Self { inner: Arc::new(Inner { name: name.to_owned(), text: text.to_owned(), locations }) }
+        let line_starts = line_starts(text);
+        let newline_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(offset, _)| offset + 1)).collect();
+        let inner = Inner { name: name.to_owned(), text: text.to_owned(), line_starts, newline_starts, locations };
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// The 0-based line an offset is on.
+    fn line_of(&self, offset: usize) -> usize {
+        self.inner.line_starts.partition_point(|&start| start <= offset).saturating_sub(1)
+    }
+
+    /// Where line `line` (0-based) starts; the end of the text past the last line.
+    fn line_start(&self, line: usize) -> usize {
+        self.inner.line_starts.get(line).copied().unwrap_or(self.inner.text.len())
+    }
+
+    /// Where line `line` ends, before its line break.
+    fn line_end(&self, line: usize) -> usize {
+        let text = self.text().as_bytes();
+        let mut end = self.line_start(line + 1);
+        if end > self.line_start(line) && end <= text.len() && line + 1 < self.inner.line_starts.len() {
+            end -= 1;
+            if text[end] == b'\n' && end > self.line_start(line) && text[end - 1] == b'\r' {
+                end -= 1;
+            }
+        }
+        end
     }
 
     /// The file name given to [`crate::parse`].
@@ -86,15 +124,11 @@ impl SpecSource {
     /// The 1-based line and column of a byte offset; the column counts characters, not bytes.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let text = self.text();
-        let mut offset = offset.min(text.len());
-        while !text.is_char_boundary(offset) {
-            offset -= 1;
-        }
-        let before = &text[..offset];
-        let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
-        let line = before.matches('\n').count() + 1;
-        let column = before[line_start..].chars().count() + 1;
-        (line, column)
+        let offset = floor_char_boundary(text, offset.min(text.len()));
+        let starts = &self.inner.newline_starts;
+        let line = starts.partition_point(|&start| start <= offset).saturating_sub(1);
+        let column = text[starts[line]..offset].chars().count() + 1;
+        (line + 1, column)
     }
 }
 
@@ -115,16 +149,84 @@ impl SourceCode for SpecSource {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let contents = self.text().read_span(span, context_lines_before, context_lines_after)?;
+        let text = self.text();
+        let start = span.offset();
+        let end = start.saturating_add(span.len());
+        // miette's own reading accepts a span reaching one byte past the end.
+        if start > text.len() || end.saturating_sub(1) > text.len() {
+            return Err(MietteError::OutOfBounds);
+        }
+        let first_line = self.line_of(start);
+        let last_line = self.line_of(end.saturating_sub(1).max(start));
+        // A span within one very long line: a window around it, without the context lines.
+        if (context_lines_before > 0 || context_lines_after > 0)
+            && first_line == last_line
+            && self.line_end(first_line) - self.line_start(first_line) > LONG_LINE
+        {
+            let line_start = self.line_start(first_line);
+            let window_start = floor_char_boundary(text, start.saturating_sub(LONG_LINE_MARGIN).max(line_start));
+            let window_end = ceil_char_boundary(
+                text,
+                end.saturating_add(LONG_LINE_MARGIN).min(self.line_end(first_line)).max(end).min(text.len()),
+            );
+            return Ok(Box::new(MietteSpanContents::new_named(
+                self.name().to_owned(),
+                &text.as_bytes()[window_start..window_end],
+                SourceSpan::from(window_start..window_end),
+                first_line,
+                window_start - line_start,
+                first_line,
+            )));
+        }
+        // miette's own reading of a `str` scans from the start of the text on every call:
+        // quadratic over many findings. It runs here over the lines that matter only (with two
+        // lines to spare past the context), and its answer is moved back into place.
+        // An empty span at a line's start ends, for miette, on the line before.
+        let base_line = self.line_of(start.min(end.saturating_sub(1))).saturating_sub(context_lines_before);
+        let base = self.line_start(base_line);
+        let until = self.line_start(last_line.saturating_add(context_lines_after).saturating_add(3));
+        let window = &text[base..until];
+        let contents = window.read_span(
+            &SourceSpan::from((start - base, span.len())),
+            context_lines_before,
+            context_lines_after,
+        )?;
         Ok(Box::new(MietteSpanContents::new_named(
             self.name().to_owned(),
             contents.data(),
-            *contents.span(),
-            contents.line(),
+            SourceSpan::from((contents.span().offset() + base, contents.span().len())),
+            contents.line() + base_line,
             contents.column(),
-            contents.line_count(),
+            contents.line_count() + base_line,
         )))
     }
+}
+
+/// The offset of each line's start: 0, and after each `\n`, `\r\n` or lone `\r`.
+fn line_starts(text: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let mut starts = vec![0];
+    for (offset, &byte) in bytes.iter().enumerate() {
+        let breaks = byte == b'\n' || (byte == b'\r' && bytes.get(offset + 1) != Some(&b'\n'));
+        if breaks {
+            starts.push(offset + 1);
+        }
+    }
+    starts
+}
+
+fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+fn ceil_char_boundary(text: &str, mut offset: usize) -> usize {
+    while !text.is_char_boundary(offset) {
+        offset += 1;
+    }
+    offset
 }
 
 fn index_table(table: &DeTable<'_>, path: &KeyPath, locations: &mut BTreeMap<String, Location>) {
@@ -287,6 +389,45 @@ mod tests {
         assert_eq!(slice(nearest), "[bucket]");
     }
 
+    /// Reading a span through the line index gives what miette's own reading of the whole
+    /// text gives, context lines, CRLF, lone CR and multibyte characters included.
+    #[test]
+    fn spans_read_as_miette_reads_them() {
+        let text = "[bucket]\r\nname = \"é\"\n\n\rtags = { a = \"b\" }\n# ü\r\nx = 1\n\ny = [\n  1,\n]\nlast";
+        let source = SpecSource::unindexed("x.toml", text);
+        for start in 0..=text.len() {
+            for length in 0..=(text.len() + 1 - start).min(30) {
+                for context in [0, 1, 2] {
+                    let span = SourceSpan::from((start, length));
+                    let ours = source.read_span(&span, context, context);
+                    let theirs = text.read_span(&span, context, context);
+                    match (ours, theirs) {
+                        (Ok(ours), Ok(theirs)) => {
+                            let what = format!("span {start}+{length}, context {context}");
+                            assert_eq!(ours.data(), theirs.data(), "{what}");
+                            assert_eq!(ours.span(), theirs.span(), "{what}");
+                            assert_eq!(ours.line(), theirs.line(), "{what}");
+                            assert_eq!(ours.column(), theirs.column(), "{what}");
+                            assert_eq!(ours.line_count(), theirs.line_count(), "{what}");
+                        }
+                        (Err(_), Err(_)) => {}
+                        (ours, theirs) => panic!("span {start}+{length}: {:?} vs {:?}", ours.is_ok(), theirs.is_ok()),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_span_in_a_very_long_line_reads_a_window_of_it() {
+        let text = format!("a = 1\nb = \"{}\"\nc = 3\n", "x".repeat(100_000));
+        let source = SpecSource::unindexed("x.toml", &text);
+        let span = SourceSpan::from((50_000, 3));
+        let contents = source.read_span(&span, 1, 1).expect("in bounds");
+        assert!(contents.data().len() <= 2 * LONG_LINE_MARGIN + 3);
+        assert_eq!((contents.line(), contents.column()), (1, 50_000 - 6 - LONG_LINE_MARGIN));
+    }
+
     #[test]
     fn line_and_column_are_one_based_and_count_characters() {
         let source = SpecSource::unindexed("x.toml", "a = 1\nné = \"é\"\n");
@@ -295,5 +436,9 @@ mod tests {
         // `=` follows three characters that take four bytes.
         assert_eq!(source.line_col(10), (2, 4));
         assert_eq!(source.line_col(10_000), (3, 1));
+        // Lines are counted at `\n` only, as `str::lines` does.
+        let source = SpecSource::unindexed("x.toml", "a\rb\r\nc");
+        assert_eq!(source.line_col(2), (1, 3));
+        assert_eq!(source.line_col(5), (2, 1));
     }
 }

@@ -1,16 +1,17 @@
 //! The value rules: from structurally sound sections to the typed [`Spec`], checking each
 //! value, the rules that span sections, and the domain lints (warnings).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::de::DeserializeOwned;
 
 use crate::diagnostic::Diagnostic;
 use crate::file::{
     AwsSection, BucketSection, CompositionsSection, DriftSection, EnvironmentSection, FleetSection, LifecycleRuleEntry,
-    RecordingsSection, StateBackendKind, StateSection, SubaccountsEntry, TwilioSection, UploaderModeEntry,
-    UploaderSection,
+    LintsSection, RecordingsSection, StateBackendKind, StateSection, SubaccountsEntry, TwilioSection,
+    UploaderModeEntry, UploaderSection,
 };
+use crate::lint::Lint;
 use crate::source::{KeyPath, SpecSource};
 use crate::spec::{
     AwsSettings, BucketSpec, DriftSettings, EncryptionPublicKey, Environment, Fleet, FleetMembers, LifecycleRule,
@@ -25,7 +26,11 @@ use crate::values::{
 /// Checks every section that survived the structural check and builds the spec when nothing
 /// is wrong. Findings go to `diagnostics`, errors and warnings alike.
 pub(crate) fn validate(structure: Structure, source: &SpecSource, diagnostics: &mut Vec<Diagnostic>) -> Option<Spec> {
-    let mut checker = Checker { source, diagnostics, structure };
+    let mut checker = Checker { source, diagnostics, structure, allowed: BTreeSet::new() };
+    // First: the lints it allows are not reported by the checks below.
+    if let Some(lints) = checker.section::<LintsSection>("lints") {
+        checker.allowed = lints.allow.into_iter().collect();
+    }
     let environment = checker.section("environment").and_then(|section| checker.environment(section));
     let aws = checker.section("aws").and_then(|section| checker.aws(section));
     let twilio = checker.section("twilio").and_then(|section| checker.twilio(section));
@@ -124,6 +129,8 @@ struct Checker<'a> {
     source: &'a SpecSource,
     diagnostics: &'a mut Vec<Diagnostic>,
     structure: Structure,
+    /// `[lints] allow`: warnings not to report.
+    allowed: BTreeSet<Lint>,
 }
 
 impl Checker<'_> {
@@ -184,7 +191,7 @@ impl Checker<'_> {
         };
         let span = self.source.nearest_span(path);
         self.push(
-            Diagnostic::warning(self.source, format!("unknown AWS region `{region}`"))
+            Diagnostic::warning(Lint::UnknownRegion, self.source, format!("unknown AWS region `{region}`"))
                 .with_label(span, None)
                 .with_help(help),
         );
@@ -253,6 +260,8 @@ impl Checker<'_> {
         let mut rules: Vec<LifecycleRule> = Vec::with_capacity(entries.len());
         let mut valid = true;
         let mut rule_paths: Vec<KeyPath> = Vec::with_capacity(entries.len());
+        // Each prefix's rule, by prefix: finding a repeat stays linear in a file of many rules.
+        let mut first_rule: BTreeMap<Prefix, usize> = BTreeMap::new();
         for (index, entry) in entries.iter().enumerate() {
             let rule_path = self.structure.item_path(path, index);
             let prefix_path = rule_path.key("prefix");
@@ -265,7 +274,7 @@ impl Checker<'_> {
                 valid = false;
                 continue;
             }
-            if let Some(first) = rules.iter().position(|rule| rule.prefix == prefix) {
+            if let Some(&first) = first_rule.get(&prefix) {
                 let first_span = self.source.nearest_span(&rule_paths[first].key("prefix"));
                 let span = self.source.nearest_span(&prefix_path);
                 let shown =
@@ -279,6 +288,7 @@ impl Checker<'_> {
                 valid = false;
                 continue;
             }
+            first_rule.insert(prefix.clone(), rules.len());
             rules.push(LifecycleRule { prefix, expire_after_days: entry.expire_after_days });
             rule_paths.push(rule_path);
         }
@@ -359,8 +369,10 @@ impl Checker<'_> {
         };
         let (excluded, excluded_valid) = self.sid_list(&path.key("exclude"), &section.exclude, "excluded", None);
         valid &= excluded_valid;
+        let listed_at: BTreeMap<&AccountSid, &KeyPath> =
+            listed.iter().flatten().map(|(sid, path)| (sid, path)).collect();
         for (sid, exclude_path) in &excluded {
-            let Some((_, listed_path)) = listed.iter().flatten().find(|(listed, _)| listed == sid) else {
+            let Some(listed_path) = listed_at.get(sid) else {
                 continue;
             };
             let span = self.source.nearest_span(exclude_path);
@@ -403,6 +415,8 @@ impl Checker<'_> {
         main: Option<&AccountSid>,
     ) -> (Vec<(AccountSid, KeyPath)>, bool) {
         let mut checked: Vec<(AccountSid, KeyPath)> = Vec::with_capacity(sids.len());
+        // Where each SID was first written (an index into `checked`): linear in a long list.
+        let mut first_seen: BTreeMap<AccountSid, usize> = BTreeMap::new();
         let mut valid = true;
         for (index, sid) in sids.iter().enumerate() {
             let item = self.structure.item_path(path, index);
@@ -422,7 +436,7 @@ impl Checker<'_> {
                 valid = false;
                 continue;
             };
-            if let Some((_, first)) = checked.iter().find(|(seen, _)| *seen == sid) {
+            if let Some((_, first)) = first_seen.get(&sid).map(|&position| &checked[position]) {
                 let span = self.source.nearest_span(&item);
                 let first_span = self.source.nearest_span(first);
                 self.push(
@@ -449,6 +463,7 @@ impl Checker<'_> {
                 valid = false;
                 continue;
             }
+            first_seen.insert(sid.clone(), checked.len());
             checked.push((sid, item));
         }
         (checked, valid)
@@ -810,7 +825,7 @@ impl Checker<'_> {
         let span = self.source.nearest_span(&KeyPath::root().key("recordings").key("store_in_s3"));
         let compositions_span = self.source.nearest_span(&KeyPath::root().key("compositions"));
         self.push(
-            Diagnostic::warning(self.source, "recordings stored in S3 cannot be composed")
+            Diagnostic::warning(Lint::RecordingsNotComposable, self.source, "recordings stored in S3 cannot be composed")
                 .with_label(span, Some("recordings go to the bucket".to_owned()))
                 .with_label(compositions_span, Some("compositions configured here".to_owned()))
                 .with_help(
@@ -844,7 +859,7 @@ impl Checker<'_> {
             );
         } else {
             self.push(
-                Diagnostic::warning(self.source, format!("bucket name `{name}` contains dots"))
+                Diagnostic::warning(Lint::BucketNameDots, self.source, format!("bucket name `{name}` contains dots"))
                     .with_label(span, None)
                     .with_help(format!(
                         "Twilio writes to the virtual-hosted HTTPS URL, where S3's certificate does not cover \
@@ -877,9 +892,13 @@ impl Checker<'_> {
                     "{why}; put the bucket in a region of the `aws` partition, such as `us-east-2` or `eu-central-1`"
                 ))
         } else {
-            Diagnostic::warning(self.source, format!("Twilio could not store into a bucket in `{region}`"))
-                .with_label(span, None)
-                .with_help(why)
+            Diagnostic::warning(
+                Lint::TwilioUnreachableRegion,
+                self.source,
+                format!("Twilio could not store into a bucket in `{region}`"),
+            )
+            .with_label(span, None)
+            .with_help(why)
         };
         self.push(diagnostic);
     }
@@ -903,6 +922,9 @@ impl Checker<'_> {
     }
 
     fn push(&mut self, diagnostic: Diagnostic) {
+        if diagnostic.lint().is_some_and(|lint| self.allowed.contains(&lint)) {
+            return;
+        }
         self.diagnostics.push(diagnostic);
     }
 }
