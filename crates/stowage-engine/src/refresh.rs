@@ -1,5 +1,6 @@
-//! Refresh: read every target at the same time, bounded by the parallelism, each once; and
-//! look for what interrupted applies left behind.
+//! Refresh: read every target at the same time, each once, at most the parallelism at once per
+//! service (AWS and Twilio each: one service's slow answers never hold the other's reads
+//! back); and look for what interrupted applies left behind.
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -9,7 +10,7 @@ use futures::stream::{self, StreamExt};
 use stowage_plan::{Leftovers, Observations, Prior, ReadTarget};
 use stowage_provider::resource::CREATE_WINDOW;
 use stowage_provider::{
-    Address, Attributes, Contents, DeleteRequest, LeftoverRequest, Observed, ProviderError, ReadRequest,
+    Address, Attributes, Contents, DeleteRequest, LeftoverRequest, Observed, ProviderError, ProviderName, ReadRequest,
 };
 use stowage_state::{Intent, State};
 
@@ -54,10 +55,27 @@ async fn read_one(engine: &Engine, target: &ReadTarget) -> Result<Option<Observe
     Ok(found)
 }
 
+/// Work about one address.
+trait Addressed {
+    fn address(&self) -> &Address;
+}
+
+impl Addressed for &ReadTarget {
+    fn address(&self) -> &Address {
+        &self.address
+    }
+}
+
+impl<T> Addressed for (Address, T) {
+    fn address(&self) -> &Address {
+        &self.0
+    }
+}
+
 /// The one loop over the answers of a refresh and of a leftover search: `call` for every item
-/// at once (bounded by the parallelism), then the answers by address, or every failure,
-/// sorted by address.
-async fn each_address<W, T, Call>(
+/// at once, at most the parallelism at once per service, then the answers by address, or
+/// every failure, sorted by address.
+async fn each_address<W: Addressed, T, Call>(
     engine: &Engine,
     work: impl IntoIterator<Item = W>,
     call: impl Fn(W) -> Call,
@@ -65,8 +83,13 @@ async fn each_address<W, T, Call>(
 where
     Call: Future<Output = (Address, Result<T, ProviderError>)>,
 {
-    let results: Vec<(Address, Result<T, ProviderError>)> =
-        stream::iter(work).map(call).buffer_unordered(engine.parallelism()).collect().await;
+    let (aws, twilio): (Vec<W>, Vec<W>) =
+        work.into_iter().partition(|item| item.address().resource_type.provider() == ProviderName::Aws);
+    let call = &call;
+    let per_service =
+        |items: Vec<W>| stream::iter(items).map(call).buffer_unordered(engine.parallelism()).collect::<Vec<_>>();
+    let (aws, twilio) = futures::join!(per_service(aws), per_service(twilio));
+    let results: Vec<(Address, Result<T, ProviderError>)> = aws.into_iter().chain(twilio).collect();
     let mut found = BTreeMap::new();
     let mut failures = Vec::new();
     for (address, result) in results {
