@@ -21,39 +21,30 @@
 //! stowage's counters disagreeing with the observers), never on a time.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::{ExitCode, ExitStatus};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::Path;
+use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use stowage_aws::AwsProvider;
 use stowage_engine::{Engine, Event, Progress};
 use stowage_plan::{DesiredResource, Plan, Prior, ReadTarget};
 use stowage_provider::Address;
 use stowage_state::{LocalStateFile, State};
-use stowage_test_support::twilio_emulator::{RecordedRequest, RunningEmulator};
-use stowage_test_support::{
-    AwsProxy, Fault, FaultAction, FaultMatch, Moto, ObservedRequest, Sandbox, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN,
-    start_emulator, stowage_command, twilio_env,
-};
+use stowage_test_support::{Sandbox, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN};
 use stowage_twilio::{Operation, RetryPolicy, TwilioAuth, TwilioEndpoints, TwilioProvider};
+use support::{Backends, DEFAULT_PARALLELISM, Observed, Side, StowageRun, Timing, mebibytes, millis, network, section};
 
-/// The binary measured: the `stowage` of the profile this bench is built with (`cargo bench`:
-/// release; `cargo bench --profile dev`: the debug build the tests use).
-const STOWAGE: &str = env!("CARGO_BIN_EXE_stowage");
 /// The examples measured, each in a world of its own.
 const EXAMPLES: [&str; 2] = ["dev", "prod"];
-/// stowage's default `--parallelism`.
-const DEFAULT_PARALLELISM: usize = 16;
 /// Added to every AWS and Twilio call for the second timing: on loopback, moto and the emulator
 /// answer in about a millisecond, which leaves concurrency little to hide.
 const SIMULATED_ROUND_TRIP: Duration = Duration::from_millis(25);
 /// A run taking longer than this is broken, not slow.
 const RUN_TIMEOUT: Duration = Duration::from_secs(300);
-/// How often the peak resident memory of a running `stowage` is sampled.
-const MEMORY_SAMPLING: Duration = Duration::from_millis(1);
 
 const USAGE: &str = "usage: noop_plan [--quick]\n\n  \
     --quick   one warm-up and two measured runs per operation (CI), instead of the full counts\n\n\
@@ -82,54 +73,14 @@ impl Settings {
     };
     const QUICK: Settings =
         Settings { quick: true, plans: Runs { warm_ups: 1, measured: 2 }, applies: Runs { warm_ups: 1, measured: 2 } };
-
-    /// The settings the arguments ask for; `None` for `--help`.
-    fn from_args(args: impl IntoIterator<Item = String>) -> Result<Option<Settings>, String> {
-        let mut settings = Settings::FULL;
-        for arg in args {
-            match arg.as_str() {
-                "--quick" => settings = Settings::QUICK,
-                // `cargo bench` passes `--bench` to every bench target.
-                "--bench" => {}
-                "--help" | "-h" => return Ok(None),
-                other => return Err(format!("unexpected argument `{other}`")),
-            }
-        }
-        Ok(Some(settings))
-    }
 }
 
 fn main() -> ExitCode {
-    let settings = match Settings::from_args(std::env::args().skip(1)) {
-        Ok(Some(settings)) => settings,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("bench: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("bench failed: could not start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(settings)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("\nbench failed: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    support::main(USAGE, |quick| run(if quick { Settings::QUICK } else { Settings::FULL }))
 }
 
 async fn run(settings: Settings) -> Result<(), String> {
-    let build = if cfg!(debug_assertions) { "debug build: not release figures" } else { "optimized build" };
-    println!("stowage binary: {STOWAGE} ({build})");
+    support::print_binary();
     println!(
         "{}: per operation, {} warm-up(s) then {} measured runs of apply, {} then {} of each no-op plan; \
          times are figures, never a verdict",
@@ -284,12 +235,10 @@ fn report_calls(
 /// moto behind a recording proxy, the Twilio emulator, and stowage's providers pointed at them
 /// (for the in-process cross-check).
 struct World {
-    // Fields drop in order: the providers and the emulator stop before moto.
+    // Fields drop in order: the providers stop before the backends.
     aws: AwsProvider,
     twilio: TwilioProvider,
-    twilio_emulator: RunningEmulator,
-    proxy: AwsProxy,
-    moto: Moto,
+    backends: Backends,
     spec_text: String,
     desired: Vec<DesiredResource>,
     environment_name: String,
@@ -310,17 +259,16 @@ impl World {
             .map_err(|errors| format!("{name} is not a valid spec: {errors}"))?
             .spec;
 
-        let moto = Moto::start();
-        let proxy = AwsProxy::start(&moto.endpoint()).await;
-        let twilio_emulator = start_emulator(&moto.endpoint()).await;
+        let backends = Backends::start(RUN_TIMEOUT).await;
 
         let region = spec.aws.region.as_str().to_owned();
-        let aws = AwsProvider::from_config(&moto.aws_sdk_config_via(&proxy.endpoint(), &region), region);
+        let aws =
+            AwsProvider::from_config(&backends.moto.aws_sdk_config_via(&backends.proxy.endpoint(), &region), region);
         let credentials =
             BTreeMap::from([("TWILIO_ACCOUNT_SID", TEST_ACCOUNT_SID), ("TWILIO_AUTH_TOKEN", TEST_AUTH_TOKEN)]);
         let auth = TwilioAuth::from_lookup(|name| credentials.get(name).map(|value| (*value).to_owned()))
             .map_err(|error| format!("the test account's credentials: {error}"))?;
-        let base_url = twilio_emulator.base_url();
+        let base_url = backends.twilio_emulator.base_url();
         let endpoints = TwilioEndpoints::from_overrides(Some(&base_url), Some(&base_url), Some(&base_url))
             .map_err(|error| format!("the emulator's address: {error}"))?;
         let twilio = TwilioProvider::connect(auth, endpoints, RetryPolicy::default())
@@ -329,53 +277,12 @@ impl World {
         Ok(World {
             aws,
             twilio,
-            twilio_emulator,
-            proxy,
-            moto,
+            backends,
             desired: stowage_plan::desired_resources(&spec),
             environment_name: spec.environment.name.as_str().to_owned(),
             spec_text,
             scratch: tempfile::tempdir().map_err(|error| format!("could not make a scratch directory: {error}"))?,
         })
-    }
-
-    /// Starts observing: forgets the proxy's log, delays every AWS call (at the proxy) and every
-    /// Twilio call (at the emulator) by `round_trip`, and returns where the emulator's log is.
-    fn observe(&self, round_trip: Duration) -> usize {
-        self.proxy.clear();
-        if !round_trip.is_zero() {
-            self.proxy.inject(Fault::new(FaultMatch::Any, FaultAction::Delay(round_trip), usize::MAX));
-        }
-        self.twilio_emulator.set_latency(round_trip);
-        self.twilio_emulator.requests().len()
-    }
-
-    /// What the observers saw since [`World::observe`] returned `mark`.
-    async fn observed(&self, mark: usize) -> Result<Observed, String> {
-        tokio::time::timeout(RUN_TIMEOUT, self.proxy.settled())
-            .await
-            .map_err(|_| "the proxy still had requests in flight".to_owned())?;
-        let twilio = self.twilio_emulator.requests();
-        Ok(Observed::from_logs(&self.proxy.requests(), twilio.get(mark..).unwrap_or_default()))
-    }
-
-    /// `stowage ARGS` in `sandbox`, pointed at the proxy and the emulator.
-    async fn stowage(&self, sandbox: &Sandbox, args: &[&str]) -> Result<StowageRun, String> {
-        let mut environment = self.moto.aws_env_via(&self.proxy.endpoint());
-        environment.extend(twilio_env(&self.twilio_emulator.base_url()));
-        let mut command = stowage_command(Path::new(STOWAGE), sandbox, environment);
-        command.args(args);
-        let output = |name: &str| {
-            let path = sandbox.path().join(name);
-            std::fs::File::create(&path)
-                .map(|file| (path.clone(), file))
-                .map_err(|error| format!("could not create {}: {error}", path.display()))
-        };
-        let (stdout, stdout_file) = output("stowage.stdout")?;
-        let (stderr, stderr_file) = output("stowage.stderr")?;
-        command.stdout(stdout_file).stderr(stderr_file);
-        let (status, elapsed, peak_kib) = run_sampled(command).await?;
-        Ok(StowageRun { args: args.join(" "), status, elapsed, peak_kib, stdout, stderr })
     }
 
     /// A sandbox with the example spec in it.
@@ -391,13 +298,13 @@ impl World {
         let mut measured = Measured::default();
         let mut last = None;
         for run in 0..runs.warm_ups + runs.measured {
-            self.moto.reset();
-            self.twilio_emulator.reset();
+            self.backends.moto.reset();
+            self.backends.twilio_emulator.reset();
             let sandbox = self.sandbox();
-            let mark = self.observe(Duration::ZERO);
-            let outcome = self.stowage(&sandbox, &["apply", "--auto-approve", SPEC]).await?;
+            let mark = self.backends.observe(Duration::ZERO);
+            let outcome = self.backends.stowage(&sandbox, &["apply", "--auto-approve", SPEC]).await?;
             outcome.expect_exit(0, "an apply that succeeds")?;
-            let calls = self.observed(mark).await?;
+            let calls = self.backends.observed(mark).await?;
             if run >= runs.warm_ups {
                 measured.add(&outcome, calls);
             }
@@ -411,16 +318,17 @@ impl World {
     async fn destroys(&self, runs: Runs) -> Result<Measured, String> {
         let mut measured = Measured::default();
         for run in 0..runs.warm_ups + runs.measured {
-            self.moto.reset();
-            self.twilio_emulator.reset();
+            self.backends.moto.reset();
+            self.backends.twilio_emulator.reset();
             let sandbox = self.sandbox();
-            self.stowage(&sandbox, &["apply", "--auto-approve", SPEC])
+            self.backends
+                .stowage(&sandbox, &["apply", "--auto-approve", SPEC])
                 .await?
                 .expect_exit(0, "an apply that succeeds")?;
-            let mark = self.observe(Duration::ZERO);
-            let outcome = self.stowage(&sandbox, &["destroy", "--auto-approve", SPEC]).await?;
+            let mark = self.backends.observe(Duration::ZERO);
+            let outcome = self.backends.stowage(&sandbox, &["destroy", "--auto-approve", SPEC]).await?;
             outcome.expect_exit(0, "a destroy that succeeds")?;
-            let calls = self.observed(mark).await?;
+            let calls = self.backends.observed(mark).await?;
             if run >= runs.warm_ups {
                 measured.add(&outcome, calls);
             }
@@ -439,17 +347,18 @@ impl World {
         let mut measured = Measured::default();
         let parallelism_arg = parallelism.to_string();
         for run in 0..runs.warm_ups + runs.measured {
-            let mark = self.observe(round_trip);
+            let mark = self.backends.observe(round_trip);
             let outcome = self
+                .backends
                 .stowage(environment, &["plan", "--detailed-exitcode", "--parallelism", &parallelism_arg, SPEC])
                 .await?;
-            let calls = self.observed(mark).await?;
+            let calls = self.backends.observed(mark).await?;
             outcome.expect_exit(0, "a plan with no changes")?;
             if run >= runs.warm_ups {
                 measured.add(&outcome, calls);
             }
         }
-        self.observe(Duration::ZERO);
+        self.backends.observe(Duration::ZERO);
         Ok(measured)
     }
 
@@ -459,8 +368,8 @@ impl World {
     /// its own, and stowage's own call counts compared with the observers'.
     async fn cross_check(&self, problems: &mut Vec<String>) -> Result<(), String> {
         section("cross-check, in process through stowage's library API: its own call counters against the observers");
-        self.moto.reset();
-        self.twilio_emulator.reset();
+        self.backends.moto.reset();
+        self.backends.twilio_emulator.reset();
         let mut environment = self.fresh_environment()?;
         let (applied, calls) = self.count(self.plan_and_apply(&mut environment, DEFAULT_PARALLELISM)).await?;
         applied?;
@@ -572,7 +481,7 @@ impl World {
     /// Runs `work` in process and counts the calls it makes: stowage's own counters and the
     /// observers'.
     async fn count<T>(&self, work: impl Future<Output = T>) -> Result<(T, Counted), String> {
-        let mark = self.observe(Duration::ZERO);
+        let mark = self.backends.observe(Duration::ZERO);
         let aws_before = self.aws.calls().snapshot();
         let twilio_before = self.twilio.client().calls();
 
@@ -592,78 +501,9 @@ impl World {
                 counted.twilio.insert(operation, delta);
             }
         }
-        counted.observed = self.observed(mark).await?;
+        counted.observed = self.backends.observed(mark).await?;
         Ok((output, counted))
     }
-}
-
-/// One run of the binary.
-struct StowageRun {
-    args: String,
-    status: ExitStatus,
-    elapsed: Duration,
-    peak_kib: Option<u64>,
-    stdout: PathBuf,
-    stderr: PathBuf,
-}
-
-impl StowageRun {
-    fn expect_exit(&self, code: i32, meaning: &str) -> Result<(), String> {
-        if self.status.code() == Some(code) {
-            return Ok(());
-        }
-        let read = |path: &Path| std::fs::read_to_string(path).unwrap_or_else(|error| format!("({error})"));
-        Err(format!(
-            "`stowage {}` exited with {} where {meaning} exits {code}\n--- stdout\n{}\n--- stderr\n{}",
-            self.args,
-            self.status,
-            read(&self.stdout),
-            read(&self.stderr)
-        ))
-    }
-}
-
-/// Runs `command`, timing it and sampling its peak resident memory until it exits.
-async fn run_sampled(command: std::process::Command) -> Result<(ExitStatus, Duration, Option<u64>), String> {
-    let mut command = tokio::process::Command::from(command);
-    command.kill_on_drop(true);
-    let started = Instant::now();
-    let mut child = command.spawn().map_err(|error| format!("could not run {STOWAGE}: {error}"))?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let sampler = child.id().map(|pid| {
-        let stop = Arc::clone(&stop);
-        std::thread::spawn(move || sample_peak_memory(pid, &stop))
-    });
-    let status = tokio::time::timeout(RUN_TIMEOUT, child.wait()).await;
-    let elapsed = started.elapsed();
-    stop.store(true, Ordering::SeqCst);
-    let peak_kib = sampler.and_then(|sampler| sampler.join().ok().flatten());
-    match status {
-        Ok(Ok(status)) => Ok((status, elapsed, peak_kib)),
-        Ok(Err(error)) => Err(format!("could not wait for {STOWAGE}: {error}")),
-        Err(_) => Err(format!("{STOWAGE} ran longer than {}", millis(RUN_TIMEOUT))),
-    }
-}
-
-/// The highest `VmHWM` (peak resident set, KiB) of process `pid` seen until `stop`. The kernel
-/// keeps the high-water mark itself, so only growth in the last sampling interval can be missed.
-fn sample_peak_memory(pid: u32, stop: &AtomicBool) -> Option<u64> {
-    let path = format!("/proc/{pid}/status");
-    let mut peak = None;
-    while !stop.load(Ordering::SeqCst) {
-        // Gone, or a zombie (no memory lines): keep what was seen.
-        if let Some(kib) = std::fs::read_to_string(&path).ok().as_deref().and_then(vm_hwm_kib) {
-            peak = peak.max(Some(kib));
-        }
-        std::thread::sleep(MEMORY_SAMPLING);
-    }
-    peak
-}
-
-/// `VmHWM:    12345 kB` (a tab after the colon) -> 12345.
-fn vm_hwm_kib(status: &str) -> Option<u64> {
-    let line = status.lines().find_map(|line| line.strip_prefix("VmHWM:"))?;
-    line.trim().strip_suffix("kB")?.trim().parse().ok()
 }
 
 /// The measured runs of one operation.
@@ -687,113 +527,6 @@ impl Measured {
         self.times.push(run.elapsed);
         self.peak_kib = self.peak_kib.max(run.peak_kib);
     }
-}
-
-/// Calls as the observers saw them, by kind: `s3:GetBucketVersioning` (the proxy's log),
-/// `twilio:GET /v1/Credentials/AWS/{Sid}` (the emulator's log, SIDs folded).
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-struct Observed {
-    aws: BTreeMap<String, Tally>,
-    twilio: BTreeMap<String, Tally>,
-}
-
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-struct Tally {
-    write: bool,
-    count: u64,
-}
-
-#[derive(Clone, Copy)]
-enum Side {
-    Aws,
-    Twilio,
-}
-
-impl Observed {
-    fn from_logs(proxy: &[ObservedRequest], emulator: &[RecordedRequest]) -> Observed {
-        let mut observed = Observed::default();
-        for request in proxy {
-            let tally = observed.aws.entry(format!("{}:{}", request.service, request.operation)).or_default();
-            tally.write = request.is_write;
-            tally.count += 1;
-        }
-        for request in emulator {
-            let tally = observed.twilio.entry(twilio_kind(&request.method, &request.path)).or_default();
-            tally.write = !matches!(request.method.as_str(), "GET" | "HEAD");
-            tally.count += 1;
-        }
-        observed
-    }
-
-    fn side(&self, side: Side) -> &BTreeMap<String, Tally> {
-        match side {
-            Side::Aws => &self.aws,
-            Side::Twilio => &self.twilio,
-        }
-    }
-
-    fn tallies(&self) -> impl Iterator<Item = (&String, &Tally)> {
-        self.aws.iter().chain(&self.twilio)
-    }
-
-    fn kinds(&self) -> impl Iterator<Item = &String> {
-        self.tallies().map(|(kind, _)| kind)
-    }
-
-    fn count(&self, kind: &str) -> u64 {
-        self.aws.get(kind).or_else(|| self.twilio.get(kind)).map_or(0, |tally| tally.count)
-    }
-
-    fn is_write(&self, kind: &str) -> Option<bool> {
-        self.aws.get(kind).or_else(|| self.twilio.get(kind)).map(|tally| tally.write)
-    }
-
-    fn side_writes(&self, side: Side) -> u64 {
-        self.side(side).values().filter(|tally| tally.write).map(|tally| tally.count).sum()
-    }
-
-    fn side_reads(&self, side: Side) -> u64 {
-        self.side(side).values().filter(|tally| !tally.write).map(|tally| tally.count).sum()
-    }
-
-    fn writes(&self) -> u64 {
-        self.side_writes(Side::Aws) + self.side_writes(Side::Twilio)
-    }
-
-    fn reads(&self) -> u64 {
-        self.side_reads(Side::Aws) + self.side_reads(Side::Twilio)
-    }
-
-    fn total(&self) -> u64 {
-        self.reads() + self.writes()
-    }
-
-    fn write_kinds(&self) -> Vec<String> {
-        self.tallies().filter(|(_, tally)| tally.write).map(|(kind, _)| kind.clone()).collect()
-    }
-
-    /// `s3:GetBucketVersioning`, `twilio:GET /v1/RecordingSettings/Default x2`.
-    fn kinds_with_counts(&self) -> Vec<String> {
-        self.tallies()
-            .map(|(kind, tally)| if tally.count > 1 { format!("{kind} x{}", tally.count) } else { kind.clone() })
-            .collect()
-    }
-
-    fn add(&mut self, other: &Observed) {
-        for (mine, theirs) in [(&mut self.aws, &other.aws), (&mut self.twilio, &other.twilio)] {
-            for (kind, tally) in theirs {
-                let entry = mine.entry(kind.clone()).or_default();
-                entry.write = tally.write;
-                entry.count += tally.count;
-            }
-        }
-    }
-}
-
-/// `twilio:GET /v1/Credentials/AWS/{Sid}`: the method and the path, with SIDs folded so that
-/// runs compare ([`stowage_test_support::operation_shape`], as the proxy names Twilio requests).
-fn twilio_kind(method: &str, path: &str) -> String {
-    format!("twilio:{}", stowage_test_support::operation_shape(&format!("{method} {path}")))
 }
 
 /// The calls of one piece of in-process work: stowage's own counters, and the observers'.
@@ -905,38 +638,4 @@ impl Environment {
     fn prior(&self) -> Result<Prior, String> {
         Prior::from_state(&self.state).map_err(|error| format!("the state does not load as a prior: {error}"))
     }
-}
-
-/// Min, median and 90th percentile (nearest rank).
-struct Timing {
-    min: Duration,
-    median: Duration,
-    p90: Duration,
-}
-
-impl Timing {
-    fn of(times: &[Duration]) -> Timing {
-        let mut times = times.to_vec();
-        times.sort();
-        let rank = |percent: usize| {
-            times.get((times.len() * percent).div_ceil(100).saturating_sub(1)).copied().unwrap_or_default()
-        };
-        Timing { min: rank(0), median: rank(50), p90: rank(90) }
-    }
-}
-
-fn section(title: &str) {
-    println!("\n{title}");
-}
-
-fn network(round_trip: Duration) -> String {
-    if round_trip.is_zero() { "loopback".to_owned() } else { format!("+{} ms/call", round_trip.as_millis()) }
-}
-
-fn millis(duration: Duration) -> String {
-    format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
-}
-
-fn mebibytes(kib: u64) -> String {
-    format!("{:.1} MiB", kib as f64 / 1024.0)
 }

@@ -63,6 +63,9 @@ pub enum Command {
     Destroy(DestroyArgs),
     /// Show a saved plan.
     Show(ShowArgs),
+    /// Draw the resources and their wiring (DOT, Mermaid or SVG), coloured by what the plan
+    /// does to each: a plan made now (read-only), a saved one (`--plan FILE`), or none.
+    Graph(GraphArgs),
     /// Compare the state and the spec with reality, read-only, for scheduled jobs.
     Drift(DriftArgs),
     /// Check, read-only, what Twilio would otherwise only report after recordings are lost.
@@ -87,6 +90,11 @@ pub enum Command {
     /// will never finish, or one whose machine is lost: a live holder would go on, unlocked.
     #[command(override_usage = "stowage force-unlock ID [--state PATH|s3://BUCKET/KEY] [SPEC]")]
     ForceUnlock(ForceUnlockArgs),
+    /// Print the shell completion script for SHELL on standard output.
+    ///
+    /// E.g. `stowage completions fish > ~/.config/fish/completions/stowage.fish`; where each
+    /// shell looks for it: docs/install.md.
+    Completions(CompletionsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -242,6 +250,38 @@ pub struct ShowArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// The environment's spec file (TOML).
+    pub spec: PathBuf,
+
+    #[command(flatten)]
+    pub state: StateArgs,
+
+    /// How to draw the graph.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+
+    /// Colour by a plan saved with `plan --out FILE` instead of planning now (no call is made).
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+
+    /// Draw the spec's wiring alone, uncoloured: no plan, no state, no call (a fleet's members
+    /// are not known then: only its shared resources are drawn).
+    #[arg(long, conflicts_with = "plan")]
+    pub no_plan: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz DOT text (`dot -Tsvg`).
+    Dot,
+    /// A Mermaid flowchart (GitHub renders it in a ```mermaid block).
+    Mermaid,
+    /// An SVG image, laid out by stowage itself (no Graphviz needed).
+    Svg,
+}
+
+#[derive(Debug, Args)]
 pub struct DriftArgs {
     /// The environment's spec file (TOML).
     pub spec: PathBuf,
@@ -313,6 +353,33 @@ pub struct ForceUnlockArgs {
     /// The state: a local file, or `s3://BUCKET/KEY`.
     #[arg(long, value_name = "PATH|s3://BUCKET/KEY")]
     pub state: Option<StateLocation>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `stowage __man DIR`, for `cargo xtask man`. Not a subcommand of [`Cli`], so that neither the
+/// pages nor the completion scripts (which list hidden subcommands too) show it: `main` looks
+/// for it first.
+#[derive(Debug, Parser)]
+#[command(
+    name = "stowage __man",
+    no_binary_name = true,
+    about = "Write the man pages (stowage.1, stowage-plan.1, ...) into DIR, for `cargo xtask man`.",
+    long_about = None
+)]
+pub struct ManArgs {
+    /// The directory to write the pages into (made if missing).
+    pub dir: PathBuf,
+}
+
+impl ManArgs {
+    /// The first argument that selects it.
+    pub const NAME: &str = "__man";
 }
 
 /// `stowage state ...`. Each names the state by its spec (`dev.toml`: the state `plan` and

@@ -24,10 +24,13 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, ManArgs};
 use crate::settings::Settings;
 
 fn main() -> ExitCode {
+    if std::env::args_os().nth(1).is_some_and(|first| first == ManArgs::NAME) {
+        return man(std::env::args_os().skip(2));
+    }
     // clap's own exit code for a usage error is 2, which stowage reserves for "changes" (a
     // mistyped flag in CI must not read as drift): bad arguments exit 1 like any bad input.
     let cli = match Cli::try_parse() {
@@ -55,15 +58,35 @@ fn main() -> ExitCode {
             Command::Rotate(args) => commands::rotate::run(args, &settings).await,
             Command::Destroy(args) => commands::destroy::run(args, &settings).await,
             Command::Show(args) => commands::show::run(args, &settings).await,
+            Command::Graph(args) => commands::graph::run(args, &settings).await,
             Command::Drift(args) => commands::drift::run(args, &settings).await,
             Command::Alerts(args) => commands::alerts::run(args, &settings).await,
             Command::Verify(args) => commands::verify::run(args, &settings).await,
             Command::Import(args) => commands::import::run(args, &settings).await,
             Command::State(command) => commands::state::run(command, &settings).await,
             Command::ForceUnlock(args) => commands::force_unlock::run(args, &settings).await,
+            Command::Completions(args) => commands::completions::run(args),
         }
     });
     match result {
+        Ok(code) => code,
+        Err(report) => {
+            eprintln!("{report:?}");
+            exit::ERROR
+        }
+    }
+}
+
+/// `stowage __man DIR` (`cargo xtask man`): no settings, logging or runtime needed.
+fn man(args: impl Iterator<Item = std::ffi::OsString>) -> ExitCode {
+    let args = match ManArgs::try_parse_from(args) {
+        Ok(args) => args,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() { exit::ERROR } else { exit::OK };
+        }
+    };
+    match commands::man::run(&args) {
         Ok(code) => code,
         Err(report) => {
             eprintln!("{report:?}");

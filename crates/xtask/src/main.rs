@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         Some("demo") => demo(&args[1..]),
         Some("test") => test(&args[1..]),
         Some("bench") => bench(&args[1..]),
+        Some("man") => man(&args[1..]),
         Some("moto") => moto_server().map(|path| println!("{}", path.display())),
         _ => {
             eprintln!(
@@ -30,9 +31,11 @@ fn main() -> ExitCode {
                  test    run every test of the workspace (installs moto first), then `bench --quick`\n          \
                  (the bench is left out when arguments narrow the test run)\n  \
                  bench   wall time, API calls (as the proxy and the emulator saw them) and peak memory\n          \
-                 of a no-op plan and a fresh apply of the examples, on the release build;\n          \
+                 of a no-op plan and a fresh apply of the examples, then of fleets of up to 1,000\n          \
+                 subaccounts (state bytes written too), on the release build;\n          \
                  `--quick`: a few runs on the debug build, as CI runs it\n  \
-                 moto    install moto if needed and print the path of `moto_server`"
+                 moto    install moto if needed and print the path of `moto_server`\n  \
+                 man     the man pages, `stowage.1` and one per subcommand, into target/man"
             );
             return ExitCode::from(2);
         }
@@ -133,6 +136,30 @@ fn test(extra: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// `man`: the man pages into `target/man` (docs/install.md says how to read or install them).
+/// The debug `stowage` renders them from its own clap command (`stowage __man DIR`), so xtask
+/// depends on none of stowage's crates: it still builds in seconds, and the workspace's
+/// dependency rules need no exception for it.
+fn man(args: &[String]) -> Result<(), String> {
+    if let Some(other) = args.first() {
+        return Err(format!("man: unexpected argument `{other}` (usage: cargo xtask man)"));
+    }
+    // `--workspace`: the features the tests' build resolved, so nothing is rebuilt.
+    run(cargo().args(["build", "--quiet", "--workspace", "--bin", "stowage"]))?;
+    let dir = target_dir().join("man");
+    // Pages of subcommands that are gone go too.
+    if dir.exists() && std::env::var_os("XTASK_DRY_RUN").is_none() {
+        std::fs::remove_dir_all(&dir).map_err(|error| format!("could not empty {}: {error}", dir.display()))?;
+    }
+    run(Command::new(target_dir().join("debug").join("stowage")).arg("__man").arg(&dir))?;
+    eprintln!(
+        "xtask: wrote the man pages into {}; read one with `man -l {}`",
+        dir.display(),
+        dir.join("stowage.1").display()
+    );
+    Ok(())
+}
+
 fn demo(extra: &[String]) -> Result<(), String> {
     let server = moto_server()?;
     // `--bins` too: `--example` alone would build only the demo, not the `stowage` it runs.
@@ -152,9 +179,10 @@ fn demo(extra: &[String]) -> Result<(), String> {
     run(&mut command)
 }
 
-/// `bench [--quick]`: `crates/stowage-cli/benches/noop_plan.rs`. The full bench measures the
-/// release build; `--quick` the debug build (`--profile dev`), which the tests have already
-/// built, so CI pays for compiling the bench target alone, not a release build of everything.
+/// `bench [--quick]`: `crates/stowage-cli/benches/noop_plan.rs`, then `fleet.rs`. The full bench
+/// measures the release build; `--quick` the debug build (`--profile dev`), which the tests have
+/// already built, so CI pays for compiling the bench targets alone, not a release build of
+/// everything.
 fn bench(args: &[String]) -> Result<(), String> {
     let mut quick = false;
     for arg in args {
@@ -164,11 +192,18 @@ fn bench(args: &[String]) -> Result<(), String> {
         }
     }
     let server = moto_server()?;
-    let mut command = cargo();
-    // `--workspace`: the features the tests' build resolved, so nothing is rebuilt for the bench.
-    command.args(["bench", "--workspace", "--bench", "noop_plan"]);
-    if quick {
-        command.args(["--profile", "dev", "--", "--quick"]);
+    // One after the other, never at once: each measures wall time on a machine of its own.
+    for bench in BENCHES {
+        let mut command = cargo();
+        // `--workspace`: the features the tests' build resolved, so nothing is rebuilt for the bench.
+        command.args(["bench", "--workspace", "--bench", bench]);
+        if quick {
+            command.args(["--profile", "dev", "--", "--quick"]);
+        }
+        run(command.env("STOWAGE_MOTO_SERVER", &server))?;
     }
-    run(command.env("STOWAGE_MOTO_SERVER", &server))
+    Ok(())
 }
+
+/// The benches of `crates/stowage-cli/benches`, in the order `bench` runs them.
+const BENCHES: [&str; 2] = ["noop_plan", "fleet"];

@@ -19,6 +19,7 @@ fn stdout(output: &Output) -> String {
 }
 
 const QUICK_BENCH: &str = r#""bench" "--workspace" "--bench" "noop_plan" "--profile" "dev" "--" "--quick""#;
+const QUICK_FLEET_BENCH: &str = r#""bench" "--workspace" "--bench" "fleet" "--profile" "dev" "--" "--quick""#;
 
 #[test]
 fn bench_quick_runs_the_bench_with_quick_on_the_debug_build() {
@@ -45,12 +46,14 @@ fn bench_refuses_an_argument_it_does_not_know() {
 }
 
 #[test]
-fn the_whole_test_run_ends_with_the_quick_bench() {
+fn the_whole_test_run_ends_with_the_quick_benches() {
     let output = xtask(&["test"]);
     assert!(output.status.success(), "{output:?}");
     let printed = stdout(&output);
-    let last = printed.lines().last().unwrap_or_default();
-    assert!(last.contains(QUICK_BENCH), "the last command is not the quick bench:\n{printed}");
+    let lines: Vec<&str> = printed.lines().collect();
+    let [.., before_last, last] = lines.as_slice() else { panic!("too few commands:\n{printed}") };
+    assert!(before_last.contains(QUICK_BENCH), "the no-op plan's quick bench does not come second to last:\n{printed}");
+    assert!(last.contains(QUICK_FLEET_BENCH), "the last command is not the fleet's quick bench:\n{printed}");
 }
 
 #[test]

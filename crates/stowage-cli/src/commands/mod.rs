@@ -2,10 +2,13 @@
 
 pub mod alerts;
 pub mod apply;
+pub mod completions;
 pub mod destroy;
 pub mod drift;
 pub mod force_unlock;
+pub mod graph;
 pub mod import;
+pub mod man;
 pub mod plan;
 pub mod rotate;
 pub mod show;

@@ -1,10 +1,13 @@
 //! The plan as a pull-request comment (GitHub-flavoured Markdown): a heading with the summary,
 //! errors and warnings as alert blocks, a table of the changes, then each change's attributes in
-//! a collapsible diff, and what changed outside stowage. Past the size limit the per-resource
-//! details are left out, so the comment is still posted.
+//! a collapsible diff, and what changed outside stowage. What changes is also drawn as a Mermaid
+//! flowchart after the table (only the changed resources and the edges between them), which
+//! GitHub renders. Past the size limit the per-resource details are left out, then the
+//! flowchart, so the comment is still posted.
 
 use std::fmt::Write;
 
+use super::graph::{graph, mermaid};
 use super::{AttributeView, attribute_view, counts, pretty, symbol};
 use crate::model::{
     ActionKind, AttributeChange, Plan, PlanDiagnostic, PlanMode, Reason, ResourceChange, ResourceDrift, Severity,
@@ -15,6 +18,10 @@ use crate::model::{
 pub const DEFAULT_MAX_CHARS: usize = 65_000;
 
 const DEFAULT_TITLE: &str = "stowage plan";
+/// Mermaid's own limits (`maxTextSize`, `maxEdges`): past them it draws an error, not the graph,
+/// so the flowchart is left out.
+const MERMAID_MAX_CHARS: usize = 50_000;
+const MERMAID_MAX_EDGES: usize = 500;
 const TRUNCATED_NOTE: &str =
     "Per-resource details are left out to fit the comment size limit: the full plan is in the CI artifact.";
 
@@ -44,11 +51,17 @@ enum Detail {
 pub fn markdown(plan: &Plan, options: MarkdownOptions) -> String {
     let title = options.title.as_deref().map(|title| title.replace(['\n', '\r'], " "));
     let title = title.as_deref().unwrap_or(DEFAULT_TITLE);
-    let full = document(plan, title, Detail::Full);
+    let flowchart = flowchart(plan);
+    let full = document(plan, title, Detail::Full, flowchart.as_deref());
     if fits(&full, options.max_chars) {
         return full;
     }
-    let summary = document(plan, title, Detail::Summary);
+    // The details go first, then the flowchart: both count toward the limit.
+    let summary = document(plan, title, Detail::Summary, flowchart.as_deref());
+    if fits(&summary, options.max_chars) {
+        return summary;
+    }
+    let summary = document(plan, title, Detail::Summary, None);
     if fits(&summary, options.max_chars) {
         return summary;
     }
@@ -79,7 +92,16 @@ fn cut(text: &str, max_chars: usize) -> String {
     kept.chars().take(max_chars).collect()
 }
 
-fn document(plan: &Plan, title: &str, detail: Detail) -> String {
+/// The Mermaid flowchart of what changes, `None` when nothing does or Mermaid would refuse it.
+fn flowchart(plan: &Plan) -> Option<String> {
+    let changed = graph(&[], Some(plan)).changed();
+    if changed.nodes.is_empty() || changed.edges.len() > MERMAID_MAX_EDGES {
+        return None;
+    }
+    Some(mermaid(&changed)).filter(|text| text.chars().count() <= MERMAID_MAX_CHARS)
+}
+
+fn document(plan: &Plan, title: &str, detail: Detail, flowchart: Option<&str>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "### {title}: {}\n", headline(plan));
     alerts(&mut out, &plan.diagnostics);
@@ -94,6 +116,9 @@ fn document(plan: &Plan, title: &str, detail: Detail) -> String {
     }
     if !changing.is_empty() {
         changes_table(&mut out, &changing);
+    }
+    if let Some(flowchart) = flowchart {
+        let _ = writeln!(out, "```mermaid\n{flowchart}```\n");
     }
     match detail {
         Detail::Summary => {

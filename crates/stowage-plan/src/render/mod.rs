@@ -5,6 +5,7 @@
 //! documents ([`document_diff`], which the drift report draws too). The outputs differ only in
 //! their markup.
 
+pub mod graph;
 mod human;
 pub mod json;
 pub mod markdown;
