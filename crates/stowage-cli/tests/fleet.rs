@@ -266,6 +266,33 @@ async fn a_new_subaccount_is_configured_and_a_closed_one_cleaned_up_with_its_rec
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_excluded_subaccount_is_switched_off_and_cleaned_up_with_its_recordings_kept() {
+    within(TEST_TIMEOUT, async {
+        let world = fleet_world("per-subaccount").await;
+        let (a, b) = (subaccount(&world, "customer-a"), subaccount(&world, "customer-b"));
+        applied(&world).await;
+        let request = MediaRequest { kind: MediaKind::Recording, count: 1, account_sid: Some(b.sid.clone()) };
+        let stored: Vec<String> =
+            world.emulator.simulate(&request).await.expect("media").stored.into_iter().map(|file| file.key).collect();
+
+        world
+            .rewrite_spec(&fleet_spec("per-subaccount").replace("exclude = []", &format!("exclude = [\"{}\"]", b.sid)));
+        applied(&world).await;
+        for kind in ["RecordingSettings", "CompositionSettings"] {
+            let (_, settings) = get_as(&world, &b, &format!("/v1/{kind}/Default")).await;
+            assert_ne!(settings["aws_storage_enabled"], true, "the excluded member still stores in S3: {settings}");
+        }
+        let (_, credentials) = get_as(&world, &b, "/v1/Credentials/AWS").await;
+        assert_eq!(credentials["credentials"].as_array().map(Vec::len), Some(0), "{credentials}");
+        assert!(!user_exists(&world, &per_subaccount_user(&b)).await, "the excluded member's uploader is left");
+        assert_eq!(still_stored(&world, &stored).await, 1, "a recording was lost");
+        check_member(&world, &a, &per_subaccount_user(&a)).await;
+        settled(&world).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shared_uploader_gives_every_member_a_credential_of_one_key_and_verify_checks_each() {
     within(TEST_TIMEOUT, async {
         let world = fleet_world_unenforced("shared").await;
