@@ -95,35 +95,34 @@ impl EmulatorConfig {
 
     /// Adds a Standard API key of `account_sid` that authenticates with `sid:secret`.
     #[must_use]
-    pub fn api_key(
-        mut self,
-        sid: impl Into<String>,
-        secret: impl Into<String>,
-        account_sid: impl Into<String>,
-    ) -> Self {
-        self.api_keys.push(ApiKey {
-            sid: sid.into(),
-            secret: Secret::new(secret),
-            account_sid: account_sid.into(),
-            kind: ApiKeyKind::Standard,
-        });
-        self
+    pub fn api_key(self, sid: impl Into<String>, secret: impl Into<String>, account_sid: impl Into<String>) -> Self {
+        self.api_key_of_kind(sid, secret, account_sid, ApiKeyKind::Standard)
     }
 
     /// Adds a Main API key of `account_sid` that authenticates with `sid:secret`: it may also
     /// use `/2010-04-01/Accounts*`, as the account's auth token may.
     #[must_use]
     pub fn api_key_main(
+        self,
+        sid: impl Into<String>,
+        secret: impl Into<String>,
+        account_sid: impl Into<String>,
+    ) -> Self {
+        self.api_key_of_kind(sid, secret, account_sid, ApiKeyKind::Main)
+    }
+
+    fn api_key_of_kind(
         mut self,
         sid: impl Into<String>,
         secret: impl Into<String>,
         account_sid: impl Into<String>,
+        kind: ApiKeyKind,
     ) -> Self {
         self.api_keys.push(ApiKey {
             sid: sid.into(),
             secret: Secret::new(secret),
             account_sid: account_sid.into(),
-            kind: ApiKeyKind::Main,
+            kind,
         });
         self
     }

@@ -58,24 +58,14 @@ pub async fn findings(
         return (findings, inspections.key_age);
     }
     let mut members = Vec::new();
-    for member in fleet_members(session) {
-        let expected = Expected::for_member(spec, &member);
+    let fleet_members = session.fleet().map(|(_, members)| members).unwrap_or_default();
+    for member in fleet_members {
+        let expected = Expected::for_member(spec, member);
         let inspections = inspections(session, plan, observations, &expected).await;
         members.push((expected, inspections));
     }
     let key_age = members.first().and_then(|(_, inspections)| inspections.key_age.clone());
     (verify_members(&members, observations), key_age)
-}
-
-/// The members of the session's fleet: the keys of what it asks for in Twilio.
-fn fleet_members(session: &Session) -> Vec<String> {
-    let keys: std::collections::BTreeSet<String> = session
-        .desired()
-        .iter()
-        .filter(|resource| resource.address.resource_type.provider() == stowage_provider::ProviderName::Twilio)
-        .filter_map(|resource| resource.address.key.clone())
-        .collect();
-    keys.into_iter().collect()
 }
 
 /// What the checks of `expected` need besides the plan's reads: Twilio's test files where
