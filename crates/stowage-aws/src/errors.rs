@@ -1,9 +1,42 @@
-//! AWS SDK errors classified into stowage's error kinds.
+//! AWS SDK errors classified into stowage's error kinds. A call that got no answer is worded by
+//! [`stowage_provider::network`] in one line ("could not connect to 127.0.0.1:1: connection
+//! refused"); the SDK's whole error is logged at debug level (`RUST_LOG=debug`).
+
+use std::sync::RwLock;
+use std::time::Duration;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_types::error::display::DisplayErrorContext;
+use stowage_provider::network::{self, NetworkCause, NetworkFailure, REQUEST_TIMEOUT_SETTING};
 use stowage_provider::{ErrorKind, ProviderError};
+
+/// Where this process's AWS calls go and how long each may take, for the words of a call that
+/// got no answer. An SDK error does not say where its request went; the endpoint is the
+/// process's AWS configuration (`AWS_ENDPOINT_URL`, or AWS's own hosts), which
+/// [`crate::AwsProvider::connect`] records here.
+#[derive(Debug, Clone)]
+pub(crate) struct Reach {
+    /// `AWS_ENDPOINT_URL` (or a profile's `endpoint_url`), when set.
+    pub endpoint_url: Option<String>,
+    pub region: String,
+    /// One attempt's limit, and whether `STOWAGE_REQUEST_TIMEOUT` set it.
+    pub attempt_timeout: Duration,
+    pub connect_timeout: Duration,
+}
+
+static REACH: RwLock<Option<Reach>> = RwLock::new(None);
+
+/// Records where AWS is reached, for [`classify`]'s words.
+pub(crate) fn record_reach(reach: Reach) {
+    if let Ok(mut recorded) = REACH.write() {
+        *recorded = Some(reach);
+    }
+}
+
+fn reach() -> Option<Reach> {
+    REACH.read().ok().and_then(|reach| reach.clone())
+}
 
 /// Classify an SDK error. `service` is `s3`, `iam` or `kms`; `operation` the API name.
 pub(crate) fn classify<E>(service: &'static str, operation: &str, error: SdkError<E, HttpResponse>) -> ProviderError
@@ -22,16 +55,7 @@ where
             }
             classified
         }
-        SdkError::TimeoutError(_) => {
-            ProviderError::new(ErrorKind::Unavailable, service, operation, "the request timed out")
-        }
-        SdkError::DispatchFailure(_) => ProviderError::new(
-            ErrorKind::Unavailable,
-            service,
-            operation,
-            format!("could not reach the service: {}", DisplayErrorContext(&error)),
-        )
-        .with_hint("check the network and `AWS_ENDPOINT_URL`, if set"),
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => unanswered(service, operation, &error),
         _ => {
             let kind = match status_of(&error) {
                 Some(status) if status >= 500 => ErrorKind::Unavailable,
@@ -41,6 +65,48 @@ where
             };
             ProviderError::new(kind, service, operation, DisplayErrorContext(&error).to_string())
         }
+    }
+}
+
+/// A call that got no answer: why, in one line, with what to check; the SDK's error in full at
+/// debug level.
+fn unanswered<E>(service: &'static str, operation: &str, error: &SdkError<E, HttpResponse>) -> ProviderError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    tracing::debug!(service, operation, error = ?error, "AWS request got no answer");
+    let reach = reach();
+    let (endpoint, host) = match reach.as_ref().and_then(|reach| reach.endpoint_url.as_deref()) {
+        Some(url) => network::authority(url).map_or((url.to_owned(), None), |(shown, host)| (shown, Some(host))),
+        None => (service_name(service, reach.as_ref().map(|reach| reach.region.as_str())), None),
+    };
+    let https = reach
+        .as_ref()
+        .and_then(|reach| reach.endpoint_url.as_deref())
+        .is_none_or(|url| url.get(..8).is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://")));
+    let cause = match error {
+        SdkError::TimeoutError(_) => NetworkCause::Timeout {
+            limit: reach.as_ref().map_or(Duration::from_secs(30), |reach| reach.attempt_timeout),
+            setting: Some(REQUEST_TIMEOUT_SETTING),
+        },
+        SdkError::DispatchFailure(failure) if failure.is_timeout() => {
+            NetworkCause::ConnectTimeout(reach.as_ref().map_or(Duration::from_secs(5), |reach| reach.connect_timeout))
+        }
+        other => network::cause_of(other, https, false),
+    };
+    let failure = NetworkFailure { endpoint, host, cause };
+    let overridden =
+        reach.as_ref().and_then(|reach| reach.endpoint_url.as_deref()).map(|url| ("AWS_ENDPOINT_URL", url));
+    let hint = network::hint(&failure, overridden);
+    ProviderError::network(service, operation, &failure).with_hint(hint)
+}
+
+/// An AWS service by name, where its address is not known: `S3 in us-east-1`, `IAM`.
+fn service_name(service: &str, region: Option<&str>) -> String {
+    match (service, region) {
+        ("iam", _) => "AWS IAM".to_owned(),
+        (service, Some(region)) => format!("AWS {} in {region}", service.to_uppercase()),
+        (service, None) => format!("AWS {}", service.to_uppercase()),
     }
 }
 

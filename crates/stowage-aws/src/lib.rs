@@ -92,6 +92,12 @@ impl AwsProvider {
             loader = loader.profile_name(profile);
         }
         let config = loader.load().await;
+        errors::record_reach(errors::Reach {
+            endpoint_url: config.endpoint_url().map(str::to_owned),
+            region: settings.region.clone(),
+            attempt_timeout,
+            connect_timeout: attempt_timeout.min(Duration::from_secs(5)),
+        });
         let mut provider = Self::from_config(&config, settings.region.clone());
         if let Some(window) = settings.propagation_window {
             provider.waiting.propagation.window = window;

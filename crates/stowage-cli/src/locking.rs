@@ -68,11 +68,11 @@ impl Locking {
         let acquired = match store.lock(&request).await {
             Err(LockError::Held { holder, .. }) if !settings.timeout.is_zero() => {
                 let holder = holder.map(|holder| format!(", held by {holder}, lock id {}", holder.id));
-                eprintln!(
+                let _waiting = crate::progress::wait(&format!(
                     "waiting up to {} for the lock on state `{state}`{}",
                     humantime::format_duration(settings.timeout),
                     holder.unwrap_or_default()
-                );
+                ));
                 request.timeout = settings.timeout;
                 store.lock(&request).await
             }

@@ -43,6 +43,7 @@ fn main() -> ExitCode {
     let settings = Settings::resolve(&cli.lock, cli.detail);
     init_logging(&settings);
     init_diagnostics();
+    progress::init(settings.progress);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {

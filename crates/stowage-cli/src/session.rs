@@ -419,17 +419,10 @@ fn needs_twilio(desired: &[DesiredResource], prior: &Prior) -> bool {
         .any(|resource_type: ResourceType| resource_type.provider() == ProviderName::Twilio)
 }
 
-/// Each failed read on its own line, with its hint when `hints`.
+/// Each failed read on its own line, with its hint when `hints` (see
+/// [`crate::output::failure_lines`]).
 fn failure_lines(error: &RefreshError, hints: bool) -> String {
-    let lines: Vec<String> = error
-        .failures
-        .iter()
-        .map(|(address, failure)| {
-            let hint = failure.hint.as_ref().filter(|_| hints).map(|hint| format!("\n    hint: {hint}"));
-            format!("  {address}: {failure}{}", hint.unwrap_or_default())
-        })
-        .collect();
-    lines.join("\n")
+    crate::output::failure_lines(&error.failures, hints)
 }
 
 /// The refusal of Twilio credentials that act as another account than the spec's: both SIDs,

@@ -7,6 +7,7 @@
 //! timeout it does not use.
 #![allow(clippy::disallowed_methods, reason = "the one module of the CLI that reads the process environment")]
 
+use std::ffi::OsStr;
 use std::io::IsTerminal;
 use std::time::Duration;
 
@@ -29,6 +30,9 @@ pub struct Settings {
     propagation_window: Result<Option<Duration>, VariableError>,
     pub twilio: TwilioSettings,
     pub color: ColorSettings,
+    /// Progress indicators (spinners, bars) on stderr, rather than plain lines: see
+    /// [`progress_indicators`].
+    pub progress: bool,
     /// `--detail`: every fleet subaccount's changes in full.
     pub detail: bool,
     /// `RUST_LOG`, the log filter (unset: warnings only).
@@ -48,6 +52,11 @@ impl Settings {
             ),
             twilio: TwilioSettings::resolve(),
             color: ColorSettings::resolve(),
+            progress: progress_indicators(
+                std::io::stderr().is_terminal(),
+                std::env::var_os("CI").as_deref(),
+                std::env::var_os("TERM").as_deref(),
+            ),
             detail,
             log_filter: std::env::var("RUST_LOG").ok(),
         }
@@ -197,6 +206,14 @@ impl ColorSettings {
     }
 }
 
+/// Whether progress is drawn as indicators: only when stderr is a terminal a person watches,
+/// not in CI (`CI` set, as CI services set it, even when they give a pseudo-terminal) and not
+/// on a terminal that cannot redraw a line (`TERM=dumb`). Otherwise, plain lines.
+fn progress_indicators(stderr_is_terminal: bool, ci: Option<&OsStr>, term: Option<&OsStr>) -> bool {
+    let ci = ci.is_some_and(|value| !value.is_empty() && value != "false" && value != "0");
+    stderr_is_terminal && !ci && term.is_none_or(|term| term != "dumb")
+}
+
 /// Where a command's state is, and how hard to work on it.
 #[derive(Debug, Clone)]
 pub struct StateSettings {
@@ -211,5 +228,21 @@ impl StateSettings {
     /// `recorded` is the state a saved plan names.
     pub fn resolve(args: &StateArgs, recorded: Option<StateLocation>) -> Self {
         Self { explicit: args.state.clone().or(recorded), parallelism: usize::from(args.parallelism) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indicators_only_on_a_terminal_outside_ci() {
+        let some = |value: &'static str| Some(OsStr::new(value));
+        assert!(progress_indicators(true, None, some("xterm-256color")));
+        assert!(progress_indicators(true, None, None));
+        assert!(!progress_indicators(false, None, some("xterm-256color")), "stderr piped or redirected");
+        assert!(!progress_indicators(true, some("true"), None), "CI");
+        assert!(progress_indicators(true, some("false"), None));
+        assert!(!progress_indicators(true, None, some("dumb")));
     }
 }

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::network::NetworkFailure;
+
 /// What kind of failure a provider call met. The engine retries `Throttled` and
 /// `Unavailable`; everything else is reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -50,8 +52,12 @@ impl fmt::Display for ErrorKind {
 
 /// A failed provider call: which service and operation, what kind of failure, the service's
 /// own error code and message, and a hint where stowage knows what to do about it.
+///
+/// A call that got no answer ([`ProviderError::network`]) says why in its message, in words
+/// ("could not connect to 127.0.0.1:1: connection refused"), without the kind, which would only
+/// repeat it.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{service} {operation}: {kind}: {message}{}", code_suffix(.code))]
+#[error("{service} {operation}: {}{message}{}", kind_prefix(*.kind, *.unanswered), code_suffix(.code))]
 pub struct ProviderError {
     pub kind: ErrorKind,
     /// `s3`, `iam`, `kms`, `twilio`.
@@ -62,6 +68,15 @@ pub struct ProviderError {
     pub code: Option<String>,
     pub message: String,
     pub hint: Option<String>,
+    /// The call got no answer (see [`ProviderError::network`]): the message says why, in words
+    /// ("could not connect to 127.0.0.1:1: connection refused"), so the kind is not repeated.
+    /// A flag rather than the failure itself keeps the error small: it is every call's `Err`.
+    pub unanswered: bool,
+}
+
+/// The kind, unless the message says why no answer came (the kind would only repeat it).
+fn kind_prefix(kind: ErrorKind, unanswered: bool) -> String {
+    if unanswered { String::new() } else { format!("{kind}: ") }
 }
 
 fn code_suffix(code: &Option<String>) -> String {
@@ -75,7 +90,20 @@ impl ProviderError {
         operation: impl Into<String>,
         message: impl Into<String>,
     ) -> Self {
-        Self { kind, service, operation: operation.into(), code: None, message: message.into(), hint: None }
+        Self {
+            kind,
+            service,
+            operation: operation.into(),
+            code: None,
+            message: message.into(),
+            hint: None,
+            unanswered: false,
+        }
+    }
+
+    /// A call that got no answer: `Unavailable`, worded by `failure`.
+    pub fn network(service: &'static str, operation: impl Into<String>, failure: &NetworkFailure) -> Self {
+        Self { unanswered: true, ..Self::new(ErrorKind::Unavailable, service, operation, failure.to_string()) }
     }
 
     pub fn with_code(mut self, code: impl Into<String>) -> Self {

@@ -9,6 +9,7 @@ pub mod address;
 pub mod error;
 pub mod evaluate;
 pub mod marker;
+pub mod network;
 pub mod policy;
 pub mod resource;
 pub mod schema;
@@ -20,6 +21,7 @@ pub use futures;
 
 pub use address::{Address, AddressError, ProviderName, ResourceType};
 pub use error::{ErrorKind, ProviderError};
+pub use network::{NetworkCause, NetworkFailure};
 pub use resource::{
     Applied, Attributes, AttributesExt, Contents, CreateRequest, DeleteRequest, LeftoverRequest, NewAccessKey,
     Observed, Provider, ReadRequest, SecretHandoff, UpdateRequest, encode, encode_known, required,

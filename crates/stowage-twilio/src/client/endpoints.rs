@@ -130,6 +130,13 @@ impl TwilioEndpoints {
         url
     }
 
+    /// The variable that moved `api` away from Twilio and the base it set, when one did: what
+    /// a failure to reach it should point at.
+    pub(crate) fn overridden(&self, api: TwilioApi) -> Option<(&'static str, &str)> {
+        let base = self.base(api);
+        (base.as_str() != api.default_url()).then(|| (api.override_variable(), base.as_str().trim_end_matches('/')))
+    }
+
     /// Where a list's next page is, as Twilio wrote it on the page at `current`: an absolute
     /// URL (the v1 APIs' `meta.next_page_url`), or a path from the host's root (the 2010 API's
     /// `next_page_uri`, "relative to `https://api.twilio.com`", so relative to the configured

@@ -6,7 +6,7 @@ use std::fmt;
 use std::time::Duration;
 
 use serde::Deserialize;
-use stowage_provider::{ErrorKind, ProviderError};
+use stowage_provider::{ErrorKind, NetworkFailure, ProviderError};
 
 use super::operation::Operation;
 
@@ -20,6 +20,14 @@ pub struct ApiError {
     pub more_info: Option<String>,
     /// The HTTP status, repeated in the body.
     pub status: Option<u16>,
+}
+
+/// Why a request got no answer, in words ("could not connect to 127.0.0.1:1: connection
+/// refused"), and what to check (naming the variable that set the endpoint, when one did).
+#[derive(Debug, Clone)]
+pub struct Unanswered {
+    pub network: NetworkFailure,
+    pub hint: String,
 }
 
 /// A failed Twilio call: the operation, and what went wrong.
@@ -48,28 +56,31 @@ pub enum Failure {
         #[source]
         source: serde_json::Error,
     },
-    #[error("no response from {url} within {limit:?}")]
+    /// No whole answer within the limit.
+    #[error("{}", why.network)]
     Timeout {
         url: String,
         limit: Duration,
         /// The time ran out before a connection was made, so no request was sent.
         while_connecting: bool,
+        why: Box<Unanswered>,
         #[source]
         source: reqwest::Error,
     },
-    /// No connection could be made, so no request was sent.
-    #[error("could not connect to {url}: {cause}")]
+    /// No connection could be made (the name, the connection or the TLS handshake failed), so
+    /// no request was sent.
+    #[error("{}", why.network)]
     Connect {
         url: String,
-        cause: String,
+        why: Box<Unanswered>,
         #[source]
         source: reqwest::Error,
     },
     /// The request or its response broke off.
-    #[error("request to {url} failed: {cause}")]
+    #[error("{}", why.network)]
     Transport {
         url: String,
-        cause: String,
+        why: Box<Unanswered>,
         #[source]
         source: reqwest::Error,
     },
@@ -162,6 +173,16 @@ impl TwilioError {
         }
     }
 
+    /// Why no answer came, and what to check, when none did.
+    pub fn network(&self) -> Option<(&NetworkFailure, &str)> {
+        match &self.failure {
+            Failure::Timeout { why, .. } | Failure::Connect { why, .. } | Failure::Transport { why, .. } => {
+                Some((&why.network, &why.hint))
+            }
+            _ => None,
+        }
+    }
+
     /// Whether a failed write may nonetheless have taken effect at Twilio: the request may
     /// have reached it and the answer was an error from its side, was lost, or was unreadable.
     /// After such a failure of a create, retrying blindly can duplicate the credential; read
@@ -224,6 +245,9 @@ impl From<TwilioError> for ProviderError {
             message = format!("as subaccount {subaccount}: {message}");
         }
         let mut hints = Vec::new();
+        if let Some((_, hint)) = error.network() {
+            hints.push(hint.to_owned());
+        }
         let refused = matches!(&error.failure, Failure::Api { status: 401 | 403, .. });
         if let (Some(subaccount), true) = (&error.subaccount, refused) {
             // Its own auth token, read from the 2010 Accounts API at the start of the run.
@@ -271,7 +295,10 @@ impl From<TwilioError> for ProviderError {
                     .to_owned(),
             );
         }
-        let mut converted = ProviderError::new(error.kind(), "twilio", operation, message);
+        let mut converted = match error.network() {
+            Some((network, _)) => ProviderError { message, ..ProviderError::network("twilio", operation, network) },
+            None => ProviderError::new(error.kind(), "twilio", operation, message),
+        };
         if let Some(code) = code {
             converted = converted.with_code(code);
         }
@@ -280,16 +307,6 @@ impl From<TwilioError> for ProviderError {
         }
         converted
     }
-}
-
-/// The innermost cause of a transport error: "connection refused" rather than "error sending
-/// request".
-pub(crate) fn root_cause(error: &reqwest::Error) -> String {
-    let mut cause: &dyn std::error::Error = error;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }
 
 /// A short, single-line excerpt of an unexpected response body for an error message.

@@ -27,7 +27,7 @@ use url::Url;
 pub use auth::{CredentialKind, CredentialsError, SidShape, TwilioAuth};
 pub use calls::CallCounts;
 pub use endpoints::{EndpointError, TwilioApi, TwilioEndpoints};
-pub use error::{ApiError, Failure, TwilioError};
+pub use error::{ApiError, Failure, TwilioError, Unanswered};
 pub use models::{
     Account, Alert, AwsCredential, CreateAwsCredential, CreatePublicKey, Media, MediaKind, PublicKey, StorageSettings,
     StorageSettingsKind, StorageSettingsUpdate, StoredCredential,

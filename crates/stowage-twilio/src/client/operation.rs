@@ -4,6 +4,8 @@ use std::fmt;
 
 use reqwest::Method;
 
+use super::TwilioApi;
+
 /// One Twilio API operation. The names are the ones stowage shows in errors, logs and call
 /// counts (`CreateAwsCredential`, `UpdateRecordingSettings`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -51,6 +53,30 @@ impl Operation {
         Operation::ListCompositions,
         Operation::ListAccounts,
     ];
+
+    /// The API the operation is on.
+    pub(crate) fn api(self) -> TwilioApi {
+        match self {
+            Operation::ListAwsCredentials
+            | Operation::FetchAwsCredential
+            | Operation::CreateAwsCredential
+            | Operation::UpdateAwsCredential
+            | Operation::DeleteAwsCredential
+            | Operation::ListPublicKeys
+            | Operation::FetchPublicKey
+            | Operation::CreatePublicKey
+            | Operation::UpdatePublicKey
+            | Operation::DeletePublicKey => TwilioApi::Accounts,
+            Operation::FetchRecordingSettings
+            | Operation::UpdateRecordingSettings
+            | Operation::FetchCompositionSettings
+            | Operation::UpdateCompositionSettings
+            | Operation::ListRecordings
+            | Operation::ListCompositions => TwilioApi::Video,
+            Operation::ListAlerts => TwilioApi::Monitor,
+            Operation::ListAccounts => TwilioApi::Api2010,
+        }
+    }
 
     pub fn name(self) -> &'static str {
         match self {

@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde::de::DeserializeOwned;
+use stowage_provider::network::{self, NetworkCause, NetworkFailure, REQUEST_TIMEOUT_SETTING};
 use url::Url;
 
-use super::error::{self, ApiError, Failure, TwilioError};
+use super::error::{self, ApiError, Failure, TwilioError, Unanswered};
 use super::limit::Signal;
 use super::models::ListPage;
 use super::operation::Operation;
@@ -210,7 +211,7 @@ impl TwilioClient {
         if let Some(form) = form {
             request = request.header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(form.to_owned());
         }
-        let transport_error = |source| TwilioError::new(operation, self.transport_failure(url, source));
+        let transport_error = |source| TwilioError::new(operation, self.transport_failure(operation, url, source));
         let mut response = request.send().await.map_err(transport_error)?;
         let status = response.status();
         let retry_after = retry::retry_after(response.headers());
@@ -227,16 +228,34 @@ impl TwilioClient {
         Ok(Response { status, retry_after, body })
     }
 
-    fn transport_failure(&self, url: &Url, source: reqwest::Error) -> Failure {
+    /// A request that got no answer, worded by the one classifier both providers share
+    /// ([`stowage_provider::network`]); reqwest's whole error at debug level.
+    fn transport_failure(&self, operation: Operation, url: &Url, source: reqwest::Error) -> Failure {
+        tracing::debug!(url = %url, error = ?source, "twilio request got no answer");
+        let https = url.scheme() == "https";
+        let cause = if source.is_timeout() && source.is_connect() {
+            NetworkCause::ConnectTimeout(self.timeouts.connect)
+        } else if source.is_timeout() {
+            NetworkCause::Timeout { limit: self.timeouts.request, setting: Some(REQUEST_TIMEOUT_SETTING) }
+        } else {
+            network::cause_of(&source, https, source.is_connect())
+        };
+        let endpoint = match url.port_or_known_default() {
+            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_owned(),
+        };
+        let network = NetworkFailure { endpoint, host: url.host_str().map(str::to_owned), cause };
+        let hint = network::hint(&network, self.endpoints.overridden(operation.api()));
+        let why = Box::new(Unanswered { network, hint });
         let url = url.to_string();
         if source.is_timeout() {
             let while_connecting = source.is_connect();
             let limit = if while_connecting { self.timeouts.connect } else { self.timeouts.request };
-            Failure::Timeout { url, limit, while_connecting, source }
-        } else if source.is_connect() {
-            Failure::Connect { url, cause: error::root_cause(&source), source }
+            Failure::Timeout { url, limit, while_connecting, why, source }
+        } else if why.network.cause.never_sent() {
+            Failure::Connect { url, why, source }
         } else {
-            Failure::Transport { url, cause: error::root_cause(&source), source }
+            Failure::Transport { url, why, source }
         }
     }
 }

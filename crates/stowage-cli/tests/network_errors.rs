@@ -1,0 +1,124 @@
+//! A service that cannot be reached is said in one line a person can read: what failed, where,
+//! and why in words ("could not connect to 127.0.0.1:PORT: connection refused"), with what to
+//! check; reads that failed the same way are said once. The SDK's and reqwest's error
+//! structures appear only at `RUST_LOG=debug`.
+//!
+//! No moto and no emulator: AWS and both Twilio APIs point at a loopback port this test holds,
+//! refusing connections, accepting them and never answering, or answering an `https` client
+//! with plain HTTP. Each run is bounded by the request timeout and the clients' retries (and by
+//! the test support's run timeout); nothing sleeps to synchronise: every listener is bound
+//! before the run starts.
+
+mod common;
+
+use std::path::Path;
+
+use common::STOWAGE;
+use stowage_test_support::{Invocation, Run, Sandbox, dev_spec, insta_filters, twilio_env, unreachable_aws_env};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// `stowage plan dev.toml` with AWS and every Twilio API at `endpoint`, each request given
+/// `STOWAGE_REQUEST_TIMEOUT=1s`, at `log` level.
+async fn plan_against(endpoint: &str, log: &str) -> Run {
+    let sandbox = Sandbox::new();
+    sandbox.write_spec("dev.toml", &dev_spec());
+    let mut environment = unreachable_aws_env(endpoint, &sandbox.path().join("absent"));
+    environment.extend(twilio_env(endpoint));
+    Invocation::new(Path::new(STOWAGE), &sandbox, environment, &["plan", "dev.toml"])
+        .request_timeout("1s")
+        .env("RUST_LOG", log)
+        .env("NO_COLOR", "1")
+        .await
+}
+
+/// A loopback port nothing listens on: bound, then let go.
+fn refusing_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    listener.local_addr().expect("bound").port()
+}
+
+/// A listener that accepts every connection and never says a word, holding each open; stops
+/// when the returned task is aborted (or the test's runtime ends).
+async fn silent_server() -> (u16, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+    let port = listener.local_addr().expect("bound").port();
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    (port, task)
+}
+
+/// A listener that answers whatever arrives with a plain-HTTP 400, as a server that does not
+/// speak TLS answers a client's TLS hello, and closes.
+async fn plain_http_server() -> (u16, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+    let port = listener.local_addr().expect("bound").port();
+    let task = tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let _ =
+                socket.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await;
+        }
+    });
+    (port, task)
+}
+
+/// The usual filters but the one for durations: the request timeout (`1s`) is the test's own,
+/// and nothing else here takes time.
+fn filters() -> Vec<(&'static str, &'static str)> {
+    insta_filters().into_iter().filter(|(_, replacement)| *replacement != "[DURATION]").collect()
+}
+
+/// What a person reads on stderr (no log lines), with ports and durations filtered.
+fn shown(run: &Run) -> String {
+    assert_eq!(run.code, Some(1), "the plan fails\n{run}");
+    let diagnostics = run.diagnostics();
+    for debris in ["os error", "DispatchFailure", "ConnectorError", "hyper_util", "dispatch failure", "{"] {
+        assert!(!diagnostics.contains(debris), "`{debris}` is an error structure, not words:\n{diagnostics}");
+    }
+    diagnostics
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_connection_is_one_line_per_service() {
+    let endpoint = format!("http://127.0.0.1:{}", refusing_port());
+    let run = plan_against(&endpoint, "warn").await;
+    insta::with_settings!({ filters => filters() }, {
+        insta::assert_snapshot!(shown(&run));
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_never_answers_is_named_with_the_timeout() {
+    let (port, server) = silent_server().await;
+    let run = plan_against(&format!("http://127.0.0.1:{port}"), "warn").await;
+    server.abort();
+    insta::with_settings!({ filters => filters() }, {
+        insta::assert_snapshot!(shown(&run));
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_tls_handshake_says_why() {
+    let (port, server) = plain_http_server().await;
+    let run = plan_against(&format!("https://127.0.0.1:{port}"), "warn").await;
+    server.abort();
+    insta::with_settings!({ filters => filters() }, {
+        insta::assert_snapshot!(shown(&run));
+    });
+}
+
+/// The error structures are still there for whoever asks: at debug level, in the log.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_whole_error_is_logged_at_debug_level() {
+    let endpoint = format!("http://127.0.0.1:{}", refusing_port());
+    let run = plan_against(&endpoint, "stowage=debug,stowage_aws=debug,stowage_twilio=debug").await;
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(run.stderr.contains("AWS request got no answer"), "{run}");
+    assert!(run.stderr.contains("ConnectionRefused"), "the dump names the io error's kind\n{run}");
+    assert!(run.stderr.contains("twilio request got no answer"), "{run}");
+}
