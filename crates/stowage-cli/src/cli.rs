@@ -98,9 +98,50 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write the spec: a new file, or a directory to write `NAME.toml` into
+    /// [default: `NAME.toml` in the current directory].
+    pub path: Option<PathBuf>,
+
+    /// The environment's name, e.g. `dev` (lowercase letters, digits and hyphens).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// The AWS region of the bucket, e.g. `us-east-2` (with `--from-existing`: taken from
+    /// Twilio's S3 URL).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// The S3 bucket Twilio stores into, e.g. `acme-video-dev` (with `--from-existing`: taken
+    /// from Twilio's S3 URL).
+    #[arg(long, value_name = "BUCKET")]
+    pub bucket: Option<String>,
+
+    /// The Twilio account SID, `AC…` (with `--from-existing`: the account the Twilio
+    /// credentials act as).
+    #[arg(long, value_name = "AC…")]
+    pub account_sid: Option<String>,
+
+    /// SSE-KMS: `--kms` or `--kms create` for a key stowage creates, `--kms ARN` for an
+    /// existing key (used, not managed).
+    #[arg(long, value_name = "create|ARN", num_args = 0..=1, default_missing_value = "create")]
+    pub kms: Option<String>,
+
+    /// Start from what exists: Twilio's recording and composition settings, the bucket they
+    /// name, and the IAM user that may write there. Reads only; `stowage import` then records it.
+    #[arg(long)]
+    pub from_existing: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct ValidateArgs {
     /// The environment's spec file (TOML).
     pub spec: PathBuf,
+
+    /// Print the effective spec to stdout: the spec merged over the bases it `extends`, as
+    /// one TOML file.
+    #[arg(long)]
+    pub effective: bool,
 }
 
 /// Where the state is and how hard to work.

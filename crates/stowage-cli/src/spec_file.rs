@@ -1,5 +1,5 @@
-//! Reading a spec file: its bytes, its checks, and the public key files it names, resolved
-//! against its own directory.
+//! Reading a spec file: its bytes, its checks, the bases it `extends` and the public key files
+//! it names, each resolved against the directory of the file that names it.
 
 use std::path::{Path, PathBuf};
 
@@ -9,7 +9,9 @@ use stowage_spec::Spec;
 /// A spec file read and validated.
 pub struct LoadedSpec {
     pub path: PathBuf,
-    /// SHA-256 of the file's bytes, which a saved plan records.
+    /// SHA-256 of the file's bytes, which a saved plan records; for a spec that extends bases,
+    /// of every file's (see [`spec_sha256`]), so that a change in a base makes a saved plan
+    /// stale too.
     pub sha256: String,
     pub spec: Spec,
     /// The spec's warnings (domain lints), which every plan output carries.
@@ -39,7 +41,8 @@ pub fn load_spec(path: &Path) -> Result<LoadedSpec, Report> {
             error.utf8_error().valid_up_to()
         )
     })?;
-    let mut validated = stowage_spec::parse(&path.display().to_string(), &text).map_err(Report::new)?;
+    let mut validated =
+        stowage_spec::parse_with_bases(&path.display().to_string(), &text, &read_base).map_err(Report::new)?;
     // The files the spec names (encryption public keys) are read now, before any request, and
     // resolved against the spec's own directory so that the spec means the same from anywhere.
     let parent = path.parent().filter(|parent| !parent.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -56,13 +59,67 @@ pub fn load_spec(path: &Path) -> Result<LoadedSpec, Report> {
             stowage_plan::PlanDiagnostic {
                 severity: stowage_plan::Severity::Warning,
                 address: None,
-                message: format!("{} ({}:{line}:{column}){lint}", warning.message(), path.display()),
+                message: format!("{} ({}:{line}:{column}){lint}", warning.message(), warning.file_name()),
                 hint: warning.help().map(str::to_owned),
             }
         })
         .collect();
-    let sha256 = stowage_plan::plan_file::sha256_hex(text.as_bytes());
+    let sha256 = spec_sha256(&validated.spec.source);
     Ok(LoadedSpec { path: path.to_owned(), sha256, spec: validated.spec, warnings, spec_warnings: validated.warnings })
+}
+
+/// The SHA-256 a saved plan records of the spec it was made from: of the file's bytes for a
+/// spec that extends nothing (as before `extends` existed, so that older plans still match);
+/// otherwise of the list of every file's SHA-256, the spec's first, then its bases' in the
+/// order `extends` reaches them. The names are left out: the same files moved elsewhere are
+/// the same spec.
+pub fn spec_sha256(source: &stowage_spec::SpecSource) -> String {
+    let files: Vec<(&str, &str)> = source.files().collect();
+    match files.as_slice() {
+        [(_, text)] => stowage_plan::plan_file::sha256_hex(text.as_bytes()),
+        files => {
+            let list: String = files
+                .iter()
+                .map(|(_, text)| format!("{}\n", stowage_plan::plan_file::sha256_hex(text.as_bytes())))
+                .collect();
+            stowage_plan::plan_file::sha256_hex(list.as_bytes())
+        }
+    }
+}
+
+/// Reads a base spec that `extends` names, for [`stowage_spec::parse_with_bases`]: refused
+/// past the size a spec may be, before it is read whole, and when it is not UTF-8 text.
+fn read_base(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+
+    let limit = stowage_spec::MAX_SPEC_BYTES as u64;
+    let too_large = |size: u64| {
+        std::io::Error::other(format!(
+            "it is {size} bytes, more than the {limit} bytes (1 MiB) a spec may be; check that it is the spec you meant"
+        ))
+    };
+    let file = std::fs::File::open(path)?;
+    let metadata = file.metadata()?;
+    if metadata.is_dir() {
+        return Err(std::io::Error::other("it is a directory, not a spec file"));
+    }
+    if metadata.is_file() && metadata.len() > limit {
+        return Err(too_large(metadata.len()));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(bytes.len() as u64));
+    }
+    if stowage_plan::plan_file::looks_like_plan(&bytes) {
+        return Err(std::io::Error::other("it is a saved plan, not a spec"));
+    }
+    String::from_utf8(bytes).map_err(|error| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("it is not UTF-8 text: invalid byte at offset {}", error.utf8_error().valid_up_to()),
+        )
+    })
 }
 
 /// The spec's bytes, refusing a file larger than a spec may be before reading it: its size
@@ -163,6 +220,72 @@ mod tests {
         let rendered = render(&report, directory.path());
         assert_eq!(rendered.matches("invalid TOML").count(), stowage_spec::MAX_SHOWN_DIAGNOSTICS, "{rendered}");
         assert!(rendered.contains("(the first 50 shown)") && rendered.contains(" more problems\n"), "{rendered}");
+    }
+
+    /// `examples/staging.toml` over `examples/base.toml`, in a temporary directory.
+    fn staging_and_base(directory: &Path) -> PathBuf {
+        std::fs::write(directory.join("base.toml"), include_str!("../../../examples/base.toml")).unwrap();
+        std::fs::write(directory.join("staging.toml"), include_str!("../../../examples/staging.toml")).unwrap();
+        directory.join("staging.toml")
+    }
+
+    /// A saved plan's fingerprint of its spec: of the file's bytes alone for a spec that extends
+    /// nothing, as plans saved before `extends` recorded it; of every file of a chain, so that
+    /// a change in a base makes a saved plan stale.
+    #[test]
+    fn the_fingerprint_covers_every_file_of_the_chain() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("dev.toml");
+        let spec = include_str!("../../../examples/dev.toml");
+        std::fs::write(&path, spec).unwrap();
+        assert_eq!(load_spec(&path).unwrap().sha256, stowage_plan::plan_file::sha256_hex(spec.as_bytes()));
+
+        let staging = staging_and_base(directory.path());
+        let before = load_spec(&staging).unwrap().sha256;
+        assert_ne!(
+            before,
+            stowage_plan::plan_file::sha256_hex(include_str!("../../../examples/staging.toml").as_bytes())
+        );
+        let base = std::fs::read_to_string(directory.path().join("base.toml")).unwrap();
+        std::fs::write(
+            directory.path().join("base.toml"),
+            base.replace("expire_after_days = 90", "expire_after_days = 91"),
+        )
+        .unwrap();
+        // The base's lifecycle rules are replaced by staging's: the spec means the same, but a
+        // base that changed is a reason to plan again.
+        let after = load_spec(&staging).unwrap();
+        assert_ne!(after.sha256, before);
+        std::fs::write(directory.path().join("base.toml"), base).unwrap();
+        assert_eq!(load_spec(&staging).unwrap().sha256, before);
+    }
+
+    /// A warning about a value the base writes names the base's file, line and column.
+    #[test]
+    fn a_warning_from_a_base_names_the_base() {
+        let directory = tempfile::tempdir().unwrap();
+        let loaded = load_spec(&staging_and_base(directory.path())).unwrap();
+        let messages: Vec<String> = loaded
+            .warnings
+            .iter()
+            .map(|warning| warning.message.replace(&directory.path().display().to_string(), "[DIR]"))
+            .collect();
+        assert_eq!(
+            messages,
+            ["recordings stored in S3 cannot be composed ([DIR]/base.toml:32:15) [recordings-not-composable]"]
+        );
+    }
+
+    /// A base larger than a spec may be is refused before it is read whole, at the `extends`.
+    #[test]
+    fn a_base_larger_than_a_spec_is_refused() {
+        let directory = tempfile::tempdir().unwrap();
+        let staging = staging_and_base(directory.path());
+        std::fs::write(directory.path().join("base.toml"), random_base64(stowage_spec::MAX_SPEC_BYTES + 1)).unwrap();
+        let Err(report) = load_spec(&staging) else { panic!("a large base was accepted") };
+        let rendered = render(&report, directory.path());
+        assert!(rendered.contains("cannot read the base spec `[DIR]/base.toml`: it is 1048577 bytes"), "{rendered}");
+        assert!(rendered.contains("[[DIR]/staging.toml:6:11]"), "{rendered}");
     }
 
     #[test]

@@ -18,6 +18,51 @@ pub enum Severity {
     Warning,
 }
 
+/// What kind of problem an error is. Its name is the error's code, shown with it as a lint's
+/// name is shown with a warning (`Error: unknown-key`); the names are stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The text is not TOML (`invalid-toml`).
+    InvalidToml,
+    /// The file is larger than a spec may be (`too-large`).
+    TooLarge,
+    /// A key or section the spec does not have (`unknown-key`).
+    UnknownKey,
+    /// A required key or section is not written (`missing-key`).
+    MissingKey,
+    /// A value of the wrong TOML type (`wrong-type`).
+    WrongType,
+    /// A value of the right type that is not allowed, alone or with others (`invalid-value`).
+    InvalidValue,
+    /// `extends` cannot be followed: a base that cannot be read, a cycle, a chain too long
+    /// (`extends`).
+    Extends,
+    /// An encryption public key file that cannot be read or used (`public-key`).
+    PublicKey,
+}
+
+impl ErrorKind {
+    /// The code shown with the error.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::InvalidToml => "invalid-toml",
+            Self::TooLarge => "too-large",
+            Self::UnknownKey => "unknown-key",
+            Self::MissingKey => "missing-key",
+            Self::WrongType => "wrong-type",
+            Self::InvalidValue => "invalid-value",
+            Self::Extends => "extends",
+            Self::PublicKey => "public-key",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.name())
+    }
+}
+
 /// A span of the source with an optional short text, drawn under the code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Label {
@@ -35,13 +80,22 @@ pub struct Diagnostic {
     labels: Vec<Label>,
     help: Option<String>,
     lint: Option<Lint>,
+    kind: Option<ErrorKind>,
     source: SpecSource,
 }
 
 impl Diagnostic {
-    /// An error about `source`; add at least one label before handing it out.
+    /// An error about `source` without a kind, shown without a code: for a refusal that is not
+    /// a problem of the file (`prevent_destroy`). Every problem of a spec is made with
+    /// [`Diagnostic::error_of`]. Add at least one label before handing it out.
     pub fn error(source: &SpecSource, message: impl Into<String>) -> Self {
         Self::new(Severity::Error, source, message)
+    }
+
+    /// A problem of kind `kind` in `source`, shown with the kind's name as its code; add at
+    /// least one label before handing it out.
+    pub fn error_of(kind: ErrorKind, source: &SpecSource, message: impl Into<String>) -> Self {
+        Self::error(source, message).with_kind(kind)
     }
 
     /// A warning about `source`: the finding of a lint, whose name it shows and which
@@ -51,7 +105,24 @@ impl Diagnostic {
     }
 
     fn new(severity: Severity, source: &SpecSource, message: impl Into<String>) -> Self {
-        Self { severity, message: message.into(), labels: Vec::new(), help: None, lint: None, source: source.clone() }
+        Self {
+            severity,
+            message: message.into(),
+            labels: Vec::new(),
+            help: None,
+            lint: None,
+            kind: None,
+            source: source.clone(),
+        }
+    }
+
+    /// Sets the kind of an error (its code); a warning's code is its lint's name.
+    #[must_use]
+    pub fn with_kind(mut self, kind: ErrorKind) -> Self {
+        if self.severity == Severity::Error {
+            self.kind = Some(kind);
+        }
+        self
     }
 
     /// Adds a label; the first one added is the primary one.
@@ -96,9 +167,29 @@ impl Diagnostic {
         self.lint
     }
 
+    /// The kind of an error; `None` for warnings.
+    pub fn kind(&self) -> Option<ErrorKind> {
+        self.kind
+    }
+
+    /// The code shown with the finding: a warning's lint name, an error's kind; `None` for an
+    /// error made without a kind.
+    pub fn code(&self) -> Option<&'static str> {
+        match (self.lint, self.kind) {
+            (Some(lint), _) => Some(lint.name()),
+            (None, kind) => kind.map(ErrorKind::name),
+        }
+    }
+
     /// The source this finding points into.
     pub fn source(&self) -> &SpecSource {
         &self.source
+    }
+
+    /// The name of the file the primary span is in: the spec's, or that of a base it extends
+    /// when the value came from there.
+    pub fn file_name(&self) -> &str {
+        self.source.file_of(self.primary_span().offset())
     }
 
     /// The primary span: the first label's, or the start of the file.
@@ -106,8 +197,8 @@ impl Diagnostic {
         self.labels.first().map_or_else(|| SourceSpan::from(0..0), |label| label.span)
     }
 
-    /// The 1-based line and column where the primary span starts, for plain rendering as
-    /// `file:line:col`.
+    /// The 1-based line and column where the primary span starts, in the file
+    /// [`Diagnostic::file_name`] names, for plain rendering as `file:line:col`.
     pub fn line_col(&self) -> (usize, usize) {
         self.source.line_col(self.primary_span().offset())
     }
@@ -123,7 +214,7 @@ impl std::error::Error for Diagnostic {}
 
 impl miette::Diagnostic for Diagnostic {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.lint.map(|lint| Box::new(lint.name()) as Box<dyn fmt::Display>)
+        self.code().map(|code| Box::new(code) as Box<dyn fmt::Display>)
     }
 
     fn severity(&self) -> Option<miette::Severity> {

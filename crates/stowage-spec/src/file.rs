@@ -24,6 +24,12 @@ use crate::lint::Lint;
 // that a problem in one does not hide the problems in the others.
 #[expect(dead_code, reason = "only the schema is generated from the whole file")]
 pub(crate) struct SpecFile {
+    /// The path of a base spec this file is written over, relative to this file's directory:
+    /// its tables merge with the base's key by key, and any other value written here (arrays
+    /// included) replaces the base's. A base may extend another; a cycle is an error.
+    #[serde(default)]
+    #[schemars(length(min = 1), example = &"base.toml")]
+    extends: Option<String>,
     environment: EnvironmentSection,
     aws: AwsSection,
     #[serde(default)]

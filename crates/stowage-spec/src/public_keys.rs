@@ -5,13 +5,15 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::diagnostic::{Diagnostic, SpecErrors};
+use crate::diagnostic::{Diagnostic, ErrorKind, SpecErrors};
 use crate::source::KeyPath;
 use crate::spec::Spec;
 use crate::values::{InvalidValue, PublicKeyPem, check_public_key_pem};
 
 /// Reads and checks the PEM file of every `encryption_public_key` in `spec`, resolving each path
-/// against `spec_directory` (an absolute path stays as it is), and fills in
+/// against the directory of the file that writes it: `spec_directory` for the spec itself, the
+/// base's own directory (found from `spec_directory`) for a value that came from a base the
+/// spec extends. An absolute path stays as it is. Fills in
 /// [`EncryptionPublicKey::pem`](crate::EncryptionPublicKey::pem).
 ///
 /// # Errors
@@ -28,7 +30,10 @@ pub fn load_public_keys(
         let Some(key) = storage.as_ref().and_then(|storage| storage.encryption_public_key.as_ref()) else {
             continue;
         };
-        let file = KeyFile { spec, name, path: &key.path, resolved: spec_directory.join(&key.path) };
+        // Relative to the directory of the file that names it: the spec's, or a base's.
+        let span = spec.source.nearest_span(&KeyPath::root().key(name).key("encryption_public_key"));
+        let directory = spec_directory.join(spec.source.directory_of(span.offset()));
+        let file = KeyFile { spec, name, path: &key.path, resolved: directory.join(&key.path) };
         match read(&file.resolved) {
             Ok(text) => match check_public_key_pem(&text) {
                 Ok(pem) => loaded.push((name, pem)),
@@ -60,11 +65,25 @@ struct KeyFile<'a> {
 }
 
 impl KeyFile<'_> {
+    /// The directory the path is resolved against, in words.
+    fn relative_to(&self) -> String {
+        let span = self.spec.source.nearest_span(&KeyPath::root().key(self.name).key("encryption_public_key"));
+        if self.spec.source.directory_of(span.offset()).as_os_str().is_empty() {
+            "the spec's directory".to_owned()
+        } else {
+            format!("the directory of `{}`, the base that names it", self.spec.source.file_of(span.offset()))
+        }
+    }
+
     fn error(&self, problem: String, help: Option<String>) -> Diagnostic {
         let span = self.spec.source.nearest_span(&KeyPath::root().key(self.name).key("encryption_public_key"));
-        Diagnostic::error(&self.spec.source, format!("`{}` cannot encrypt {}: {problem}", self.path, self.name))
-            .with_label(span, Some(format!("read from `{}`", self.resolved.display())))
-            .with_optional_help(help)
+        Diagnostic::error_of(
+            ErrorKind::PublicKey,
+            &self.spec.source,
+            format!("`{}` cannot encrypt {}: {problem}", self.path, self.name),
+        )
+        .with_label(span, Some(format!("read from `{}`", self.resolved.display())))
+        .with_optional_help(help)
     }
 
     fn unreadable(&self, error: &io::Error) -> Diagnostic {
@@ -77,15 +96,17 @@ impl KeyFile<'_> {
         }
         let help = if error.kind() == io::ErrorKind::NotFound {
             format!(
-                "the path is relative to the spec's directory; correct it, or write the public key there with \
-                 `openssl rsa -in key.pem -pubout -out {}`",
+                "the path is relative to {}; correct it, or write the public key there with `openssl rsa -in \
+                 key.pem -pubout -out {}`",
+                self.relative_to(),
                 self.resolved.display()
             )
         } else {
             "check that the file exists and that you may read it".to_owned()
         };
         let span = self.spec.source.nearest_span(&KeyPath::root().key(self.name).key("encryption_public_key"));
-        Diagnostic::error(
+        Diagnostic::error_of(
+            ErrorKind::PublicKey,
             &self.spec.source,
             format!("cannot read `{}`, the {} encryption public key: {error}", self.path, self.name),
         )

@@ -1,34 +1,63 @@
 //! The spec's text, its name, and where each key and value sits in it.
+//!
+//! A spec that extends others (`extends = "base.toml"`) is read from several files. Its source
+//! holds them one after another, as one text: each file's span of it is its own, so that a
+//! span still says where a value sits, and now also in which file. Reading a span for miette
+//! gives the file's name and the line and column within that file.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-/// The source text and name of one spec file, shared (cheap to clone) so that diagnostics from
-/// any later stage can point into it.
+/// The source text and name of one spec, shared (cheap to clone) so that diagnostics from any
+/// later stage can point into it: one file, or the file and the bases it extends.
 ///
 /// Keys are found by path: `bucket.name`, `bucket.lifecycle[1].prefix`, and quoted segments for
-/// keys that are not bare TOML keys: `bucket.tags."cost.center"` (see [`KeyPath`]).
+/// keys that are not bare TOML keys: `bucket.tags."cost.center"` (see [`KeyPath`]). A key's
+/// span is in the file the merged value came from.
 #[derive(Clone)]
 pub struct SpecSource {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    name: String,
+    /// The text of every file, one after another, each but the last followed by a `\n` that
+    /// belongs to none (so that the end of one file is not the start of the next).
     text: String,
-    /// Where each line starts, computed once: finding the line of an offset is a binary search,
-    /// so that reporting many findings stays linear in the text (a line ends at `\n`, `\r\n`
-    /// or a lone `\r`, as miette counts them).
+    /// The files, in the order they were read: the spec first, then what it extends, then
+    /// what that extends. Their spans of `text` are in the same order.
+    files: Vec<SourceFile>,
+    locations: BTreeMap<String, Location>,
+}
+
+/// One file of a source: its name, where its text sits in the source's, and its lines.
+struct SourceFile {
+    name: String,
+    /// The file's directory relative to the spec's (empty for the spec itself); a base named
+    /// by an absolute path has an absolute one.
+    directory: PathBuf,
+    start: usize,
+    end: usize,
+    /// Where each line starts (relative to the file), computed once: finding the line of an
+    /// offset is a binary search, so that reporting many findings stays linear in the text (a
+    /// line ends at `\n`, `\r\n` or a lone `\r`, as miette counts them).
     line_starts: Vec<usize>,
     /// Where each line starts counting `\n` only, as [`SpecSource::line_col`] numbers them.
     newline_starts: Vec<usize>,
-    locations: BTreeMap<String, Location>,
+}
+
+/// One file of a spec, as handed to [`SpecSource`]: its name, its directory relative to the
+/// spec's, and its text.
+pub(crate) struct FileText {
+    pub name: String,
+    pub directory: PathBuf,
+    pub text: String,
 }
 
 /// Lines longer than this (in bytes) are shown as a window around the span, not whole: a file
@@ -47,52 +76,88 @@ struct Location {
 impl SpecSource {
     /// A source with no key index, for text that did not parse.
     pub(crate) fn unindexed(name: &str, text: &str) -> Self {
-        Self::with_locations(name, text, BTreeMap::new())
+        Self::of_files(&[FileText::spec(name, text)], None)
     }
 
     /// A source indexing every key and value of the parsed document.
+    #[cfg(test)]
     pub(crate) fn indexed(name: &str, text: &str, document: &DeTable<'_>) -> Self {
+        Self::of_files(&[FileText::spec(name, text)], Some(document))
+    }
+
+    /// A source of several files (the spec first), indexing the keys and values of `document`
+    /// when there is one: a document whose spans are offsets into the files laid out one
+    /// after another, as [`SpecSource::file_starts`] gives them.
+    pub(crate) fn of_files(files: &[FileText], document: Option<&DeTable<'_>>) -> Self {
         let mut locations = BTreeMap::new();
-        index_table(document, &KeyPath::root(), &mut locations);
-        Self::with_locations(name, text, locations)
-    }
-
-    fn with_locations(name: &str, text: &str, locations: BTreeMap<String, Location>) -> Self {
-        let line_starts = line_starts(text);
-        let newline_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(offset, _)| offset + 1)).collect();
-        let inner = Inner { name: name.to_owned(), text: text.to_owned(), line_starts, newline_starts, locations };
-        Self { inner: Arc::new(inner) }
-    }
-
-    /// The 0-based line an offset is on.
-    fn line_of(&self, offset: usize) -> usize {
-        self.inner.line_starts.partition_point(|&start| start <= offset).saturating_sub(1)
-    }
-
-    /// Where line `line` (0-based) starts; the end of the text past the last line.
-    fn line_start(&self, line: usize) -> usize {
-        self.inner.line_starts.get(line).copied().unwrap_or(self.inner.text.len())
-    }
-
-    /// Where line `line` ends, before its line break.
-    fn line_end(&self, line: usize) -> usize {
-        let text = self.text().as_bytes();
-        let mut end = self.line_start(line + 1);
-        if end > self.line_start(line) && end <= text.len() && line + 1 < self.inner.line_starts.len() {
-            end -= 1;
-            if text[end] == b'\n' && end > self.line_start(line) && text[end - 1] == b'\r' {
-                end -= 1;
-            }
+        if let Some(document) = document {
+            index_table(document, &KeyPath::root(), &mut locations);
         }
-        end
+        let mut text = String::with_capacity(files.iter().map(|file| file.text.len() + 1).sum());
+        let mut indexed = Vec::with_capacity(files.len());
+        for (position, file) in files.iter().enumerate() {
+            if position > 0 {
+                text.push('\n');
+            }
+            let start = text.len();
+            text.push_str(&file.text);
+            indexed.push(SourceFile {
+                name: file.name.clone(),
+                directory: file.directory.clone(),
+                start,
+                end: text.len(),
+                line_starts: line_starts(&file.text),
+                newline_starts: std::iter::once(0)
+                    .chain(file.text.match_indices('\n').map(|(offset, _)| offset + 1))
+                    .collect(),
+            });
+        }
+        Self { inner: Arc::new(Inner { text, files: indexed, locations }) }
     }
 
-    /// The file name given to [`crate::parse`].
+    /// Where each of these files' texts starts in a source made of them.
+    pub(crate) fn file_starts<'t>(texts: impl IntoIterator<Item = &'t str>) -> Vec<usize> {
+        let mut starts = Vec::new();
+        let mut next = 0;
+        for text in texts {
+            starts.push(next);
+            next += text.len() + 1;
+        }
+        starts
+    }
+
+    /// The file an offset is in (the end of a file's text is in it).
+    fn file_at(&self, offset: usize) -> FileView<'_> {
+        let files = &self.inner.files;
+        let position = files.partition_point(|file| file.start <= offset).saturating_sub(1);
+        let file = &files[position];
+        FileView { file, text: &self.inner.text[file.start..file.end] }
+    }
+
+    /// The name given to [`crate::parse`]: the spec's file, the one that extends the others.
     pub fn name(&self) -> &str {
-        &self.inner.name
+        &self.inner.files[0].name
     }
 
-    /// The whole spec text.
+    /// The name of the file an offset (a span's start) is in: the spec's, or a base's.
+    pub fn file_of(&self, offset: usize) -> &str {
+        &self.file_at(offset).file.name
+    }
+
+    /// The directory of the file an offset is in, relative to the spec's directory: empty for
+    /// the spec itself, `shared` for a base it names as `shared/base.toml`.
+    pub fn directory_of(&self, offset: usize) -> &Path {
+        &self.file_at(offset).file.directory
+    }
+
+    /// Every file of the spec, as `(name, text)`: the spec first, then the bases it extends,
+    /// nearest first. One file for a spec without `extends`.
+    pub fn files(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.inner.files.iter().map(|file| (file.name.as_str(), &self.inner.text[file.start..file.end]))
+    }
+
+    /// The text of every file, one after another with a line break between them; spans are
+    /// offsets into it. For a spec without `extends`, the file's text.
     pub fn text(&self) -> &str {
         &self.inner.text
     }
@@ -108,7 +173,7 @@ impl SpecSource {
     }
 
     /// The span of the value at `path`, or of its nearest written ancestor when the value comes
-    /// from a default; the start of the file when no ancestor is written either.
+    /// from a default; the start of the spec when no ancestor is written either.
     pub fn nearest_span(&self, path: &KeyPath) -> SourceSpan {
         let mut path = path.clone();
         loop {
@@ -121,37 +186,71 @@ impl SpecSource {
         }
     }
 
-    /// The 1-based line and column of a byte offset; the column counts characters, not bytes.
+    /// The 1-based line and column of a byte offset within the file it is in (see
+    /// [`SpecSource::file_of`]); the column counts characters, not bytes.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        let text = self.text();
+        let view = self.file_at(offset);
+        view.line_col(offset.saturating_sub(view.file.start))
+    }
+}
+
+impl FileText {
+    /// The spec's own file.
+    pub(crate) fn spec(name: &str, text: &str) -> Self {
+        Self { name: name.to_owned(), directory: PathBuf::new(), text: text.to_owned() }
+    }
+}
+
+/// One file's text with its line index; offsets relative to the file.
+struct FileView<'a> {
+    file: &'a SourceFile,
+    text: &'a str,
+}
+
+impl<'a> FileView<'a> {
+    /// The 0-based line an offset is on.
+    fn line_of(&self, offset: usize) -> usize {
+        self.file.line_starts.partition_point(|&start| start <= offset).saturating_sub(1)
+    }
+
+    /// Where line `line` (0-based) starts; the end of the text past the last line.
+    fn line_start(&self, line: usize) -> usize {
+        self.file.line_starts.get(line).copied().unwrap_or(self.text.len())
+    }
+
+    /// Where line `line` ends, before its line break.
+    fn line_end(&self, line: usize) -> usize {
+        let text = self.text.as_bytes();
+        let mut end = self.line_start(line + 1);
+        if end > self.line_start(line) && end <= text.len() && line + 1 < self.file.line_starts.len() {
+            end -= 1;
+            if text[end] == b'\n' && end > self.line_start(line) && text[end - 1] == b'\r' {
+                end -= 1;
+            }
+        }
+        end
+    }
+
+    fn line_col(&self, offset: usize) -> (usize, usize) {
+        let text = self.text;
         let offset = floor_char_boundary(text, offset.min(text.len()));
-        let starts = &self.inner.newline_starts;
+        let starts = &self.file.newline_starts;
         let line = starts.partition_point(|&start| start <= offset).saturating_sub(1);
         let column = text[starts[line]..offset].chars().count() + 1;
         (line + 1, column)
     }
-}
 
-impl fmt::Debug for SpecSource {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter
-            .debug_struct("SpecSource")
-            .field("name", &self.inner.name)
-            .field("length", &self.inner.text.len())
-            .finish_non_exhaustive()
-    }
-}
-
-impl SourceCode for SpecSource {
-    fn read_span<'a>(
-        &'a self,
-        span: &SourceSpan,
+    /// miette's reading of a span of this file (offsets relative to it).
+    fn read_span(
+        &self,
+        start: usize,
+        length: usize,
         context_lines_before: usize,
         context_lines_after: usize,
-    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let text = self.text();
-        let start = span.offset();
-        let end = start.saturating_add(span.len());
+    ) -> Result<MietteSpanContents<'a>, MietteError> {
+        let text = self.text;
+        let name = self.file.name.clone();
+        let end = start.saturating_add(length);
         // miette's own reading accepts a span reaching one byte past the end.
         if start > text.len() || end.saturating_sub(1) > text.len() {
             return Err(MietteError::OutOfBounds);
@@ -169,14 +268,14 @@ impl SourceCode for SpecSource {
                 text,
                 end.saturating_add(LONG_LINE_MARGIN).min(self.line_end(first_line)).max(end).min(text.len()),
             );
-            return Ok(Box::new(MietteSpanContents::new_named(
-                self.name().to_owned(),
+            return Ok(MietteSpanContents::new_named(
+                name,
                 &text.as_bytes()[window_start..window_end],
                 SourceSpan::from(window_start..window_end),
                 first_line,
                 window_start - line_start,
                 first_line,
-            )));
+            ));
         }
         // miette's own reading of a `str` scans from the start of the text on every call:
         // quadratic over many findings. It runs here over the lines that matter only (with two
@@ -186,18 +285,50 @@ impl SourceCode for SpecSource {
         let base = self.line_start(base_line);
         let until = self.line_start(last_line.saturating_add(context_lines_after).saturating_add(3));
         let window = &text[base..until];
-        let contents = window.read_span(
-            &SourceSpan::from((start - base, span.len())),
-            context_lines_before,
-            context_lines_after,
-        )?;
-        Ok(Box::new(MietteSpanContents::new_named(
-            self.name().to_owned(),
+        let contents =
+            window.read_span(&SourceSpan::from((start - base, length)), context_lines_before, context_lines_after)?;
+        Ok(MietteSpanContents::new_named(
+            name,
             contents.data(),
             SourceSpan::from((contents.span().offset() + base, contents.span().len())),
             contents.line() + base_line,
             contents.column(),
             contents.line_count() + base_line,
+        ))
+    }
+}
+
+impl fmt::Debug for SpecSource {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.files().map(|(name, _)| name).collect();
+        formatter
+            .debug_struct("SpecSource")
+            .field("files", &names)
+            .field("length", &self.inner.text.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SourceCode for SpecSource {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let view = self.file_at(span.offset());
+        let start = span.offset() - view.file.start;
+        // A span is read within one file: one reaching into the next is out of bounds (miette
+        // then draws two snippets instead of one).
+        let contents = view.read_span(start, span.len(), context_lines_before, context_lines_after)?;
+        let shifted = SourceSpan::from((contents.span().offset() + view.file.start, contents.span().len()));
+        Ok(Box::new(MietteSpanContents::new_named(
+            view.file.name.clone(),
+            contents.data(),
+            shifted,
+            contents.line(),
+            contents.column(),
+            contents.line_count(),
         )))
     }
 }

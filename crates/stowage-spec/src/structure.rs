@@ -11,7 +11,7 @@ use serde_json::{Map, Number, Value};
 use toml::Spanned;
 use toml::de::{DeArray, DeTable, DeValue};
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, ErrorKind};
 use crate::file::SCHEMA;
 use crate::source::{KeyPath, SpecSource, to_span};
 use crate::suggest;
@@ -78,8 +78,12 @@ impl Walker<'_> {
                 let number = float.as_str().parse::<f64>().ok().and_then(Number::from_f64);
                 if number.is_none() {
                     self.push(
-                        Diagnostic::error(self.source, format!("`{path}` must be a finite number"))
-                            .with_label(to_span(value.span()), None),
+                        Diagnostic::error_of(
+                            ErrorKind::InvalidValue,
+                            self.source,
+                            format!("`{path}` must be a finite number"),
+                        )
+                        .with_label(to_span(value.span()), None),
                     );
                 }
                 number.map(Value::Number)
@@ -166,9 +170,13 @@ impl Walker<'_> {
             None => format!("expected {}", suggest::list_alternatives(allowed.iter().copied())),
         };
         self.push(
-            Diagnostic::error(self.source, format!("`{text}` is not a valid value for `{path}`"))
-                .with_label(to_span(value.span()), None)
-                .with_help(help),
+            Diagnostic::error_of(
+                ErrorKind::InvalidValue,
+                self.source,
+                format!("`{text}` is not a valid value for `{path}`"),
+            )
+            .with_label(to_span(value.span()), None)
+            .with_help(help),
         );
         None
     }
@@ -182,7 +190,7 @@ impl Walker<'_> {
     ) -> Option<Value> {
         let Ok(number) = i64::from_str_radix(integer.as_str(), integer.radix()) else {
             self.push(
-                Diagnostic::error(self.source, format!("`{path}` is out of range"))
+                Diagnostic::error_of(ErrorKind::InvalidValue, self.source, format!("`{path}` is out of range"))
                     .with_label(to_span(value.span()), None),
             );
             return None;
@@ -195,8 +203,12 @@ impl Walker<'_> {
         };
         if let Some(bound) = broken {
             self.push(
-                Diagnostic::error(self.source, format!("`{path}` must be {bound}, found {number}"))
-                    .with_label(to_span(value.span()), None),
+                Diagnostic::error_of(
+                    ErrorKind::InvalidValue,
+                    self.source,
+                    format!("`{path}` must be {bound}, found {number}"),
+                )
+                .with_label(to_span(value.span()), None),
             );
             return None;
         }
@@ -261,7 +273,11 @@ impl Walker<'_> {
         } else {
             format!("valid keys are {}", suggest::list_literals(valid.iter().copied()))
         };
-        self.push(Diagnostic::error(self.source, message).with_label(to_span(key.span()), None).with_help(help));
+        self.push(
+            Diagnostic::error_of(ErrorKind::UnknownKey, self.source, message)
+                .with_label(to_span(key.span()), None)
+                .with_help(help),
+        );
         close
     }
 
@@ -284,7 +300,7 @@ impl Walker<'_> {
             (description, None) => description,
         };
         self.push(
-            Diagnostic::error(self.source, message)
+            Diagnostic::error_of(ErrorKind::MissingKey, self.source, message)
                 .with_label(to_span(table_span), Some(label))
                 .with_optional_help(help),
         );
@@ -300,7 +316,11 @@ impl Walker<'_> {
         let span = value.span();
         let written = self.source.text().get(span.clone()).unwrap_or_default();
         let help = type_hint(value.get_ref(), expected, schema, path, written);
-        self.push(Diagnostic::error(self.source, message).with_label(to_span(span), None).with_optional_help(help));
+        self.push(
+            Diagnostic::error_of(ErrorKind::WrongType, self.source, message)
+                .with_label(to_span(span), None)
+                .with_optional_help(help),
+        );
     }
 
     fn push(&mut self, diagnostic: Diagnostic) {
@@ -381,7 +401,7 @@ fn type_name(kind: &str) -> Option<&'static str> {
     })
 }
 
-fn found_name(value: &DeValue<'_>) -> &'static str {
+pub(crate) fn found_name(value: &DeValue<'_>) -> &'static str {
     match value {
         DeValue::String(_) => "a string",
         DeValue::Integer(_) => "an integer",

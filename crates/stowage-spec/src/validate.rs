@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::de::DeserializeOwned;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, ErrorKind};
 use crate::file::{
     AwsSection, BucketSection, CompositionsSection, DriftSection, EnvironmentSection, FleetSection, LifecycleRuleEntry,
     LintsSection, RecordingsSection, StateBackendKind, StateSection, SubaccountsEntry, TwilioSection,
@@ -145,7 +145,8 @@ impl Checker<'_> {
                 let path = KeyPath::root().key(name);
                 let span = self.source.nearest_span(&path);
                 self.push(
-                    Diagnostic::error(
+                    Diagnostic::error_of(
+                        ErrorKind::InvalidValue,
                         self.source,
                         format!("internal error: `[{name}]` passed the schema check but not deserialization: {error}"),
                     )
@@ -172,7 +173,7 @@ impl Checker<'_> {
         if profile_is_empty {
             let span = self.source.nearest_span(&path.key("profile"));
             self.push(
-                Diagnostic::error(self.source, "`aws.profile` is empty")
+                Diagnostic::error_of(ErrorKind::InvalidValue, self.source, "`aws.profile` is empty")
                     .with_label(span, None)
                     .with_help("remove `profile` to use the standard AWS credential chain"),
             );
@@ -232,7 +233,8 @@ impl Checker<'_> {
         if tags.len() > MAX_TAGS {
             let span = self.source.nearest_span(path);
             self.push(
-                Diagnostic::error(
+                Diagnostic::error_of(
+                    ErrorKind::InvalidValue,
                     self.source,
                     format!("`bucket.tags` has {} tags, S3 allows at most {MAX_TAGS}", tags.len()),
                 )
@@ -280,10 +282,14 @@ impl Checker<'_> {
                 let shown =
                     if prefix.is_whole_bucket() { "the whole bucket".to_owned() } else { format!("`{prefix}`") };
                 self.push(
-                    Diagnostic::error(self.source, format!("two lifecycle rules for {shown}"))
-                        .with_label(span, Some("second rule here".to_owned()))
-                        .with_label(first_span, Some("first rule here".to_owned()))
-                        .with_help("keep one rule per prefix"),
+                    Diagnostic::error_of(
+                        ErrorKind::InvalidValue,
+                        self.source,
+                        format!("two lifecycle rules for {shown}"),
+                    )
+                    .with_label(span, Some("second rule here".to_owned()))
+                    .with_label(first_span, Some("first rule here".to_owned()))
+                    .with_help("keep one rule per prefix"),
                 );
                 valid = false;
                 continue;
@@ -324,7 +330,8 @@ impl Checker<'_> {
             "a user per subaccount (`uploader = \"per-subaccount\"`, the default)"
         };
         self.push(
-            Diagnostic::error(
+            Diagnostic::error_of(
+                ErrorKind::InvalidValue,
                 self.source,
                 format!(
                     "IAM user name `{name}` is {length} characters long, at most {limit} are allowed with \
@@ -355,7 +362,7 @@ impl Checker<'_> {
                 if sids.is_empty() {
                     let span = self.source.nearest_span(&list_path);
                     self.push(
-                        Diagnostic::error(self.source, "`fleet.subaccounts` is empty").with_label(span, None).with_help(
+                        Diagnostic::error_of(ErrorKind::InvalidValue, self.source, "`fleet.subaccounts` is empty").with_label(span, None).with_help(
                             "list the SIDs of the subaccounts to manage, or write `subaccounts = \"all\"` for every \
                              active subaccount",
                         ),
@@ -378,7 +385,8 @@ impl Checker<'_> {
             let span = self.source.nearest_span(exclude_path);
             let listed_span = self.source.nearest_span(listed_path);
             self.push(
-                Diagnostic::error(
+                Diagnostic::error_of(
+                    ErrorKind::InvalidValue,
                     self.source,
                     format!("subaccount `{sid}` is both listed in `fleet.subaccounts` and excluded in `fleet.exclude`"),
                 )
@@ -424,7 +432,7 @@ impl Checker<'_> {
                 Err(error @ AccountSidError::ApiKey { .. }) => {
                     let span = self.source.nearest_span(&item);
                     self.push(
-                        Diagnostic::error(self.source, error.to_string())
+                        Diagnostic::error_of(ErrorKind::InvalidValue, self.source, error.to_string())
                             .with_label(span, None)
                             .with_help(format!("`{path}` takes the account SIDs (`AC…`) of subaccounts")),
                     );
@@ -440,10 +448,14 @@ impl Checker<'_> {
                 let span = self.source.nearest_span(&item);
                 let first_span = self.source.nearest_span(first);
                 self.push(
-                    Diagnostic::error(self.source, format!("subaccount `{sid}` is {verb} twice in `{path}`"))
-                        .with_label(span, Some("again here".to_owned()))
-                        .with_label(first_span, Some("first here".to_owned()))
-                        .with_help("write each subaccount once"),
+                    Diagnostic::error_of(
+                        ErrorKind::InvalidValue,
+                        self.source,
+                        format!("subaccount `{sid}` is {verb} twice in `{path}`"),
+                    )
+                    .with_label(span, Some("again here".to_owned()))
+                    .with_label(first_span, Some("first here".to_owned()))
+                    .with_help("write each subaccount once"),
                 );
                 valid = false;
                 continue;
@@ -452,13 +464,17 @@ impl Checker<'_> {
                 let span = self.source.nearest_span(&item);
                 let main_span = self.source.nearest_span(&KeyPath::root().key("twilio").key("account_sid"));
                 self.push(
-                    Diagnostic::error(self.source, format!("`{sid}` is the main account, not a subaccount"))
-                        .with_label(span, Some("listed as a subaccount".to_owned()))
-                        .with_label(main_span, Some("the main account".to_owned()))
-                        .with_help(
-                            "`[fleet]` manages the subaccounts of `[twilio] account_sid`: remove the main account \
+                    Diagnostic::error_of(
+                        ErrorKind::InvalidValue,
+                        self.source,
+                        format!("`{sid}` is the main account, not a subaccount"),
+                    )
+                    .with_label(span, Some("listed as a subaccount".to_owned()))
+                    .with_label(main_span, Some("the main account".to_owned()))
+                    .with_help(
+                        "`[fleet]` manages the subaccounts of `[twilio] account_sid`: remove the main account \
                              from `subaccounts`",
-                        ),
+                    ),
                 );
                 valid = false;
                 continue;
@@ -476,12 +492,16 @@ impl Checker<'_> {
         let shared = if shared.is_empty() { "`/` (the whole bucket)".to_owned() } else { format!("`{shared}`") };
         let span = self.source.nearest_span(path);
         self.push(
-            Diagnostic::error(self.source, format!("lifecycle rule prefix `{prefix}` contains `{{account_sid}}`"))
-                .with_label(span, Some("one rule for the whole bucket, not one per subaccount".to_owned()))
-                .with_help(format!(
-                    "the bucket has one set of lifecycle rules for every subaccount: use the part before the \
+            Diagnostic::error_of(
+                ErrorKind::InvalidValue,
+                self.source,
+                format!("lifecycle rule prefix `{prefix}` contains `{{account_sid}}`"),
+            )
+            .with_label(span, Some("one rule for the whole bucket, not one per subaccount".to_owned()))
+            .with_help(format!(
+                "the bucket has one set of lifecycle rules for every subaccount: use the part before the \
                      placeholder, {shared}, which covers every subaccount's objects"
-                )),
+            )),
         );
     }
 
@@ -497,12 +517,16 @@ impl Checker<'_> {
             let segments: Vec<&str> = without.split('/').filter(|segment| !segment.is_empty()).collect();
             let without = if segments.is_empty() { "/".to_owned() } else { format!("{}/", segments.join("/")) };
             self.push(
-                Diagnostic::error(self.source, format!("`{{account_sid}}` in `{path}` needs `[fleet]`"))
-                    .with_label(span, Some("stands for each subaccount's SID".to_owned()))
-                    .with_help(format!(
-                        "`{{account_sid}}` is for a spec of the main account's subaccounts: add a `[fleet]` \
+                Diagnostic::error_of(
+                    ErrorKind::InvalidValue,
+                    self.source,
+                    format!("`{{account_sid}}` in `{path}` needs `[fleet]`"),
+                )
+                .with_label(span, Some("stands for each subaccount's SID".to_owned()))
+                .with_help(format!(
+                    "`{{account_sid}}` is for a spec of the main account's subaccounts: add a `[fleet]` \
                          section, or remove it from the prefix, such as `prefix = \"{without}\"`"
-                    )),
+                )),
             );
         } else if !prefix.has_account_placeholder() && fleet_mode && storage.store_in_s3 {
             let fleet_span = self.source.nearest_span(&KeyPath::root().key("fleet"));
@@ -512,7 +536,8 @@ impl Checker<'_> {
                 format!("`prefix` is `{prefix}` (the default) for every subaccount")
             };
             self.push(
-                Diagnostic::error(
+                Diagnostic::error_of(
+                    ErrorKind::InvalidValue,
                     self.source,
                     format!(
                         "`{path}` needs `{{account_sid}}`: required in fleet mode, each subaccount writes under its \
@@ -558,18 +583,18 @@ impl Checker<'_> {
         let span = self.source.nearest_span(&key_path);
         if path.trim().is_empty() {
             self.push(
-                Diagnostic::error(self.source, format!("`{key_path}` is empty")).with_label(span, None).with_help(
-                    format!(
+                Diagnostic::error_of(ErrorKind::InvalidValue, self.source, format!("`{key_path}` is empty"))
+                    .with_label(span, None)
+                    .with_help(format!(
                         "name the PEM file of the RSA public key, relative to this spec's directory, such as \
                          `keys/{name}.pem`; or remove `encryption_public_key` to store {name} unencrypted"
-                    ),
-                ),
+                    )),
             );
             return None;
         }
         if path.contains("PRIVATE KEY") {
             self.push(
-                Diagnostic::error(self.source, format!("`{key_path}` holds a private key"))
+                Diagnostic::error_of(ErrorKind::InvalidValue, self.source, format!("`{key_path}` holds a private key"))
                     .with_label(span, Some("a private key, in a file meant to be shared".to_owned()))
                     .with_help(
                         "a private key must never be shared with anyone, Twilio included: remove it from this \
@@ -581,24 +606,32 @@ impl Checker<'_> {
         }
         if path.contains("-----BEGIN") {
             self.push(
-                Diagnostic::error(self.source, format!("`{key_path}` holds a key, not the path of its file"))
-                    .with_label(span, None)
-                    .with_help(format!(
-                        "save the key in a file beside the spec and name it here, such as `keys/{name}.pem`"
-                    )),
+                Diagnostic::error_of(
+                    ErrorKind::InvalidValue,
+                    self.source,
+                    format!("`{key_path}` holds a key, not the path of its file"),
+                )
+                .with_label(span, None)
+                .with_help(format!(
+                    "save the key in a file beside the spec and name it here, such as `keys/{name}.pem`"
+                )),
             );
             return None;
         }
         if !store_in_s3 {
             let store_span = self.source.nearest_span(&KeyPath::root().key(name).key("store_in_s3"));
             self.push(
-                Diagnostic::error(self.source, format!("`{key_path}` needs `{name}.store_in_s3 = true`"))
-                    .with_label(span, Some("encryption asked for here".to_owned()))
-                    .with_label(store_span, Some(format!("{name} stay in Twilio's cloud")))
-                    .with_help(
-                        "Twilio encrypts only what it stores in your bucket: set `store_in_s3 = true`, or remove \
+                Diagnostic::error_of(
+                    ErrorKind::InvalidValue,
+                    self.source,
+                    format!("`{key_path}` needs `{name}.store_in_s3 = true`"),
+                )
+                .with_label(span, Some("encryption asked for here".to_owned()))
+                .with_label(store_span, Some(format!("{name} stay in Twilio's cloud")))
+                .with_help(
+                    "Twilio encrypts only what it stores in your bucket: set `store_in_s3 = true`, or remove \
                          `encryption_public_key`",
-                    ),
+                ),
             );
             return None;
         }
@@ -636,9 +669,13 @@ impl Checker<'_> {
             for name in &s3_only {
                 let span = self.source.nearest_span(&path.key(name));
                 self.push(
-                    Diagnostic::error(self.source, format!("`state.{name}` is for `backend = \"s3\"`"))
-                        .with_label(span, None)
-                        .with_help(format!("remove `{name}`, or set `backend = \"s3\"` to keep the state in S3")),
+                    Diagnostic::error_of(
+                        ErrorKind::InvalidValue,
+                        self.source,
+                        format!("`state.{name}` is for `backend = \"s3\"`"),
+                    )
+                    .with_label(span, None)
+                    .with_help(format!("remove `{name}`, or set `backend = \"s3\"` to keep the state in S3")),
                 );
             }
             return None;
@@ -652,9 +689,13 @@ impl Checker<'_> {
                 missing = true;
                 let span = self.source.nearest_span(&path);
                 self.push(
-                    Diagnostic::error(self.source, format!("`[state] backend = \"s3\"` needs `{name}`"))
-                        .with_label(span, None)
-                        .with_help(format!("add `{example}` to `[state]`")),
+                    Diagnostic::error_of(
+                        ErrorKind::MissingKey,
+                        self.source,
+                        format!("`[state] backend = \"s3\"` needs `{name}`"),
+                    )
+                    .with_label(span, None)
+                    .with_help(format!("add `{example}` to `[state]`")),
                 );
             }
         }
@@ -691,7 +732,7 @@ impl Checker<'_> {
         let Some(problem) = problem else { return true };
         let span = self.source.nearest_span(path);
         self.push(
-            Diagnostic::error(self.source, format!("`state.key` {problem}"))
+            Diagnostic::error_of(ErrorKind::InvalidValue, self.source, format!("`state.key` {problem}"))
                 .with_label(span, None)
                 .with_help("name the state object, e.g. `key = \"envs/prod.state.json\"`"),
         );
@@ -721,7 +762,8 @@ impl Checker<'_> {
             if self.source.span_of(needed).is_some() {
                 continue;
             }
-            let mut diagnostic = Diagnostic::error(
+            let mut diagnostic = Diagnostic::error_of(
+                ErrorKind::MissingKey,
                 self.source,
                 format!("missing section `[{needed}]`: storing {} in S3 needs {why}", names.join(" and ")),
             );
@@ -758,9 +800,13 @@ impl Checker<'_> {
             }
             let span = self.source.nearest_span(&KeyPath::root().key("fleet"));
             self.push(
-                Diagnostic::error(self.source, format!("missing section `[{needed}]`: `[fleet]` needs {why}"))
-                    .with_label(span, Some("fleet mode here".to_owned()))
-                    .with_help(format!("add it, for example:\n\n{example}")),
+                Diagnostic::error_of(
+                    ErrorKind::MissingKey,
+                    self.source,
+                    format!("missing section `[{needed}]`: `[fleet]` needs {why}"),
+                )
+                .with_label(span, Some("fleet mode here".to_owned()))
+                .with_help(format!("add it, for example:\n\n{example}")),
             );
         }
     }
@@ -780,7 +826,8 @@ impl Checker<'_> {
         let recordings_span = self.source.nearest_span(&KeyPath::root().key("recordings").key("prefix"));
         let compositions_span = self.source.nearest_span(&KeyPath::root().key("compositions").key("prefix"));
         self.push(
-            Diagnostic::error(
+            Diagnostic::error_of(
+                ErrorKind::InvalidValue,
                 self.source,
                 format!(
                     "compositions prefix {} overlaps recordings prefix {}",
@@ -804,7 +851,8 @@ impl Checker<'_> {
         let key_span = self.source.nearest_span(&KeyPath::root().key("bucket").key("encryption").key("kms_key"));
         let region_span = self.source.nearest_span(&KeyPath::root().key("aws").key("region"));
         self.push(
-            Diagnostic::error(
+            Diagnostic::error_of(
+                ErrorKind::InvalidValue,
                 self.source,
                 format!("the KMS key is in `{}` but the bucket is in `{}`", arn.region(), aws.region),
             )
@@ -846,7 +894,8 @@ impl Checker<'_> {
         let repaired = name.as_str().replace('.', "-");
         if twilio_stores {
             self.push(
-                Diagnostic::error(
+                Diagnostic::error_of(
+                    ErrorKind::InvalidValue,
                     self.source,
                     format!("Twilio cannot store into bucket `{name}`: its name contains dots"),
                 )
@@ -886,11 +935,15 @@ impl Checker<'_> {
              `amazonaws.com`"
         );
         let diagnostic = if twilio_stores {
-            Diagnostic::error(self.source, format!("Twilio cannot store into a bucket in `{region}`"))
-                .with_label(span, Some(format!("`{partition}` partition")))
-                .with_help(format!(
-                    "{why}; put the bucket in a region of the `aws` partition, such as `us-east-2` or `eu-central-1`"
-                ))
+            Diagnostic::error_of(
+                ErrorKind::InvalidValue,
+                self.source,
+                format!("Twilio cannot store into a bucket in `{region}`"),
+            )
+            .with_label(span, Some(format!("`{partition}` partition")))
+            .with_help(format!(
+                "{why}; put the bucket in a region of the `aws` partition, such as `us-east-2` or `eu-central-1`"
+            ))
         } else {
             Diagnostic::warning(
                 Lint::TwilioUnreachableRegion,
@@ -917,7 +970,9 @@ impl Checker<'_> {
 
     fn report_at(&mut self, span: miette::SourceSpan, error: &impl InvalidValue) {
         self.push(
-            Diagnostic::error(self.source, error.to_string()).with_label(span, None).with_optional_help(error.hint()),
+            Diagnostic::error_of(ErrorKind::InvalidValue, self.source, error.to_string())
+                .with_label(span, None)
+                .with_optional_help(error.hint()),
         );
     }
 

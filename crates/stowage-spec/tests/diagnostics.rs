@@ -52,6 +52,10 @@ fn bad_specs_report_every_problem() {
             Err(errors) => errors,
         };
         assert!(errors.errors().count() > 0);
+        // Each error shows its kind as its code (`Error: unknown-key`), never an empty one.
+        for error in errors.errors() {
+            assert!(error.kind().is_some(), "{file_name}: `{}` has no kind", error.message());
+        }
         insta::assert_snapshot!(format!("bad__{name}"), render(&errors));
     });
 }

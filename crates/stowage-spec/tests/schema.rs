@@ -41,27 +41,67 @@ fn example_specs() -> Vec<PathBuf> {
     examples
 }
 
-#[test]
-fn every_example_validates() {
+/// Reads an example's base, as the CLI does: relative to the working directory, here the
+/// examples'.
+fn read_example(path: &Path) -> std::io::Result<String> {
+    fs::read_to_string(workspace_root().join("examples").join(path))
+}
+
+/// The examples other examples extend: bases, not specs of their own (a base has no
+/// `[environment]`), checked through the specs that extend them.
+fn example_bases() -> Vec<String> {
+    example_specs()
+        .iter()
+        .filter_map(|path| {
+            let text = fs::read_to_string(path).expect("read example");
+            let table: toml::Table = toml::from_str(&text).expect("example is TOML");
+            table.get("extends").and_then(toml::Value::as_str).map(str::to_owned)
+        })
+        .collect()
+}
+
+/// Each example that is not a base, validated with the bases it extends.
+fn validated_examples() -> Vec<(String, String, stowage_spec::Validated)> {
+    let bases = example_bases();
+    let mut validated = Vec::new();
     for path in example_specs() {
         let text = fs::read_to_string(&path).expect("read example");
-        let name = path.file_name().and_then(|name| name.to_str()).unwrap_or_default();
-        if let Err(errors) = stowage_spec::parse(name, &text) {
-            let messages: Vec<&str> = errors.diagnostics.iter().map(stowage_spec::Diagnostic::message).collect();
-            panic!("{name} does not validate: {messages:#?}");
+        let name = path.file_name().and_then(|name| name.to_str()).unwrap_or_default().to_owned();
+        if bases.contains(&name) {
+            continue;
+        }
+        match stowage_spec::parse_with_bases(&name, &text, &read_example) {
+            Ok(spec) => validated.push((name, text, spec)),
+            Err(errors) => {
+                let messages: Vec<&str> = errors.diagnostics.iter().map(stowage_spec::Diagnostic::message).collect();
+                panic!("{name} does not validate: {messages:#?}");
+            }
         }
     }
+    validated
 }
 
 #[test]
+fn every_example_validates() {
+    let validated = validated_examples();
+    assert!(validated.len() >= 3, "examples: {:?}", validated.iter().map(|(name, ..)| name).collect::<Vec<_>>());
+    assert!(example_bases().contains(&"base.toml".to_owned()), "an example shows `extends`");
+}
+
+/// The schema sees one file at a time; an example that extends a base satisfies it merged
+/// with its base, as `--effective` prints it (and with its `extends`, which the schema knows).
+#[test]
 fn every_example_satisfies_the_json_schema() {
     let validator = jsonschema::validator_for(&stowage_spec::json_schema()).expect("schema compiles");
-    for path in example_specs() {
-        let text = fs::read_to_string(&path).expect("read example");
-        let instance: serde_json::Value = toml::from_str(&text).expect("example is TOML");
+    for (name, text, validated) in validated_examples() {
+        let mut instance: serde_json::Value = toml::from_str(&text).expect("example is TOML");
+        if let Some(extends) = instance.get("extends").cloned() {
+            instance = toml::from_str(&stowage_spec::effective_toml(&validated.spec.source)).expect("effective TOML");
+            instance["extends"] = extends;
+        }
         let problems: Vec<String> =
             validator.iter_errors(&instance).map(|error| format!("{}: {error}", error.instance_path())).collect();
-        assert!(problems.is_empty(), "{} breaks the schema: {problems:#?}", path.display());
+        assert!(problems.is_empty(), "{name} breaks the schema: {problems:#?}");
     }
 }
 

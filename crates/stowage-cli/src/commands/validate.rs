@@ -1,4 +1,5 @@
-//! `stowage validate SPEC`: parse and check, no network.
+//! `stowage validate SPEC`: parse and check, no network. With `--effective`, the spec merged
+//! over the bases it `extends` goes to stdout as one TOML file.
 
 use std::process::ExitCode;
 
@@ -12,6 +13,13 @@ pub fn run(args: &ValidateArgs) -> Result<ExitCode, Report> {
     for warning in loaded.spec_warnings {
         eprintln!("{:?}", Report::new(warning));
     }
-    println!("{} is valid: environment `{}`", loaded.path.display(), loaded.spec.environment.name.as_str());
+    let valid = format!("{} is valid: environment `{}`", loaded.path.display(), loaded.spec.environment.name.as_str());
+    if args.effective {
+        // stdout holds the TOML alone, for a pipe or a file.
+        eprintln!("{valid}");
+        print!("{}", stowage_spec::effective_toml(&loaded.spec.source));
+    } else {
+        println!("{valid}");
+    }
     Ok(ExitCode::SUCCESS)
 }

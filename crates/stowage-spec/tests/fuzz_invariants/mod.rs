@@ -13,9 +13,70 @@ use stowage_spec::{
 /// The name every input is parsed under, as the fuzz target does.
 pub const FILE_NAME: &str = "fuzz.toml";
 
+/// The base a fuzzed spec may extend (`extends = "base.toml"`): the repository's example.
+const BASE_NAME: &str = "base.toml";
+const BASE: &str = include_str!("../../../../examples/base.toml");
+
 /// Parses `text` and checks every invariant; panics (with the input) when one does not hold.
 /// Returns whether the text is a valid spec.
 pub fn check(text: &str) -> bool {
+    check_with_bases(text);
+    check_alone(text)
+}
+
+/// `text` parsed as a spec that may extend `base.toml` (the example base) or itself (a cycle):
+/// every finding points inside one of the files read, and a valid spec's effective TOML is the
+/// same spec.
+fn check_with_bases(text: &str) {
+    let read = |path: &std::path::Path| match path.to_str() {
+        Some(BASE_NAME) => Ok(BASE.to_owned()),
+        Some(FILE_NAME) => Ok(text.to_owned()),
+        _ => Err(std::io::Error::from(std::io::ErrorKind::NotFound)),
+    };
+    match stowage_spec::parse_with_bases(FILE_NAME, text, &read) {
+        Ok(validated) => {
+            let source = &validated.spec.source;
+            for warning in &validated.warnings {
+                check_located(warning, text);
+            }
+            let effective = stowage_spec::effective_toml(source);
+            match stowage_spec::parse("effective.toml", &effective) {
+                Ok(again) => same_spec(&again.spec, &validated.spec, text),
+                Err(errors) => panic!("the effective spec {effective:?} does not validate: {errors} for {text:?}"),
+            }
+        }
+        Err(errors) => {
+            assert!(errors.errors().next().is_some(), "an invalid spec without an error for {text:?}");
+            for diagnostic in &errors.diagnostics {
+                check_located(diagnostic, text);
+            }
+            render(&errors, text);
+        }
+    }
+}
+
+/// A finding of a spec read with its bases: inside the text of the file it names.
+fn check_located(diagnostic: &Diagnostic, text: &str) {
+    let source = diagnostic.source();
+    let (first, spec_text) = source.files().next().expect("a source has the spec's file");
+    assert_eq!((first, spec_text), (FILE_NAME, text), "the spec is not the source's first file");
+    let whole = source.text();
+    for span in diagnostic.labels().iter().map(|label| label.span).chain([diagnostic.primary_span()]) {
+        let (start, end) = (span.offset(), span.offset() + span.len());
+        assert!(end <= whole.len(), "`{}` points past the files, for {text:?}", diagnostic.message());
+        assert!(whole.is_char_boundary(start) && whole.is_char_boundary(end), "inside a character, for {text:?}");
+    }
+    let name = diagnostic.file_name();
+    let file = source.files().find(|(file, _)| *file == name).map(|(_, text)| text);
+    let file = file.unwrap_or_else(|| panic!("`{name}` is not a file read, for {text:?}"));
+    let (line, column) = diagnostic.line_col();
+    assert!(line >= 1 && column >= 1, "line {line}, column {column} for {text:?}");
+    assert!(line <= file.lines().count().max(1) + 1, "line {line} is past the end of `{name}`, for {text:?}");
+    render(diagnostic, text);
+}
+
+/// `text` parsed alone, as the fuzz target always did.
+fn check_alone(text: &str) -> bool {
     let outcome = stowage_spec::parse(FILE_NAME, text);
     // Parsing is a pure function of the text: again, and under another name, it says the same.
     let again = stowage_spec::parse("other.toml", text);
