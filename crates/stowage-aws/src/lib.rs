@@ -13,6 +13,7 @@ mod bucket_contents;
 pub mod calls;
 mod credentials;
 mod errors;
+pub mod existing;
 pub mod inspect;
 mod kms;
 mod leftovers;

@@ -48,6 +48,12 @@ pub struct LockArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a new spec, from a few answers or flags (`init [PATH]`), or from what was already
+    /// set up by hand (`init --from-existing [PATH]`, read-only). Never overwrites a file.
+    #[command(override_usage = "stowage init [PATH] [--name NAME] [--region REGION] [--bucket BUCKET] \
+                                [--account-sid AC…] [--kms [create|ARN]]\n       \
+                                stowage init --from-existing [PATH] [--name NAME]")]
+    Init(InitArgs),
     /// Parse and check a spec, without any network call.
     Validate(ValidateArgs),
     /// Compare the spec with AWS, Twilio and the state, and show what apply would change.

@@ -53,6 +53,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match &cli.command {
+            Command::Init(args) => commands::init::run(args, &settings).await,
             Command::Validate(args) => commands::validate::run(args),
             Command::Plan(args) => commands::plan::run(args, &settings).await,
             Command::Apply(args) => commands::apply::run(args, &settings).await,

@@ -151,6 +151,8 @@ pub struct TwilioSettings {
     pub auth: Result<TwilioAuth, CredentialsError>,
     /// Whether `TWILIO_ACCOUNT_SID` is set, which an API key overrides.
     account_sid_set: bool,
+    /// `TWILIO_ACCOUNT_SID` as set (an identifier, not a secret): what `stowage init` suggests.
+    pub account_sid: Option<String>,
     pub accounts_url: Option<String>,
     pub video_url: Option<String>,
     pub monitor_url: Option<String>,
@@ -164,6 +166,7 @@ impl TwilioSettings {
         Self {
             auth: TwilioAuth::from_lookup(lookup),
             account_sid_set: std::env::var_os("TWILIO_ACCOUNT_SID").is_some(),
+            account_sid: lookup("TWILIO_ACCOUNT_SID"),
             accounts_url: lookup("STOWAGE_TWILIO_ACCOUNTS_URL"),
             video_url: lookup("STOWAGE_TWILIO_VIDEO_URL"),
             monitor_url: lookup("STOWAGE_TWILIO_MONITOR_URL"),

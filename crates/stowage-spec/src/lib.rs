@@ -20,6 +20,7 @@
 //! [`load_public_keys`]).
 
 mod diagnostic;
+pub mod draft;
 mod extends;
 mod file;
 mod lint;

@@ -8,6 +8,7 @@ pub mod drift;
 pub mod force_unlock;
 pub mod graph;
 pub mod import;
+pub mod init;
 pub mod man;
 pub mod plan;
 pub mod rotate;
