@@ -155,6 +155,19 @@ impl AwsProvider {
             .map(|region| region.to_string())
     }
 
+    /// The region the environment or the AWS config files name (`AWS_REGION`,
+    /// `AWS_DEFAULT_REGION`, the profile's `region`), never asking the instance metadata
+    /// service: for a suggestion, which must be quick and quiet off EC2.
+    pub async fn configured_region() -> Option<String> {
+        aws_config::meta::region::RegionProviderChain::first_try(
+            aws_config::environment::region::EnvironmentVariableRegionProvider::new(),
+        )
+        .or_else(aws_config::profile::ProfileFileRegionProvider::new())
+        .region()
+        .await
+        .map(|region| region.to_string())
+    }
+
     /// How long, and with whom told, to retry what fails only because AWS has not caught up
     /// yet: the write test with a new key, a key policy naming a new user, a new bucket's
     /// configuration writes.

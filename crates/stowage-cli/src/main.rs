@@ -73,7 +73,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(report) => {
-            eprintln!("{report:?}");
+            report_error(&report);
             exit::ERROR
         }
     }
@@ -91,10 +91,17 @@ fn man(args: impl Iterator<Item = std::ffi::OsString>) -> ExitCode {
     match commands::man::run(&args) {
         Ok(code) => code,
         Err(report) => {
-            eprintln!("{report:?}");
+            report_error(&report);
             exit::ERROR
         }
     }
+}
+
+/// The error of a failed command, on stderr; nothing (not a panic) when stderr is gone, as
+/// when its terminal was closed.
+fn report_error(report: &miette::Report) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{report:?}");
 }
 
 /// Diagnostics keep their lines whole off a terminal, so CI logs can be searched and copied.

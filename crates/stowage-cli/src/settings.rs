@@ -122,12 +122,15 @@ pub struct LockSettings {
     pub host: String,
 }
 
+/// [`LockSettings::user`] when the environment names no login.
+pub const UNKNOWN_USER: &str = "an unknown user";
+
 impl LockSettings {
     fn resolve(flags: &LockArgs) -> Self {
         let user = ["USER", "USERNAME", "LOGNAME"]
             .into_iter()
             .find_map(|name| std::env::var(name).ok().filter(|value| !value.is_empty()))
-            .unwrap_or_else(|| "an unknown user".to_owned());
+            .unwrap_or_else(|| UNKNOWN_USER.to_owned());
         Self { enabled: flags.lock, timeout: flags.lock_timeout, user, host: host() }
     }
 }

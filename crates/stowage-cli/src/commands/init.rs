@@ -67,7 +67,7 @@ pub async fn run(args: &InitArgs, settings: &Settings) -> Result<ExitCode, Repor
     };
     let region = match region {
         Some(region) => region,
-        None => ask("AWS region of the bucket", stowage_aws::AwsProvider::default_region().await, Region::new)?,
+        None => ask("AWS region of the bucket", stowage_aws::AwsProvider::configured_region().await, Region::new)?,
     };
     let bucket = match bucket {
         Some(bucket) => bucket,
@@ -188,9 +188,9 @@ fn ask_kms(region: &Region) -> Result<Option<Encryption>, Report> {
 /// `LOGIN-video-NAME`, from the login name where it makes a bucket name, `my-video-NAME`
 /// otherwise: bucket names are global, so a suggestion only.
 fn suggested_bucket(settings: &Settings, name: &EnvironmentName) -> String {
-    let login: String = settings
-        .lock
-        .user
+    let user = Some(settings.lock.user.as_str()).filter(|user| *user != crate::settings::UNKNOWN_USER);
+    let login: String = user
+        .unwrap_or_default()
         .to_ascii_lowercase()
         .chars()
         .filter(|character| character.is_ascii_lowercase() || character.is_ascii_digit())
