@@ -4,10 +4,10 @@
 //! structures appear only at `RUST_LOG=debug`.
 //!
 //! No moto and no emulator: AWS and both Twilio APIs point at a loopback port this test holds,
-//! refusing connections, accepting them and never answering, or answering an `https` client
-//! with plain HTTP. Each run is bounded by the request timeout and the clients' retries (and by
-//! the test support's run timeout); nothing sleeps to synchronise: every listener is bound
-//! before the run starts.
+//! refusing connections, accepting them and never answering, answering an `https` client with
+//! plain HTTP, or with TLS and a self-signed certificate. Each run is bounded by the request
+//! timeout and the clients' retries (and by the test support's run timeout); nothing sleeps to
+//! synchronise: every listener is bound before the run starts.
 
 mod common;
 
@@ -67,6 +67,34 @@ async fn plain_http_server() -> (u16, JoinHandle<()>) {
     (port, task)
 }
 
+/// A TLS server with a certificate nobody trusts: self-signed (by rcgen) for `127.0.0.1` and
+/// `localhost`, so only its issuer is wrong. It accepts every connection and takes it through
+/// the handshake, which the client breaks off.
+async fn untrusted_tls_server() -> (u16, JoinHandle<()>) {
+    use tokio_rustls::rustls::{self, pki_types};
+    let certified = rcgen::generate_simple_self_signed(["127.0.0.1".to_owned(), "localhost".to_owned()])
+        .expect("a self-signed certificate");
+    let key = pki_types::PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der());
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("rustls's default protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key.into())
+        .expect("the certificate goes with its key");
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+    let port = listener.local_addr().expect("bound").port();
+    let task = tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            // The client refuses the certificate: the handshake fails, as it should.
+            tokio::spawn(async move { acceptor.accept(socket).await.is_ok() });
+        }
+    });
+    (port, task)
+}
+
 /// The usual filters but the one for durations: the request timeout (`1s`) is the test's own,
 /// and nothing else here takes time.
 fn filters() -> Vec<(&'static str, &'static str)> {
@@ -109,6 +137,20 @@ async fn a_failed_tls_handshake_says_why() {
     server.abort();
     insta::with_settings!({ filters => filters() }, {
         insta::assert_snapshot!(shown(&run));
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_certificate_this_machine_does_not_trust_is_named() {
+    let (port, server) = untrusted_tls_server().await;
+    let run = plan_against(&format!("https://127.0.0.1:{port}"), "warn").await;
+    server.abort();
+    let diagnostics = shown(&run);
+    for debris in ["InvalidCertificate", "Custom", "rustls", "peer certificate"] {
+        assert!(!diagnostics.contains(debris), "`{debris}` is not words:\n{diagnostics}");
+    }
+    insta::with_settings!({ filters => filters() }, {
+        insta::assert_snapshot!(diagnostics);
     });
 }
 

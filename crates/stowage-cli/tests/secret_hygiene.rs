@@ -25,8 +25,9 @@
 //! on the settings); an apply SIGKILLed while the credential POST's answer is held, then
 //! `force-unlock` with a wrong and the recorded id; a new key failing its write test (denied
 //! `PutObject`) and deleted; `examples/prod.toml` (SSE-KMS, a key stowage creates) and the same
-//! with an encryption public key for recordings. State, backup, lock and plan files are private
-//! (0600).
+//! with an encryption public key for recordings; `init --from-existing` on a setup made by hand
+//! from Twilio's guide (with either kind of Twilio credentials, at trace and at debug level).
+//! State, backup, lock and plan files are private (0600).
 
 mod common;
 
@@ -38,8 +39,8 @@ use serde_json::Value;
 use stowage_test_support::dev::{REGION, USER};
 use stowage_test_support::twilio_emulator::FaultRule;
 use stowage_test_support::{
-    AwsProxy, Fault, FaultAction, Invocation, Run, Sandbox, SecretScan, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN,
-    TwilioCredentials, World, dev_spec, example_spec, within,
+    AwsProxy, Fault, FaultAction, GuideVariant, Invocation, Run, Sandbox, SecretScan, TEST_ACCOUNT_SID,
+    TEST_AUTH_TOKEN, TwilioCredentials, World, dev_spec, example_spec, follow_the_guide, within,
 };
 
 const SPEC: &str = "dev.toml";
@@ -432,6 +433,42 @@ async fn no_error_crash_or_encryption_path_leaks_a_secret() {
                 }
             }
             report(path, &searched);
+        }
+    })
+    .await;
+}
+
+/// `stowage init --from-existing` on a setup made by hand from Twilio's guide: it signs in to
+/// Twilio (with either kind of credentials) and AWS and reads everything the guide made,
+/// including the access key whose secret the guide handed to Twilio. Run once at trace level
+/// and once at `RUST_LOG=debug`, each writing a spec of its own.
+#[tokio::test(flavor = "multi_thread")]
+async fn init_from_existing_leaks_no_secret_with_either_kind_of_twilio_credentials() {
+    let world = start().await;
+    within(TEST_TIMEOUT, async {
+        for (auth, variant) in
+            [(TwilioAuth::AuthToken, GuideVariant::PolicyTemplate), (TwilioAuth::ApiKey, GuideVariant::SseKms)]
+        {
+            let path = format!("init --from-existing ({auth:?}, {variant:?})");
+            reset(&world);
+            let made = follow_the_guide(&world, variant).await;
+            let sandbox = Sandbox::new();
+            let mut runs = Vec::new();
+            for (spec, log) in [("from-trace.toml", "trace"), ("from-debug.toml", "debug")] {
+                let init = stowage(&world, &sandbox, auth, &["init", "--from-existing", spec, "--name", "dev"]);
+                let run = run_settled(&world, init.env("RUST_LOG", log)).await;
+                expect_exit(&path, &run, 0);
+                let written = std::fs::read_to_string(sandbox.path().join(spec)).expect("init wrote the spec");
+                assert!(written.contains(&made.user_name), "{path}: init found the guide's user:\n{written}");
+                let level = log.to_ascii_uppercase();
+                assert!(run.stderr.contains(&format!(" {level} ")), "{path}: RUST_LOG={log} reached stowage\n{run}");
+                runs.push(run);
+            }
+            // The guide's key, whose secret Twilio was given, is among the secrets searched.
+            let guides = [made.secret_access_key.expose().to_owned()];
+            assert_eq!(uploader_key_secrets(&world), guides, "{path}: the guide's key is the one uploader key");
+            let searched = search(&world, &path, &sandbox, &runs).await;
+            report(&path, &searched);
         }
     })
     .await;

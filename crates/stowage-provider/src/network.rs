@@ -39,7 +39,7 @@ pub enum NetworkCause {
     Connect(String),
     /// No connection within the connect timeout.
     ConnectTimeout(Duration),
-    /// The TLS handshake failed, in words ("invalid certificate: UnknownIssuer").
+    /// The TLS handshake failed, in words ("the server's certificate is not trusted (UnknownIssuer)").
     Tls(String),
     /// Connected, but no whole answer within `limit`; `setting` is the variable that sets it.
     Timeout { limit: Duration, setting: Option<&'static str> },
@@ -234,10 +234,62 @@ fn tls_words(layers: &[Layer]) -> String {
     } else if text.contains("handshake eof") || text.contains("unexpected end of file") {
         "the server closed the connection during the handshake".to_owned()
     } else if let Some(rest) = text.strip_prefix("invalid peer certificate: ") {
-        format!("invalid certificate: {rest}")
+        certificate_words(rest)
+    } else if let Some(alert) = text.strip_prefix("received fatal alert: ") {
+        format!("the server broke off the handshake ({})", leading_name(alert))
     } else {
         text
     }
+}
+
+/// Why the server's certificate was refused, in words, from rustls's text of a
+/// `CertificateError` (after "invalid peer certificate: "): a variant's name (`UnknownIssuer`,
+/// `Expired`; rustls 0.21 and the variants without context), or a sentence for a variant with
+/// context ("certificate expired: verification time ..."). The variant's name follows the
+/// words, for a search; its fields (times in UNIX seconds, the structures of `Other`) do not.
+fn certificate_words(rest: &str) -> String {
+    if let Some(names) = rest.strip_prefix("certificate not valid for name ") {
+        // `"127.0.0.1"; certificate is only valid for localhost`
+        return match names.split_once("; certificate ") {
+            Some((expected, presented)) => {
+                format!("the server's certificate is not valid for {expected}: it {presented} (NotValidForName)")
+            }
+            None => "the server's certificate is not valid for the name asked for (NotValidForName)".to_owned(),
+        };
+    }
+    let name = match rest {
+        _ if rest.starts_with("certificate expired") => "Expired",
+        _ if rest.starts_with("certificate not valid yet") => "NotValidYet",
+        _ if rest.starts_with("certificate revocation list expired") => "ExpiredRevocationList",
+        _ if rest.starts_with("certificate does not allow extended key usage") => "InvalidPurpose",
+        _ => leading_name(rest),
+    };
+    let name = name.strip_suffix("Context").unwrap_or(name);
+    let words = match name {
+        "UnknownIssuer" => "is not trusted",
+        "Expired" => "has expired",
+        "NotValidYet" => "is not valid yet",
+        "NotValidForName" => "is not valid for the name asked for",
+        "Revoked" => "has been revoked",
+        "BadSignature" | "UnsupportedSignatureAlgorithm" | "UnsupportedSignatureAlgorithmForPublicKey" => {
+            "has a signature that cannot be verified"
+        }
+        "BadEncoding" => "cannot be read",
+        "InvalidPurpose" => "is not one for a server",
+        "UnknownRevocationStatus" | "ExpiredRevocationList" => "has a revocation status that cannot be checked",
+        _ => "was refused",
+    };
+    if name.is_empty() {
+        format!("the server's certificate {words}")
+    } else {
+        format!("the server's certificate {words} ({name})")
+    }
+}
+
+/// The name a `Debug` text starts with: `Other(OtherError(..))` -> `Other`.
+fn leading_name(text: &str) -> &str {
+    let end = text.find(|c: char| !c.is_ascii_alphanumeric() && c != '_').unwrap_or(text.len());
+    &text[..end]
 }
 
 /// An error's text without the OS error number, starting in lower case: "Connection refused
@@ -326,7 +378,72 @@ mod tests {
             Box::new(certificate),
         );
         let cause = cause_of(&error, true, false);
-        assert_eq!(failure(cause), "TLS handshake with 127.0.0.1:1 failed: invalid certificate: UnknownIssuer");
+        assert_eq!(
+            failure(cause),
+            "TLS handshake with 127.0.0.1:1 failed: the server's certificate is not trusted (UnknownIssuer)"
+        );
+    }
+
+    /// Each way rustls refuses a certificate, as its `Display` says it, in words; reqwest's
+    /// chain (no "TLS handshake failed" layer) and the AWS SDK's say it alike.
+    #[test]
+    fn a_refused_certificate_says_why_in_words() {
+        let words = |rustls: &'static str| {
+            let aws = chain(
+                &["dispatch failure", "io error", "client error (Connect)", "TLS handshake failed"],
+                Box::new(Wrapped(rustls, None)),
+            );
+            let inner = io::Error::new(io::ErrorKind::InvalidData, Wrapped(rustls, None));
+            let reqwest =
+                chain(&["error sending request", "client error (Connect)"], Box::new(io::Error::other(inner)));
+            let cause = cause_of(&aws, true, false);
+            assert_eq!(cause_of(&reqwest, true, false), cause, "{rustls}");
+            match cause {
+                NetworkCause::Tls(words) => words,
+                other => panic!("{rustls}: not a TLS failure: {other:?}"),
+            }
+        };
+        let cases = [
+            ("invalid peer certificate: UnknownIssuer", "the server's certificate is not trusted (UnknownIssuer)"),
+            ("invalid peer certificate: Expired", "the server's certificate has expired (Expired)"),
+            (
+                "invalid peer certificate: certificate expired: verification time 1700000000 (UNIX), but certificate \
+                 is not valid after 1600000000 (100000000 seconds ago)",
+                "the server's certificate has expired (Expired)",
+            ),
+            (
+                "invalid peer certificate: certificate not valid yet: verification time 1 (UNIX), but certificate is \
+                 not valid before 2 (1 seconds in future)",
+                "the server's certificate is not valid yet (NotValidYet)",
+            ),
+            (
+                "invalid peer certificate: NotValidForName",
+                "the server's certificate is not valid for the name asked for (NotValidForName)",
+            ),
+            (
+                "invalid peer certificate: certificate not valid for name \"127.0.0.1\"; certificate is only valid \
+                 for localhost or example.com",
+                "the server's certificate is not valid for \"127.0.0.1\": it is only valid for localhost or \
+                 example.com (NotValidForName)",
+            ),
+            ("invalid peer certificate: Revoked", "the server's certificate has been revoked (Revoked)"),
+            (
+                "invalid peer certificate: BadSignature",
+                "the server's certificate has a signature that cannot be verified (BadSignature)",
+            ),
+            (
+                "invalid peer certificate: UnsupportedSignatureAlgorithmContext { signature_algorithm_id: [1, 2] }",
+                "the server's certificate has a signature that cannot be verified (UnsupportedSignatureAlgorithm)",
+            ),
+            (
+                "invalid peer certificate: Other(OtherError(\"a custom verifier said no\"))",
+                "the server's certificate was refused (Other)",
+            ),
+            ("received fatal alert: HandshakeFailure", "the server broke off the handshake (HandshakeFailure)"),
+        ];
+        for (rustls, expected) in cases {
+            assert_eq!(words(rustls), expected);
+        }
     }
 
     #[test]
