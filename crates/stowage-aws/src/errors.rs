@@ -6,7 +6,9 @@ use std::sync::RwLock;
 use std::time::Duration;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction};
 use aws_smithy_types::error::display::DisplayErrorContext;
 use stowage_provider::network::{self, NetworkCause, NetworkFailure, REQUEST_TIMEOUT_SETTING};
 use stowage_provider::{ErrorKind, ProviderError};
@@ -36,6 +38,36 @@ pub(crate) fn record_reach(reach: Reach) {
 
 fn reach() -> Option<Reach> {
     REACH.read().ok().and_then(|reach| reach.clone())
+}
+
+/// Whether this process's AWS requests go over TLS: to AWS's own hosts, or to an
+/// `AWS_ENDPOINT_URL` of `https://`.
+fn over_tls(reach: Option<&Reach>) -> bool {
+    reach
+        .and_then(|reach| reach.endpoint_url.as_deref())
+        .is_none_or(|url| url.get(..8).is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://")))
+}
+
+/// Forbids the SDK's retries of a request that failed in a way the next attempt fails too
+/// ([`NetworkCause::lasts`]: a TLS handshake refused), which would otherwise take eight
+/// attempts and up to a minute of backoff to report.
+#[derive(Debug)]
+pub(crate) struct NoRetryOfLastingFailures;
+
+impl ClassifyRetry for NoRetryOfLastingFailures {
+    fn classify_retry(&self, context: &InterceptorContext) -> RetryAction {
+        let Some(Err(error)) = context.output_or_error() else { return RetryAction::NoActionIndicated };
+        let Some(connector) = error.as_connector_error() else { return RetryAction::NoActionIndicated };
+        if network::cause_of(connector, over_tls(reach().as_ref()), false).lasts() {
+            RetryAction::RetryForbidden
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "no retry of a lasting network failure"
+    }
 }
 
 /// Classify an SDK error. `service` is `s3`, `iam` or `kms`; `operation` the API name.
@@ -80,10 +112,7 @@ where
         Some(url) => network::authority(url).map_or((url.to_owned(), None), |(shown, host)| (shown, Some(host))),
         None => (service_name(service, reach.as_ref().map(|reach| reach.region.as_str())), None),
     };
-    let https = reach
-        .as_ref()
-        .and_then(|reach| reach.endpoint_url.as_deref())
-        .is_none_or(|url| url.get(..8).is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://")));
+    let https = over_tls(reach.as_ref());
     let cause = match error {
         SdkError::TimeoutError(_) => NetworkCause::Timeout {
             limit: reach.as_ref().map_or(Duration::from_secs(30), |reach| reach.attempt_timeout),

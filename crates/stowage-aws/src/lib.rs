@@ -111,17 +111,25 @@ impl AwsProvider {
     pub fn from_config(config: &aws_types::SdkConfig, region: String) -> Self {
         let calls = CallCounter::default();
         let path_style = config.endpoint_url().is_some_and(is_loopback_url);
-        let mut s3_config =
-            aws_sdk_s3::config::Builder::from(config).force_path_style(path_style).interceptor(calls.clone());
+        let mut s3_config = aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(path_style)
+            .interceptor(calls.clone())
+            .retry_classifier(errors::NoRetryOfLastingFailures);
         if path_style {
             s3_config = s3_config.interceptor(stowage_s3_compat::MotoCompat);
         }
         let s3 = aws_sdk_s3::Client::from_conf(s3_config.build());
         let iam = aws_sdk_iam::Client::from_conf(
-            aws_sdk_iam::config::Builder::from(config).interceptor(calls.clone()).build(),
+            aws_sdk_iam::config::Builder::from(config)
+                .interceptor(calls.clone())
+                .retry_classifier(errors::NoRetryOfLastingFailures)
+                .build(),
         );
         let kms = aws_sdk_kms::Client::from_conf(
-            aws_sdk_kms::config::Builder::from(config).interceptor(calls.clone()).build(),
+            aws_sdk_kms::config::Builder::from(config)
+                .interceptor(calls.clone())
+                .retry_classifier(errors::NoRetryOfLastingFailures)
+                .build(),
         );
         let waiting = Waiting::new(path_style);
         Self { config: config.clone(), s3, iam, kms, region, path_style, waiting, calls }

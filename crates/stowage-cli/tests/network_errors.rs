@@ -55,22 +55,34 @@ async fn silent_server() -> (u16, JoinHandle<()>) {
 
 /// A listener that answers whatever arrives with a plain-HTTP 400, as a server that does not
 /// speak TLS answers a client's TLS hello, and closes.
-async fn plain_http_server() -> (u16, JoinHandle<()>) {
+async fn plain_http_server() -> (u16, JoinHandle<()>, Connections) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
     let port = listener.local_addr().expect("bound").port();
+    let connections = Connections::default();
+    let counted = connections.clone();
     let task = tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let _ =
                 socket.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await;
         }
     });
-    (port, task)
+    (port, task, connections)
+}
+
+/// How many connections a test server accepted.
+type Connections = std::sync::Arc<std::sync::atomic::AtomicUsize>;
+
+/// A failed TLS handshake is not retried (it would fail the same way, for up to a minute of
+/// backoff): the server sees one connection per read, the 3 of AWS and the 2 of Twilio.
+fn assert_one_attempt_per_read(connections: &Connections, run: &impl std::fmt::Display) {
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 5, "one connection per read\n{run}");
 }
 
 /// A TLS server with a certificate nobody trusts: self-signed (by rcgen) for `127.0.0.1` and
 /// `localhost`, so only its issuer is wrong. It accepts every connection and takes it through
 /// the handshake, which the client breaks off.
-async fn untrusted_tls_server() -> (u16, JoinHandle<()>) {
+async fn untrusted_tls_server() -> (u16, JoinHandle<()>, Connections) {
     use tokio_rustls::rustls::{self, pki_types};
     let certified = rcgen::generate_simple_self_signed(["127.0.0.1".to_owned(), "localhost".to_owned()])
         .expect("a self-signed certificate");
@@ -85,14 +97,17 @@ async fn untrusted_tls_server() -> (u16, JoinHandle<()>) {
     let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
     let port = listener.local_addr().expect("bound").port();
+    let connections = Connections::default();
+    let counted = connections.clone();
     let task = tokio::spawn(async move {
         while let Ok((socket, _)) = listener.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let acceptor = acceptor.clone();
             // The client refuses the certificate: the handshake fails, as it should.
             tokio::spawn(async move { acceptor.accept(socket).await.is_ok() });
         }
     });
-    (port, task)
+    (port, task, connections)
 }
 
 /// The usual filters but the one for durations: the request timeout (`1s`) is the test's own,
@@ -132,9 +147,10 @@ async fn a_server_that_never_answers_is_named_with_the_timeout() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_tls_handshake_says_why() {
-    let (port, server) = plain_http_server().await;
+    let (port, server, connections) = plain_http_server().await;
     let run = plan_against(&format!("https://127.0.0.1:{port}"), "warn").await;
     server.abort();
+    assert_one_attempt_per_read(&connections, &run);
     insta::with_settings!({ filters => filters() }, {
         insta::assert_snapshot!(shown(&run));
     });
@@ -142,9 +158,10 @@ async fn a_failed_tls_handshake_says_why() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_certificate_this_machine_does_not_trust_is_named() {
-    let (port, server) = untrusted_tls_server().await;
+    let (port, server, connections) = untrusted_tls_server().await;
     let run = plan_against(&format!("https://127.0.0.1:{port}"), "warn").await;
     server.abort();
+    assert_one_attempt_per_read(&connections, &run);
     let diagnostics = shown(&run);
     for debris in ["InvalidCertificate", "Custom", "rustls", "peer certificate"] {
         assert!(!diagnostics.contains(debris), "`{debris}` is not words:\n{diagnostics}");

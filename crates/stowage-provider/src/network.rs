@@ -48,6 +48,13 @@ pub enum NetworkCause {
 }
 
 impl NetworkCause {
+    /// Whether sending the request again cannot help: a TLS handshake that failed (a
+    /// certificate this machine does not trust, a server that does not speak TLS) fails the
+    /// same way every time, so both providers give up at once instead of retrying for seconds.
+    pub fn lasts(&self) -> bool {
+        matches!(self, NetworkCause::Tls(_))
+    }
+
     /// Whether the request surely never reached the service (nothing was sent).
     pub fn never_sent(&self) -> bool {
         matches!(

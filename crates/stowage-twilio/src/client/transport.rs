@@ -183,6 +183,7 @@ impl TwilioClient {
             Ok(response) if response.status.is_server_error() && operation.is_idempotent() => {
                 tries.after_failure(&self.retry, &mut random)
             }
+            Err(error) if error.network().is_some_and(|(network, _)| network.cause.lasts()) => None,
             Err(error)
                 if operation.is_idempotent()
                     && matches!(
