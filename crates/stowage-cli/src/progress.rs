@@ -112,7 +112,25 @@ impl StderrProgress {
         Self { aws_calls, indicators: Mutex::default() }
     }
 
-    /// On a terminal: one more of the bar in `slot` started (its length grows) or finished.
+    /// On a terminal: the bar in `slot`, of `total` (reads or steps), appears.
+    fn start(&self, slot: fn(&mut Indicators) -> &mut Option<ProgressBar>, template: &str, total: usize) {
+        let display = display();
+        if matches!(display, Display::Lines) {
+            return;
+        }
+        let Ok(mut indicators) = self.indicators.lock() else { return };
+        let bar = slot(&mut indicators);
+        if let Some(old) = bar.take() {
+            old.finish_and_clear();
+        }
+        *bar = display.spinner(template, String::new());
+        if let Some(bar) = bar {
+            bar.set_length(total as u64);
+        }
+    }
+
+    /// On a terminal: one more of the bar in `slot` started or finished; a bar no `start`
+    /// announced grows as its work starts.
     fn count(&self, slot: fn(&mut Indicators) -> &mut Option<ProgressBar>, template: &str, started: bool) {
         let display = display();
         if matches!(display, Display::Lines) {
@@ -120,14 +138,15 @@ impl StderrProgress {
         }
         let Ok(mut indicators) = self.indicators.lock() else { return };
         let bar = slot(&mut indicators);
-        if bar.is_none() {
+        let announced = bar.is_some();
+        if !announced {
             *bar = display.spinner(template, String::new());
         }
         if let Some(bar) = bar {
-            if started {
-                bar.inc_length(1);
-            } else {
+            if !started {
                 bar.inc(1);
+            } else if !announced || bar.length().is_none_or(|length| bar.position() >= length) {
+                bar.inc_length(1);
             }
         }
     }
@@ -155,6 +174,8 @@ const STEPS: &str = "{spinner} applying: {pos}/{len} steps done {elapsed}";
 impl Progress for StderrProgress {
     fn event(&self, event: Event<'_>) {
         let line = match event {
+            Event::RefreshStarted { reads } => return self.start(|indicators| &mut indicators.reads, READS, reads),
+            Event::ApplyStarted { steps } => return self.start(|indicators| &mut indicators.steps, STEPS, steps),
             Event::ReadStarted { .. } => return self.count(|indicators| &mut indicators.reads, READS, true),
             Event::ReadFinished { .. } => return self.count(|indicators| &mut indicators.reads, READS, false),
             Event::Refreshed { reads, elapsed } => {

@@ -70,6 +70,7 @@ pub async fn apply<S: StateStore>(
 ) -> Result<ApplyOutcome, ApplyError> {
     let schedule = Schedule::new(plan, state)?;
     let mut tally = Tally::new(schedule.steps.len(), state);
+    engine.progress.event(Event::ApplyStarted { steps: schedule.steps.len() });
     loop {
         let phase = start_phase(&schedule, &mut tally, state, store).await;
         if phase.is_empty() {

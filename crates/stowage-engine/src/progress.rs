@@ -36,12 +36,44 @@ impl StepVerb {
 /// once) without a failure.
 #[derive(Debug)]
 pub enum Event<'a> {
-    ReadStarted { address: &'a Address },
-    ReadFinished { address: &'a Address, found: bool, elapsed: Duration },
-    Refreshed { reads: usize, elapsed: Duration },
-    StepStarted { address: &'a Address, verb: StepVerb },
-    StepFinished { address: &'a Address, verb: StepVerb, id: Option<&'a str>, elapsed: Duration },
-    StepFailed { address: &'a Address, verb: StepVerb, error: &'a ProviderError, elapsed: Duration },
+    /// A refresh of `reads` addresses begins (each then has a `ReadStarted` and a
+    /// `ReadFinished`).
+    RefreshStarted {
+        reads: usize,
+    },
+    ReadStarted {
+        address: &'a Address,
+    },
+    ReadFinished {
+        address: &'a Address,
+        found: bool,
+        elapsed: Duration,
+    },
+    Refreshed {
+        reads: usize,
+        elapsed: Duration,
+    },
+    /// An apply of `steps` steps begins (each then has a `StepStarted` and a `StepFinished` or
+    /// `StepFailed`, unless a failure before it stops it).
+    ApplyStarted {
+        steps: usize,
+    },
+    StepStarted {
+        address: &'a Address,
+        verb: StepVerb,
+    },
+    StepFinished {
+        address: &'a Address,
+        verb: StepVerb,
+        id: Option<&'a str>,
+        elapsed: Duration,
+    },
+    StepFailed {
+        address: &'a Address,
+        verb: StepVerb,
+        error: &'a ProviderError,
+        elapsed: Duration,
+    },
 }
 
 pub trait Progress: Send + Sync {

@@ -30,6 +30,7 @@ fn summary(failures: &[(Address, ProviderError)]) -> String {
 /// Read every target. Targets are distinct addresses, so nothing is read twice.
 pub async fn refresh(engine: &Engine, targets: &[ReadTarget]) -> Result<Observations, RefreshError> {
     let started = Instant::now();
+    engine.progress.event(Event::RefreshStarted { reads: targets.len() });
     let observations =
         each_address(engine, targets, |target| async move { (target.address.clone(), read_one(engine, target).await) })
             .await?;
