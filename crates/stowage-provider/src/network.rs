@@ -141,19 +141,9 @@ fn duration(duration: Duration) -> String {
 /// `host:port` of a URL (`http://127.0.0.1:1/v1` -> `127.0.0.1:1`), the port filled in from
 /// the scheme when the URL leaves it out; `None` for what is not an absolute URL.
 pub fn authority(url: &str) -> Option<(String, String)> {
-    let (scheme, rest) = url.split_once("://")?;
-    let authority = rest.split(['/', '?', '#']).next().filter(|authority| !authority.is_empty())?;
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => (host, Some(port)),
-        _ => (authority, None),
-    };
-    let port = port.map(str::to_owned).or_else(|| match scheme.to_ascii_lowercase().as_str() {
-        "https" => Some("443".to_owned()),
-        "http" => Some("80".to_owned()),
-        _ => None,
-    });
-    let shown = match port {
+    let url = url::Url::parse(url).ok()?;
+    let host = url.host_str().filter(|host| !host.is_empty())?;
+    let shown = match url.port_or_known_default() {
         Some(port) => format!("{host}:{port}"),
         None => host.to_owned(),
     };

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use crate::values::{AccountSid, BucketName, Encryption, EnvironmentName, IamPath, IamUserName, Prefix, Region};
-use crate::{LifecycleRule, SpecErrors, Validated};
+use crate::{BucketSpec, SpecErrors, Validated};
 
 /// The column inline comments start at, as in `examples/dev.toml`.
 const COMMENT_COLUMN: usize = 32;
@@ -24,7 +24,7 @@ pub struct Draft {
     pub environment: EnvironmentName,
     pub region: Region,
     pub account_sid: Option<AccountSid>,
-    pub bucket: BucketDraft,
+    pub bucket: BucketSpec,
     pub uploader: UploaderDraft,
     pub recordings: StorageDraft,
     pub compositions: StorageDraft,
@@ -40,18 +40,6 @@ pub enum Origin {
     Answers,
     /// What exists (`stowage init --from-existing`), for `stowage import`.
     Existing,
-}
-
-/// `[bucket]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BucketDraft {
-    pub name: BucketName,
-    pub versioning: bool,
-    pub block_public_access: bool,
-    /// Each checked with [`crate::check_tag`] by whoever fills it.
-    pub tags: BTreeMap<String, String>,
-    pub lifecycle: Vec<LifecycleRule>,
-    pub encryption: Option<Encryption>,
 }
 
 /// `[uploader]`: the IAM user Twilio writes with.
@@ -132,7 +120,7 @@ impl Draft {
             environment,
             region,
             account_sid: Some(account_sid),
-            bucket: BucketDraft {
+            bucket: BucketSpec {
                 name: bucket,
                 versioning: true,
                 block_public_access: true,

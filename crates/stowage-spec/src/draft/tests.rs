@@ -1,4 +1,5 @@
 use super::*;
+use crate::LifecycleRule;
 
 const SCHEMA: &str = "../docs/stowage-spec.schema.json";
 const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
@@ -29,12 +30,7 @@ fn user(name: &str, path: &str, why: Option<&str>) -> UploaderUser {
 fn existing(uploader: UploaderDraft, notes: &[&str]) -> Draft {
     Draft {
         origin: Origin::Existing,
-        bucket: BucketDraft {
-            versioning: false,
-            block_public_access: false,
-            tags: BTreeMap::new(),
-            ..dev(None).bucket
-        },
+        bucket: BucketSpec { versioning: false, block_public_access: false, tags: BTreeMap::new(), ..dev(None).bucket },
         uploader,
         recordings: StorageDraft { comment: None, ..dev(None).recordings },
         notes: notes.iter().map(|note| (*note).to_owned()).collect(),

@@ -241,11 +241,9 @@ impl TwilioClient {
         } else {
             network::cause_of(&source, https, source.is_connect())
         };
-        let endpoint = match url.port_or_known_default() {
-            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
-            None => url.host_str().unwrap_or_default().to_owned(),
-        };
-        let network = NetworkFailure { endpoint, host: url.host_str().map(str::to_owned), cause };
+        let (endpoint, host) = network::authority(url.as_str())
+            .map_or_else(|| (url.to_string(), None), |(endpoint, host)| (endpoint, Some(host)));
+        let network = NetworkFailure { endpoint, host, cause };
         let hint = network::hint(&network, self.endpoints.overridden(operation.api()));
         let why = Box::new(Unanswered { network, hint });
         let url = url.to_string();

@@ -11,7 +11,8 @@ use std::process::ExitCode;
 
 use miette::{Report, miette};
 use stowage_plan::s3_url::{self, S3Location};
-use stowage_spec::draft::{BucketDraft, Draft, Origin, StorageDraft, UploaderDraft, UploaderUser};
+use stowage_spec::BucketSpec;
+use stowage_spec::draft::{Draft, Origin, StorageDraft, UploaderDraft, UploaderUser};
 use stowage_spec::{
     AccountSid, BucketName, Encryption, EnvironmentName, IamPath, IamUserName, KmsKeyArn, LifecycleRule, Prefix, Region,
 };
@@ -277,8 +278,8 @@ async fn read_bucket(
     aws: &stowage_aws::AwsProvider,
     bucket: &BucketName,
     notes: &mut Vec<String>,
-) -> (BucketDraft, Option<String>) {
-    let mut draft = BucketDraft {
+) -> (BucketSpec, Option<String>) {
+    let mut draft = BucketSpec {
         name: bucket.clone(),
         versioning: true,
         block_public_access: true,
